@@ -6,3 +6,7 @@
 
 pub mod dist;
 pub mod engine;
+pub mod model;
+pub mod report;
+pub mod stats;
+pub mod scenario;

@@ -1,0 +1,181 @@
+//! The typed, validated description of one simulated system: what the model is built from.
+//!
+//! Plain data with no serde and no defaults-from-files: `scenario` builds it from TOML and
+//! guarantees the invariants documented on each field, so the model can rely on them without
+//! re-checking in the hot loop.
+
+use crate::dist::Dist;
+use crate::engine::SimTime;
+
+/// Everything one run needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Scenario name; used for the default output folder.
+    pub name: String,
+    pub seed: u64,
+    /// End of the run.
+    pub duration: SimTime,
+    /// Requests that arrive before this are excluded from the statistics; time-averages start here.
+    pub warmup: SimTime,
+    pub workload: WorkloadConfig,
+    pub lb: LbConfig,
+    /// At least one.
+    pub servers: Vec<ServerConfig>,
+    pub database: DbConfig,
+}
+
+/// How inter-arrival times are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrivalKind {
+    /// Exponential gaps: a Poisson process.
+    Poisson,
+    /// Evenly spaced arrivals.
+    Deterministic,
+}
+
+/// A change of arrival rate at a given time (steps and spikes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RatePhase {
+    pub at: SimTime,
+    /// Requests per second, >= 0 (0 pauses the arrivals).
+    pub rate: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkloadConfig {
+    pub arrival: ArrivalKind,
+    /// Requests per second from time 0, > 0.
+    pub rate: f64,
+    /// Later rate changes, sorted by `at`.
+    pub phases: Vec<RatePhase>,
+    /// Size of the client IP population (>= 1); each request comes from one of them uniformly.
+    pub clients: u32,
+    /// Request classes; weights > 0. At least one.
+    pub mix: Vec<RequestClass>,
+}
+
+/// One kind of request and the work it brings.
+#[derive(Clone, Debug)]
+pub struct RequestClass {
+    pub name: String,
+    /// Relative frequency, > 0.
+    pub weight: f64,
+    /// Work at Nginx (on a speed-1 server).
+    pub nginx: Dist,
+    /// CPU work at the application (on a speed-1 server), done before the queries.
+    pub app: Dist,
+    /// Database reads issued one after another while the worker is held.
+    pub reads: u32,
+    /// Database writes (to the primary), after the reads.
+    pub writes: u32,
+}
+
+/// HAProxy's `balance` algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    RoundRobin,
+    StaticRr,
+    LeastConn,
+    First,
+    /// `balance source`; `consistent` selects `hash-type consistent` over map-based.
+    Source { consistent: bool },
+    /// `balance random(draws)`; draws >= 1.
+    Random { draws: u32 },
+}
+
+impl Algorithm {
+    /// The name used in scenarios and outputs.
+    pub fn name(&self) -> String {
+        match self {
+            Algorithm::RoundRobin => "roundrobin".into(),
+            Algorithm::StaticRr => "static-rr".into(),
+            Algorithm::LeastConn => "leastconn".into(),
+            Algorithm::First => "first".into(),
+            Algorithm::Source { consistent: false } => "source".into(),
+            Algorithm::Source { consistent: true } => "source-consistent".into(),
+            Algorithm::Random { draws: 1 } => "random(1)".into(),
+            Algorithm::Random { draws } => format!("random({draws})"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LbConfig {
+    pub algorithm: Algorithm,
+    /// HAProxy CPU time per request (before server selection). Zero bypasses the stage.
+    pub processing: Dist,
+    /// Threads processing requests (`nbthread`), >= 1.
+    pub threads: u32,
+    /// Frontend `maxconn`: requests held by the LB at once; 0 = unlimited. Beyond it new
+    /// connections are refused (counted as errors: the kernel backlog is not modelled).
+    pub maxconn: u32,
+    /// `timeout queue`: a request still queued after this gets a 503.
+    pub timeout_queue: SimTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub name: String,
+    /// HAProxy `weight`, 1..=256.
+    pub weight: u32,
+    /// HAProxy per-server `maxconn` (concurrent requests); 0 = unlimited.
+    pub maxconn: u32,
+    /// HAProxy `maxqueue` for the per-server queue; 0 = unlimited.
+    pub maxqueue: u32,
+    /// Nginx worker processes: parallel Nginx stage servers, >= 1.
+    pub nginx_workers: u32,
+    /// Connections Nginx accepts at once (`worker_processes * worker_connections`); beyond it a
+    /// request is refused with an error. >= 1.
+    pub nginx_max_conns: u32,
+    /// Application workers, >= 1: a worker is held for the whole request, DB waits included.
+    pub app_workers: u32,
+    /// Application FIFO queue capacity (the listen backlog); overflow is an error response.
+    pub app_queue: u32,
+    /// Relative CPU speed: work is divided by it. > 0.
+    pub speed: f64,
+}
+
+/// Where reads go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadPolicy {
+    /// Round-robin over the replicas (the primary when there are none).
+    Replicas,
+    /// Everything on the primary.
+    Primary,
+}
+
+#[derive(Clone, Debug)]
+pub struct DbConfig {
+    pub primary: DbNodeConfig,
+    pub replicas: Vec<DbNodeConfig>,
+    pub read_from: ReadPolicy,
+    /// Service time of one read on a speed-1 node.
+    pub read_time: Dist,
+    /// Service time of one write (transaction commit) on a speed-1 node.
+    pub write_time: Dist,
+    /// One-way network delay between an app server and a DB node; zero bypasses it.
+    pub network: Dist,
+    pub replication: ReplicationConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct DbNodeConfig {
+    pub name: String,
+    /// Queries executing at once (CPU/IO parallelism), >= 1.
+    pub workers: u32,
+    /// `max_connections`: queries present at once (executing + waiting); beyond it the query
+    /// fails ("Too many connections"). >= workers.
+    pub max_connections: u32,
+    /// Relative speed: service times are divided by it. > 0.
+    pub speed: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReplicationConfig {
+    /// Time for a committed transaction's binlog events to reach a replica's relay log.
+    pub delay: Dist,
+    /// Applier threads per replica (`replica_parallel_workers`, 1 = single-threaded).
+    pub appliers: u32,
+    /// Apply time = the write's service time on the primary times this factor.
+    pub apply_factor: f64,
+}

@@ -1,0 +1,259 @@
+//! Load-balancing policies with HAProxy's selection semantics (domain.md §1.1).
+//!
+//! One algorithm per file, each implementing [`Policy`]. [`LbPolicy`] is the closed set,
+//! dispatched by `match` so the per-request call is static. The backend (in the stack model)
+//! owns the queues and counters; a policy only looks at a [`ServerView`] slice and decides.
+
+mod first;
+mod leastconn;
+mod random;
+mod roundrobin;
+mod source;
+mod static_rr;
+
+pub use first::First;
+pub use leastconn::LeastConn;
+pub use random::Random;
+pub use roundrobin::RoundRobin;
+pub use source::Source;
+pub use static_rr::StaticRr;
+
+use crate::engine::Rng;
+use crate::model::config::Algorithm;
+
+/// What a policy sees of one server: the LB's own counters, not the server's internals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerView {
+    /// Configured weight (1..=256); only meaningful when `usable`.
+    pub weight: u32,
+    /// Per-server `maxconn`, 0 = unlimited.
+    pub maxconn: u32,
+    /// `maxqueue` for the per-server queue, 0 = unlimited.
+    pub maxqueue: u32,
+    /// Requests this LB has sent to the server and not yet seen answered.
+    pub served: u32,
+    /// Requests waiting in this server's own queue at the LB.
+    pub queued: u32,
+    /// UP as far as this LB knows, and weight > 0.
+    pub usable: bool,
+}
+
+impl ServerView {
+    /// HAProxy's "full": maxconn set and (served >= maxconn or its own queue non-empty).
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.maxconn > 0 && (self.served >= self.maxconn || self.queued > 0)
+    }
+
+    /// A candidate for selection at all: `usable` and a non-zero weight. The weight test is
+    /// redundant when the backend keeps its promise (`usable` implies weight > 0) but it costs
+    /// nothing and keeps a weight-0 server out of every weighted computation (HAProxy's
+    /// `srv_is_usable` checks both, HAP-SRC include/haproxy/backend.h).
+    #[inline]
+    pub fn is_usable(&self) -> bool {
+        self.usable && self.weight > 0
+    }
+}
+
+/// The outcome of a selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// Send to this server now.
+    Server(usize),
+    /// Bound to this server but it is full: wait in its own queue (hash algorithms).
+    ServerQueue(usize),
+    /// No non-full server: wait in the backend queue.
+    BackendQueue,
+    /// No usable server at all: 503 at once.
+    NoServer,
+}
+
+/// One balancing algorithm.
+pub trait Policy {
+    /// Chooses a server for a request from `client_ip`. `servers` is indexed by server id
+    /// (declaration order).
+    fn pick(&mut self, servers: &[ServerView], client_ip: u32, rng: &mut Rng) -> Pick;
+
+    /// Called when the set of usable servers or their weights changed (a server marked up or
+    /// down), so static maps and rings can be rebuilt. Not called per request.
+    fn servers_changed(&mut self, servers: &[ServerView]);
+
+    /// True for algorithms that keep FIFO fairness: when the backend queue is non-empty a new
+    /// request goes straight to its back without selection (`roundrobin`, `static-rr`,
+    /// `first`; HAProxy backend.c L700-712).
+    fn fifo_fair(&self) -> bool {
+        false
+    }
+}
+
+/// The closed set of algorithms, one variant per file. Dispatch is a `match`, so `pick` is a
+/// static call with no `Box<dyn>` and no allocation.
+#[derive(Clone, Debug)]
+pub enum LbPolicy {
+    RoundRobin(RoundRobin),
+    StaticRr(StaticRr),
+    LeastConn(LeastConn),
+    First(First),
+    Source(Source),
+    Random(Random),
+}
+
+impl LbPolicy {
+    /// Builds the policy for `algorithm` over `servers` (declaration order). The policies that
+    /// keep per-server state or a map build it here (one `servers_changed`), so the first `pick`
+    /// is ready to go.
+    pub fn new(algorithm: Algorithm, servers: &[ServerView]) -> Self {
+        match algorithm {
+            Algorithm::RoundRobin => LbPolicy::RoundRobin(RoundRobin::new(servers)),
+            Algorithm::StaticRr => LbPolicy::StaticRr(StaticRr::new(servers)),
+            Algorithm::LeastConn => LbPolicy::LeastConn(LeastConn::new()),
+            Algorithm::First => LbPolicy::First(First::new()),
+            Algorithm::Source { consistent } => LbPolicy::Source(Source::new(consistent, servers)),
+            Algorithm::Random { draws } => LbPolicy::Random(Random::new(draws, servers)),
+        }
+    }
+}
+
+impl Policy for LbPolicy {
+    #[inline]
+    fn pick(&mut self, servers: &[ServerView], client_ip: u32, rng: &mut Rng) -> Pick {
+        match self {
+            LbPolicy::RoundRobin(p) => p.pick(servers, client_ip, rng),
+            LbPolicy::StaticRr(p) => p.pick(servers, client_ip, rng),
+            LbPolicy::LeastConn(p) => p.pick(servers, client_ip, rng),
+            LbPolicy::First(p) => p.pick(servers, client_ip, rng),
+            LbPolicy::Source(p) => p.pick(servers, client_ip, rng),
+            LbPolicy::Random(p) => p.pick(servers, client_ip, rng),
+        }
+    }
+
+    fn servers_changed(&mut self, servers: &[ServerView]) {
+        match self {
+            LbPolicy::RoundRobin(p) => p.servers_changed(servers),
+            LbPolicy::StaticRr(p) => p.servers_changed(servers),
+            LbPolicy::LeastConn(p) => p.servers_changed(servers),
+            LbPolicy::First(p) => p.servers_changed(servers),
+            LbPolicy::Source(p) => p.servers_changed(servers),
+            LbPolicy::Random(p) => p.servers_changed(servers),
+        }
+    }
+
+    fn fifo_fair(&self) -> bool {
+        match self {
+            LbPolicy::RoundRobin(p) => p.fifo_fair(),
+            LbPolicy::StaticRr(p) => p.fifo_fair(),
+            LbPolicy::LeastConn(p) => p.fifo_fair(),
+            LbPolicy::First(p) => p.fifo_fair(),
+            LbPolicy::Source(p) => p.fifo_fair(),
+            LbPolicy::Random(p) => p.fifo_fair(),
+        }
+    }
+}
+
+/// What to answer when an algorithm found no non-full server: wait in the backend queue if
+/// anything is usable, else 503 at once (domain.md §1.1 general rules).
+#[inline]
+pub(crate) fn no_free_server(servers: &[ServerView]) -> Pick {
+    if servers.iter().any(ServerView::is_usable) {
+        Pick::BackendQueue
+    } else {
+        Pick::NoServer
+    }
+}
+
+/// The safety net for a precomputed structure (map, ring, cumulative weights) that is stale
+/// because a flag changed without `servers_changed`: the lowest-index usable non-full server,
+/// else [`no_free_server`]. Never reached when the backend keeps the contract; it only ensures
+/// that a stale structure can neither return an unusable server nor strand a request while an
+/// idle usable server exists.
+#[cold]
+pub(crate) fn stale_fallback(servers: &[ServerView]) -> Pick {
+    match servers.iter().position(|s| s.is_usable() && !s.is_full()) {
+        Some(i) => Pick::Server(i),
+        None => no_free_server(servers),
+    }
+}
+
+/// Shared helpers for the per-algorithm unit tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::ServerView;
+    use crate::engine::{Rng, StreamId};
+
+    /// Usable, unlimited, idle servers with the given weights.
+    pub fn servers(weights: &[u32]) -> Vec<ServerView> {
+        weights
+            .iter()
+            .map(|&weight| ServerView {
+                weight,
+                usable: true,
+                ..ServerView::default()
+            })
+            .collect()
+    }
+
+    pub fn rng(name: &str) -> Rng {
+        Rng::new(StreamId::new(7, name, 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::{rng, servers};
+    use super::*;
+
+    const ALL: [Algorithm; 7] = [
+        Algorithm::RoundRobin,
+        Algorithm::StaticRr,
+        Algorithm::LeastConn,
+        Algorithm::First,
+        Algorithm::Source { consistent: false },
+        Algorithm::Source { consistent: true },
+        Algorithm::Random { draws: 2 },
+    ];
+
+    #[test]
+    fn fifo_fairness_per_algorithm() {
+        let s = servers(&[1, 1]);
+        for a in ALL {
+            let fair = matches!(
+                a,
+                Algorithm::RoundRobin | Algorithm::StaticRr | Algorithm::First
+            );
+            assert_eq!(LbPolicy::new(a, &s).fifo_fair(), fair, "{}", a.name());
+        }
+    }
+
+    #[test]
+    fn every_algorithm_handles_up_down_and_weights() {
+        let mut r = rng("lbpolicy");
+        for a in ALL {
+            let mut s = servers(&[3, 1, 2]);
+            let mut p = LbPolicy::new(a, &s);
+            for ip in 0..50 {
+                assert!(matches!(p.pick(&s, ip, &mut r), Pick::Server(_)));
+            }
+            // Down without notice, then with it: never picked either way.
+            s[0].usable = false;
+            for ip in 0..50 {
+                assert_ne!(p.pick(&s, ip, &mut r), Pick::Server(0), "{}", a.name());
+            }
+            p.servers_changed(&s);
+            for ip in 0..50 {
+                assert_ne!(p.pick(&s, ip, &mut r), Pick::Server(0), "{}", a.name());
+            }
+            for v in &mut s {
+                v.usable = false;
+            }
+            assert_eq!(p.pick(&s, 7, &mut r), Pick::NoServer, "{}", a.name());
+            p.servers_changed(&s);
+            assert_eq!(p.pick(&s, 7, &mut r), Pick::NoServer, "{}", a.name());
+            // Everything back.
+            for v in &mut s {
+                v.usable = true;
+            }
+            p.servers_changed(&s);
+            assert!(matches!(p.pick(&s, 7, &mut r), Pick::Server(_)));
+        }
+    }
+}

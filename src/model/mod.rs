@@ -1,0 +1,16 @@
+//! The model of the web stack: workload, load balancer, servers, database, replication.
+//!
+//! Everything here is pure computation over a [`Config`]: no files, no TOML, no terminal.
+
+pub mod capacity;
+pub mod config;
+pub mod lb;
+pub mod replication;
+pub mod results;
+pub mod stack;
+pub mod station;
+pub mod workload;
+
+pub use config::*;
+pub use results::RunResults;
+pub use stack::Stack;

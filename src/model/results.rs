@@ -1,0 +1,133 @@
+//! What one run measured: plain data, serialisable, with stable field names (they are the
+//! `summary.json` schema documented in `docs/outputs.md`). Times are in seconds.
+
+use crate::stats::LatencyHistogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResults {
+    pub scenario: String,
+    pub seed: u64,
+    /// Replication (run) index: streams derive from (seed, name, run).
+    pub run: u64,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    /// Length of the measurement window (duration - warmup).
+    pub measured_s: f64,
+    /// Engine events handled (all of the run, warm-up included).
+    pub events: u64,
+    pub requests: RequestCounts,
+    /// Successful responses per second over the measurement window.
+    pub throughput_rps: f64,
+    /// Fraction of finished requests served successfully: completed / (completed + failed).
+    pub availability: f64,
+    pub latency: LatencySummary,
+    /// Failed requests by cause (every cause listed, zeros included).
+    pub errors: BTreeMap<String, u64>,
+    pub littles_law: LittlesLaw,
+    pub lb: LbStats,
+    pub servers: Vec<ServerStats>,
+    pub database: Vec<DbNodeStats>,
+    pub replication: Vec<ReplicaStats>,
+    pub capacity: super::capacity::Capacity,
+    /// The end-to-end latency distribution, for CDF charts (not in summary.json).
+    #[serde(skip)]
+    pub latency_hist: LatencyHistogram,
+}
+
+/// Counts of requests that arrived after the warm-up.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct RequestCounts {
+    pub arrived: u64,
+    pub completed: u64,
+    pub failed: u64,
+    /// Still in the system at the end: arrived - completed - failed.
+    pub in_flight_end: u64,
+}
+
+/// End-to-end latency of successful requests, seconds.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct LatencySummary {
+    pub mean: f64,
+    pub std: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl LatencySummary {
+    pub fn from_hist(h: &LatencyHistogram) -> Self {
+        LatencySummary {
+            mean: h.mean_secs(),
+            std: h.std_secs(),
+            p50: h.quantile_secs(0.50),
+            p90: h.quantile_secs(0.90),
+            p99: h.quantile_secs(0.99),
+            p999: h.quantile_secs(0.999),
+            max: h.max_secs(),
+        }
+    }
+}
+
+/// Little's law check: L (time-average requests in the system) against lambda * W (arrival
+/// rate times mean time in the system of every request that left, failed ones included).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct LittlesLaw {
+    pub mean_in_system: f64,
+    pub arrival_rate: f64,
+    pub mean_time_in_system: f64,
+    pub lambda_times_w: f64,
+    /// |L - lambda W| / L.
+    pub relative_error: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LbStats {
+    pub algorithm: String,
+    /// Mean fraction of LB threads busy (0 when LB processing time is zero).
+    pub utilisation: f64,
+    /// Mean number of requests waiting in HAProxy's backend and server queues.
+    pub mean_queue: f64,
+    pub max_queue: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ServerStats {
+    pub name: String,
+    /// Requests the LB sent to this server after the warm-up.
+    pub dispatched: u64,
+    /// Share of all dispatched requests.
+    pub share: f64,
+    pub completed: u64,
+    pub nginx_utilisation: f64,
+    pub app_utilisation: f64,
+    /// Fraction of requests reaching the app that found every worker busy.
+    pub app_wait_probability: f64,
+    pub app_mean_queue: f64,
+    pub app_max_queue: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DbNodeStats {
+    pub name: String,
+    pub role: String,
+    pub reads: u64,
+    pub writes: u64,
+    pub utilisation: f64,
+    pub mean_queue: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReplicaStats {
+    pub name: String,
+    /// True lag (visible on the replica minus committed on the primary), seconds.
+    pub lag_mean: f64,
+    pub lag_p99: f64,
+    pub lag_max: f64,
+    pub transactions_applied: u64,
+    /// Transactions committed on the primary but not yet visible here at the end.
+    pub backlog_end: u64,
+}

@@ -1,0 +1,129 @@
+//! Open-loop arrivals and the work each request brings.
+//!
+//! Two streams: `arrivals` for the gaps and `work` for what each request is (class, client,
+//! Nginx and application work). Both are drawn at arrival, from streams no policy touches, so
+//! two runs that differ only in LB algorithm or server count see exactly the same requests
+//! (common random numbers).
+
+use super::config::{ArrivalKind, RatePhase, RequestClass, WorkloadConfig};
+use crate::dist::Sample;
+use crate::engine::{Rng, SimTime, StreamId};
+
+/// The first client address: 10.0.0.1, then consecutive addresses (for `source` hashing).
+pub const FIRST_CLIENT_IP: u32 = 0x0A00_0001;
+
+/// What one request is, drawn at its arrival.
+#[derive(Clone, Copy, Debug)]
+pub struct Work {
+    pub class: u16,
+    pub client_ip: u32,
+    pub nginx: SimTime,
+    pub app: SimTime,
+    pub reads: u32,
+    pub writes: u32,
+}
+
+pub struct Workload {
+    kind: ArrivalKind,
+    rate: f64,
+    phases: Vec<RatePhase>,
+    next_phase: usize,
+    clients: u32,
+    mix: Vec<RequestClass>,
+    cumulative: Vec<f64>,
+    arrivals: Rng,
+    work: Rng,
+}
+
+impl Workload {
+    pub fn new(cfg: &WorkloadConfig, seed: u64, replication: u64) -> Self {
+        let total: f64 = cfg.mix.iter().map(|c| c.weight).sum();
+        let mut acc = 0.0;
+        let cumulative = cfg
+            .mix
+            .iter()
+            .map(|c| {
+                acc += c.weight / total;
+                acc
+            })
+            .collect();
+        Workload {
+            kind: cfg.arrival,
+            rate: cfg.rate,
+            phases: cfg.phases.clone(),
+            next_phase: 0,
+            clients: cfg.clients.max(1),
+            mix: cfg.mix.clone(),
+            cumulative,
+            arrivals: Rng::new(StreamId::new(seed, "arrivals", replication)),
+            work: Rng::new(StreamId::new(seed, "work", replication)),
+        }
+    }
+
+    /// The time of the next arrival after `now`, or None if arrivals have stopped for good.
+    ///
+    /// A Poisson process with a piecewise-constant rate is sampled exactly: if a gap would
+    /// cross a rate change, the clock moves to the change and a fresh gap is drawn at the new
+    /// rate (memorylessness makes that exact). Deterministic arrivals restart their spacing at
+    /// each change.
+    pub fn next_arrival(&mut self, now: SimTime) -> Option<SimTime> {
+        let mut t = now;
+        loop {
+            let boundary = self.phases.get(self.next_phase).map(|p| p.at);
+            let candidate = if self.rate > 0.0 {
+                let gap = match self.kind {
+                    ArrivalKind::Poisson => self.arrivals.exp(1.0 / self.rate),
+                    ArrivalKind::Deterministic => 1.0 / self.rate,
+                };
+                Some(t + SimTime::from_secs_f64(gap))
+            } else {
+                None
+            };
+            match (candidate, boundary) {
+                (Some(c), Some(b)) if c <= b => return Some(c),
+                (Some(c), None) => return Some(c),
+                (_, Some(b)) => {
+                    t = t.max(b);
+                    self.rate = self.phases[self.next_phase].rate;
+                    self.next_phase += 1;
+                }
+                (None, None) => return None,
+            }
+        }
+    }
+
+    /// Draws what the next request is.
+    #[inline]
+    pub fn draw(&mut self) -> Work {
+        let class = if self.mix.len() == 1 {
+            0
+        } else {
+            let u = self.work.uniform();
+            self.cumulative
+                .iter()
+                .position(|&c| u < c)
+                .unwrap_or(self.mix.len() - 1)
+        };
+        let client_ip = FIRST_CLIENT_IP.wrapping_add(self.work.below(self.clients as u64) as u32);
+        let c = &self.mix[class];
+        let nginx = if c.nginx.is_zero() {
+            SimTime::ZERO
+        } else {
+            SimTime::from_secs_f64(c.nginx.sample(&mut self.work))
+        };
+        let app = SimTime::from_secs_f64(c.app.sample(&mut self.work));
+        Work {
+            class: class as u16,
+            client_ip,
+            nginx,
+            app,
+            reads: c.reads,
+            writes: c.writes,
+        }
+    }
+
+    /// The current arrival rate (requests per second).
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+}

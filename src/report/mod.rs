@@ -1,0 +1,47 @@
+//! Writers that turn results into files and text: one module per output format.
+//!
+//! This is the only layer (with `scenario` and the CLI) that touches the file system. Every
+//! file is written to a temporary name and renamed into place, and a run's output folder is
+//! built aside and swapped in whole, so an interrupted run never leaves half-written or mixed
+//! results.
+
+pub mod atomic;
+pub mod csv_tables;
+pub mod summary;
+pub mod table;
+
+use crate::model::RunResults;
+use std::path::Path;
+
+/// Where a run came from: recorded in `summary.json` so any figure can be regenerated.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Provenance {
+    pub tool: String,
+    pub scenario_file: String,
+    /// FNV-1a-64 of the scenario file's bytes, hex.
+    pub scenario_hash: String,
+    pub overrides: Vec<String>,
+}
+
+impl Provenance {
+    pub fn new(scenario_file: &Path, scenario_hash: &str, overrides: &[String]) -> Self {
+        Provenance {
+            tool: format!("infrasim {}", env!("CARGO_PKG_VERSION")),
+            scenario_file: scenario_file.display().to_string(),
+            scenario_hash: scenario_hash.to_string(),
+            overrides: overrides.to_vec(),
+        }
+    }
+}
+
+/// Writes `summary.json`, `servers.csv`, `database.csv` and `replication.csv` for one run
+/// into `dir`, replacing whatever the folder held before as a whole.
+pub fn write_run(dir: &Path, results: &RunResults, prov: &Provenance) -> std::io::Result<()> {
+    atomic::replace_dir(dir, |tmp| {
+        atomic::write_file(&tmp.join("summary.json"), &summary::to_json(results, prov)?)?;
+        atomic::write_file(&tmp.join("servers.csv"), &csv_tables::servers(results)?)?;
+        atomic::write_file(&tmp.join("database.csv"), &csv_tables::database(results)?)?;
+        atomic::write_file(&tmp.join("replication.csv"), &csv_tables::replication(results)?)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,147 @@
+//! The human summary printed on stdout: a few aligned tables and plain-word verdicts.
+
+use crate::model::RunResults;
+use std::fmt::Write;
+
+/// Formats seconds with a unit that keeps 3 significant digits readable.
+pub fn secs(s: f64) -> String {
+    if !s.is_finite() {
+        return "-".into();
+    }
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 1e-3 {
+        format!("{:.3} ms", s * 1e3)
+    } else {
+        format!("{:.1} us", s * 1e6)
+    }
+}
+
+pub fn pct(x: f64) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
+/// Availability with enough nines to see the difference between 99.9% and 99.99%.
+pub fn availability(a: f64) -> String {
+    if a >= 0.9999 && a < 1.0 {
+        format!("{:.4}%", a * 100.0)
+    } else {
+        format!("{:.3}%", a * 100.0)
+    }
+}
+
+pub fn render(r: &RunResults) -> String {
+    let mut o = String::new();
+    let q = &r.requests;
+    let _ = writeln!(
+        o,
+        "scenario {} (seed {}, run {}): {:.0} s simulated after {:.0} s warm-up, {} events",
+        r.scenario, r.seed, r.run, r.measured_s, r.warmup_s, r.events
+    );
+    let _ = writeln!(
+        o,
+        "\nrequests   arrived {}  completed {}  failed {}  in flight at end {}",
+        q.arrived, q.completed, q.failed, q.in_flight_end
+    );
+    let _ = writeln!(
+        o,
+        "throughput {:.1} req/s   availability {}",
+        r.throughput_rps,
+        availability(r.availability)
+    );
+    let l = &r.latency;
+    let _ = writeln!(
+        o,
+        "latency    mean {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+        secs(l.mean),
+        secs(l.p50),
+        secs(l.p90),
+        secs(l.p99),
+        secs(l.p999),
+        secs(l.max)
+    );
+    let errs: Vec<String> = r
+        .errors
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if !errs.is_empty() {
+        let _ = writeln!(o, "errors     {}", errs.join(", "));
+    }
+    let _ = writeln!(
+        o,
+        "\n{:<16} {:>10} {:>8} {:>8} {:>8} {:>10}",
+        "server", "requests", "share", "nginx", "app", "app queue"
+    );
+    for s in &r.servers {
+        let _ = writeln!(
+            o,
+            "{:<16} {:>10} {:>8} {:>8} {:>8} {:>10.2}",
+            s.name,
+            s.dispatched,
+            pct(s.share),
+            pct(s.nginx_utilisation),
+            pct(s.app_utilisation),
+            s.app_mean_queue
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n{:<16} {:>8} {:>10} {:>10} {:>8} {:>8}",
+        "database", "role", "reads", "writes", "busy", "queue"
+    );
+    for d in &r.database {
+        let _ = writeln!(
+            o,
+            "{:<16} {:>8} {:>10} {:>10} {:>8} {:>8.2}",
+            d.name,
+            d.role,
+            d.reads,
+            d.writes,
+            pct(d.utilisation),
+            d.mean_queue
+        );
+    }
+    for x in &r.replication {
+        let _ = writeln!(
+            o,
+            "replication lag to {}: mean {}, p99 {}, max {}; {} transactions behind at the end",
+            x.name,
+            secs(x.lag_mean),
+            secs(x.lag_p99),
+            secs(x.lag_max),
+            x.backlog_end
+        );
+    }
+    let ll = &r.littles_law;
+    let _ = writeln!(
+        o,
+        "\nLittle's law: L = {:.3} requests in system, lambda*W = {:.3} (difference {})",
+        ll.mean_in_system,
+        ll.lambda_times_w,
+        pct(ll.relative_error)
+    );
+    let c = &r.capacity;
+    if c.stable {
+        let _ = writeln!(
+            o,
+            "capacity: stable; the busiest part is {} ({} offered); the stack saturates near {:.0} req/s",
+            c.bottleneck,
+            pct(c.offered.iter().map(|x| x.rho).fold(0.0, f64::max)),
+            c.max_rate
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "capacity: UNSTABLE: {} is offered {} of its capacity at the peak rate of {:.0} req/s \
+             (it saturates near {:.0} req/s); queues grow until limits reject requests, so \
+             latency and errors depend on the run length",
+            c.bottleneck,
+            pct(c.offered.iter().map(|x| x.rho).fold(0.0, f64::max)),
+            c.peak_rate,
+            c.max_rate
+        );
+    }
+    o
+}
