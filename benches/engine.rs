@@ -73,10 +73,16 @@ impl Model for Mm1 {
         let now = cal.now();
         match ev {
             Ev::Arrival => {
-                cal.schedule_in(SimTime::from_secs_f64(self.rng.exp(1.0 / LAMBDA)), Ev::Arrival);
+                cal.schedule_in(
+                    SimTime::from_secs_f64(self.rng.exp(1.0 / LAMBDA)),
+                    Ev::Arrival,
+                );
                 self.queue.push_back(now);
                 if self.queue.len() == 1 {
-                    cal.schedule_in(SimTime::from_secs_f64(self.rng.exp(1.0 / MU)), Ev::Departure);
+                    cal.schedule_in(
+                        SimTime::from_secs_f64(self.rng.exp(1.0 / MU)),
+                        Ev::Departure,
+                    );
                 }
             }
             Ev::Departure => {
@@ -84,7 +90,10 @@ impl Model for Mm1 {
                 self.sum += (now - a).as_nanos();
                 self.done += 1;
                 if !self.queue.is_empty() {
-                    cal.schedule_in(SimTime::from_secs_f64(self.rng.exp(1.0 / MU)), Ev::Departure);
+                    cal.schedule_in(
+                        SimTime::from_secs_f64(self.rng.exp(1.0 / MU)),
+                        Ev::Departure,
+                    );
                 }
             }
         }

@@ -8,5 +8,5 @@ pub mod dist;
 pub mod engine;
 pub mod model;
 pub mod report;
-pub mod stats;
 pub mod scenario;
+pub mod stats;

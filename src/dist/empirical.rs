@@ -14,7 +14,9 @@ pub struct Empirical {
 impl Empirical {
     pub fn new(samples: Vec<f64>) -> Result<Self, DistError> {
         if samples.is_empty() {
-            return Err(DistError("an empirical distribution needs at least one sample".into()));
+            return Err(DistError(
+                "an empirical distribution needs at least one sample".into(),
+            ));
         }
         for (i, &s) in samples.iter().enumerate() {
             check_non_negative(&format!("sample {}", i + 1), s)?;

@@ -56,7 +56,9 @@ pub(crate) fn check_positive(name: &str, v: f64) -> Result<(), DistError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(DistError(format!("{name} must be a finite number > 0, got {v}")))
+        Err(DistError(format!(
+            "{name} must be a finite number > 0, got {v}"
+        )))
     }
 }
 
@@ -64,7 +66,9 @@ pub(crate) fn check_non_negative(name: &str, v: f64) -> Result<(), DistError> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
-        Err(DistError(format!("{name} must be a finite number >= 0, got {v}")))
+        Err(DistError(format!(
+            "{name} must be a finite number >= 0, got {v}"
+        )))
     }
 }
 
@@ -121,7 +125,9 @@ impl Dist {
             Dist::LogNormal(d) => Dist::LogNormal(LogNormal::new(d.mean() * k, d.cv())?),
             Dist::Gamma(d) => Dist::Gamma(Gamma::new(d.shape(), d.scale() * k)?),
             Dist::Weibull(d) => Dist::Weibull(Weibull::new(d.shape(), d.scale() * k)?),
-            Dist::Pareto(d) => Dist::Pareto(BoundedPareto::new(d.alpha(), d.min() * k, d.max() * k)?),
+            Dist::Pareto(d) => {
+                Dist::Pareto(BoundedPareto::new(d.alpha(), d.min() * k, d.max() * k)?)
+            }
             Dist::Empirical(d) => Dist::Empirical(d.scaled(k)?),
         })
     }

@@ -166,7 +166,10 @@ mod tests {
         while let Some(e) = cal.pop_until(SimTime::MAX) {
             out.push((cal.now().0, e));
         }
-        assert_eq!(out, vec![(1, "a"), (3, "c"), (5, "b1"), (5, "b2"), (5, "b3")]);
+        assert_eq!(
+            out,
+            vec![(1, "a"), (3, "c"), (5, "b1"), (5, "b2"), (5, "b3")]
+        );
     }
 
     #[test]

@@ -84,8 +84,7 @@ pub fn analyse(cfg: &Config) -> Capacity {
     let primary_reads = if reads_on_replicas { 0.0 } else { e_reads };
     offered.push(Offered {
         component: db.primary.name.clone(),
-        rho: peak
-            * (e_writes * db.write_time.mean() + primary_reads * db.read_time.mean())
+        rho: peak * (e_writes * db.write_time.mean() + primary_reads * db.read_time.mean())
             / primary_speed
             / db.primary.workers as f64,
     });
@@ -114,7 +113,11 @@ pub fn analyse(cfg: &Config) -> Capacity {
     Capacity {
         peak_rate: peak,
         stable: offered.iter().all(|o| o.rho < 1.0),
-        max_rate: if max_rho > 0.0 { peak / max_rho } else { f64::INFINITY },
+        max_rate: if max_rho > 0.0 {
+            peak / max_rho
+        } else {
+            f64::INFINITY
+        },
         bottleneck,
         offered,
     }

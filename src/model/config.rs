@@ -22,6 +22,7 @@ pub struct Config {
     /// At least one.
     pub servers: Vec<ServerConfig>,
     pub database: DbConfig,
+    pub failures: Failures,
 }
 
 /// How inter-arrival times are drawn.
@@ -78,9 +79,13 @@ pub enum Algorithm {
     LeastConn,
     First,
     /// `balance source`; `consistent` selects `hash-type consistent` over map-based.
-    Source { consistent: bool },
+    Source {
+        consistent: bool,
+    },
     /// `balance random(draws)`; draws >= 1.
-    Random { draws: u32 },
+    Random {
+        draws: u32,
+    },
 }
 
 impl Algorithm {
@@ -133,6 +138,8 @@ pub struct ServerConfig {
     pub app_queue: u32,
     /// Relative CPU speed: work is divided by it. > 0.
     pub speed: f64,
+    /// HAProxy `backup`: used only when no non-backup server is usable.
+    pub backup: bool,
 }
 
 /// Where reads go.
@@ -178,4 +185,166 @@ pub struct ReplicationConfig {
     pub appliers: u32,
     /// Apply time = the write's service time on the primary times this factor.
     pub apply_factor: f64,
+}
+
+// ---- failures, detection and failover (issue 3) ---------------------------------------------
+
+/// Failure-related settings of a run. `Failures::default()` is a world where nothing fails.
+#[derive(Clone, Debug, Default)]
+pub struct Failures {
+    /// Faults at fixed times.
+    pub scheduled: Vec<ScheduledFault>,
+    /// Faults drawn from time-to-failure / time-to-repair distributions, per component kind.
+    pub random: Vec<RandomFaults>,
+    pub health: HealthCheck,
+    pub lb_ha: LbHa,
+    pub db_failover: DbFailover,
+    /// Width of one row of the timeline CSV.
+    pub timeline_interval: SimTime,
+}
+
+/// What a fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// LB instance i (0 = the master / first LB).
+    Lb(usize),
+    /// Server i's host: Nginx and the app are gone, connections are refused.
+    Server(usize),
+    /// Server i's application process: Nginx is up and answers 502.
+    App(usize),
+    /// Whichever DB node is primary when the fault starts.
+    DbPrimary,
+    /// DB node i (0 = the initial primary, then the replicas).
+    DbNode(usize),
+    /// The network between the app tier and the database (a partition).
+    DbLink,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// The component stops; what was in flight on it fails.
+    Crash,
+    /// DB node only: service times multiplied by the factor (> 0).
+    Slow(f64),
+}
+
+#[derive(Clone, Debug)]
+pub struct ScheduledFault {
+    pub target: Target,
+    pub kind: FaultKind,
+    pub at: SimTime,
+    /// None = permanent.
+    pub duration: Option<SimTime>,
+}
+
+/// Component kinds that can fail at random.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetKind {
+    Lb,
+    Server,
+    App,
+    DbNode,
+    DbLink,
+}
+
+/// Each component of `kind` alternates up for a `ttf` draw and down (crashed) for a `ttr`
+/// draw, from its own stream `faults.<kind>[i]`.
+#[derive(Clone, Debug)]
+pub struct RandomFaults {
+    pub kind: TargetKind,
+    pub ttf: Dist,
+    pub ttr: Dist,
+}
+
+/// HAProxy active health checks and retries (domain.md §1.3, §1.4).
+#[derive(Clone, Debug)]
+pub struct HealthCheck {
+    pub enabled: bool,
+    pub inter: SimTime,
+    pub fastinter: SimTime,
+    pub downinter: SimTime,
+    pub rise: u32,
+    pub fall: u32,
+    /// `option httpchk`: an L7 check, which sees an app that is down behind a live Nginx.
+    pub layer7: bool,
+    /// `retries`: connection attempts after the first.
+    pub retries: u32,
+    /// `option redispatch`.
+    pub redispatch: bool,
+    /// `timeout connect`: bounds the retry turnaround min(timeout connect, 1 s).
+    pub timeout_connect: SimTime,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            enabled: true,
+            inter: SimTime::from_secs(2),
+            fastinter: SimTime::from_secs(2),
+            downinter: SimTime::from_secs(2),
+            rise: 2,
+            fall: 3,
+            layer7: false,
+            retries: 3,
+            redispatch: false,
+            timeout_connect: SimTime::from_secs(5),
+        }
+    }
+}
+
+/// How many load balancers and how they share the work (domain.md §3).
+#[derive(Clone, Debug, Default)]
+pub enum LbHa {
+    /// One HAProxy: a single point of failure.
+    #[default]
+    Single,
+    /// Two HAProxy with keepalived: the backup takes the floating IP after
+    /// 3 x advert_int + skew, skew = (256 - priority) / 256 s.
+    ActivePassive {
+        advert_int: SimTime,
+        backup_priority: u32,
+        preempt: bool,
+    },
+    /// Two HAProxy behind DNS round robin. Clients whose cached answer is the dead LB fail
+    /// until `dns_ttl` after the failure (the record is assumed removed at once).
+    ActiveActive { dns_ttl: SimTime },
+}
+
+impl LbHa {
+    pub fn instances(&self) -> usize {
+        match self {
+            LbHa::Single => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// MySQL failure detection, promotion and semi-synchronous replication (domain.md §4.3, §4.4).
+#[derive(Clone, Debug)]
+pub struct DbFailover {
+    /// Automatic promotion; false = nobody promotes (manual is `automatic` with a long
+    /// `promotion` time, which is how a human on call behaves).
+    pub automatic: bool,
+    /// Monitor poll interval (orchestrator `InstancePollSeconds`).
+    pub poll_interval: SimTime,
+    /// Consecutive failed polls before the primary is declared dead.
+    pub poll_count: u32,
+    /// Time from detection to the promoted replica taking writes (excluding relay-log drain).
+    pub promotion: Dist,
+    pub semi_sync: bool,
+    /// `rpl_semi_sync_source_timeout`: then fall back to async.
+    pub semi_sync_timeout: SimTime,
+}
+
+impl Default for DbFailover {
+    fn default() -> Self {
+        DbFailover {
+            automatic: true,
+            poll_interval: SimTime::from_secs(5),
+            poll_count: 2,
+            promotion: Dist::det(10.0).expect("valid"),
+            semi_sync: false,
+            semi_sync_timeout: SimTime::from_secs(10),
+        }
+    }
 }

@@ -50,7 +50,10 @@ pub struct ReplicaLink {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApplyStart {
     /// Start applying `gtid`, finishing after `after`.
-    Start { gtid: u64, after: SimTime },
+    Start {
+        gtid: u64,
+        after: SimTime,
+    },
     Nothing,
 }
 
@@ -108,11 +111,10 @@ impl ReplicaLink {
     /// Applying `gtid` finished at `now`: commit what can be committed in order, then hand the
     /// freed applier the next transaction. Call repeatedly while it returns `Start`.
     pub fn applied(&mut self, now: SimTime, gtid: u64) -> ApplyStart {
-        if let Some(front) = self.applying.front() {
-            let idx = (gtid - front.0.gtid) as usize;
-            if let Some(slot) = self.applying.get_mut(idx) {
-                slot.1 = true;
-            }
+        // A linear search, not `gtid - front`: gtids have gaps after a failover (lost
+        // transactions), and the deque is short (appliers + the ones blocked behind them).
+        if let Some(slot) = self.applying.iter_mut().find(|s| s.0.gtid == gtid) {
+            slot.1 = true;
         }
         while let Some(&(txn, true)) = self.applying.front() {
             self.applying.pop_front();
@@ -173,14 +175,23 @@ mod tests {
     fn in_order_visibility_with_parallel_appliers() {
         let mut r = ReplicaLink::new(2);
         // a slow txn then a fast one, both arriving at 1 ms
-        assert_eq!(r.ship(txn(1, 0, 10), SimTime::from_millis(1)), SimTime::from_millis(1));
-        assert_eq!(r.ship(txn(2, 0, 1), SimTime::from_millis(1)), SimTime::from_millis(1));
+        assert_eq!(
+            r.ship(txn(1, 0, 10), SimTime::from_millis(1)),
+            SimTime::from_millis(1)
+        );
+        assert_eq!(
+            r.ship(txn(2, 0, 1), SimTime::from_millis(1)),
+            SimTime::from_millis(1)
+        );
         assert!(matches!(r.arrive(), ApplyStart::Start { gtid: 1, .. }));
         assert!(matches!(r.arrive(), ApplyStart::Start { gtid: 2, .. }));
         // gtid 2 finishes first but cannot become visible before gtid 1
         r.applied(SimTime::from_millis(2), 2);
         assert_eq!(r.applied_gtid, 0);
-        assert_eq!(r.current_lag(SimTime::from_millis(5)), SimTime::from_millis(5));
+        assert_eq!(
+            r.current_lag(SimTime::from_millis(5)),
+            SimTime::from_millis(5)
+        );
         r.applied(SimTime::from_millis(11), 1);
         assert_eq!(r.applied_gtid, 2);
         assert_eq!(r.lag().count(), 2);

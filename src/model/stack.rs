@@ -490,8 +490,14 @@ impl Stack {
         while self.lb.backend_q.front().is_some_and(|e| !live(e)) {
             self.lb.backend_q.pop_front();
         }
-        let sq = self.lb.server_q[i].front().map(|e| reqs[e.0 as usize].queued_at);
-        let bq = self.lb.backend_q.front().map(|e| reqs[e.0 as usize].queued_at);
+        let sq = self.lb.server_q[i]
+            .front()
+            .map(|e| reqs[e.0 as usize].queued_at);
+        let bq = self
+            .lb
+            .backend_q
+            .front()
+            .map(|e| reqs[e.0 as usize].queued_at);
         let from_server = match (sq, bq) {
             (None, None) => return None,
             (Some(_), None) => true,

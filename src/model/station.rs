@@ -34,6 +34,9 @@ pub struct Station {
     /// Arrivals since the last reset, and how many of them had to wait (P(wait) = ratio).
     arrivals: u64,
     waited: u64,
+    /// Bumped when the station is wiped by a crash, so completions of services that were
+    /// running then can tell they no longer own a server.
+    epoch: u32,
 }
 
 impl Station {
@@ -47,6 +50,7 @@ impl Station {
             waiting: TimeAverage::new(),
             arrivals: 0,
             waited: 0,
+            epoch: 0,
         }
     }
 
@@ -92,6 +96,24 @@ impl Station {
     /// Marks every server idle (the node died and its in-service requests were failed).
     pub fn clear_busy(&mut self, now: SimTime) {
         self.busy.set(now, 0);
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+
+    /// Changes each time the station is wiped by [`Station::clear_busy`].
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// Removes one waiting request (its client went away).
+    pub fn remove_waiting(&mut self, now: SimTime, id: ReqId) -> bool {
+        match self.queue.iter().position(|&x| x == id) {
+            Some(p) => {
+                self.queue.remove(p);
+                self.waiting.set(now, self.queue.len() as u64);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn servers(&self) -> u32 {

@@ -67,12 +67,19 @@ mod tests {
         let dir = base.join("run");
         replace_dir(&dir, |t| write_file(&t.join("a.txt"), b"1")).unwrap();
         replace_dir(&dir, |t| write_file(&t.join("b.txt"), b"2")).unwrap();
-        assert!(!dir.join("a.txt").exists(), "old files must not mix with new ones");
+        assert!(
+            !dir.join("a.txt").exists(),
+            "old files must not mix with new ones"
+        );
         assert_eq!(fs::read(dir.join("b.txt")).unwrap(), b"2");
         let err = replace_dir(&dir, |_| Err(io::Error::other("boom")));
         assert!(err.is_err());
         assert_eq!(fs::read(dir.join("b.txt")).unwrap(), b"2");
-        assert_eq!(fs::read_dir(&base).unwrap().count(), 1, "no staging left behind");
+        assert_eq!(
+            fs::read_dir(&base).unwrap().count(),
+            1,
+            "no staging left behind"
+        );
         fs::remove_dir_all(&base).unwrap();
     }
 }

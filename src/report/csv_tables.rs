@@ -8,7 +8,8 @@ fn to_csv<T: Serialize>(rows: &[T]) -> std::io::Result<Vec<u8>> {
     for r in rows {
         w.serialize(r).map_err(std::io::Error::other)?;
     }
-    w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+    w.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 pub fn servers(r: &RunResults) -> std::io::Result<Vec<u8>> {

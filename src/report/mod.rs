@@ -41,7 +41,10 @@ pub fn write_run(dir: &Path, results: &RunResults, prov: &Provenance) -> std::io
         atomic::write_file(&tmp.join("summary.json"), &summary::to_json(results, prov)?)?;
         atomic::write_file(&tmp.join("servers.csv"), &csv_tables::servers(results)?)?;
         atomic::write_file(&tmp.join("database.csv"), &csv_tables::database(results)?)?;
-        atomic::write_file(&tmp.join("replication.csv"), &csv_tables::replication(results)?)?;
+        atomic::write_file(
+            &tmp.join("replication.csv"),
+            &csv_tables::replication(results)?,
+        )?;
         Ok(())
     })
 }

@@ -82,7 +82,12 @@ pub fn serde_problem(path: KeyPath, message: &str) -> Problem {
         if path.0.last() != Some(&super::keypath::Seg::Key(field.clone())) {
             path = path.key(&field);
         }
-        let allowed: Vec<String> = tail.split('`').skip(1).step_by(2).map(String::from).collect();
+        let allowed: Vec<String> = tail
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect();
         let no_fields = tail.contains("there are no fields");
         msg = format!("unknown key `{field}`");
         let names: Vec<&str> = allowed.iter().map(String::as_str).collect();
@@ -138,7 +143,11 @@ struct Builder<'a> {
 }
 
 /// Builds the configuration, or returns every problem found.
-pub fn build(file: ScenarioFile, default_name: &str, base_dir: &Path) -> Result<Config, Vec<Problem>> {
+pub fn build(
+    file: ScenarioFile,
+    default_name: &str,
+    base_dir: &Path,
+) -> Result<Config, Vec<Problem>> {
     let mut b = Builder {
         base_dir,
         problems: Vec::new(),
@@ -166,7 +175,10 @@ impl Builder<'_> {
             None => DEFAULT_SEED,
             Some(s) if s >= 0 => s as u64,
             Some(s) => {
-                self.problem(&root("seed"), format!("must be a whole number >= 0, got {s}"));
+                self.problem(
+                    &root("seed"),
+                    format!("must be a whole number >= 0, got {s}"),
+                );
                 DEFAULT_SEED
             }
         };
@@ -220,6 +232,10 @@ impl Builder<'_> {
             lb,
             servers,
             database,
+            failures: crate::model::Failures {
+                timeline_interval: SimTime::from_secs(1),
+                ..Default::default()
+            },
         }
     }
 
@@ -285,14 +301,19 @@ impl Builder<'_> {
             Some(n @ (Value::Integer(_) | Value::Float(_))) => {
                 self.problem(
                     key,
-                    format!("{n} has no unit: write a duration in quotes, e.g. \"{n}s\" or \"{n}ms\""),
+                    format!(
+                        "{n} has no unit: write a duration in quotes, e.g. \"{n}s\" or \"{n}ms\""
+                    ),
                 );
                 default
             }
             Some(other) => {
                 self.problem(
                     key,
-                    format!("must be a duration such as \"5s\", got {}", other.type_str()),
+                    format!(
+                        "must be a duration such as \"5s\", got {}",
+                        other.type_str()
+                    ),
                 );
                 default
             }
@@ -333,7 +354,11 @@ impl Builder<'_> {
 
     // ---- sections ------------------------------------------------------------------------
 
-    fn workload(&mut self, w: Option<schema::Workload>, duration: Option<SimTime>) -> WorkloadConfig {
+    fn workload(
+        &mut self,
+        w: Option<schema::Workload>,
+        duration: Option<SimTime>,
+    ) -> WorkloadConfig {
         let key = root("workload");
         let w = w.unwrap_or_default();
         let arrival = match w.arrival.as_deref().map(str::trim) {
@@ -386,7 +411,10 @@ impl Builder<'_> {
         if phases.len() > MAX_PHASES {
             self.problem(
                 key,
-                format!("has {} phases; at most {MAX_PHASES} are allowed", phases.len()),
+                format!(
+                    "has {} phases; at most {MAX_PHASES} are allowed",
+                    phases.len()
+                ),
             );
             return Vec::new();
         }
@@ -395,14 +423,20 @@ impl Builder<'_> {
             let k = key.index(i);
             let at = match &p.at {
                 None => {
-                    self.problem(&k.key("at"), "is required: when the rate changes, e.g. at = \"5min\"");
+                    self.problem(
+                        &k.key("at"),
+                        "is required: when the rate changes, e.g. at = \"5min\"",
+                    );
                     SimTime::ZERO
                 }
                 Some(v) => self.duration(&k.key("at"), Some(v), SimTime::ZERO),
             };
             let rate = match p.rate {
                 None => {
-                    self.problem(&k.key("rate"), "is required: the new arrival rate, requests/s (>= 0)");
+                    self.problem(
+                        &k.key("rate"),
+                        "is required: the new arrival rate, requests/s (>= 0)",
+                    );
                     0.0
                 }
                 Some(r) if r.is_finite() && r >= 0.0 => r,
@@ -446,7 +480,10 @@ impl Builder<'_> {
         if mix.len() > MAX_CLASSES {
             self.problem(
                 key,
-                format!("has {} classes; at most {MAX_CLASSES} are allowed", mix.len()),
+                format!(
+                    "has {} classes; at most {MAX_CLASSES} are allowed",
+                    mix.len()
+                ),
             );
             return Vec::new();
         }
@@ -511,24 +548,48 @@ impl Builder<'_> {
                 let k = key.key("timeout_queue");
                 let t = self.duration(&k, lb.timeout_queue.as_ref(), DEFAULT_TIMEOUT_QUEUE);
                 if t == SimTime::ZERO {
-                    self.problem(&k, "must be > 0 (a request may wait in the queue this long)");
+                    self.problem(
+                        &k,
+                        "must be > 0 (a request may wait in the queue this long)",
+                    );
                 }
                 t
             },
         }
     }
 
-    fn servers(&mut self, servers: Option<Value>, defaults: Option<ServerFields>) -> Vec<ServerConfig> {
+    fn servers(
+        &mut self,
+        servers: Option<Value>,
+        defaults: Option<ServerFields>,
+    ) -> Vec<ServerConfig> {
         let key = root("servers");
-        let base = self.server_fields(&KeyPath::root().key("defaults").key("server"), defaults.unwrap_or_default(), None);
+        let base = self.server_fields(
+            &KeyPath::root().key("defaults").key("server"),
+            defaults.unwrap_or_default(),
+            None,
+        );
         let entries: Vec<(String, ServerFields, KeyPath)> = match servers {
-            None => vec![(server_default_name(0, 1), ServerFields::default(), key.index(0))],
+            None => vec![(
+                server_default_name(0, 1),
+                ServerFields::default(),
+                key.index(0),
+            )],
             Some(Value::Integer(n)) => match usize::try_from(n) {
                 Ok(n) if (1..=MAX_NODES).contains(&n) => (0..n)
-                    .map(|i| (server_default_name(i, n), ServerFields::default(), key.index(i)))
+                    .map(|i| {
+                        (
+                            server_default_name(i, n),
+                            ServerFields::default(),
+                            key.index(i),
+                        )
+                    })
                     .collect(),
                 _ => {
-                    self.problem(&key, format!("must be from 1 to {MAX_NODES} servers, got {n}"));
+                    self.problem(
+                        &key,
+                        format!("must be from 1 to {MAX_NODES} servers, got {n}"),
+                    );
                     return Vec::new();
                 }
             },
@@ -537,7 +598,10 @@ impl Builder<'_> {
                 if n == 0 {
                     self.problem(&key, "needs at least one server");
                 } else if n > MAX_NODES {
-                    self.problem(&key, format!("has {n} servers; at most {MAX_NODES} are allowed"));
+                    self.problem(
+                        &key,
+                        format!("has {n} servers; at most {MAX_NODES} are allowed"),
+                    );
                     return Vec::new();
                 }
                 let mut out = Vec::with_capacity(n);
@@ -587,7 +651,12 @@ impl Builder<'_> {
 
     /// Checks the fields set in `f` (problems keyed under `key`); unset fields come from
     /// `inherit`, or the built-in defaults when there is none.
-    fn server_fields(&mut self, key: &KeyPath, f: ServerFields, inherit: Option<&ServerConfig>) -> ServerConfig {
+    fn server_fields(
+        &mut self,
+        key: &KeyPath,
+        f: ServerFields,
+        inherit: Option<&ServerConfig>,
+    ) -> ServerConfig {
         let d = inherit.cloned().unwrap_or(ServerConfig {
             name: String::new(),
             weight: 1,
@@ -598,8 +667,15 @@ impl Builder<'_> {
             app_workers: DEFAULT_APP_WORKERS,
             app_queue: DEFAULT_APP_QUEUE,
             speed: 1.0,
+            backup: false,
         });
-        let nginx_workers = self.count(&key.key("nginx_workers"), f.nginx_workers, d.nginx_workers, 1, MAX_WORKERS);
+        let nginx_workers = self.count(
+            &key.key("nginx_workers"),
+            f.nginx_workers,
+            d.nginx_workers,
+            1,
+            MAX_WORKERS,
+        );
         // Unset, nginx accepts worker_processes × worker_connections (512 each by default),
         // unless a default table fixed the total.
         let conns_default = match (f.nginx_workers, inherit) {
@@ -612,10 +688,23 @@ impl Builder<'_> {
             maxconn: self.count(&key.key("maxconn"), f.maxconn, d.maxconn, 0, u32::MAX),
             maxqueue: self.count(&key.key("maxqueue"), f.maxqueue, d.maxqueue, 0, u32::MAX),
             nginx_workers,
-            nginx_max_conns: self.count(&key.key("nginx_max_conns"), f.nginx_max_conns, conns_default, 1, u32::MAX),
-            app_workers: self.count(&key.key("app_workers"), f.app_workers, d.app_workers, 1, MAX_WORKERS),
+            nginx_max_conns: self.count(
+                &key.key("nginx_max_conns"),
+                f.nginx_max_conns,
+                conns_default,
+                1,
+                u32::MAX,
+            ),
+            app_workers: self.count(
+                &key.key("app_workers"),
+                f.app_workers,
+                d.app_workers,
+                1,
+                MAX_WORKERS,
+            ),
             app_queue: self.count(&key.key("app_queue"), f.app_queue, d.app_queue, 0, u32::MAX),
             speed: self.positive(&key.key("speed"), f.speed, d.speed),
+            backup: d.backup,
         }
     }
 
@@ -639,7 +728,11 @@ impl Builder<'_> {
             max_connections: DEFAULT_DB_MAX_CONNECTIONS,
             speed: 1.0,
         };
-        let primary = self.db_node(&key.key("primary"), db.primary.unwrap_or_default(), &builtin);
+        let primary = self.db_node(
+            &key.key("primary"),
+            db.primary.unwrap_or_default(),
+            &builtin,
+        );
         let replicas = self.replicas(&key.key("replicas"), db.replicas, &primary);
         let rep = db.replication.unwrap_or_default();
         let rk = key.key("replication");
@@ -647,24 +740,49 @@ impl Builder<'_> {
             primary,
             replicas,
             read_from,
-            read_time: self.dist(&key.key("read_time"), db.read_time.as_ref(), DEFAULT_READ_TIME),
-            write_time: self.dist(&key.key("write_time"), db.write_time.as_ref(), DEFAULT_WRITE_TIME),
+            read_time: self.dist(
+                &key.key("read_time"),
+                db.read_time.as_ref(),
+                DEFAULT_READ_TIME,
+            ),
+            write_time: self.dist(
+                &key.key("write_time"),
+                db.write_time.as_ref(),
+                DEFAULT_WRITE_TIME,
+            ),
             network: self.dist(&key.key("network"), db.network.as_ref(), "0s"),
             replication: ReplicationConfig {
                 delay: self.dist(&rk.key("delay"), rep.delay.as_ref(), "0s"),
-                appliers: self.count(&rk.key("appliers"), rep.appliers, DEFAULT_APPLIERS, 1, MAX_THREADS),
+                appliers: self.count(
+                    &rk.key("appliers"),
+                    rep.appliers,
+                    DEFAULT_APPLIERS,
+                    1,
+                    MAX_THREADS,
+                ),
                 apply_factor: self.positive(&rk.key("apply_factor"), rep.apply_factor, 1.0),
             },
         }
     }
 
     /// One DB node: fields set in `n` are checked under `key`, unset ones come from `inherit`.
-    fn db_node(&mut self, key: &KeyPath, n: schema::DbNode, inherit: &DbNodeConfig) -> DbNodeConfig {
+    fn db_node(
+        &mut self,
+        key: &KeyPath,
+        n: schema::DbNode,
+        inherit: &DbNodeConfig,
+    ) -> DbNodeConfig {
         let name = match n.name {
             Some(nm) => self.name(&key.key("name"), Some(nm), ""),
             None => inherit.name.clone(),
         };
-        let workers = self.count(&key.key("workers"), n.workers, inherit.workers, 1, MAX_WORKERS);
+        let workers = self.count(
+            &key.key("workers"),
+            n.workers,
+            inherit.workers,
+            1,
+            MAX_WORKERS,
+        );
         let max_connections = self.count(
             &key.key("max_connections"),
             n.max_connections,
@@ -688,7 +806,12 @@ impl Builder<'_> {
         }
     }
 
-    fn replicas(&mut self, key: &KeyPath, v: Option<Value>, primary: &DbNodeConfig) -> Vec<DbNodeConfig> {
+    fn replicas(
+        &mut self,
+        key: &KeyPath,
+        v: Option<Value>,
+        primary: &DbNodeConfig,
+    ) -> Vec<DbNodeConfig> {
         let named = |i: usize| DbNodeConfig {
             name: replica_default_name(i),
             ..primary.clone()
@@ -698,7 +821,10 @@ impl Builder<'_> {
             Some(Value::Integer(n)) => match usize::try_from(n) {
                 Ok(n) if n <= MAX_NODES => (0..n).map(named).collect(),
                 _ => {
-                    self.problem(key, format!("must be from 0 to {MAX_NODES} replicas, got {n}"));
+                    self.problem(
+                        key,
+                        format!("must be from 0 to {MAX_NODES} replicas, got {n}"),
+                    );
                     Vec::new()
                 }
             },
@@ -706,7 +832,10 @@ impl Builder<'_> {
                 if items.len() > MAX_NODES {
                     self.problem(
                         key,
-                        format!("has {} replicas; at most {MAX_NODES} are allowed", items.len()),
+                        format!(
+                            "has {} replicas; at most {MAX_NODES} are allowed",
+                            items.len()
+                        ),
                     );
                     return Vec::new();
                 }
@@ -752,7 +881,10 @@ impl Builder<'_> {
             }));
         for (name, key) in nodes {
             if let Some(first) = seen.get(name) {
-                let msg = format!("\"{name}\" is already the name of {}", first.trim_end_matches(".name"));
+                let msg = format!(
+                    "\"{name}\" is already the name of {}",
+                    first.trim_end_matches(".name")
+                );
                 self.problem(&key, msg);
             } else {
                 seen.insert(name, key.to_string());
@@ -813,10 +945,22 @@ mod tests {
 
     #[test]
     fn algorithms() {
-        assert_eq!(parse_algorithm("roundrobin").unwrap(), Algorithm::RoundRobin);
-        assert_eq!(parse_algorithm(" LeastConn ").unwrap(), Algorithm::LeastConn);
-        assert_eq!(parse_algorithm("random").unwrap(), Algorithm::Random { draws: 2 });
-        assert_eq!(parse_algorithm("random(1)").unwrap(), Algorithm::Random { draws: 1 });
+        assert_eq!(
+            parse_algorithm("roundrobin").unwrap(),
+            Algorithm::RoundRobin
+        );
+        assert_eq!(
+            parse_algorithm(" LeastConn ").unwrap(),
+            Algorithm::LeastConn
+        );
+        assert_eq!(
+            parse_algorithm("random").unwrap(),
+            Algorithm::Random { draws: 2 }
+        );
+        assert_eq!(
+            parse_algorithm("random(1)").unwrap(),
+            Algorithm::Random { draws: 1 }
+        );
         assert_eq!(
             parse_algorithm("source-consistent").unwrap(),
             Algorithm::Source { consistent: true }
@@ -832,7 +976,11 @@ mod tests {
         ] {
             assert_eq!(parse_algorithm(&a.name()).unwrap(), a);
         }
-        assert!(parse_algorithm("round-robin").unwrap_err().contains("allowed"));
+        assert!(
+            parse_algorithm("round-robin")
+                .unwrap_err()
+                .contains("allowed")
+        );
         assert!(parse_algorithm("random(0)").is_err());
         assert!(parse_algorithm("random(x)").is_err());
     }
@@ -848,8 +996,14 @@ mod tests {
     #[test]
     fn requests_with_phases() {
         let phases = [
-            RatePhase { at: SimTime::from_secs(10), rate: 200.0 },
-            RatePhase { at: SimTime::from_secs(20), rate: 0.0 },
+            RatePhase {
+                at: SimTime::from_secs(10),
+                rate: 200.0,
+            },
+            RatePhase {
+                at: SimTime::from_secs(20),
+                rate: 0.0,
+            },
         ];
         let n = expected_requests(100.0, &phases, SimTime::from_secs(30));
         assert!((n - 3000.0).abs() < 1e-6);
@@ -864,8 +1018,16 @@ mod tests {
             "unknown field `algoritm`, expected one of `algorithm`, `processing`",
         );
         assert_eq!(p.key, "lb.algoritm");
-        assert!(p.message.contains("did you mean `algorithm`"), "{}", p.message);
-        assert!(p.message.contains("allowed here: algorithm, processing"), "{}", p.message);
+        assert!(
+            p.message.contains("did you mean `algorithm`"),
+            "{}",
+            p.message
+        );
+        assert!(
+            p.message.contains("allowed here: algorithm, processing"),
+            "{}",
+            p.message
+        );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

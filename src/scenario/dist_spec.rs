@@ -122,7 +122,12 @@ impl Family {
             Family::Deterministic => &[("value", Time)],
             Family::Uniform => &[("min", Time), ("max", Time)],
             Family::LogNormal => &[("mean", Time), ("cv", Number)],
-            Family::Gamma => &[("mean", Time), ("cv", Number), ("shape", Number), ("scale", Time)],
+            Family::Gamma => &[
+                ("mean", Time),
+                ("cv", Number),
+                ("shape", Number),
+                ("scale", Time),
+            ],
             Family::Erlang => &[("k", Count), ("mean", Time)],
             Family::Weibull => &[("shape", Number), ("mean", Time), ("scale", Time)],
             Family::Pareto => &[("alpha", Number), ("min", Time), ("max", Time)],
@@ -235,7 +240,10 @@ impl<'a> Args<'a> {
         };
         match v {
             Some(k) if k >= 1 => Ok(k),
-            _ => Err(self.err(name, format!("must be a whole number >= 1, got {}", show(raw)))),
+            _ => Err(self.err(
+                name,
+                format!("must be a whole number >= 1, got {}", show(raw)),
+            )),
         }
     }
 
@@ -298,13 +306,14 @@ pub fn parse_dist_str(spec: &str, base_dir: &Path) -> Result<Dist, String> {
             Err(e) if Family::from_name(s).is_some() => Err(format!(
                 "\"{s}\" needs its parameters in parentheses, e.g. \"{s}(10ms)\" ({e})"
             )),
-            Err(e) => Err(format!("\"{s}\" is not a distribution: {e}; expected {SYNTAX}")),
+            Err(e) => Err(format!(
+                "\"{s}\" is not a distribution: {e}; expected {SYNTAX}"
+            )),
         };
     };
     let name = s[..open].trim();
-    let family = Family::from_name(name).ok_or_else(|| {
-        format!("unknown distribution \"{name}\" in \"{s}\"; expected {SYNTAX}")
-    })?;
+    let family = Family::from_name(name)
+        .ok_or_else(|| format!("unknown distribution \"{name}\" in \"{s}\"; expected {SYNTAX}"))?;
     let Some(inner) = s[open + 1..].strip_suffix(')') else {
         return Err(format!("\"{s}\": missing `)` at the end"));
     };
@@ -369,7 +378,10 @@ fn parse_dist_table(t: &toml::Table, base_dir: &Path) -> Result<Dist, SpecError>
         Some(v) => {
             return Err(SpecError::at(
                 "dist",
-                format!("must be a distribution name (a string), got {}", v.type_str()),
+                format!(
+                    "must be a distribution name (a string), got {}",
+                    v.type_str()
+                ),
             ));
         }
         None => {
@@ -485,8 +497,7 @@ fn build(a: &Args<'_>, base_dir: &Path) -> Result<Dist, SpecError> {
                 )
             })?;
             let path = base_dir.join(file);
-            let samples =
-                read_samples(&path, per as f64 * 1e-9).map_err(|m| a.err("file", m))?;
+            let samples = read_samples(&path, per as f64 * 1e-9).map_err(|m| a.err("file", m))?;
             Dist::Empirical(
                 Empirical::new(samples)
                     .map_err(|e| a.err("file", format!("{}: {}", path.display(), e.0)))?,
@@ -661,9 +672,19 @@ mod tests {
         assert_eq!(e.sub.as_deref(), Some("cv"));
         let e = t("{ dist = \"normal\", mean = \"10ms\" }").unwrap_err();
         assert_eq!(e.sub.as_deref(), Some("dist"));
-        assert!(t("{ mean = \"10ms\" }").unwrap_err().message.contains("needs `dist`"));
+        assert!(
+            t("{ mean = \"10ms\" }")
+                .unwrap_err()
+                .message
+                .contains("needs `dist`")
+        );
         assert!(t("10").unwrap_err().message.contains("no unit"));
-        assert!(t("true").unwrap_err().message.contains("expected a distribution"));
+        assert!(
+            t("true")
+                .unwrap_err()
+                .message
+                .contains("expected a distribution")
+        );
     }
 
     #[test]

@@ -162,7 +162,11 @@ mod tests {
         assert!(parse_duration("2.5").unwrap_err().contains("no unit"));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("-1s").unwrap_err().contains("negative"));
-        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
         assert!(parse_duration("ms").is_err());
         assert!(parse_duration("1.2.3s").is_err());
         assert!(parse_duration("1s 5").is_err());

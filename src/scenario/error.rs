@@ -63,7 +63,11 @@ impl std::error::Error for ScenarioError {}
 /// 1-based line of a byte offset.
 pub(crate) fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Finds where a key path is written in the original document, using the parser's spans.
@@ -93,10 +97,12 @@ impl<'a> Locator<'a> {
         for seg in &path.0 {
             let next: Option<&Spanned<DeValue<'_>>> = match seg {
                 Seg::Key(k) => table.and_then(|t| {
-                    t.iter().find(|(key, _)| key.get_ref().as_ref() == k).map(|(key, v)| {
-                        line = Some(line_at(self.text, key.span().start));
-                        v
-                    })
+                    t.iter()
+                        .find(|(key, _)| key.get_ref().as_ref() == k)
+                        .map(|(key, v)| {
+                            line = Some(line_at(self.text, key.span().start));
+                            v
+                        })
                 }),
                 Seg::Index(i) => array.and_then(|a| a.get(*i)).inspect(|v| {
                     line = Some(line_at(self.text, v.span().start));

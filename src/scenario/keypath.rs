@@ -157,7 +157,12 @@ mod tests {
 
     #[test]
     fn parse_and_display_round_trip() {
-        for s in ["a", "servers[1].weight", "database.replicas[0].speed", "a[1][2].b"] {
+        for s in [
+            "a",
+            "servers[1].weight",
+            "database.replicas[0].speed",
+            "a[1][2].b",
+        ] {
             assert_eq!(KeyPath::parse(s).unwrap().to_string(), s);
         }
         assert!(KeyPath::parse("").is_err());

@@ -69,7 +69,11 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError
 
 /// Loads a scenario from `text` as if it were the file `origin` (which names the scenario by
 /// default and anchors relative CSV paths).
-pub fn load_str(text: &str, origin: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+pub fn load_str(
+    text: &str,
+    origin: &Path,
+    overrides: &[String],
+) -> Result<Scenario, ScenarioError> {
     let fail = |problems: Vec<Problem>| ScenarioError {
         file: origin.to_path_buf(),
         problems,
@@ -89,8 +93,11 @@ pub fn load_str(text: &str, origin: &Path, overrides: &[String]) -> Result<Scena
         return Err(fail(problems));
     }
 
-    let file = deserialize_file(Value::Table(table))
-        .map_err(|problems| fail(finalize(problems, &locator, &applied)))?;
+    let Deserialized {
+        file,
+        mut problems,
+        removed,
+    } = deserialize_file(Value::Table(table));
 
     let default_name = origin
         .file_stem()
@@ -101,8 +108,18 @@ pub fn load_str(text: &str, origin: &Path, overrides: &[String]) -> Result<Scena
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let config = build::build(file, &default_name, base_dir)
-        .map_err(|problems| fail(finalize(problems, &locator, &applied)))?;
+    // Even after a serde problem, build what remains: its checks find the other problems.
+    let config = match file.map(|f| build::build(f, &default_name, base_dir)) {
+        Some(Ok(config)) if problems.is_empty() => Some(config),
+        Some(Ok(_)) | None => None,
+        Some(Err(more)) => {
+            problems.extend(more.into_iter().filter(|p| !is_echo(p, &removed)));
+            None
+        }
+    };
+    let Some(config) = config else {
+        return Err(fail(finalize(problems, &locator, &applied)));
+    };
 
     Ok(Scenario {
         config,
@@ -112,25 +129,56 @@ pub fn load_str(text: &str, origin: &Path, overrides: &[String]) -> Result<Scena
     })
 }
 
+/// What deserialization made of the document.
+struct Deserialized {
+    /// The file, possibly without the keys that had problems.
+    file: Option<schema::ScenarioFile>,
+    problems: Vec<Problem>,
+    /// Keys removed because they had problems.
+    removed: Vec<KeyPath>,
+}
+
 /// Deserializes the document. On failure, removes the offending key and tries again, so that
 /// several unknown keys or mistyped values are reported in one go.
-fn deserialize_file(mut doc: Value) -> Result<schema::ScenarioFile, Vec<Problem>> {
+fn deserialize_file(mut doc: Value) -> Deserialized {
     let mut problems = Vec::new();
+    let mut removed = Vec::new();
     loop {
         match serde_path_to_error::deserialize::<_, schema::ScenarioFile>(doc.clone()) {
-            Ok(file) if problems.is_empty() => return Ok(file),
-            Ok(_) => return Err(problems),
+            Ok(file) => {
+                return Deserialized {
+                    file: Some(file),
+                    problems,
+                    removed,
+                };
+            }
             Err(e) => {
                 let path = KeyPath::from_serde(e.path());
                 let problem = build::serde_problem(path, e.inner().message());
                 let at = KeyPath::parse_lenient(&problem.key);
                 problems.push(problem);
                 if problems.len() >= MAX_SERDE_PROBLEMS || !remove(&mut doc, &at) {
-                    return Err(problems);
+                    return Deserialized {
+                        file: None,
+                        problems,
+                        removed,
+                    };
                 }
+                removed.push(at);
             }
         }
     }
+}
+
+/// Whether a build problem may just be a consequence of removing `removed` (a default now
+/// stands where the bad value was, and checks against its neighbours can misfire).
+fn is_echo(problem: &Problem, removed: &[KeyPath]) -> bool {
+    let key = KeyPath::parse_lenient(&problem.key);
+    removed.iter().any(|r| {
+        r.is_prefix_of(&key)
+            || key.is_prefix_of(r)
+            || (r.parent() == key.parent() && !key.parent().is_root())
+    })
 }
 
 /// Removes the key at `path` from the document; false if there is no such key.
@@ -179,9 +227,11 @@ fn finalize(problems: Vec<Problem>, locator: &Locator<'_>, applied: &[Applied]) 
             let related = |c: &KeyPath| {
                 key.is_prefix_of(c) || (c.parent() == key.parent() && !key.parent().is_root())
             };
-            if let Some(o) = applied.iter().rev().find(|o| {
-                o.covers.iter().any(related) || o.touches.iter().any(|t| *t == key)
-            }) {
+            if let Some(o) = applied
+                .iter()
+                .rev()
+                .find(|o| o.covers.iter().any(related) || o.touches.contains(&key))
+            {
                 p.message = format!("{} (after --set {})", p.message, o.text);
             }
             p

@@ -122,7 +122,9 @@ fn apply_one(doc: &mut Value, path: &KeyPath, value: Value) -> Result<Applied, S
         }
         (Seg::Index(i), Value::Array(a)) => {
             let n = a.len();
-            let slot = a.get_mut(*i).ok_or_else(|| out_of_range(&parent_path, *i, n))?;
+            let slot = a
+                .get_mut(*i)
+                .ok_or_else(|| out_of_range(&parent_path, *i, n))?;
             *slot = value;
         }
         (Seg::Key(k), other) => {
@@ -289,7 +291,8 @@ fn walk<'a>(doc: &'a mut Value, segs: &[Seg], create: bool) -> Result<&'a mut Va
                     };
                     t.insert(k.clone(), absent);
                 }
-                t.get_mut(k).ok_or_else(|| format!("`{}` is not set", here.key(k)))?
+                t.get_mut(k)
+                    .ok_or_else(|| format!("`{}` is not set", here.key(k)))?
             }
             (Seg::Index(i), Value::Array(a)) => {
                 let n = a.len();
@@ -364,7 +367,11 @@ mod tests {
     fn scalar_overrides() {
         let (t, a, p) = set(
             "[lb]\nalgorithm = \"roundrobin\"\n",
-            &["lb.algorithm=leastconn", "workload.rate=800", "lb.maxconn = 10"],
+            &[
+                "lb.algorithm=leastconn",
+                "workload.rate=800",
+                "lb.maxconn = 10",
+            ],
         );
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(t["lb"]["algorithm"].as_str(), Some("leastconn"));
@@ -378,7 +385,10 @@ mod tests {
     fn indexed_overrides() {
         let text = "[[servers]]\nname = \"a\"\n[[servers]]\nname = \"b\"\n\
                     [database]\nreplicas = [{ name = \"r1\" }]\n";
-        let (t, _, p) = set(text, &["servers[1].weight=2", "database.replicas[0].speed=0.5"]);
+        let (t, _, p) = set(
+            text,
+            &["servers[1].weight=2", "database.replicas[0].speed=0.5"],
+        );
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(t["servers"][1]["weight"].as_integer(), Some(2));
         assert_eq!(t["database"]["replicas"][0]["speed"].as_float(), Some(0.5));

@@ -56,7 +56,13 @@ fn minimal_scenario_gets_documented_defaults() {
     let srv = &c.servers[0];
     assert_eq!(srv.name, "web-01");
     assert_eq!(
-        (srv.weight, srv.maxconn, srv.maxqueue, srv.nginx_workers, srv.nginx_max_conns),
+        (
+            srv.weight,
+            srv.maxconn,
+            srv.maxqueue,
+            srv.nginx_workers,
+            srv.nginx_max_conns
+        ),
         (1, 0, 0, 1, 512)
     );
     assert_eq!((srv.app_workers, srv.app_queue, srv.speed), (1, 2048, 1.0));
@@ -253,7 +259,10 @@ apply_factor = 0
         shown.contains("workload.rate (line 8): must be a number > 0, got -3"),
         "{shown}"
     );
-    assert!(shown.contains("must be >= workers (200), got 151"), "{shown}");
+    assert!(
+        shown.contains("must be >= workers (200), got 151"),
+        "{shown}"
+    );
     assert!(shown.contains("add one"), "{shown}");
     assert_eq!(shown.lines().count(), keys.len());
 }
@@ -265,11 +274,17 @@ fn absurd_sizes_refused() {
     let e = err(&format!("{TOP}servers = 5000\n"), &[]);
     assert!(problem(&e, "servers").message.contains("1024"), "{e}");
     let e = err(&format!("{TOP}[database]\nreplicas = 2000\n"), &[]);
-    assert!(problem(&e, "database.replicas").message.contains("1024"), "{e}");
+    assert!(
+        problem(&e, "database.replicas").message.contains("1024"),
+        "{e}"
+    );
     let e = err(&format!("{TOP}servers = 0\n"), &[]);
     assert!(problem(&e, "servers").line.is_some(), "{e}");
     let e = err(&format!("{TOP}servers = []\n"), &[]);
-    assert!(problem(&e, "servers").message.contains("at least one"), "{e}");
+    assert!(
+        problem(&e, "servers").message.contains("at least one"),
+        "{e}"
+    );
     let e = err(&format!("{TOP}servers = \"two\"\n"), &[]);
     assert!(problem(&e, "servers").message.contains("string"), "{e}");
 }
@@ -280,7 +295,11 @@ fn required_keys_are_named() {
     assert!(problem(&e, "duration").message.contains("required"));
     assert!(problem(&e, "workload.rate").message.contains("required"));
     let e = err(&format!("{MINIMAL}[[workload.mix]]\nname = \"x\"\n"), &[]);
-    assert!(problem(&e, "workload.mix[0].app").message.contains("required"));
+    assert!(
+        problem(&e, "workload.mix[0].app")
+            .message
+            .contains("required")
+    );
 }
 
 #[test]
@@ -332,7 +351,12 @@ fn overrides_apply_and_are_named_in_errors() {
     assert!(p.message.contains("--set lb.algoritm=first"), "{e}");
 
     let e = err(MINIMAL, &["servers[4].weight=2"]);
-    assert!(problem(&e, "servers[4].weight").message.contains("out of range"), "{e}");
+    assert!(
+        problem(&e, "servers[4].weight")
+            .message
+            .contains("out of range"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -348,7 +372,8 @@ fn count_override_copies_the_last_server() {
 
 #[test]
 fn file_problem_keeps_its_line_next_to_an_override() {
-    let text = "duration = \"10s\"\n[workload]\nrate = 100\n[[servers]]\nname = \"a\"\nweight = 0\n";
+    let text =
+        "duration = \"10s\"\n[workload]\nrate = 100\n[[servers]]\nname = \"a\"\nweight = 0\n";
     let e = err(text, &["servers.count=2"]);
     // servers[0].weight is in the file; servers[1] (a copy) comes from the override.
     assert_eq!(problem(&e, "servers[0].weight").line, Some(6));
@@ -366,10 +391,21 @@ fn unreadable_file_is_an_error_not_a_panic() {
 #[test]
 fn junk_never_panics() {
     let junk = [
-        "", "=", "[", "[[servers]]\n[servers]", "servers = [1, 2]", "workload = 3",
-        "database = { replicas = [\"a\"] }", "workload.mix = [[1]]", "\u{0}", "a.b.c = 1",
-        "duration = 1e400", "duration = \"99999999999999999999999y\"", "lb = { algorithm = 3 }",
-        "workload = { rate = nan }", "workload = { rate = inf }",
+        "",
+        "=",
+        "[",
+        "[[servers]]\n[servers]",
+        "servers = [1, 2]",
+        "workload = 3",
+        "database = { replicas = [\"a\"] }",
+        "workload.mix = [[1]]",
+        "\u{0}",
+        "a.b.c = 1",
+        "duration = 1e400",
+        "duration = \"99999999999999999999999y\"",
+        "lb = { algorithm = 3 }",
+        "workload = { rate = nan }",
+        "workload = { rate = inf }",
         "workload = { phases = [ { at = \"1s\" } ] }",
         "[defaults]\nserver = { name = \"x\" }",
     ];
@@ -425,12 +461,32 @@ fn empirical_paths_are_relative_to_the_scenario() {
 }
 
 #[test]
-fn zz_show() {
-    let text = std::fs::read_to_string("/tmp/show.toml").unwrap_or_default();
-    if text.is_empty() { return; }
-    let sets: Vec<String> = std::fs::read_to_string("/tmp/show.sets").unwrap_or_default().lines().map(String::from).collect();
-    match load_str(&text, Path::new("scenarios/show.toml"), &sets) {
-        Ok(s) => println!("OK {:#?}", s.config.servers),
-        Err(e) => println!("{e}"),
-    }
+fn indexed_override_on_implicit_lists() {
+    // No `servers` in the file: it stands for one server, web-01.
+    let c = ok(MINIMAL, &["servers[0].weight=3"]).config;
+    assert_eq!(c.servers.len(), 1);
+    assert_eq!(
+        (c.servers[0].name.as_str(), c.servers[0].weight),
+        ("web-01", 3)
+    );
+    let c = ok(
+        MINIMAL,
+        &[
+            "database.replicas.count=2",
+            "database.replicas[1].speed=0.5",
+        ],
+    )
+    .config;
+    assert_eq!(c.database.replicas[1].name, "db-replica-2");
+    assert_eq!(c.database.replicas[1].speed, 0.5);
+    let e = err(MINIMAL, &["database.replicas[0].speed=0.5"]);
+    assert!(e.to_string().contains("database.replicas.count=1"), "{e}");
+}
+
+#[test]
+fn deeply_nested_input_does_not_overflow() {
+    let deep = format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(load_str(&deep, &origin(), &[]).is_err());
+    let deep = format!("x = {}1{}", "{a=".repeat(10_000), "}".repeat(10_000));
+    assert!(load_str(&deep, &origin(), &[]).is_err());
 }

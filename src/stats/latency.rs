@@ -113,7 +113,10 @@ impl LatencyHistogram {
         let mut seen = 0u64;
         for v in self.hist.iter_log(1000, 1.1) {
             seen += v.count_since_last_iteration();
-            out.push((v.value_iterated_to() as f64 * 1e-9, seen as f64 / total as f64));
+            out.push((
+                v.value_iterated_to() as f64 * 1e-9,
+                seen as f64 / total as f64,
+            ));
         }
         out
     }

@@ -7,7 +7,14 @@ use infrasim::model::*;
 
 /// One server with `c` app workers fed by Poisson arrivals at `lambda`, exponential work of
 /// mean `1/mu`; LB, Nginx, DB and network take no time. An M/M/c queue.
-pub fn mmc(lambda: f64, mu: f64, c: u32, servers: usize, algorithm: Algorithm, seconds: u64) -> Config {
+pub fn mmc(
+    lambda: f64,
+    mu: f64,
+    c: u32,
+    servers: usize,
+    algorithm: Algorithm,
+    seconds: u64,
+) -> Config {
     Config {
         name: "mmc-test".into(),
         seed: 1,
@@ -45,6 +52,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, servers: usize, algorithm: Algorithm, s
                 app_workers: c,
                 app_queue: u32::MAX,
                 speed: 1.0,
+                backup: false,
             })
             .collect(),
         database: DbConfig {
@@ -64,6 +72,10 @@ pub fn mmc(lambda: f64, mu: f64, c: u32, servers: usize, algorithm: Algorithm, s
                 appliers: 1,
                 apply_factor: 1.0,
             },
+        },
+        failures: Failures {
+            timeline_interval: SimTime::from_secs(1),
+            ..Default::default()
         },
     }
 }
