@@ -4,11 +4,13 @@
 
 pub mod capacity;
 pub mod config;
+pub mod health;
 pub mod lb;
 pub mod replication;
 pub mod results;
 pub mod stack;
 pub mod station;
+pub mod story;
 pub mod workload;
 
 pub use config::*;

@@ -25,6 +25,9 @@ pub struct Txn {
     pub commit: SimTime,
     /// Time to apply on this replica.
     pub apply: SimTime,
+    /// The client was told "committed" without waiting for a replica (async, or semi-sync
+    /// after its fallback): lost if the primary dies before the replica receives it.
+    pub acked_alone: bool,
 }
 
 #[derive(Debug)]
@@ -44,6 +47,11 @@ pub struct ReplicaLink {
     pub applied_gtid: u64,
     lag: LatencyHistogram,
     measure_from: SimTime,
+    /// Bumped when the in-flight stream is cut (primary crash), so arrival events scheduled
+    /// before can tell they are stale.
+    epoch: u32,
+    /// The replica's mysqld is down: nothing new is applied until it returns.
+    paused: bool,
 }
 
 /// What the model must schedule after a state change.
@@ -70,7 +78,52 @@ impl ReplicaLink {
             applied_gtid: 0,
             lag: LatencyHistogram::new(),
             measure_from: SimTime::ZERO,
+            epoch: 0,
+            paused: false,
         }
+    }
+
+    /// A fresh replica already holding everything up to `gtid` (rebuilt from a backup).
+    pub fn rebuilt(appliers: u32, gtid: u64, epoch: u32) -> Self {
+        let mut l = ReplicaLink::new(appliers);
+        l.received_gtid = gtid;
+        l.applied_gtid = gtid;
+        l.epoch = epoch.wrapping_add(1);
+        l
+    }
+
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// When a transaction shipped now with network delay `delay` would arrive.
+    pub fn arrival_time(&self, commit: SimTime, delay: SimTime) -> SimTime {
+        (commit + delay).max(self.last_arrival)
+    }
+
+    /// The primary died: what was still on the wire never arrives. Returns how many of those
+    /// transactions had been acknowledged to clients (lost if this replica is promoted).
+    pub fn cut(&mut self) -> u64 {
+        let lost = self.in_flight.iter().filter(|t| t.acked_alone).count() as u64;
+        self.in_flight.clear();
+        self.epoch = self.epoch.wrapping_add(1);
+        lost
+    }
+
+    /// Pauses or resumes the applier (replica crash and repair). On resume, returns the
+    /// applies to start.
+    pub fn set_paused(&mut self, paused: bool) -> Vec<ApplyStart> {
+        self.paused = paused;
+        let mut out = vec![];
+        if !paused {
+            loop {
+                match self.try_start() {
+                    ApplyStart::Nothing => break,
+                    s => out.push(s),
+                }
+            }
+        }
+        out
     }
 
     /// Ships a committed transaction; returns when it reaches the relay log (the model
@@ -92,7 +145,7 @@ impl ReplicaLink {
     }
 
     fn try_start(&mut self) -> ApplyStart {
-        if self.busy >= self.appliers {
+        if self.paused || self.busy >= self.appliers {
             return ApplyStart::Nothing;
         }
         match self.relay.pop_front() {
@@ -168,7 +221,29 @@ mod tests {
             gtid,
             commit: SimTime::from_millis(commit_ms),
             apply: SimTime::from_millis(apply_ms),
+            acked_alone: true,
         }
+    }
+
+    #[test]
+    fn cut_counts_acknowledged_in_flight() {
+        let mut r = ReplicaLink::new(1);
+        r.ship(txn(1, 0, 1), SimTime::from_millis(1));
+        r.ship(
+            Txn {
+                acked_alone: false,
+                ..txn(2, 0, 1)
+            },
+            SimTime::from_millis(1),
+        );
+        r.ship(txn(3, 0, 1), SimTime::from_millis(1));
+        r.arrive();
+        assert_eq!(
+            r.cut(),
+            1,
+            "gtid 1 arrived, gtid 2 was waiting for its ack, gtid 3 lost"
+        );
+        assert_eq!(r.received_gtid, 1);
     }
 
     #[test]

@@ -31,9 +31,65 @@ pub struct RunResults {
     pub database: Vec<DbNodeStats>,
     pub replication: Vec<ReplicaStats>,
     pub capacity: super::capacity::Capacity,
+    /// Every fault that started, with when it was detected and when users stopped feeling it.
+    pub faults: Vec<FaultReport>,
+    pub failover: FailoverStats,
+    /// What happened, in plain words.
+    pub story: Vec<String>,
     /// The end-to-end latency distribution, for CDF charts (not in summary.json).
     #[serde(skip)]
     pub latency_hist: LatencyHistogram,
+    /// Per-interval rows (timeline.csv).
+    #[serde(skip)]
+    pub timeline: Vec<super::stack::TimelineRow>,
+    /// Faults, detections, failovers (events.csv).
+    #[serde(skip)]
+    pub event_log: Vec<super::stack::LogEntry>,
+    #[serde(skip)]
+    pub timeline_columns: TimelineColumns,
+}
+
+/// Names behind the timeline's per-component columns.
+#[derive(Clone, Debug, Default)]
+pub struct TimelineColumns {
+    pub servers: Vec<String>,
+    pub db_nodes: Vec<String>,
+    pub causes: Vec<String>,
+}
+
+/// One fault and how the system dealt with it. Times in seconds from the start of the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FaultReport {
+    pub component: String,
+    pub kind: String,
+    /// Drawn from MTTF/MTTR rather than scheduled.
+    pub random: bool,
+    pub start_s: f64,
+    /// None: still broken at the end of the run.
+    pub end_s: Option<f64>,
+    /// When a mechanism noticed (health check, VRRP, DB monitor); None if nothing did.
+    pub detected_s: Option<f64>,
+    pub time_to_detect_s: Option<f64>,
+    /// When users stopped feeling it: traffic routed around it, a new primary took writes,
+    /// or the part was repaired, whichever came first.
+    pub recovered_s: Option<f64>,
+    pub time_to_recover_s: Option<f64>,
+}
+
+/// Database failover and consistency figures.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FailoverStats {
+    /// Transactions acknowledged to clients that the promoted replica never received (RPO).
+    pub lost_transactions: u64,
+    pub promotions: u32,
+    pub final_primary: String,
+    /// Total time without a primary taking writes, seconds.
+    pub write_unavailable_s: f64,
+    pub semi_sync_fallbacks: u32,
+    /// Reads served by replicas, and those that missed the same client's earlier write.
+    pub replica_reads: u64,
+    pub stale_reads: u64,
+    pub stale_read_fraction: f64,
 }
 
 /// Counts of requests that arrived after the warm-up.

@@ -27,3 +27,57 @@ pub fn replication(r: &RunResults) -> std::io::Result<Vec<u8>> {
     }
     to_csv(&r.replication)
 }
+
+/// `timeline.csv`: one row per interval; per-server state, per-node lag and per-cause error
+/// columns are named after the components.
+pub fn timeline(r: &RunResults) -> std::io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let cols = &r.timeline_columns;
+    let mut header: Vec<String> = ["t_s", "arrivals", "completed", "failed", "p50_s", "p99_s"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(cols.causes.iter().map(|c| format!("errors.{c}")));
+    header.extend(cols.servers.iter().map(|s| format!("state.{s}")));
+    header.extend(cols.db_nodes.iter().map(|n| format!("lag_s.{n}")));
+    header.push("primary".into());
+    header.push("lb".into());
+    w.write_record(&header).map_err(std::io::Error::other)?;
+    for row in &r.timeline {
+        let mut rec: Vec<String> = vec![
+            fmt(row.t),
+            row.arrivals.to_string(),
+            row.completed.to_string(),
+            row.failed.to_string(),
+            fmt(row.p50),
+            fmt(row.p99),
+        ];
+        rec.extend(row.errors.iter().map(|e| e.to_string()));
+        rec.extend(row.servers.iter().map(|s| s.to_string()));
+        rec.extend(
+            row.lag
+                .iter()
+                .map(|&l| if l.is_nan() { String::new() } else { fmt(l) }),
+        );
+        rec.push(row.primary.clone());
+        rec.push(row.lb.clone());
+        w.write_record(&rec).map_err(std::io::Error::other)?;
+    }
+    w.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// `events.csv`: faults, detections, failovers, promotions, repairs, in time order.
+pub fn events(r: &RunResults) -> std::io::Result<Vec<u8>> {
+    let mut log = r.event_log.clone();
+    log.sort_by(|a, b| a.t.total_cmp(&b.t));
+    if log.is_empty() {
+        return Ok(b"t,component,event,detail\n".to_vec());
+    }
+    to_csv(&log)
+}
+
+/// Shortest exact decimal form of a float (what serde_json prints too).
+fn fmt(x: f64) -> String {
+    format!("{x}")
+}

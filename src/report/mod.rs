@@ -34,7 +34,8 @@ impl Provenance {
     }
 }
 
-/// Writes `summary.json`, `servers.csv`, `database.csv` and `replication.csv` for one run
+/// Writes `summary.json`, `servers.csv`, `database.csv`, `replication.csv`, `timeline.csv`
+/// and `events.csv` for one run
 /// into `dir`, replacing whatever the folder held before as a whole.
 pub fn write_run(dir: &Path, results: &RunResults, prov: &Provenance) -> std::io::Result<()> {
     atomic::replace_dir(dir, |tmp| {
@@ -45,6 +46,8 @@ pub fn write_run(dir: &Path, results: &RunResults, prov: &Provenance) -> std::io
             &tmp.join("replication.csv"),
             &csv_tables::replication(results)?,
         )?;
+        atomic::write_file(&tmp.join("timeline.csv"), &csv_tables::timeline(results)?)?;
+        atomic::write_file(&tmp.join("events.csv"), &csv_tables::events(results)?)?;
         Ok(())
     })
 }

@@ -23,7 +23,7 @@ pub fn pct(x: f64) -> String {
 
 /// Availability with enough nines to see the difference between 99.9% and 99.99%.
 pub fn availability(a: f64) -> String {
-    if a >= 0.9999 && a < 1.0 {
+    if (0.9999..1.0).contains(&a) {
         format!("{:.4}%", a * 100.0)
     } else {
         format!("{:.3}%", a * 100.0)
@@ -122,6 +122,25 @@ pub fn render(r: &RunResults) -> String {
         ll.lambda_times_w,
         pct(ll.relative_error)
     );
+    if !r.faults.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n{:<18} {:>10} {:>10} {:>10} {:>10}",
+            "fault", "start", "detected", "recovered", "repaired"
+        );
+        let opt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.2} s"));
+        for f in &r.faults {
+            let _ = writeln!(
+                o,
+                "{:<18} {:>10} {:>10} {:>10} {:>10}",
+                f.component,
+                format!("{:.2} s", f.start_s),
+                opt(f.detected_s),
+                opt(f.recovered_s),
+                opt(f.end_s)
+            );
+        }
+    }
     let c = &r.capacity;
     if c.stable {
         let _ = writeln!(
@@ -142,6 +161,10 @@ pub fn render(r: &RunResults) -> String {
             c.peak_rate,
             c.max_rate
         );
+    }
+    let _ = writeln!(o, "\nWhat happened:");
+    for line in &r.story {
+        let _ = writeln!(o, "  - {line}");
     }
     o
 }

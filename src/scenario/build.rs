@@ -10,11 +10,12 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use toml::Value;
 
-use crate::dist::Dist;
+use crate::dist::{Dist, Sample};
 use crate::engine::SimTime;
 use crate::model::{
-    Algorithm, ArrivalKind, Config, DbConfig, DbNodeConfig, LbConfig, RatePhase, ReadPolicy,
-    ReplicationConfig, RequestClass, ServerConfig, WorkloadConfig,
+    Algorithm, ArrivalKind, Config, DbConfig, DbFailover, DbNodeConfig, Failures, FaultKind,
+    HealthCheck, LbConfig, LbHa, RandomFaults, RatePhase, ReadPolicy, ReplicationConfig,
+    RequestClass, ScheduledFault, ServerConfig, Target, TargetKind, WorkloadConfig,
 };
 
 use super::dist_spec::{SpecError, parse_dist, parse_dist_str};
@@ -22,6 +23,10 @@ use super::duration::{format_duration, parse_duration};
 use super::error::Problem;
 use super::keypath::KeyPath;
 use super::schema::{self, ScenarioFile, ServerFields};
+
+mod failures;
+
+use failures::Targets;
 
 /// Most servers, and most database replicas, a scenario may have.
 pub const MAX_NODES: usize = 1024;
@@ -36,6 +41,14 @@ pub const MAX_PHASES: usize = 100_000;
 pub const MAX_QUERIES: u32 = 10_000;
 /// Most LB threads and replication appliers (MySQL caps `replica_parallel_workers` at 1024).
 pub const MAX_THREADS: u32 = 1024;
+/// Most scheduled faults.
+pub const MAX_FAULTS: usize = 100_000;
+/// Most rows of the timeline CSV (duration / timeline interval).
+pub const MAX_TIMELINE_ROWS: u64 = 1_000_000;
+/// Most HAProxy `retries`.
+pub const MAX_RETRIES: u32 = 100;
+/// Largest `rise`, `fall` and `poll_count`.
+pub const MAX_CHECK_COUNT: u32 = 1000;
 
 // Defaults (docs/scenario.md has the table; domain.md §0 the sources).
 const DEFAULT_SEED: u64 = 1;
@@ -60,6 +73,20 @@ const DEFAULT_READ_TIME: &str = "exp(2ms)";
 const DEFAULT_WRITE_TIME: &str = "exp(5ms)";
 /// The application work of the implicit single request class when `workload.mix` is absent.
 const DEFAULT_APP_TIME: &str = "exp(10ms)";
+/// keepalived `advert_int` 1 s and `priority` 100 (domain.md §0, §3.1); `preempt` is on by
+/// default in keepalived.
+const DEFAULT_ADVERT_INT: SimTime = SimTime::from_secs(1);
+const DEFAULT_BACKUP_PRIORITY: u32 = 100;
+/// DNS TTL of the LB records: no default exists; 60 s is the low end of common values (60-300 s,
+/// domain.md §3.2, a tunable).
+const DEFAULT_DNS_TTL: SimTime = SimTime::from_secs(60);
+/// Timeline row widths tried in turn when `[timeline] interval` is unset: the first that keeps
+/// the timeline within [`MAX_TIMELINE_ROWS`] rows (1 s for runs up to ~11.6 days).
+const TIMELINE_STEPS_SECS: &[u64] = &[
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400,
+];
+// Health checks, retries and DB failover defaults are those of `HealthCheck::default()` and
+// `DbFailover::default()` in the model (HAProxy, orchestrator and MySQL defaults, domain.md §0).
 
 /// Default name of server `i` (0-based) of `n`: `web-01`, `web-02`, ... (wider past 99).
 pub fn server_default_name(i: usize, n: usize) -> String {
@@ -108,6 +135,15 @@ pub fn serde_problem(path: KeyPath, message: &str) -> Problem {
         ] {
             msg = msg.replace(from, to);
         }
+        // `expected struct Fault`: the schema's type names mean nothing to users.
+        if let Some(at) = msg.find("expected struct ") {
+            let rest = &msg[at + "expected struct ".len()..];
+            let name_len = rest
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(rest.len());
+            msg = format!("{}expected a table{}", &msg[..at], &rest[name_len..]);
+        }
+        msg = msg.replace("expected a sequence", "expected a list");
     }
     Problem::new(path, msg)
 }
@@ -219,10 +255,18 @@ impl Builder<'_> {
             );
         }
         let workload = self.workload(f.workload, duration);
-        let lb = self.lb(f.lb.unwrap_or_default());
-        let servers = self.servers(f.servers, f.defaults.and_then(|d| d.server));
-        let database = self.database(f.database.unwrap_or_default());
+        let (lb, lb_ha) = self.lb(f.lb.unwrap_or_default());
+        let defaults = f.defaults.and_then(|d| d.server);
+        let defaults_backup = defaults.as_ref().and_then(|d| d.backup);
+        let servers = self.servers(f.servers, defaults);
+        self.some_active_server(&servers, defaults_backup);
+        let (database, db_failover) = self.database(f.database.unwrap_or_default());
         self.unique_names(&servers, &database);
+        let health = self.health(f.health.unwrap_or_default());
+        let targets = Targets::new(&servers, &database, &lb_ha);
+        let scheduled = self.faults(f.faults.unwrap_or_default(), duration, &targets);
+        let random = self.random_faults(f.random_faults.unwrap_or_default());
+        let timeline_interval = self.timeline(f.timeline.unwrap_or_default(), duration);
         Config {
             name,
             seed,
@@ -232,9 +276,13 @@ impl Builder<'_> {
             lb,
             servers,
             database,
-            failures: crate::model::Failures {
-                timeline_interval: SimTime::from_secs(1),
-                ..Default::default()
+            failures: Failures {
+                scheduled,
+                random,
+                health,
+                lb_ha,
+                db_failover,
+                timeline_interval,
             },
         }
     }
@@ -317,6 +365,25 @@ impl Builder<'_> {
                 );
                 default
             }
+        }
+    }
+
+    /// A duration that must be > 0, or `default` when unset.
+    fn positive_duration(&mut self, key: &KeyPath, v: Option<&Value>, default: SimTime) -> SimTime {
+        let n = self.problems.len();
+        let t = self.duration(key, v, default);
+        if v.is_some() && t == SimTime::ZERO && self.problems.len() == n {
+            self.problem(key, "must be > 0, got 0s");
+            return default;
+        }
+        t
+    }
+
+    /// A distribution, or `default` when unset.
+    fn dist_or(&mut self, key: &KeyPath, v: Option<&Value>, default: &Dist) -> Dist {
+        match v {
+            None => default.clone(),
+            Some(v) => self.dist(key, Some(v), "0s"),
         }
     }
 
@@ -527,8 +594,9 @@ impl Builder<'_> {
         out
     }
 
-    fn lb(&mut self, lb: schema::Lb) -> LbConfig {
+    fn lb(&mut self, lb: schema::Lb) -> (LbConfig, LbHa) {
         let key = root("lb");
+        let ha = self.lb_ha(&key, lb.ha.as_deref(), lb.vrrp, lb.dns);
         let algorithm = match lb.algorithm.as_deref() {
             None => Algorithm::RoundRobin,
             Some(s) => match parse_algorithm(s) {
@@ -539,7 +607,7 @@ impl Builder<'_> {
                 }
             },
         };
-        LbConfig {
+        let config = LbConfig {
             algorithm,
             processing: self.dist(&key.key("processing"), lb.processing.as_ref(), "0s"),
             threads: self.count(&key.key("threads"), lb.threads, 1, 1, MAX_THREADS),
@@ -555,7 +623,8 @@ impl Builder<'_> {
                 }
                 t
             },
-        }
+        };
+        (config, ha)
     }
 
     fn servers(
@@ -623,6 +692,7 @@ impl Builder<'_> {
                         app_workers: s.app_workers,
                         app_queue: s.app_queue,
                         speed: s.speed,
+                        backup: s.backup,
                     };
                     out.push((name, own, k));
                 }
@@ -704,11 +774,29 @@ impl Builder<'_> {
             ),
             app_queue: self.count(&key.key("app_queue"), f.app_queue, d.app_queue, 0, u32::MAX),
             speed: self.positive(&key.key("speed"), f.speed, d.speed),
-            backup: d.backup,
+            backup: f.backup.unwrap_or(d.backup),
         }
     }
 
-    fn database(&mut self, db: schema::Database) -> DbConfig {
+    /// HAProxy sends traffic to backup servers only when no active one is usable: a farm of
+    /// backups alone is a mistake.
+    fn some_active_server(&mut self, servers: &[ServerConfig], defaults_backup: Option<bool>) {
+        if servers.is_empty() || servers.iter().any(|s| !s.backup) {
+            return;
+        }
+        let key = if defaults_backup == Some(true) {
+            root("defaults").key("server").key("backup")
+        } else {
+            root("servers").index(0).key("backup")
+        };
+        self.problem(
+            &key,
+            "every server is a backup: at least one must be active (backup = false), since \
+             HAProxy uses backup servers only when no active server is usable",
+        );
+    }
+
+    fn database(&mut self, db: schema::Database) -> (DbConfig, DbFailover) {
         let key = root("database");
         let read_from = match db.read_from.as_deref().map(str::trim) {
             None => ReadPolicy::Replicas,
@@ -736,7 +824,8 @@ impl Builder<'_> {
         let replicas = self.replicas(&key.key("replicas"), db.replicas, &primary);
         let rep = db.replication.unwrap_or_default();
         let rk = key.key("replication");
-        DbConfig {
+        let failover = self.db_failover(&key, db.failover.unwrap_or_default(), &rep);
+        let config = DbConfig {
             primary,
             replicas,
             read_from,
@@ -762,7 +851,8 @@ impl Builder<'_> {
                 ),
                 apply_factor: self.positive(&rk.key("apply_factor"), rep.apply_factor, 1.0),
             },
-        }
+        };
+        (config, failover)
     }
 
     /// One DB node: fields set in `n` are checked under `key`, unset ones come from `inherit`.
@@ -1029,5 +1119,15 @@ mod tests {
             p.message
         );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let p = serde_problem(
+            KeyPath::parse("faults[0]").unwrap(),
+            "invalid type: integer `1`, expected struct Fault",
+        );
+        assert_eq!(p.message, "wrong type: integer `1`, expected a table");
+        let p = serde_problem(
+            KeyPath::parse("faults").unwrap(),
+            "invalid type: integer `3`, expected a sequence",
+        );
+        assert_eq!(p.message, "wrong type: integer `3`, expected a list");
     }
 }

@@ -5,7 +5,8 @@
 //! `--set workload.mix[0].app=exp(5ms)`). Paths use dots and `[i]` indices into arrays of
 //! tables (`servers[1].weight=2`). `<list>.count=N` resizes `servers`, `database.replicas` or any
 //! array of tables: extra entries copy the last one (with the next name: `web-02` -> `web-03`),
-//! so `--set servers.count=3` asks "what if there were three servers?".
+//! so `--set servers.count=3` asks "what if there were three servers?", and
+//! `--set faults.count=0` "what if nothing failed?".
 //!
 //! Overrides edit the parsed document before it is checked, so an overridden value is validated
 //! exactly like one written in the file. Whether a key exists is decided by the schema there;
@@ -32,6 +33,15 @@ pub struct Applied {
 fn is_count_shorthand(path: &KeyPath) -> bool {
     let s = path.to_string();
     s == "servers" || s == "database.replicas"
+}
+
+/// The lists of tables the schema knows (besides the count shorthands): an absent one stands
+/// for an empty list, so `faults.count=1` and `faults[0].at=...` can be walked into.
+fn is_table_list(path: &KeyPath) -> bool {
+    matches!(
+        path.to_string().as_str(),
+        "faults" | "random_faults" | "workload.mix" | "workload.phases"
+    )
 }
 
 /// The entries a count shorthand stands for: tables holding only the default name.
@@ -155,7 +165,8 @@ fn resize(doc: &mut Value, list: &KeyPath, value: &Value) -> Option<Result<Appli
     let existing = lookup(doc, &list.0);
     let countable = match existing {
         Some(Value::Array(_)) => true,
-        Some(Value::Integer(_)) | None => shorthand,
+        Some(Value::Integer(_)) => shorthand,
+        None => shorthand || is_table_list(list),
         Some(_) => false,
     };
     if !countable {
@@ -176,9 +187,13 @@ fn resize_at(doc: &mut Value, list: &KeyPath, n: usize) -> Result<Applied, Strin
     let (last, parents) = list.0.split_last().ok_or("the key path is empty")?;
     let parent = walk(doc, parents, true)?;
     let slot = match (last, parent) {
-        (Seg::Key(k), Value::Table(t)) => t
-            .entry(k.clone())
-            .or_insert_with(|| Value::Integer(n as i64)),
+        (Seg::Key(k), Value::Table(t)) => t.entry(k.clone()).or_insert_with(|| {
+            if is_count_shorthand(list) {
+                Value::Integer(n as i64)
+            } else {
+                Value::Array(Vec::new())
+            }
+        }),
         (Seg::Index(i), Value::Array(a)) => {
             let len = a.len();
             a.get_mut(*i)
@@ -287,6 +302,7 @@ fn walk<'a>(doc: &'a mut Value, segs: &[Seg], create: bool) -> Result<&'a mut Va
                     let absent = match here.key(k).to_string().as_str() {
                         "servers" => Value::Integer(1),
                         "database.replicas" => Value::Integer(0),
+                        _ if is_table_list(&here.key(k)) => Value::Array(Vec::new()),
                         _ => Value::Table(toml::Table::new()),
                     };
                     t.insert(k.clone(), absent);

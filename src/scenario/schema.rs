@@ -23,6 +23,13 @@ pub struct ScenarioFile {
     /// Either a count (`servers = 3`) or an array of [`Server`] tables.
     pub servers: Option<Value>,
     pub database: Option<Database>,
+    /// Health checks and retries of HAProxy.
+    pub health: Option<Health>,
+    /// Scheduled faults (`[[faults]]`).
+    pub faults: Option<Vec<Fault>>,
+    /// Random faults from time-to-failure / time-to-repair (`[[random_faults]]`).
+    pub random_faults: Option<Vec<RandomFault>>,
+    pub timeline: Option<Timeline>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +68,28 @@ pub struct Lb {
     pub threads: Option<i64>,
     pub maxconn: Option<i64>,
     pub timeout_queue: Option<Value>,
+    /// `"single"`, `"active-passive"` or `"active-active"`.
+    pub ha: Option<String>,
+    /// keepalived settings (active-passive only).
+    pub vrrp: Option<Vrrp>,
+    /// DNS round robin settings (active-active only).
+    pub dns: Option<Dns>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vrrp {
+    /// Duration string.
+    pub advert_int: Option<Value>,
+    pub backup_priority: Option<i64>,
+    pub preempt: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// Duration string.
+    pub ttl: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +110,7 @@ pub struct ServerFields {
     pub app_workers: Option<i64>,
     pub app_queue: Option<i64>,
     pub speed: Option<f64>,
+    pub backup: Option<bool>,
 }
 
 /// One `[[servers]]` entry.
@@ -96,6 +126,7 @@ pub struct Server {
     pub app_workers: Option<i64>,
     pub app_queue: Option<i64>,
     pub speed: Option<f64>,
+    pub backup: Option<bool>,
 }
 
 impl Server {
@@ -110,6 +141,7 @@ impl Server {
             app_workers: self.app_workers.or(defaults.app_workers),
             app_queue: self.app_queue.or(defaults.app_queue),
             speed: self.speed.or(defaults.speed),
+            backup: self.backup.or(defaults.backup),
         }
     }
 }
@@ -125,6 +157,7 @@ pub struct Database {
     /// Either a count (`replicas = 2`) or an array of [`DbNode`] tables.
     pub replicas: Option<Value>,
     pub replication: Option<Replication>,
+    pub failover: Option<Failover>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -142,4 +175,76 @@ pub struct Replication {
     pub delay: Option<Value>,
     pub appliers: Option<i64>,
     pub apply_factor: Option<f64>,
+    pub semi_sync: Option<bool>,
+    /// Duration string.
+    pub semi_sync_timeout: Option<Value>,
+}
+
+/// `[database.failover]`: detection of a dead primary and promotion of a replica.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failover {
+    pub automatic: Option<bool>,
+    /// Duration string.
+    pub poll_interval: Option<Value>,
+    pub poll_count: Option<i64>,
+    /// Distribution spec.
+    pub promotion: Option<Value>,
+}
+
+/// `[health]`: HAProxy active health checks, retries and redispatch.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub enabled: Option<bool>,
+    /// Duration strings.
+    pub inter: Option<Value>,
+    pub fastinter: Option<Value>,
+    pub downinter: Option<Value>,
+    pub rise: Option<i64>,
+    pub fall: Option<i64>,
+    /// `"tcp"` or `"http"`.
+    pub check: Option<String>,
+    pub retries: Option<i64>,
+    pub redispatch: Option<bool>,
+    /// Duration string.
+    pub timeout_connect: Option<Value>,
+}
+
+/// One `[[faults]]` entry: a fault at a fixed time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// A component name: `web-01`, `web-01.app`, `lb`, `lb-2`, `db.primary`, `db-replica-1`,
+    /// `db.link`.
+    pub target: Option<String>,
+    /// `"crash"` (default) or `"slow"`.
+    pub kind: Option<String>,
+    /// Service-time multiplier of a `"slow"` fault.
+    pub factor: Option<f64>,
+    /// Duration strings.
+    pub at: Option<Value>,
+    pub duration: Option<Value>,
+}
+
+/// One `[[random_faults]]` entry: every component of a kind fails and is repaired at random.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomFault {
+    /// `"server"`, `"app"`, `"lb"`, `"db"` or `"db.link"`.
+    pub component: Option<String>,
+    /// Mean time to failure (a duration: exponential with that mean), or `ttf`, a distribution.
+    pub mttf: Option<Value>,
+    pub ttf: Option<Value>,
+    /// Mean time to repair, or `ttr`, a distribution.
+    pub mttr: Option<Value>,
+    pub ttr: Option<Value>,
+}
+
+/// `[timeline]`: the per-interval output.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeline {
+    /// Duration string.
+    pub interval: Option<Value>,
 }

@@ -490,3 +490,611 @@ fn deeply_nested_input_does_not_overflow() {
     let deep = format!("x = {}1{}", "{a=".repeat(10_000), "}".repeat(10_000));
     assert!(load_str(&deep, &origin(), &[]).is_err());
 }
+
+// ---- failures, health checks, failover (docs/scenario.md "Failures and failover") ---------
+
+mod failures {
+    use super::*;
+    use crate::dist::Dist;
+    use crate::model::{DbFailover, FaultKind, HealthCheck, LbHa, Target, TargetKind};
+
+    /// Two servers, a primary and two replicas, 10 minutes.
+    const BASE: &str =
+        "duration = \"10min\"\nworkload = { rate = 100 }\nservers = 2\n[database]\nreplicas = 2\n";
+
+    fn secs(s: u64) -> SimTime {
+        SimTime::from_secs(s)
+    }
+
+    #[test]
+    fn no_failure_sections_give_the_model_defaults() {
+        let c = ok(MINIMAL, &[]).config;
+        let f = &c.failures;
+        assert!(f.scheduled.is_empty());
+        assert!(f.random.is_empty());
+        assert_eq!(
+            format!("{:?}", f.health),
+            format!("{:?}", HealthCheck::default())
+        );
+        assert_eq!(
+            format!("{:?}", f.db_failover),
+            format!("{:?}", DbFailover::default())
+        );
+        assert!(matches!(f.lb_ha, LbHa::Single));
+        assert_eq!(f.timeline_interval, secs(1));
+        assert!(c.servers.iter().all(|s| !s.backup));
+        // The documented values.
+        let h = &f.health;
+        assert!(h.enabled && !h.layer7 && !h.redispatch);
+        assert_eq!(
+            (h.inter, h.fastinter, h.downinter),
+            (secs(2), secs(2), secs(2))
+        );
+        assert_eq!((h.rise, h.fall, h.retries), (2, 3, 3));
+        assert_eq!(h.timeout_connect, secs(5));
+        let d = &f.db_failover;
+        assert!(d.automatic && !d.semi_sync);
+        assert_eq!((d.poll_interval, d.poll_count), (secs(5), 2));
+        assert_eq!(d.promotion, Dist::det(10.0).unwrap());
+        assert_eq!(d.semi_sync_timeout, secs(10));
+    }
+
+    #[test]
+    fn health_section() {
+        let text = format!(
+            "{BASE}[health]\nenabled = false\ninter = \"1s\"\nfastinter = \"500ms\"\n\
+             downinter = \"5s\"\nrise = 3\nfall = 2\ncheck = \"http\"\nretries = 0\n\
+             redispatch = true\ntimeout_connect = \"3s\"\n"
+        );
+        let h = ok(&text, &[]).config.failures.health;
+        assert!(!h.enabled && h.layer7 && h.redispatch);
+        assert_eq!(h.inter, secs(1));
+        assert_eq!(h.fastinter, SimTime::from_millis(500));
+        assert_eq!(h.downinter, secs(5));
+        assert_eq!((h.rise, h.fall, h.retries), (3, 2, 0));
+        assert_eq!(h.timeout_connect, secs(3));
+        // fastinter and downinter follow inter when unset.
+        let text = format!("{BASE}[health]\ninter = \"1s\"\ncheck = \"tcp\"\n");
+        let h = ok(&text, &[]).config.failures.health;
+        assert_eq!(
+            (h.inter, h.fastinter, h.downinter),
+            (secs(1), secs(1), secs(1))
+        );
+        assert!(!h.layer7);
+    }
+
+    #[test]
+    fn lb_ha_modes() {
+        let text = format!(
+            "{BASE}[lb]\nha = \"active-passive\"\n[lb.vrrp]\nadvert_int = \"500ms\"\n\
+             backup_priority = 150\npreempt = false\n"
+        );
+        match ok(&text, &[]).config.failures.lb_ha {
+            LbHa::ActivePassive {
+                advert_int,
+                backup_priority,
+                preempt,
+            } => {
+                assert_eq!(advert_int, SimTime::from_millis(500));
+                assert_eq!(backup_priority, 150);
+                assert!(!preempt);
+            }
+            other => panic!("{other:?}"),
+        }
+        // keepalived's defaults when [lb.vrrp] is absent.
+        let c = ok(BASE, &["lb.ha=active-passive"]).config;
+        assert!(matches!(
+            c.failures.lb_ha,
+            LbHa::ActivePassive {
+                advert_int,
+                backup_priority: 100,
+                preempt: true,
+            } if advert_int == secs(1)
+        ));
+        let text = format!("{BASE}[lb]\nha = \"active-active\"\ndns = {{ ttl = \"5min\" }}\n");
+        let c = ok(&text, &[]).config;
+        assert!(matches!(c.failures.lb_ha, LbHa::ActiveActive { dns_ttl } if dns_ttl == secs(300)));
+        let c = ok(BASE, &["lb.ha=active-active"]).config;
+        assert!(matches!(c.failures.lb_ha, LbHa::ActiveActive { dns_ttl } if dns_ttl == secs(60)));
+        let c = ok(BASE, &["lb.ha=single"]).config;
+        assert!(matches!(c.failures.lb_ha, LbHa::Single));
+    }
+
+    #[test]
+    fn database_failover_and_semi_sync() {
+        let text = format!(
+            "{BASE}[database.failover]\nautomatic = false\npoll_interval = \"3s\"\n\
+             poll_count = 3\npromotion = \"uniform(5min, 20min)\"\n\
+             [database.replication]\nsemi_sync = true\nsemi_sync_timeout = \"2s\"\n"
+        );
+        let d = ok(&text, &[]).config.failures.db_failover;
+        assert!(!d.automatic && d.semi_sync);
+        assert_eq!((d.poll_interval, d.poll_count), (secs(3), 3));
+        assert!((d.promotion.mean() - 750.0).abs() < 1e-9);
+        assert_eq!(d.semi_sync_timeout, secs(2));
+    }
+
+    #[test]
+    fn backup_servers() {
+        let text = format!(
+            "{MINIMAL}[defaults.server]\nbackup = true\n[[servers]]\nname = \"a\"\n\
+             backup = false\n[[servers]]\nname = \"b\"\n"
+        );
+        let c = ok(&text, &[]).config;
+        assert_eq!(
+            c.servers.iter().map(|s| s.backup).collect::<Vec<_>>(),
+            [false, true]
+        );
+        let text = format!("{MINIMAL}[[servers]]\nname = \"a\"\n[[servers]]\nbackup = true\n");
+        let c = ok(&text, &[]).config;
+        assert!(!c.servers[0].backup && c.servers[1].backup);
+
+        // Only backups: refused.
+        let text = format!("{TOP}servers = 2\n[defaults.server]\nbackup = true\n");
+        let e = err(&text, &[]);
+        let p = problem(&e, "defaults.server.backup");
+        assert_eq!(p.line, Some(5));
+        assert!(p.message.contains("at least one must be active"), "{e}");
+        let text = format!("{MINIMAL}[[servers]]\nname = \"a\"\nbackup = true\n");
+        let e = err(&text, &[]);
+        assert_eq!(problem(&e, "servers[0].backup").line, Some(6), "{e}");
+        let e = err(MINIMAL, &["servers[0].backup=true"]);
+        assert!(
+            problem(&e, "servers[0].backup")
+                .message
+                .contains("set by --set servers[0].backup=true"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn scheduled_faults_resolve_every_target() {
+        let text = format!(
+            "{BASE}[lb]\nha = \"active-passive\"\n\
+             [[faults]]\ntarget = \"db.primary\"\nat = \"2min\"\n\
+             [[faults]]\ntarget = \"web-02\"\nat = \"1min\"\nduration = \"30s\"\n\
+             [[faults]]\ntarget = \"web-01.app\"\nat = \"0s\"\n\
+             [[faults]]\ntarget = \"lb\"\nat = \"1s\"\n\
+             [[faults]]\ntarget = \"lb-1\"\nat = \"1s\"\n\
+             [[faults]]\ntarget = \"lb-2\"\nat = \"1s\"\n\
+             [[faults]]\ntarget = \"db-primary\"\nkind = \"crash\"\nat = \"3min\"\n\
+             [[faults]]\ntarget = \"db-replica-2\"\nkind = \"slow\"\nfactor = 3\n\
+             at = \"4min\"\nduration = \"1min\"\n\
+             [[faults]]\ntarget = \"db.link\"\nat = \"5min\"\nduration = \"10s\"\n\
+             [[faults]]\ntarget = \"db.primary\"\nkind = \"SLOW\"\nfactor = 0.5\nat = \"9min\"\n"
+        );
+        let f = ok(&text, &[]).config.failures.scheduled;
+        let got: Vec<(Target, FaultKind, SimTime, Option<SimTime>)> = f
+            .iter()
+            .map(|x| (x.target, x.kind, x.at, x.duration))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Target::DbPrimary, FaultKind::Crash, secs(120), None),
+                (
+                    Target::Server(1),
+                    FaultKind::Crash,
+                    secs(60),
+                    Some(secs(30))
+                ),
+                (Target::App(0), FaultKind::Crash, SimTime::ZERO, None),
+                (Target::Lb(0), FaultKind::Crash, secs(1), None),
+                (Target::Lb(0), FaultKind::Crash, secs(1), None),
+                (Target::Lb(1), FaultKind::Crash, secs(1), None),
+                (Target::DbNode(0), FaultKind::Crash, secs(180), None),
+                (
+                    Target::DbNode(2),
+                    FaultKind::Slow(3.0),
+                    secs(240),
+                    Some(secs(60))
+                ),
+                (Target::DbLink, FaultKind::Crash, secs(300), Some(secs(10))),
+                (Target::DbPrimary, FaultKind::Slow(0.5), secs(540), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn random_faults_from_means_or_distributions() {
+        let text = format!(
+            "{BASE}[[random_faults]]\ncomponent = \"server\"\nmttf = \"90d\"\nmttr = \"2h\"\n\
+             [[random_faults]]\ncomponent = \"db\"\nttf = \"weibull(shape=1.5, mean=90d)\"\n\
+             ttr = \"uniform(5min, 20min)\"\n\
+             [[random_faults]]\ncomponent = \"app\"\nmttf = \"30d\"\nttr = \"det(5s)\"\n\
+             [[random_faults]]\ncomponent = \"lb\"\nmttf = \"1y\"\nmttr = \"4h\"\n\
+             [[random_faults]]\ncomponent = \"db.link\"\nmttf = \"1y\"\nmttr = \"1min\"\n"
+        );
+        let r = ok(&text, &[]).config.failures.random;
+        let kinds: Vec<TargetKind> = r.iter().map(|x| x.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                TargetKind::Server,
+                TargetKind::DbNode,
+                TargetKind::App,
+                TargetKind::Lb,
+                TargetKind::DbLink
+            ]
+        );
+        let day = 86_400.0;
+        // mttf = "90d" is exactly ttf = "exp(90d)".
+        assert_eq!(
+            r[0].ttf,
+            parse_dist_str("exp(90d)", Path::new(".")).unwrap()
+        );
+        assert!((r[0].ttf.mean() / (90.0 * day) - 1.0).abs() < 1e-12);
+        assert_eq!(r[0].ttr, parse_dist_str("exp(2h)", Path::new(".")).unwrap());
+        assert!(matches!(r[1].ttf, Dist::Weibull(_)));
+        assert!((r[1].ttf.mean() / (90.0 * day) - 1.0).abs() < 1e-9);
+        assert!((r[1].ttr.mean() - 750.0).abs() < 1e-9);
+        assert_eq!(r[2].ttr, Dist::det(5.0).unwrap());
+    }
+
+    #[test]
+    fn timeline_interval() {
+        let text = format!("{BASE}[timeline]\ninterval = \"250ms\"\n");
+        let c = ok(&text, &[]).config;
+        assert_eq!(c.failures.timeline_interval, SimTime::from_millis(250));
+        // Unset on a long run: widened to keep at most a million rows.
+        let c = ok("duration = \"30d\"\nworkload = { rate = 1 }\n", &[]).config;
+        assert_eq!(c.failures.timeline_interval, secs(5));
+        let e = err(&format!("{BASE}[timeline]\ninterval = \"0.1ms\"\n"), &[]);
+        let p = problem(&e, "timeline.interval");
+        assert_eq!(p.line, Some(7));
+        assert!(
+            p.message.contains("6000000 timeline rows") && p.message.contains("at least 600us"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_failure_problem_has_its_key_and_line() {
+        let text = r#"
+duration = "10min"
+workload = { rate = 100 }
+servers = 2
+
+[lb]
+[lb.vrrp]
+backup_priority = 255
+
+[health]
+inter = "0s"
+rise = 0
+fall = 0
+retries = 101
+check = "udp"
+timeout_connect = "-1s"
+
+[database]
+replicas = 1
+[database.failover]
+poll_count = 0
+poll_interval = "0s"
+promotion = "exp(-1s)"
+[database.replication]
+semi_sync_timeout = "0s"
+
+[[faults]]
+target = "web-3"
+at = "1min"
+
+[[faults]]
+target = "web-01"
+kind = "slow"
+factor = 2.0
+at = "1min"
+
+[[faults]]
+target = "db-replica-1"
+kind = "slow"
+at = "1min"
+
+[[faults]]
+target = "web-01.app"
+factor = 2.0
+at = "1min"
+
+[[faults]]
+target = "db.link"
+at = "10min"
+
+[[faults]]
+target = "db.primary"
+at = "1min"
+duration = "0s"
+
+[[faults]]
+target = "lb-2"
+at = "1min"
+
+[[faults]]
+target = "db-primary"
+kind = "slow"
+factor = -1
+at = "-5s"
+
+[[faults]]
+kind = "explode"
+
+[[random_faults]]
+component = "server"
+mttf = "90d"
+ttf = "exp(90d)"
+mttr = "1h"
+
+[[random_faults]]
+component = "db"
+ttr = "0s"
+
+[[random_faults]]
+component = "server"
+mttf = "exp(30d)"
+mttr = "0s"
+
+[[random_faults]]
+component = "rack"
+mttf = "1y"
+mttr = "1h"
+
+[timeline]
+interval = "0s"
+"#;
+        let e = err(text, &[]);
+        let keys = [
+            "lb.vrrp",
+            "lb.vrrp.backup_priority",
+            "health.inter",
+            "health.rise",
+            "health.fall",
+            "health.retries",
+            "health.check",
+            "health.timeout_connect",
+            "database.failover.poll_count",
+            "database.failover.poll_interval",
+            "database.failover.promotion",
+            "database.replication.semi_sync_timeout",
+            "faults[0].target",
+            "faults[1].kind",
+            "faults[2].factor",
+            "faults[3].factor",
+            "faults[4].at",
+            "faults[5].duration",
+            "faults[6].target",
+            "faults[7].factor",
+            "faults[7].at",
+            "faults[8].target",
+            "faults[8].kind",
+            "faults[8].at",
+            "random_faults[0].ttf",
+            "random_faults[1].mttf",
+            "random_faults[1].ttr",
+            "random_faults[2].component",
+            "random_faults[2].mttf",
+            "random_faults[2].mttr",
+            "random_faults[3].component",
+            "timeline.interval",
+        ];
+        for k in keys {
+            assert!(problem(&e, k).line.is_some(), "{k} has no line: {e}");
+        }
+        assert_eq!(e.problems.len(), keys.len(), "{e}");
+        let msg = |k: &str| problem(&e, k).message.clone();
+        assert!(
+            msg("lb.vrrp").contains("only with ha = \"active-passive\""),
+            "{e}"
+        );
+        assert!(
+            msg("lb.vrrp.backup_priority").contains("from 1 to 254"),
+            "{e}"
+        );
+        let m = msg("faults[0].target");
+        assert!(
+            m.contains("did you mean \"web-01\"") || m.contains("\"web-02\""),
+            "{m}"
+        );
+        assert!(
+            m.contains("lb, lb-1 (load balancers); web-01, web-02 (server hosts)")
+                && m.contains("web-01.app, web-02.app")
+                && m.contains("db.primary")
+                && m.contains("db.link")
+                && m.contains("db-primary, db-replica-1 (database nodes)"),
+            "{m}"
+        );
+        assert!(
+            msg("faults[1].kind").contains("only to database nodes"),
+            "{e}"
+        );
+        assert!(msg("faults[2].factor").contains("required"), "{e}");
+        assert!(
+            msg("faults[3].factor").contains("only to kind = \"slow\""),
+            "{e}"
+        );
+        assert!(
+            msg("faults[4].at").contains("before the end of the run"),
+            "{e}"
+        );
+        assert!(msg("faults[5].duration").contains("permanent"), "{e}");
+        assert!(msg("faults[6].target").contains("one LB"), "{e}");
+        assert!(msg("faults[7].at").contains("negative"), "{e}");
+        assert!(msg("random_faults[0].ttf").contains("not both"), "{e}");
+        assert!(msg("random_faults[1].ttr").contains("mean > 0"), "{e}");
+        assert!(
+            msg("random_faults[2].component").contains("random_faults[0]"),
+            "{e}"
+        );
+        assert!(msg("random_faults[2].mttf").contains("write ttf"), "{e}");
+        assert!(msg("health.retries").contains("from 0 to 100"), "{e}");
+        assert_eq!(problem(&e, "health.rise").line, Some(12));
+        assert_eq!(problem(&e, "faults[0].target").line, Some(28));
+    }
+
+    #[test]
+    fn ha_sections_must_match_the_mode() {
+        let text = format!("{BASE}[lb]\nha = \"active-passive\"\n[lb.dns]\nttl = \"1min\"\n");
+        let e = err(&text, &[]);
+        assert_eq!(e.problems.len(), 1, "{e}");
+        let p = problem(&e, "lb.dns");
+        assert_eq!(p.line, Some(8));
+        assert!(
+            p.message.contains("only with ha = \"active-active\""),
+            "{e}"
+        );
+        let e = err(&format!("{BASE}[lb]\nha = \"hot-standby\"\n"), &[]);
+        assert!(
+            problem(&e, "lb.ha").message.contains("active-passive"),
+            "{e}"
+        );
+        // Switching the mode by --set makes a section written in the file mismatch.
+        let text = format!("{BASE}[lb]\nha = \"active-active\"\ndns = {{ ttl = \"1min\" }}\n");
+        let e = err(&text, &["lb.ha=active-passive"]);
+        assert!(
+            problem(&e, "lb.dns")
+                .message
+                .contains("after --set lb.ha=active-passive"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn overrides_reach_the_failure_keys() {
+        let text = format!(
+            "{BASE}[[faults]]\ntarget = \"db.primary\"\nat = \"2min\"\n\
+             [[random_faults]]\ncomponent = \"server\"\nmttf = \"90d\"\nmttr = \"2h\"\n"
+        );
+        let c = ok(
+            &text,
+            &[
+                "lb.ha=active-passive",
+                "lb.vrrp.advert_int=2s",
+                "faults[0].at=3min",
+                "health.check=http",
+                "health.redispatch=true",
+                "database.failover.promotion=uniform(5min, 20min)",
+                "database.replication.semi_sync=true",
+                "random_faults[0].mttr=30min",
+                "timeline.interval=10s",
+                "servers[1].backup=true",
+            ],
+        )
+        .config;
+        let f = &c.failures;
+        assert!(matches!(f.lb_ha, LbHa::ActivePassive { advert_int, .. } if advert_int == secs(2)));
+        assert_eq!(f.scheduled[0].at, secs(180));
+        assert!(f.health.layer7 && f.health.redispatch);
+        assert!((f.db_failover.promotion.mean() - 750.0).abs() < 1e-9);
+        assert!(f.db_failover.semi_sync);
+        assert_eq!(f.random[0].ttr, Dist::exp(1800.0).unwrap());
+        assert_eq!(f.timeline_interval, secs(10));
+        assert!(c.servers[1].backup);
+
+        // faults.count: copies, removes, or creates entries.
+        let c = ok(&text, &["faults.count=2", "faults[1].target=web-01"]).config;
+        let s = &c.failures.scheduled;
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[1].target, s[1].at), (Target::Server(0), secs(120)));
+        let c = ok(&text, &["faults.count=0", "random_faults.count=0"]).config;
+        assert!(c.failures.scheduled.is_empty() && c.failures.random.is_empty());
+        let c = ok(
+            BASE,
+            &["faults.count=1", "faults[0].target=lb", "faults[0].at=1min"],
+        )
+        .config;
+        assert_eq!(c.failures.scheduled[0].target, Target::Lb(0));
+        let e = err(BASE, &["faults.count=1"]);
+        assert!(
+            problem(&e, "faults[0].target")
+                .message
+                .contains("set by --set faults.count=1"),
+            "{e}"
+        );
+        let e = err(BASE, &["faults[0].at=1min"]);
+        assert!(
+            problem(&e, "faults[0].at")
+                .message
+                .contains("--set faults.count=1"),
+            "{e}"
+        );
+        // A bad value set by --set is named.
+        let e = err(&text, &["faults[0].target=web-09"]);
+        assert!(
+            problem(&e, "faults[0].target")
+                .message
+                .contains("(set by --set faults[0].target=web-09)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_failure_keys_suggest_the_right_one() {
+        let text = format!(
+            "{BASE}[health]\ninetr = \"1s\"\n[[faults]]\ntarget = \"lb\"\nat = \"1s\"\n\
+             duraton = \"1s\"\n[lb.vrrp]\npriority = 100\n"
+        );
+        let e = err(&text, &[]);
+        assert_eq!(e.problems.len(), 3, "{e}");
+        let p = problem(&e, "health.inetr");
+        assert_eq!(p.line, Some(7));
+        assert!(p.message.contains("did you mean `inter`"), "{e}");
+        let p = problem(&e, "faults[0].duraton");
+        assert_eq!(p.line, Some(11));
+        assert!(p.message.contains("did you mean `duration`"), "{e}");
+        assert!(
+            problem(&e, "lb.vrrp.priority")
+                .message
+                .contains("allowed here: advert_int, backup_priority, preempt"),
+            "{e}"
+        );
+        let e = err(MINIMAL, &["health.rize=3"]);
+        assert!(
+            problem(&e, "health.rize")
+                .message
+                .contains("did you mean `rise`"),
+            "{e}"
+        );
+        let e = err(&format!("{TOP}[[servers]]\nbakup = true\n"), &[]);
+        assert!(
+            problem(&e, "servers[0].bakup")
+                .message
+                .contains("did you mean `backup`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ambiguous_target_names_are_refused() {
+        let text = format!(
+            "{MINIMAL}[[servers]]\nname = \"lb-1\"\n[[faults]]\ntarget = \"lb-1\"\nat = \"1s\"\n"
+        );
+        let e = err(&text, &[]);
+        assert!(
+            problem(&e, "faults[0].target")
+                .message
+                .contains("ambiguous"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn failure_junk_never_panics() {
+        let junk = [
+            "faults = 3",
+            "faults = [1]",
+            "[[faults]]\nat = 5",
+            "[[faults]]\ntarget = 5",
+            "[[faults]]\nfactor = nan\nkind = \"slow\"\ntarget = \"db.primary\"",
+            "[[random_faults]]\nttf = { dist = \"empirical\" }",
+            "[[random_faults]]\nmttf = 3",
+            "lb = { ha = 1 }",
+            "lb = { vrrp = 1 }",
+            "[health]\ninter = \"600y\"",
+            "[timeline]\ninterval = \"1ns\"",
+            "duration = \"584y\"\n[timeline]\ninterval = \"1ns\"",
+        ];
+        for j in junk {
+            let _ = load_str(j, &origin(), &[]);
+            let _ = load_str(&format!("{TOP}{j}"), &origin(), &["faults.count=3".into()]);
+        }
+    }
+}
