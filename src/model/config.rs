@@ -190,7 +190,7 @@ pub struct ReplicationConfig {
 // ---- failures, detection and failover (issue 3) ---------------------------------------------
 
 /// Failure-related settings of a run. `Failures::default()` is a world where nothing fails.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Failures {
     /// Faults at fixed times.
     pub scheduled: Vec<ScheduledFault>,
@@ -199,8 +199,21 @@ pub struct Failures {
     pub health: HealthCheck,
     pub lb_ha: LbHa,
     pub db_failover: DbFailover,
-    /// Width of one row of the timeline CSV.
+    /// Width of one row of the timeline CSV; zero turns the timeline off.
     pub timeline_interval: SimTime,
+}
+
+impl Default for Failures {
+    fn default() -> Self {
+        Failures {
+            scheduled: vec![],
+            random: vec![],
+            health: HealthCheck::default(),
+            lb_ha: LbHa::default(),
+            db_failover: DbFailover::default(),
+            timeline_interval: SimTime::from_secs(1),
+        }
+    }
 }
 
 /// What a fault hits.
@@ -228,7 +241,7 @@ pub enum FaultKind {
     Slow(f64),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScheduledFault {
     pub target: Target,
     pub kind: FaultKind,
@@ -248,8 +261,8 @@ pub enum TargetKind {
 }
 
 /// Each component of `kind` alternates up for a `ttf` draw and down (crashed) for a `ttr`
-/// draw, from its own stream `faults.<kind>[i]`.
-#[derive(Clone, Debug)]
+/// draw, from its own stream `faults.<component name>` (e.g. `faults.web-01`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct RandomFaults {
     pub kind: TargetKind,
     pub ttf: Dist,
@@ -257,7 +270,7 @@ pub struct RandomFaults {
 }
 
 /// HAProxy active health checks and retries (domain.md §1.3, §1.4).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HealthCheck {
     pub enabled: bool,
     pub inter: SimTime,
@@ -293,7 +306,7 @@ impl Default for HealthCheck {
 }
 
 /// How many load balancers and how they share the work (domain.md §3).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum LbHa {
     /// One HAProxy: a single point of failure.
     #[default]
@@ -320,7 +333,7 @@ impl LbHa {
 }
 
 /// MySQL failure detection, promotion and semi-synchronous replication (domain.md §4.3, §4.4).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DbFailover {
     /// Automatic promotion; false = nobody promotes (manual is `automatic` with a long
     /// `promotion` time, which is how a human on call behaves).

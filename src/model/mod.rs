@@ -2,6 +2,7 @@
 //!
 //! Everything here is pure computation over a [`Config`]: no files, no TOML, no terminal.
 
+pub mod availability;
 pub mod capacity;
 pub mod config;
 pub mod health;

@@ -1063,6 +1063,17 @@ interval = "0s"
     }
 
     #[test]
+    fn broken_lists_do_not_make_unknown_targets() {
+        let text = format!("{TOP}servers = 5000\n[[faults]]\ntarget = \"web-01\"\nat = \"1s\"\n");
+        let e = err(&text, &[]);
+        assert_eq!(e.problems.len(), 1, "{e}");
+        assert_eq!(e.problems[0].key, "servers");
+        let text = format!("{TOP}[lb]\nha = \"two\"\n[[faults]]\ntarget = \"lb-2\"\nat = \"1s\"\n");
+        let e = err(&text, &[]);
+        assert_eq!(e.problems.len(), 1, "{e}");
+    }
+
+    #[test]
     fn ambiguous_target_names_are_refused() {
         let text = format!(
             "{MINIMAL}[[servers]]\nname = \"lb-1\"\n[[faults]]\ntarget = \"lb-1\"\nat = \"1s\"\n"
@@ -1074,6 +1085,47 @@ interval = "0s"
                 .contains("ambiguous"),
             "{e}"
         );
+    }
+
+    /// Every TOML example of docs/scenario.md "Failures and failover" loads (completed with a
+    /// workload, a duration, two servers and a replica when it does not say).
+    #[test]
+    fn documented_failure_examples_load() {
+        let docs =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario.md"))
+                .unwrap();
+        let start = docs.find("## 7. Failures and failover").unwrap();
+        let end = docs.find("## 8. Overrides").unwrap();
+        let section = &docs[start..end];
+        let blocks: Vec<&str> = section
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert!(blocks.len() >= 7, "{}", blocks.len());
+        for block in blocks {
+            let top = block.split("\n[").next().unwrap();
+            let mut text = String::from("workload = { rate = 1 }\n");
+            if !top.contains("duration =") {
+                text.push_str("duration = \"10min\"\n");
+            }
+            text.push_str(block);
+            let mut sets = Vec::new();
+            if !block.contains("[[servers]]") {
+                sets.push("servers.count=2");
+            }
+            if !block.contains("replicas") {
+                sets.push("database.replicas.count=1");
+            }
+            let s = ok(&text, &sets);
+            let f = &s.config.failures;
+            if block.contains("[[faults]]") {
+                assert!(!f.scheduled.is_empty(), "{block}");
+            }
+            if block.contains("[[random_faults]]") {
+                assert_eq!(f.random.len(), 3, "{block}");
+            }
+        }
     }
 
     #[test]

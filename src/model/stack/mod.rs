@@ -38,6 +38,7 @@ use crate::engine::{self, Calendar, Model, Rng, SimTime, StreamId};
 use crate::stats::{LatencyHistogram, TimeAverage};
 use std::collections::VecDeque;
 
+pub use faults::master_down_interval;
 pub use observe::{LogEntry, TimelineRow};
 
 /// Why a request failed. The string is the key in `summary.json`'s `errors`.

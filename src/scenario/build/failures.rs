@@ -296,6 +296,13 @@ impl Builder<'_> {
             );
             return Vec::new();
         }
+        // When the component lists could not be built, an unknown target is only an echo of
+        // that problem.
+        let lists_broken = self.problems.iter().any(|p| {
+            p.key.starts_with("servers")
+                || p.key.starts_with("database.replicas")
+                || p.key == "lb.ha"
+        });
         let mut out = Vec::with_capacity(faults.len());
         for (i, f) in faults.into_iter().enumerate() {
             let k = key.index(i);
@@ -310,7 +317,9 @@ impl Builder<'_> {
                 Some(name) => match targets.resolve(name) {
                     Ok(t) => Some(t),
                     Err(e) => {
-                        self.problem(&k.key("target"), e);
+                        if !lists_broken {
+                            self.problem(&k.key("target"), e);
+                        }
                         None
                     }
                 },

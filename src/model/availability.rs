@@ -1,0 +1,634 @@
+//! The availability fast path: component states only, no requests.
+//!
+//! A year of `distributed.toml` is ~10^10 requests at the request level; availability studies
+//! need thousands of such years. This model advances only what changes availability: each
+//! component alternates up and down (time-to-failure and time-to-repair draws from the *same
+//! named streams* as the request-level model, `faults.<component>`, so a replication sees the
+//! same failures in both models), and the failover mechanics react event by event: HAProxy
+//! detection (phase + (fall - 1) x fastinter), keepalived takeover (3 x advert_int + skew),
+//! DNS TTL expiry, DB monitor detection (poll_interval x poll_count) and promotion.
+//!
+//! At every instant a *failing fraction* f(t) of requests fails; the request-level cost is
+//! derived from it: failed requests = integral of rate x f(t) dt, availability =
+//! 1 - failed / arrived, downtime = integral of f(t) dt. How it relates to the request-level
+//! model (documented in docs/experiments.md):
+//! - same failure times, same detection and failover rules;
+//! - no queueing: requests in flight when a part dies (rate x latency, milliseconds' worth)
+//!   and retry delays are not counted, and capacity loss only matters if it is total;
+//! - routing shares are taken as equal (weights ignored) and a request's reads are assumed to
+//!   hit a failing replica in proportion to its share of the read pool.
+//! The test `tests/montecarlo.rs` checks both models agree on a scenario with frequent
+//! failures.
+
+use super::config::{Config, LbHa, ReadPolicy, TargetKind};
+use crate::dist::Dist;
+use crate::engine::{Calendar, Rng, SimTime, StreamId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Lb(usize),
+    Host(usize),
+    App(usize),
+    Db(usize),
+    Link,
+}
+
+/// One component that fails at random.
+#[derive(Clone, Debug)]
+pub struct Component {
+    pub name: String,
+    pub part: Part,
+    ttf: Dist,
+    ttr: Dist,
+}
+
+/// The components that fail at random in `cfg`, named as in the request-level model.
+pub fn components(cfg: &Config) -> Vec<Component> {
+    let mut out = vec![];
+    let lbs = cfg.failures.lb_ha.instances();
+    for spec in &cfg.failures.random {
+        let parts: Vec<(Part, String)> = match spec.kind {
+            TargetKind::Lb => (0..lbs)
+                .map(|k| (Part::Lb(k), format!("lb-{}", k + 1)))
+                .collect(),
+            TargetKind::Server => cfg
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (Part::Host(i), s.name.clone()))
+                .collect(),
+            TargetKind::App => cfg
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (Part::App(i), format!("{}.app", s.name)))
+                .collect(),
+            TargetKind::DbNode => std::iter::once(&cfg.database.primary)
+                .chain(&cfg.database.replicas)
+                .enumerate()
+                .map(|(n, d)| (Part::Db(n), d.name.clone()))
+                .collect(),
+            TargetKind::DbLink => vec![(Part::Link, "db.link".to_string())],
+        };
+        for (part, name) in parts {
+            out.push(Component {
+                name,
+                part,
+                ttf: spec.ttf.clone(),
+                ttr: spec.ttr.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// What one simulated horizon gave.
+#[derive(Clone, Debug, Default)]
+pub struct PassResult {
+    /// Request-weighted availability: 1 - integral of f / horizon.
+    pub availability: f64,
+    /// Fraction of time with no failing request at all.
+    pub time_availability: f64,
+    /// Integral of f(t) dt, in seconds ("full-outage-equivalent" downtime).
+    pub downtime_s: f64,
+    /// Maximal intervals with f > 0.
+    pub outages: Vec<f64>,
+    pub failed_requests: f64,
+    pub arrived_requests: f64,
+    /// Downtime (integral of f dt, s) attributed to each component, split among the
+    /// components whose repair alone would have reduced f.
+    pub blame_s: Vec<f64>,
+    pub failures: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum E {
+    Fail(u16),
+    Repair(u16),
+    /// (server, epoch): the LBs took the dead server out of rotation.
+    Detected(u16, u32),
+    /// (server, epoch): the LBs put the repaired server back in rotation.
+    Rejoin(u16, u32),
+    /// (LB instance, epoch): keepalived's master-down timer expired.
+    Takeover(u8, u32),
+    /// (epoch): the DB monitor declared the primary dead.
+    DbDetected(u32),
+    /// (epoch): promotion finished.
+    Promoted(u32),
+    /// (node, epoch): the monitor removed a dead replica from the read pool.
+    ReplicaOut(u16, u32),
+}
+
+/// Static request mix shares the failing fraction needs.
+#[derive(Clone, Copy, Debug)]
+struct Mix {
+    reads: f64,
+    writes: f64,
+    any_db: f64,
+}
+
+struct State<'a> {
+    cfg: &'a Config,
+    comps: &'a [Component],
+    down: Vec<bool>,
+    epoch: Vec<u32>,
+    host_down: Vec<bool>,
+    app_down: Vec<bool>,
+    /// The LBs have taken the server out of rotation.
+    out_of_rotation: Vec<bool>,
+    lb_down: Vec<bool>,
+    lb_down_since: Vec<SimTime>,
+    vip: Option<usize>,
+    vip_epoch: u32,
+    db_down: Vec<bool>,
+    in_read_pool: Vec<bool>,
+    primary: usize,
+    writes_open: bool,
+    db_epoch: u32,
+    link_down: bool,
+    mix: Mix,
+    rng: Rng,
+}
+
+impl State<'_> {
+    /// The fraction of requests failing now.
+    fn failing(&self, now: SimTime) -> f64 {
+        let f_lb = self.f_lb(now);
+        let f_pool = self.f_pool();
+        let f_db = self.f_db();
+        1.0 - (1.0 - f_lb) * (1.0 - f_pool) * (1.0 - f_db)
+    }
+
+    fn f_lb(&self, now: SimTime) -> f64 {
+        match &self.cfg.failures.lb_ha {
+            LbHa::Single => {
+                if self.lb_down[0] {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            LbHa::ActivePassive { .. } => match self.vip {
+                Some(k) if !self.lb_down[k] => 0.0,
+                _ => 1.0,
+            },
+            LbHa::ActiveActive { dns_ttl } => {
+                let mut f = 0.0;
+                for k in 0..2 {
+                    let other_up = !self.lb_down[1 - k];
+                    if self.lb_down[k] && (!other_up || now < self.lb_down_since[k] + *dns_ttl) {
+                        f += 0.5;
+                    }
+                }
+                f
+            }
+        }
+    }
+
+    fn f_pool(&self) -> f64 {
+        let n = self.host_down.len();
+        let h = &self.cfg.failures.health;
+        let alive = |i: usize| !self.host_down[i] && !self.app_down[i];
+        let actives: Vec<usize> = (0..n).filter(|&i| !self.cfg.servers[i].backup).collect();
+        let backups: Vec<usize> = (0..n).filter(|&i| self.cfg.servers[i].backup).collect();
+        let in_rot = |set: &[usize]| -> Vec<usize> {
+            set.iter()
+                .copied()
+                .filter(|&i| !self.out_of_rotation[i])
+                .collect()
+        };
+        let mut rotation = in_rot(&actives);
+        if rotation.is_empty() {
+            rotation = in_rot(&backups).into_iter().take(1).collect();
+        }
+        if rotation.is_empty() {
+            return 1.0;
+        }
+        let any_alive = rotation.iter().any(|&i| alive(i));
+        let share = 1.0 / rotation.len() as f64;
+        let mut f = 0.0;
+        for &i in &rotation {
+            if alive(i) {
+                continue;
+            }
+            // A dead host refuses connections: redispatch saves the request if another
+            // server in rotation is alive. A dead app behind a live Nginx answers 502: no
+            // retry saves it.
+            let saved = self.host_down[i] && h.redispatch && h.retries > 0 && any_alive;
+            if !saved {
+                f += share;
+            }
+        }
+        f.min(1.0)
+    }
+
+    fn f_db(&self) -> f64 {
+        let m = self.mix;
+        if m.any_db == 0.0 {
+            return 0.0;
+        }
+        if self.link_down {
+            return m.any_db;
+        }
+        let writes_fail = if self.writes_open { 0.0 } else { 1.0 };
+        let pool: Vec<usize> = (0..self.db_down.len())
+            .filter(|&n| n != self.primary && self.in_read_pool[n])
+            .collect();
+        let reads_fail = if self.cfg.database.read_from == ReadPolicy::Primary || pool.is_empty() {
+            writes_fail
+        } else {
+            pool.iter().filter(|&&n| self.db_down[n]).count() as f64 / pool.len() as f64
+        };
+        // P(fail) for a request with reads and/or writes, assuming the two kinds of
+        // request overlap as little as the mix allows (a bound, exact for disjoint classes).
+        (m.writes * writes_fail + m.reads * reads_fail).min(m.any_db)
+    }
+}
+
+fn mix_of(cfg: &Config) -> Mix {
+    let total: f64 = cfg.workload.mix.iter().map(|c| c.weight).sum();
+    let share = |f: &dyn Fn(&super::config::RequestClass) -> bool| -> f64 {
+        cfg.workload
+            .mix
+            .iter()
+            .filter(|c| f(c))
+            .map(|c| c.weight / total)
+            .sum()
+    };
+    Mix {
+        reads: share(&|c| c.reads > 0 && c.writes == 0),
+        writes: share(&|c| c.writes > 0),
+        any_db: share(&|c| c.reads > 0 || c.writes > 0),
+    }
+}
+
+/// Simulates `horizon` of component states for replication `rep`. `perfect` names a
+/// component that never fails (for its improvement potential); the other components keep
+/// their streams, so the comparison is paired.
+pub fn simulate(
+    cfg: &Config,
+    comps: &[Component],
+    horizon: SimTime,
+    rep: u64,
+    perfect: Option<usize>,
+) -> PassResult {
+    let nodes = 1 + cfg.database.replicas.len();
+    let n = cfg.servers.len();
+    let lbs = cfg.failures.lb_ha.instances();
+    let mut st = State {
+        cfg,
+        comps,
+        down: vec![false; comps.len()],
+        epoch: vec![0; comps.len()],
+        host_down: vec![false; n],
+        app_down: vec![false; n],
+        out_of_rotation: vec![false; n],
+        lb_down: vec![false; lbs],
+        lb_down_since: vec![SimTime::ZERO; lbs],
+        vip: Some(0),
+        vip_epoch: 0,
+        db_down: vec![false; nodes],
+        in_read_pool: vec![true; nodes],
+        primary: 0,
+        writes_open: true,
+        db_epoch: 0,
+        link_down: false,
+        mix: mix_of(cfg),
+        rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
+    };
+    let mut rngs: Vec<Rng> = comps
+        .iter()
+        .map(|c| Rng::new(StreamId::new(cfg.seed, &format!("faults.{}", c.name), rep)))
+        .collect();
+    let mut cal: Calendar<E> = Calendar::with_capacity(64);
+    for (c, comp) in comps.iter().enumerate() {
+        // Draw even for a perfect component, so the stream positions match the
+        // request-level model's draw order exactly.
+        let t = comp.ttf.sample_time(&mut rngs[c]);
+        if Some(c) != perfect {
+            cal.schedule_at(t, E::Fail(c as u16));
+        }
+    }
+    let mut out = PassResult {
+        blame_s: vec![0.0; comps.len()],
+        ..Default::default()
+    };
+    let mut last = SimTime::ZERO;
+    let mut f_now = 0.0;
+    let mut outage_start: Option<SimTime> = None;
+    let mut integral = 0.0;
+    let mut clean_time = 0.0;
+    let mut blame_now: Vec<(usize, f64)> = vec![];
+    loop {
+        let next = cal.pop_until(horizon);
+        let now = if next.is_some() { cal.now() } else { horizon };
+        // Integrate the interval [last, now) at the fraction that held over it.
+        let dt = (now - last).as_secs_f64();
+        integral += f_now * dt;
+        if f_now == 0.0 {
+            clean_time += dt;
+        }
+        for &(c, share) in &blame_now {
+            out.blame_s[c] += share * dt;
+        }
+        last = now;
+        let Some(ev) = next else { break };
+        handle(&mut st, &mut cal, &mut rngs, &mut out, ev);
+        // Same-instant events settle before the fraction is read.
+        let f = st.failing(now);
+        if f > 0.0 && outage_start.is_none() {
+            outage_start = Some(now);
+        } else if f == 0.0
+            && let Some(s) = outage_start.take()
+        {
+            out.outages.push((now - s).as_secs_f64());
+        }
+        f_now = f;
+        blame_now = blame(&mut st, now, f);
+    }
+    if let Some(s) = outage_start {
+        out.outages.push((horizon - s).as_secs_f64());
+    }
+    let h = horizon.as_secs_f64();
+    out.downtime_s = integral;
+    out.availability = 1.0 - integral / h;
+    out.time_availability = clean_time / h;
+    out.arrived_requests = cfg.workload.rate * h;
+    out.failed_requests = cfg.workload.rate * integral;
+    out
+}
+
+/// Components whose repair alone would lower f, each blamed for an equal share of f.
+fn blame(st: &mut State, now: SimTime, f: f64) -> Vec<(usize, f64)> {
+    if f == 0.0 {
+        return vec![];
+    }
+    let mut who = vec![];
+    for c in 0..st.comps.len() {
+        if !st.down[c] {
+            continue;
+        }
+        set_part(st, st.comps[c].part, false);
+        let without = st.failing(now);
+        set_part(st, st.comps[c].part, true);
+        if without < f {
+            who.push(c);
+        }
+    }
+    let k = who.len().max(1) as f64;
+    who.into_iter().map(|c| (c, f / k)).collect()
+}
+
+/// Sets the raw up/down flag of a part (no mechanics).
+fn set_part(st: &mut State, part: Part, down: bool) {
+    match part {
+        Part::Lb(k) => st.lb_down[k] = down,
+        Part::Host(i) => st.host_down[i] = down,
+        Part::App(i) => st.app_down[i] = down,
+        Part::Db(n) => st.db_down[n] = down,
+        Part::Link => st.link_down = down,
+    }
+}
+
+fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut PassResult, ev: E) {
+    let now = cal.now();
+    let cfg = st.cfg;
+    let h = &cfg.failures.health;
+    let fo = &cfg.failures.db_failover;
+    match ev {
+        E::Fail(c) => {
+            let c = c as usize;
+            out.failures += 1;
+            st.down[c] = true;
+            st.epoch[c] += 1;
+            let ttr = st.comps[c].ttr.sample_time(&mut rngs[c]);
+            cal.schedule_in(ttr, E::Repair(c as u16));
+            let part = st.comps[c].part;
+            set_part(st, part, true);
+            match part {
+                Part::Lb(k) => {
+                    st.lb_down_since[k] = now;
+                    if let LbHa::ActivePassive {
+                        advert_int,
+                        backup_priority,
+                        ..
+                    } = cfg.failures.lb_ha
+                        && st.vip == Some(k)
+                    {
+                        st.vip = None;
+                        st.vip_epoch += 1;
+                        let other = 1 - k;
+                        if !st.lb_down[other] {
+                            let p = if other == 0 {
+                                (backup_priority + 1).min(255)
+                            } else {
+                                backup_priority
+                            };
+                            cal.schedule_in(
+                                super::stack::master_down_interval(advert_int, p),
+                                E::Takeover(other as u8, st.vip_epoch),
+                            );
+                        }
+                    }
+                }
+                Part::Host(i) | Part::App(i) => {
+                    let seen = h.enabled && (h.layer7 || matches!(part, Part::Host(_)));
+                    if seen {
+                        // phase U(0, inter) then (fall - 1) more failed checks
+                        let phase = SimTime(st.rng.below(h.inter.as_nanos().max(1)));
+                        let d =
+                            phase + SimTime(h.fastinter.as_nanos() * (h.fall.max(1) as u64 - 1));
+                        cal.schedule_in(d, E::Detected(i as u16, st.epoch_server(i)));
+                    }
+                }
+                Part::Db(n) => {
+                    let phase = SimTime(st.rng.below(fo.poll_interval.as_nanos().max(1)));
+                    let d = phase
+                        + SimTime(fo.poll_interval.as_nanos() * (fo.poll_count.max(1) as u64 - 1));
+                    if n == st.primary {
+                        st.writes_open = false;
+                        st.db_epoch += 1;
+                        cal.schedule_in(d, E::DbDetected(st.db_epoch));
+                    } else {
+                        cal.schedule_in(d, E::ReplicaOut(n as u16, st.epoch_db(n)));
+                    }
+                }
+                Part::Link => {}
+            }
+        }
+        E::Repair(c) => {
+            let c = c as usize;
+            st.down[c] = false;
+            st.epoch[c] += 1;
+            let ttf = st.comps[c].ttf.sample_time(&mut rngs[c]);
+            cal.schedule_in(ttf, E::Fail(c as u16));
+            let part = st.comps[c].part;
+            set_part(st, part, false);
+            match part {
+                Part::Lb(k) => {
+                    if let LbHa::ActivePassive {
+                        advert_int,
+                        backup_priority,
+                        preempt,
+                    } = cfg.failures.lb_ha
+                    {
+                        if st.vip.is_none() {
+                            st.vip_epoch += 1;
+                            let p = if k == 0 {
+                                (backup_priority + 1).min(255)
+                            } else {
+                                backup_priority
+                            };
+                            cal.schedule_in(
+                                super::stack::master_down_interval(advert_int, p),
+                                E::Takeover(k as u8, st.vip_epoch),
+                            );
+                        } else if k == 0 && preempt {
+                            st.vip = Some(0);
+                            st.vip_epoch += 1;
+                        }
+                    }
+                }
+                Part::Host(i) | Part::App(i) => {
+                    if !st.host_down[i] && !st.app_down[i] && st.out_of_rotation[i] {
+                        // Back in rotation after `rise` passing checks:
+                        // U(0, downinter) + (rise - 1) x fastinter.
+                        let phase = SimTime(st.rng.below(h.downinter.as_nanos().max(1)));
+                        let d =
+                            phase + SimTime(h.fastinter.as_nanos() * (h.rise.max(1) as u64 - 1));
+                        cal.schedule_in(d, E::Rejoin(i as u16, st.epoch_server(i)));
+                    }
+                }
+                Part::Db(n) => {
+                    if n == st.primary {
+                        st.writes_open = true;
+                        st.db_epoch += 1;
+                    } else {
+                        st.in_read_pool[n] = true;
+                    }
+                }
+                Part::Link => {}
+            }
+        }
+        E::Rejoin(i, epoch) => {
+            if epoch == st.epoch_server(i as usize) {
+                st.out_of_rotation[i as usize] = false;
+            }
+        }
+        E::Detected(i, epoch) => {
+            if epoch == st.epoch_server(i as usize) {
+                st.out_of_rotation[i as usize] = true;
+            }
+        }
+        E::Takeover(k, epoch) => {
+            if epoch == st.vip_epoch && st.vip.is_none() && !st.lb_down[k as usize] {
+                st.vip = Some(k as usize);
+            }
+        }
+        E::DbDetected(epoch) => {
+            if epoch == st.db_epoch && fo.automatic {
+                let d = fo.promotion.sample_time(&mut st.rng);
+                cal.schedule_in(d, E::Promoted(epoch));
+            }
+        }
+        E::Promoted(epoch) => {
+            if epoch != st.db_epoch {
+                return;
+            }
+            let old = st.primary;
+            let best = (0..st.db_down.len()).find(|&m| m != old && !st.db_down[m]);
+            if let Some(m) = best {
+                st.primary = m;
+                st.writes_open = true;
+                st.in_read_pool[m] = false;
+                st.in_read_pool[old] = false;
+                st.db_epoch += 1;
+            }
+        }
+        E::ReplicaOut(n, epoch) => {
+            if epoch == st.epoch_db(n as usize) && st.db_down[n as usize] {
+                st.in_read_pool[n as usize] = false;
+            }
+        }
+    }
+}
+
+impl State<'_> {
+    /// Sum of the epochs of a server's host and app components (changes on any of them).
+    fn epoch_server(&self, i: usize) -> u32 {
+        self.comps
+            .iter()
+            .zip(&self.epoch)
+            .filter(|(c, _)| matches!(c.part, Part::Host(j) | Part::App(j) if j == i))
+            .map(|(_, e)| *e)
+            .sum()
+    }
+
+    fn epoch_db(&self, n: usize) -> u32 {
+        self.comps
+            .iter()
+            .zip(&self.epoch)
+            .filter(|(c, _)| c.part == Part::Db(n))
+            .map(|(_, e)| *e)
+            .sum()
+    }
+}
+
+/// A structural single point of failure: a component whose failure alone stops service
+/// (or writes), read off the topology.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Spof {
+    pub component: String,
+    pub effect: String,
+}
+
+pub fn structural_spofs(cfg: &Config) -> Vec<Spof> {
+    let mut out = vec![];
+    let mix = mix_of(cfg);
+    if matches!(cfg.failures.lb_ha, LbHa::Single) {
+        out.push(Spof {
+            component: "lb-1".into(),
+            effect: "stops service".into(),
+        });
+    }
+    let actives: Vec<&super::config::ServerConfig> =
+        cfg.servers.iter().filter(|s| !s.backup).collect();
+    if actives.len() + cfg.servers.iter().filter(|s| s.backup).count() == 1 {
+        let s = &cfg.servers[0];
+        out.push(Spof {
+            component: s.name.clone(),
+            effect: "stops service".into(),
+        });
+        out.push(Spof {
+            component: format!("{}.app", s.name),
+            effect: "stops service".into(),
+        });
+    }
+    if mix.any_db > 0.0 {
+        let effect = if mix.any_db >= 1.0 {
+            "stops service"
+        } else {
+            "fails every request that queries the database"
+        };
+        out.push(Spof {
+            component: "db.link".into(),
+            effect: effect.into(),
+        });
+        let replicas = cfg.database.replicas.len();
+        let reads_survive = cfg.database.read_from == ReadPolicy::Replicas && replicas > 0;
+        if replicas == 0 || !cfg.failures.db_failover.automatic {
+            let effect = if !reads_survive && mix.any_db >= 1.0 {
+                "stops service"
+            } else if mix.writes > 0.0 {
+                "stops writes"
+            } else {
+                "none (no writes)"
+            };
+            out.push(Spof {
+                component: cfg.database.primary.name.clone(),
+                effect: effect.into(),
+            });
+        }
+    }
+    out
+}
