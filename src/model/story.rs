@@ -91,11 +91,18 @@ pub fn tell(r: &RunResults) -> Vec<String> {
         }
     }
     if !r.capacity.stable {
-        out.push(format!(
-            "The offered load exceeds the capacity of {}: queues grow until limits reject \
-             requests.",
-            r.capacity.bottleneck
-        ));
+        let b = &r.capacity.bottleneck;
+        if let Some(replica) = b.strip_suffix(".applier") {
+            out.push(format!(
+                "Replication to {replica} cannot keep up with the write rate: its lag grows \
+                 for as long as the load lasts."
+            ));
+        } else {
+            out.push(format!(
+                "The offered load exceeds the capacity of {b}: queues grow until limits \
+                 reject requests."
+            ));
+        }
     }
     out
 }

@@ -79,3 +79,86 @@ pub fn mmc(
         },
     }
 }
+
+/// A small web stack for the failure tests: `servers` web servers behind one HAProxy
+/// (roundrobin), a MySQL primary and `replicas` replicas, one request class of `reads` reads
+/// then `writes` writes, deterministic arrivals at `rate` per second (the k-th at k / rate), and
+/// every stage (LB, Nginx, app, DB, network, replication) taking no time, so nothing ever
+/// queues and each outcome is decided by the failure mechanisms alone. No warm-up; default
+/// failure settings (nothing fails), timeline rows of 1 s.
+pub fn stack(
+    rate: f64,
+    servers: usize,
+    replicas: usize,
+    reads: u32,
+    writes: u32,
+    seconds: u64,
+) -> Config {
+    let node = |name: String| DbNodeConfig {
+        name,
+        workers: 64,
+        max_connections: 64,
+        speed: 1.0,
+    };
+    let mut cfg = mmc(rate, 1.0, 64, servers, Algorithm::RoundRobin, seconds);
+    cfg.name = "stack-test".into();
+    cfg.warmup = SimTime::ZERO;
+    cfg.workload.arrival = ArrivalKind::Deterministic;
+    cfg.workload.mix = vec![RequestClass {
+        name: "default".into(),
+        weight: 1.0,
+        nginx: Dist::zero(),
+        app: Dist::zero(),
+        reads,
+        writes,
+    }];
+    cfg.database.primary = node("db-primary".into());
+    cfg.database.replicas = (0..replicas)
+        .map(|i| node(format!("db-replica-{}", i + 1)))
+        .collect();
+    cfg
+}
+
+/// P(|T| < t) for Student t with `df` degrees of freedom, exact for integer df (Abramowitz &
+/// Stegun 26.7.3-4), with theta = atan(t / sqrt(df)):
+///   odd df:  (2/pi) (theta + sin theta (cos theta + 2/3 cos^3 theta + ...
+///                                       + (2.4...(df-3))/(1.3...(df-2)) cos^(df-2) theta))
+///   even df: sin theta (1 + 1/2 cos^2 theta + ... + (1.3...(df-3))/(2.4...(df-2)) cos^(df-2) theta)
+/// (The same closed form as in theory_queueing.rs, which checks it against printed tables.)
+pub fn t_central_prob(t: f64, df: usize) -> f64 {
+    let theta = (t / (df as f64).sqrt()).atan();
+    let (s, c) = theta.sin_cos();
+    if df % 2 == 1 {
+        let mut sum = 0.0;
+        let mut term = c;
+        for k in 1..=(df - 1) / 2 {
+            sum += term;
+            term *= c * c * (2 * k) as f64 / (2 * k + 1) as f64;
+        }
+        2.0 / std::f64::consts::PI * (theta + s * sum)
+    } else {
+        let mut sum = 0.0;
+        let mut term = 1.0;
+        for k in 1..=df / 2 {
+            sum += term;
+            term *= c * c * (2 * k - 1) as f64 / (2 * k) as f64;
+        }
+        s * sum
+    }
+}
+
+/// t_{0.9995, df}: the half-width multiplier of a two-sided 99.9% Student t interval, found by
+/// bisection on [`t_central_prob`] (any df >= 1).
+pub fn student_t_999(df: usize) -> f64 {
+    assert!(df >= 1);
+    let (mut lo, mut hi) = (0.0_f64, 1000.0_f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if t_central_prob(mid, df) < 0.999 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
