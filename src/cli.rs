@@ -1,14 +1,45 @@
-//! Command-line arguments: parsed into one plain struct, nothing else happens here.
+//! Command-line arguments: parsed into plain structs, nothing else happens here.
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Simulate a load-balanced web stack (HAProxy -> Nginx + app -> MySQL) from a TOML scenario.
+/// Simulate a load-balanced web stack (HAProxy -> Nginx + app -> MySQL) from a TOML scenario:
+/// one run, a parameter sweep with replications, or a Monte Carlo availability study.
 #[derive(Parser, Debug)]
-#[command(name = "simulate", version, about, long_about = None)]
+#[command(
+    name = "simulate",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Combine the outputs of `--shard K/N` runs into the result of one unsharded study.
+    Merge {
+        /// Shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: results/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        gate: GateArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
     /// The scenario file (see docs/scenario.md).
-    pub scenario: PathBuf,
+    #[arg(required = true)]
+    pub scenario: Option<PathBuf>,
 
     /// Override the scenario's seed.
     #[arg(long)]
@@ -22,7 +53,51 @@ pub struct Cli {
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub set: Vec<String>,
 
-    /// Print summary.json on stdout instead of the human summary.
+    /// Print summary.json on stdout instead of the human summary (single runs).
     #[arg(long)]
     pub json: bool,
+
+    /// Sweep a parameter: --sweep lb.algorithm=roundrobin,leastconn (repeatable: cartesian
+    /// product, added to the scenario's [sweep] section).
+    #[arg(long, value_name = "KEY.PATH=V1,V2,...")]
+    pub sweep: Vec<String>,
+
+    /// Replications per sweep point (makes a study even without --sweep).
+    #[arg(long)]
+    pub replications: Option<u32>,
+
+    /// Run the scenario's Monte Carlo availability study ([montecarlo] section, or defaults).
+    #[arg(long)]
+    pub montecarlo: bool,
+
+    /// Monte Carlo runs (overrides [montecarlo] runs).
+    #[arg(long)]
+    pub runs: Option<u32>,
+
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+
+    /// Run only shard K of N of a study's runs (combine with `simulate merge`).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct GateArgs {
+    /// A condition on the result: 'availability >= 0.999', 'p99 <= 250ms',
+    /// 'lost_transactions == 0'. Exit code 1 when one fails (decided on the 95% interval).
+    #[arg(long = "assert", value_name = "EXPR")]
+    pub asserts: Vec<String>,
+
+    /// Write a JUnit XML report of the assertions.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }

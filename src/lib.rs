@@ -6,6 +6,7 @@
 
 pub mod dist;
 pub mod engine;
+pub mod experiment;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -1,11 +1,765 @@
+//! The failure model against the mechanisms it imitates and against reliability theory.
+//!
+//! Every configuration is built by hand (`common::stack`: zero service times, so nothing
+//! queues and every failure is caused by a fault and the mechanisms around it). Expected values
+//! come from the real mechanisms (domain.md §1.3-1.4 HAProxy checks, §3.1-3.2 keepalived and
+//! DNS, §4.3-4.4 MySQL semi-sync and failover, §5/§8 availability), and where a count depends
+//! on random arrivals it is recomputed independently: the test rebuilds the run's arrival
+//! sequence from the same named random streams the model draws from (`Workload`), and counts
+//! the requests that fall in the window the mechanism predicts. So most checks are exact; the
+//! statistical ones (phases of check and poll cycles, Poisson counts, availability) use
+//! intervals derived from the known variance or from the replications (99.9% Student t),
+//! like tests/theory_queueing.rs.
+//!
+//! Every run of this file is also checked for conservation ([`check_run`]).
+
 mod common;
 
 use infrasim::dist::Dist;
 use infrasim::engine::SimTime;
+use infrasim::model::stack::{Cause, LogEntry};
+use infrasim::model::workload::{FIRST_CLIENT_IP, Work, Workload};
 use infrasim::model::*;
+use rayon::prelude::*;
 
-fn avail_cfg(kinds: &[TargetKind], seconds: u64) -> Config {
+/// Two-sided 99.9% quantile of the standard normal (see theory_queueing.rs, which checks it).
+const Z_999: f64 = 3.290_527;
+
+/// Tolerance for comparing times reported in seconds (f64) with exact nanosecond times.
+const EPS: f64 = 1e-9;
+
+// ---- output ------------------------------------------------------------------------------------
+
+thread_local! {
+    static LOG: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Buffers a line of this test's report, printed in one piece when the [`Report`] guard drops.
+fn log(line: String) {
+    LOG.with(|l| {
+        let mut l = l.borrow_mut();
+        l.push_str(&line);
+        l.push('\n');
+    });
+}
+
+struct Report;
+
+impl Report {
+    fn start(title: &str) -> Report {
+        log(title.to_string());
+        Report
+    }
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        LOG.with(|l| eprint!("{}", std::mem::take(&mut *l.borrow_mut())));
+    }
+}
+
+// ---- running and per-run invariants ----------------------------------------------------------
+
+/// Runs replications `0..n` of `cfg` in parallel; every run is checked with [`check_run`].
+fn replicate(cfg: &Config, n: u64) -> Vec<RunResults> {
+    let runs: Vec<RunResults> = (0..n)
+        .into_par_iter()
+        .map(|k| Stack::run(cfg, k))
+        .collect();
+    for r in &runs {
+        check_run(r);
+    }
+    runs
+}
+
+/// Conservation, on every run of this file: each measured request is counted once, as
+/// completed, failed (under exactly one cause) or still in flight at the end. `in_flight_end`
+/// is computed as a difference, so double counting would show as `completed + failed >
+/// arrived` (the difference would wrap): that is what the first assertion guards.
+fn check_run(r: &RunResults) {
+    let q = &r.requests;
+    let ctx = format!("{} run {}", r.scenario, r.run);
+    assert!(
+        q.completed + q.failed <= q.arrived,
+        "{ctx}: more requests finished than arrived: {q:?}"
+    );
+    assert_eq!(
+        q.arrived,
+        q.completed + q.failed + q.in_flight_end,
+        "{ctx}: conservation"
+    );
+    let by_cause: u64 = r.errors.values().sum();
+    assert_eq!(
+        by_cause, q.failed,
+        "{ctx}: errors by cause {:?} do not add up to failed",
+        r.errors
+    );
+    let served: u64 = r.servers.iter().map(|s| s.completed).sum();
+    assert_eq!(served, q.completed, "{ctx}: servers' completions add up");
+    if r.warmup_s == 0.0 && !r.timeline.is_empty() {
+        // The timeline sees every request (no warm-up): its per-row counts cannot exceed the
+        // totals (arrivals after the last row are in no row).
+        let rows_failed: u64 = r.timeline.iter().map(|row| row.failed).sum();
+        let rows_arrived: u64 = r.timeline.iter().map(|row| row.arrivals).sum();
+        assert!(rows_failed <= q.failed && rows_arrived <= q.arrived, "{ctx}");
+    }
+}
+
+fn errors(r: &RunResults, cause: &str) -> u64 {
+    *r.errors
+        .get(cause)
+        .unwrap_or_else(|| panic!("no cause {cause}"))
+}
+
+/// Causes with a non-zero count, for messages.
+fn nonzero(r: &RunResults) -> Vec<(&str, u64)> {
+    r.errors
+        .iter()
+        .filter(|e| *e.1 > 0)
+        .map(|(k, &v)| (k.as_str(), v))
+        .collect()
+}
+
+/// Event-log entries named `event` (optionally only for `component` / `detail`).
+fn log_entries<'a>(r: &'a RunResults, event: &str) -> Vec<&'a LogEntry> {
+    r.event_log.iter().filter(|e| e.event == event).collect()
+}
+
+fn secs(t: SimTime) -> f64 {
+    t.as_secs_f64()
+}
+
+/// The arrivals of replication `rep` of `cfg` (time, what the request is), rebuilt from the
+/// named streams the model draws from ("arrivals" and "work"): the model calls `next_arrival`
+/// then `draw` at each arrival, and the two streams are separate, so this is the same sequence.
+fn arrivals(cfg: &Config, rep: u64) -> Vec<(SimTime, Work)> {
+    let mut w = Workload::new(&cfg.workload, cfg.seed, rep);
+    let mut out = vec![];
+    let mut next = w.next_arrival(SimTime::ZERO);
+    while let Some(t) = next {
+        if t > cfg.duration {
+            break;
+        }
+        out.push((t, w.draw()));
+        next = w.next_arrival(t);
+    }
+    out
+}
+
+/// Checks that the rebuilt arrival sequence is the run's (every request is measured here).
+fn check_rebuilt(r: &RunResults, arr: &[(SimTime, Work)]) {
+    assert_eq!(r.warmup_s, 0.0);
+    assert_eq!(
+        r.requests.arrived,
+        arr.len() as u64,
+        "run {}: the rebuilt arrival sequence is not the model's",
+        r.run
+    );
+}
+
+fn count_in(arr: &[(SimTime, Work)], from: SimTime, to: SimTime) -> u64 {
+    arr.iter().filter(|(t, _)| *t >= from && *t < to).count() as u64
+}
+
+/// Mean and sample standard deviation.
+fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, v.sqrt())
+}
+
+/// Asserts that the mean of `xs`, independent draws of a uniform on [lo, lo + width], is within
+/// the two-sided 99.9% normal bound of its expectation, using the uniform's known variance
+/// width^2 / 12 (the mean of 20-40 uniforms is very close to normal). Also asserts the draws do
+/// spread over the interval (a constant phase would give a tight but wrong picture): with n
+/// uniform draws, P(all in the upper or all in the lower three quarters) = 2 x 0.75^n.
+fn check_uniform_mean(label: &str, xs: &[f64], lo: f64, width: f64) {
+    let n = xs.len() as f64;
+    let (m, sd) = mean_sd(xs);
+    let expected = lo + width / 2.0;
+    let bound = Z_999 * width / (12.0 * n).sqrt();
+    let min = xs.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    log(format!(
+        "  {label:<44} mean {m:.4} s (sd {sd:.4}, range {min:.3}..{max:.3}) expected {expected:.4} \
+         ± {bound:.4} (uniform on [{lo}, {}], sd {:.4})",
+        lo + width,
+        width / 12f64.sqrt()
+    ));
+    assert!(
+        (m - expected).abs() <= bound,
+        "{label}: mean {m} vs {expected}: |diff| > {bound}"
+    );
+    assert!(
+        min < lo + width / 4.0 && max > lo + 3.0 * width / 4.0,
+        "{label}: draws do not spread over [{lo}, {}]: {min}..{max}",
+        lo + width
+    );
+}
+
+// ---- 1. HAProxy health checks: detection and recovery times (domain.md §1.4) ----------------
+
+/// web-01's host crashes at T0 for `DOWN` seconds, 2 servers, default check timers except
+/// `fastinter`. Reported detection = first failing check after the crash (a uniform phase in
+/// (0, inter]) + (fall - 1) x fastinter; marked UP again = first check after the repair (phase
+/// in (0, downinter]) + (rise - 1) x fastinter.
+fn detection_case(fastinter: SimTime) {
+    const R: u64 = 40;
+    let t0 = SimTime::from_millis(20_012);
+    let down = SimTime::from_secs(15);
+    let mut cfg = common::stack(20.0, 2, 0, 0, 0, 60);
+    cfg.failures.health.fastinter = fastinter;
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::Server(0),
+        kind: FaultKind::Crash,
+        at: t0,
+        duration: Some(down),
+    }];
+    let h = cfg.failures.health.clone();
+    let _r = Report::start(&format!(
+        "health checks, inter {} fastinter {} downinter {} rise {} fall {} ({R} replications):",
+        h.inter, h.fastinter, h.downinter, h.rise, h.fall
+    ));
+    let (inter, fast, downinter) = (secs(h.inter), secs(h.fastinter), secs(h.downinter));
+    let detect_lo = (h.fall - 1) as f64 * fast;
+    let up_lo = (h.rise - 1) as f64 * fast;
+    let repaired = t0 + down;
+    let runs = replicate(&cfg, R);
+    let mut detect = vec![];
+    let mut recover = vec![];
+    for r in &runs {
+        assert_eq!(r.faults.len(), 1);
+        let f = &r.faults[0];
+        assert_eq!(f.component, "web-01");
+        let ttd = f.time_to_detect_s.expect("the crash is detected");
+        assert!(
+            ttd >= detect_lo - EPS && ttd <= detect_lo + inter + EPS,
+            "run {}: detection {ttd} outside [{detect_lo}, {}]",
+            r.run,
+            detect_lo + inter
+        );
+        // Traffic is routed around it from then on.
+        assert!((f.time_to_recover_s.unwrap() - ttd).abs() < EPS);
+        let down_log = log_entries(r, "server marked DOWN");
+        assert_eq!(down_log.len(), 1, "run {}: {:?}", r.run, r.event_log);
+        assert!((down_log[0].t - secs(t0) - ttd).abs() < EPS);
+        assert_eq!(down_log[0].detail, "web-01");
+        let up_log = log_entries(r, "server marked UP");
+        assert_eq!(up_log.len(), 1, "run {}: {:?}", r.run, r.event_log);
+        assert_eq!(up_log[0].detail, "web-01");
+        let ttu = up_log[0].t - secs(repaired);
+        assert!(
+            ttu >= up_lo - EPS && ttu <= up_lo + downinter + EPS,
+            "run {}: marked up {ttu} s after the repair, outside [{up_lo}, {}]",
+            r.run,
+            up_lo + downinter
+        );
+        detect.push(ttd);
+        recover.push(ttu);
+        // What clients saw: without `option redispatch`, requests sent to web-01 before it is
+        // marked DOWN are retried on it `retries` times and get a 503; nothing else fails.
+        // Round robin alternates over the two servers, so that is half the arrivals in
+        // [crash, detection), to within one.
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(r, &arr);
+        let in_window = count_in(&arr, t0, t0 + SimTime::from_secs_f64(ttd)) as f64;
+        let failed = errors(r, "connect_failed_503") as f64;
+        assert_eq!(r.requests.failed as f64, failed, "{:?}", nonzero(r));
+        assert!(
+            (failed - in_window / 2.0).abs() <= 1.0,
+            "run {}: {failed} connect failures, {in_window} arrivals before detection",
+            r.run
+        );
+    }
+    check_uniform_mean(
+        "time to detect (marked DOWN after crash)",
+        &detect,
+        detect_lo,
+        inter,
+    );
+    check_uniform_mean(
+        "time to mark UP after repair",
+        &recover,
+        up_lo,
+        downinter,
+    );
+}
+
+/// Defaults inter = fastinter = downinter = 2 s, rise 2, fall 3: detection in [4, 6] s, mean
+/// 5 s; back UP in [2, 4] s, mean 3 s (domain.md §1.4 table).
+#[test]
+fn health_check_detection_default_timers() {
+    detection_case(SimTime::from_secs(2));
+}
+
+/// fastinter = 500 ms: detection in [1, 3] s (mean 2 s); back UP in [0.5, 2.5] s (mean 1.5 s).
+#[test]
+fn health_check_detection_fastinter_500ms() {
+    detection_case(SimTime::from_millis(500));
+}
+
+// ---- 2. Load-balancer high availability (domain.md §3.1, §3.2) --------------------------------
+
+/// Active-passive keepalived pair, advert_int 1 s, backup priority 100 (master 101), preempt:
+/// lb-1 crashes at T0 = 10.005 s for 20 s. Deterministic arrivals every 10 ms, 50 ms of app
+/// work (so 5 requests are always in flight).
+fn vrrp_config(preempt: bool) -> Config {
+    let mut cfg = common::stack(100.0, 2, 0, 0, 0, 40);
+    cfg.workload.mix[0].app = Dist::det(0.05).unwrap();
+    cfg.failures.lb_ha = LbHa::ActivePassive {
+        advert_int: SimTime::from_secs(1),
+        backup_priority: 100,
+        preempt,
+    };
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::Lb(0),
+        kind: FaultKind::Crash,
+        at: SimTime::from_millis(10_005),
+        duration: Some(SimTime::from_secs(20)),
+    }];
+    cfg
+}
+
+/// VRRPv2 master-down interval of the backup: 3 x advert_int + (256 - 100) / 256 s = 3.609375 s
+/// after the crash the backup takes the floating IP. Requests arriving in between get no
+/// answer (lb_down); none after. The 5 requests in flight through lb-1 at the crash lose their
+/// connection. With preempt, lb-1 takes the IP back the instant it is repaired, and the 5 in
+/// flight through lb-2 then are lost too.
+#[test]
+fn vrrp_takeover_and_preempt() {
+    let _r = Report::start("keepalived active-passive, advert_int 1 s, priority 100, preempt:");
+    let cfg = vrrp_config(true);
+    let t0 = SimTime::from_millis(10_005);
+    let repaired = t0 + SimTime::from_secs(20);
+    let master_down = 3.0 + (256.0 - 100.0) / 256.0;
+    assert_eq!(master_down, 3.609375);
+    let takeover = t0 + SimTime::from_secs_f64(master_down);
+    for r in replicate(&cfg, 3) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let f = &r.faults[0];
+        assert_eq!(f.component, "lb-1");
+        log(format!(
+            "  run {}: detect {:?} s, recover {:?} s (expected {master_down}); errors {:?}",
+            r.run,
+            f.time_to_detect_s,
+            f.time_to_recover_s,
+            nonzero(&r)
+        ));
+        assert!((f.time_to_recover_s.unwrap() - master_down).abs() < EPS);
+        assert!((f.time_to_detect_s.unwrap() - master_down).abs() < EPS);
+        let tk = log_entries(&r, "VRRP takeover");
+        assert_eq!(tk.len(), 1, "{:?}", r.event_log);
+        assert_eq!(tk[0].component, "lb-2");
+        assert!((tk[0].t - secs(takeover)).abs() < EPS, "{}", tk[0].t);
+        let pre = log_entries(&r, "VRRP preempt");
+        assert_eq!(pre.len(), 1, "{:?}", r.event_log);
+        assert_eq!(pre[0].component, "lb-1");
+        assert!((pre[0].t - secs(repaired)).abs() < EPS);
+
+        // Arrivals every 10 ms from 10 ms: those in [10.005, 13.614375) are 10.01 ..= 13.61.
+        let expected_down = count_in(&arr, t0, takeover);
+        assert_eq!(expected_down, 1361 - 1001 + 1);
+        assert_eq!(errors(&r, "lb_down"), expected_down);
+        // In flight at an instant t: arrived in (t - 50 ms, t].
+        let in_flight = |t: SimTime| {
+            count_in(&arr, t - SimTime::from_millis(50), t + SimTime(1))
+        };
+        assert_eq!(in_flight(t0), 5);
+        assert_eq!(
+            errors(&r, "lb_connection_lost"),
+            in_flight(t0) + in_flight(repaired)
+        );
+        assert_eq!(
+            r.requests.failed,
+            errors(&r, "lb_down") + errors(&r, "lb_connection_lost")
+        );
+        // Nothing fails for lack of an LB after the takeover: every lb_down is in the rows
+        // (t - 1, t] with t in 11..=14.
+        for row in &r.timeline {
+            let lb_down = Cause::ALL.iter().position(|&c| c == Cause::LbDown).unwrap();
+            let n = row.errors[lb_down];
+            if n > 0 {
+                assert!(
+                    row.t > secs(t0) && row.t - 1.0 < secs(takeover),
+                    "lb_down in row {}",
+                    row.t
+                );
+            }
+        }
+        assert_eq!(r.timeline.last().unwrap().lb, "lb-1");
+        // The last 5 arrivals are still in flight at the end.
+        assert_eq!(r.requests.in_flight_end, 5);
+    }
+}
+
+/// Without preempt the repaired lb-1 stays backup: no second disruption.
+#[test]
+fn vrrp_without_preempt_keeps_backup() {
+    let _r = Report::start("keepalived active-passive, nopreempt:");
+    let cfg = vrrp_config(false);
+    let t0 = SimTime::from_millis(10_005);
+    for r in replicate(&cfg, 2) {
+        assert!(log_entries(&r, "VRRP preempt").is_empty());
+        assert_eq!(log_entries(&r, "VRRP takeover").len(), 1);
+        assert_eq!(errors(&r, "lb_down"), 361);
+        assert_eq!(errors(&r, "lb_connection_lost"), 5);
+        assert_eq!(r.requests.failed, 366);
+        assert_eq!(r.timeline.last().unwrap().lb, "lb-2");
+        log(format!(
+            "  run {}: failed {} ({:?}), VIP ends on lb-2",
+            r.run,
+            r.requests.failed,
+            nonzero(&r)
+        ));
+        let _ = t0;
+    }
+}
+
+/// One HAProxy, Poisson arrivals at 50/s: lb-1 down on [10 s, 30 s). Exactly the arrivals in
+/// that window fail (lb_down), nothing else; over R runs their total is Poisson(R x 50 x 20).
+#[test]
+fn single_lb_outage_window() {
+    const R: u64 = 20;
+    const RATE: f64 = 50.0;
+    let _r = Report::start("single HAProxy down for 20 s, Poisson 50/s:");
+    let mut cfg = common::stack(RATE, 2, 0, 0, 0, 40);
+    cfg.workload.arrival = ArrivalKind::Poisson;
+    let (t0, d) = (SimTime::from_secs(10), SimTime::from_secs(20));
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::Lb(0),
+        kind: FaultKind::Crash,
+        at: t0,
+        duration: Some(d),
+    }];
+    let mut total = 0;
+    for r in replicate(&cfg, R) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let expected = count_in(&arr, t0, t0 + d);
+        assert_eq!(errors(&r, "lb_down"), expected, "run {}", r.run);
+        assert_eq!(r.requests.failed, expected, "{:?}", nonzero(&r));
+        let f = &r.faults[0];
+        assert_eq!(f.detected_s, None, "nothing detects a single LB's death");
+        assert!((f.time_to_recover_s.unwrap() - secs(d)).abs() < EPS);
+        total += expected;
+    }
+    let mean = R as f64 * RATE * secs(d);
+    let bound = Z_999 * mean.sqrt();
+    log(format!(
+        "  lb_down over {R} runs: {total} (Poisson mean {mean}, 99.9% bound ± {bound:.0})"
+    ));
+    assert!((total as f64 - mean).abs() <= bound);
+}
+
+/// Two HAProxy behind DNS round robin, TTL 30 s: clients whose cached answer is lb-1 (even
+/// client index: `client_ip % 2 == 0`) fail from the crash until min(TTL, repair); the others
+/// never notice.
+fn active_active_case(down_secs: u64) {
+    const R: u64 = 10;
+    const RATE: f64 = 50.0;
+    let ttl = SimTime::from_secs(30);
+    let mut cfg = common::stack(RATE, 2, 0, 0, 0, 90);
+    cfg.workload.arrival = ArrivalKind::Poisson;
+    cfg.workload.clients = 1000;
+    cfg.failures.lb_ha = LbHa::ActiveActive { dns_ttl: ttl };
+    let (t0, d) = (SimTime::from_secs(10), SimTime::from_secs(down_secs));
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::Lb(0),
+        kind: FaultKind::Crash,
+        at: t0,
+        duration: Some(d),
+    }];
+    let window = ttl.min(d);
+    let mut total = 0;
+    for r in replicate(&cfg, R) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let expected = arr
+            .iter()
+            .filter(|(t, w)| *t >= t0 && *t < t0 + window && w.client_ip % 2 == 0)
+            .count() as u64;
+        assert_eq!(errors(&r, "lb_down"), expected, "run {}", r.run);
+        assert_eq!(r.requests.failed, expected, "{:?}", nonzero(&r));
+        let f = &r.faults[0];
+        assert_eq!(f.time_to_detect_s, Some(0.0));
+        assert!(
+            (f.time_to_recover_s.unwrap() - secs(window)).abs() < EPS,
+            "recovered after {:?} s, expected {window}",
+            f.time_to_recover_s
+        );
+        total += expected;
+    }
+    // Half the clients (FIRST_CLIENT_IP is odd: the odd indices) map to lb-1.
+    assert_eq!(FIRST_CLIENT_IP % 2, 1);
+    let mean = R as f64 * RATE * secs(window) / 2.0;
+    let bound = Z_999 * mean.sqrt();
+    log(format!(
+        "  down {down_secs} s: lb_down over {R} runs {total} (Poisson mean {mean}, bound ± {bound:.0})"
+    ));
+    assert!((total as f64 - mean).abs() <= bound);
+}
+
+#[test]
+fn active_active_dns_ttl() {
+    let _r = Report::start("active-active behind DNS, TTL 30 s:");
+    active_active_case(60); // repaired after the TTL: the TTL bounds the outage
+    active_active_case(12); // repaired before it: the repair does
+}
+
+// ---- 3. MySQL failover (domain.md §4.3, §4.4) ----------------------------------------------
+
+/// Deterministic writes at 50/s (the k-th at 20 ms x k, one write each, zero service time), a
+/// primary and one replica with a replication delay of exactly 2 s; the primary crashes for
+/// good at T0 = 20.005 s. Monitor: polls every 5 s, 2 failed polls, promotion 10 s.
+fn failover_config(semi_sync: bool) -> Config {
+    let mut cfg = common::stack(50.0, 2, 1, 0, 1, 70);
+    cfg.database.replication.delay = Dist::det(2.0).unwrap();
+    cfg.failures.db_failover.semi_sync = semi_sync;
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::DbPrimary,
+        kind: FaultKind::Crash,
+        at: SimTime::from_millis(20_005),
+        duration: None,
+    }];
+    cfg
+}
+
+/// Times of the monitor's detection and of the promotion, from the event log.
+fn failover_times(r: &RunResults) -> (f64, f64) {
+    let det = log_entries(r, "primary failure detected");
+    assert_eq!(det.len(), 1, "{:?}", r.event_log);
+    let prom = log_entries(r, "promoted to primary");
+    assert_eq!(prom.len(), 1, "{:?}", r.event_log);
+    assert_eq!(prom[0].component, "db-replica-1");
+    (det[0].t, prom[0].t)
+}
+
+/// Asynchronous replication: lost = acknowledged transactions still on the wire to the
+/// replica at the crash = commits in (T0 - 2 s, T0] = 18.02 ..= 20.00 s: 100. Writes fail
+/// (no_primary_500) exactly from the crash to the promotion, which comes at detection + 10 s
+/// (the relay log is already applied: zero apply time); detection is U(0, 5] + 5 s after.
+#[test]
+fn mysql_failover_async_loses_in_flight() {
+    const R: u64 = 20;
+    let _r = Report::start("MySQL async failover, delay 2 s, writes every 20 ms:");
+    let cfg = failover_config(false);
+    let t0 = SimTime::from_millis(20_005);
+    let fo = cfg.failures.db_failover.clone();
+    let (poll, count) = (secs(fo.poll_interval), fo.poll_count);
+    let mut detect = vec![];
+    for r in replicate(&cfg, R) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let in_flight = count_in(&arr, t0 - SimTime::from_secs(2) + SimTime(1), t0 + SimTime(1));
+        assert_eq!(in_flight, 100);
+        assert_eq!(
+            r.failover.lost_transactions, in_flight,
+            "run {}: lost transactions",
+            r.run
+        );
+        let (det, prom) = failover_times(&r);
+        let ttd = det - secs(t0);
+        assert!(
+            ttd >= (count - 1) as f64 * poll - EPS && ttd <= count as f64 * poll + EPS,
+            "run {}: detection {ttd} s after the crash",
+            r.run
+        );
+        detect.push(ttd - (count - 1) as f64 * poll);
+        assert!((prom - det - 10.0).abs() < EPS, "promotion {prom}, detection {det}");
+        assert!((r.failover.write_unavailable_s - (prom - secs(t0))).abs() < EPS);
+        assert_eq!(r.failover.promotions, 1);
+        assert_eq!(r.failover.final_primary, "db-replica-1");
+        let f = &r.faults[0];
+        assert_eq!(f.component, "db-primary");
+        assert!((f.time_to_detect_s.unwrap() - ttd).abs() < EPS);
+        assert!((f.time_to_recover_s.unwrap() - (prom - secs(t0))).abs() < EPS);
+        // Writes arriving in [crash, promotion) fail, all others succeed.
+        let expected = count_in(&arr, t0, SimTime::from_secs_f64(prom));
+        assert_eq!(errors(&r, "no_primary_500"), expected, "run {}", r.run);
+        assert_eq!(r.requests.failed, expected, "{:?}", nonzero(&r));
+        if r.run < 3 {
+            log(format!(
+                "  run {}: lost {} (expected 100), detected +{ttd:.3} s, promoted +{:.3} s, \
+                 write outage {:.3} s, no_primary_500 {} (expected {expected})",
+                r.run,
+                r.failover.lost_transactions,
+                prom - secs(t0),
+                r.failover.write_unavailable_s,
+                errors(&r, "no_primary_500")
+            ));
+        }
+    }
+    check_uniform_mean(
+        "detection - (poll_count - 1) x poll_interval",
+        &detect,
+        0.0,
+        poll,
+    );
+}
+
+/// Semi-synchronous (AFTER_SYNC) replication: a commit is acknowledged only once the replica
+/// has it in its relay log (2 s there + 2 s back), so nothing acknowledged is lost. The
+/// requests still waiting for their acknowledgement at the crash (commits in (T0 - 4 s, T0]:
+/// 200) lose their connection to the primary and fail (db_node_down_500).
+#[test]
+fn mysql_failover_semi_sync_loses_nothing() {
+    const R: u64 = 5;
+    let _r = Report::start("MySQL semi-sync failover, delay 2 s, writes every 20 ms:");
+    let cfg = failover_config(true);
+    let t0 = SimTime::from_millis(20_005);
+    for r in replicate(&cfg, R) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        assert_eq!(r.failover.lost_transactions, 0, "run {}", r.run);
+        let waiting = count_in(&arr, t0 - SimTime::from_secs(4) + SimTime(1), t0 + SimTime(1));
+        assert_eq!(waiting, 200);
+        assert_eq!(errors(&r, "db_node_down_500"), waiting, "run {}", r.run);
+        let (_, prom) = failover_times(&r);
+        let expected = count_in(&arr, t0, SimTime::from_secs_f64(prom));
+        assert_eq!(errors(&r, "no_primary_500"), expected);
+        assert_eq!(r.requests.failed, waiting + expected, "{:?}", nonzero(&r));
+        log(format!(
+            "  run {}: lost {}, failed waiting for the ack {} (expected 200), no_primary_500 {} \
+             (expected {expected}), semi-sync fallbacks {}",
+            r.run,
+            r.failover.lost_transactions,
+            errors(&r, "db_node_down_500"),
+            errors(&r, "no_primary_500"),
+            r.failover.semi_sync_fallbacks,
+        ));
+    }
+}
+
+/// A write-heavy Poisson mix (3/4 "write" requests: 1 read + 1 write; 1/4 "read" requests:
+/// 2 reads; reads on the replica), 1 ms writes, replication delay 2 s and a replica applier
+/// 60x slower than the primary, so the replica's relay log is far behind and the promotion must
+/// drain it: writes resume when the last *received* transaction is applied, which the test
+/// computes from the rebuilt arrivals (single applier: finish_k = max(arrive_k, finish_{k-1}) +
+/// 60 ms). Lost = writes committed in (T0 - 2 s, T0]; a write in service at the crash fails
+/// (db_node_down_500); writes fail from the crash until the promotion; reads never fail.
+#[test]
+fn mysql_failover_drain_and_reads() {
+    const R: u64 = 10;
+    let _r = Report::start("MySQL async failover with relay-log drain, Poisson mix:");
+    let mut cfg = common::stack(50.0, 2, 1, 1, 1, 90);
+    cfg.workload.arrival = ArrivalKind::Poisson;
+    let write = cfg.workload.mix[0].clone();
+    cfg.workload.mix = vec![
+        RequestClass {
+            name: "write".into(),
+            weight: 3.0,
+            ..write.clone()
+        },
+        RequestClass {
+            name: "read".into(),
+            weight: 1.0,
+            reads: 2,
+            writes: 0,
+            ..write
+        },
+    ];
+    let wt = SimTime::from_millis(1);
+    cfg.database.write_time = Dist::det(secs(wt)).unwrap();
+    cfg.database.replication.delay = Dist::det(2.0).unwrap();
+    cfg.database.replication.apply_factor = 60.0;
+    cfg.failures.db_failover.promotion = Dist::det(1.0).unwrap();
+    let t0 = SimTime::from_millis(20_005);
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::DbPrimary,
+        kind: FaultKind::Crash,
+        at: t0,
+        duration: None,
+    }];
+    let delay = SimTime::from_secs(2);
+    let apply = SimTime::from_millis(60);
+    for r in replicate(&cfg, R) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let writes: Vec<SimTime> = arr
+            .iter()
+            .filter(|(_, w)| w.writes > 0)
+            .map(|(t, _)| *t)
+            .collect();
+        // Committed (write done) before the crash; those still in service at it fail.
+        let commits: Vec<SimTime> = writes
+            .iter()
+            .map(|&a| a + wt)
+            .filter(|&c| c <= t0)
+            .collect();
+        let in_service = writes.iter().filter(|&&a| a < t0 && a + wt > t0).count() as u64;
+        let lost = commits.iter().filter(|&&c| c + delay > t0).count() as u64;
+        let mut finish = SimTime::ZERO;
+        for &c in commits.iter().filter(|&&c| c + delay <= t0) {
+            finish = finish.max(c + delay) + apply;
+        }
+        let (det, prom) = failover_times(&r);
+        let started = log_entries(&r, "promotion started")[0].t;
+        assert!((started - det - 1.0).abs() < EPS);
+        let expected_prom = secs(finish).max(started);
+        assert!(
+            finish > SimTime::from_secs_f64(started),
+            "the drain is the point of this test"
+        );
+        assert!(
+            (prom - expected_prom).abs() < EPS,
+            "run {}: promoted at {prom}, expected when the relay log is drained: {expected_prom}",
+            r.run
+        );
+        assert!((r.failover.write_unavailable_s - (prom - secs(t0))).abs() < EPS);
+        assert_eq!(r.failover.lost_transactions, lost, "run {}", r.run);
+        assert_eq!(errors(&r, "db_node_down_500"), in_service);
+        let failed_writes = writes
+            .iter()
+            .filter(|&&a| a >= t0 && a < SimTime::from_secs_f64(prom))
+            .count() as u64;
+        assert_eq!(errors(&r, "no_primary_500"), failed_writes, "run {}", r.run);
+        assert_eq!(
+            r.requests.failed,
+            failed_writes + in_service,
+            "run {}: only writes fail: {:?}",
+            r.run,
+            nonzero(&r)
+        );
+        if r.run < 4 {
+            log(format!(
+                "  run {}: lost {} (expected {lost}), detected +{:.3} s, drained and promoted \
+                 +{:.3} s (expected +{:.3}), write outage {:.3} s, no_primary_500 {} (expected \
+                 {failed_writes}), in service at the crash {in_service}, stale reads {}",
+                r.run,
+                r.failover.lost_transactions,
+                det - secs(t0),
+                prom - secs(t0),
+                expected_prom - secs(t0),
+                r.failover.write_unavailable_s,
+                errors(&r, "no_primary_500"),
+                r.failover.stale_reads,
+            ));
+        }
+    }
+}
+
+// ---- 5. Availability from random failures (domain.md §5, §8) ------------------------------
+
+/// Replications per availability case.
+const AVAIL_R: u64 = 30;
+/// Mean time to failure and to repair: the brief's 1 h / 6 min with one simulated second per
+/// minute (only the ratio and the detection times relative to them matter).
+const MTTF: f64 = 60.0;
+const MTTR: f64 = 6.0;
+
+/// Poisson arrivals at 5/s, one read on the primary per request, zero service times, every
+/// mechanism made (nearly) instantaneous: checks every 10 ms with rise = fall = 1 (a dead
+/// server is noticed within 10 ms, a repaired one within 10 ms: 0.2% of a repair),
+/// `retries 1` + `option redispatch` (a request sent to a dead server not yet marked DOWN goes
+/// to the other one at once), no automatic DB failover (the primary is down exactly while it
+/// is broken). Each component of the `kinds` alternates exponential up (MTTF) and down (MTTR)
+/// times. A 200 s warm-up (22 x the 9.1 s relaxation time 1 / (1/MTTF + 1/MTTR)) starts the
+/// measurement in the stationary regime.
+fn availability_config(kinds: &[TargetKind], seconds: u64) -> Config {
     let mut cfg = common::stack(5.0, 2, 0, 1, 0, seconds);
+    cfg.name = format!("availability {kinds:?}");
     cfg.workload.arrival = ArrivalKind::Poisson;
     cfg.database.read_from = ReadPolicy::Primary;
     cfg.warmup = SimTime::from_secs(200);
@@ -28,19 +782,96 @@ fn avail_cfg(kinds: &[TargetKind], seconds: u64) -> Config {
         .iter()
         .map(|&kind| RandomFaults {
             kind,
-            ttf: Dist::exp(60.0).unwrap(),
-            ttr: Dist::exp(6.0).unwrap(),
+            ttf: Dist::exp(MTTF).unwrap(),
+            ttr: Dist::exp(MTTR).unwrap(),
         })
         .collect();
     cfg
 }
 
+/// Runs the case and checks that the measured request availability's 99.9% interval over the
+/// replications contains `theory`, and is tight: half-width below 20% of the unavailability.
+fn availability_case(label: &str, kinds: &[TargetKind], theory: f64, seconds: u64) {
+    let cfg = availability_config(kinds, seconds);
+    let runs = replicate(&cfg, AVAIL_R);
+    let xs: Vec<f64> = runs.iter().map(|r| r.availability).collect();
+    for r in &runs {
+        assert!(r.requests.in_flight_end <= 1, "nothing waits: {:?}", r.requests);
+        assert!(r.faults.iter().filter(|f| f.random).count() > 100);
+    }
+    let (m, sd) = mean_sd(&xs);
+    let n = xs.len();
+    let hw = common::student_t_999(n - 1) * sd / (n as f64).sqrt();
+    let requests: u64 = runs.iter().map(|r| r.requests.arrived).sum();
+    log(format!(
+        "  {label:<30} availability {m:.5} ± {hw:.5} (99.9%, {n} runs x {seconds} s, {:.1}M \
+         requests)  theory {theory:.5}  unavailability {:.5} vs {:.5}  (half-width {:.1}% of it, \
+         diff {:+.2} SE)",
+        requests as f64 * 1e-6,
+        1.0 - m,
+        1.0 - theory,
+        100.0 * hw / (1.0 - theory),
+        (m - theory) / (sd / (n as f64).sqrt())
+    ));
+    assert!(
+        hw < 0.2 * (1.0 - theory),
+        "{label}: interval too wide: ± {hw} vs unavailability {}",
+        1.0 - theory
+    );
+    assert!(
+        (m - theory).abs() <= hw,
+        "{label}: availability {m} ± {hw} does not contain {theory}"
+    );
+}
+
+/// A = MTTF / (MTTF + MTTR) for one part.
+fn part_availability() -> f64 {
+    MTTF / (MTTF + MTTR)
+}
+
+/// Only the database fails: A = MTTF / (MTTF + MTTR) = 10/11.
 #[test]
-fn probe() {
-    for kinds in [vec![TargetKind::DbNode], vec![TargetKind::Server], vec![TargetKind::Lb, TargetKind::Server, TargetKind::DbNode]] {
-        let cfg = avail_cfg(&kinds, 20_000);
-        let t = std::time::Instant::now();
-        let r = Stack::run(&cfg, 0);
-        eprintln!("{kinds:?}: {:.2}s events {} avail {:.5} arrived {} errors {:?}", t.elapsed().as_secs_f64(), r.events, r.availability, r.requests.arrived, r.errors.iter().filter(|e| *e.1 > 0).collect::<Vec<_>>());
+fn availability_db_only() {
+    let _r = Report::start("availability from random failures (MTTF 60 s, MTTR 6 s):");
+    availability_case(
+        "DB primary only",
+        &[TargetKind::DbNode],
+        part_availability(),
+        20_000,
+    );
+}
+
+/// Only the two servers fail (independently): the pool is down only when both are,
+/// A = 1 - (1 - A1)^2 = 1 - 1/121.
+#[test]
+fn availability_server_pool() {
+    let _r = Report::start("availability from random failures (MTTF 60 s, MTTR 6 s):");
+    let a = part_availability();
+    availability_case(
+        "2-server pool",
+        &[TargetKind::Server],
+        1.0 - (1.0 - a).powi(2),
+        60_000,
+    );
+}
+
+/// LB, server pool and DB fail independently, in series: A = A x (1 - (1 - A)^2) x A.
+#[test]
+fn availability_series() {
+    let _r = Report::start("availability from random failures (MTTF 60 s, MTTR 6 s):");
+    let a = part_availability();
+    availability_case(
+        "LB x pool x DB",
+        &[TargetKind::Lb, TargetKind::Server, TargetKind::DbNode],
+        a * (1.0 - (1.0 - a).powi(2)) * a,
+        20_000,
+    );
+}
+
+/// The t quantile used above against printed tables (two-sided 0.001 column).
+#[test]
+fn student_t_999_matches_tables() {
+    for (df, t) in [(1, 636.619), (2, 31.599), (10, 4.587), (29, 3.659), (30, 3.646)] {
+        assert!((common::student_t_999(df) - t).abs() < 5e-4, "df {df}");
     }
 }

@@ -576,7 +576,7 @@ impl State<'_> {
 
 /// A structural single point of failure: a component whose failure alone stops service
 /// (or writes), read off the topology.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Spof {
     pub component: String,
     pub effect: String,

@@ -7,6 +7,8 @@
 
 pub mod atomic;
 pub mod csv_tables;
+pub mod junit;
+pub mod study;
 pub mod summary;
 pub mod table;
 

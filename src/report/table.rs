@@ -8,6 +8,9 @@ pub fn secs(s: f64) -> String {
     if !s.is_finite() {
         return "-".into();
     }
+    if s < 0.0 {
+        return format!("-{}", secs(-s));
+    }
     if s >= 1.0 {
         format!("{s:.3} s")
     } else if s >= 1e-3 {

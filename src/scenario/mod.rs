@@ -17,6 +17,7 @@ pub mod error;
 pub mod keypath;
 pub mod overrides;
 pub mod schema;
+pub mod study;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,20 @@ pub struct Scenario {
     pub source_hash: String,
     /// The `--set` overrides applied, as given.
     pub overrides: Vec<String>,
+    /// `[sweep]` and `[montecarlo]`, if the file has them.
+    pub study: study::StudySpec,
+    /// The file's text, so sweep points can be built from it with more overrides.
+    pub text: String,
+}
+
+impl Scenario {
+    /// The configuration of one sweep point: this scenario with `extra` overrides applied
+    /// after its own.
+    pub fn with_overrides(&self, extra: &[String]) -> Result<Config, ScenarioError> {
+        let mut all = self.overrides.clone();
+        all.extend_from_slice(extra);
+        load_str(&self.text, &self.path, &all).map(|s| s.config)
+    }
 }
 
 /// Reads and loads the scenario at `path`, applying `overrides` (`key.path=value`).
@@ -94,10 +109,20 @@ pub fn load_str(
     }
 
     let Deserialized {
-        file,
+        mut file,
         mut problems,
         removed,
     } = deserialize_file(Value::Table(table));
+    let study = match file.as_mut() {
+        Some(f) => match study::build(f.sweep.take(), f.montecarlo.take()) {
+            Ok(s) => s,
+            Err(more) => {
+                problems.extend(more);
+                study::StudySpec::default()
+            }
+        },
+        None => study::StudySpec::default(),
+    };
 
     let default_name = origin
         .file_stem()
@@ -126,6 +151,8 @@ pub fn load_str(
         path: origin.to_path_buf(),
         source_hash: format!("{:016x}", fnv1a(text.as_bytes())),
         overrides: overrides.to_vec(),
+        study,
+        text: text.to_string(),
     })
 }
 

@@ -30,6 +30,26 @@ pub struct ScenarioFile {
     /// Random faults from time-to-failure / time-to-repair (`[[random_faults]]`).
     pub random_faults: Option<Vec<RandomFault>>,
     pub timeline: Option<Timeline>,
+    /// Parameter sweep with replications (`[sweep]`).
+    pub sweep: Option<Sweep>,
+    /// Monte Carlo availability study (`[montecarlo]`).
+    pub montecarlo: Option<MonteCarlo>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    pub replications: Option<i64>,
+    /// Override key path -> list of values, in the order written.
+    pub parameters: Option<toml::Table>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonteCarlo {
+    pub runs: Option<i64>,
+    /// Duration string.
+    pub horizon: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -84,7 +84,9 @@ pub fn mmc(
 /// (roundrobin), a MySQL primary and `replicas` replicas, one request class of `reads` reads
 /// then `writes` writes, deterministic arrivals at `rate` per second (the k-th at k / rate), and
 /// every stage (LB, Nginx, app, DB, network, replication) taking no time, so nothing ever
-/// queues and each outcome is decided by the failure mechanisms alone. No warm-up; default
+/// queues and each outcome is decided by the failure mechanisms alone. Application workers are
+/// unlimited in effect (100 000 per server), so a test that adds a wait (app work, semi-sync
+/// acknowledgements) still sees no queueing. No warm-up; default
 /// failure settings (nothing fails), timeline rows of 1 s.
 pub fn stack(
     rate: f64,
@@ -100,7 +102,7 @@ pub fn stack(
         max_connections: 64,
         speed: 1.0,
     };
-    let mut cfg = mmc(rate, 1.0, 64, servers, Algorithm::RoundRobin, seconds);
+    let mut cfg = mmc(rate, 1.0, 100_000, servers, Algorithm::RoundRobin, seconds);
     cfg.name = "stack-test".into();
     cfg.warmup = SimTime::ZERO;
     cfg.workload.arrival = ArrivalKind::Deterministic;

@@ -347,8 +347,9 @@ impl Stack {
         };
         let lost = self.dbs.lost_if_promoted[c];
         self.dbs.lost += lost;
+        // It keeps serving reads while it drains its relay log (still a read-only replica);
+        // it leaves the read pool when it becomes the primary.
         self.dbs.promoting = Some(c);
-        self.db[c].read_ok = false;
         let name = self.db[c].name.clone();
         self.obs.log(now, &name, "promotion started", &format!(
             "most up-to-date replica; {lost} acknowledged transactions never reached it; {} to apply first",
@@ -373,6 +374,11 @@ impl Stack {
         self.obs
             .log(now, &name, "promoted to primary", "writes resume");
         self.mark_mitigated(now, |t| t == Target::DbNode(old));
+        if self.db[old].up() {
+            // Repaired while the replica drained its relay log: rebuilt now, like a repair
+            // after the promotion (else it would rejoin the read pool without replicating).
+            self.rejoin_as_replica(now, old);
+        }
     }
 
     pub(super) fn open_writes(&mut self, now: SimTime) {

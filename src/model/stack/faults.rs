@@ -138,7 +138,9 @@ impl Stack {
         let now = cal.now();
         let rec = self.faults[f].clone();
         self.faults[f].end = Some(now);
-        if rec.mitigated.is_none() {
+        // Users stop feeling a fault at the latest when it is repaired (a mitigation planned
+        // for later, such as a DNS TTL expiry, no longer matters).
+        if rec.mitigated.is_none_or(|m| m > now) {
             self.faults[f].mitigated = Some(now);
         }
         let name = self.target_name(rec.target);
@@ -231,8 +233,11 @@ impl Stack {
             return;
         }
         let now = cal.now();
+        // Queries waiting for or in service on the node fail; so do commits on it still
+        // waiting for their semi-sync acknowledgement: the client's connection to the primary
+        // is gone, it never hears "committed".
         let victims = self.requests_where(|r| {
-            r.db_node as usize == n && matches!(r.stage, Stage::DbWait | Stage::Db)
+            r.db_node as usize == n && matches!(r.stage, Stage::DbWait | Stage::Db | Stage::Ack)
         });
         self.db[n].station.drain_queue(now);
         self.db[n].station.clear_busy(now);
@@ -268,24 +273,29 @@ impl Stack {
                     .log(now, &name, "primary resumes", "no promotion took place");
             }
         } else if self.db[n].replaced {
-            // A former primary may hold transactions nobody else has: rebuilt, then rejoins
-            // as a replica (domain.md §4.4: "discard the failed source").
-            let appliers = self.cfg.database.replication.appliers;
-            self.links[n] = ReplicaLink::rebuilt(appliers, self.gtid, self.links[n].epoch());
-            self.db[n].replaced = false;
-            self.db[n].was_replica = true;
-            self.db[n].read_ok = false;
-            self.obs.log(
-                now,
-                &name,
-                "rejoins as a replica",
-                "rebuilt from the new primary",
-            );
+            self.rejoin_as_replica(now, n);
         } else {
             for s in self.links[n].set_paused(false) {
                 Self::schedule_apply(cal, n, s);
             }
         }
+    }
+
+    /// A former primary may hold transactions nobody else has: it is rebuilt from the new
+    /// primary, then rejoins as a replica (domain.md §4.4: "discard the failed source").
+    pub(super) fn rejoin_as_replica(&mut self, now: SimTime, n: usize) {
+        let appliers = self.cfg.database.replication.appliers;
+        self.links[n] = ReplicaLink::rebuilt(appliers, self.gtid, self.links[n].epoch());
+        self.db[n].replaced = false;
+        self.db[n].was_replica = true;
+        self.db[n].read_ok = false;
+        let name = self.db[n].name.clone();
+        self.obs.log(
+            now,
+            &name,
+            "rejoins as a replica",
+            "rebuilt from the new primary",
+        );
     }
 
     fn link_cut(&mut self, cal: &mut Calendar<Ev>) {

@@ -1,0 +1,161 @@
+//! `--assert 'availability >= 0.999'`: a condition on a study's result that gates CI.
+//!
+//! The rule (docs/experiments.md): with replications, an assertion holds only if its whole
+//! 95% confidence interval satisfies it: `>=`/`>` test the lower bound, `<=`/`<` the upper
+//! bound, `==` needs every run equal to the value (an interval of zero width), `!=` needs the
+//! interval to exclude it. With a single run there is no interval and the point estimate
+//! decides. A sweep must satisfy the assertion at every point.
+
+use super::metrics::resolve_alias;
+use crate::stats::MeanCi;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assertion {
+    pub text: String,
+    /// Full metric key (aliases resolved).
+    pub metric: String,
+    pub op: Op,
+    pub value: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub assertion: Assertion,
+    pub passed: bool,
+    /// What was found, in words: estimate, interval, and why it passes or fails.
+    pub message: String,
+}
+
+impl Assertion {
+    /// Parses `METRIC OP VALUE`; VALUE may carry a duration unit (`250ms`) or `%`.
+    pub fn parse(text: &str) -> Result<Assertion, String> {
+        let ops = [
+            (">=", Op::Ge),
+            ("<=", Op::Le),
+            ("==", Op::Eq),
+            ("!=", Op::Ne),
+            (">", Op::Gt),
+            ("<", Op::Lt),
+        ];
+        for (sym, op) in ops {
+            if let Some((m, v)) = text.split_once(sym) {
+                let metric = m.trim();
+                let v = v.trim();
+                if metric.is_empty() || v.is_empty() {
+                    break;
+                }
+                let value = parse_value(v).map_err(|e| format!("--assert '{text}': {e}"))?;
+                return Ok(Assertion {
+                    text: text.trim().to_string(),
+                    metric: resolve_alias(metric).to_string(),
+                    op,
+                    value,
+                });
+            }
+        }
+        Err(format!(
+            "--assert '{text}': expected METRIC OP VALUE with OP one of >= > <= < == !=, \
+             e.g. 'availability >= 0.999' or 'p99 <= 250ms'"
+        ))
+    }
+
+    /// Judges an estimate (with its interval when there were replications).
+    pub fn check(&self, est: &MeanCi) -> (bool, String) {
+        let (lo, hi) = if est.n >= 2 && est.half_width.is_finite() {
+            (est.low(), est.high())
+        } else {
+            (est.mean, est.mean)
+        };
+        let v = self.value;
+        let passed = match self.op {
+            Op::Ge => lo >= v,
+            Op::Gt => lo > v,
+            Op::Le => hi <= v,
+            Op::Lt => hi < v,
+            Op::Eq => lo == v && hi == v,
+            Op::Ne => hi < v || lo > v,
+        };
+        let found = if est.n >= 2 {
+            format!(
+                "estimate {} with 95% interval [{}, {}] over {} runs",
+                g(est.mean),
+                g(lo),
+                g(hi),
+                est.n
+            )
+        } else {
+            format!("value {} (single run, no interval)", g(est.mean))
+        };
+        (passed, found)
+    }
+}
+
+fn g(x: f64) -> String {
+    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) {
+        format!("{x:.4e}")
+    } else {
+        format!("{}", (x * 1e6).round() / 1e6)
+    }
+}
+
+fn parse_value(v: &str) -> Result<f64, String> {
+    if let Some(p) = v.strip_suffix('%') {
+        return p
+            .trim()
+            .parse::<f64>()
+            .map(|x| x / 100.0)
+            .map_err(|_| format!("'{v}' is not a percentage"));
+    }
+    if let Ok(x) = v.parse::<f64>() {
+        return Ok(x);
+    }
+    crate::scenario::parse_duration(v)
+        .map(|d| d.as_secs_f64())
+        .map_err(|_| format!("'{v}' is not a number, a percentage or a duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_aliases_units_and_percentages() {
+        let a = Assertion::parse("p99 <= 250ms").unwrap();
+        assert_eq!(a.metric, "latency.p99");
+        assert_eq!(a.op, Op::Le);
+        assert!((a.value - 0.25).abs() < 1e-12);
+        let a = Assertion::parse("availability >= 99.9%").unwrap();
+        assert!((a.value - 0.999).abs() < 1e-12);
+        assert!(Assertion::parse("availability 0.9").is_err());
+        assert!(Assertion::parse("p99 <= fast").is_err());
+    }
+
+    #[test]
+    fn decides_on_the_interval() {
+        let a = Assertion::parse("availability >= 0.999").unwrap();
+        let est = MeanCi {
+            mean: 0.9995,
+            half_width: 0.001,
+            n: 10,
+        };
+        assert!(!a.check(&est).0, "the lower bound 0.9985 is below 0.999");
+        let est = MeanCi {
+            half_width: 0.0001,
+            ..est
+        };
+        assert!(a.check(&est).0);
+        let eq = Assertion::parse("lost_transactions == 0").unwrap();
+        assert!(eq.check(&MeanCi { mean: 0.0, half_width: 0.0, n: 5 }).0);
+        assert!(!eq.check(&MeanCi { mean: 0.2, half_width: 0.3, n: 5 }).0);
+    }
+}

@@ -1,0 +1,302 @@
+//! Files of multi-run studies: `runs.csv` (one row per run: the raw material, enough to
+//! recompute everything, which is what `simulate merge` does), `sweep.csv` (mean and 95%
+//! interval of every metric per point), `comparisons.csv`, and for Monte Carlo studies
+//! `montecarlo.json`, `components.csv` and `outages.csv`. `study.json` says what was run.
+//!
+//! The unsharded path writes `runs.csv`, reads it back and aggregates what it read, exactly as
+//! `merge` does: floats are written in their shortest exact form, so both give the same bytes.
+
+use crate::experiment::montecarlo::{McRun, McSummary};
+use crate::experiment::sweep::{Comparison, PointSummary, RunRow};
+use serde::{Deserialize, Serialize};
+use std::io;
+
+/// What a study ran; identical across the shards of one study except for `shard`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StudyRecord {
+    pub tool: String,
+    pub scenario_file: String,
+    pub scenario_hash: String,
+    pub overrides: Vec<String>,
+    /// "sweep" or "montecarlo".
+    pub kind: String,
+    pub seed: u64,
+    /// Replications per point (sweep) or runs (Monte Carlo).
+    pub runs: u32,
+    /// Monte Carlo horizon in seconds.
+    pub horizon_s: Option<f64>,
+    pub parameters: Vec<(String, Vec<String>)>,
+    /// Monte Carlo: the components, in column order.
+    pub components: Vec<String>,
+    /// Monte Carlo: structural single points of failure of the topology.
+    pub spofs: Vec<crate::model::availability::Spof>,
+    pub shard: Option<String>,
+}
+
+fn bad(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+fn num(x: f64) -> String {
+    if x.is_nan() { String::new() } else { format!("{x}") }
+}
+
+// ---- sweeps ---------------------------------------------------------------------------------
+
+/// `runs.csv` of a sweep: point, rep, the parameter values, then every metric (the union of
+/// the runs' metrics in first-seen order; empty where a run lacks one).
+pub fn encode_runs(params: &[String], labels: &[Vec<(String, String)>], rows: &[RunRow]) -> io::Result<Vec<u8>> {
+    let mut keys: Vec<String> = vec![];
+    for r in rows {
+        for (k, _) in &r.metrics {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    let mut w = csv::Writer::from_writer(vec![]);
+    let mut header = vec!["point".to_string(), "rep".to_string()];
+    header.extend(params.iter().cloned());
+    header.extend(keys.iter().cloned());
+    w.write_record(&header).map_err(io::Error::other)?;
+    for r in rows {
+        let mut rec = vec![r.point.to_string(), r.rep.to_string()];
+        rec.extend(labels[r.point].iter().map(|(_, v)| v.clone()));
+        for k in &keys {
+            rec.push(
+                r.metrics
+                    .iter()
+                    .find(|(m, _)| m == k)
+                    .map_or(String::new(), |(_, v)| num(*v)),
+            );
+        }
+        w.write_record(&rec).map_err(io::Error::other)?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+pub fn decode_runs(bytes: &[u8], params: usize) -> io::Result<Vec<RunRow>> {
+    let mut rd = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = rd
+        .headers()
+        .map_err(|e| bad(format!("runs.csv: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let first_metric = 2 + params;
+    if header.len() < first_metric || header[0] != "point" || header[1] != "rep" {
+        return Err(bad("runs.csv: unexpected header".into()));
+    }
+    let mut rows = vec![];
+    for (i, rec) in rd.records().enumerate() {
+        let rec = rec.map_err(|e| bad(format!("runs.csv line {}: {e}", i + 2)))?;
+        let field = |j: usize| rec.get(j).unwrap_or("");
+        let parse_u = |j: usize| -> io::Result<u64> {
+            field(j)
+                .parse()
+                .map_err(|_| bad(format!("runs.csv line {}: bad number '{}'", i + 2, field(j))))
+        };
+        let mut metrics = vec![];
+        for (j, key) in header.iter().enumerate().skip(first_metric) {
+            let f = field(j);
+            if f.is_empty() {
+                continue;
+            }
+            let v: f64 = f
+                .parse()
+                .map_err(|_| bad(format!("runs.csv line {}: bad value '{f}' for {key}", i + 2)))?;
+            metrics.push((key.clone(), v));
+        }
+        rows.push(RunRow {
+            point: parse_u(0)? as usize,
+            rep: parse_u(1)?,
+            metrics,
+        });
+    }
+    Ok(rows)
+}
+
+/// `sweep.csv`: per point, the parameter values, the number of runs, and for every metric
+/// its mean and the bounds of its 95% interval.
+pub fn encode_sweep(labels: &[Vec<(String, String)>], params: &[String], sums: &[PointSummary]) -> io::Result<Vec<u8>> {
+    let mut keys: Vec<String> = vec![];
+    for s in sums {
+        for (k, _) in &s.metrics {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    let mut w = csv::Writer::from_writer(vec![]);
+    let mut header = vec!["point".to_string()];
+    header.extend(params.iter().cloned());
+    header.push("runs".into());
+    for k in &keys {
+        header.push(format!("{k}.mean"));
+        header.push(format!("{k}.ci95_low"));
+        header.push(format!("{k}.ci95_high"));
+    }
+    w.write_record(&header).map_err(io::Error::other)?;
+    for s in sums {
+        let mut rec = vec![s.point.to_string()];
+        rec.extend(labels[s.point].iter().map(|(_, v)| v.clone()));
+        rec.push(s.runs.to_string());
+        for k in &keys {
+            match s.metrics.iter().find(|(m, _)| m == k) {
+                Some((_, ci)) => {
+                    rec.push(num(ci.mean));
+                    rec.push(num(ci.low()));
+                    rec.push(num(ci.high()));
+                }
+                None => rec.extend([String::new(), String::new(), String::new()]),
+            }
+        }
+        w.write_record(&rec).map_err(io::Error::other)?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+pub fn encode_comparisons(labels: &[Vec<(String, String)>], cmps: &[Comparison]) -> io::Result<Vec<u8>> {
+    let show = |p: usize| {
+        labels[p]
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "a", "b", "parameter", "metric", "difference_mean", "ci95_low", "ci95_high", "pairs",
+        "significant",
+    ])
+    .map_err(io::Error::other)?;
+    for c in cmps {
+        w.write_record([
+            show(c.a),
+            show(c.b),
+            c.parameter.clone(),
+            c.metric.clone(),
+            num(c.difference.mean),
+            num(c.difference.low()),
+            num(c.difference.high()),
+            c.difference.n.to_string(),
+            c.significant.to_string(),
+        ])
+        .map_err(io::Error::other)?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+// ---- Monte Carlo ----------------------------------------------------------------------------
+
+pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    let mut header: Vec<String> = [
+        "rep",
+        "availability",
+        "time_availability",
+        "downtime_s",
+        "failed_requests",
+        "failures",
+        "outages",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(components.iter().map(|c| format!("blame_s.{c}")));
+    header.extend(components.iter().map(|c| format!("availability_if_perfect.{c}")));
+    w.write_record(&header).map_err(io::Error::other)?;
+    for r in runs {
+        let mut rec = vec![
+            r.rep.to_string(),
+            num(r.availability),
+            num(r.time_availability),
+            num(r.downtime_s),
+            num(r.failed_requests),
+            r.failures.to_string(),
+            r.outages.iter().map(|d| num(*d)).collect::<Vec<_>>().join(" "),
+        ];
+        rec.extend(r.blame_s.iter().map(|x| num(*x)));
+        rec.extend(r.perfect.iter().map(|x| num(*x)));
+        w.write_record(&rec).map_err(io::Error::other)?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>> {
+    let mut rd = csv::Reader::from_reader(bytes);
+    let mut out = vec![];
+    for (i, rec) in rd.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| bad(format!("runs.csv line {line}: {e}")))?;
+        if rec.len() != 7 + 2 * components {
+            return Err(bad(format!("runs.csv line {line}: expected {} fields", 7 + 2 * components)));
+        }
+        let f = |j: usize| -> io::Result<f64> {
+            rec[j]
+                .parse()
+                .map_err(|_| bad(format!("runs.csv line {line}: bad number '{}'", &rec[j])))
+        };
+        let outages = rec[6]
+            .split_whitespace()
+            .map(|d| d.parse::<f64>().map_err(|_| bad(format!("runs.csv line {line}: bad outage '{d}'"))))
+            .collect::<io::Result<Vec<f64>>>()?;
+        out.push(McRun {
+            rep: f(0)? as u64,
+            availability: f(1)?,
+            time_availability: f(2)?,
+            downtime_s: f(3)?,
+            failed_requests: f(4)?,
+            failures: f(5)? as u64,
+            outages,
+            blame_s: (0..components).map(|c| f(7 + c)).collect::<io::Result<_>>()?,
+            perfect: (0..components)
+                .map(|c| f(7 + components + c))
+                .collect::<io::Result<_>>()?,
+        });
+    }
+    Ok(out)
+}
+
+pub fn encode_components(s: &McSummary) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "rank",
+        "component",
+        "downtime_share",
+        "improvement_mean",
+        "improvement_ci95_low",
+        "improvement_ci95_high",
+        "structural_spof",
+    ])
+    .map_err(io::Error::other)?;
+    for (i, c) in s.components.iter().enumerate() {
+        let spof = s
+            .structural_spofs
+            .iter()
+            .find(|x| x.component == c.component)
+            .map_or(String::new(), |x| x.effect.clone());
+        w.write_record([
+            (i + 1).to_string(),
+            c.component.clone(),
+            num(c.downtime_share),
+            num(c.improvement.mean),
+            num(c.improvement.low()),
+            num(c.improvement.high()),
+            spof,
+        ])
+        .map_err(io::Error::other)?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+pub fn encode_outages(runs: &[McRun]) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(["rep", "duration_s"]).map_err(io::Error::other)?;
+    for r in runs {
+        for d in &r.outages {
+            w.write_record([r.rep.to_string(), num(*d)]).map_err(io::Error::other)?;
+        }
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
