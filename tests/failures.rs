@@ -62,10 +62,7 @@ impl Drop for Report {
 
 /// Runs replications `0..n` of `cfg` in parallel; every run is checked with [`check_run`].
 fn replicate(cfg: &Config, n: u64) -> Vec<RunResults> {
-    let runs: Vec<RunResults> = (0..n)
-        .into_par_iter()
-        .map(|k| Stack::run(cfg, k))
-        .collect();
+    let runs: Vec<RunResults> = (0..n).into_par_iter().map(|k| Stack::run(cfg, k)).collect();
     for r in &runs {
         check_run(r);
     }
@@ -101,7 +98,10 @@ fn check_run(r: &RunResults) {
         // totals (arrivals after the last row are in no row).
         let rows_failed: u64 = r.timeline.iter().map(|row| row.failed).sum();
         let rows_arrived: u64 = r.timeline.iter().map(|row| row.arrivals).sum();
-        assert!(rows_failed <= q.failed && rows_arrived <= q.arrived, "{ctx}");
+        assert!(
+            rows_failed <= q.failed && rows_arrived <= q.arrived,
+            "{ctx}"
+        );
     }
 }
 
@@ -278,12 +278,7 @@ fn detection_case(fastinter: SimTime) {
         detect_lo,
         inter,
     );
-    check_uniform_mean(
-        "time to mark UP after repair",
-        &recover,
-        up_lo,
-        downinter,
-    );
+    check_uniform_mean("time to mark UP after repair", &recover, up_lo, downinter);
 }
 
 /// Defaults inter = fastinter = downinter = 2 s, rise 2, fall 3: detection in [4, 6] s, mean
@@ -297,6 +292,59 @@ fn health_check_detection_default_timers() {
 #[test]
 fn health_check_detection_fastinter_500ms() {
     detection_case(SimTime::from_millis(500));
+}
+
+/// web-01's application process dies behind a live Nginx for 10 s. A plain TCP check still
+/// connects to Nginx, so the server is never marked DOWN and every request round robin sends
+/// it gets a 502 for the whole outage; an L7 check (`option httpchk`) fails like a dead host's,
+/// so the 502s stop at the detection, U(0, inter] + (fall - 1) x fastinter after the crash
+/// (domain.md §1.4).
+#[test]
+fn app_crash_needs_layer7_check() {
+    let _r = Report::start("application process down behind a live Nginx:");
+    let t0 = SimTime::from_millis(20_012);
+    let down = SimTime::from_secs(10);
+    for layer7 in [false, true] {
+        let mut cfg = common::stack(20.0, 2, 0, 0, 0, 40);
+        cfg.failures.health.layer7 = layer7;
+        cfg.failures.scheduled = vec![ScheduledFault {
+            target: Target::App(0),
+            kind: FaultKind::Crash,
+            at: t0,
+            duration: Some(down),
+        }];
+        for r in replicate(&cfg, 5) {
+            let arr = arrivals(&cfg, r.run);
+            check_rebuilt(&r, &arr);
+            let f = &r.faults[0];
+            assert_eq!(f.component, "web-01.app");
+            let until = if layer7 {
+                let ttd = f.time_to_detect_s.expect("an L7 check sees it");
+                assert!((4.0 - EPS..=6.0 + EPS).contains(&ttd), "{ttd}");
+                t0 + SimTime::from_secs_f64(ttd)
+            } else {
+                assert_eq!(f.detected_s, None, "a TCP check cannot see it");
+                assert!((f.time_to_recover_s.unwrap() - secs(down)).abs() < EPS);
+                t0 + down
+            };
+            let in_window = count_in(&arr, t0, until) as f64;
+            let failed = errors(&r, "app_down_502") as f64;
+            assert_eq!(r.requests.failed as f64, failed, "{:?}", nonzero(&r));
+            assert!(
+                (failed - in_window / 2.0).abs() <= 1.0,
+                "layer7 {layer7} run {}: {failed} 502s, {in_window} arrivals in the window",
+                r.run
+            );
+            if r.run == 0 {
+                log(format!(
+                    "  layer7 {layer7}: detected after {:?} s, 502s {failed} (half of {in_window} \
+                     arrivals in [crash, {}])",
+                    f.time_to_detect_s,
+                    if layer7 { "detection" } else { "repair" }
+                ));
+            }
+        }
+    }
 }
 
 // ---- 2. Load-balancer high availability (domain.md §3.1, §3.2) --------------------------------
@@ -363,9 +411,7 @@ fn vrrp_takeover_and_preempt() {
         assert_eq!(expected_down, 1361 - 1001 + 1);
         assert_eq!(errors(&r, "lb_down"), expected_down);
         // In flight at an instant t: arrived in (t - 50 ms, t].
-        let in_flight = |t: SimTime| {
-            count_in(&arr, t - SimTime::from_millis(50), t + SimTime(1))
-        };
+        let in_flight = |t: SimTime| count_in(&arr, t - SimTime::from_millis(50), t + SimTime(1));
         assert_eq!(in_flight(t0), 5);
         assert_eq!(
             errors(&r, "lb_connection_lost"),
@@ -552,7 +598,11 @@ fn mysql_failover_async_loses_in_flight() {
     for r in replicate(&cfg, R) {
         let arr = arrivals(&cfg, r.run);
         check_rebuilt(&r, &arr);
-        let in_flight = count_in(&arr, t0 - SimTime::from_secs(2) + SimTime(1), t0 + SimTime(1));
+        let in_flight = count_in(
+            &arr,
+            t0 - SimTime::from_secs(2) + SimTime(1),
+            t0 + SimTime(1),
+        );
         assert_eq!(in_flight, 100);
         assert_eq!(
             r.failover.lost_transactions, in_flight,
@@ -567,7 +617,10 @@ fn mysql_failover_async_loses_in_flight() {
             r.run
         );
         detect.push(ttd - (count - 1) as f64 * poll);
-        assert!((prom - det - 10.0).abs() < EPS, "promotion {prom}, detection {det}");
+        assert!(
+            (prom - det - 10.0).abs() < EPS,
+            "promotion {prom}, detection {det}"
+        );
         assert!((r.failover.write_unavailable_s - (prom - secs(t0))).abs() < EPS);
         assert_eq!(r.failover.promotions, 1);
         assert_eq!(r.failover.final_primary, "db-replica-1");
@@ -613,7 +666,11 @@ fn mysql_failover_semi_sync_loses_nothing() {
         let arr = arrivals(&cfg, r.run);
         check_rebuilt(&r, &arr);
         assert_eq!(r.failover.lost_transactions, 0, "run {}", r.run);
-        let waiting = count_in(&arr, t0 - SimTime::from_secs(4) + SimTime(1), t0 + SimTime(1));
+        let waiting = count_in(
+            &arr,
+            t0 - SimTime::from_secs(4) + SimTime(1),
+            t0 + SimTime(1),
+        );
         assert_eq!(waiting, 200);
         assert_eq!(errors(&r, "db_node_down_500"), waiting, "run {}", r.run);
         let (_, prom) = failover_times(&r);
@@ -740,6 +797,57 @@ fn mysql_failover_drain_and_reads() {
     }
 }
 
+/// The old primary is repaired (T0 + 14 s) while the promoted replica is still draining its
+/// relay log (detection by T0 + 10 s, promotion from 1 s later, drain until about T0 + 30 s):
+/// it may hold transactions nobody else has, so it must rejoin as a replica rebuilt from the
+/// new primary, at the instant the promotion completes, and only then return to the read pool.
+#[test]
+fn mysql_old_primary_repaired_during_drain_is_rebuilt() {
+    let _r = Report::start("MySQL: old primary repaired during the relay-log drain:");
+    let mut cfg = common::stack(50.0, 2, 1, 1, 1, 90);
+    cfg.database.write_time = Dist::det(0.001).unwrap();
+    cfg.database.replication.delay = Dist::det(2.0).unwrap();
+    cfg.database.replication.apply_factor = 60.0;
+    cfg.failures.db_failover.promotion = Dist::det(1.0).unwrap();
+    let t0 = SimTime::from_millis(20_005);
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::DbPrimary,
+        kind: FaultKind::Crash,
+        at: t0,
+        duration: Some(SimTime::from_secs(14)),
+    }];
+    for r in replicate(&cfg, 3) {
+        let (_, prom) = failover_times(&r);
+        let started = log_entries(&r, "promotion started")[0].t;
+        assert!(
+            started < secs(t0) + 14.0 && prom > secs(t0) + 14.0,
+            "repair during the drain"
+        );
+        let rejoin = log_entries(&r, "rejoins as a replica");
+        assert_eq!(rejoin.len(), 1, "{:?}", r.event_log);
+        assert_eq!(rejoin[0].component, "db-primary");
+        assert!((rejoin[0].t - prom).abs() < EPS);
+        let back: Vec<_> = log_entries(&r, "back in read pool");
+        assert!(
+            back.iter()
+                .all(|e| e.component == "db-primary" && e.t > prom)
+        );
+        let old = r
+            .replication
+            .iter()
+            .find(|x| x.name == "db-primary")
+            .expect("the old primary replicates from the new one");
+        assert!(old.transactions_applied > 0);
+        log(format!(
+            "  run {}: promoted +{:.3} s, old primary rebuilt at the same instant, applied {} \
+             transactions from the new primary",
+            r.run,
+            prom - secs(t0),
+            old.transactions_applied
+        ));
+    }
+}
+
 // ---- 5. Availability from random failures (domain.md §5, §8) ------------------------------
 
 /// Replications per availability case.
@@ -796,7 +904,11 @@ fn availability_case(label: &str, kinds: &[TargetKind], theory: f64, seconds: u6
     let runs = replicate(&cfg, AVAIL_R);
     let xs: Vec<f64> = runs.iter().map(|r| r.availability).collect();
     for r in &runs {
-        assert!(r.requests.in_flight_end <= 1, "nothing waits: {:?}", r.requests);
+        assert!(
+            r.requests.in_flight_end <= 1,
+            "nothing waits: {:?}",
+            r.requests
+        );
         assert!(r.faults.iter().filter(|f| f.random).count() > 100);
     }
     let (m, sd) = mean_sd(&xs);
@@ -871,7 +983,13 @@ fn availability_series() {
 /// The t quantile used above against printed tables (two-sided 0.001 column).
 #[test]
 fn student_t_999_matches_tables() {
-    for (df, t) in [(1, 636.619), (2, 31.599), (10, 4.587), (29, 3.659), (30, 3.646)] {
+    for (df, t) in [
+        (1, 636.619),
+        (2, 31.599),
+        (10, 4.587),
+        (29, 3.659),
+        (30, 3.646),
+    ] {
         assert!((common::student_t_999(df) - t).abs() < 5e-4, "df {df}");
     }
 }
