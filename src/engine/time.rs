@@ -48,7 +48,8 @@ impl SimTime {
     }
 
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 * 1e-9
+        // Division, not a multiplication by 1e-9 (which is inexact): whole values stay whole.
+        self.0 as f64 / 1e9
     }
 
     pub const fn saturating_sub(self, other: SimTime) -> SimTime {

@@ -65,7 +65,7 @@ impl LatencyHistogram {
         if self.count == 0 {
             0.0
         } else {
-            (self.sum_ns as f64 / self.count as f64) * 1e-9
+            self.sum_ns as f64 / self.count as f64 / 1e9
         }
     }
 
@@ -80,7 +80,7 @@ impl LatencyHistogram {
     }
 
     pub fn max_secs(&self) -> f64 {
-        self.max_ns as f64 * 1e-9
+        self.max_ns as f64 / 1e9
     }
 
     /// Quantile q in [0, 1], in seconds, to the histogram's 3 significant digits.
@@ -88,7 +88,7 @@ impl LatencyHistogram {
         if self.count == 0 {
             return 0.0;
         }
-        self.hist.value_at_quantile(q) as f64 * 1e-9
+        self.hist.value_at_quantile(q) as f64 / 1e9
     }
 
     /// Fraction of recorded values above `t`.
@@ -123,7 +123,7 @@ impl LatencyHistogram {
         for v in self.hist.iter_log(1000, 1.1) {
             seen += v.count_since_last_iteration();
             out.push((
-                v.value_iterated_to() as f64 * 1e-9,
+                v.value_iterated_to() as f64 / 1e9,
                 seen as f64 / total as f64,
             ));
         }
