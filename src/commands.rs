@@ -386,8 +386,8 @@ fn monte_carlo(
     }
     let ok = finish_mc(&out, &record, &runs_csv, &args.gate, asserts, &sc.config.name)?;
     println!(
-        "{runs} runs of {} in {:.2} s; results written to {}/",
-        SimTime::from_secs_f64(horizon.as_secs_f64()),
+        "{runs} runs of {:.0} simulated days in {:.2} s; results written to {}/",
+        horizon.as_secs_f64() / 86_400.0,
         elapsed.as_secs_f64(),
         out.display()
     );
