@@ -5,8 +5,8 @@
 use crate::cli::{GateArgs, RunArgs};
 use crate::progress::Progress;
 use infrasim::engine::SimTime;
-use infrasim::experiment::montecarlo::{self, McSummary};
 use infrasim::experiment::metrics::flatten;
+use infrasim::experiment::montecarlo::{self, McSummary};
 use infrasim::experiment::sweep::{self, Point, PointSummary};
 use infrasim::experiment::{Assertion, Shard, Verdict};
 use infrasim::model::{Stack, availability};
@@ -31,13 +31,17 @@ fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
         }
         b = b.num_threads(n);
     }
-    b.build().map_err(|e| format!("error: cannot start worker threads: {e}"))
+    b.build()
+        .map_err(|e| format!("error: cannot start worker threads: {e}"))
 }
 
 pub fn run(args: RunArgs) -> Outcome {
     let asserts = parse_asserts(&args.gate)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
-    let path = args.scenario.clone().ok_or("error: a scenario file is required")?;
+    let path = args
+        .scenario
+        .clone()
+        .ok_or("error: a scenario file is required")?;
     let mut overrides = args.set.clone();
     if let Some(seed) = args.seed {
         overrides.push(format!("seed={seed}"));
@@ -47,7 +51,12 @@ pub fn run(args: RunArgs) -> Outcome {
         .study
         .sweep
         .as_ref()
-        .map(|s| s.parameters.iter().map(|p| (p.key.clone(), p.values.clone())).collect())
+        .map(|s| {
+            s.parameters
+                .iter()
+                .map(|p| (p.key.clone(), p.values.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     for s in &args.sweep {
         let p = parse_sweep_arg(s)?;
@@ -63,7 +72,9 @@ pub fn run(args: RunArgs) -> Outcome {
         return pool.install(|| sweep_study(&sc, &args, &prov, params, shard, &asserts));
     }
     if shard.is_some() {
-        return Err("error: --shard needs a study (--sweep, --replications or --montecarlo)".into());
+        return Err(
+            "error: --shard needs a study (--sweep, --replications or --montecarlo)".into(),
+        );
     }
     single(&sc, &args, &prov, &asserts)
 }
@@ -98,7 +109,9 @@ fn single(sc: &Scenario, args: &RunArgs, prov: &Provenance, asserts: &[Assertion
             n: 1,
         })
     };
-    gate(&sc.config.name, asserts, &args.gate, |a| judge(a, &[(String::new(), lookup(&a.metric))]))
+    gate(&sc.config.name, asserts, &args.gate, |a| {
+        judge(a, &[(String::new(), lookup(&a.metric))])
+    })
 }
 
 /// Judges one assertion at each (point label, estimate); all must hold.
@@ -106,7 +119,11 @@ fn judge(a: &Assertion, estimates: &[(String, Option<MeanCi>)]) -> Verdict {
     let mut passed = true;
     let mut parts = vec![];
     for (label, est) in estimates {
-        let at = if label.is_empty() { String::new() } else { format!(" at {label}") };
+        let at = if label.is_empty() {
+            String::new()
+        } else {
+            format!(" at {label}")
+        };
         match est {
             None => {
                 passed = false;
@@ -115,7 +132,10 @@ fn judge(a: &Assertion, estimates: &[(String, Option<MeanCi>)]) -> Verdict {
             Some(est) => {
                 let (ok, found) = a.check(est);
                 passed &= ok;
-                parts.push(format!("{}{at}: {found}", if ok { "holds" } else { "FAILS" }));
+                parts.push(format!(
+                    "{}{at}: {found}",
+                    if ok { "holds" } else { "FAILS" }
+                ));
             }
         }
     }
@@ -166,9 +186,9 @@ fn sweep_study(
     let mut points = vec![];
     for label in &labels {
         let extra: Vec<String> = label.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let config = sc.with_overrides(&extra).map_err(|e| {
-            format!("{e}\n(in the sweep point {})", extra.join(" "))
-        })?;
+        let config = sc
+            .with_overrides(&extra)
+            .map_err(|e| format!("{e}\n(in the sweep point {})", extra.join(" ")))?;
         points.push(Point {
             label: label.clone(),
             config,
@@ -209,7 +229,14 @@ fn sweep_study(
         );
         return Ok(true);
     }
-    let ok = finish_sweep(&out, &record, &runs_csv, &args.gate, asserts, &sc.config.name)?;
+    let ok = finish_sweep(
+        &out,
+        &record,
+        &runs_csv,
+        &args.gate,
+        asserts,
+        &sc.config.name,
+    )?;
     println!(
         "{} runs in {:.1} s; results written to {}/",
         rows.len(),
@@ -250,11 +277,16 @@ fn finish_sweep(
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(" ");
-                (label, s.metrics.iter().find(|(k, _)| k == metric).map(|(_, c)| *c))
+                (
+                    label,
+                    s.metrics.iter().find(|(k, _)| k == metric).map(|(_, c)| *c),
+                )
             })
             .collect()
     };
-    gate(suite, asserts, gate_args, |a| judge(a, &estimates(&a.metric)))
+    gate(suite, asserts, gate_args, |a| {
+        judge(a, &estimates(&a.metric))
+    })
 }
 
 fn write_study(
@@ -283,7 +315,11 @@ fn ci_text(c: Option<&MeanCi>, f: fn(f64) -> String) -> String {
     }
 }
 
-fn print_sweep(labels: &[Vec<(String, String)>], sums: &[PointSummary], cmps: &[sweep::Comparison]) {
+fn print_sweep(
+    labels: &[Vec<(String, String)>],
+    sums: &[PointSummary],
+    cmps: &[sweep::Comparison],
+) {
     let get = |s: &PointSummary, k: &str| s.metrics.iter().find(|(m, _)| m == k).map(|(_, c)| *c);
     println!(
         "{:<40} {:>5} {:>20} {:>22} {:>22} {:>14}",
@@ -295,12 +331,19 @@ fn print_sweep(labels: &[Vec<(String, String)>], sums: &[PointSummary], cmps: &[
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ");
-        let label = if label.is_empty() { "(scenario as is)".into() } else { label };
+        let label = if label.is_empty() {
+            "(scenario as is)".into()
+        } else {
+            label
+        };
         println!(
             "{:<40} {:>5} {:>20} {:>22} {:>22} {:>14}",
             label,
             s.runs,
-            ci_text(get(s, "availability").as_ref(), |x| format!("{:.4}%", x * 100.0)),
+            ci_text(get(s, "availability").as_ref(), |x| format!(
+                "{:.4}%",
+                x * 100.0
+            )),
             ci_text(get(s, "latency.mean").as_ref(), secs),
             ci_text(get(s, "latency.p99").as_ref(), secs),
             ci_text(get(s, "throughput_rps").as_ref(), |x| format!("{x:.1}")),
@@ -313,7 +356,13 @@ fn print_sweep(labels: &[Vec<(String, String)>], sums: &[PointSummary], cmps: &[
     if !sig.is_empty() {
         println!("\nsignificant differences in mean latency (paired, 95%):");
         for c in sig {
-            let show = |p: usize| labels[p].iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+            let show = |p: usize| {
+                labels[p]
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
             println!(
                 "  {} vs {}: {} ({} .. {})",
                 show(c.a),
@@ -366,7 +415,9 @@ fn monte_carlo(
         spofs: availability::structural_spofs(&sc.config),
         shard: shard.map(|s| s.to_string()),
     };
-    let mine = (0..runs as usize).filter(|&r| shard.is_none_or(|s| s.owns(r))).count();
+    let mine = (0..runs as usize)
+        .filter(|&r| shard.is_none_or(|s| s.owns(r)))
+        .count();
     let progress = Progress::new(mine as u64, &sc.config.name, args.quiet);
     let t0 = std::time::Instant::now();
     let (_, results) = montecarlo::run(&sc.config, horizon, runs, shard, &|| progress.tick());
@@ -384,7 +435,14 @@ fn monte_carlo(
         );
         return Ok(true);
     }
-    let ok = finish_mc(&out, &record, &runs_csv, &args.gate, asserts, &sc.config.name)?;
+    let ok = finish_mc(
+        &out,
+        &record,
+        &runs_csv,
+        &args.gate,
+        asserts,
+        &sc.config.name,
+    )?;
     println!(
         "{runs} runs of {:.0} simulated days in {:.2} s; results written to {}/",
         horizon.as_secs_f64() / 86_400.0,
@@ -402,7 +460,8 @@ fn finish_mc(
     asserts: &[Assertion],
     suite: &str,
 ) -> Outcome {
-    let runs = files::decode_mc_runs(runs_csv, record.components.len()).map_err(|e| e.to_string())?;
+    let runs =
+        files::decode_mc_runs(runs_csv, record.components.len()).map_err(|e| e.to_string())?;
     let horizon = SimTime::from_secs_f64(record.horizon_s.unwrap_or(0.0));
     let summary = montecarlo::summarise(&record.components, record.spofs.clone(), horizon, &runs);
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
@@ -441,9 +500,9 @@ fn nines(a: f64) -> String {
 fn print_mc(s: &McSummary) {
     let a = &s.availability;
     println!(
-        "availability {} ± {} ({} nines) over {} runs of {:.0} days",
+        "availability {} ± {:.4}% ({} nines) over {} runs of {:.0} days",
         fmt_avail(a.mean),
-        format!("{:.4}%", a.half_width * 100.0),
+        a.half_width * 100.0,
         nines(a.mean),
         s.runs,
         s.horizon_s / 86_400.0
@@ -481,7 +540,11 @@ fn print_mc(s: &McSummary) {
             "{:<18} {:>13.1}% {:>30}",
             c.component,
             c.downtime_share * 100.0,
-            format!("+{:.5}% ± {:.5}%", c.improvement.mean * 100.0, c.improvement.half_width * 100.0)
+            format!(
+                "+{:.5}% ± {:.5}%",
+                c.improvement.mean * 100.0,
+                c.improvement.half_width * 100.0
+            )
         );
     }
 }
@@ -494,11 +557,20 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Ou
     let mut parts: Vec<(PathBuf, Vec<u8>)> = vec![];
     for d in dirs {
         let read = |name: &str| {
-            std::fs::read(d.join(name)).map_err(|e| format!("error: {}: {e}", d.join(name).display()))
+            std::fs::read(d.join(name))
+                .map_err(|e| format!("error: {}: {e}", d.join(name).display()))
         };
         let r: StudyRecord = serde_json::from_slice(&read("study.json")?)
             .map_err(|e| format!("error: {}: {e}", d.join("study.json").display()))?;
-        let same = |a: &StudyRecord, b: &StudyRecord| StudyRecord { shard: None, ..a.clone() } == StudyRecord { shard: None, ..b.clone() };
+        let same = |a: &StudyRecord, b: &StudyRecord| {
+            StudyRecord {
+                shard: None,
+                ..a.clone()
+            } == StudyRecord {
+                shard: None,
+                ..b.clone()
+            }
+        };
         if let Some(first) = &record
             && !same(first, &r)
         {
@@ -522,28 +594,45 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Ou
         let n = record.components.len();
         let mut runs = vec![];
         for (d, bytes) in &parts {
-            runs.extend(files::decode_mc_runs(bytes, n).map_err(|e| format!("error: {}: {e}", d.display()))?);
+            runs.extend(
+                files::decode_mc_runs(bytes, n)
+                    .map_err(|e| format!("error: {}: {e}", d.display()))?,
+            );
         }
         runs.sort_by_key(|r| r.rep);
         runs.dedup_by_key(|r| r.rep);
-        let missing: Vec<u64> = (0..record.runs as u64).filter(|r| runs.binary_search_by_key(r, |x| x.rep).is_err()).collect();
+        let missing: Vec<u64> = (0..record.runs as u64)
+            .filter(|r| runs.binary_search_by_key(r, |x| x.rep).is_err())
+            .collect();
         if !missing.is_empty() {
-            return Err(format!("error: the shards lack {} of {} runs (e.g. run {}): merge every shard", missing.len(), record.runs, missing[0]));
+            return Err(format!(
+                "error: the shards lack {} of {} runs (e.g. run {}): merge every shard",
+                missing.len(),
+                record.runs,
+                missing[0]
+            ));
         }
-        let runs_csv = files::encode_mc_runs(&record.components, &runs).map_err(|e| e.to_string())?;
+        let runs_csv =
+            files::encode_mc_runs(&record.components, &runs).map_err(|e| e.to_string())?;
         return finish_mc(&out, &record, &runs_csv, gate_args, &asserts, &name);
     }
     let keys: Vec<String> = record.parameters.iter().map(|(k, _)| k.clone()).collect();
     let labels = sweep::product(&record.parameters);
     let mut rows = vec![];
     for (d, bytes) in &parts {
-        rows.extend(files::decode_runs(bytes, keys.len()).map_err(|e| format!("error: {}: {e}", d.display()))?);
+        rows.extend(
+            files::decode_runs(bytes, keys.len())
+                .map_err(|e| format!("error: {}: {e}", d.display()))?,
+        );
     }
     rows.sort_by_key(|r| (r.point, r.rep));
     rows.dedup_by_key(|r| (r.point, r.rep));
     let expected = labels.len() * record.runs as usize;
     if rows.len() != expected {
-        return Err(format!("error: the shards hold {} of the study's {expected} runs: merge every shard", rows.len()));
+        return Err(format!(
+            "error: the shards hold {} of the study's {expected} runs: merge every shard",
+            rows.len()
+        ));
     }
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
     finish_sweep(&out, &record, &runs_csv, gate_args, &asserts, &name)

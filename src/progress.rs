@@ -43,7 +43,7 @@ impl Progress {
             b.inc(1);
         } else if self.plain {
             let step = (self.total / 10).max(1);
-            if done % step == 0 || done == self.total {
+            if done.is_multiple_of(step) || done == self.total {
                 eprintln!("{}: {done}/{} runs", self.what, self.total);
             }
         }

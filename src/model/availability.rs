@@ -17,6 +17,7 @@
 //!   and retry delays are not counted, and capacity loss only matters if it is total;
 //! - routing shares are taken as equal (weights ignored) and a request's reads are assumed to
 //!   hit a failing replica in proportion to its share of the read pool.
+//!
 //! The test `tests/montecarlo.rs` checks both models agree on a scenario with frequent
 //! failures.
 
