@@ -155,7 +155,21 @@ mod tests {
         };
         assert!(a.check(&est).0);
         let eq = Assertion::parse("lost_transactions == 0").unwrap();
-        assert!(eq.check(&MeanCi { mean: 0.0, half_width: 0.0, n: 5 }).0);
-        assert!(!eq.check(&MeanCi { mean: 0.2, half_width: 0.3, n: 5 }).0);
+        assert!(
+            eq.check(&MeanCi {
+                mean: 0.0,
+                half_width: 0.0,
+                n: 5
+            })
+            .0
+        );
+        assert!(
+            !eq.check(&MeanCi {
+                mean: 0.2,
+                half_width: 0.3,
+                n: 5
+            })
+            .0
+        );
     }
 }

@@ -5,7 +5,14 @@ use crate::model::RunResults;
 use serde_json::Value;
 
 /// Keys that describe the run rather than measure it.
-const SKIP: [&str; 6] = ["seed", "run", "duration_s", "warmup_s", "measured_s", "capacity"];
+const SKIP: [&str; 6] = [
+    "seed",
+    "run",
+    "duration_s",
+    "warmup_s",
+    "measured_s",
+    "capacity",
+];
 
 /// Flattens the summary: objects nest with `.`, arrays of named objects by their name.
 /// Fault records and strings are left out (they vary in number between runs).

@@ -104,7 +104,10 @@ pub fn summarise(
     let col = |f: &dyn Fn(&McRun) -> f64| -> MeanCi {
         MeanCi::from_samples(&runs.iter().map(f).collect::<Vec<_>>())
     };
-    let mut durations: Vec<f64> = runs.iter().flat_map(|r| r.outages.iter().copied()).collect();
+    let mut durations: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.outages.iter().copied())
+        .collect();
     durations.sort_by(f64::total_cmp);
     let q = |p: f64| -> f64 {
         if durations.is_empty() {

@@ -149,7 +149,11 @@ pub fn compare(labels: &[Vec<(String, String)>], rows: &[RunRow]) -> Vec<Compari
             if diff.len() != 1 {
                 continue;
             }
-            let reps: Vec<u64> = rows.iter().filter(|r| r.point == a).map(|r| r.rep).collect();
+            let reps: Vec<u64> = rows
+                .iter()
+                .filter(|r| r.point == a)
+                .map(|r| r.rep)
+                .collect();
             for m in COMPARED {
                 let d: Vec<f64> = reps
                     .iter()
@@ -184,7 +188,10 @@ mod tests {
             ("b".into(), vec!["x".into(), "y".into(), "z".into()]),
         ]);
         assert_eq!(p.len(), 6);
-        assert_eq!(p[1], vec![("a".into(), "1".into()), ("b".into(), "y".into())]);
+        assert_eq!(
+            p[1],
+            vec![("a".into(), "1".into()), ("b".into(), "y".into())]
+        );
         let all = jobs(3, 4, None);
         assert_eq!(all.len(), 12);
         let mut merged: Vec<(usize, u64)> = (1..=5)

@@ -38,14 +38,22 @@ fn bad(msg: String) -> io::Error {
 }
 
 fn num(x: f64) -> String {
-    if x.is_nan() { String::new() } else { format!("{x}") }
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x}")
+    }
 }
 
 // ---- sweeps ---------------------------------------------------------------------------------
 
 /// `runs.csv` of a sweep: point, rep, the parameter values, then every metric (the union of
 /// the runs' metrics in first-seen order; empty where a run lacks one).
-pub fn encode_runs(params: &[String], labels: &[Vec<(String, String)>], rows: &[RunRow]) -> io::Result<Vec<u8>> {
+pub fn encode_runs(
+    params: &[String],
+    labels: &[Vec<(String, String)>],
+    rows: &[RunRow],
+) -> io::Result<Vec<u8>> {
     let mut keys: Vec<String> = vec![];
     for r in rows {
         for (k, _) in &r.metrics {
@@ -92,9 +100,13 @@ pub fn decode_runs(bytes: &[u8], params: usize) -> io::Result<Vec<RunRow>> {
         let rec = rec.map_err(|e| bad(format!("runs.csv line {}: {e}", i + 2)))?;
         let field = |j: usize| rec.get(j).unwrap_or("");
         let parse_u = |j: usize| -> io::Result<u64> {
-            field(j)
-                .parse()
-                .map_err(|_| bad(format!("runs.csv line {}: bad number '{}'", i + 2, field(j))))
+            field(j).parse().map_err(|_| {
+                bad(format!(
+                    "runs.csv line {}: bad number '{}'",
+                    i + 2,
+                    field(j)
+                ))
+            })
         };
         let mut metrics = vec![];
         for (j, key) in header.iter().enumerate().skip(first_metric) {
@@ -102,9 +114,12 @@ pub fn decode_runs(bytes: &[u8], params: usize) -> io::Result<Vec<RunRow>> {
             if f.is_empty() {
                 continue;
             }
-            let v: f64 = f
-                .parse()
-                .map_err(|_| bad(format!("runs.csv line {}: bad value '{f}' for {key}", i + 2)))?;
+            let v: f64 = f.parse().map_err(|_| {
+                bad(format!(
+                    "runs.csv line {}: bad value '{f}' for {key}",
+                    i + 2
+                ))
+            })?;
             metrics.push((key.clone(), v));
         }
         rows.push(RunRow {
@@ -118,7 +133,11 @@ pub fn decode_runs(bytes: &[u8], params: usize) -> io::Result<Vec<RunRow>> {
 
 /// `sweep.csv`: per point, the parameter values, the number of runs, and for every metric
 /// its mean and the bounds of its 95% interval.
-pub fn encode_sweep(labels: &[Vec<(String, String)>], params: &[String], sums: &[PointSummary]) -> io::Result<Vec<u8>> {
+pub fn encode_sweep(
+    labels: &[Vec<(String, String)>],
+    params: &[String],
+    sums: &[PointSummary],
+) -> io::Result<Vec<u8>> {
     let mut keys: Vec<String> = vec![];
     for s in sums {
         for (k, _) in &s.metrics {
@@ -156,7 +175,10 @@ pub fn encode_sweep(labels: &[Vec<(String, String)>], params: &[String], sums: &
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
 
-pub fn encode_comparisons(labels: &[Vec<(String, String)>], cmps: &[Comparison]) -> io::Result<Vec<u8>> {
+pub fn encode_comparisons(
+    labels: &[Vec<(String, String)>],
+    cmps: &[Comparison],
+) -> io::Result<Vec<u8>> {
     let show = |p: usize| {
         labels[p]
             .iter()
@@ -166,7 +188,14 @@ pub fn encode_comparisons(labels: &[Vec<(String, String)>], cmps: &[Comparison])
     };
     let mut w = csv::Writer::from_writer(vec![]);
     w.write_record([
-        "a", "b", "parameter", "metric", "difference_mean", "ci95_low", "ci95_high", "pairs",
+        "a",
+        "b",
+        "parameter",
+        "metric",
+        "difference_mean",
+        "ci95_low",
+        "ci95_high",
+        "pairs",
         "significant",
     ])
     .map_err(io::Error::other)?;
@@ -204,7 +233,11 @@ pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u
     .map(|s| s.to_string())
     .collect();
     header.extend(components.iter().map(|c| format!("blame_s.{c}")));
-    header.extend(components.iter().map(|c| format!("availability_if_perfect.{c}")));
+    header.extend(
+        components
+            .iter()
+            .map(|c| format!("availability_if_perfect.{c}")),
+    );
     w.write_record(&header).map_err(io::Error::other)?;
     for r in runs {
         let mut rec = vec![
@@ -214,7 +247,11 @@ pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u
             num(r.downtime_s),
             num(r.failed_requests),
             r.failures.to_string(),
-            r.outages.iter().map(|d| num(*d)).collect::<Vec<_>>().join(" "),
+            r.outages
+                .iter()
+                .map(|d| num(*d))
+                .collect::<Vec<_>>()
+                .join(" "),
         ];
         rec.extend(r.blame_s.iter().map(|x| num(*x)));
         rec.extend(r.perfect.iter().map(|x| num(*x)));
@@ -230,7 +267,10 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
         let line = i + 2;
         let rec = rec.map_err(|e| bad(format!("runs.csv line {line}: {e}")))?;
         if rec.len() != 7 + 2 * components {
-            return Err(bad(format!("runs.csv line {line}: expected {} fields", 7 + 2 * components)));
+            return Err(bad(format!(
+                "runs.csv line {line}: expected {} fields",
+                7 + 2 * components
+            )));
         }
         let f = |j: usize| -> io::Result<f64> {
             rec[j]
@@ -239,7 +279,10 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
         };
         let outages = rec[6]
             .split_whitespace()
-            .map(|d| d.parse::<f64>().map_err(|_| bad(format!("runs.csv line {line}: bad outage '{d}'"))))
+            .map(|d| {
+                d.parse::<f64>()
+                    .map_err(|_| bad(format!("runs.csv line {line}: bad outage '{d}'")))
+            })
             .collect::<io::Result<Vec<f64>>>()?;
         out.push(McRun {
             rep: f(0)? as u64,
@@ -249,7 +292,9 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
             failed_requests: f(4)?,
             failures: f(5)? as u64,
             outages,
-            blame_s: (0..components).map(|c| f(7 + c)).collect::<io::Result<_>>()?,
+            blame_s: (0..components)
+                .map(|c| f(7 + c))
+                .collect::<io::Result<_>>()?,
             perfect: (0..components)
                 .map(|c| f(7 + components + c))
                 .collect::<io::Result<_>>()?,
@@ -292,10 +337,12 @@ pub fn encode_components(s: &McSummary) -> io::Result<Vec<u8>> {
 
 pub fn encode_outages(runs: &[McRun]) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record(["rep", "duration_s"]).map_err(io::Error::other)?;
+    w.write_record(["rep", "duration_s"])
+        .map_err(io::Error::other)?;
     for r in runs {
         for d in &r.outages {
-            w.write_record([r.rep.to_string(), num(*d)]).map_err(io::Error::other)?;
+            w.write_record([r.rep.to_string(), num(*d)])
+                .map_err(io::Error::other)?;
         }
     }
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))

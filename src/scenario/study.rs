@@ -194,7 +194,10 @@ mod tests {
         let s = spec.sweep.unwrap();
         assert_eq!(s.replications, DEFAULT_REPLICATIONS);
         assert_eq!(s.parameters[0].values, vec!["100", "200"]);
-        assert_eq!(spec.montecarlo.unwrap().horizon, SimTime::from_secs(30 * 86_400));
+        assert_eq!(
+            spec.montecarlo.unwrap().horizon,
+            SimTime::from_secs(30 * 86_400)
+        );
         let err = build(
             Some(Sweep {
                 replications: Some(0),
