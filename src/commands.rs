@@ -349,20 +349,24 @@ fn print_sweep(
             ci_text(get(s, "throughput_rps").as_ref(), |x| format!("{x:.1}")),
         );
     }
+    // The algorithm comparisons are what users come for: show those first, then the rest.
+    let by_algorithm = cmps.iter().any(|c| c.parameter == "lb.algorithm");
     let sig: Vec<&sweep::Comparison> = cmps
         .iter()
         .filter(|c| c.significant && c.metric == "latency.mean")
+        .filter(|c| !by_algorithm || c.parameter == "lb.algorithm")
         .collect();
+    const SHOWN: usize = 12;
     if !sig.is_empty() {
         println!("\nsignificant differences in mean latency (paired, 95%):");
-        for c in sig {
-            let show = |p: usize| {
-                labels[p]
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
+        let show = |p: usize| {
+            labels[p]
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for c in sig.iter().take(SHOWN) {
             println!(
                 "  {} vs {}: {} ({} .. {})",
                 show(c.a),
@@ -371,6 +375,9 @@ fn print_sweep(
                 secs(c.difference.low()),
                 secs(c.difference.high())
             );
+        }
+        if sig.len() > SHOWN {
+            println!("  ... {} more in comparisons.csv", sig.len() - SHOWN);
         }
     }
 }
