@@ -33,6 +33,15 @@ pub enum Command {
         #[command(flatten)]
         gate: GateArgs,
     },
+    /// Re-run the run a summary.json records (same scenario, seed and overrides) and check
+    /// the new summary is identical. Exit 1 if it differs or the scenario file changed.
+    Replay {
+        /// A summary.json written by `simulate`.
+        summary: PathBuf,
+        /// Where to write the regenerated run (default: results/<scenario name>.replay/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]

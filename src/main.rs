@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     };
     let outcome = match args.command {
         Some(cli::Command::Merge { dirs, out, gate }) => commands::merge(&dirs, out, &gate),
+        Some(cli::Command::Replay { summary, out }) => commands::replay(&summary, out),
         None => commands::run(args.run),
     };
     match outcome {
