@@ -87,6 +87,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
+    /// Continue an interrupted study (Ctrl-C) where it stopped: same command, plus --resume.
+    #[arg(long)]
+    pub resume: bool,
+
     /// Run only shard K of N of a study's runs (combine with `simulate merge`).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,

@@ -3,6 +3,7 @@
 //! the message for input and usage errors.
 
 use crate::cli::{GateArgs, RunArgs};
+use crate::journal::{self, Journal};
 use crate::progress::Progress;
 use infrasim::engine::SimTime;
 use infrasim::experiment::metrics::flatten;
@@ -165,6 +166,16 @@ fn gate(
     Ok(verdicts.iter().all(|v| v.passed))
 }
 
+/// Ctrl-C: the finished runs are in the journal; tell the user how to continue, exit 130.
+fn stop_interrupted(journal: &Journal, done: usize, total: usize) -> ! {
+    eprintln!(
+        "interrupted: {done} of {total} runs are kept in {}/; run the same command with \
+         --resume to finish the study",
+        journal.dir().display()
+    );
+    std::process::exit(130);
+}
+
 // ---- sweeps -----------------------------------------------------------------------------------
 
 fn sweep_study(
@@ -209,16 +220,34 @@ fn sweep_study(
         spofs: vec![],
         shard: shard.map(|s| s.to_string()),
     };
-    let jobs = sweep::jobs(points.len(), reps, shard);
+    let out = out_dir(&args.out, &sc.config.name, shard);
+    let all_jobs = sweep::jobs(points.len(), reps, shard);
+    let (journal, mut rows) = journal::open::<sweep::RunRow>(&out, &record, args.resume)?;
+    rows.retain(|r| all_jobs.contains(&(r.point, r.rep)));
+    let jobs: Vec<(usize, u64)> = all_jobs
+        .iter()
+        .copied()
+        .filter(|j| !rows.iter().any(|r| (r.point, r.rep) == *j))
+        .collect();
     let progress = Progress::new(jobs.len() as u64, &sc.config.name, args.quiet);
+    journal::watch_interrupts();
     let t0 = std::time::Instant::now();
-    let rows = sweep::run(&points, &jobs, &|| progress.tick());
+    let fresh = sweep::run(&points, &jobs, &journal::interrupted, &|row| {
+        journal.append(row);
+        progress.tick();
+    });
     progress.finish();
     let elapsed = t0.elapsed();
+    rows.extend(fresh);
+    rows.sort_by_key(|r| (r.point, r.rep));
+    rows.dedup_by_key(|r| (r.point, r.rep));
+    if journal::interrupted() || rows.len() < all_jobs.len() {
+        stop_interrupted(&journal, rows.len(), all_jobs.len());
+    }
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
-    let out = out_dir(&args.out, &sc.config.name, shard);
     if shard.is_some() {
         write_study(&out, &record, &runs_csv, &[])?;
+        journal.remove();
         println!(
             "shard {}: {} of {} runs in {:.1} s, written to {}/ (combine with `simulate merge`)",
             record.shard.as_deref().unwrap_or(""),
@@ -237,6 +266,7 @@ fn sweep_study(
         asserts,
         &sc.config.name,
     )?;
+    journal.remove();
     println!(
         "{} runs in {:.1} s; results written to {}/",
         rows.len(),
@@ -422,18 +452,35 @@ fn monte_carlo(
         spofs: availability::structural_spofs(&sc.config),
         shard: shard.map(|s| s.to_string()),
     };
-    let mine = (0..runs as usize)
-        .filter(|&r| shard.is_none_or(|s| s.owns(r)))
-        .count();
-    let progress = Progress::new(mine as u64, &sc.config.name, args.quiet);
+    let out = out_dir(&args.out, &sc.config.name, shard);
+    let all_reps = montecarlo::reps(runs, shard);
+    let mine = all_reps.len();
+    let (journal, mut results) = journal::open::<montecarlo::McRun>(&out, &record, args.resume)?;
+    results.retain(|r| all_reps.contains(&r.rep));
+    let todo: Vec<u64> = all_reps
+        .iter()
+        .copied()
+        .filter(|rep| !results.iter().any(|r| r.rep == *rep))
+        .collect();
+    let progress = Progress::new(todo.len() as u64, &sc.config.name, args.quiet);
+    journal::watch_interrupts();
     let t0 = std::time::Instant::now();
-    let (_, results) = montecarlo::run(&sc.config, horizon, runs, shard, &|| progress.tick());
+    let (_, fresh) = montecarlo::run(&sc.config, horizon, &todo, &journal::interrupted, &|run| {
+        journal.append(run);
+        progress.tick();
+    });
     progress.finish();
     let elapsed = t0.elapsed();
+    results.extend(fresh);
+    results.sort_by_key(|r| r.rep);
+    results.dedup_by_key(|r| r.rep);
+    if journal::interrupted() || results.len() < mine {
+        stop_interrupted(&journal, results.len(), mine);
+    }
     let runs_csv = files::encode_mc_runs(&names, &results).map_err(|e| e.to_string())?;
-    let out = out_dir(&args.out, &sc.config.name, shard);
     if shard.is_some() {
         write_study(&out, &record, &runs_csv, &[])?;
+        journal.remove();
         println!(
             "shard {}: {mine} of {runs} runs in {:.1} s, written to {}/ (combine with `simulate merge`)",
             record.shard.as_deref().unwrap_or(""),
@@ -450,6 +497,7 @@ fn monte_carlo(
         asserts,
         &sc.config.name,
     )?;
+    journal.remove();
     println!(
         "{runs} runs of {:.0} simulated days in {:.2} s; results written to {}/",
         horizon.as_secs_f64() / 86_400.0,

@@ -12,7 +12,7 @@ use crate::stats::MeanCi;
 use rayon::prelude::*;
 
 /// One Monte Carlo run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct McRun {
     pub rep: u64,
     pub availability: f64,
@@ -27,26 +27,34 @@ pub struct McRun {
     pub perfect: Vec<f64>,
 }
 
+/// The replications a (possibly sharded) study of `runs` runs owns.
+pub fn reps(runs: u32, shard: Option<Shard>) -> Vec<u64> {
+    (0..runs as u64)
+        .filter(|&r| shard.is_none_or(|s| s.owns(r as usize)))
+        .collect()
+}
+
+/// Runs replications `reps` in parallel; results in `reps` order. As `sweep::run`, a run not
+/// started when `stop()` turns true is skipped, and `done` sees each finished run.
 pub fn run(
     cfg: &Config,
     horizon: SimTime,
-    runs: u32,
-    shard: Option<Shard>,
-    tick: &(dyn Fn() + Sync),
+    reps: &[u64],
+    stop: &(dyn Fn() -> bool + Sync),
+    done: &(dyn Fn(&McRun) + Sync),
 ) -> (Vec<Component>, Vec<McRun>) {
     let comps = availability::components(cfg);
-    let reps: Vec<u64> = (0..runs as u64)
-        .filter(|&r| shard.is_none_or(|s| s.owns(r as usize)))
-        .collect();
     let out = reps
         .par_iter()
-        .map(|&rep| {
+        .filter_map(|&rep| {
+            if stop() {
+                return None;
+            }
             let base: PassResult = availability::simulate(cfg, &comps, horizon, rep, None);
             let perfect = (0..comps.len())
                 .map(|c| availability::simulate(cfg, &comps, horizon, rep, Some(c)).availability)
                 .collect();
-            tick();
-            McRun {
+            let run = McRun {
                 rep,
                 availability: base.availability,
                 time_availability: base.time_availability,
@@ -56,7 +64,9 @@ pub fn run(
                 outages: base.outages,
                 blame_s: base.blame_s,
                 perfect,
-            }
+            };
+            done(&run);
+            Some(run)
         })
         .collect();
     (comps, out)

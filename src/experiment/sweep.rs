@@ -21,7 +21,7 @@ pub struct Point {
 }
 
 /// One finished run: its point, its replication and every metric.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunRow {
     pub point: usize,
     pub rep: u64,
@@ -57,16 +57,27 @@ pub fn jobs(points: usize, replications: u32, shard: Option<Shard>) -> Vec<(usiz
 }
 
 /// Runs the jobs in parallel on the current rayon pool; results come back in job order.
-pub fn run(points: &[Point], jobs: &[(usize, u64)], tick: &(dyn Fn() + Sync)) -> Vec<RunRow> {
+/// A job not yet started when `stop()` turns true is skipped (interruption); `done` sees
+/// every finished run as it finishes (progress, journal).
+pub fn run(
+    points: &[Point],
+    jobs: &[(usize, u64)],
+    stop: &(dyn Fn() -> bool + Sync),
+    done: &(dyn Fn(&RunRow) + Sync),
+) -> Vec<RunRow> {
     jobs.par_iter()
-        .map(|&(p, rep)| {
+        .filter_map(|&(p, rep)| {
+            if stop() {
+                return None;
+            }
             let r = Stack::run(&points[p].config, rep);
-            tick();
-            RunRow {
+            let row = RunRow {
                 point: p,
                 rep,
                 metrics: flatten(&r),
-            }
+            };
+            done(&row);
+            Some(row)
         })
         .collect()
 }
