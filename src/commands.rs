@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 type Outcome = Result<bool, String>;
 
 fn parse_asserts(gate: &GateArgs) -> Result<Vec<Assertion>, String> {
-    gate.asserts.iter().map(|a| Assertion::parse(a)).collect()
+    gate.asserts
+        .iter()
+        .map(|a| Assertion::parse(a).map_err(|e| format!("error: {e}")))
+        .collect()
 }
 
 fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
@@ -38,7 +41,12 @@ fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
 
 pub fn run(args: RunArgs) -> Outcome {
     let asserts = parse_asserts(&args.gate)?;
-    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(|e| format!("error: {e}"))?;
     let path = args
         .scenario
         .clone()
@@ -60,7 +68,7 @@ pub fn run(args: RunArgs) -> Outcome {
         })
         .unwrap_or_default();
     for s in &args.sweep {
-        let p = parse_sweep_arg(s)?;
+        let p = parse_sweep_arg(s).map_err(|e| format!("error: {e}"))?;
         params.push((p.key, p.values));
     }
     let pool = pool(args.threads)?;
@@ -208,6 +216,7 @@ fn sweep_study(
     let keys: Vec<String> = params.iter().map(|(k, _)| k.clone()).collect();
     let record = StudyRecord {
         tool: prov.tool.clone(),
+        name: sc.config.name.clone(),
         scenario_file: prov.scenario_file.clone(),
         scenario_hash: prov.scenario_hash.clone(),
         overrides: prov.overrides.clone(),
@@ -440,6 +449,7 @@ fn monte_carlo(
     let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
     let record = StudyRecord {
         tool: prov.tool.clone(),
+        name: sc.config.name.clone(),
         scenario_file: prov.scenario_file.clone(),
         scenario_hash: prov.scenario_hash.clone(),
         overrides: prov.overrides.clone(),
@@ -640,10 +650,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Ou
     }
     let mut record = record.ok_or("error: nothing to merge")?;
     record.shard = None;
-    let name = Path::new(&record.scenario_file)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "study".into());
+    let name = record.name.clone();
     let out = out.unwrap_or_else(|| PathBuf::from("results").join(&name));
     if record.kind == "montecarlo" {
         let n = record.components.len();
@@ -709,7 +716,10 @@ struct Recorded {
 pub fn replay(summary: &Path, out: Option<PathBuf>) -> Outcome {
     let bytes = std::fs::read(summary).map_err(|e| format!("error: {}: {e}", summary.display()))?;
     let rec: Recorded = serde_json::from_slice(&bytes).map_err(|e| {
-        format!("error: {}: not a summary.json written by simulate: {e}", summary.display())
+        format!(
+            "error: {}: not a summary.json written by simulate: {e}",
+            summary.display()
+        )
     })?;
     let scenario_path = PathBuf::from(&rec.scenario_file);
     let sc = scenario::load(&scenario_path, &rec.overrides).map_err(|e| e.to_string())?;
@@ -727,7 +737,8 @@ pub fn replay(summary: &Path, out: Option<PathBuf>) -> Outcome {
     }
     let results = Stack::run(&sc.config, rec.run);
     let prov = Provenance::new(&scenario_path, &sc.source_hash, &rec.overrides);
-    let out = out.unwrap_or_else(|| PathBuf::from("results").join(format!("{}.replay", rec.scenario)));
+    let out =
+        out.unwrap_or_else(|| PathBuf::from("results").join(format!("{}.replay", rec.scenario)));
     report::write_run(&out, &results, &prov)
         .map_err(|e| format!("error: writing results to {}: {e}", out.display()))?;
     let fresh = std::fs::read(out.join("summary.json")).map_err(|e| e.to_string())?;

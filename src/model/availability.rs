@@ -137,6 +137,9 @@ struct State<'a> {
     app_down: Vec<bool>,
     /// The LBs have taken the server out of rotation.
     out_of_rotation: Vec<bool>,
+    /// Per server: changes whenever "its health check fails" changes, so a pending detection
+    /// or rejoin is cancelled only by a change of what the check sees.
+    check_epoch: Vec<u32>,
     lb_down: Vec<bool>,
     lb_down_since: Vec<SimTime>,
     vip: Option<usize>,
@@ -284,6 +287,7 @@ pub fn simulate(
         host_down: vec![false; n],
         app_down: vec![false; n],
         out_of_rotation: vec![false; n],
+        check_epoch: vec![0; n],
         lb_down: vec![false; lbs],
         lb_down_since: vec![SimTime::ZERO; lbs],
         vip: Some(0),
@@ -433,13 +437,20 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                     }
                 }
                 Part::Host(i) | Part::App(i) => {
-                    let seen = h.enabled && (h.layer7 || matches!(part, Part::Host(_)));
+                    // Did the check already fail before this failure, and does it fail now?
+                    let was = match part {
+                        Part::Host(_) => h.layer7 && st.app_down[i],
+                        _ => st.host_down[i],
+                    };
+                    let now_f = st.host_down[i] || (h.layer7 && st.app_down[i]);
+                    let seen = h.enabled && !was && now_f;
                     if seen {
+                        st.check_epoch[i] += 1;
                         // phase U(0, inter) then (fall - 1) more failed checks
                         let phase = SimTime(st.rng.below(h.inter.as_nanos().max(1)));
                         let d =
                             phase + SimTime(h.fastinter.as_nanos() * (h.fall.max(1) as u64 - 1));
-                        cal.schedule_in(d, E::Detected(i as u16, st.epoch_server(i)));
+                        cal.schedule_in(d, E::Detected(i as u16, st.check_epoch[i]));
                     }
                 }
                 Part::Db(n) => {
@@ -491,13 +502,21 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                     }
                 }
                 Part::Host(i) | Part::App(i) => {
-                    if !st.host_down[i] && !st.app_down[i] && st.out_of_rotation[i] {
+                    let was = match part {
+                        Part::Host(_) => true,
+                        _ => st.host_down[i] || h.layer7,
+                    };
+                    let now_f = st.host_down[i] || (h.layer7 && st.app_down[i]);
+                    if was && !now_f {
+                        st.check_epoch[i] += 1;
+                    }
+                    if was && !now_f && st.out_of_rotation[i] {
                         // Back in rotation after `rise` passing checks:
                         // U(0, downinter) + (rise - 1) x fastinter.
                         let phase = SimTime(st.rng.below(h.downinter.as_nanos().max(1)));
                         let d =
                             phase + SimTime(h.fastinter.as_nanos() * (h.rise.max(1) as u64 - 1));
-                        cal.schedule_in(d, E::Rejoin(i as u16, st.epoch_server(i)));
+                        cal.schedule_in(d, E::Rejoin(i as u16, st.check_epoch[i]));
                     }
                 }
                 Part::Db(n) => {
@@ -512,12 +531,12 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             }
         }
         E::Rejoin(i, epoch) => {
-            if epoch == st.epoch_server(i as usize) {
+            if epoch == st.check_epoch[i as usize] {
                 st.out_of_rotation[i as usize] = false;
             }
         }
         E::Detected(i, epoch) => {
-            if epoch == st.epoch_server(i as usize) {
+            if epoch == st.check_epoch[i as usize] {
                 st.out_of_rotation[i as usize] = true;
             }
         }
@@ -555,16 +574,6 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
 }
 
 impl State<'_> {
-    /// Sum of the epochs of a server's host and app components (changes on any of them).
-    fn epoch_server(&self, i: usize) -> u32 {
-        self.comps
-            .iter()
-            .zip(&self.epoch)
-            .filter(|(c, _)| matches!(c.part, Part::Host(j) | Part::App(j) if j == i))
-            .map(|(_, e)| *e)
-            .sum()
-    }
-
     fn epoch_db(&self, n: usize) -> u32 {
         self.comps
             .iter()

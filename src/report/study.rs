@@ -15,6 +15,8 @@ use std::io;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StudyRecord {
     pub tool: String,
+    /// The scenario's name (names the default output folder and the JUnit suite).
+    pub name: String,
     pub scenario_file: String,
     pub scenario_hash: String,
     pub overrides: Vec<String>,
