@@ -6,7 +6,9 @@
 //! results.
 
 pub mod atomic;
+pub mod charts;
 pub mod csv_tables;
+pub mod html;
 pub mod junit;
 pub mod study;
 pub mod summary;
