@@ -33,6 +33,22 @@ pub enum Command {
         #[command(flatten)]
         gate: GateArgs,
     },
+    /// Compare designs: run the Monte Carlo study of each scenario, in the order given, and
+    /// chart availability (in nines) step by step: `simulate ladder scenarios/ladder/*.toml`.
+    Ladder {
+        /// Scenario files with [[random_faults]], one per design step.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Output folder (default: results/ladder/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Monte Carlo runs per design (default: each scenario's [montecarlo] runs).
+        #[arg(long)]
+        runs: Option<u32>,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Re-run the run a summary.json records (same scenario, seed and overrides) and check
     /// the new summary is identical. Exit 1 if it differs or the scenario file changed.
     Replay {

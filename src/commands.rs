@@ -13,9 +13,11 @@ use infrasim::experiment::{Assertion, Shard, Verdict};
 use infrasim::model::{Stack, availability};
 use infrasim::report::study::{self as files, StudyRecord};
 use infrasim::report::table::{availability as fmt_avail, secs};
-use infrasim::report::{self, Provenance, atomic};
+use infrasim::report::{self, Provenance, atomic, charts, html};
 use infrasim::scenario::{self, Scenario, study::parse_sweep_arg};
+use infrasim::stats::LatencyHistogram;
 use infrasim::stats::MeanCi;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 type Outcome = Result<bool, String>;
@@ -255,7 +257,7 @@ fn sweep_study(
     }
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
     if shard.is_some() {
-        write_study(&out, &record, &runs_csv, &[])?;
+        write_study(&out, &record, &runs_csv, &[], |_| Ok(()))?;
         journal.remove();
         println!(
             "shard {}: {} of {} runs in {:.1} s, written to {}/ (combine with `simulate merge`)",
@@ -271,6 +273,7 @@ fn sweep_study(
         &out,
         &record,
         &runs_csv,
+        Some(&points),
         &args.gate,
         asserts,
         &sc.config.name,
@@ -290,6 +293,7 @@ fn finish_sweep(
     out: &Path,
     record: &StudyRecord,
     runs_csv: &[u8],
+    points: Option<&[Point]>,
     gate_args: &GateArgs,
     asserts: &[Assertion],
     suite: &str,
@@ -301,13 +305,47 @@ fn finish_sweep(
     let cmps = sweep::compare(&labels, &rows);
     let sweep_csv = files::encode_sweep(&labels, &keys, &sums).map_err(|e| e.to_string())?;
     let cmp_csv = files::encode_comparisons(&labels, &cmps).map_err(|e| e.to_string())?;
+    let text = render_sweep(&labels, &sums, &cmps);
+    let algos = keys.iter().any(|k| k == ALGO_PARAM);
+    let cdf = match points {
+        Some(points) if algos => Some(cdf_per_algorithm(points, &labels)),
+        _ => None,
+    };
     write_study(
         out,
         record,
         runs_csv,
         &[("sweep.csv", sweep_csv), ("comparisons.csv", cmp_csv)],
+        |tmp| {
+            let mut charts = vec![];
+            if algos {
+                charts.extend(charts::algorithm_comparison(
+                    tmp, &labels, &sums, ALGO_PARAM, LOAD_PARAM,
+                )?);
+            }
+            if let Some((at, series)) = &cdf {
+                charts.extend(charts::latency_cdf(
+                    tmp,
+                    "algorithms_latency_cdf",
+                    &format!("Latency CDF per algorithm{at} (replication 0)"),
+                    series,
+                )?);
+            }
+            html::index(
+                tmp,
+                &format!("{}: parameter sweep", record.name),
+                html::Summary::Text(&text),
+                &charts,
+                &tables(&[
+                    ("Mean and 95% interval per point", "sweep.csv"),
+                    ("Paired comparisons", "comparisons.csv"),
+                    ("Every run", "runs.csv"),
+                ]),
+            )?;
+            Ok(())
+        },
     )?;
-    print_sweep(&labels, &sums, &cmps);
+    print!("{text}");
     let estimates = |metric: &str| -> Vec<(String, Option<MeanCi>)> {
         sums.iter()
             .map(|s| {
@@ -328,11 +366,14 @@ fn finish_sweep(
     })
 }
 
+/// Writes a study folder: `study.json`, `runs.csv`, the `more` files, then whatever `extra`
+/// adds (charts, `index.html`), all built aside and swapped in whole.
 fn write_study(
     out: &Path,
     record: &StudyRecord,
     runs_csv: &[u8],
     more: &[(&str, Vec<u8>)],
+    extra: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> Result<(), String> {
     let json = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
     atomic::replace_dir(out, |tmp| {
@@ -341,9 +382,63 @@ fn write_study(
         for (name, bytes) in more {
             atomic::write_file(&tmp.join(name), bytes)?;
         }
-        Ok(())
+        extra(tmp)
     })
     .map_err(|e| format!("error: writing results to {}: {e}", out.display()))
+}
+
+fn tables(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(l, f)| (l.to_string(), f.to_string()))
+        .collect()
+}
+
+/// The offered-load parameter of a sweep, if it has one.
+const LOAD_PARAM: &str = "workload.rate";
+const ALGO_PARAM: &str = "lb.algorithm";
+
+/// Latency distributions per algorithm at one load (the highest load of the first variant),
+/// from replication 0 of those points run again: deterministic, so a merged or resumed study
+/// draws the same chart.
+fn cdf_per_algorithm(
+    points: &[Point],
+    labels: &[Vec<(String, String)>],
+) -> (String, Vec<(String, LatencyHistogram)>) {
+    use rayon::prelude::*;
+    let others = |l: &[(String, String)]| -> Vec<(String, String)> {
+        l.iter()
+            .filter(|(k, _)| k != ALGO_PARAM && k != LOAD_PARAM)
+            .cloned()
+            .collect()
+    };
+    let value = |l: &[(String, String)], key: &str| {
+        l.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    };
+    let base = others(&labels[0]);
+    let load = labels
+        .iter()
+        .filter(|l| others(l) == base)
+        .filter_map(|l| value(l, LOAD_PARAM)?.parse::<f64>().ok())
+        .fold(f64::NAN, f64::max);
+    let chosen: Vec<usize> = (0..labels.len())
+        .filter(|&p| {
+            others(&labels[p]) == base
+                && value(&labels[p], LOAD_PARAM).is_none_or(|v| v.parse::<f64>().ok() == Some(load))
+        })
+        .collect();
+    let series = chosen
+        .par_iter()
+        .map(|&p| {
+            let name = value(&labels[p], ALGO_PARAM).unwrap_or_default();
+            (name, Stack::run(&points[p].config, 0).latency_hist)
+        })
+        .collect();
+    let at = if load.is_nan() {
+        String::new()
+    } else {
+        format!(" at {load} req/s")
+    };
+    (at, series)
 }
 
 fn ci_text(c: Option<&MeanCi>, f: fn(f64) -> String) -> String {
@@ -354,13 +449,15 @@ fn ci_text(c: Option<&MeanCi>, f: fn(f64) -> String) -> String {
     }
 }
 
-fn print_sweep(
+fn render_sweep(
     labels: &[Vec<(String, String)>],
     sums: &[PointSummary],
     cmps: &[sweep::Comparison],
-) {
+) -> String {
+    let mut o = String::new();
     let get = |s: &PointSummary, k: &str| s.metrics.iter().find(|(m, _)| m == k).map(|(_, c)| *c);
-    println!(
+    let _ = writeln!(
+        o,
         "{:<40} {:>5} {:>20} {:>22} {:>22} {:>14}",
         "point", "runs", "availability", "mean latency", "p99 latency", "req/s"
     );
@@ -375,7 +472,8 @@ fn print_sweep(
         } else {
             label
         };
-        println!(
+        let _ = writeln!(
+            o,
             "{:<40} {:>5} {:>20} {:>22} {:>22} {:>14}",
             label,
             s.runs,
@@ -397,7 +495,10 @@ fn print_sweep(
         .collect();
     const SHOWN: usize = 12;
     if !sig.is_empty() {
-        println!("\nsignificant differences in mean latency (paired, 95%):");
+        let _ = writeln!(
+            o,
+            "\nsignificant differences in mean latency (paired, 95%):"
+        );
         let show = |p: usize| {
             labels[p]
                 .iter()
@@ -406,7 +507,8 @@ fn print_sweep(
                 .join(" ")
         };
         for c in sig.iter().take(SHOWN) {
-            println!(
+            let _ = writeln!(
+                o,
                 "  {} vs {}: {} ({} .. {})",
                 show(c.a),
                 show(c.b),
@@ -416,9 +518,10 @@ fn print_sweep(
             );
         }
         if sig.len() > SHOWN {
-            println!("  ... {} more in comparisons.csv", sig.len() - SHOWN);
+            let _ = writeln!(o, "  ... {} more in comparisons.csv", sig.len() - SHOWN);
         }
     }
+    o
 }
 
 // ---- Monte Carlo --------------------------------------------------------------------------------
@@ -489,7 +592,7 @@ fn monte_carlo(
     }
     let runs_csv = files::encode_mc_runs(&names, &results).map_err(|e| e.to_string())?;
     if shard.is_some() {
-        write_study(&out, &record, &runs_csv, &[])?;
+        write_study(&out, &record, &runs_csv, &[], |_| Ok(()))?;
         journal.remove();
         println!(
             "shard {}: {mine} of {runs} runs in {:.1} s, written to {}/ (combine with `simulate merge`)",
@@ -532,6 +635,11 @@ fn finish_mc(
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     let comps = files::encode_components(&summary).map_err(|e| e.to_string())?;
     let outages = files::encode_outages(&runs).map_err(|e| e.to_string())?;
+    let text = render_mc(&summary);
+    let durations: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.outages.iter().copied())
+        .collect();
     write_study(
         out,
         record,
@@ -541,8 +649,26 @@ fn finish_mc(
             ("components.csv", comps),
             ("outages.csv", outages),
         ],
+        |tmp| {
+            let charts = charts::availability(tmp, &summary, &durations)?;
+            html::index(
+                tmp,
+                &format!("{}: Monte Carlo availability study", record.name),
+                html::Summary::Text(&text),
+                &charts,
+                &tables(&[
+                    (
+                        "Components ranked by improvement potential",
+                        "components.csv",
+                    ),
+                    ("Outages", "outages.csv"),
+                    ("Every run", "runs.csv"),
+                ]),
+            )?;
+            Ok(())
+        },
     )?;
-    print_mc(&summary);
+    print!("{text}");
     gate(suite, asserts, gate_args, |a| {
         let est = summary.metric(&a.metric);
         let mut v = judge(a, &[(String::new(), est)]);
@@ -562,9 +688,11 @@ fn nines(a: f64) -> String {
     }
 }
 
-fn print_mc(s: &McSummary) {
+fn render_mc(s: &McSummary) -> String {
+    let mut o = String::new();
     let a = &s.availability;
-    println!(
+    let _ = writeln!(
+        o,
         "availability {} ± {:.4}% ({} nines) over {} runs of {:.0} days",
         fmt_avail(a.mean),
         a.half_width * 100.0,
@@ -573,7 +701,8 @@ fn print_mc(s: &McSummary) {
         s.horizon_s / 86_400.0
     );
     let d = &s.downtime_minutes_per_year;
-    println!(
+    let _ = writeln!(
+        o,
         "expected downtime {:.1} ± {:.1} min/year; {:.1} ± {:.1} outages/year; {:.0} failed requests/year",
         d.mean,
         d.half_width,
@@ -581,7 +710,8 @@ fn print_mc(s: &McSummary) {
         s.outages_per_year.half_width,
         s.failed_requests_per_year.mean
     );
-    println!(
+    let _ = writeln!(
+        o,
         "outage duration: median {}, p90 {}, p99 {}, longest {}",
         secs(s.outage_p50_s),
         secs(s.outage_p90_s),
@@ -589,19 +719,21 @@ fn print_mc(s: &McSummary) {
         secs(s.outage_max_s)
     );
     if s.structural_spofs.is_empty() {
-        println!("structural single points of failure: none");
+        let _ = writeln!(o, "structural single points of failure: none");
     } else {
-        println!("structural single points of failure:");
+        let _ = writeln!(o, "structural single points of failure:");
         for x in &s.structural_spofs {
-            println!("  {}: {}", x.component, x.effect);
+            let _ = writeln!(o, "  {}: {}", x.component, x.effect);
         }
     }
-    println!(
+    let _ = writeln!(
+        o,
         "\n{:<18} {:>14} {:>30}",
         "component", "downtime share", "availability if perfect (+)"
     );
     for c in &s.components {
-        println!(
+        let _ = writeln!(
+            o,
             "{:<18} {:>13.1}% {:>30}",
             c.component,
             c.downtime_share * 100.0,
@@ -612,6 +744,7 @@ fn print_mc(s: &McSummary) {
             )
         );
     }
+    o
 }
 
 // ---- merge ---------------------------------------------------------------------------------------
@@ -697,7 +830,38 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Ou
         ));
     }
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
-    finish_sweep(&out, &record, &runs_csv, gate_args, &asserts, &name)
+    let points = points_of(&record);
+    if points.is_none() {
+        println!(
+            "note: {} is not available unchanged here: the per-algorithm latency CDF is left out",
+            record.scenario_file
+        );
+    }
+    finish_sweep(
+        &out,
+        &record,
+        &runs_csv,
+        points.as_deref(),
+        gate_args,
+        &asserts,
+        &name,
+    )
+}
+
+/// The sweep points of a recorded study, if its scenario file is here and unchanged.
+fn points_of(record: &StudyRecord) -> Option<Vec<Point>> {
+    let sc = scenario::load(Path::new(&record.scenario_file), &record.overrides).ok()?;
+    if sc.source_hash != record.scenario_hash {
+        return None;
+    }
+    sweep::product(&record.parameters)
+        .into_iter()
+        .map(|label| {
+            let extra: Vec<String> = label.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let config = sc.with_overrides(&extra).ok()?;
+            Some(Point { label, config })
+        })
+        .collect()
 }
 
 // ---- replay ----------------------------------------------------------------------------------
@@ -760,4 +924,107 @@ pub fn replay(summary: &Path, out: Option<PathBuf>) -> Outcome {
         same = false;
     }
     Ok(same)
+}
+
+// ---- design ladder -------------------------------------------------------------------------------
+
+pub fn ladder(
+    files_in: &[PathBuf],
+    out: Option<PathBuf>,
+    runs: Option<u32>,
+    threads: Option<usize>,
+) -> Outcome {
+    let pool = pool(threads)?;
+    let mut steps: Vec<(String, McSummary)> = vec![];
+    for path in files_in {
+        let sc = scenario::load(path, &[]).map_err(|e| e.to_string())?;
+        let spec = sc.study.montecarlo.clone();
+        let n = runs
+            .or(spec.as_ref().map(|s| s.runs))
+            .unwrap_or(scenario::study::DEFAULT_MC_RUNS);
+        let horizon = spec.map_or(SimTime::from_secs(365 * 86_400), |s| s.horizon);
+        let comps = availability::components(&sc.config);
+        if comps.is_empty() {
+            return Err(format!(
+                "error: {}: a design step needs [[random_faults]]",
+                path.display()
+            ));
+        }
+        let reps = montecarlo::reps(n, None);
+        let (_, results) =
+            pool.install(|| montecarlo::run(&sc.config, horizon, &reps, &|| false, &|_| {}));
+        let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
+        let summary = montecarlo::summarise(
+            &names,
+            availability::structural_spofs(&sc.config),
+            horizon,
+            &results,
+        );
+        steps.push((sc.config.name.clone(), summary));
+    }
+    let mut text = format!(
+        "{:<32} {:>24} {:>7} {:>18} {:>14}\n",
+        "design", "availability (95% CI)", "nines", "downtime min/year", "outages/year"
+    );
+    let mut csv = csv::Writer::from_writer(vec![]);
+    let _ = csv.write_record([
+        "step",
+        "design",
+        "availability",
+        "ci95_low",
+        "ci95_high",
+        "nines",
+        "downtime_minutes_per_year",
+        "outages_per_year",
+        "structural_spofs",
+    ]);
+    for (i, (name, s)) in steps.iter().enumerate() {
+        let a = s.availability;
+        let _ = writeln!(
+            text,
+            "{:<32} {:>24} {:>7} {:>18.1} {:>14.1}",
+            name,
+            format!("{} ± {:.4}%", fmt_avail(a.mean), a.half_width * 100.0),
+            nines(a.mean),
+            s.downtime_minutes_per_year.mean,
+            s.outages_per_year.mean
+        );
+        let _ = csv.write_record([
+            (i + 1).to_string(),
+            name.clone(),
+            format!("{}", a.mean),
+            format!("{}", a.low()),
+            format!("{}", a.high()),
+            nines(a.mean),
+            format!("{}", s.downtime_minutes_per_year.mean),
+            format!("{}", s.outages_per_year.mean),
+            s.structural_spofs
+                .iter()
+                .map(|x| x.component.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]);
+    }
+    let csv = csv.into_inner().map_err(|e| e.to_string())?;
+    let out = out.unwrap_or_else(|| PathBuf::from("results").join("ladder"));
+    let chart_steps: Vec<(String, MeanCi)> = steps
+        .iter()
+        .map(|(n, s)| (n.clone(), s.availability))
+        .collect();
+    atomic::replace_dir(&out, |tmp| {
+        atomic::write_file(&tmp.join("ladder.csv"), &csv)?;
+        let charts = charts::ladder(tmp, &chart_steps)?;
+        html::index(
+            tmp,
+            "Design ladder: availability of each step",
+            html::Summary::Text(&text),
+            &charts,
+            &tables(&[("Designs", "ladder.csv")]),
+        )?;
+        Ok(())
+    })
+    .map_err(|e| format!("error: writing results to {}: {e}", out.display()))?;
+    print!("{text}");
+    println!("results written to {}/", out.display());
+    Ok(true)
 }

@@ -22,6 +22,12 @@ fn main() -> ExitCode {
     let outcome = match args.command {
         Some(cli::Command::Merge { dirs, out, gate }) => commands::merge(&dirs, out, &gate),
         Some(cli::Command::Replay { summary, out }) => commands::replay(&summary, out),
+        Some(cli::Command::Ladder {
+            scenarios,
+            out,
+            runs,
+            threads,
+        }) => commands::ladder(&scenarios, out, runs, threads),
         None => commands::run(args.run),
     };
     match outcome {

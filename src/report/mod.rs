@@ -38,9 +38,9 @@ impl Provenance {
     }
 }
 
-/// Writes `summary.json`, `servers.csv`, `database.csv`, `replication.csv`, `timeline.csv`
-/// and `events.csv` for one run
-/// into `dir`, replacing whatever the folder held before as a whole.
+/// Writes `summary.json`, `servers.csv`, `database.csv`, `replication.csv`, `timeline.csv`,
+/// `events.csv`, the charts and `index.html` for one run into `dir`, replacing whatever the
+/// folder held before as a whole.
 pub fn write_run(dir: &Path, results: &RunResults, prov: &Provenance) -> std::io::Result<()> {
     atomic::replace_dir(dir, |tmp| {
         atomic::write_file(&tmp.join("summary.json"), &summary::to_json(results, prov)?)?;
@@ -52,6 +52,36 @@ pub fn write_run(dir: &Path, results: &RunResults, prov: &Provenance) -> std::io
         )?;
         atomic::write_file(&tmp.join("timeline.csv"), &csv_tables::timeline(results)?)?;
         atomic::write_file(&tmp.join("events.csv"), &csv_tables::events(results)?)?;
+        let mut charts = charts::failure_timeline(tmp, results)?;
+        charts.extend(charts::latency_cdf(
+            tmp,
+            "latency_cdf",
+            &format!(
+                "{}: end-to-end latency of successful requests",
+                results.scenario
+            ),
+            &[(results.lb.algorithm.clone(), results.latency_hist.clone())],
+        )?);
+        if !results.replication.is_empty() {
+            charts.extend(charts::replication_lag(tmp, results)?);
+        }
+        let tables: Vec<(String, String)> = [
+            ("Servers", "servers.csv"),
+            ("Database nodes", "database.csv"),
+            ("Replication", "replication.csv"),
+            ("Events", "events.csv"),
+            ("Timeline", "timeline.csv"),
+        ]
+        .iter()
+        .map(|(l, f)| (l.to_string(), f.to_string()))
+        .collect();
+        html::index(
+            tmp,
+            &format!("{}: simulation results", results.scenario),
+            html::Summary::Text(&table::render(results)),
+            &charts,
+            &tables,
+        )?;
         Ok(())
     })
 }
