@@ -1,0 +1,164 @@
+//! The charts and the HTML report, end to end through the binary: every output folder gets
+//! its charts (valid SVG with the series they should have) and an index.html whose links all
+//! resolve; the compare_algorithms report is produced in under 30 s.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("infrasim-report-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn simulate(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_simulate"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .expect("simulate runs");
+    assert!(
+        out.status.success(),
+        "simulate {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every `src="..."` and `href="..."` of index.html names a file of the folder.
+fn check_links(dir: &Path) -> Vec<String> {
+    let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html written");
+    let mut targets = vec![];
+    for attr in ["src=\"", "href=\""] {
+        for part in html.split(attr).skip(1) {
+            let t = part.split('"').next().unwrap_or("");
+            if t.starts_with('#') || t.is_empty() {
+                continue;
+            }
+            assert!(!t.contains("://"), "external link {t}");
+            assert!(dir.join(t).is_file(), "index.html links to missing {t}");
+            targets.push(t.to_string());
+        }
+    }
+    assert!(!targets.is_empty(), "index.html links to nothing");
+    targets
+}
+
+fn svg(dir: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|_| panic!("{name}"));
+    roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{name} is not valid XML: {e}"));
+    assert!(text.contains("<svg"), "{name} is not SVG");
+    text
+}
+
+#[test]
+fn compare_algorithms_report_has_one_series_per_algorithm_and_is_fast() {
+    let dir = tmp("compare");
+    let t0 = Instant::now();
+    simulate(&[
+        "scenarios/compare_algorithms.toml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let elapsed = t0.elapsed().as_secs_f64();
+    eprintln!("compare_algorithms report in {elapsed:.2} s");
+    assert!(elapsed < 30.0, "took {elapsed:.1} s");
+    let links = check_links(&dir);
+    for chart in [
+        "algorithms_latency_servers-3-speed-1.0.svg",
+        "algorithms_latency_cdf.svg",
+        "algorithms_errors.svg",
+    ] {
+        assert!(links.iter().any(|l| l == chart), "index.html lacks {chart}");
+        let text = svg(&dir, chart);
+        for algo in [
+            "roundrobin",
+            "leastconn",
+            "random(1)",
+            "random(2)",
+            "source",
+        ] {
+            assert!(text.contains(algo), "{chart} has no series for {algo}");
+        }
+        let png = std::fs::read(dir.join(chart.replace(".svg", ".png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    let balance = svg(&dir, "algorithms_balance_servers-3-speed-0.3.svg");
+    for s in ["web-01", "web-02", "web-03", "web-04"] {
+        assert!(balance.contains(s), "balance chart lacks {s}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn failure_run_report_has_timeline_marks_and_a_lag_series_per_replica() {
+    let dir = tmp("primary");
+    simulate(&[
+        "scenarios/primary_down.toml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    check_links(&dir);
+    let timeline = svg(&dir, "failure_timeline.svg");
+    for text in ["db-replica-1", "promoted", "detected", "no_primary_500"] {
+        assert!(timeline.contains(text), "timeline lacks {text}");
+    }
+    let lag = svg(&dir, "replication_lag.svg");
+    assert!(lag.contains("db-replica-1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn monte_carlo_and_ladder_reports() {
+    let dir = tmp("spof");
+    simulate(&[
+        "scenarios/spof_study.toml",
+        "--runs",
+        "100",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    check_links(&dir);
+    let comps = svg(&dir, "availability_components.svg");
+    for c in ["lb-1", "web-01", "db-primary", "db.link"] {
+        assert!(comps.contains(c), "components chart lacks {c}");
+    }
+    svg(&dir, "availability_outages.svg");
+    let ladder = tmp("ladder");
+    let mut args = vec!["ladder", "--runs", "50", "--out", ladder.to_str().unwrap()];
+    let files: Vec<String> = (1..=5)
+        .map(|i| {
+            let f =
+                std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ladder"))
+                    .unwrap()
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .find(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with(&format!("{i}_"))
+                    })
+                    .unwrap();
+            f.to_string_lossy().into_owned()
+        })
+        .collect();
+    args.extend(files.iter().map(String::as_str));
+    let out = Command::new(env!("CARGO_BIN_EXE_simulate"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check_links(&ladder);
+    let chart = svg(&ladder, "availability_ladder.svg");
+    for step in ["ladder_1_one_server", "ladder_5_monitoring"] {
+        assert!(chart.contains(step), "ladder chart lacks {step}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&ladder);
+}
