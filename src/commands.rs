@@ -29,6 +29,22 @@ fn parse_asserts(gate: &GateArgs) -> Result<Vec<Assertion>, String> {
         .collect()
 }
 
+/// Studies are limited to 1 to 1,000,000 runs: beyond, the run rows alone would not fit in
+/// memory comfortably; split a bigger study into shards (`--shard`) on several machines.
+fn check_count(what: &str, n: u64) -> Result<(), String> {
+    let max = scenario::study::MAX_RUNS as u64;
+    if n == 0 {
+        return Err(format!("error: {what} must be at least 1"));
+    }
+    if n > max {
+        return Err(format!(
+            "error: {what} = {n} is more than the {max} runs one study may hold; use fewer, \
+             or split the study with --shard K/N and combine with `simulate merge`"
+        ));
+    }
+    Ok(())
+}
+
 fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
@@ -200,10 +216,18 @@ fn sweep_study(
         .replications
         .or(sc.study.sweep.as_ref().map(|s| s.replications))
         .unwrap_or(scenario::study::DEFAULT_REPLICATIONS);
-    if reps == 0 {
-        return Err("error: --replications must be at least 1".into());
-    }
+    check_count("--replications", reps as u64)?;
     let labels = sweep::product(&params);
+    // Each point's configuration is held in memory and each run is a row of runs.csv.
+    const MAX_POINTS: usize = 100_000;
+    if labels.len() > MAX_POINTS {
+        return Err(format!(
+            "error: the sweep has {} points (the product of its parameters' values); at most \
+             {MAX_POINTS} are allowed",
+            labels.len()
+        ));
+    }
+    check_count("points x replications", labels.len() as u64 * reps as u64)?;
     let mut points = vec![];
     for label in &labels {
         let extra: Vec<String> = label.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -538,9 +562,7 @@ fn monte_carlo(
         .runs
         .or(spec.as_ref().map(|s| s.runs))
         .unwrap_or(scenario::study::DEFAULT_MC_RUNS);
-    if runs == 0 {
-        return Err("error: --runs must be at least 1".into());
-    }
+    check_count("--runs", runs as u64)?;
     let horizon = spec.map_or(SimTime::from_secs(365 * 86_400), |s| s.horizon);
     let comps = availability::components(&sc.config);
     if comps.is_empty() {
@@ -942,6 +964,7 @@ pub fn ladder(
         let n = runs
             .or(spec.as_ref().map(|s| s.runs))
             .unwrap_or(scenario::study::DEFAULT_MC_RUNS);
+        check_count("--runs", n as u64)?;
         let horizon = spec.map_or(SimTime::from_secs(365 * 86_400), |s| s.horizon);
         let comps = availability::components(&sc.config);
         if comps.is_empty() {
