@@ -18,6 +18,11 @@ use super::build::{MAX_NODES, replica_default_name, server_default_name};
 use super::error::Problem;
 use super::keypath::{KeyPath, Seg};
 
+/// Most values (tables, lists and scalars, counted recursively) a document may hold after
+/// `<list>.count=N` copies entries: a scenario has a few hundred, and copies of lists holding
+/// copies of lists would otherwise grow without bound (1024^k values after k nested resizes).
+pub const MAX_VALUES: usize = 1_000_000;
+
 /// One applied override: its text, and the parts of the document it changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -184,6 +189,7 @@ fn resize(doc: &mut Value, list: &KeyPath, value: &Value) -> Option<Result<Appli
 }
 
 fn resize_at(doc: &mut Value, list: &KeyPath, n: usize) -> Result<Applied, String> {
+    let total = values(doc);
     let (last, parents) = list.0.split_last().ok_or("the key path is empty")?;
     let parent = walk(doc, parents, true)?;
     let slot = match (last, parent) {
@@ -204,6 +210,18 @@ fn resize_at(doc: &mut Value, list: &KeyPath, n: usize) -> Result<Applied, Strin
     Ok(match slot {
         Value::Array(items) => {
             let before = items.len();
+            let each = match items.last() {
+                Some(v @ Value::Table(_)) => values(v),
+                _ => 1,
+            };
+            let added = each.saturating_mul(n.saturating_sub(before));
+            if total.saturating_add(added) > MAX_VALUES {
+                return Err(format!(
+                    "would add {} copies of an entry of {each} values; a scenario may hold at most \
+                     {MAX_VALUES} values in all",
+                    n - before
+                ));
+            }
             resize_array(items, n);
             Applied {
                 covers: (before..n).map(|i| list.index(i)).collect(),
@@ -219,6 +237,15 @@ fn resize_at(doc: &mut Value, list: &KeyPath, n: usize) -> Result<Applied, Strin
             }
         }
     })
+}
+
+/// How many values `v` holds, itself included.
+fn values(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(values).sum(),
+        Value::Table(t) => t.values().map(values).sum(),
+        _ => 0,
+    }
 }
 
 /// Truncates or extends an array of tables; new entries copy the last one with the next name.
@@ -448,6 +475,32 @@ mod tests {
         assert!(p[0].message.contains("between 0 and 1024"), "{p:?}");
         let (_, _, p) = set("", &["servers.count=two"]);
         assert_eq!(p.len(), 1);
+    }
+
+    /// Found by review while fuzzing: nested lists resized from the inside out grew 1024-fold
+    /// per level (four `--set` made 1024^4 tables and exhausted memory).
+    #[test]
+    fn nested_resizes_cannot_exhaust_memory() {
+        let text = "x = [{a = [{b = [{c = [{}]}]}]}]\n";
+        let sets = [
+            "x[0].a[0].b[0].c.count=1024",
+            "x[0].a[0].b.count=1024",
+            "x[0].a.count=1024",
+            "x.count=1024",
+        ];
+        let (t, a, p) = set(text, &sets);
+        assert_eq!(a.len(), 1, "the first one fits: {p:?}");
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].message.contains("at most 1000000 values"), "{p:?}");
+        assert_eq!(p[0].key, "x[0].a[0].b.count");
+        assert!(values(&Value::Table(t)) <= MAX_VALUES);
+        // Ordinary resizes are far below the limit.
+        let (t, _, p) = set(
+            "[[servers]]\nname = \"web-01\"\nweight = 2\napp_workers = 8\n",
+            &["servers.count=1024", "faults.count=1024"],
+        );
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(t["servers"].as_array().unwrap().len(), 1024);
     }
 
     #[test]

@@ -627,7 +627,7 @@ impl Model for Stack {
             Ev::DbArrive(id) => self.on_db_arrive(cal, id),
             Ev::DbDone(id) => self.on_db_done(cal, id),
             Ev::DbReply(id) => self.on_db_reply(cal, id),
-            Ev::SemiAck(id) => self.on_db_reply(cal, id),
+            Ev::SemiAck(id) => self.on_semi_ack(cal, id),
             Ev::Retry(id) => self.on_retry(cal, id),
             Ev::QueueTimeout(id, epoch) => self.on_queue_timeout(cal.now(), id, epoch),
             Ev::ReplArrive(n, epoch) => self.on_repl_arrive(cal, n as usize, epoch),

@@ -1,0 +1,493 @@
+//! The `simulate` binary under stress: interrupted and resumed studies, output folders that are
+//! replaced whole and never half-written, absurd sizes refused up front, and `replay`.
+//!
+//! Every test runs the real binary (`CARGO_BIN_EXE_simulate`) from the crate's root, writing
+//! into its own temporary folder.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_simulate");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A fresh temporary folder, removed when dropped.
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(tag: &str) -> Tmp {
+        let dir =
+            std::env::temp_dir().join(format!("infrasim-hardening-{}-{tag}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Tmp(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn simulate(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(ROOT).args(args);
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    simulate(args).output().expect("the simulate binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Waits for `child` at most `limit`; kills it (and fails) if it is still running then.
+fn wait_at_most(child: &mut Child, limit: Duration, what: &str) -> (ExitStatus, String) {
+    let t0 = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            return (status, err);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?} (killed)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn lines(p: &Path) -> usize {
+    fs::read(p)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// No staging or temporary sibling (`.x.tmp-<pid>`, `.x.new-<pid>`, `.x.old-<pid>`) anywhere
+/// under `dir`.
+fn assert_no_leftovers(dir: &Path) {
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(
+            !(name.contains(".tmp-") || name.contains(".new-") || name.contains(".old-")),
+            "leftover from an atomic write: {}",
+            e.path().display()
+        );
+        if e.file_type().unwrap().is_dir() {
+            assert_no_leftovers(&e.path());
+        }
+    }
+}
+
+// ---- Ctrl-C and --resume ------------------------------------------------------------------------
+
+#[test]
+fn an_interrupted_study_resumes_to_exactly_the_uninterrupted_result() {
+    let tmp = Tmp::new("resume");
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
+    let partial = tmp.join("a.partial");
+    let journal = partial.join("runs.jsonl");
+    let scenario = "scenarios/compare_algorithms.toml";
+    let args = |out: &Path| -> Vec<String> {
+        [scenario, "--threads", "1", "-q", "--out", s(out)]
+            .iter()
+            .map(|x| x.to_string())
+            .collect()
+    };
+
+    // Start the study and interrupt it once at least 20 runs are journaled.
+    let mut child = Command::new(BIN)
+        .current_dir(ROOT)
+        .args(args(&a))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while lines(&journal) < 20 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the study ended ({status}) before 20 runs were journaled: too fast to interrupt"
+            );
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no progress in the journal"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT failed");
+    let (status, err) = wait_at_most(&mut child, Duration::from_secs(120), "interrupted study");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "exit code after Ctrl-C; stderr:\n{err}"
+    );
+    assert!(
+        err.contains("--resume"),
+        "the message says how to continue:\n{err}"
+    );
+    assert!(
+        partial.join("study.json").is_file(),
+        "the journal's study record is kept"
+    );
+    let kept = lines(&journal);
+    assert!(kept >= 20, "the journaled runs are kept ({kept})");
+    assert!(
+        kept < 300,
+        "the study was really interrupted ({kept} of 300 runs)"
+    );
+    assert!(!a.exists(), "no output is written for an interrupted study");
+
+    // Resume it, then run it again uninterrupted elsewhere: the outputs must be identical.
+    let mut resume = args(&a);
+    resume.push("--resume".into());
+    let o = simulate(&[]).args(&resume).output().unwrap();
+    assert!(o.status.success(), "resume: {}", text(&o));
+    assert!(
+        !partial.exists(),
+        "the journal is removed once the study is complete"
+    );
+    let o = simulate(&[]).args(args(&b)).output().unwrap();
+    assert!(o.status.success(), "uninterrupted run: {}", text(&o));
+    for f in ["runs.csv", "sweep.csv", "comparisons.csv", "study.json"] {
+        let (x, y) = (fs::read(a.join(f)).unwrap(), fs::read(b.join(f)).unwrap());
+        assert!(
+            x == y,
+            "{f} differs between the resumed and the uninterrupted study"
+        );
+    }
+    assert_eq!(names(&a), names(&b));
+    assert_no_leftovers(&tmp.0);
+    assert_eq!(names(&tmp.0), ["a", "b"]);
+}
+
+#[test]
+fn resume_without_a_journal_is_a_clear_error() {
+    let tmp = Tmp::new("resume-none");
+    let out = tmp.join("x");
+    let o = run(&[
+        "scenarios/compare_algorithms.toml",
+        "--replications",
+        "1",
+        "-q",
+        "--resume",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nothing to resume"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists());
+}
+
+// ---- output folders -------------------------------------------------------------------------------
+
+/// A short single run of mm1.toml into `out`.
+fn quick_run(out: &Path) -> Output {
+    run(&[
+        "scenarios/mm1.toml",
+        "--set",
+        "duration=5s",
+        "--set",
+        "warmup=1s",
+        "--out",
+        s(out),
+    ])
+}
+
+#[test]
+fn a_new_run_replaces_the_output_folder_as_a_whole() {
+    let tmp = Tmp::new("replace");
+    let out = tmp.join("run");
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("stale.csv"), "from an older run\n").unwrap();
+    fs::write(out.join("summary.json"), "{ \"old\": true }").unwrap();
+    let o = quick_run(&out);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        !out.join("stale.csv").exists(),
+        "a file of the previous results survived: {:?}",
+        names(&out)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary.get("old").is_none() && summary.get("requests").is_some());
+    assert_no_leftovers(&tmp.0);
+    assert_eq!(
+        names(&tmp.0),
+        ["run"],
+        "nothing but the output folder is left"
+    );
+}
+
+#[test]
+fn results_are_never_half_written() {
+    let tmp = Tmp::new("complete");
+    let out = tmp.join("run");
+    for _ in 0..2 {
+        let o = quick_run(&out);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_no_leftovers(&tmp.0);
+    assert_eq!(names(&tmp.0), ["run"]);
+    // Every file is complete: the JSON parses, every CSV has a header and ends its last line.
+    for name in names(&out) {
+        let p = out.join(&name);
+        let bytes = fs::read(&p).unwrap();
+        if name.ends_with(".json") {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .unwrap_or_else(|e| panic!("{name} is not complete JSON: {e}"));
+        } else if name.ends_with(".csv") {
+            assert!(
+                bytes.ends_with(b"\n") && bytes.contains(&b','),
+                "{name} is not a complete CSV"
+            );
+            let mut rows = csv::Reader::from_reader(bytes.as_slice());
+            let width = rows.headers().unwrap().len();
+            for r in rows.records() {
+                assert_eq!(r.unwrap().len(), width, "{name}: a short row");
+            }
+        }
+    }
+    for f in ["summary.json", "timeline.csv", "events.csv", "servers.csv"] {
+        assert!(out.join(f).is_file(), "{f} is missing: {:?}", names(&out));
+    }
+
+    // A run that fails (a bad override) leaves the previous results untouched.
+    let before: Vec<(String, Vec<u8>)> = names(&out)
+        .into_iter()
+        .map(|n| (n.clone(), fs::read(out.join(&n)).unwrap()))
+        .collect();
+    let o = run(&[
+        "scenarios/mm1.toml",
+        "--set",
+        "workload.rate=-1",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let after: Vec<(String, Vec<u8>)> = names(&out)
+        .into_iter()
+        .map(|n| (n.clone(), fs::read(out.join(&n)).unwrap()))
+        .collect();
+    assert!(before == after, "a failed run changed the previous results");
+    assert_no_leftovers(&tmp.0);
+}
+
+// ---- absurd sizes -----------------------------------------------------------------------------------
+
+/// Runs `simulate` with `args`, expecting a refusal (exit 2) within a few seconds, with a
+/// message containing each of `words`; nothing may be written to the output folder.
+fn refused(tag: &str, args: &[&str], words: &[&str]) {
+    let tmp = Tmp::new(tag);
+    let out = tmp.join("out");
+    let mut child = simulate(args)
+        .args(["-q", "--out", s(&out)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, err) = wait_at_most(
+        &mut child,
+        Duration::from_secs(20),
+        &format!(
+            "simulate {}: should have been refused at once",
+            args.join(" ")
+        ),
+    );
+    assert_eq!(status.code(), Some(2), "simulate {}: {err}", args.join(" "));
+    assert!(err.starts_with("error: "), "an error message: {err}");
+    for w in words {
+        assert!(err.contains(w), "the message should mention `{w}`: {err}");
+    }
+    assert!(!out.exists(), "nothing is written for a refused run");
+    assert!(
+        !tmp.join("out.partial").exists(),
+        "no journal for a refused run"
+    );
+}
+
+#[test]
+fn too_many_servers_is_refused() {
+    refused(
+        "servers",
+        &[
+            "scenarios/distributed.toml",
+            "--set",
+            "servers.count=100000",
+        ],
+        &["servers.count", "1024"],
+    );
+    refused(
+        "servers-file",
+        &["scenarios/distributed.toml", "--set", "servers=100000"],
+        &["servers", "1024"],
+    );
+}
+
+#[test]
+fn too_many_requests_is_refused() {
+    refused(
+        "rate",
+        &["scenarios/distributed.toml", "--set", "workload.rate=1e12"],
+        &["requests", "1e10"],
+    );
+    refused(
+        "duration",
+        &["scenarios/mm1.toml", "--set", "duration=500y"],
+        &["requests"],
+    );
+    refused(
+        "timeline",
+        &[
+            "scenarios/mm1.toml",
+            "--set",
+            "duration=30d",
+            "--set",
+            "workload.rate=1",
+            "--set",
+            "timeline.interval=1ms",
+        ],
+        &["timeline"],
+    );
+}
+
+#[test]
+fn too_many_replications_is_refused() {
+    refused(
+        "replications",
+        &[
+            "scenarios/compare_algorithms.toml",
+            "--replications",
+            "2000000",
+        ],
+        &["replications"],
+    );
+    refused(
+        "mc-runs",
+        &["scenarios/spof_study.toml", "--runs", "5000000"],
+        &["runs"],
+    );
+}
+
+#[test]
+fn nested_list_copies_are_refused() {
+    // Each `count` copies the list below it 1024 times: 1024^4 tables if nothing stopped it.
+    let tmp = Tmp::new("nested-file");
+    let scenario = tmp.join("nested.toml");
+    fs::write(
+        &scenario,
+        "duration = \"10s\"\nx = [{a = [{b = [{c = [{}]}]}]}]\n[workload]\nrate = 10\n",
+    )
+    .unwrap();
+    refused(
+        "nested",
+        &[
+            s(&scenario),
+            "--set",
+            "x[0].a[0].b[0].c.count=1024",
+            "--set",
+            "x[0].a[0].b.count=1024",
+            "--set",
+            "x[0].a.count=1024",
+            "--set",
+            "x.count=1024",
+        ],
+        &["x.count", "1000000 values"],
+    );
+}
+
+// ---- replay ------------------------------------------------------------------------------------------
+
+#[test]
+fn replay_reproduces_a_run_and_reports_a_changed_scenario() {
+    let tmp = Tmp::new("replay");
+    let scenario = tmp.join("scenario.toml");
+    fs::copy(
+        Path::new(ROOT).join("scenarios/server_down.toml"),
+        &scenario,
+    )
+    .unwrap();
+    let run_dir = tmp.join("run");
+    let o = run(&[
+        s(&scenario),
+        "--set",
+        "workload.rate=150",
+        "--seed",
+        "7",
+        "--out",
+        s(&run_dir),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = run_dir.join("summary.json");
+
+    let o = run(&["replay", s(&summary), "--out", s(&tmp.join("replay"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("identical"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        fs::read(&summary).unwrap(),
+        fs::read(tmp.join("replay").join("summary.json")).unwrap()
+    );
+
+    // Edit the scenario: replay must say so and exit 1.
+    let mut t = fs::read_to_string(&scenario).unwrap();
+    t.push_str("\n# edited after the run\n");
+    fs::write(&scenario, t).unwrap();
+    let o = run(&["replay", s(&summary), "--out", s(&tmp.join("replay2"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("changed"),
+        "{}",
+        text(&o)
+    );
+
+    // A file that is not a summary is an input error.
+    let o = run(&["replay", s(&scenario)]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_no_leftovers(&tmp.0);
+}
