@@ -992,3 +992,56 @@ fn student_t_999_matches_tables() {
         assert!((common::student_t_999(df) - t).abs() < 5e-4, "df {df}");
     }
 }
+
+/// The replica being promoted crashes while it drains its relay log: the promotion is
+/// aborted and the other live replica is promoted instead; the lost-transaction count is
+/// that of the replica actually promoted, counted once.
+#[test]
+fn promotion_survives_the_crash_of_the_replica_being_promoted() {
+    let mut cfg = common::stack(100.0, 1, 2, 0, 1, 400);
+    cfg.database.write_time = Dist::det(0.008).unwrap();
+    cfg.database.replication.appliers = 1;
+    cfg.database.replication.apply_factor = 2.0; // 1.6 s of applying per second: a backlog
+    cfg.failures.scheduled = vec![
+        ScheduledFault {
+            target: Target::DbPrimary,
+            kind: FaultKind::Crash,
+            at: SimTime::from_secs(60),
+            duration: None,
+        },
+        ScheduledFault {
+            target: Target::DbNode(1),
+            kind: FaultKind::Crash,
+            at: SimTime::from_secs(80),
+            duration: None,
+        },
+    ];
+    let r = Stack::run(&cfg, 0);
+    let events: Vec<(&str, &str)> = r
+        .event_log
+        .iter()
+        .map(|e| (e.component.as_str(), e.event.as_str()))
+        .collect();
+    assert!(
+        events.contains(&("db-replica-1", "promotion aborted")),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&("db-replica-2", "promoted to primary")),
+        "{events:?}"
+    );
+    assert_eq!(r.failover.final_primary, "db-replica-2");
+    assert_eq!(r.failover.promotions, 1);
+    assert_eq!(
+        r.failover.lost_transactions, 0,
+        "delay 0: nothing was on the wire"
+    );
+    assert_eq!(
+        r.requests.arrived,
+        r.requests.completed + r.requests.failed + r.requests.in_flight_end
+    );
+    // writes resumed: the run ends with writes succeeding again
+    let last = r.timeline.last().unwrap();
+    assert_eq!(last.primary, "db-replica-2");
+    assert_eq!(last.failed, 0);
+}

@@ -250,6 +250,26 @@ impl Stack {
             }
         } else {
             self.links[n].set_paused(true);
+            if self.dbs.promoting == Some(n) {
+                // The replica being promoted died while draining its relay log: the monitor
+                // starts over with the replicas still alive (its lost count no longer applies).
+                self.dbs.promoting = None;
+                self.dbs.lost -= self.dbs.lost_if_promoted[n];
+                let name = self.db[n].name.clone();
+                self.obs.log(
+                    now,
+                    &name,
+                    "promotion aborted",
+                    "the replica being promoted crashed",
+                );
+                let d = self
+                    .cfg
+                    .failures
+                    .db_failover
+                    .promotion
+                    .sample_time(&mut self.promote_rng);
+                cal.schedule_in(d, Ev::Promote);
+            }
         }
         for id in victims {
             self.fail_in_app(cal, id, Cause::DbNodeDown);
