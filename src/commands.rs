@@ -3,8 +3,7 @@
 //! the message for input and usage errors.
 
 use crate::cli::{GateArgs, RunArgs};
-use crate::journal::{self, Journal};
-use crate::progress::Progress;
+use crate::journal;
 use infrasim::engine::SimTime;
 use infrasim::experiment::metrics::flatten;
 use infrasim::experiment::montecarlo::{self, McSummary};
@@ -192,16 +191,6 @@ fn gate(
     Ok(verdicts.iter().all(|v| v.passed))
 }
 
-/// Ctrl-C: the finished runs are in the journal; tell the user how to continue, exit 130.
-fn stop_interrupted(journal: &Journal, done: usize, total: usize) -> ! {
-    eprintln!(
-        "interrupted: {done} of {total} runs are kept in {}/; run the same command with \
-         --resume to finish the study",
-        journal.dir().display()
-    );
-    std::process::exit(130);
-}
-
 // ---- sweeps -----------------------------------------------------------------------------------
 
 fn sweep_study(
@@ -257,28 +246,15 @@ fn sweep_study(
     };
     let out = out_dir(&args.out, &sc.config.name, shard);
     let all_jobs = sweep::jobs(points.len(), reps, shard);
-    let (journal, mut rows) = journal::open::<sweep::RunRow>(&out, &record, args.resume)?;
-    rows.retain(|r| all_jobs.contains(&(r.point, r.rep)));
-    let jobs: Vec<(usize, u64)> = all_jobs
-        .iter()
-        .copied()
-        .filter(|j| !rows.iter().any(|r| (r.point, r.rep) == *j))
-        .collect();
-    let progress = Progress::new(jobs.len() as u64, &sc.config.name, args.quiet);
-    journal::watch_interrupts();
-    let t0 = std::time::Instant::now();
-    let fresh = sweep::run(&points, &jobs, &journal::interrupted, &|row| {
-        journal.append(row);
-        progress.tick();
-    });
-    progress.finish();
-    let elapsed = t0.elapsed();
-    rows.extend(fresh);
-    rows.sort_by_key(|r| (r.point, r.rep));
-    rows.dedup_by_key(|r| (r.point, r.rep));
-    if journal::interrupted() || rows.len() < all_jobs.len() {
-        stop_interrupted(&journal, rows.len(), all_jobs.len());
-    }
+    let (journal, rows, elapsed) = journal::run_study(
+        &out,
+        &record,
+        args.resume,
+        args.quiet,
+        &all_jobs,
+        |r: &sweep::RunRow| (r.point, r.rep),
+        |todo, stop, done| sweep::run(&points, todo, stop, done),
+    )?;
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
     if shard.is_some() {
         write_study(&out, &record, &runs_csv, &[], |_| Ok(()))?;
@@ -590,28 +566,15 @@ fn monte_carlo(
     let out = out_dir(&args.out, &sc.config.name, shard);
     let all_reps = montecarlo::reps(runs, shard);
     let mine = all_reps.len();
-    let (journal, mut results) = journal::open::<montecarlo::McRun>(&out, &record, args.resume)?;
-    results.retain(|r| all_reps.contains(&r.rep));
-    let todo: Vec<u64> = all_reps
-        .iter()
-        .copied()
-        .filter(|rep| !results.iter().any(|r| r.rep == *rep))
-        .collect();
-    let progress = Progress::new(todo.len() as u64, &sc.config.name, args.quiet);
-    journal::watch_interrupts();
-    let t0 = std::time::Instant::now();
-    let (_, fresh) = montecarlo::run(&sc.config, horizon, &todo, &journal::interrupted, &|run| {
-        journal.append(run);
-        progress.tick();
-    });
-    progress.finish();
-    let elapsed = t0.elapsed();
-    results.extend(fresh);
-    results.sort_by_key(|r| r.rep);
-    results.dedup_by_key(|r| r.rep);
-    if journal::interrupted() || results.len() < mine {
-        stop_interrupted(&journal, results.len(), mine);
-    }
+    let (journal, results, elapsed) = journal::run_study(
+        &out,
+        &record,
+        args.resume,
+        args.quiet,
+        &all_reps,
+        |r: &montecarlo::McRun| r.rep,
+        |todo, stop, done| montecarlo::run(&sc.config, horizon, todo, stop, done).1,
+    )?;
     let runs_csv = files::encode_mc_runs(&names, &results).map_err(|e| e.to_string())?;
     if shard.is_some() {
         write_study(&out, &record, &runs_csv, &[], |_| Ok(()))?;

@@ -8,9 +8,11 @@
 //! replication, and every output is computed from the runs in study order). The journal is
 //! removed once the final output is in place.
 
+use crate::progress::Progress;
 use infrasim::report::study::StudyRecord;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -125,4 +127,51 @@ impl Journal {
         drop(self.file);
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Runs the jobs of a study with a journal: resumes from it with `resume`, skips what it
+/// already holds, journals each finished run, and exits with code 130 on Ctrl-C. Returns the
+/// journal (to remove once the outputs are written), every run in job order, and the time
+/// the new runs took. `key` identifies a run's job; `run` runs the given jobs.
+pub fn run_study<J, T>(
+    out: &Path,
+    record: &StudyRecord,
+    resume: bool,
+    quiet: bool,
+    jobs: &[J],
+    key: impl Fn(&T) -> J,
+    run: impl FnOnce(&[J], &(dyn Fn() -> bool + Sync), &(dyn Fn(&T) + Sync)) -> Vec<T>,
+) -> Result<(Journal, Vec<T>, std::time::Duration), String>
+where
+    J: Copy + Ord,
+    T: Serialize + DeserializeOwned,
+{
+    let (journal, mut done) = open::<T>(out, record, resume)?;
+    let wanted: BTreeSet<J> = jobs.iter().copied().collect();
+    done.retain(|r| wanted.contains(&key(r)));
+    let have: BTreeSet<J> = done.iter().map(&key).collect();
+    let todo: Vec<J> = jobs.iter().copied().filter(|j| !have.contains(j)).collect();
+    let progress = Progress::new(todo.len() as u64, &record.name, quiet);
+    watch_interrupts();
+    let t0 = std::time::Instant::now();
+    let fresh = run(&todo, &interrupted, &|r: &T| {
+        journal.append(r);
+        progress.tick();
+    });
+    progress.finish();
+    let elapsed = t0.elapsed();
+    done.extend(fresh);
+    done.sort_by_key(&key);
+    done.dedup_by_key(|r| key(r));
+    if interrupted() || done.len() < jobs.len() {
+        eprintln!(
+            "interrupted: {} of {} runs are kept in {}/; run the same command with --resume \
+             to finish the study",
+            done.len(),
+            jobs.len(),
+            journal.dir().display()
+        );
+        std::process::exit(130);
+    }
+    Ok((journal, done, elapsed))
 }

@@ -47,15 +47,6 @@ impl LatencyHistogram {
         self.max_ns = self.max_ns.max(d.as_nanos());
     }
 
-    /// Empties the histogram, keeping its allocation (per-interval timeline statistics).
-    pub fn reset(&mut self) {
-        self.hist.reset();
-        self.sum_ns = 0;
-        self.sum_sq_s = 0.0;
-        self.count = 0;
-        self.max_ns = 0;
-    }
-
     pub fn count(&self) -> u64 {
         self.count
     }
