@@ -14,6 +14,7 @@
 //! Every run of this file is also checked for conservation ([`check_run`]).
 
 mod common;
+use common::*;
 
 use infrasim::dist::Dist;
 use infrasim::engine::SimTime;
@@ -22,41 +23,8 @@ use infrasim::model::workload::{FIRST_CLIENT_IP, Work, Workload};
 use infrasim::model::*;
 use rayon::prelude::*;
 
-/// Two-sided 99.9% quantile of the standard normal (see theory_queueing.rs, which checks it).
-const Z_999: f64 = 3.290_527;
-
 /// Tolerance for comparing times reported in seconds (f64) with exact nanosecond times.
 const EPS: f64 = 1e-9;
-
-// ---- output ------------------------------------------------------------------------------------
-
-thread_local! {
-    static LOG: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-/// Buffers a line of this test's report, printed in one piece when the [`Report`] guard drops.
-fn log(line: String) {
-    LOG.with(|l| {
-        let mut l = l.borrow_mut();
-        l.push_str(&line);
-        l.push('\n');
-    });
-}
-
-struct Report;
-
-impl Report {
-    fn start(title: &str) -> Report {
-        log(title.to_string());
-        Report
-    }
-}
-
-impl Drop for Report {
-    fn drop(&mut self) {
-        LOG.with(|l| eprint!("{}", std::mem::take(&mut *l.borrow_mut())));
-    }
-}
 
 // ---- running and per-run invariants ----------------------------------------------------------
 
@@ -217,7 +185,7 @@ fn detection_case(fastinter: SimTime) {
         duration: Some(down),
     }];
     let h = cfg.failures.health.clone();
-    let _r = Report::start(&format!(
+    let _r = Report::start(format!(
         "health checks, inter {} fastinter {} downinter {} rise {} fall {} ({R} replications):",
         h.inter, h.fastinter, h.downinter, h.rise, h.fall
     ));

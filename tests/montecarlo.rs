@@ -16,6 +16,7 @@
 //! every such check also asserts that its interval is tight enough to mean something.
 
 mod common;
+use common::*;
 
 use infrasim::dist::Dist;
 use infrasim::engine::SimTime;
@@ -24,65 +25,7 @@ use infrasim::model::*;
 use infrasim::stats::MeanCi;
 use rayon::prelude::*;
 
-// ---- output ------------------------------------------------------------------------------------
-
-thread_local! {
-    static LOG: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-/// Buffers a line of this test's report, printed in one piece when the [`Report`] guard drops
-/// (tests run in parallel; the report also appears when an assertion fails).
-fn log(line: String) {
-    LOG.with(|l| {
-        let mut l = l.borrow_mut();
-        l.push_str(&line);
-        l.push('\n');
-    });
-}
-
-struct Report;
-
-impl Report {
-    fn start(title: &str) -> Report {
-        log(title.to_string());
-        Report
-    }
-}
-
-impl Drop for Report {
-    fn drop(&mut self) {
-        LOG.with(|l| eprint!("{}", std::mem::take(&mut *l.borrow_mut())));
-    }
-}
-
 // ---- statistics --------------------------------------------------------------------------------
-
-/// Mean and standard error of independent replication values.
-#[derive(Clone, Copy, Debug)]
-struct Est {
-    mean: f64,
-    se: f64,
-    n: usize,
-}
-
-impl Est {
-    fn of(xs: &[f64]) -> Est {
-        let n = xs.len();
-        assert!(n >= 2);
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        Est {
-            mean,
-            se: (var / n as f64).sqrt(),
-            n,
-        }
-    }
-
-    /// Half-width of the two-sided 99.9% Student t interval.
-    fn hw999(&self) -> f64 {
-        common::student_t_999(self.n - 1) * self.se
-    }
-}
 
 /// Mean over [0, h] of a product of factors `a + b e^(-s t)`: the product expands into a sum
 /// of exponentials, each of which averages to (1 - e^(-r h)) / (r h).

@@ -20,6 +20,7 @@
 //! The theory is in domain.md §8. Rates: mu = 100/s (10 ms of work) throughout.
 
 mod common;
+use common::*;
 
 use infrasim::model::*;
 use rayon::prelude::*;
@@ -36,10 +37,6 @@ const R: usize = 20;
 /// the SE of a mean response is about 0.1-0.5%).
 const MAX_REL_SE: f64 = 0.01;
 
-/// Two-sided 99.9% quantile of the standard normal, z_{0.9995} (checked in
-/// `t_quantile_table_is_correct`).
-const Z_999: f64 = 3.290_527;
-
 /// Student t quantiles t_{0.9995, df} for df = 1..=30: the half-width multiplier of a two-sided
 /// 99.9% confidence interval (the "two-sided 0.001" column of the usual printed tables), rounded
 /// to 3 decimals; every entry is re-derived in `t_quantile_table_is_correct` from the exact
@@ -55,60 +52,9 @@ fn t_999(df: usize) -> f64 {
     T_999[df - 1]
 }
 
-// ---- output ------------------------------------------------------------------------------------
-
-thread_local! {
-    static LOG: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-/// Buffers a line of this test's report; tests run in parallel, so each prints its report in
-/// one piece when its [`Report`] guard drops (also when an assertion fails).
-fn log(line: String) {
-    LOG.with(|l| {
-        let mut l = l.borrow_mut();
-        l.push_str(&line);
-        l.push('\n');
-    });
-}
-
-struct Report;
-
-impl Report {
-    fn start(title: String) -> Report {
-        log(title);
-        Report
-    }
-}
-
-impl Drop for Report {
-    fn drop(&mut self) {
-        LOG.with(|l| eprint!("{}", std::mem::take(&mut *l.borrow_mut())));
-    }
-}
-
 // ---- statistics over replications ----------------------------------------------------------
 
-/// Mean and standard error of independent replication values.
-#[derive(Clone, Copy, Debug)]
-struct Est {
-    mean: f64,
-    se: f64,
-    n: usize,
-}
-
 impl Est {
-    fn of(xs: &[f64]) -> Est {
-        let n = xs.len();
-        assert!(n >= 2);
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        Est {
-            mean,
-            se: (var / n as f64).sqrt(),
-            n,
-        }
-    }
-
     fn from_runs(runs: &[RunResults], f: impl Fn(&RunResults) -> f64) -> Est {
         Est::of(&runs.iter().map(f).collect::<Vec<_>>())
     }
@@ -381,33 +327,6 @@ fn jsq2_mean_in_system(lambda: f64, mu: f64, cap: usize) -> f64 {
 }
 
 // ---- checks of the oracles themselves ------------------------------------------------------
-
-/// P(|T| < t) for Student t with `df` degrees of freedom, exact for integer df (Abramowitz &
-/// Stegun 26.7.3-4), with theta = atan(t / sqrt(df)):
-///   odd df:  (2/pi) (theta + sin theta (cos theta + 2/3 cos^3 theta + ...
-///                                       + (2.4...(df-3))/(1.3...(df-2)) cos^(df-2) theta))
-///   even df: sin theta (1 + 1/2 cos^2 theta + ... + (1.3...(df-3))/(2.4...(df-2)) cos^(df-2) theta)
-fn t_central_prob(t: f64, df: usize) -> f64 {
-    let theta = (t / (df as f64).sqrt()).atan();
-    let (s, c) = theta.sin_cos();
-    if df % 2 == 1 {
-        let mut sum = 0.0;
-        let mut term = c;
-        for k in 1..=(df - 1) / 2 {
-            sum += term;
-            term *= c * c * (2 * k) as f64 / (2 * k + 1) as f64;
-        }
-        2.0 / std::f64::consts::PI * (theta + s * sum)
-    } else {
-        let mut sum = 0.0;
-        let mut term = 1.0;
-        for k in 1..=df / 2 {
-            sum += term;
-            term *= c * c * (2 * k - 1) as f64 / (2 * k) as f64;
-        }
-        s * sum
-    }
-}
 
 /// Every table entry is the 99.9% two-sided quantile to its 3 decimals:
 /// P(|T| < t - 0.0005) < 0.999 < P(|T| < t + 0.0005); same for z_{0.9995} (Simpson's rule on

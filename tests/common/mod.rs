@@ -126,7 +126,7 @@ pub fn stack(
 ///   odd df:  (2/pi) (theta + sin theta (cos theta + 2/3 cos^3 theta + ...
 ///                                       + (2.4...(df-3))/(1.3...(df-2)) cos^(df-2) theta))
 ///   even df: sin theta (1 + 1/2 cos^2 theta + ... + (1.3...(df-3))/(2.4...(df-2)) cos^(df-2) theta)
-/// (The same closed form as in theory_queueing.rs, which checks it against printed tables.)
+/// (theory_queueing.rs checks it against the printed tables.)
 pub fn t_central_prob(t: f64, df: usize) -> f64 {
     let theta = (t / (df as f64).sqrt()).atan();
     let (s, c) = theta.sin_cos();
@@ -163,4 +163,68 @@ pub fn student_t_999(df: usize) -> f64 {
         }
     }
     0.5 * (lo + hi)
+}
+
+/// Two-sided 99.9% quantile of the standard normal, z_{0.9995} (checked in
+/// theory_queueing.rs's `t_quantile_table_is_correct`).
+pub const Z_999: f64 = 3.290_527;
+
+// ---- test reports --------------------------------------------------------------------------------
+
+thread_local! {
+    static LOG: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Buffers a line of this test's report; tests run in parallel, so each prints its report in
+/// one piece when its [`Report`] guard drops (also when an assertion fails).
+pub fn log(line: String) {
+    LOG.with(|l| {
+        let mut l = l.borrow_mut();
+        l.push_str(&line);
+        l.push('\n');
+    });
+}
+
+pub struct Report;
+
+impl Report {
+    pub fn start(title: impl Into<String>) -> Report {
+        log(title.into());
+        Report
+    }
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        LOG.with(|l| eprint!("{}", std::mem::take(&mut *l.borrow_mut())));
+    }
+}
+
+// ---- statistics over replications ----------------------------------------------------------------
+
+/// Mean and standard error of independent replication values.
+#[derive(Clone, Copy, Debug)]
+pub struct Est {
+    pub mean: f64,
+    pub se: f64,
+    pub n: usize,
+}
+
+impl Est {
+    pub fn of(xs: &[f64]) -> Est {
+        let n = xs.len();
+        assert!(n >= 2);
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        Est {
+            mean,
+            se: (var / n as f64).sqrt(),
+            n,
+        }
+    }
+
+    /// Half-width of the two-sided 99.9% Student t interval.
+    pub fn hw999(&self) -> f64 {
+        student_t_999(self.n - 1) * self.se
+    }
 }
