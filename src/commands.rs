@@ -217,17 +217,7 @@ fn sweep_study(
         ));
     }
     check_count("points x replications", labels.len() as u64 * reps as u64)?;
-    let mut points = vec![];
-    for label in &labels {
-        let extra: Vec<String> = label.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let config = sc
-            .with_overrides(&extra)
-            .map_err(|e| format!("{e}\n(in the sweep point {})", extra.join(" ")))?;
-        points.push(Point {
-            label: label.clone(),
-            config,
-        });
-    }
+    let points = build_points(sc, &labels)?;
     let keys: Vec<String> = params.iter().map(|(k, _)| k.clone()).collect();
     let record = StudyRecord {
         tool: prov.tool.clone(),
@@ -839,12 +829,22 @@ fn points_of(record: &StudyRecord) -> Option<Vec<Point>> {
     if sc.source_hash != record.scenario_hash {
         return None;
     }
-    sweep::product(&record.parameters)
-        .into_iter()
+    build_points(&sc, &sweep::product(&record.parameters)).ok()
+}
+
+/// Each sweep point's configuration: the scenario with the point's values as overrides.
+fn build_points(sc: &Scenario, labels: &[Vec<(String, String)>]) -> Result<Vec<Point>, String> {
+    labels
+        .iter()
         .map(|label| {
             let extra: Vec<String> = label.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let config = sc.with_overrides(&extra).ok()?;
-            Some(Point { label, config })
+            let config = sc
+                .with_overrides(&extra)
+                .map_err(|e| format!("{e}\n(in the sweep point {})", extra.join(" ")))?;
+            Ok(Point {
+                label: label.clone(),
+                config,
+            })
         })
         .collect()
 }
