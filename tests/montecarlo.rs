@@ -148,6 +148,7 @@ fn exp(mean: f64) -> Dist {
 fn random(kind: TargetKind, mttf: f64, mttr: f64) -> RandomFaults {
     RandomFaults {
         kind,
+        fault: FaultKind::Crash,
         ttf: exp(mttf),
         ttr: exp(mttr),
     }
@@ -168,6 +169,7 @@ fn health(inter: SimTime, rise: u32, fall: u32) -> HealthCheck {
         retries: 3,
         redispatch: true,
         timeout_connect: SimTime::from_secs(1),
+        timeout_check: None,
     }
 }
 

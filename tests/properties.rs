@@ -3,9 +3,13 @@
 //!
 //! Each case builds a [`Config`] directly (no TOML): 1 to 4 servers with random workers,
 //! weights, limits and speeds, every HAProxy algorithm, a request mix of reads and writes,
-//! 0 to 2 replicas, semi-sync on or off, random health-check settings, the three LB set-ups,
-//! scheduled faults on every kind of target (servers, applications, LBs, DB nodes, whichever
-//! node is primary, the DB link, slow DB nodes) and random faults with short MTTF and MTTR.
+//! static classes Nginx serves alone, 0 to 2 replicas, semi-sync on or off, unix or TCP
+//! upstreams, per-worker or per-request MySQL pools, every timeout (HAProxy, Nginx, the app
+//! server's workers, the MySQL client; finite or not), random health-check settings, the three
+//! LB set-ups (keepalived tracking HAProxy or not, DNS withdrawal delays), scheduled faults of
+//! every kind (crash, down, blackhole, slow) on every kind of target (servers, applications,
+//! LBs, DB nodes, whichever node is primary, the DB link) and random faults with short MTTF
+//! and MTTR.
 //! Runs are short (20-60 s at modest rates), so a case takes milliseconds. Checked on every run:
 //!
 //! * conservation: every measured request is completed, failed (under exactly one cause) or
@@ -144,44 +148,85 @@ fn server() -> impl Strategy<Value = ServerConfig> {
         0u32..=64,
         50u32..=200,
         prop::bool::weighted(0.2),
+        (
+            any::<bool>(),
+            1u64..=60_000,
+            1u64..=60_000,
+            prop::option::weighted(0.7, 1u64..=60_000),
+        ),
     )
         .prop_map(
-            |(weight, maxconn, maxqueue, nw, nmax, aw, aq, speed, backup)| ServerConfig {
-                name: String::new(),
-                weight,
-                maxconn,
-                maxqueue,
-                nginx_workers: nw,
-                nginx_max_conns: nmax,
-                app_workers: aw,
-                app_queue: aq,
-                speed: speed as f64 / 100.0,
-                backup,
+            |(weight, maxconn, maxqueue, nw, nmax, aw, aq, speed, backup, (tcp, pct, prt, at))| {
+                ServerConfig {
+                    name: String::new(),
+                    weight,
+                    maxconn,
+                    maxqueue,
+                    nginx_workers: nw,
+                    nginx_max_conns: nmax,
+                    app_workers: aw,
+                    app_queue: aq,
+                    speed: speed as f64 / 100.0,
+                    backup,
+                    upstream: if tcp { Upstream::Tcp } else { Upstream::Unix },
+                    proxy_connect_timeout: ms(pct),
+                    proxy_read_timeout: ms(prt),
+                    app_timeout: at.map(ms),
+                }
             },
         )
 }
 
 fn db_node() -> impl Strategy<Value = DbNodeConfig> {
-    (1u32..=8, 0u32..=50, 50u32..=200).prop_map(|(w, extra, speed)| DbNodeConfig {
+    (1u32..=8, 1u32..=50, 50u32..=200).prop_map(|(w, conns, speed)| DbNodeConfig {
         name: String::new(),
         workers: w,
-        max_connections: w + extra,
+        max_connections: conns,
         speed: speed as f64 / 100.0,
     })
+}
+
+fn db_client() -> impl Strategy<Value = DbClient> {
+    (
+        any::<bool>(),
+        100u64..=10_000,
+        prop::option::weighted(0.5, 100u64..=30_000),
+    )
+        .prop_map(|(per_request, ct, rt)| DbClient {
+            pool: if per_request {
+                DbPool::PerRequest
+            } else {
+                DbPool::PerWorker
+            },
+            connect_timeout: ms(ct),
+            read_timeout: rt.map(ms),
+        })
 }
 
 fn lb_ha() -> impl Strategy<Value = LbHa> {
     prop_oneof![
         2 => Just(LbHa::Single),
-        1 => (200u64..=2000, 1u32..=254, any::<bool>()).prop_map(|(a, p, preempt)| {
-            LbHa::ActivePassive {
+        1 => (
+            200u64..=2000,
+            1u32..=254,
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::weighted(0.5, (200u64..=2000, 1u32..=3, 1u32..=3)),
+        )
+            .prop_map(|(a, p, preempt, master_state, track)| LbHa::ActivePassive {
                 advert_int: ms(a),
                 backup_priority: p,
                 preempt,
-            }
-        }),
-        1 => (1u64..=60).prop_map(|t| LbHa::ActiveActive {
-            dns_ttl: SimTime::from_secs(t)
+                master_state,
+                track: track.map(|(i, fall, rise)| VrrpScript {
+                    interval: ms(i),
+                    fall,
+                    rise,
+                }),
+            }),
+        1 => (1u64..=60, 0u64..=30).prop_map(|(t, w)| LbHa::ActiveActive {
+            dns_ttl: SimTime::from_secs(t),
+            withdraw_after: SimTime::from_secs(w),
         }),
     ]
 }
@@ -194,10 +239,18 @@ fn health() -> impl Strategy<Value = HealthCheck> {
         any::<bool>(),
         0u32..=3,
         any::<bool>(),
-        100u64..=5000,
+        (100u64..=5000, prop::option::weighted(0.5, 100u64..=3000)),
     )
         .prop_map(
-            |(enabled, (inter, fast, down), (rise, fall), layer7, retries, redispatch, tc)| {
+            |(
+                enabled,
+                (inter, fast, down),
+                (rise, fall),
+                layer7,
+                retries,
+                redispatch,
+                (tc, tk),
+            )| {
                 HealthCheck {
                     enabled,
                     inter: ms(inter),
@@ -209,6 +262,7 @@ fn health() -> impl Strategy<Value = HealthCheck> {
                     retries,
                     redispatch,
                     timeout_connect: ms(tc),
+                    timeout_check: tk.map(ms),
                 }
             },
         )
@@ -222,15 +276,19 @@ fn db_failover() -> impl Strategy<Value = DbFailover> {
         500u32..=10_000,
         any::<bool>(),
         100u64..=10_000,
+        (1u32..=2, 1u64..=60, any::<bool>()),
     )
         .prop_map(
-            |(automatic, poll, count, promo, semi, timeout)| DbFailover {
+            |(automatic, poll, count, promo, semi, timeout, (acks, rnt, wait))| DbFailover {
                 automatic,
                 poll_interval: ms(poll),
                 poll_count: count,
                 promotion: Dist::det(promo as f64 * 1e-3).unwrap(),
                 semi_sync: semi,
                 semi_sync_timeout: ms(timeout),
+                semi_sync_replicas: acks,
+                replica_net_timeout: SimTime::from_secs(rnt),
+                wait_for_apply: wait,
             },
         )
 }
@@ -258,20 +316,30 @@ fn scheduled(
         prop::option::weighted(0.3, 100u32..=500),
         0..duration_ms,
         prop::option::weighted(0.8, 100u64..=20_000),
+        fault_kind(),
     )
-        .prop_map(|(target, slow, at, dur)| {
+        .prop_map(|(target, slow, at, dur, kind)| {
             let db = matches!(target, Target::DbNode(_) | Target::DbPrimary);
             ScheduledFault {
                 target,
                 // Slow applies to DB nodes only; factors >= 1 keep the latency bound simple.
                 kind: match slow {
                     Some(x) if db => FaultKind::Slow(x as f64 / 100.0),
-                    _ => FaultKind::Crash,
+                    _ => kind,
                 },
                 at: ms(at),
                 duration: dur.map(ms),
             }
         })
+}
+
+/// Crash (answers with a reset), down or blackhole (no answer at all).
+fn fault_kind() -> impl Strategy<Value = FaultKind> {
+    prop_oneof![
+        2 => Just(FaultKind::Crash),
+        1 => Just(FaultKind::Down),
+        1 => Just(FaultKind::Blackhole),
+    ]
 }
 
 fn random_faults() -> impl Strategy<Value = RandomFaults> {
@@ -285,9 +353,11 @@ fn random_faults() -> impl Strategy<Value = RandomFaults> {
         ],
         5u64..=30,
         500u32..=5000,
+        fault_kind(),
     )
-        .prop_map(|(kind, ttf, ttr)| RandomFaults {
+        .prop_map(|(kind, ttf, ttr, fault)| RandomFaults {
             kind,
+            fault,
             ttf: Dist::exp(ttf as f64).unwrap(),
             ttr: Dist::exp(ttr as f64 * 1e-3).unwrap(),
         })
@@ -300,7 +370,18 @@ fn base() -> impl Strategy<Value = Sys> {
         10u32..=300,
         prop::collection::vec((1u64..=60_000, 0u32..=300), 0..=2),
         1u32..=1000,
-        prop::collection::vec((50u32..=300, d(2000), d(10_000), 0u32..=3, 0u32..=2), 1..=3),
+        prop::collection::vec(
+            (
+                50u32..=300,
+                d(2000),
+                d(10_000),
+                0u32..=3,
+                0u32..=2,
+                prop::bool::weighted(0.2),
+            ),
+            1..=3,
+        ),
+        1000u64..=127_000,
     );
     let servers = prop::collection::vec(server(), 1..=4);
     let lb = (
@@ -309,6 +390,7 @@ fn base() -> impl Strategy<Value = Sys> {
         1u32..=4,
         prop_oneof![Just(0u32), 1..=500u32],
         100u64..=5000,
+        prop::option::weighted(0.7, 1000u64..=60_000),
     );
     let db = (
         db_node(),
@@ -316,6 +398,7 @@ fn base() -> impl Strategy<Value = Sys> {
         any::<bool>(),
         (d(5000), d(5000), d(1000), d(50_000)),
         (1u32..=4, 50u32..=200),
+        db_client(),
     );
     let times = (
         20u64..=60,
@@ -324,10 +407,17 @@ fn base() -> impl Strategy<Value = Sys> {
     );
     (workload, servers, lb, db, times).prop_map(
         |(
-            (poisson, rate, mut phases, clients, mix),
+            (poisson, rate, mut phases, clients, mut mix, connect_timeout),
             mut servers,
-            (algorithm, lbp, threads, maxconn, tq),
-            (primary, replicas, reads_on_primary, (read, write, network, delay), (appl, af)),
+            (algorithm, lbp, threads, maxconn, tq, ts),
+            (
+                primary,
+                replicas,
+                reads_on_primary,
+                (read, write, network, delay),
+                (appl, af),
+                client,
+            ),
             (secs, warmup, interval),
         )| {
             for (i, s) in servers.iter_mut().enumerate() {
@@ -336,6 +426,12 @@ fn base() -> impl Strategy<Value = Sys> {
             servers[0].backup = false;
             phases.sort_by_key(|p| p.0);
             phases.dedup_by_key(|p| p.0);
+            // A static class has no application stage and no queries.
+            for c in &mut mix {
+                if c.5 {
+                    (c.2, c.3, c.4) = (D::Zero, 0, 0);
+                }
+            }
             let classes: Vec<(D, D)> = mix.iter().map(|c| (c.1, c.2)).collect();
             let cfg = Config {
                 name: "prop".into(),
@@ -360,15 +456,19 @@ fn base() -> impl Strategy<Value = Sys> {
                     mix: mix
                         .iter()
                         .enumerate()
-                        .map(|(i, &(w, nginx, app, reads, writes))| RequestClass {
-                            name: format!("class-{i}"),
-                            weight: w as f64 / 100.0,
-                            nginx: nginx.dist(),
-                            app: app.dist(),
-                            reads,
-                            writes,
-                        })
+                        .map(
+                            |(i, &(w, nginx, app, reads, writes, static_file))| RequestClass {
+                                name: format!("class-{i}"),
+                                weight: w as f64 / 100.0,
+                                nginx: nginx.dist(),
+                                app: app.dist(),
+                                reads,
+                                writes,
+                                static_file,
+                            },
+                        )
                         .collect(),
+                    connect_timeout: ms(connect_timeout),
                 },
                 lb: LbConfig {
                     algorithm,
@@ -376,6 +476,7 @@ fn base() -> impl Strategy<Value = Sys> {
                     threads,
                     maxconn,
                     timeout_queue: ms(tq),
+                    timeout_server: ts.map(ms),
                 },
                 servers,
                 database: DbConfig {
@@ -404,6 +505,7 @@ fn base() -> impl Strategy<Value = Sys> {
                         appliers: appl,
                         apply_factor: af as f64 / 100.0,
                     },
+                    client,
                 },
                 failures: Failures {
                     timeline_interval: ms(interval),
@@ -652,7 +754,7 @@ fn served(r: &RunResults, t: Target) -> u64 {
     }
 }
 
-fn crash_case() -> impl Strategy<Value = (Sys, Target, u64)> {
+fn crash_case() -> impl Strategy<Value = (Sys, Target, u64, FaultKind)> {
     system().prop_flat_map(|sys| {
         let servers = sys.cfg.servers.len();
         let nodes = 1 + sys.cfg.database.replicas.len();
@@ -670,6 +772,7 @@ fn crash_case() -> impl Strategy<Value = (Sys, Target, u64)> {
             ],
             // Not a round time: no arrival is scheduled at exactly T.
             (from..dur * 9 / 10).prop_map(|t| t | 1),
+            fault_kind(),
         )
     })
 }
@@ -678,7 +781,7 @@ proptest! {
     #![proptest_config(config(96))]
 
     #[test]
-    fn nothing_is_served_by_a_dead_component((mut sys, target, t) in crash_case()) {
+    fn nothing_is_served_by_a_dead_component((mut sys, target, t, kind) in crash_case()) {
         let f = &mut sys.cfg.failures;
         if target == Target::Lb(0) {
             f.lb_ha = LbHa::Single;
@@ -687,9 +790,12 @@ proptest! {
         let every_request_queries =
             sys.cfg.workload.mix.iter().all(|c| c.reads + c.writes > 0);
         prop_assume!(target != Target::DbLink || every_request_queries);
+        // Nginx serves static files without the application.
+        let any_static = sys.cfg.workload.mix.iter().any(|c| c.static_file);
+        prop_assume!(!matches!(target, Target::App(_)) || !any_static);
         sys.cfg.failures.scheduled.push(ScheduledFault {
             target,
-            kind: FaultKind::Crash,
+            kind,
             at: SimTime(t),
             duration: None,
         });
@@ -702,8 +808,9 @@ proptest! {
         prop_assert_eq!(
             served(&full, target),
             served(&early, target),
-            "{:?} crashed for good at {} s but served more afterwards",
+            "{:?} failed ({:?}) for good at {} s but served more afterwards",
             target,
+            kind,
             t as f64 * 1e-9
         );
     }

@@ -32,6 +32,12 @@ impl StreamId {
         StreamId { key }
     }
 
+    /// The 64-bit key of the stream: a seed-derived value for models that need a fixed hash
+    /// (e.g. per-client phases) rather than a sequence of draws.
+    pub fn key(&self) -> u64 {
+        self.key
+    }
+
     /// A stream for the `index`-th member of a family (`server.service`, 3), named `name[index]`.
     pub fn indexed(seed: u64, name: &str, index: usize, replication: u64) -> Self {
         Self::new(seed, &format!("{name}[{index}]"), replication)

@@ -16,12 +16,17 @@
 //! - no queueing: requests in flight when a part dies (rate x latency, milliseconds' worth)
 //!   and retry delays are not counted, and capacity loss only matters if it is total;
 //! - routing shares are taken as equal (weights ignored) and a request's reads are assumed to
-//!   hit a failing replica in proportion to its share of the read pool.
+//!   hit a failing replica in proportion to its share of the read pool;
+//! - a silent failure (`down`) is detected as late as the request-level model detects it
+//!   (health checks wait their timeout, replicas `replica_net_timeout`), and clients whose LB
+//!   address does not answer wait (SYN retransmissions) rather than fail when it answers again
+//!   within their connect timeout; but what silence does to capacity (workers held by queries
+//!   that hang until a timeout, so the pool drains) is not modelled here.
 //!
 //! The test `tests/montecarlo.rs` checks both models agree on a scenario with frequent
 //! failures.
 
-use super::config::{Config, LbHa, ReadPolicy, TargetKind};
+use super::config::{Config, FaultKind, LbHa, ReadPolicy, TargetKind};
 use crate::dist::Dist;
 use crate::engine::{Calendar, Rng, SimTime, StreamId};
 
@@ -39,6 +44,8 @@ pub enum Part {
 pub struct Component {
     pub name: String,
     pub part: Part,
+    /// `crash` or a silent kind (`down`, `blackhole`).
+    pub kind: FaultKind,
     ttf: Dist,
     ttr: Dist,
 }
@@ -75,6 +82,7 @@ pub fn components(cfg: &Config) -> Vec<Component> {
             out.push(Component {
                 name,
                 part,
+                kind: spec.fault,
                 ttf: spec.ttf.clone(),
                 ttr: spec.ttr.clone(),
             });
@@ -112,6 +120,10 @@ enum E {
     Rejoin(u16, u32),
     /// (LB instance, epoch): keepalived's master-down timer expired.
     Takeover(u8, u32),
+    /// (LB instance, epoch): keepalived's script saw HAProxy dead: FAULT.
+    VrrpFault(u8, u32),
+    /// Nothing changes but the failing fraction (waiting clients start to be served in time).
+    Reeval,
     /// (epoch): the DB monitor declared the primary dead.
     DbDetected(u32),
     /// (epoch): promotion finished.
@@ -141,9 +153,19 @@ struct State<'a> {
     /// or rejoin is cancelled only by a change of what the check sees.
     check_epoch: Vec<u32>,
     lb_down: Vec<bool>,
-    lb_down_since: Vec<SimTime>,
+    /// The LB's host is down (silent), not just its HAProxy process.
+    lb_silent: Vec<bool>,
+    /// When a silent LB will answer again (its repair), if it is down.
+    lb_back_at: Vec<SimTime>,
+    /// keepalived on the instance is in FAULT (its tracked HAProxy died).
+    vrrp_fault: Vec<bool>,
+    /// DNS round robin: the dead LB's clients have all moved away (withdrawal + half a TTL,
+    /// the mean moment of a uniform re-resolution).
+    dns_moved: Vec<bool>,
     vip: Option<usize>,
     vip_epoch: u32,
+    /// When the pending takeover fires, if one is pending.
+    takeover_at: Option<SimTime>,
     db_down: Vec<bool>,
     in_read_pool: Vec<bool>,
     primary: usize,
@@ -163,24 +185,40 @@ impl State<'_> {
         1.0 - (1.0 - f_lb) * (1.0 - f_pool) * (1.0 - f_db)
     }
 
+    /// Do clients arriving now at LB `k`'s address fail? Yes if its HAProxy refuses; if its
+    /// host is silent, only when it will not answer within their connect timeout.
+    fn lb_fails(&self, now: SimTime, k: usize) -> bool {
+        if !self.lb_down[k] {
+            return false;
+        }
+        !self.lb_silent[k] || self.lb_back_at[k] > now + self.cfg.workload.connect_timeout
+    }
+
     fn f_lb(&self, now: SimTime) -> f64 {
+        let wait = self.cfg.workload.connect_timeout;
         match &self.cfg.failures.lb_ha {
             LbHa::Single => {
-                if self.lb_down[0] {
+                if self.lb_fails(now, 0) {
                     1.0
                 } else {
                     0.0
                 }
             }
             LbHa::ActivePassive { .. } => match self.vip {
-                Some(k) if !self.lb_down[k] => 0.0,
-                _ => 1.0,
+                Some(k) if self.lb_down[k] => 1.0,
+                Some(_) => 0.0,
+                // Nobody holds the address: clients retransmit their SYN and are served if a
+                // takeover comes within their connect timeout.
+                None => match self.takeover_at {
+                    Some(t) if t <= now + wait => 0.0,
+                    _ => 1.0,
+                },
             },
-            LbHa::ActiveActive { dns_ttl } => {
+            LbHa::ActiveActive { .. } => {
                 let mut f = 0.0;
                 for k in 0..2 {
                     let other_up = !self.lb_down[1 - k];
-                    if self.lb_down[k] && (!other_up || now < self.lb_down_since[k] + *dns_ttl) {
+                    if self.lb_fails(now, k) && (!other_up || !self.dns_moved[k]) {
                         f += 0.5;
                     }
                 }
@@ -289,9 +327,13 @@ pub fn simulate(
         out_of_rotation: vec![false; n],
         check_epoch: vec![0; n],
         lb_down: vec![false; lbs],
-        lb_down_since: vec![SimTime::ZERO; lbs],
+        lb_silent: vec![false; lbs],
+        lb_back_at: vec![SimTime::ZERO; lbs],
+        vrrp_fault: vec![false; lbs],
+        dns_moved: vec![false; lbs],
         vip: Some(0),
         vip_epoch: 0,
+        takeover_at: None,
         db_down: vec![false; nodes],
         in_read_pool: vec![true; nodes],
         primary: 0,
@@ -412,28 +454,52 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             set_part(st, part, true);
             match part {
                 Part::Lb(k) => {
-                    st.lb_down_since[k] = now;
-                    if let LbHa::ActivePassive {
-                        advert_int,
-                        backup_priority,
-                        ..
-                    } = cfg.failures.lb_ha
-                        && st.vip == Some(k)
-                    {
-                        st.vip = None;
-                        st.vip_epoch += 1;
-                        let other = 1 - k;
-                        if !st.lb_down[other] {
-                            let p = if other == 0 {
-                                (backup_priority + 1).min(255)
-                            } else {
-                                backup_priority
-                            };
-                            cal.schedule_in(
-                                super::stack::master_down_interval(advert_int, p),
-                                E::Takeover(other as u8, st.vip_epoch),
-                            );
+                    let silent = st.comps[c].kind.is_silent();
+                    st.lb_silent[k] = silent;
+                    st.lb_back_at[k] = now + ttr;
+                    let wait = cfg.workload.connect_timeout;
+                    if silent && ttr > wait {
+                        // Clients arriving in the last connect timeout before the repair wait
+                        // for it and are served.
+                        cal.schedule_in(ttr - wait, E::Reeval);
+                    }
+                    match cfg.failures.lb_ha {
+                        LbHa::ActivePassive {
+                            advert_int,
+                            backup_priority,
+                            track,
+                            ..
+                        } if st.vip == Some(k) => {
+                            if silent {
+                                // The host's advertisements stop: master-down timer.
+                                st.vip = None;
+                                let p = priority_of(1 - k, backup_priority);
+                                let d = super::stack::master_down_interval(advert_int, p);
+                                takeover(st, cal, 1 - k, d);
+                            } else if let Some(script) = track {
+                                // The script fails at its next run (+ fall - 1 runs), FAULT.
+                                let phase =
+                                    SimTime(st.rng.below(script.interval.as_nanos().max(1)));
+                                let d = phase
+                                    + SimTime(
+                                        script.interval.as_nanos()
+                                            * (script.fall.max(1) as u64 - 1),
+                                    );
+                                st.vip_epoch += 1;
+                                cal.schedule_in(d, E::VrrpFault(k as u8, st.vip_epoch));
+                            }
+                            // Untracked, a dead HAProxy keeps the address: service stops
+                            // until the repair.
                         }
+                        LbHa::ActiveActive {
+                            withdraw_after,
+                            dns_ttl,
+                        } => {
+                            st.dns_moved[k] = false;
+                            let d = withdraw_after + SimTime(dns_ttl.as_nanos() / 2);
+                            cal.schedule_in(d, E::Takeover(k as u8, st.epoch[c]));
+                        }
+                        _ => {}
                     }
                 }
                 Part::Host(i) | Part::App(i) => {
@@ -446,17 +512,36 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                     let seen = h.enabled && !was && now_f;
                     if seen {
                         st.check_epoch[i] += 1;
-                        // phase U(0, inter) then (fall - 1) more failed checks
+                        // phase U(0, inter) then `fall` failed checks, each taking the
+                        // check's timeout when nothing answers, `fastinter` apart.
                         let phase = SimTime(st.rng.below(h.inter.as_nanos().max(1)));
-                        let d =
-                            phase + SimTime(h.fastinter.as_nanos() * (h.fall.max(1) as u64 - 1));
+                        let each = if st.comps[c].kind.is_silent() {
+                            match (part, h.timeout_check) {
+                                (_, None) => h.inter,
+                                (Part::Host(_), Some(_)) => h.timeout_connect.min(h.inter),
+                                (_, Some(t)) => t,
+                            }
+                        } else {
+                            SimTime::ZERO
+                        };
+                        let fall = h.fall.max(1) as u64;
+                        let d = phase
+                            + SimTime(each.as_nanos() * fall)
+                            + SimTime(h.fastinter.as_nanos() * (fall - 1));
                         cal.schedule_in(d, E::Detected(i as u16, st.check_epoch[i]));
                     }
                 }
                 Part::Db(n) => {
                     let phase = SimTime(st.rng.below(fo.poll_interval.as_nanos().max(1)));
-                    let d = phase
-                        + SimTime(fo.poll_interval.as_nanos() * (fo.poll_count.max(1) as u64 - 1));
+                    let every = fo.poll_interval.as_nanos().max(1);
+                    let mut polls = fo.poll_count.max(1) as u64 - 1;
+                    if n == st.primary && st.comps[c].kind.is_silent() {
+                        // orchestrator waits for the replicas to agree: they notice a silent
+                        // primary `replica_net_timeout` after it went quiet.
+                        let agree = fo.replica_net_timeout.as_nanos();
+                        polls = polls.max(agree.saturating_sub(phase.as_nanos()).div_ceil(every));
+                    }
+                    let d = phase + SimTime(every * polls);
                     if n == st.primary {
                         st.writes_open = false;
                         st.db_epoch += 1;
@@ -478,26 +563,24 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             set_part(st, part, false);
             match part {
                 Part::Lb(k) => {
+                    st.vrrp_fault[k] = false;
                     if let LbHa::ActivePassive {
                         advert_int,
                         backup_priority,
                         preempt,
+                        ..
                     } = cfg.failures.lb_ha
                     {
                         if st.vip.is_none() {
-                            st.vip_epoch += 1;
-                            let p = if k == 0 {
-                                (backup_priority + 1).min(255)
-                            } else {
-                                backup_priority
-                            };
-                            cal.schedule_in(
-                                super::stack::master_down_interval(advert_int, p),
-                                E::Takeover(k as u8, st.vip_epoch),
-                            );
+                            let p = priority_of(k, backup_priority);
+                            let d = super::stack::master_down_interval(advert_int, p);
+                            takeover(st, cal, k, d);
                         } else if k == 0 && preempt {
+                            // Preemption moves the address back once its timer expires; the
+                            // backup serves meanwhile, so nothing fails here.
                             st.vip = Some(0);
                             st.vip_epoch += 1;
+                            st.takeover_at = None;
                         }
                     }
                 }
@@ -541,10 +624,45 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             }
         }
         E::Takeover(k, epoch) => {
-            if epoch == st.vip_epoch && st.vip.is_none() && !st.lb_down[k as usize] {
-                st.vip = Some(k as usize);
+            let k = k as usize;
+            if let LbHa::ActiveActive { .. } = cfg.failures.lb_ha {
+                // (DNS) the dead LB's clients have moved: `epoch` is the component's.
+                if st.lb_down[k]
+                    && st
+                        .comps
+                        .iter()
+                        .zip(&st.epoch)
+                        .any(|(c, &e)| c.part == Part::Lb(k) && e == epoch)
+                {
+                    st.dns_moved[k] = true;
+                }
+                return;
+            }
+            if epoch == st.vip_epoch && st.vip.is_none() && !st.lb_down[k] {
+                st.vip = Some(k);
+                st.takeover_at = None;
             }
         }
+        E::VrrpFault(k, epoch) => {
+            let k = k as usize;
+            if epoch != st.vip_epoch || !st.lb_down[k] || st.vip != Some(k) {
+                return;
+            }
+            st.vrrp_fault[k] = true;
+            st.vip = None;
+            if let LbHa::ActivePassive {
+                backup_priority, ..
+            } = cfg.failures.lb_ha
+            {
+                // A priority-0 advertisement: the backup waits its skew alone.
+                let skew = super::stack::master_down_interval(
+                    SimTime::ZERO,
+                    priority_of(1 - k, backup_priority),
+                );
+                takeover(st, cal, 1 - k, skew);
+            }
+        }
+        E::Reeval => {}
         E::DbDetected(epoch) => {
             if epoch == st.db_epoch && fo.automatic {
                 let d = fo.promotion.sample_time(&mut st.rng);
@@ -570,6 +688,30 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                 st.in_read_pool[n as usize] = false;
             }
         }
+    }
+}
+
+/// keepalived priority of instance `k` (the master one above the backup).
+fn priority_of(k: usize, backup_priority: u32) -> u32 {
+    if k == 0 {
+        (backup_priority + 1).min(255)
+    } else {
+        backup_priority
+    }
+}
+
+/// Instance `k` takes the floating IP after `after`, unless a sooner takeover is pending.
+fn takeover(st: &mut State, cal: &mut Calendar<E>, k: usize, after: SimTime) {
+    if (st.lb_down[k] && st.lb_silent[k]) || st.vrrp_fault[k] {
+        return; // keepalived there is dead or in FAULT: it cannot take the address
+    }
+    st.vip_epoch += 1;
+    let at = cal.now() + after;
+    st.takeover_at = Some(at);
+    cal.schedule_at(at, E::Takeover(k as u8, st.vip_epoch));
+    let wait = st.cfg.workload.connect_timeout;
+    if after > wait {
+        cal.schedule_at(at - wait, E::Reeval);
     }
 }
 

@@ -53,6 +53,10 @@ pub struct WorkloadConfig {
     pub clients: u32,
     /// Request classes; weights > 0. At least one.
     pub mix: Vec<RequestClass>,
+    /// How long a client keeps retransmitting its SYN to a load-balancer address that does not
+    /// answer (host down, floating IP not yet taken over) before it gives up. Linux sends the
+    /// SYN again after 1, 3, 7, 15, 31 and 63 s (`tcp_syn_retries` = 6) and fails at 127 s.
+    pub connect_timeout: SimTime,
 }
 
 /// One kind of request and the work it brings.
@@ -69,6 +73,9 @@ pub struct RequestClass {
     pub reads: u32,
     /// Database writes (to the primary), after the reads.
     pub writes: u32,
+    /// Nginx serves it alone (a static file): no application stage and no queries (`app`,
+    /// `reads` and `writes` are then zero).
+    pub static_file: bool,
 }
 
 /// HAProxy's `balance` algorithms.
@@ -116,6 +123,10 @@ pub struct LbConfig {
     pub maxconn: u32,
     /// `timeout queue`: a request still queued after this gets a 503.
     pub timeout_queue: SimTime,
+    /// `timeout server`: a request sent to a server that has not answered after this gets a
+    /// 504 (the server's inactivity timer; our servers send nothing before the response).
+    /// None = infinite, as HAProxy without the setting.
+    pub timeout_server: Option<SimTime>,
 }
 
 #[derive(Clone, Debug)]
@@ -140,6 +151,27 @@ pub struct ServerConfig {
     pub speed: f64,
     /// HAProxy `backup`: used only when no non-backup server is usable.
     pub backup: bool,
+    /// How Nginx reaches the application: a unix socket or TCP (decides what a full
+    /// backlog looks like: 502 at once, or SYNs dropped until `proxy_connect_timeout`).
+    pub upstream: Upstream,
+    /// Nginx `proxy_connect_timeout` (TCP upstream only).
+    pub proxy_connect_timeout: SimTime,
+    /// Nginx `proxy_read_timeout`: the application has not answered after this: 504.
+    pub proxy_read_timeout: SimTime,
+    /// The application server's worker timeout (Gunicorn `timeout`): a worker busy on one
+    /// request for longer is killed and restarted, and Nginx answers 502. None = never.
+    pub app_timeout: Option<SimTime>,
+}
+
+/// The socket between Nginx and the application server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    /// `proxy_pass http://unix:/run/app.sock`: a connect to a full backlog fails at once
+    /// (EAGAIN), Nginx answers 502.
+    Unix,
+    /// `proxy_pass http://127.0.0.1:8000`: the kernel drops the SYN when the accept queue is
+    /// full; Nginx's SYNs are retransmitted until `proxy_connect_timeout`, then 504.
+    Tcp,
 }
 
 /// Where reads go.
@@ -163,15 +195,54 @@ pub struct DbConfig {
     /// One-way network delay between an app server and a DB node; zero bypasses it.
     pub network: Dist,
     pub replication: ReplicationConfig,
+    /// How the application connects to MySQL.
+    pub client: DbClient,
+}
+
+/// The application's MySQL client: connections and timeouts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DbClient {
+    pub pool: DbPool,
+    /// Connect timeout of a new connection (PyMySQL's default is 10 s).
+    pub connect_timeout: SimTime,
+    /// Read timeout of a query; None = none (PyMySQL's default), so a query to a host that
+    /// does not answer holds its worker until the app server's worker timeout.
+    pub read_timeout: Option<SimTime>,
+}
+
+impl Default for DbClient {
+    fn default() -> Self {
+        DbClient {
+            pool: DbPool::PerWorker,
+            connect_timeout: SimTime::from_secs(10),
+            read_timeout: None,
+        }
+    }
+}
+
+/// DB nodes a per-request pool can track (one bit each per request); the scenario layer
+/// refuses more with `pool = "per-request"`.
+pub const MAX_PER_REQUEST_NODES: usize = 64;
+
+/// What MySQL's `max_connections` counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbPool {
+    /// Each application worker keeps one connection to each node it uses, open for the life
+    /// of the worker: a worker beyond `max_connections` has none and its queries fail.
+    PerWorker,
+    /// A request opens a connection to a node at its first query there and closes it when it
+    /// ends (PHP without persistent connections).
+    PerRequest,
 }
 
 #[derive(Clone, Debug)]
 pub struct DbNodeConfig {
     pub name: String,
-    /// Queries executing at once (CPU/IO parallelism), >= 1.
+    /// Queries executing at once (CPU/IO parallelism), >= 1. Replication applies run on the
+    /// same executors.
     pub workers: u32,
-    /// `max_connections`: queries present at once (executing + waiting); beyond it the query
-    /// fails ("Too many connections"). >= workers.
+    /// `max_connections`: client connections open at once (see [`DbPool`]); beyond it a
+    /// connection is refused ("Too many connections"). >= 1.
     pub max_connections: u32,
     /// Relative speed: service times are divided by it. > 0.
     pub speed: f64,
@@ -235,10 +306,37 @@ pub enum Target {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FaultKind {
-    /// The component stops; what was in flight on it fails.
+    /// The process died and its host answers at once (RST, or an ICMP reject for a link):
+    /// connections are refused and what was in flight on it fails. For a load balancer it is
+    /// the HAProxy process (keepalived on the same host lives on); for a server, Nginx and the
+    /// application.
     Crash,
+    /// No answer at all: host powered off, kernel panic. Connections and requests wait for
+    /// their timeouts. For an application it is a hung process (the kernel still queues
+    /// connections in its backlog).
+    Down,
+    /// Packets dropped (a partition, a firewall that DROPs): the same effect as `Down`, named
+    /// for a network cause.
+    Blackhole,
     /// DB node only: service times multiplied by the factor (> 0).
     Slow(f64),
+}
+
+impl FaultKind {
+    /// No answer at all: the peer waits for a timeout.
+    pub fn is_silent(self) -> bool {
+        matches!(self, FaultKind::Down | FaultKind::Blackhole)
+    }
+
+    /// The name used in scenarios and outputs.
+    pub fn name(self) -> String {
+        match self {
+            FaultKind::Crash => "crash".into(),
+            FaultKind::Down => "down".into(),
+            FaultKind::Blackhole => "blackhole".into(),
+            FaultKind::Slow(x) => format!("slow x{x}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -265,6 +363,8 @@ pub enum TargetKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RandomFaults {
     pub kind: TargetKind,
+    /// What a failure is: `Crash` or `Down` (never `Slow`).
+    pub fault: FaultKind,
     pub ttf: Dist,
     pub ttr: Dist,
 }
@@ -284,8 +384,12 @@ pub struct HealthCheck {
     pub retries: u32,
     /// `option redispatch`.
     pub redispatch: bool,
-    /// `timeout connect`: bounds the retry turnaround min(timeout connect, 1 s).
+    /// `timeout connect`: each attempt to a server that does not answer waits this long; also
+    /// bounds the retry turnaround min(timeout connect, 1 s) after a refusal.
     pub timeout_connect: SimTime,
+    /// `timeout check`: None = a check is bounded by `inter` as a whole; Some(t): its connect
+    /// part by min(timeout connect, inter) and its read part by t (HAP-CFG "timeout check").
+    pub timeout_check: Option<SimTime>,
 }
 
 impl Default for HealthCheck {
@@ -301,6 +405,7 @@ impl Default for HealthCheck {
             retries: 3,
             redispatch: false,
             timeout_connect: SimTime::from_secs(5),
+            timeout_check: None,
         }
     }
 }
@@ -312,15 +417,48 @@ pub enum LbHa {
     #[default]
     Single,
     /// Two HAProxy with keepalived: the backup takes the floating IP after
-    /// 3 x advert_int + skew, skew = (256 - priority) / 256 s.
+    /// 3 x advert_int + skew, skew = (256 - priority) / 256 s, when the master's host dies;
+    /// after its skew alone when the master goes to FAULT (its tracked HAProxy died).
     ActivePassive {
         advert_int: SimTime,
         backup_priority: u32,
         preempt: bool,
+        /// lb-1 is configured `state MASTER`: when it returns it waits one advert_int (plus
+        /// 1/256 s) before taking the IP back, instead of the full master-down timer.
+        master_state: bool,
+        /// `vrrp_script` / `track_process` watching HAProxy; None = keepalived does not
+        /// know about HAProxy, and a dead HAProxy keeps the floating IP.
+        track: Option<VrrpScript>,
     },
-    /// Two HAProxy behind DNS round robin. Clients whose cached answer is the dead LB fail
-    /// until `dns_ttl` after the failure (the record is assumed removed at once).
-    ActiveActive { dns_ttl: SimTime },
+    /// Two HAProxy behind DNS round robin. A dead LB's record is withdrawn `withdraw_after`
+    /// the failure (and published again `withdraw_after` the repair); each client re-resolves
+    /// every `dns_ttl` at its own phase.
+    ActiveActive {
+        dns_ttl: SimTime,
+        withdraw_after: SimTime,
+    },
+}
+
+/// keepalived's check of the HAProxy process (`vrrp_script` with weight 0: a failure puts the
+/// instance in FAULT).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VrrpScript {
+    pub interval: SimTime,
+    /// Consecutive failures before FAULT.
+    pub fall: u32,
+    /// Consecutive successes before leaving FAULT.
+    pub rise: u32,
+}
+
+impl Default for VrrpScript {
+    /// keepalived's defaults: interval 1 s, fall 1, rise 1 (domain.md §0).
+    fn default() -> Self {
+        VrrpScript {
+            interval: SimTime::from_secs(1),
+            fall: 1,
+            rise: 1,
+        }
+    }
 }
 
 impl LbHa {
@@ -347,6 +485,15 @@ pub struct DbFailover {
     pub semi_sync: bool,
     /// `rpl_semi_sync_source_timeout`: then fall back to async.
     pub semi_sync_timeout: SimTime,
+    /// `rpl_semi_sync_source_wait_for_replica_count`: acknowledgements a commit waits for.
+    pub semi_sync_replicas: u32,
+    /// MySQL `replica_net_timeout`: a replica notices a primary that went silent this long
+    /// after the last event or heartbeat it received (heartbeats every half of it).
+    /// orchestrator declares a primary dead only when its replicas agree.
+    pub replica_net_timeout: SimTime,
+    /// orchestrator `DelayMasterPromotionIfSQLThreadNotUpToDate`: the promoted replica applies
+    /// its relay log before it takes writes. Off by default.
+    pub wait_for_apply: bool,
 }
 
 impl Default for DbFailover {
@@ -358,6 +505,9 @@ impl Default for DbFailover {
             promotion: Dist::det(10.0).expect("valid"),
             semi_sync: false,
             semi_sync_timeout: SimTime::from_secs(10),
+            semi_sync_replicas: 1,
+            replica_net_timeout: SimTime::from_secs(60),
+            wait_for_apply: false,
         }
     }
 }

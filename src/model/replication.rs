@@ -110,6 +110,15 @@ impl ReplicaLink {
         lost
     }
 
+    /// Transactions from `gtid` on, still on the wire, were just acknowledged to their
+    /// clients without a replica's acknowledgement (semi-sync timed out): they are lost if the
+    /// primary dies before they arrive.
+    pub fn acknowledge_from(&mut self, gtid: u64) {
+        for t in self.in_flight.iter_mut().filter(|t| t.gtid >= gtid) {
+            t.acked_alone = true;
+        }
+    }
+
     /// Pauses or resumes the applier (replica crash and repair). On resume, returns the
     /// applies to start.
     pub fn set_paused(&mut self, paused: bool) -> Vec<ApplyStart> {

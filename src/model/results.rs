@@ -86,7 +86,12 @@ pub struct FailoverStats {
     /// Total time without a primary taking writes, seconds.
     pub write_unavailable_s: f64,
     pub semi_sync_fallbacks: u32,
-    /// Reads served by replicas, and those that missed the same client's earlier write.
+    /// Measured commits that waited the whole `rpl_semi_sync_source_timeout` and were then
+    /// released by the switch to asynchronous replication.
+    pub semi_sync_stalled_commits: u64,
+    /// Reads served by replicas, and reads (on replicas, or on a primary promoted before it
+    /// applied its relay log) that missed the same client's earlier write, as a fraction of
+    /// the reads checked.
     pub replica_reads: u64,
     pub stale_reads: u64,
     pub stale_read_fraction: f64,
@@ -153,11 +158,16 @@ pub struct LbStats {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ServerStats {
     pub name: String,
-    /// Requests the LB sent to this server after the warm-up.
+    /// Requests the LB assigned to this server after the warm-up (a retry on the same server
+    /// is not a new assignment; a redispatch is one on the new server).
     pub dispatched: u64,
     /// Share of all dispatched requests.
     pub share: f64,
     pub completed: u64,
+    /// Connection retries on this server (HAProxy's `wretr`).
+    pub retries: u64,
+    /// Requests redispatched away from this server after a connection failure (`wredis`).
+    pub redispatches: u64,
     pub nginx_utilisation: f64,
     pub app_utilisation: f64,
     /// Fraction of requests reaching the app that found every worker busy.

@@ -70,6 +70,25 @@ impl Station {
         }
     }
 
+    /// Queues the request without starting it even if a server is idle (the process behind
+    /// the station hangs: its kernel still queues connections in the backlog).
+    pub fn wait_only(&mut self, now: SimTime, id: ReqId) -> Admit {
+        self.arrivals += 1;
+        if self.queue.len() < self.queue_cap {
+            self.queue.push_back(id);
+            self.waited += 1;
+            self.waiting.set(now, self.queue.len() as u64);
+            Admit::Queued
+        } else {
+            Admit::Rejected
+        }
+    }
+
+    /// A server is freed but takes nothing from the queue (the process hangs).
+    pub fn release_only(&mut self, now: SimTime) {
+        self.busy.add(now, -1);
+    }
+
     /// A service ended: the server takes the next waiting request (returned, and still
     /// counted busy) or goes idle.
     #[inline]

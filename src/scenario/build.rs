@@ -13,9 +13,10 @@ use toml::Value;
 use crate::dist::{Dist, Sample};
 use crate::engine::SimTime;
 use crate::model::{
-    Algorithm, ArrivalKind, Config, DbConfig, DbFailover, DbNodeConfig, Failures, FaultKind,
-    HealthCheck, LbConfig, LbHa, RandomFaults, RatePhase, ReadPolicy, ReplicationConfig,
-    RequestClass, ScheduledFault, ServerConfig, Target, TargetKind, WorkloadConfig,
+    Algorithm, ArrivalKind, Config, DbClient, DbConfig, DbFailover, DbNodeConfig, DbPool, Failures,
+    FaultKind, HealthCheck, LbConfig, LbHa, MAX_PER_REQUEST_NODES, RandomFaults, RatePhase,
+    ReadPolicy, ReplicationConfig, RequestClass, ScheduledFault, ServerConfig, Target, TargetKind,
+    Upstream, VrrpScript, WorkloadConfig,
 };
 
 use super::dist_spec::{SpecError, parse_dist, parse_dist_str};
@@ -58,6 +59,16 @@ const DEFAULT_CLIENTS: u32 = 10_000;
 /// HAProxy `timeout queue` defaults to `timeout connect`, which has no default (infinite, with a
 /// warning); HAProxy's documentation examples use 5 s.
 const DEFAULT_TIMEOUT_QUEUE: SimTime = SimTime::from_secs(5);
+/// HAProxy `timeout server` has no default (infinite, with a warning); HAProxy's own example
+/// configurations use 30 s to 1 min (examples/keylog-test.cfg, basic-config-edge.cfg).
+const DEFAULT_TIMEOUT_SERVER: SimTime = SimTime::from_secs(30);
+/// Nginx `proxy_connect_timeout` and `proxy_read_timeout` (both 60 s, domain.md §0).
+const DEFAULT_PROXY_TIMEOUT: SimTime = SimTime::from_secs(60);
+/// Gunicorn's worker `timeout` (domain.md §0): a worker silent for this long is killed.
+const DEFAULT_APP_TIMEOUT: SimTime = SimTime::from_secs(30);
+/// Linux gives up a connect after 6 SYN retransmissions (`tcp_syn_retries`), 127 s after the
+/// first SYN (domain.md §0, [U]).
+const DEFAULT_CLIENT_CONNECT_TIMEOUT: SimTime = SimTime::from_secs(127);
 /// nginx `worker_processes` and `worker_connections` defaults (nginx core module docs).
 const DEFAULT_NGINX_WORKERS: u32 = 1;
 const NGINX_WORKER_CONNECTIONS: u32 = 512;
@@ -80,6 +91,10 @@ const DEFAULT_BACKUP_PRIORITY: u32 = 100;
 /// DNS TTL of the LB records: no default exists; 60 s is the low end of common values (60-300 s,
 /// domain.md §3.2, a tunable).
 const DEFAULT_DNS_TTL: SimTime = SimTime::from_secs(60);
+/// Time for a health-checked DNS service to withdraw a dead LB's record (and to publish it
+/// again after the repair): Route 53's defaults, a check every 30 s and 3 failures, give about
+/// 90 s ([S], a tunable; a manual change takes minutes).
+const DEFAULT_DNS_WITHDRAW: SimTime = SimTime::from_secs(90);
 /// Timeline row widths tried in turn when `[timeline] interval` is unset: the first that keeps
 /// the timeline within [`MAX_TIMELINE_ROWS`] rows (1 s for runs up to ~11.6 days).
 const TIMELINE_STEPS_SECS: &[u64] = &[
@@ -379,6 +394,48 @@ impl Builder<'_> {
         t
     }
 
+    /// A timeout that may be switched off: a duration > 0, or "none" (None = infinite), or
+    /// `default` when unset.
+    fn optional_duration(
+        &mut self,
+        key: &KeyPath,
+        v: Option<&Value>,
+        default: Option<SimTime>,
+    ) -> Option<SimTime> {
+        match v {
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("none") => None,
+            None => default,
+            Some(_) => {
+                let n = self.problems.len();
+                let t = self.positive_duration(key, v, SimTime::ZERO);
+                (self.problems.len() == n).then_some(t).or(default)
+            }
+        }
+    }
+
+    /// One of a few words (case-insensitive), or `default` when unset.
+    fn choice<T: Copy>(
+        &mut self,
+        key: &KeyPath,
+        v: Option<&str>,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(s) = v.map(str::trim) else {
+            return default;
+        };
+        if let Some(&(_, t)) = options.iter().find(|(w, _)| w.eq_ignore_ascii_case(s)) {
+            return t;
+        }
+        let words: Vec<String> = options.iter().map(|(w, _)| format!("\"{w}\"")).collect();
+        let allowed = match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => words.join(""),
+        };
+        self.problem(key, format!("must be {allowed}, got {s:?}"));
+        default
+    }
+
     /// A distribution, or `default` when unset.
     fn dist_or(&mut self, key: &KeyPath, v: Option<&Value>, default: &Dist) -> Dist {
         match v {
@@ -465,12 +522,18 @@ impl Builder<'_> {
                 );
             }
         }
+        let connect_timeout = self.positive_duration(
+            &key.key("connect_timeout"),
+            w.connect_timeout.as_ref(),
+            DEFAULT_CLIENT_CONNECT_TIMEOUT,
+        );
         WorkloadConfig {
             arrival,
             rate,
             phases,
             clients,
             mix,
+            connect_timeout,
         }
     }
 
@@ -539,6 +602,7 @@ impl Builder<'_> {
                 app: self.dist(key, None, DEFAULT_APP_TIME),
                 reads: 0,
                 writes: 0,
+                static_file: false,
             }];
         };
         if mix.is_empty() {
@@ -570,18 +634,36 @@ impl Builder<'_> {
             }
             let weight = self.positive(&k.key("weight"), c.weight, 1.0);
             let nginx = self.dist(&k.key("nginx"), c.nginx.as_ref(), "0s");
-            let app = match &c.app {
-                Some(v) => self.dist(&k.key("app"), Some(v), "0s"),
-                None => {
+            let static_file = c.static_file.unwrap_or(false);
+            let reads = self.count(&k.key("reads"), c.reads, 0, 0, MAX_QUERIES);
+            let writes = self.count(&k.key("writes"), c.writes, 0, 0, MAX_QUERIES);
+            let app = match (&c.app, static_file) {
+                (Some(v), false) => self.dist(&k.key("app"), Some(v), "0s"),
+                (None, false) => {
                     self.problem(
                         &k.key("app"),
-                        "is required: the application work per request, e.g. app = \"exp(10ms)\"",
+                        "is required: the application work per request, e.g. app = \"exp(10ms)\" \
+                         (or static = true for a file Nginx serves alone)",
                     );
                     Dist::zero()
                 }
+                (Some(_), true) => {
+                    self.problem(
+                        &k.key("app"),
+                        "a static request (static = true) never reaches the application: \
+                         remove `app`, or set static = false",
+                    );
+                    Dist::zero()
+                }
+                (None, true) => Dist::zero(),
             };
-            let reads = self.count(&k.key("reads"), c.reads, 0, 0, MAX_QUERIES);
-            let writes = self.count(&k.key("writes"), c.writes, 0, 0, MAX_QUERIES);
+            if static_file && reads + writes > 0 {
+                self.problem(
+                    &k.key(if reads > 0 { "reads" } else { "writes" }),
+                    "a static request (static = true) makes no database queries: only the \
+                     application does",
+                );
+            }
             out.push(RequestClass {
                 name,
                 weight,
@@ -589,6 +671,7 @@ impl Builder<'_> {
                 app,
                 reads,
                 writes,
+                static_file,
             });
         }
         out
@@ -623,6 +706,11 @@ impl Builder<'_> {
                 }
                 t
             },
+            timeout_server: self.optional_duration(
+                &key.key("timeout_server"),
+                lb.timeout_server.as_ref(),
+                Some(DEFAULT_TIMEOUT_SERVER),
+            ),
         };
         (config, ha)
     }
@@ -693,6 +781,10 @@ impl Builder<'_> {
                         app_queue: s.app_queue,
                         speed: s.speed,
                         backup: s.backup,
+                        upstream: s.upstream,
+                        proxy_connect_timeout: s.proxy_connect_timeout,
+                        proxy_read_timeout: s.proxy_read_timeout,
+                        app_timeout: s.app_timeout,
                     };
                     out.push((name, own, k));
                 }
@@ -738,6 +830,10 @@ impl Builder<'_> {
             app_queue: DEFAULT_APP_QUEUE,
             speed: 1.0,
             backup: false,
+            upstream: Upstream::Unix,
+            proxy_connect_timeout: DEFAULT_PROXY_TIMEOUT,
+            proxy_read_timeout: DEFAULT_PROXY_TIMEOUT,
+            app_timeout: Some(DEFAULT_APP_TIMEOUT),
         });
         let nginx_workers = self.count(
             &key.key("nginx_workers"),
@@ -775,6 +871,27 @@ impl Builder<'_> {
             app_queue: self.count(&key.key("app_queue"), f.app_queue, d.app_queue, 0, u32::MAX),
             speed: self.positive(&key.key("speed"), f.speed, d.speed),
             backup: f.backup.unwrap_or(d.backup),
+            upstream: self.choice(
+                &key.key("upstream"),
+                f.upstream.as_deref(),
+                &[("unix", Upstream::Unix), ("tcp", Upstream::Tcp)],
+                d.upstream,
+            ),
+            proxy_connect_timeout: self.positive_duration(
+                &key.key("proxy_connect_timeout"),
+                f.proxy_connect_timeout.as_ref(),
+                d.proxy_connect_timeout,
+            ),
+            proxy_read_timeout: self.positive_duration(
+                &key.key("proxy_read_timeout"),
+                f.proxy_read_timeout.as_ref(),
+                d.proxy_read_timeout,
+            ),
+            app_timeout: self.optional_duration(
+                &key.key("app_timeout"),
+                f.app_timeout.as_ref(),
+                d.app_timeout,
+            ),
         }
     }
 
@@ -824,7 +941,8 @@ impl Builder<'_> {
         let replicas = self.replicas(&key.key("replicas"), db.replicas, &primary);
         let rep = db.replication.unwrap_or_default();
         let rk = key.key("replication");
-        let failover = self.db_failover(&key, db.failover.unwrap_or_default(), &rep);
+        let failover =
+            self.db_failover(&key, db.failover.unwrap_or_default(), &rep, replicas.len());
         let config = DbConfig {
             primary,
             replicas,
@@ -851,8 +969,45 @@ impl Builder<'_> {
                 ),
                 apply_factor: self.positive(&rk.key("apply_factor"), rep.apply_factor, 1.0),
             },
+            client: self.db_client(&key.key("client"), db.client.unwrap_or_default()),
         };
+        let nodes = 1 + config.replicas.len();
+        if config.client.pool == DbPool::PerRequest && nodes > MAX_PER_REQUEST_NODES {
+            self.problem(
+                &key.key("client").key("pool"),
+                format!(
+                    "\"per-request\" tracks at most {MAX_PER_REQUEST_NODES} database nodes, the \
+                     stack has {nodes}: use \"per-worker\" or fewer replicas"
+                ),
+            );
+        }
         (config, failover)
+    }
+
+    /// `[database.client]`: the application's MySQL connections and timeouts.
+    fn db_client(&mut self, key: &KeyPath, c: schema::DbClient) -> DbClient {
+        let d = DbClient::default();
+        DbClient {
+            pool: self.choice(
+                &key.key("pool"),
+                c.pool.as_deref(),
+                &[
+                    ("per-worker", DbPool::PerWorker),
+                    ("per-request", DbPool::PerRequest),
+                ],
+                d.pool,
+            ),
+            connect_timeout: self.positive_duration(
+                &key.key("connect_timeout"),
+                c.connect_timeout.as_ref(),
+                d.connect_timeout,
+            ),
+            read_timeout: self.optional_duration(
+                &key.key("read_timeout"),
+                c.read_timeout.as_ref(),
+                d.read_timeout,
+            ),
+        }
     }
 
     /// One DB node: fields set in `n` are checked under `key`, unset ones come from `inherit`.
@@ -880,14 +1035,6 @@ impl Builder<'_> {
             1,
             100_000,
         );
-        // Only complain here when this entry set one of the two (the inherited pair was
-        // checked where it was written).
-        if max_connections < workers && (n.workers.is_some() || n.max_connections.is_some()) {
-            self.problem(
-                &key.key("max_connections"),
-                format!("must be >= workers ({workers}), got {max_connections}"),
-            );
-        }
         DbNodeConfig {
             name,
             workers,

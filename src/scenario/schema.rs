@@ -60,6 +60,8 @@ pub struct Workload {
     pub clients: Option<i64>,
     pub phases: Option<Vec<Phase>>,
     pub mix: Option<Vec<Class>>,
+    /// Duration string: how long a client retransmits its SYN to a silent LB address.
+    pub connect_timeout: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -78,6 +80,9 @@ pub struct Class {
     pub app: Option<Value>,
     pub reads: Option<i64>,
     pub writes: Option<i64>,
+    /// Served by Nginx alone (a static file).
+    #[serde(rename = "static")]
+    pub static_file: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +93,8 @@ pub struct Lb {
     pub threads: Option<i64>,
     pub maxconn: Option<i64>,
     pub timeout_queue: Option<Value>,
+    /// Duration string or "none".
+    pub timeout_server: Option<Value>,
     /// `"single"`, `"active-passive"` or `"active-active"`.
     pub ha: Option<String>,
     /// keepalived settings (active-passive only).
@@ -103,13 +110,22 @@ pub struct Vrrp {
     pub advert_int: Option<Value>,
     pub backup_priority: Option<i64>,
     pub preempt: Option<bool>,
+    /// lb-1 is configured `state MASTER`.
+    pub master_state: Option<bool>,
+    /// A `vrrp_script` (or `track_process`) watches HAProxy.
+    pub track_haproxy: Option<bool>,
+    /// Duration string.
+    pub script_interval: Option<Value>,
+    pub script_fall: Option<i64>,
+    pub script_rise: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dns {
-    /// Duration string.
+    /// Duration strings.
     pub ttl: Option<Value>,
+    pub withdraw_after: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +147,12 @@ pub struct ServerFields {
     pub app_queue: Option<i64>,
     pub speed: Option<f64>,
     pub backup: Option<bool>,
+    /// `"unix"` or `"tcp"`.
+    pub upstream: Option<String>,
+    /// Duration strings (`app_timeout` may be "none").
+    pub proxy_connect_timeout: Option<Value>,
+    pub proxy_read_timeout: Option<Value>,
+    pub app_timeout: Option<Value>,
 }
 
 /// One `[[servers]]` entry.
@@ -147,6 +169,10 @@ pub struct Server {
     pub app_queue: Option<i64>,
     pub speed: Option<f64>,
     pub backup: Option<bool>,
+    pub upstream: Option<String>,
+    pub proxy_connect_timeout: Option<Value>,
+    pub proxy_read_timeout: Option<Value>,
+    pub app_timeout: Option<Value>,
 }
 
 impl Server {
@@ -162,6 +188,19 @@ impl Server {
             app_queue: self.app_queue.or(defaults.app_queue),
             speed: self.speed.or(defaults.speed),
             backup: self.backup.or(defaults.backup),
+            upstream: self.upstream.clone().or_else(|| defaults.upstream.clone()),
+            proxy_connect_timeout: self
+                .proxy_connect_timeout
+                .clone()
+                .or_else(|| defaults.proxy_connect_timeout.clone()),
+            proxy_read_timeout: self
+                .proxy_read_timeout
+                .clone()
+                .or_else(|| defaults.proxy_read_timeout.clone()),
+            app_timeout: self
+                .app_timeout
+                .clone()
+                .or_else(|| defaults.app_timeout.clone()),
         }
     }
 }
@@ -178,6 +217,18 @@ pub struct Database {
     pub replicas: Option<Value>,
     pub replication: Option<Replication>,
     pub failover: Option<Failover>,
+    pub client: Option<DbClient>,
+}
+
+/// `[database.client]`: the application's MySQL connections.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbClient {
+    /// `"per-worker"` or `"per-request"`.
+    pub pool: Option<String>,
+    /// Duration strings (`read_timeout` may be "none").
+    pub connect_timeout: Option<Value>,
+    pub read_timeout: Option<Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -198,6 +249,7 @@ pub struct Replication {
     pub semi_sync: Option<bool>,
     /// Duration string.
     pub semi_sync_timeout: Option<Value>,
+    pub semi_sync_replicas: Option<i64>,
 }
 
 /// `[database.failover]`: detection of a dead primary and promotion of a replica.
@@ -210,6 +262,9 @@ pub struct Failover {
     pub poll_count: Option<i64>,
     /// Distribution spec.
     pub promotion: Option<Value>,
+    /// Duration string.
+    pub replica_net_timeout: Option<Value>,
+    pub wait_for_apply: Option<bool>,
 }
 
 /// `[health]`: HAProxy active health checks, retries and redispatch.
@@ -227,8 +282,9 @@ pub struct Health {
     pub check: Option<String>,
     pub retries: Option<i64>,
     pub redispatch: Option<bool>,
-    /// Duration string.
+    /// Duration strings.
     pub timeout_connect: Option<Value>,
+    pub timeout_check: Option<Value>,
 }
 
 /// One `[[faults]]` entry: a fault at a fixed time.
@@ -238,7 +294,7 @@ pub struct Fault {
     /// A component name: `web-01`, `web-01.app`, `lb`, `lb-2`, `db.primary`, `db-replica-1`,
     /// `db.link`.
     pub target: Option<String>,
-    /// `"crash"` (default) or `"slow"`.
+    /// `"crash"` (default), `"down"`, `"blackhole"` or `"slow"`.
     pub kind: Option<String>,
     /// Service-time multiplier of a `"slow"` fault.
     pub factor: Option<f64>,
@@ -253,6 +309,8 @@ pub struct Fault {
 pub struct RandomFault {
     /// `"server"`, `"app"`, `"lb"`, `"db"` or `"db.link"`.
     pub component: Option<String>,
+    /// `"crash"` (default), `"down"` or `"blackhole"`.
+    pub kind: Option<String>,
     /// Mean time to failure (a duration: exponential with that mean), or `ttf`, a distribution.
     pub mttf: Option<Value>,
     pub ttf: Option<Value>,

@@ -214,7 +214,7 @@ read_time = { dist = "lognormal", mean = "1ms", cv = -1 }
 
 [database.primary]
 workers = 200
-max_connections = 151
+max_connections = 0
 
 [database.replication]
 appliers = 0
@@ -260,7 +260,7 @@ apply_factor = 0
         "{shown}"
     );
     assert!(
-        shown.contains("must be >= workers (200), got 151"),
+        shown.contains("database.primary.max_connections (line 45): must be a whole number from 1"),
         "{shown}"
     );
     assert!(shown.contains("add one"), "{shown}");
@@ -567,20 +567,30 @@ mod failures {
     fn lb_ha_modes() {
         let text = format!(
             "{BASE}[lb]\nha = \"active-passive\"\n[lb.vrrp]\nadvert_int = \"500ms\"\n\
-             backup_priority = 150\npreempt = false\n"
+             backup_priority = 150\npreempt = false\nmaster_state = false\n\
+             track_haproxy = true\nscript_interval = \"2s\"\nscript_fall = 2\n"
         );
         match ok(&text, &[]).config.failures.lb_ha {
             LbHa::ActivePassive {
                 advert_int,
                 backup_priority,
                 preempt,
+                master_state,
+                track,
             } => {
                 assert_eq!(advert_int, SimTime::from_millis(500));
                 assert_eq!(backup_priority, 150);
                 assert!(!preempt);
+                assert!(!master_state);
+                let t = track.expect("tracked");
+                assert_eq!((t.interval, t.fall, t.rise), (secs(2), 2, 1));
             }
             other => panic!("{other:?}"),
         }
+        // A script setting without the script is a mistake, named at its key.
+        let text = format!("{BASE}[lb]\nha = \"active-passive\"\n[lb.vrrp]\nscript_fall = 2\n");
+        let e = err(&text, &[]).to_string();
+        assert!(e.contains("lb.vrrp.script_fall"), "{e}");
         // keepalived's defaults when [lb.vrrp] is absent.
         let c = ok(BASE, &["lb.ha=active-passive"]).config;
         assert!(matches!(
@@ -589,13 +599,25 @@ mod failures {
                 advert_int,
                 backup_priority: 100,
                 preempt: true,
+                master_state: true,
+                track: None,
             } if advert_int == secs(1)
         ));
-        let text = format!("{BASE}[lb]\nha = \"active-active\"\ndns = {{ ttl = \"5min\" }}\n");
+        let text = format!(
+            "{BASE}[lb]\nha = \"active-active\"\ndns = {{ ttl = \"5min\", withdraw_after = \"20s\" }}\n"
+        );
         let c = ok(&text, &[]).config;
-        assert!(matches!(c.failures.lb_ha, LbHa::ActiveActive { dns_ttl } if dns_ttl == secs(300)));
+        assert!(matches!(
+            c.failures.lb_ha,
+            LbHa::ActiveActive { dns_ttl, withdraw_after }
+                if dns_ttl == secs(300) && withdraw_after == secs(20)
+        ));
         let c = ok(BASE, &["lb.ha=active-active"]).config;
-        assert!(matches!(c.failures.lb_ha, LbHa::ActiveActive { dns_ttl } if dns_ttl == secs(60)));
+        assert!(matches!(
+            c.failures.lb_ha,
+            LbHa::ActiveActive { dns_ttl, withdraw_after }
+                if dns_ttl == secs(60) && withdraw_after == secs(90)
+        ));
         let c = ok(BASE, &["lb.ha=single"]).config;
         assert!(matches!(c.failures.lb_ha, LbHa::Single));
     }

@@ -32,7 +32,9 @@ pub fn mmc(
                 app: Dist::exp(1.0 / mu).unwrap(),
                 reads: 0,
                 writes: 0,
+                static_file: false,
             }],
+            connect_timeout: SimTime::from_secs(127),
         },
         lb: LbConfig {
             algorithm,
@@ -40,6 +42,8 @@ pub fn mmc(
             threads: 1,
             maxconn: 0,
             timeout_queue: SimTime::from_secs(3600),
+            // Queueing theory knows no timeouts.
+            timeout_server: None,
         },
         servers: (0..servers)
             .map(|i| ServerConfig {
@@ -53,6 +57,10 @@ pub fn mmc(
                 app_queue: u32::MAX,
                 speed: 1.0,
                 backup: false,
+                upstream: Upstream::Unix,
+                proxy_connect_timeout: SimTime::from_secs(60),
+                proxy_read_timeout: SimTime::from_secs(365 * 86_400),
+                app_timeout: None,
             })
             .collect(),
         database: DbConfig {
@@ -72,6 +80,7 @@ pub fn mmc(
                 appliers: 1,
                 apply_factor: 1.0,
             },
+            client: DbClient::default(),
         },
         failures: Failures {
             timeline_interval: SimTime::from_secs(1),
@@ -99,7 +108,8 @@ pub fn stack(
     let node = |name: String| DbNodeConfig {
         name,
         workers: 64,
-        max_connections: 64,
+        // Every application worker keeps a connection (a per-worker pool): enough for all.
+        max_connections: 1_000_000,
         speed: 1.0,
     };
     let mut cfg = mmc(rate, 1.0, 100_000, servers, Algorithm::RoundRobin, seconds);
@@ -113,6 +123,7 @@ pub fn stack(
         app: Dist::zero(),
         reads,
         writes,
+        static_file: false,
     }];
     cfg.database.primary = node("db-primary".into());
     cfg.database.replicas = (0..replicas)

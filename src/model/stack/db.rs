@@ -1,7 +1,8 @@
-//! The database tier: queries, replication, the monitor, promotion and semi-sync.
+//! The database tier: queries, MySQL connections, replication, semi-sync, the monitor and
+//! promotion.
 
 use super::*;
-use crate::model::config::ReadPolicy;
+use crate::model::config::{DbPool, ReadPolicy};
 use crate::model::replication::{ApplyStart, Txn};
 use crate::model::station::Admit;
 use crate::model::workload::FIRST_CLIENT_IP;
@@ -10,6 +11,7 @@ impl Stack {
     /// Issues the request's next query, or finishes it when none is left.
     pub(super) fn next_query(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
+        r.in_query = false;
         let write = if r.work.reads > 0 {
             r.work.reads -= 1;
             false
@@ -21,13 +23,13 @@ impl Stack {
             return;
         };
         r.in_write = write;
-        if self.dbs.link_faults > 0 {
-            self.fail_in_app(cal, id, Cause::DbUnreachable);
+        if self.dbs.link.answer() == Answer::Refuses {
+            self.end(cal, id, Cause::DbUnreachable);
             return;
         }
         let node = if write {
             if !self.dbs.writes_open {
-                self.fail_in_app(cal, id, Cause::NoPrimary);
+                self.end(cal, id, Cause::NoPrimary);
                 return;
             }
             self.dbs.primary
@@ -35,19 +37,87 @@ impl Stack {
             match self.read_node() {
                 Some(n) => n,
                 None => {
-                    self.fail_in_app(cal, id, Cause::NoPrimary);
+                    self.end(cal, id, Cause::NoPrimary);
                     return;
                 }
             }
         };
         let r = &mut self.reqs.items[id as usize];
         r.db_node = node as u16;
+        r.query = r.query.wrapping_add(1);
+        r.in_query = true;
+        self.arm_db_timeout(cal, id);
+        self.db_connect(cal, id);
+    }
+
+    /// The query needs a MySQL connection to its node. In a per-worker pool the worker has
+    /// one if it was among the first `max_connections` workers to connect; in a per-request
+    /// pool the first query to a node opens one, which waits `connect_timeout` for a node
+    /// that does not answer (SYNs retransmitted meanwhile).
+    pub(super) fn db_connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let now = cal.now();
+        let r = self.reqs.items[id as usize];
+        let n = r.db_node as usize;
+        // A retransmission (its SYN event just fired) carries on; anything else moves on.
+        let retrying = r.stage == Stage::DbSyn;
+        self.reqs.items[id as usize].stage = Stage::Active;
+        let client = &self.cfg.database.client;
+        match client.pool {
+            DbPool::PerWorker => {
+                let i = r.server as usize;
+                let index = self.servers[i].workers_before.saturating_add(r.worker);
+                if index >= self.db[n].max_connections {
+                    self.end(cal, id, Cause::DbTooManyConnections);
+                    return;
+                }
+            }
+            DbPool::PerRequest if r.db_conns & (1u64 << n) == 0 => {
+                let reachable = self.dbs.link.answer() == Answer::Up;
+                match self.db[n].faults.answer() {
+                    Answer::Refuses => {
+                        self.end(cal, id, Cause::DbNodeDown);
+                        return;
+                    }
+                    Answer::Up if reachable => {}
+                    _ => {
+                        let timeout = client.connect_timeout;
+                        if retrying && now >= r.since + timeout {
+                            self.end(cal, id, Cause::DbTimeout);
+                        } else {
+                            if retrying {
+                                self.reqs.items[id as usize].stage = Stage::DbSyn;
+                            }
+                            self.syn_wait(cal, id, Stage::DbSyn, timeout);
+                        }
+                        return;
+                    }
+                }
+                if self.db[n].open_conns >= self.db[n].max_connections {
+                    self.end(cal, id, Cause::DbTooManyConnections);
+                    return;
+                }
+                self.db[n].open_conns += 1;
+                self.reqs.items[id as usize].db_conns |= 1u64 << n;
+            }
+            DbPool::PerRequest => {}
+        }
         if self.cfg.database.network.is_zero() {
             self.db_arrive(cal, id);
         } else {
-            r.stage = Stage::ToDb;
+            self.reqs.items[id as usize].stage = Stage::ToDb;
             let d = self.cfg.database.network.sample_time(&mut self.net_rng);
             cal.schedule_in(d, Ev::DbArrive(id));
+        }
+    }
+
+    /// Closes the request's per-request MySQL connections.
+    pub(super) fn release_db_conns(&mut self, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
+        let mut mask = std::mem::take(&mut r.db_conns);
+        while mask != 0 {
+            let n = mask.trailing_zeros() as usize;
+            self.db[n].open_conns -= 1;
+            mask &= mask - 1;
         }
     }
 
@@ -68,6 +138,16 @@ impl Stack {
         self.dbs.writes_open.then_some(primary)
     }
 
+    /// The query (or its reply) was dropped on the way: the request waits, holding its
+    /// worker, for the MySQL read timeout or its worker's timeout. True when that happened.
+    fn query_lost(&mut self, id: ReqId) -> bool {
+        if self.dbs.link.answer() != Answer::Silent {
+            return false;
+        }
+        self.reqs.items[id as usize].stage = Stage::Hung;
+        true
+    }
+
     pub(super) fn on_db_arrive(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         if r.zombie {
@@ -75,21 +155,29 @@ impl Stack {
             return;
         }
         r.stage = Stage::Active;
+        if self.query_lost(id) {
+            return;
+        }
         self.db_arrive(cal, id);
     }
 
     fn db_arrive(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
         let node = self.reqs.items[id as usize].db_node as usize;
-        if !self.db[node].up() {
-            self.fail_in_app(cal, id, Cause::DbNodeDown);
-            return;
+        match self.db[node].faults.answer() {
+            Answer::Refuses => {
+                self.end(cal, id, Cause::DbNodeDown);
+                return;
+            }
+            Answer::Silent => {
+                self.reqs.items[id as usize].stage = Stage::Hung;
+                return;
+            }
+            Answer::Up => {}
         }
         match self.db[node].station.arrive(now, id) {
             Admit::Start => self.db_start(cal, id, node),
-            Admit::Queued => self.reqs.items[id as usize].stage = Stage::DbWait,
-            // "Too many connections": the app gives up and answers 500.
-            Admit::Rejected => self.fail_in_app(cal, id, Cause::DbTooManyConnections),
+            _ => self.reqs.items[id as usize].stage = Stage::DbWait,
         }
     }
 
@@ -116,8 +204,13 @@ impl Stack {
         let r = self.reqs.items[id as usize];
         let node = r.db_node as usize;
         if self.db[node].station.epoch() != r.st_epoch {
-            // The node crashed during the query: the request already failed.
-            self.reqs.release(id);
+            // The node died during the query: a crash already failed the request; silence
+            // leaves it waiting for a timeout.
+            if r.zombie {
+                self.reqs.release(id);
+            } else {
+                self.reqs.items[id as usize].stage = Stage::Hung;
+            }
             return;
         }
         if let Some(next) = self.db[node].station.finish(now) {
@@ -125,53 +218,63 @@ impl Stack {
         }
         let measured = now >= self.cfg.warmup;
         let client = r.work.client_ip.wrapping_sub(FIRST_CLIENT_IP) as usize;
-        let mut ack_at = None;
+        let mut waits = false;
         if r.in_write {
             if measured {
                 self.db[node].writes += 1;
             }
-            ack_at = self.commit(cal, r.db_raw, client);
+            waits = self.commit(cal, id, r.db_raw, client);
         } else {
             if measured {
                 self.db[node].reads += 1;
             }
-            if node != self.dbs.primary {
-                self.dbs.replica_reads += 1;
-                let seen = self.dbs.last_write.get(client).copied().unwrap_or(0);
-                if self.links[node].applied_gtid < seen {
-                    self.dbs.stale_reads += 1;
-                }
-            }
+            self.check_stale_read(node, client);
         }
         if r.zombie {
             // The client is gone (its server or the DB link failed), the query ran anyway.
             self.reqs.release(id);
             return;
         }
-        let r = &mut self.reqs.items[id as usize];
-        if let Some(at) = ack_at {
-            r.stage = Stage::Ack;
-            cal.schedule_at(at, Ev::SemiAck(id));
-        } else if self.cfg.database.network.is_zero() {
-            r.stage = Stage::Active;
-            self.next_query(cal, id);
+        self.reqs.items[id as usize].stage = Stage::Active;
+        if self.server_lost(now, id) || self.query_lost(id) {
+            return;
+        }
+        if waits {
+            self.reqs.items[id as usize].stage = Stage::Ack;
         } else {
-            r.stage = Stage::FromDb;
-            let d = self.cfg.database.network.sample_time(&mut self.net_rng);
-            cal.schedule_in(d, Ev::DbReply(id));
+            self.db_reply(cal, id);
         }
     }
 
-    /// The semi-sync acknowledgement reached the primary (or the wait timed out): the commit's
-    /// OK now travels back to the application like any other reply.
-    pub(super) fn on_semi_ack(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        if self.cfg.database.network.is_zero() || self.reqs.items[id as usize].zombie {
-            self.on_db_reply(cal, id);
-            return;
+    /// A read that misses the same client's earlier write (read-your-writes): on a replica
+    /// that has not applied it yet, or on a primary promoted before applying its relay log.
+    fn check_stale_read(&mut self, node: usize, client: usize) {
+        let seen = self.dbs.last_write.get(client).copied().unwrap_or(0);
+        let applied = self.links[node].applied_gtid;
+        if node != self.dbs.primary {
+            self.dbs.replica_reads += 1;
+            self.dbs.reads_checked += 1;
+            if applied < seen {
+                self.dbs.stale_reads += 1;
+            }
+        } else if seen <= self.dbs.promoted_after && self.links[node].backlog() > 0 {
+            self.dbs.reads_checked += 1;
+            if applied < seen {
+                self.dbs.stale_reads += 1;
+            }
         }
-        self.reqs.items[id as usize].stage = Stage::FromDb;
-        let d = self.cfg.database.network.sample_time(&mut self.net_rng);
-        cal.schedule_in(d, Ev::DbReply(id));
+    }
+
+    /// The result travels back to the application.
+    fn db_reply(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        if self.cfg.database.network.is_zero() {
+            self.reqs.items[id as usize].stage = Stage::Active;
+            self.query_answered(cal, id);
+        } else {
+            self.reqs.items[id as usize].stage = Stage::FromDb;
+            let d = self.cfg.database.network.sample_time(&mut self.net_rng);
+            cal.schedule_in(d, Ev::DbReply(id));
+        }
     }
 
     pub(super) fn on_db_reply(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
@@ -181,18 +284,36 @@ impl Stack {
             return;
         }
         r.stage = Stage::Active;
-        if self.dbs.link_faults > 0 {
-            self.fail_in_app(cal, id, Cause::DbUnreachable);
+        if self.server_lost(cal.now(), id) || self.query_lost(id) {
+            return;
+        }
+        self.query_answered(cal, id);
+    }
+
+    fn query_answered(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        if self.dbs.link.answer() == Answer::Refuses {
+            self.end(cal, id, Cause::DbUnreachable);
+            return;
+        }
+        if self.app_stuck(id) {
             return;
         }
         self.next_query(cal, id);
     }
 
-    /// A write committed on the primary: ship it to every live replica. With semi-sync
-    /// (AFTER_SYNC) returns when the client gets its answer: when the first replica's ack is
-    /// back, or after `semi_sync_timeout`, which also switches the primary to async until a
-    /// replica catches up (domain.md §4.3).
-    fn commit(&mut self, cal: &mut Calendar<Ev>, raw: SimTime, client: usize) -> Option<SimTime> {
+    /// The MySQL client's read timeout expired: the application answers 500.
+    pub(super) fn db_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        self.drop_db_wait(cal.now(), id);
+        self.reqs.items[id as usize].in_query = false;
+        self.end(cal, id, Cause::DbTimeout);
+    }
+
+    // ---- commits, replication, semi-sync ---------------------------------------------------
+
+    /// A write committed on the primary: ship it to every replica. With semi-sync
+    /// (AFTER_SYNC, on) the client's commit waits for `semi_sync_replicas` acknowledgements:
+    /// returns true, and the request waits in `semi_waiters` (domain.md §4.3).
+    fn commit(&mut self, cal: &mut Calendar<Ev>, id: ReqId, raw: SimTime, client: usize) -> bool {
         self.gtid += 1;
         let now = cal.now();
         if let Some(w) = self.dbs.last_write.get_mut(client) {
@@ -201,6 +322,7 @@ impl Stack {
         let repl = &self.cfg.database.replication;
         let fo = &self.cfg.failures.db_failover;
         let primary = self.dbs.primary;
+        let semi = fo.semi_sync && !self.dbs.semi_fallback;
         // (replica, network delay, arrival at its relay log); the buffer is reused.
         let mut arrivals = std::mem::take(&mut self.ship_buf);
         arrivals.clear();
@@ -211,52 +333,25 @@ impl Stack {
             let delay = repl.delay.sample_time(&mut self.repl_rng);
             arrivals.push((n, delay, self.links[n].arrival_time(now, delay)));
         }
-        let semi = fo.semi_sync && !self.dbs.semi_fallback;
-        let mut ack_at = None;
-        let mut acked_alone = !semi;
-        if semi {
-            let first = arrivals
-                .iter()
-                .filter(|(n, _, _)| self.db[*n].up())
-                .map(|&(_, _, t)| t)
-                .min();
-            let back = first.map(|t| t + repl.delay.sample_time(&mut self.repl_rng));
-            match back {
-                Some(t) if t - now <= fo.semi_sync_timeout => ack_at = Some(t),
-                _ => {
-                    let at = now + fo.semi_sync_timeout;
-                    ack_at = Some(at);
-                    acked_alone = true;
-                    self.dbs.semi_fallback = true;
-                    // The timeout expires at `at`: a fallback due after the end of the run
-                    // did not happen within it (neither counted nor logged).
-                    if at <= self.cfg.duration {
-                        self.dbs.semi_fallbacks += 1;
-                        self.obs.log(
-                            at,
-                            &self.db[primary].name,
-                            "semi-sync timeout",
-                            "no replica acknowledged in time: falling back to asynchronous \
-                             replication",
-                        );
-                    }
-                }
-            }
-        }
         for &(n, delay, _) in &arrivals {
             let speed = self.db[n].speed;
             let txn = Txn {
                 gtid: self.gtid,
                 commit: now,
                 apply: SimTime::from_secs_f64(raw.as_secs_f64() * repl.apply_factor / speed),
-                acked_alone,
+                acked_alone: !semi,
             };
             let at = self.links[n].ship(txn, delay);
             let epoch = self.links[n].epoch();
             cal.schedule_at(at, Ev::ReplArrive(n as u16, epoch));
         }
         self.ship_buf = arrivals;
-        ack_at
+        if semi {
+            let token = self.reqs.items[id as usize].query;
+            self.dbs.semi_waiters.push_back((id, token, self.gtid));
+            cal.schedule_in(fo.semi_sync_timeout, Ev::SemiTimeout(self.gtid));
+        }
+        semi
     }
 
     pub(super) fn on_repl_arrive(&mut self, cal: &mut Calendar<Ev>, n: usize, epoch: u32) {
@@ -265,17 +360,114 @@ impl Stack {
         }
         let start = self.links[n].arrive();
         Self::schedule_apply(cal, n, start);
-        // Only a live replica can acknowledge: a crashed one still "receives" here (its relay
-        // log is assumed refilled on restart) but must not switch semi-sync back on.
-        if self.dbs.semi_fallback && self.db[n].up() && self.links[n].received_gtid >= self.gtid {
+        // A semi-sync replica acknowledges once the events are in its relay log; only a live
+        // replica can (a crashed one still "receives" here: its relay log is assumed refilled
+        // on restart).
+        if self.cfg.failures.db_failover.semi_sync && self.db[n].up() && n != self.dbs.primary {
+            let gtid = self.links[n].received_gtid;
+            let d = self
+                .cfg
+                .database
+                .replication
+                .delay
+                .sample_time(&mut self.repl_rng);
+            cal.schedule_in(d, Ev::SemiAck(n as u16, gtid));
+        }
+    }
+
+    /// A replica's acknowledgement reaches the primary. Acknowledgements are cumulative: the
+    /// commits up to the position that `semi_sync_replicas` replicas have reached return.
+    /// When semi-sync was switched off, it comes back on once a replica has caught up with
+    /// the primary (MySQL `try_switch_on`).
+    pub(super) fn on_semi_ack(&mut self, cal: &mut Calendar<Ev>, n: usize, gtid: u64) {
+        let primary = self.dbs.primary;
+        if !self.db[primary].up() || n == primary {
+            return;
+        }
+        self.db[n].acked = self.db[n].acked.max(gtid);
+        let need = self.cfg.failures.db_failover.semi_sync_replicas.max(1) as usize;
+        let mut acked: Vec<u64> = (0..self.db.len())
+            .filter(|&m| m != primary && self.db[m].was_replica)
+            .map(|m| self.db[m].acked)
+            .collect();
+        acked.sort_unstable_by(|a, b| b.cmp(a));
+        let Some(&position) = acked.get(need - 1) else {
+            return;
+        };
+        while let Some(&(id, token, g)) = self.dbs.semi_waiters.front() {
+            if g > position {
+                break;
+            }
+            self.dbs.semi_waiters.pop_front();
+            if self.semi_waiting(id, token) {
+                self.db_reply(cal, id);
+            }
+        }
+        if self.dbs.semi_fallback && position >= self.gtid {
             self.dbs.semi_fallback = false;
-            let name = self.db[self.dbs.primary].name.clone();
+            let name = self.db[primary].name.clone();
             self.obs.log(
                 cal.now(),
                 &name,
                 "semi-sync resumed",
                 &format!("{} caught up", self.db[n].name),
             );
+        }
+    }
+
+    fn semi_waiting(&self, id: ReqId, token: u32) -> bool {
+        let r = &self.reqs.items[id as usize];
+        r.live && !r.zombie && r.query == token && r.stage == Stage::Ack
+    }
+
+    /// A commit's semi-sync wait expired. If it is still waiting, the primary switches to
+    /// asynchronous replication and wakes every waiting commit at once (MySQL
+    /// `semisync_source.cc`: the first wait to time out calls `switch_off`, which signals all
+    /// waiters): each session committing while no replica answers waits up to its own
+    /// timeout, so losing the last replica stalls every commit for up to
+    /// `rpl_semi_sync_source_timeout`.
+    pub(super) fn on_semi_timeout(&mut self, cal: &mut Calendar<Ev>, gtid: u64) {
+        if self.dbs.semi_fallback || !self.db[self.dbs.primary].up() {
+            return;
+        }
+        while let Some(&(id, token, _)) = self.dbs.semi_waiters.front() {
+            if self.semi_waiting(id, token) {
+                break;
+            }
+            self.dbs.semi_waiters.pop_front();
+        }
+        match self.dbs.semi_waiters.front() {
+            Some(&(_, _, g)) if g <= gtid => {}
+            _ => return, // this commit was acknowledged, or its client gave up
+        }
+        let now = cal.now();
+        self.dbs.semi_fallback = true;
+        if now <= self.cfg.duration {
+            self.dbs.semi_fallbacks += 1;
+        }
+        let primary = self.dbs.primary;
+        let name = self.db[primary].name.clone();
+        self.obs.log(
+            now,
+            &name,
+            "semi-sync timeout",
+            "no replica acknowledged in time: falling back to asynchronous replication",
+        );
+        let waiters: Vec<(ReqId, u32, u64)> = self.dbs.semi_waiters.drain(..).collect();
+        if let Some(&(_, _, first)) = waiters.first() {
+            // These commits are now acknowledged without a replica: lost if the primary dies
+            // before a replica receives them.
+            for link in &mut self.links {
+                link.acknowledge_from(first);
+            }
+        }
+        for (id, token, _) in waiters {
+            if self.semi_waiting(id, token) {
+                if self.reqs.items[id as usize].measured {
+                    self.dbs.semi_stalled_commits += 1;
+                }
+                self.db_reply(cal, id);
+            }
         }
     }
 
@@ -293,11 +485,155 @@ impl Stack {
         }
     }
 
+    // ---- node faults --------------------------------------------------------------------------
+
+    /// DB node `n`: a `crash` kills mysqld (its host resets connections: queries fail at once,
+    /// the replicas see their connection to a dead primary drop); `down` silences the host
+    /// (queries wait for the client's timeouts, and the replicas notice a dead primary only
+    /// after `replica_net_timeout`).
+    pub(super) fn db_fault(&mut self, cal: &mut Calendar<Ev>, n: usize, silent: bool, delta: i32) {
+        let before = self.db[n].faults.answer();
+        self.db[n].faults.add(silent, delta);
+        let after = self.db[n].faults.answer();
+        if before == Answer::Up && after != Answer::Up {
+            self.db_dies(cal, n, after == Answer::Refuses);
+        } else if before != Answer::Up && after == Answer::Up {
+            self.db_repair(cal, n);
+        }
+    }
+
+    fn db_dies(&mut self, cal: &mut Calendar<Ev>, n: usize, resets: bool) {
+        let now = cal.now();
+        let primary = n == self.dbs.primary;
+        // Queries waiting for or in service on the node, and commits on it still waiting for
+        // their semi-sync acknowledgement.
+        let victims = self.requests_where(|r| {
+            r.in_query
+                && r.db_node as usize == n
+                && matches!(r.stage, Stage::DbWait | Stage::Db | Stage::Ack)
+        });
+        self.db[n].station.drain_queue(now);
+        self.db[n].station.clear_busy(now);
+        if primary {
+            self.dbs.semi_waiters.clear();
+        }
+        for id in victims {
+            let r = &mut self.reqs.items[id as usize];
+            if matches!(r.stage, Stage::DbWait | Stage::Ack) {
+                r.stage = Stage::Active;
+            }
+            if resets {
+                // The client's connection is reset: it never hears "committed".
+                self.end(cal, id, Cause::DbNodeDown);
+            } else if !r.stage.has_event() {
+                r.stage = Stage::Hung;
+            }
+        }
+        if primary {
+            self.close_writes(now);
+            let fo = &self.cfg.failures.db_failover;
+            self.dbs.replicas_agree_at = if resets {
+                now
+            } else {
+                now + fo.replica_net_timeout
+            };
+            for m in 0..self.db.len() {
+                if m != n {
+                    self.dbs.lost_if_promoted[m] = self.links[m].cut();
+                }
+            }
+        } else {
+            self.links[n].set_paused(true);
+            if self.dbs.promoting == Some(n) {
+                // The replica being promoted died while draining its relay log: the monitor
+                // starts over with the replicas still alive (its lost count no longer applies).
+                self.dbs.promoting = None;
+                self.dbs.lost -= self.dbs.lost_if_promoted[n];
+                let name = self.db[n].name.clone();
+                self.obs.log(
+                    now,
+                    &name,
+                    "promotion aborted",
+                    "the replica being promoted crashed",
+                );
+                let d = self
+                    .cfg
+                    .failures
+                    .db_failover
+                    .promotion
+                    .sample_time(&mut self.promote_rng);
+                cal.schedule_in(d, Ev::Promote);
+            }
+        }
+    }
+
+    fn db_repair(&mut self, cal: &mut Calendar<Ev>, n: usize) {
+        let now = cal.now();
+        let name = self.db[n].name.clone();
+        if n == self.dbs.primary {
+            // Nobody was promoted: the old primary simply resumes.
+            self.dbs.primary_detected = false;
+            if self.dbs.promoting.is_none() {
+                self.open_writes(now);
+                self.mark_mitigated(now, |t| t == Target::DbNode(n));
+                self.obs
+                    .log(now, &name, "primary resumes", "no promotion took place");
+            }
+        } else if self.db[n].replaced {
+            self.rejoin_as_replica(now, n);
+        } else {
+            for s in self.links[n].set_paused(false) {
+                Self::schedule_apply(cal, n, s);
+            }
+        }
+    }
+
+    /// A former primary may hold transactions nobody else has: it is rebuilt from the new
+    /// primary, then rejoins as a replica (domain.md §4.4: "discard the failed source").
+    pub(super) fn rejoin_as_replica(&mut self, now: SimTime, n: usize) {
+        let appliers = self.cfg.database.replication.appliers;
+        self.links[n] = ReplicaLink::rebuilt(appliers, self.gtid, self.links[n].epoch());
+        self.db[n].replaced = false;
+        self.db[n].was_replica = true;
+        self.db[n].read_ok = false;
+        self.db[n].acked = self.gtid;
+        let name = self.db[n].name.clone();
+        self.obs.log(
+            now,
+            &name,
+            "rejoins as a replica",
+            "rebuilt from the new primary",
+        );
+    }
+
+    /// The network between the application tier and the database: a `crash` is a partition
+    /// that rejects (queries fail at once), `down`/`blackhole` one that drops packets (queries
+    /// and replies vanish, their clients wait for a timeout, and application workers stay
+    /// busy meanwhile: requests that never touch the database queue behind them).
+    pub(super) fn link_fault(&mut self, cal: &mut Calendar<Ev>, silent: bool, delta: i32) {
+        let before = self.dbs.link.answer();
+        self.dbs.link.add(silent, delta);
+        let after = self.dbs.link.answer();
+        if before == after || after != Answer::Refuses {
+            return;
+        }
+        let now = cal.now();
+        let victims = self.requests_where(|r| r.in_query && r.stage.at_db());
+        for id in victims {
+            self.drop_db_wait(now, id);
+            let r = &mut self.reqs.items[id as usize];
+            if matches!(r.stage, Stage::DbWait | Stage::Ack) {
+                r.stage = Stage::Active;
+            }
+            self.end(cal, id, Cause::DbUnreachable);
+        }
+    }
+
     // ---- monitor and failover ---------------------------------------------------------------
 
     /// One monitoring round (orchestrator-style): the primary is declared dead after
-    /// `poll_count` consecutive failed polls; replicas leave and rejoin the read pool the
-    /// same way.
+    /// `poll_count` consecutive failed polls and once its replicas agree they lost it
+    /// (orchestrator's DeadMaster); replicas leave and rejoin the read pool by polls alone.
     pub(super) fn on_db_poll(&mut self, cal: &mut Calendar<Ev>) {
         let now = cal.now();
         let fo = self.cfg.failures.db_failover.clone();
@@ -313,26 +649,13 @@ impl Stack {
                 }
                 continue;
             }
-            self.db[n].failed_polls += 1;
-            if self.db[n].failed_polls != fo.poll_count {
+            self.db[n].failed_polls = self.db[n].failed_polls.saturating_add(1);
+            if self.db[n].failed_polls < fo.poll_count {
                 continue;
             }
             let name = self.db[n].name.clone();
-            self.db[n].read_ok = false;
-            if n == self.dbs.primary && !self.dbs.primary_detected {
-                self.dbs.primary_detected = true;
-                self.obs.log(
-                    now,
-                    &name,
-                    "primary failure detected",
-                    &format!("{} failed polls every {}", fo.poll_count, fo.poll_interval),
-                );
-                self.mark_detected(now, |t| t == Target::DbNode(n));
-                if fo.automatic {
-                    let d = fo.promotion.sample_time(&mut self.promote_rng);
-                    cal.schedule_in(d, Ev::Promote);
-                }
-            } else if n != self.dbs.primary {
+            if self.db[n].read_ok && n != self.dbs.primary {
+                self.db[n].read_ok = false;
                 self.obs.log(
                     now,
                     &name,
@@ -342,11 +665,34 @@ impl Stack {
                 self.mark_detected(now, |t| t == Target::DbNode(n));
                 self.mark_mitigated(now, |t| t == Target::DbNode(n));
             }
+            if n == self.dbs.primary
+                && !self.dbs.primary_detected
+                && now >= self.dbs.replicas_agree_at
+            {
+                self.db[n].read_ok = false;
+                self.dbs.primary_detected = true;
+                self.obs.log(
+                    now,
+                    &name,
+                    "primary failure detected",
+                    &format!(
+                        "{} failed polls every {}, replicas agree",
+                        fo.poll_count, fo.poll_interval
+                    ),
+                );
+                self.mark_detected(now, |t| t == Target::DbNode(n));
+                if fo.automatic {
+                    let d = fo.promotion.sample_time(&mut self.promote_rng);
+                    cal.schedule_in(d, Ev::Promote);
+                }
+            }
         }
     }
 
-    /// Promotion: the live replica with the most received transactions takes over once its
-    /// relay log is applied. Acknowledged transactions it never received are lost (RPO).
+    /// Promotion: the live replica with the most received transactions takes over.
+    /// Acknowledged transactions it never received are lost (RPO). orchestrator does not wait
+    /// for its relay log to be applied unless `DelayMasterPromotionIfSQLThreadNotUpToDate`
+    /// (`wait_for_apply`): meanwhile it applies the backlog while taking new writes.
     pub(super) fn on_promote(&mut self, cal: &mut Calendar<Ev>) {
         let now = cal.now();
         let old = self.dbs.primary;
@@ -367,15 +713,19 @@ impl Stack {
         };
         let lost = self.dbs.lost_if_promoted[c];
         self.dbs.lost += lost;
-        // It keeps serving reads while it drains its relay log (still a read-only replica);
-        // it leaves the read pool when it becomes the primary.
-        self.dbs.promoting = Some(c);
+        let backlog = self.links[c].backlog();
+        let wait = self.cfg.failures.db_failover.wait_for_apply && backlog > 0;
         let name = self.db[c].name.clone();
         self.obs.log(now, &name, "promotion started", &format!(
-            "most up-to-date replica; {lost} acknowledged transactions never reached it; {} to apply first",
-            self.links[c].backlog()
+            "most up-to-date replica; {lost} acknowledged transactions never reached it; {backlog} \
+             received but not applied{}",
+            if wait { ", applied first" } else { "" }
         ));
-        if self.links[c].backlog() == 0 {
+        if wait {
+            // It keeps serving reads while it drains its relay log (still a read-only
+            // replica); it leaves the read pool when it becomes the primary.
+            self.dbs.promoting = Some(c);
+        } else {
             self.finish_promotion(now, c);
         }
     }
@@ -385,9 +735,19 @@ impl Stack {
         self.dbs.promoting = None;
         self.dbs.primary = c;
         self.dbs.primary_detected = false;
+        self.dbs.promoted_after = self.gtid;
         self.db[old].replaced = true;
         self.dbs.promotions += 1;
         self.dbs.semi_fallback = false;
+        // Commits still waiting on the old primary wait for a host that does not answer.
+        for (id, token, _) in std::mem::take(&mut self.dbs.semi_waiters) {
+            if self.semi_waiting(id, token) {
+                self.reqs.items[id as usize].stage = Stage::Hung;
+            }
+        }
+        for n in 0..self.db.len() {
+            self.db[n].acked = self.links[n].received_gtid;
+        }
         self.db[c].read_ok = false;
         self.open_writes(now);
         let name = self.db[c].name.clone();

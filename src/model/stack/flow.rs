@@ -1,11 +1,14 @@
-//! The request path through the load balancer, Nginx and the application.
+//! The request path through the client's connection, the load balancer, Nginx and the
+//! application, and what a request gives back when it ends.
 
+use super::timeouts::next_syn;
 use super::*;
+use crate::model::config::Upstream;
 use crate::model::lb::{Pick, Policy};
 use crate::model::station::Admit;
 
 impl Stack {
-    // ---- arrivals and the load balancer ------------------------------------------------
+    // ---- arrivals and the client's connection ---------------------------------------------
 
     pub(super) fn on_arrival(&mut self, cal: &mut Calendar<Ev>) {
         let now = cal.now();
@@ -16,21 +19,33 @@ impl Stack {
         let measured = now >= self.cfg.warmup;
         let id = self.reqs.alloc(Request {
             arrived: now,
-            queued_at: now,
+            since: now,
             work,
             epoch: 0,
+            query: 0,
             st_epoch: 0,
             lb_epoch: 0,
+            life: 0,
+            worker: 0,
+            db_conns: 0,
             server: NO_SERVER,
+            avoid: NO_SERVER,
             db_node: 0,
             lb: 0,
-            stage: Stage::LbWait,
-            retries_left: self.cfg.failures.health.retries.min(255) as u8,
+            addr: 0,
+            stage: Stage::Active,
+            retries: 0,
+            syn: 0,
+            holds: 0,
+            ngx_conns: 0,
             queued: false,
+            reselect: false,
             measured,
             in_write: false,
+            in_query: false,
             zombie: false,
             live: true,
+            counted: false,
             doomed: None,
             db_raw: SimTime::ZERO,
         });
@@ -39,10 +54,101 @@ impl Stack {
         }
         self.obs.arrivals += 1;
         self.in_system.add(now, 1);
-        let Some(k) = self.lb_for(now, work.client_ip) else {
-            self.fail(now, id, Cause::LbDown);
+        match self.resolve(now, work.client_ip) {
+            Some(addr) => {
+                self.reqs.items[id as usize].addr = addr;
+                self.client_connect(cal, id);
+            }
+            None => self.fail(now, id, Cause::LbDown),
+        }
+    }
+
+    /// One SYN of the client to its LB address: a live HAProxy accepts, a live host whose
+    /// HAProxy died resets (the client fails at once), and nobody at all means a SYN
+    /// retransmitted until the client's connect timeout.
+    fn client_connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let addr = self.reqs.items[id as usize].addr;
+        match self.lb_at(addr) {
+            (Answer::Up, Some(k)) => self.lb_accept(cal, id, k),
+            (Answer::Refuses, _) | (Answer::Up, None) => self.fail(cal.now(), id, Cause::LbDown),
+            (Answer::Silent, _) => {
+                let timeout = self.cfg.workload.connect_timeout;
+                self.syn_wait(cal, id, Stage::ClientSyn, timeout);
+            }
+        }
+    }
+
+    /// The connect of `id` got no answer: wait for the next SYN retransmission, or fail when
+    /// the connect timeout (counted from `r.since`) comes first.
+    pub(super) fn syn_wait(
+        &mut self,
+        cal: &mut Calendar<Ev>,
+        id: ReqId,
+        stage: Stage,
+        timeout: SimTime,
+    ) {
+        let r = &mut self.reqs.items[id as usize];
+        if r.stage != stage {
+            r.since = cal.now();
+            r.syn = 0;
+        }
+        r.syn = r.syn.saturating_add(1);
+        r.stage = stage;
+        cal.schedule_at(next_syn(r.since, r.syn, timeout), Ev::Syn(id));
+    }
+
+    /// A SYN retransmission or connect timeout of whatever the request is connecting to. The
+    /// stage stays while the connect goes on (its start and SYN count with it), and becomes
+    /// `Active` once the request moves on.
+    pub(super) fn on_syn(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let r = self.reqs.items[id as usize];
+        if r.zombie {
+            self.reqs.release(id);
             return;
-        };
+        }
+        let now = cal.now();
+        let proceed = |s: &mut Self| s.reqs.items[id as usize].stage = Stage::Active;
+        match r.stage {
+            Stage::ClientSyn => {
+                let timeout = self.cfg.workload.connect_timeout;
+                if now >= r.since + timeout && self.lb_at(r.addr).0 == Answer::Silent {
+                    proceed(self);
+                    self.fail(now, id, Cause::LbConnectTimeout);
+                } else if self.lb_at(r.addr).0 == Answer::Silent {
+                    self.syn_wait(cal, id, Stage::ClientSyn, timeout);
+                } else {
+                    proceed(self);
+                    self.client_connect(cal, id);
+                }
+            }
+            Stage::LbSyn => {
+                let timeout = self.cfg.failures.health.timeout_connect;
+                match self.servers[r.server as usize].host.answer() {
+                    Answer::Silent if now < r.since + timeout => {
+                        self.syn_wait(cal, id, Stage::LbSyn, timeout)
+                    }
+                    answer => {
+                        proceed(self);
+                        match answer {
+                            Answer::Up => self.established(cal, id),
+                            Answer::Refuses => self.conn_error(cal, id, true),
+                            Answer::Silent => self.conn_error(cal, id, false),
+                        }
+                    }
+                }
+            }
+            // These check and re-arm themselves (they compare the stage to know a retry).
+            Stage::NginxSyn => self.upstream(cal, id),
+            Stage::DbSyn => self.db_connect(cal, id),
+            other => unreachable!("SYN event of a request at {other:?}"),
+        }
+    }
+
+    // ---- the load balancer ---------------------------------------------------------------
+
+    /// HAProxy `k` accepted the client's connection.
+    fn lb_accept(&mut self, cal: &mut Calendar<Ev>, id: ReqId, k: usize) {
+        let now = cal.now();
         let lb = &mut self.lbs[k];
         if self.cfg.lb.maxconn > 0 && lb.held >= self.cfg.lb.maxconn {
             self.fail(now, id, Cause::LbMaxconn);
@@ -50,36 +156,20 @@ impl Stack {
         }
         lb.held += 1;
         let r = &mut self.reqs.items[id as usize];
+        r.holds |= holds::LB;
         r.lb = k as u8;
         r.lb_epoch = lb.epoch;
         match &mut lb.station {
             None => self.select(cal, id),
-            Some(st) => {
-                if st.arrive(now, id) == Admit::Start {
+            Some(st) => match st.arrive(now, id) {
+                Admit::Start => {
                     r.stage = Stage::LbProc;
                     r.st_epoch = st.epoch();
                     let d = self.cfg.lb.processing.sample_time(&mut lb.rng);
                     cal.schedule_in(d, Ev::LbDone(id));
                 }
-            }
-        }
-    }
-
-    /// Which LB instance a new request from `client_ip` reaches, if any.
-    fn lb_for(&self, now: SimTime, client_ip: u32) -> Option<usize> {
-        match &self.cfg.failures.lb_ha {
-            LbHa::Single => self.lbs[0].up().then_some(0),
-            LbHa::ActivePassive { .. } => self.vip.filter(|&k| self.lbs[k].up()),
-            LbHa::ActiveActive { dns_ttl } => {
-                // The client's cached DNS answer: half the clients resolved to each LB.
-                let k = (client_ip % 2) as usize;
-                if self.lbs[k].up() {
-                    return Some(k);
-                }
-                let other = 1 - k;
-                let expired = now >= self.lbs[k].down_since + *dns_ttl;
-                (expired && self.lbs[other].up()).then_some(other)
-            }
+                _ => r.stage = Stage::LbWait,
+            },
         }
     }
 
@@ -107,27 +197,60 @@ impl Stack {
         self.select(cal, id);
     }
 
-    /// HAProxy's server selection for a request that finished LB processing.
+    /// HAProxy's server selection. A request being redispatched avoids the server that failed
+    /// it, unless no other is usable (`srvtoavoid` in HAProxy's `get_server_*`).
     pub(super) fn select(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let k = self.reqs.items[id as usize].lb as usize;
+        let r = self.reqs.items[id as usize];
+        let k = r.lb as usize;
         if self.lbs[k].policy.fifo_fair() && self.live_backend_head(k) {
             self.enqueue(cal, id, None);
             return;
         }
-        let ip = self.reqs.items[id as usize].work.client_ip;
+        let avoid = r.avoid as usize;
         let lb = &mut self.lbs[k];
-        match lb.policy.pick(&lb.views, ip, &mut lb.rng) {
-            Pick::Server(i) => self.dispatch(cal, id, i),
+        let hide = avoid != NO_SERVER as usize
+            && lb.views[avoid].usable
+            && lb
+                .views
+                .iter()
+                .enumerate()
+                .any(|(j, v)| j != avoid && v.usable);
+        if hide {
+            lb.views[avoid].usable = false;
+        }
+        let pick = lb.policy.pick(&lb.views, r.work.client_ip, &mut lb.rng);
+        if hide {
+            lb.views[avoid].usable = true;
+        }
+        match pick {
+            Pick::Server(i) => {
+                self.assign(id, i);
+                self.connect(cal, id);
+            }
             Pick::ServerQueue(i) => {
                 let v = self.lbs[k].views[i];
                 if v.maxqueue > 0 && v.queued >= v.maxqueue {
-                    self.release_lb_only(cal.now(), id, Cause::ServerQueueFull);
+                    self.end(cal, id, Cause::ServerQueueFull);
                 } else {
                     self.enqueue(cal, id, Some(i));
                 }
             }
             Pick::BackendQueue => self.enqueue(cal, id, None),
-            Pick::NoServer => self.release_lb_only(cal.now(), id, Cause::NoServer),
+            Pick::NoServer => self.end(cal, id, Cause::NoServer),
+        }
+    }
+
+    /// The request is assigned to server `i`: it takes a slot there (`served`), which it keeps
+    /// while it retries that server (HAProxy's `sess_change_server`, released only on the
+    /// final failure or a redispatch: src/backend.c `back_handle_st_cer`).
+    fn assign(&mut self, id: ReqId, i: usize) {
+        let r = &mut self.reqs.items[id as usize];
+        self.lbs[r.lb as usize].views[i].served += 1;
+        r.holds |= holds::SRV;
+        r.server = i as u16;
+        r.avoid = NO_SERVER;
+        if r.measured {
+            self.servers[i].dispatched += 1;
         }
     }
 
@@ -148,7 +271,7 @@ impl Stack {
         let r = &mut self.reqs.items[id as usize];
         r.epoch = r.epoch.wrapping_add(1);
         r.queued = true;
-        r.queued_at = now;
+        r.since = now;
         r.stage = Stage::Queued;
         let epoch = r.epoch;
         let lb = &mut self.lbs[r.lb as usize];
@@ -167,118 +290,125 @@ impl Stack {
         cal.schedule_in(self.cfg.lb.timeout_queue, Ev::QueueTimeout(id, epoch));
     }
 
-    pub(super) fn on_queue_timeout(&mut self, now: SimTime, id: ReqId, epoch: u32) {
+    pub(super) fn on_queue_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, epoch: u32) {
         let r = &mut self.reqs.items[id as usize];
         if !r.live || !r.queued || r.epoch != epoch {
             return; // already dequeued: stale timer
         }
+        self.unqueue(cal.now(), id);
+        self.end(cal, id, Cause::QueueTimeout);
+    }
+
+    /// Takes a queued request out of its LB's queue accounting (its entry goes stale).
+    pub(super) fn unqueue(&mut self, now: SimTime, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
         r.queued = false;
+        r.stage = Stage::Active;
         let lb = &mut self.lbs[r.lb as usize];
         if r.server != NO_SERVER {
             lb.views[r.server as usize].queued -= 1;
         }
         lb.queue_len.add(now, -1);
-        self.release_lb_only(now, id, Cause::QueueTimeout);
     }
 
-    /// Fails a request that holds an LB slot but no server.
-    pub(super) fn release_lb_only(&mut self, now: SimTime, id: ReqId, cause: Cause) {
-        let r = self.reqs.items[id as usize];
-        let lb = &mut self.lbs[r.lb as usize];
-        if lb.epoch == r.lb_epoch {
-            lb.held -= 1;
-        }
-        self.fail(now, id, cause);
-    }
-
-    /// Sends the request to server `i` (one connection attempt).
-    pub(super) fn dispatch(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
-        let now = cal.now();
-        if !self.servers[i].host_up() {
-            self.connect_refused(cal, id, i);
-            return;
-        }
-        let r = &mut self.reqs.items[id as usize];
-        let lb = &mut self.lbs[r.lb as usize];
-        lb.views[i].served += 1;
-        r.server = i as u16;
-        let measured = r.measured;
-        let nginx_work = r.work.nginx;
-        let s = &mut self.servers[i];
-        if measured {
-            s.dispatched += 1;
-        }
-        if s.inside >= s.nginx_max {
-            self.lb_response(cal, id);
-            self.fail(now, id, Cause::NginxRefused);
-            return;
-        }
-        s.inside += 1;
-        if nginx_work == SimTime::ZERO {
-            self.app_enter(cal, id, i);
-        } else if s.nginx.arrive(now, id) == Admit::Start {
-            r.stage = Stage::Nginx;
-            r.st_epoch = s.nginx.epoch();
-            cal.schedule_in(scale(nginx_work, s.speed), Ev::NginxDone(id));
-        } else {
-            r.stage = Stage::NginxWait;
+    /// Every usable server left this LB (`tot_wact` and `tot_wbck` are 0): HAProxy wakes the
+    /// requests in the backend queue, which find no server and get a 503 at once
+    /// (src/queue.c `pendconn_redistribute`), instead of waiting for `timeout queue`.
+    pub(super) fn purge_backend_queue(&mut self, cal: &mut Calendar<Ev>, k: usize) {
+        let waiting: Vec<(ReqId, u32)> = self.lbs[k].backend_q.drain(..).collect();
+        for (id, epoch) in waiting {
+            let r = &self.reqs.items[id as usize];
+            if r.live && r.queued && r.epoch == epoch {
+                self.unqueue(cal.now(), id);
+                self.end(cal, id, Cause::NoServer);
+            }
         }
     }
 
-    /// The connection to server `i` was refused (its host is down but this LB still thinks
-    /// it is up): HAProxy's `retries` and `option redispatch` (domain.md §1.3).
-    fn connect_refused(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+    /// One connection attempt to the assigned server `r.server`.
+    fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let i = self.reqs.items[id as usize].server as usize;
+        match self.servers[i].host.answer() {
+            Answer::Up => self.established(cal, id),
+            Answer::Refuses => self.conn_error(cal, id, true),
+            Answer::Silent => {
+                let timeout = self.cfg.failures.health.timeout_connect;
+                self.syn_wait(cal, id, Stage::LbSyn, timeout);
+            }
+        }
+    }
+
+    /// A connection attempt failed: refused (`explicit`, RST/ICMP) or `timeout connect`.
+    /// HAProxy retries up to `retries` times; with `option redispatch` a retry goes to another
+    /// server at once when the server is marked down, on the last retry, or for a non-hash
+    /// algorithm with more than one active server (include/haproxy/stream.h
+    /// `stream_choose_redispatch`). After an explicit error it waits min(`timeout connect`,
+    /// 1 s) before retrying the same server, or before a redispatch when there is at most one
+    /// active server; after a connect timeout it retries at once (src/backend.c
+    /// `back_handle_st_cer`).
+    fn conn_error(&mut self, cal: &mut Calendar<Ev>, id: ReqId, explicit: bool) {
         let h = &self.cfg.failures.health;
-        let r = &mut self.reqs.items[id as usize];
-        if r.retries_left == 0 {
-            self.release_lb_only(cal.now(), id, Cause::ConnectFailed);
+        let r = self.reqs.items[id as usize];
+        let (k, i) = (r.lb as usize, r.server as usize);
+        let max = h.retries.min(255) as u8;
+        if r.retries >= max {
+            self.end(cal, id, Cause::ConnectFailed);
             return;
         }
-        r.retries_left -= 1;
-        r.server = i as u16;
-        let k = r.lb as usize;
+        let retries = r.retries + 1;
+        let views = &self.lbs[k].views;
+        let active = (0..views.len())
+            .filter(|&j| views[j].usable && !self.servers[j].backup)
+            .count();
         let hashing = matches!(
             self.cfg.lb.algorithm,
             crate::model::Algorithm::Source { .. }
         );
-        let actives = self.lbs[k].views.iter().filter(|v| v.usable).count();
-        let redispatch = h.redispatch && (r.retries_left == 0 || (!hashing && actives > 1));
+        let redispatch =
+            h.redispatch && (!views[i].usable || retries == max || (!hashing && active > 1));
+        let turnaround = h.timeout_connect.min(SimTime::from_secs(1));
+        let wait = explicit && (!redispatch || active <= 1);
+        let measured = r.measured;
+        let rq = &mut self.reqs.items[id as usize];
+        rq.retries = retries;
         if redispatch {
-            // Re-run load balancing avoiding the server that failed, at once.
-            let was = self.lbs[k].views[i].usable;
-            self.lbs[k].views[i].usable = false;
-            self.select(cal, id);
-            self.lbs[k].views[i].usable = was;
+            if measured {
+                self.servers[i].redispatches += 1;
+            }
+            rq.avoid = i as u16;
+            rq.reselect = true;
+            self.release_srv(cal, id);
         } else {
-            r.stage = Stage::Retry;
-            let turnaround = h.timeout_connect.min(SimTime::from_secs(1));
+            if measured {
+                self.servers[i].retries += 1;
+            }
+            self.reqs.items[id as usize].reselect = false;
+        }
+        if wait {
+            self.reqs.items[id as usize].stage = Stage::Retry;
             cal.schedule_in(turnaround, Ev::Retry(id));
+        } else {
+            self.retry(cal, id);
         }
     }
 
     pub(super) fn on_retry(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = self.reqs.items[id as usize];
-        if r.zombie {
+        if self.reqs.items[id as usize].zombie {
             self.reqs.release(id);
             return;
         }
         self.reqs.items[id as usize].stage = Stage::Active;
-        self.dispatch(cal, id, r.server as usize);
+        self.retry(cal, id);
     }
 
-    /// A response (or error) passed back through the LB: free the slot and let the oldest
-    /// queued request in.
-    pub(super) fn lb_response(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = self.reqs.items[id as usize];
-        let k = r.lb as usize;
-        let i = r.server as usize;
-        let lb = &mut self.lbs[k];
-        if lb.epoch != r.lb_epoch {
-            return; // that LB's state was wiped (crash, lost VIP): nothing to release
+    fn retry(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
+        if r.reselect {
+            r.reselect = false;
+            self.select(cal, id);
+        } else {
+            self.connect(cal, id);
         }
-        lb.held -= 1;
-        lb.views[i].served -= 1;
-        self.lb_dequeue(cal, k, i);
     }
 
     /// Lets queued requests in while server `i` has room (after a response or a mark-up).
@@ -292,7 +422,9 @@ impl Stack {
                 return;
             };
             self.lbs[k].queue_len.add(cal.now(), -1);
-            self.dispatch(cal, id, i);
+            self.reqs.items[id as usize].stage = Stage::Active;
+            self.assign(id, i);
+            self.connect(cal, id);
         }
     }
 
@@ -310,8 +442,8 @@ impl Stack {
         while lb.backend_q.front().is_some_and(|e| !live(e)) {
             lb.backend_q.pop_front();
         }
-        let sq = lb.server_q[i].front().map(|e| reqs[e.0 as usize].queued_at);
-        let bq = lb.backend_q.front().map(|e| reqs[e.0 as usize].queued_at);
+        let sq = lb.server_q[i].front().map(|e| reqs[e.0 as usize].since);
+        let bq = lb.backend_q.front().map(|e| reqs[e.0 as usize].since);
         let from_server = match (sq, bq) {
             (None, None) => return None,
             (Some(_), None) => true,
@@ -329,6 +461,39 @@ impl Stack {
     }
 
     // ---- web server: Nginx then the application --------------------------------------------
+
+    /// The connection to server `r.server` is up and the request is sent: HAProxy's `timeout
+    /// server` starts, Nginx admits it (one connection for a static file, two when it also
+    /// opens one to the application: `worker_connections` counts both).
+    fn established(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let now = cal.now();
+        let r = &mut self.reqs.items[id as usize];
+        let i = r.server as usize;
+        r.epoch = r.epoch.wrapping_add(1);
+        r.life = self.servers[i].life;
+        let proxied = !self.cfg.workload.mix[r.work.class as usize].static_file;
+        let conns = if proxied { 2 } else { 1 };
+        let nginx_work = r.work.nginx;
+        self.arm_server_timeout(cal, id);
+        let s = &mut self.servers[i];
+        if s.inside + conns > s.nginx_max {
+            self.end(cal, id, Cause::NginxRefused);
+            return;
+        }
+        s.inside += conns;
+        let r = &mut self.reqs.items[id as usize];
+        r.holds |= holds::NGX;
+        r.ngx_conns = conns as u8;
+        if nginx_work == SimTime::ZERO {
+            self.nginx_done(cal, id);
+        } else if s.nginx.arrive(now, id) == Admit::Start {
+            r.stage = Stage::Nginx;
+            r.st_epoch = s.nginx.epoch();
+            cal.schedule_in(scale(nginx_work, s.speed), Ev::NginxDone(id));
+        } else {
+            r.stage = Stage::NginxWait;
+        }
+    }
 
     pub(super) fn on_nginx_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
@@ -348,86 +513,310 @@ impl Stack {
             return;
         }
         self.reqs.items[id as usize].stage = Stage::Active;
-        self.app_enter(cal, id, i);
-    }
-
-    fn app_enter(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
-        let now = cal.now();
-        if !self.servers[i].app_up() {
-            // Nginx is up but its upstream refuses: 502 Bad Gateway.
-            self.servers[i].inside -= 1;
-            self.lb_response(cal, id);
-            self.fail(now, id, Cause::AppDown);
+        if self.server_lost(now, id) {
             return;
         }
-        match self.servers[i].app.arrive(now, id) {
-            Admit::Start => self.app_start(cal, id, i),
-            Admit::Queued => self.reqs.items[id as usize].stage = Stage::AppWait,
-            Admit::Rejected => {
-                self.servers[i].inside -= 1;
-                self.lb_response(cal, id);
-                self.fail(now, id, Cause::AppQueueFull);
+        self.nginx_done(cal, id);
+    }
+
+    /// Nginx has the request: a static file is answered, anything else goes upstream.
+    fn nginx_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let r = self.reqs.items[id as usize];
+        if self.cfg.workload.mix[r.work.class as usize].static_file {
+            let i = r.server as usize;
+            if r.measured && r.doomed.is_none() {
+                self.servers[i].completed += 1;
+            }
+            self.respond(cal, id);
+            return;
+        }
+        self.reqs.items[id as usize].stage = Stage::Active;
+        self.upstream(cal, id);
+    }
+
+    /// Nginx connects to the application. A crashed application refuses (502). A full
+    /// backlog fails a unix-socket connect at once (502), while over TCP the kernel drops the
+    /// SYN and Nginx retransmits until `proxy_connect_timeout` (504). A hung application
+    /// (`down`) still has its kernel queue connections in the backlog, where they wait.
+    fn upstream(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let now = cal.now();
+        let r = self.reqs.items[id as usize];
+        let i = r.server as usize;
+        let cfg = &self.cfg.servers[i];
+        let (upstream, connect_timeout) = (cfg.upstream, cfg.proxy_connect_timeout);
+        // A retransmission (its SYN event just fired) carries on; anything else moves on.
+        let retrying = r.stage == Stage::NginxSyn;
+        self.reqs.items[id as usize].stage = Stage::Active;
+        if !self.servers[i].app_faults.up() && !self.servers[i].app_frozen() {
+            self.end(cal, id, Cause::AppDown);
+            return;
+        }
+        let s = &mut self.servers[i];
+        let admit = if s.app_frozen() {
+            s.app.wait_only(now, id)
+        } else {
+            s.app.arrive(now, id)
+        };
+        match admit {
+            Admit::Rejected => match upstream {
+                Upstream::Unix => self.end(cal, id, Cause::AppQueueFull),
+                Upstream::Tcp if retrying && now >= r.since + connect_timeout => {
+                    self.end(cal, id, Cause::UpstreamConnectTimeout)
+                }
+                Upstream::Tcp => {
+                    if retrying {
+                        self.reqs.items[id as usize].stage = Stage::NginxSyn;
+                    }
+                    self.syn_wait(cal, id, Stage::NginxSyn, connect_timeout)
+                }
+            },
+            Admit::Queued => {
+                self.reqs.items[id as usize].stage = Stage::AppWait;
+                self.arm_nginx_timeout(cal, id, i);
+            }
+            Admit::Start => {
+                self.arm_nginx_timeout(cal, id, i);
+                self.app_start(cal, id, i);
             }
         }
     }
 
+    /// The request takes a free application worker and runs its CPU work.
     #[inline]
     fn app_start(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
-        let s = &self.servers[i];
+        let s = &mut self.servers[i];
         let r = &mut self.reqs.items[id as usize];
+        r.holds |= holds::APP;
+        // The station admitted it, so a worker is free.
+        r.worker = s.free_workers.pop().unwrap_or(0);
         r.stage = Stage::AppCpu;
         r.st_epoch = s.app.epoch();
         cal.schedule_in(scale(r.work.app, s.speed), Ev::AppCpuDone(id));
+        self.arm_worker_timeout(cal, id, i);
     }
 
     pub(super) fn on_app_cpu_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = self.reqs.items[id as usize];
         if r.zombie {
-            let i = r.server as usize;
-            if self.servers[i].app.epoch() == r.st_epoch {
-                self.app_release(cal, i);
-            }
             self.reqs.release(id);
             return;
         }
         self.reqs.items[id as usize].stage = Stage::Active;
+        if self.server_lost(cal.now(), id) || self.app_stuck(id) {
+            return;
+        }
         self.next_query(cal, id);
     }
 
-    /// The application answered: free the worker and the server slot, respond.
+    /// The application answered: free the worker, Nginx and the LB, respond.
     pub(super) fn app_finish(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let now = cal.now();
         let r = self.reqs.items[id as usize];
         let i = r.server as usize;
-        self.app_release(cal, i);
-        let s = &mut self.servers[i];
-        s.inside -= 1;
-        if r.measured && r.doomed.is_none() {
-            s.completed += 1;
+        self.release_app(cal, id);
+        self.release_db_conns(id);
+        if r.measured && !r.counted && r.doomed.is_none() {
+            self.servers[i].completed += 1;
         }
-        self.lb_response(cal, id);
-        self.complete(now, id);
+        self.respond(cal, id);
     }
 
-    /// Fails a request that holds an application worker (DB error, DB unreachable...).
-    pub(super) fn fail_in_app(&mut self, cal: &mut Calendar<Ev>, id: ReqId, cause: Cause) {
-        let i = self.reqs.items[id as usize].server as usize;
+    /// The response passes back through Nginx and HAProxy to the client.
+    fn respond(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        self.release_nginx(id);
+        self.release_srv(cal, id);
+        self.release_lb(id);
+        self.complete(cal.now(), id);
+    }
+
+    /// The request's server died under it without a word (its host went `down`): what it
+    /// held there is gone, and it waits for HAProxy's `timeout server` (or is over if the
+    /// client already has its answer). True when that happened.
+    pub(super) fn server_lost(&mut self, now: SimTime, id: ReqId) -> bool {
+        let r = &mut self.reqs.items[id as usize];
+        if r.server == NO_SERVER || self.servers[r.server as usize].life == r.life {
+            return false;
+        }
+        // The host's stations were wiped when it died: nothing to give back there.
+        r.holds &= !(holds::NGX | holds::APP);
+        r.ngx_conns = 0;
+        r.in_query = false;
+        self.release_db_conns(id);
+        let r = &mut self.reqs.items[id as usize];
+        r.stage = Stage::Hung;
+        if !r.has(holds::SRV) {
+            // Nothing waits for an answer from this server any more.
+            self.fail(now, id, Cause::ServerTimeout);
+        }
+        true
+    }
+
+    /// The application hangs (`down`): the request stops where it is, holding its worker,
+    /// until a timeout or the restart. True when that happened.
+    pub(super) fn app_stuck(&mut self, id: ReqId) -> bool {
+        let r = &mut self.reqs.items[id as usize];
+        if !self.servers[r.server as usize].app_frozen() {
+            return false;
+        }
+        r.stage = Stage::Hung;
+        true
+    }
+
+    // ---- timeouts that end the client's wait -----------------------------------------------
+
+    /// HAProxy's `timeout server` expired: the client gets a 504 and HAProxy closes its
+    /// connection to Nginx, which drops the request unless the application already has it
+    /// (a worker busy on it, or the backlog holding it, goes on: nothing tells it).
+    pub(super) fn server_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        self.fail_client(cal.now(), id, Cause::ServerTimeout);
+        self.release_srv(cal, id);
+        self.release_lb(id);
+        self.drop_from_nginx(cal.now(), id);
+        self.orphan(id);
+    }
+
+    /// Nginx's `proxy_read_timeout` expired: Nginx answers 504 and closes the upstream
+    /// connection; the application's worker goes on until its work ends.
+    pub(super) fn upstream_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        self.fail_client(cal.now(), id, Cause::UpstreamTimeout);
+        self.release_nginx(id);
+        self.release_srv(cal, id);
+        self.release_lb(id);
+        self.orphan(id);
+    }
+
+    /// The app server killed the worker busy on this request past its timeout (Gunicorn's
+    /// arbiter): Nginx sees the upstream connection close and answers 502; a fresh worker
+    /// takes the slot (its boot time is not modelled).
+    pub(super) fn worker_killed(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let now = cal.now();
+        self.drop_db_wait(now, id);
+        self.reqs.items[id as usize].in_query = false;
+        self.end(cal, id, Cause::AppWorkerTimeout);
+    }
+
+    /// HAProxy closed its connection to Nginx: Nginx drops the request if it has not passed
+    /// it upstream yet, and closes the upstream connection otherwise (the application is not
+    /// told: `proxy_ignore_client_abort` off closes the socket, a sync worker notices only when
+    /// it writes its answer).
+    fn drop_from_nginx(&mut self, now: SimTime, id: ReqId) {
+        let r = self.reqs.items[id as usize];
+        if r.stage == Stage::NginxWait {
+            self.servers[r.server as usize]
+                .nginx
+                .remove_waiting(now, id);
+            self.reqs.items[id as usize].stage = Stage::Active;
+        }
+        self.release_nginx(id);
+    }
+
+    /// After the client got its answer, the request lives on only while the application
+    /// still works on it (a worker, or its backlog); otherwise it is over.
+    fn orphan(&mut self, id: ReqId) {
+        let r = &self.reqs.items[id as usize];
+        if !(r.has(holds::APP) || r.stage == Stage::AppWait) {
+            self.finish(id);
+        }
+    }
+
+    // ---- giving back what a request holds ------------------------------------------------------
+
+    pub(super) fn release_lb(&mut self, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
+        if !r.has(holds::LB) {
+            return;
+        }
+        r.holds &= !holds::LB;
+        let lb = &mut self.lbs[r.lb as usize];
+        if lb.epoch == r.lb_epoch {
+            lb.held -= 1;
+        }
+    }
+
+    /// Frees the server slot at the LB and lets the oldest queued request in.
+    pub(super) fn release_srv(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
+        if !r.has(holds::SRV) {
+            return;
+        }
+        r.holds &= !holds::SRV;
+        let (k, i) = (r.lb as usize, r.server as usize);
+        if self.lbs[k].epoch != r.lb_epoch {
+            return; // that LB's state was wiped (crash, lost VIP): nothing to release
+        }
+        self.lbs[k].views[i].served -= 1;
+        self.lb_dequeue(cal, k, i);
+    }
+
+    pub(super) fn release_nginx(&mut self, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
+        if !r.has(holds::NGX) {
+            return;
+        }
+        r.holds &= !holds::NGX;
+        self.servers[r.server as usize].inside -= u32::from(r.ngx_conns);
+        r.ngx_conns = 0;
+    }
+
+    pub(super) fn release_app(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
+        if !r.has(holds::APP) {
+            return;
+        }
+        r.holds &= !holds::APP;
+        let i = r.server as usize;
+        self.servers[i].free_workers.push(r.worker);
         self.app_release(cal, i);
-        self.servers[i].inside -= 1;
-        self.lb_response(cal, id);
-        self.fail(cal.now(), id, cause);
     }
 
+    /// A worker of server `i` is free: it takes the next request from the backlog, unless
+    /// the application hangs.
     pub(super) fn app_release(&mut self, cal: &mut Calendar<Ev>, i: usize) {
-        if let Some(next) = self.servers[i].app.finish(cal.now()) {
+        let now = cal.now();
+        if self.servers[i].app_frozen() {
+            self.servers[i].app.release_only(now);
+            return;
+        }
+        if let Some(next) = self.servers[i].app.finish(now) {
             self.app_start(cal, next, i);
         }
+    }
+
+    /// Ends the request with `cause`: everything it holds is given back (a queue place it
+    /// occupies included) and the client gets the error.
+    pub(super) fn end(&mut self, cal: &mut Calendar<Ev>, id: ReqId, cause: Cause) {
+        let now = cal.now();
+        let r = self.reqs.items[id as usize];
+        match r.stage {
+            Stage::NginxWait => {
+                self.servers[r.server as usize]
+                    .nginx
+                    .remove_waiting(now, id);
+            }
+            Stage::AppWait => {
+                self.servers[r.server as usize].app.remove_waiting(now, id);
+            }
+            Stage::DbWait => self.drop_db_wait(now, id),
+            _ => {}
+        }
+        if matches!(r.stage, Stage::NginxWait | Stage::AppWait | Stage::DbWait) {
+            self.reqs.items[id as usize].stage = Stage::Active;
+        }
+        self.release_app(cal, id);
+        self.release_db_conns(id);
+        self.release_nginx(id);
+        self.release_srv(cal, id);
+        self.release_lb(id);
+        self.fail(now, id, cause);
     }
 
     // ---- bookkeeping -----------------------------------------------------------------------
 
     pub(super) fn complete(&mut self, now: SimTime, id: ReqId) {
         let r = self.reqs.items[id as usize];
+        if r.counted {
+            self.finish(id);
+            return;
+        }
         if let Some(cause) = r.doomed {
             self.fail(now, id, cause);
             return;
@@ -440,13 +829,17 @@ impl Stack {
         }
         self.obs.completed(t);
         self.in_system.add(now, -1);
-        self.reqs.release(id);
+        self.finish(id);
     }
 
-    /// Counts the request as failed and frees its slot, unless an event of its own is still
-    /// pending: then it becomes a zombie and the slot is freed when that event fires.
-    pub(super) fn fail(&mut self, now: SimTime, id: ReqId, cause: Cause) {
+    /// The client gets an error now (counted once); the request may still hold resources on
+    /// the server side.
+    pub(super) fn fail_client(&mut self, now: SimTime, id: ReqId, cause: Cause) {
         let r = &mut self.reqs.items[id as usize];
+        if r.counted {
+            return;
+        }
+        r.counted = true;
         let cause = r.doomed.unwrap_or(cause);
         if r.measured {
             self.counts.failed += 1;
@@ -455,8 +848,24 @@ impl Stack {
         }
         self.obs.failed(cause);
         self.in_system.add(now, -1);
+    }
+
+    /// Counts the request as failed (if its client did not have an answer yet) and frees its
+    /// slot, unless an event of its own is still pending: then it becomes a zombie and the slot
+    /// is freed when that event fires.
+    pub(super) fn fail(&mut self, now: SimTime, id: ReqId, cause: Cause) {
+        self.fail_client(now, id, cause);
+        self.finish(id);
+    }
+
+    /// The request is over: free its slot now, or when its pending event fires.
+    pub(super) fn finish(&mut self, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
         r.queued = false;
-        if r.stage.has_event() && !r.zombie && r.live {
+        if !r.live || r.zombie {
+            return;
+        }
+        if r.stage.has_event() {
             r.zombie = true;
         } else {
             self.reqs.release(id);

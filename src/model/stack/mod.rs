@@ -7,26 +7,43 @@
 //! `Copy` and 16 bytes; nothing is allocated per event on the steady-state path.
 //!
 //! Flow of one request (each arrow is an event unless the stage takes no time):
-//! arrival -> LB threads (processing) -> server selection (or HAProxy queue, 503 on
-//! `timeout queue`) -> Nginx workers -> app worker (held until the response) -> app CPU ->
-//! for each read, then each write: network -> DB node (FIFO, `max_connections`) -> network
-//! -> response. Writes commit on the primary and are shipped to every replica.
+//! client connect (SYNs retransmitted while its LB address does not answer) -> LB threads
+//! (processing) -> server selection (or HAProxy queue, 503 on `timeout queue`) -> connection
+//! to the server (retries, redispatch, `timeout connect`) -> Nginx workers -> app worker (held
+//! until the response) -> app CPU -> for each read, then each write: network -> DB node
+//! -> network -> response. Writes commit on the primary and are shipped to every replica;
+//! with semi-sync the commit waits for an acknowledgement.
 //!
-//! Files: `flow.rs` (LB, Nginx, app), `db.rs` (queries, replication, failover), `faults.rs`
-//! (fault injection, health checks, VRRP), `observe.rs` (timeline, event log, results).
+//! What a request holds is explicit ([`holds`]): its LB frontend slot, its server slot at the
+//! LB (`served`, which a retrying request keeps, as HAProxy does), its Nginx connections, its
+//! application worker and its MySQL connections. Every release checks and clears its bit, so a
+//! request can lose its client (a timeout answered 504, the client counted as failed) while
+//! its application worker goes on until the work ends, as in a real stack.
 //!
-//! A request that fails while an event of its own is pending (it was in service on a node
-//! that crashed) becomes a *zombie*: it is counted as failed at once, and its slot is freed
-//! when that event fires, so no event ever reaches a reused slot. A request whose client
-//! connection died with an LB is *doomed*: it keeps using servers (they do not know) and is
-//! counted as failed when it finishes.
+//! Timeouts that would cost an event per request (`timeout server`, `proxy_read_timeout`, the
+//! app server's worker timeout, the MySQL read timeout) are kept in FIFOs of deadlines with
+//! one timer each (`timeouts.rs`); a timeout known when it starts (a connect to a host that
+//! does not answer) is an ordinary event.
+//!
+//! Files: `flow.rs` (clients, LB, Nginx, app), `db.rs` (queries, replication, failover,
+//! semi-sync), `faults.rs` (fault injection, health checks), `lbha.rs` (keepalived and DNS),
+//! `timeouts.rs` (deadline FIFOs, SYN retransmission), `observe.rs` (timeline, event log,
+//! results).
+//!
+//! A request that ends while an event of its own is pending (it was in service on a node
+//! that crashed) becomes a *zombie*: it is counted at once, and its slot is freed when that
+//! event fires, so no event ever reaches a reused slot. A request whose client connection
+//! died with an LB is *doomed*: it keeps using servers (they do not know) and is counted as
+//! failed when it finishes.
 
 mod db;
 mod faults;
 mod flow;
+mod lbha;
 mod observe;
+mod timeouts;
 
-use super::config::{Config, LbHa, Target};
+use super::config::{Config, LbHa, Target, VrrpScript};
 use super::health::Health;
 use super::lb::{LbPolicy, ServerView};
 use super::replication::ReplicaLink;
@@ -38,8 +55,9 @@ use crate::engine::{self, Calendar, Model, Rng, SimTime, StreamId};
 use crate::stats::{LatencyHistogram, TimeAverage};
 use std::collections::VecDeque;
 
-pub use faults::master_down_interval;
+pub use lbha::master_down_interval;
 pub use observe::{LogEntry, TimelineRow};
+use timeouts::Deadlines;
 
 /// Why a request failed. The string is the key in `summary.json`'s `errors`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,33 +71,46 @@ pub enum Cause {
     QueueTimeout,
     /// `maxqueue` of the bound server reached: 503.
     ServerQueueFull,
-    /// Nginx connection limit reached: refused.
+    /// Nginx out of `worker_connections`: it accepts and closes, HAProxy answers 502.
     NginxRefused,
-    /// Application queue (backlog) full: 503.
+    /// Application backlog full on a unix socket: the connect fails at once, Nginx answers 502.
     AppQueueFull,
     /// MySQL `max_connections` reached: the app answers 500.
     DbTooManyConnections,
-    /// No load balancer answers for this client (down, or VIP not yet taken over, or DNS
-    /// still pointing at a dead one).
+    /// The client's LB address refuses the connection (HAProxy dead on a live host, or no
+    /// address to connect to).
     LbDown,
+    /// The client's LB address never answered: it gave up after its connect timeout.
+    LbConnectTimeout,
     /// In flight through a load balancer that died or lost the floating IP.
     LbConnectionLost,
-    /// Every connection attempt (1 + `retries`) to a dead server was refused: 503.
+    /// Every connection attempt (1 + `retries`) failed (refused, or `timeout connect`): 503.
     ConnectFailed,
-    /// In flight on a server whose host crashed.
+    /// The server did not answer within `timeout server`: 504.
+    ServerTimeout,
+    /// In flight on a server whose processes died (its host resets the connection): 502.
     ServerCrash,
     /// The application process is down behind a live Nginx: 502.
     AppDown,
+    /// Nginx's `proxy_read_timeout` expired: 504.
+    UpstreamTimeout,
+    /// Nginx could not connect to the application (TCP backlog full) within
+    /// `proxy_connect_timeout`: 504.
+    UpstreamConnectTimeout,
+    /// The app server killed a worker busy past its timeout (Gunicorn `timeout`): 502.
+    AppWorkerTimeout,
     /// The DB node crashed while serving the query, or refused it.
     DbNodeDown,
+    /// The MySQL client's connect or read timeout expired: 500.
+    DbTimeout,
     /// A write while there is no primary (crash, detection, promotion): 500.
     NoPrimary,
-    /// The app tier cannot reach the database (partition): 500.
+    /// The app tier cannot reach the database (a partition that rejects): 500.
     DbUnreachable,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 15] = [
+    pub const ALL: [Cause; 21] = [
         Cause::LbMaxconn,
         Cause::NoServer,
         Cause::QueueTimeout,
@@ -88,11 +119,17 @@ impl Cause {
         Cause::AppQueueFull,
         Cause::DbTooManyConnections,
         Cause::LbDown,
+        Cause::LbConnectTimeout,
         Cause::LbConnectionLost,
         Cause::ConnectFailed,
+        Cause::ServerTimeout,
         Cause::ServerCrash,
         Cause::AppDown,
+        Cause::UpstreamTimeout,
+        Cause::UpstreamConnectTimeout,
+        Cause::AppWorkerTimeout,
         Cause::DbNodeDown,
+        Cause::DbTimeout,
         Cause::NoPrimary,
         Cause::DbUnreachable,
     ];
@@ -103,15 +140,21 @@ impl Cause {
             Cause::NoServer => "no_server_503",
             Cause::QueueTimeout => "queue_timeout_503",
             Cause::ServerQueueFull => "server_queue_full_503",
-            Cause::NginxRefused => "nginx_refused",
-            Cause::AppQueueFull => "app_queue_full_503",
+            Cause::NginxRefused => "nginx_refused_502",
+            Cause::AppQueueFull => "app_queue_full_502",
             Cause::DbTooManyConnections => "db_too_many_connections_500",
             Cause::LbDown => "lb_down",
+            Cause::LbConnectTimeout => "lb_connect_timeout",
             Cause::LbConnectionLost => "lb_connection_lost",
             Cause::ConnectFailed => "connect_failed_503",
-            Cause::ServerCrash => "server_crash",
+            Cause::ServerTimeout => "server_timeout_504",
+            Cause::ServerCrash => "server_crash_502",
             Cause::AppDown => "app_down_502",
+            Cause::UpstreamTimeout => "upstream_timeout_504",
+            Cause::UpstreamConnectTimeout => "upstream_connect_timeout_504",
+            Cause::AppWorkerTimeout => "app_worker_timeout_502",
             Cause::DbNodeDown => "db_node_down_500",
+            Cause::DbTimeout => "db_timeout_500",
             Cause::NoPrimary => "no_primary_500",
             Cause::DbUnreachable => "db_unreachable_500",
         }
@@ -130,49 +173,86 @@ pub enum Ev {
     DbArrive(ReqId),
     DbDone(ReqId),
     DbReply(ReqId),
-    /// Semi-synchronous commit acknowledged (or timed out).
-    SemiAck(ReqId),
-    /// Connection retry to the same server after the turnaround.
+    /// A SYN retransmission, or the connect timeout, of the request's current connection
+    /// attempt (its stage says to what).
+    Syn(ReqId),
+    /// Connection retry after the turnaround (to the same server, or a new selection).
     Retry(ReqId),
     /// (request, queue epoch): fires `timeout queue` after it was queued.
     QueueTimeout(ReqId, u32),
+    /// The timer of one deadline FIFO: (kind, server index for the per-server ones).
+    Deadline(u8, u16),
     /// (DB node, link epoch): the oldest shipped transaction reaches the relay log.
     ReplArrive(u16, u32),
     ApplyDone(u16, u64),
+    /// (replica, gtid): a semi-sync acknowledgement reaches the primary.
+    SemiAck(u16, u64),
+    /// (gtid): the semi-sync wait of this commit expires.
+    SemiTimeout(u64),
     /// Index into the fault records.
     FaultStart(u32),
     FaultEnd(u32),
     /// Random-failure generator `g` fails its component.
     RandomFail(u32),
-    /// (LB instance, server, LB epoch): an active health check.
+    /// (LB instance, server, LB check epoch): an active health check starts.
     Check(u8, u16, u32),
+    /// (LB instance, server, LB check epoch, passed): a check that took time ends.
+    CheckDone(u8, u16, u32, bool),
     DbPoll,
     /// Promotion of the chosen replica finishes its reconfiguration.
     Promote,
     /// (LB instance, takeover epoch): keepalived's master-down timer expired.
     VrrpTakeover(u8, u32),
+    /// (LB instance, script epoch): keepalived's `vrrp_script` watching HAProxy runs.
+    VrrpScript(u8, u32),
+    /// (LB instance, epoch): the DNS service updates that LB's record.
+    DnsUpdate(u8, u32),
 }
 
 const NO_SERVER: u16 = u16::MAX;
 
-/// Where a request is: decides what a crash does to it and whether an event is pending.
+/// Bits of [`Request::holds`]: what a request holds and must give back.
+mod holds {
+    /// A frontend slot of its LB (`held`, bounded by `maxconn`).
+    pub const LB: u8 = 1;
+    /// A server slot at its LB (`served` of `server`, bounded by the server's `maxconn`).
+    pub const SRV: u8 = 2;
+    /// Connections inside Nginx (`ngx_conns` of them).
+    pub const NGX: u8 = 4;
+    /// An application worker.
+    pub const APP: u8 = 8;
+}
+
+/// Where a request is: decides what a fault does to it and whether an event is pending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     /// Being handled right now: its own event just fired, none is pending.
     Active,
+    /// The client retransmits its SYN to an LB address that does not answer.
+    ClientSyn,
     LbWait,
     LbProc,
     Queued,
     Retry,
+    /// HAProxy's connection to a server that does not answer.
+    LbSyn,
     NginxWait,
     Nginx,
     AppWait,
+    /// Nginx's connection to an application whose TCP backlog is full.
+    NginxSyn,
     AppCpu,
     ToDb,
     DbWait,
     Db,
     FromDb,
+    /// A commit waiting for its semi-sync acknowledgement.
     Ack,
+    /// A new MySQL connection to a node that does not answer.
+    DbSyn,
+    /// Stuck with no event of its own: its server vanished, its application hangs, or its
+    /// query was lost; it waits for a timeout (or a repair).
+    Hung,
 }
 
 impl Stage {
@@ -180,55 +260,88 @@ impl Stage {
     fn has_event(self) -> bool {
         matches!(
             self,
-            Stage::LbProc
+            Stage::ClientSyn
+                | Stage::LbProc
                 | Stage::Retry
+                | Stage::LbSyn
                 | Stage::Nginx
+                | Stage::NginxSyn
                 | Stage::AppCpu
                 | Stage::ToDb
                 | Stage::Db
                 | Stage::FromDb
-                | Stage::Ack
+                | Stage::DbSyn
         )
     }
 
-    /// Holds an application worker.
-    fn in_app(self) -> bool {
+    /// Waiting for or running a query.
+    fn at_db(self) -> bool {
         matches!(
             self,
-            Stage::AppCpu | Stage::ToDb | Stage::DbWait | Stage::Db | Stage::FromDb | Stage::Ack
+            Stage::ToDb | Stage::DbWait | Stage::Db | Stage::FromDb | Stage::Ack | Stage::DbSyn
         )
-    }
-
-    /// Inside a server (admitted by Nginx).
-    fn in_server(self) -> bool {
-        self.in_app() || matches!(self, Stage::NginxWait | Stage::Nginx | Stage::AppWait)
     }
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Request {
     arrived: SimTime,
-    queued_at: SimTime,
+    /// When the current wait began: the LB queue (oldest first), or the current connect.
+    since: SimTime,
     work: Work,
-    /// Bumped each time the request enters an LB queue; stale timeouts compare it.
+    /// Bumped when the request enters an LB queue or reaches a server; stale queue entries,
+    /// timers and deadlines compare it. Kept across slot reuse.
     epoch: u32,
+    /// Bumped for each query; stale DB deadlines and semi-sync waiters compare it. Kept across
+    /// slot reuse.
+    query: u32,
     /// Epoch of the station whose service completion is pending.
     st_epoch: u32,
     /// Epoch of the LB instance when the request was admitted.
     lb_epoch: u32,
+    /// The server's incarnation when the request reached it: a host that died since took the
+    /// request's server side with it.
+    life: u32,
+    /// Index of the application worker it runs on (its MySQL connection in a per-worker pool).
+    worker: u32,
+    /// MySQL connections it opened (per-request pool), one bit per node below 64.
+    db_conns: u64,
     server: u16,
+    /// The server this request must avoid at its next selection (redispatch), or NO_SERVER.
+    avoid: u16,
     db_node: u16,
     lb: u8,
+    /// The LB address the client connects to (its DNS answer; the VIP is address 0).
+    addr: u8,
     stage: Stage,
-    retries_left: u8,
+    /// Connection retries used (HAProxy `conn_retries`).
+    retries: u8,
+    /// SYNs sent in the current connect.
+    syn: u8,
+    /// [`holds`] bits.
+    holds: u8,
+    ngx_conns: u8,
     queued: bool,
+    /// The next selection is a redispatch after the turnaround.
+    reselect: bool,
     measured: bool,
     in_write: bool,
+    /// A query is outstanding (sent, no reply yet).
+    in_query: bool,
     zombie: bool,
     live: bool,
+    /// The client already has its answer (an error): nothing more is counted.
+    counted: bool,
     doomed: Option<Cause>,
     /// Raw (speed-1) service time of the current query, kept for the replica's apply time.
     db_raw: SimTime,
+}
+
+impl Request {
+    #[inline]
+    fn has(&self, bit: u8) -> bool {
+        self.holds & bit != 0
+    }
 }
 
 /// Requests in the system, indexed by `ReqId`, slots reused through a free list.
@@ -242,9 +355,11 @@ impl Slab {
     fn alloc(&mut self, r: Request) -> ReqId {
         match self.free.pop() {
             Some(id) => {
-                // keep the epoch counter so stale queue entries never match a new owner
-                let epoch = self.items[id as usize].epoch;
-                self.items[id as usize] = Request { epoch, ..r };
+                // Keep the counters so that stale queue entries, deadlines and waiters never
+                // match a new owner (each bumps them before it registers anything).
+                let old = &self.items[id as usize];
+                let (epoch, query) = (old.epoch, old.query);
+                self.items[id as usize] = Request { epoch, query, ..r };
                 id
             }
             None => {
@@ -261,6 +376,46 @@ impl Slab {
     }
 }
 
+/// What answers at an address: the process, its host's kernel (a reset), or nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Up,
+    Refuses,
+    Silent,
+}
+
+/// Active faults on one component, by kind: the component answers like the worst of them.
+#[derive(Clone, Copy, Debug, Default)]
+struct FaultCount {
+    crash: u32,
+    silent: u32,
+}
+
+impl FaultCount {
+    fn answer(&self) -> Answer {
+        if self.silent > 0 {
+            Answer::Silent
+        } else if self.crash > 0 {
+            Answer::Refuses
+        } else {
+            Answer::Up
+        }
+    }
+
+    fn up(&self) -> bool {
+        self.crash == 0 && self.silent == 0
+    }
+
+    fn add(&mut self, silent: bool, delta: i32) {
+        let c = if silent {
+            &mut self.silent
+        } else {
+            &mut self.crash
+        };
+        *c = c.saturating_add_signed(delta);
+    }
+}
+
 struct Server {
     name: String,
     speed: f64,
@@ -268,30 +423,50 @@ struct Server {
     app: Station,
     nginx_max: u32,
     backup: bool,
-    /// Requests inside (Nginx admitted, response not yet sent).
+    /// Connections inside Nginx (2 per proxied request: the client's and the upstream one).
     inside: u32,
     dispatched: u64,
     completed: u64,
-    /// Active host faults (down while > 0).
-    host_faults: u32,
-    /// Active application-process faults.
-    app_faults: u32,
+    /// Connection retries on this server (HAProxy `wretr`) and redispatches away from it
+    /// (`wredis`).
+    retries: u64,
+    redispatches: u64,
+    host: FaultCount,
+    /// Application process faults (a `down` app hangs: `silent`).
+    app_faults: FaultCount,
+    /// Bumped whenever the host's processes die: requests that were inside lost their server.
+    life: u32,
+    /// App workers before this server's in declaration order (per-worker MySQL pools fill
+    /// `max_connections` server by server).
+    workers_before: u32,
+    /// Application workers not serving a request (their index: a per-worker MySQL
+    /// connection belongs to one).
+    free_workers: Vec<u32>,
+    /// Nginx's `proxy_read_timeout` and the app server's worker timeout, per request.
+    ngx_deadlines: Deadlines,
+    app_deadlines: Deadlines,
 }
 
 impl Server {
     fn host_up(&self) -> bool {
-        self.host_faults == 0
+        self.host.up()
     }
 
     fn app_up(&self) -> bool {
-        self.host_faults == 0 && self.app_faults == 0
+        self.host.up() && self.app_faults.up()
+    }
+
+    /// The application process hangs (`down`): it accepts nothing and finishes nothing.
+    fn app_frozen(&self) -> bool {
+        self.host.up() && self.app_faults.silent > 0
     }
 }
 
 /// One HAProxy instance: its policy, its view of the servers, its queues, its checks.
 struct Balancer {
     name: String,
-    faults: u32,
+    /// The host (`down`) and the HAProxy process (`crash`).
+    faults: FaultCount,
     down_since: SimTime,
     /// Bumped when the instance dies or loses its connections.
     epoch: u32,
@@ -308,11 +483,17 @@ struct Balancer {
     held: u32,
     queue_len: TimeAverage,
     rng: Rng,
+    /// keepalived: the instance is in FAULT (its tracked HAProxy failed).
+    vrrp_fault: bool,
+    /// keepalived's script: consecutive failures / successes, and its epoch.
+    script_fails: u32,
+    script_passes: u32,
+    script_epoch: u32,
 }
 
 impl Balancer {
     fn up(&self) -> bool {
-        self.faults == 0
+        self.faults.up()
     }
 }
 
@@ -323,7 +504,10 @@ struct DbNode {
     rng: Rng,
     reads: u64,
     writes: u64,
-    faults: u32,
+    faults: FaultCount,
+    max_connections: u32,
+    /// Connections open in a per-request pool.
+    open_conns: u32,
     /// Product of active "slow" factors.
     slow: f64,
     /// The monitor's view: in the read pool.
@@ -333,11 +517,13 @@ struct DbNode {
     was_replica: bool,
     /// A primary that was replaced by a promotion: rebuilt before it rejoins.
     replaced: bool,
+    /// Highest gtid this replica acknowledged to the primary (semi-sync).
+    acked: u64,
 }
 
 impl DbNode {
     fn up(&self) -> bool {
-        self.faults == 0
+        self.faults.up()
     }
 }
 
@@ -357,20 +543,34 @@ struct DbState {
     /// Writes are accepted (a live primary is in place).
     writes_open: bool,
     primary_detected: bool,
+    /// When the replicas agree the primary is gone (orchestrator's DeadMaster needs them):
+    /// at once when its host resets their connections, `replica_net_timeout` later when it
+    /// went silent.
+    replicas_agree_at: SimTime,
     promoting: Option<usize>,
     /// For each node: acknowledged transactions it never received when the primary died.
     lost_if_promoted: Vec<u64>,
     lost: u64,
     promotions: u32,
+    /// Last gtid committed by the previous primary when a promotion took place: reads on the
+    /// new primary of writes up to it are stale until its relay log is applied.
+    promoted_after: u64,
     semi_fallback: bool,
     semi_fallbacks: u32,
+    /// Commits waiting for their semi-sync acknowledgement, in commit order:
+    /// (request, its query counter, gtid).
+    semi_waiters: VecDeque<(ReqId, u32, u64)>,
+    semi_stalled_commits: u64,
     write_outage_start: Option<SimTime>,
     write_outage: SimTime,
-    link_faults: u32,
+    link: FaultCount,
     /// Last write gtid per client (read-your-writes check).
     last_write: Vec<u64>,
     stale_reads: u64,
     replica_reads: u64,
+    /// Reads checked for read-your-writes (replica reads, and primary reads after a promotion
+    /// that did not wait for the relay log).
+    reads_checked: u64,
 }
 
 /// A fault as it happened in this run.
@@ -391,6 +591,7 @@ struct FaultRec {
 /// A random-failure generator: one component alternating up and down.
 struct Generator {
     target: Target,
+    kind: super::config::FaultKind,
     ttf: Dist,
     ttr: Dist,
     rng: Rng,
@@ -406,6 +607,13 @@ pub struct Stack {
     /// Active-passive: the instance holding the floating IP.
     vip: Option<usize>,
     vip_epoch: u32,
+    /// Per instance: the epoch of its pending takeover timer, if one runs.
+    takeover: [Option<u32>; 2],
+    /// Active-active: the DNS record sets published so far, (since, one bit per LB).
+    dns: Vec<(SimTime, u8)>,
+    dns_epoch: [u32; 2],
+    /// Per-client phase of DNS re-resolution, derived from the seed.
+    dns_key: u64,
     servers: Vec<Server>,
     /// Index 0 is the initial primary, then the replicas.
     db: Vec<DbNode>,
@@ -422,6 +630,10 @@ pub struct Stack {
     promote_rng: Rng,
     faults: Vec<FaultRec>,
     generators: Vec<Generator>,
+    /// HAProxy's `timeout server` per request (one value for every LB).
+    lb_deadlines: Deadlines,
+    /// The MySQL client's read timeout per query.
+    db_deadlines: Deadlines,
     latency: LatencyHistogram,
     in_system: TimeAverage,
     counts: Counters,
@@ -451,7 +663,7 @@ impl Stack {
                     .collect();
                 Balancer {
                     name: format!("lb-{}", k + 1),
-                    faults: 0,
+                    faults: FaultCount::default(),
                     down_since: SimTime::ZERO,
                     epoch: 0,
                     check_epoch: 0,
@@ -465,24 +677,40 @@ impl Stack {
                     held: 0,
                     queue_len: TimeAverage::new(),
                     rng: Rng::new(StreamId::indexed(seed, "lb", k, replication)),
+                    vrrp_fault: false,
+                    script_fails: 0,
+                    script_passes: 0,
+                    script_epoch: 0,
                 }
             })
             .collect();
+        let mut workers_before = 0u32;
         let servers = cfg
             .servers
             .iter()
-            .map(|s| Server {
-                name: s.name.clone(),
-                speed: s.speed,
-                nginx: Station::new(s.nginx_workers, usize::MAX),
-                app: Station::new(s.app_workers, s.app_queue as usize),
-                nginx_max: s.nginx_max_conns,
-                backup: s.backup,
-                inside: 0,
-                dispatched: 0,
-                completed: 0,
-                host_faults: 0,
-                app_faults: 0,
+            .map(|s| {
+                let before = workers_before;
+                workers_before = workers_before.saturating_add(s.app_workers);
+                Server {
+                    name: s.name.clone(),
+                    speed: s.speed,
+                    nginx: Station::new(s.nginx_workers, usize::MAX),
+                    app: Station::new(s.app_workers, s.app_queue as usize),
+                    nginx_max: s.nginx_max_conns,
+                    backup: s.backup,
+                    inside: 0,
+                    dispatched: 0,
+                    completed: 0,
+                    retries: 0,
+                    redispatches: 0,
+                    host: FaultCount::default(),
+                    app_faults: FaultCount::default(),
+                    life: 0,
+                    workers_before: before,
+                    free_workers: (0..s.app_workers).rev().collect(),
+                    ngx_deadlines: Deadlines::new(Some(s.proxy_read_timeout)),
+                    app_deadlines: Deadlines::new(s.app_timeout),
+                }
             })
             .collect();
         let db: Vec<DbNode> = std::iter::once(&cfg.database.primary)
@@ -490,20 +718,22 @@ impl Stack {
             .enumerate()
             .map(|(i, n)| DbNode {
                 name: n.name.clone(),
-                station: Station::new(
-                    n.workers,
-                    n.max_connections.saturating_sub(n.workers) as usize,
-                ),
+                // Connections, not queries, are bounded (`max_connections`): a connection has
+                // one query outstanding at most, so the executors' queue needs no cap.
+                station: Station::new(n.workers, usize::MAX),
                 speed: n.speed,
                 rng: Rng::new(StreamId::indexed(seed, "db.query", i, replication)),
                 reads: 0,
                 writes: 0,
-                faults: 0,
+                faults: FaultCount::default(),
+                max_connections: n.max_connections,
+                open_conns: 0,
                 slow: 1.0,
                 read_ok: true,
                 failed_polls: 0,
                 was_replica: i > 0,
                 replaced: false,
+                acked: 0,
             })
             .collect();
         let nodes = db.len();
@@ -516,6 +746,10 @@ impl Stack {
             lbs,
             vip: Some(0),
             vip_epoch: 0,
+            takeover: [None; 2],
+            dns: vec![(SimTime::ZERO, 0b11)],
+            dns_epoch: [0; 2],
+            dns_key: StreamId::new(seed, "dns.resolve", replication).key(),
             servers,
             links: (0..nodes)
                 .map(|_| ReplicaLink::new(cfg.database.replication.appliers))
@@ -525,18 +759,23 @@ impl Stack {
                 primary: 0,
                 writes_open: true,
                 primary_detected: false,
+                replicas_agree_at: SimTime::ZERO,
                 promoting: None,
                 lost_if_promoted: vec![0; nodes],
                 lost: 0,
                 promotions: 0,
+                promoted_after: 0,
                 semi_fallback: false,
                 semi_fallbacks: 0,
+                semi_waiters: VecDeque::new(),
+                semi_stalled_commits: 0,
                 write_outage_start: None,
                 write_outage: SimTime::ZERO,
-                link_faults: 0,
+                link: FaultCount::default(),
                 last_write: vec![0; cfg.workload.clients.max(1) as usize],
                 stale_reads: 0,
                 replica_reads: 0,
+                reads_checked: 0,
             },
             read_rr: 0,
             gtid: 0,
@@ -548,6 +787,8 @@ impl Stack {
             promote_rng: Rng::new(StreamId::new(seed, "db.promotion", replication)),
             faults: vec![],
             generators: vec![],
+            lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
+            db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
             latency: LatencyHistogram::new(),
             in_system: TimeAverage::new(),
             counts: Counters::default(),
@@ -627,20 +868,39 @@ impl Model for Stack {
             Ev::DbArrive(id) => self.on_db_arrive(cal, id),
             Ev::DbDone(id) => self.on_db_done(cal, id),
             Ev::DbReply(id) => self.on_db_reply(cal, id),
-            Ev::SemiAck(id) => self.on_semi_ack(cal, id),
+            Ev::Syn(id) => self.on_syn(cal, id),
             Ev::Retry(id) => self.on_retry(cal, id),
-            Ev::QueueTimeout(id, epoch) => self.on_queue_timeout(cal.now(), id, epoch),
+            Ev::QueueTimeout(id, epoch) => self.on_queue_timeout(cal, id, epoch),
+            Ev::Deadline(kind, i) => self.on_deadline(cal, kind, i as usize),
             Ev::ReplArrive(n, epoch) => self.on_repl_arrive(cal, n as usize, epoch),
             Ev::ApplyDone(n, gtid) => self.on_apply_done(cal, n as usize, gtid),
+            Ev::SemiAck(n, gtid) => self.on_semi_ack(cal, n as usize, gtid),
+            Ev::SemiTimeout(gtid) => self.on_semi_timeout(cal, gtid),
             Ev::WarmupEnd => self.on_warmup_end(cal.now()),
             Ev::Sample => self.on_sample(cal),
             Ev::FaultStart(f) => self.on_fault_start(cal, f as usize),
             Ev::FaultEnd(f) => self.on_fault_end(cal, f as usize),
             Ev::RandomFail(g) => self.on_random_fail(cal, g as usize),
             Ev::Check(k, i, epoch) => self.on_check(cal, k as usize, i as usize, epoch),
+            Ev::CheckDone(k, i, epoch, passed) => {
+                self.on_check_done(cal, k as usize, i as usize, epoch, passed)
+            }
             Ev::DbPoll => self.on_db_poll(cal),
             Ev::Promote => self.on_promote(cal),
             Ev::VrrpTakeover(k, epoch) => self.on_vrrp_takeover(cal, k as usize, epoch),
+            Ev::VrrpScript(k, epoch) => self.on_vrrp_script(cal, k as usize, epoch),
+            Ev::DnsUpdate(k, epoch) => self.on_dns_update(cal, k as usize, epoch),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_small() {
+        // The calendar moves events on every push and pop: keep them two words.
+        assert!(std::mem::size_of::<Ev>() <= 16);
     }
 }

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::model::capacity;
-use crate::model::config::FaultKind;
 
 /// One row of the timeline: what happened during (t - interval, t].
 #[derive(Clone, Debug)]
@@ -193,10 +192,7 @@ impl Stack {
                 let since = |t: Option<SimTime>| t.map(|t| (t - f.start).as_secs_f64());
                 FaultReport {
                     component: self.target_name(f.target),
-                    kind: match f.kind {
-                        FaultKind::Crash => "crash".into(),
-                        FaultKind::Slow(x) => format!("slow x{x}"),
-                    },
+                    kind: f.kind.name(),
                     random: f.generator.is_some(),
                     start_s: f.start.as_secs_f64(),
                     end_s: secs(f.end),
@@ -213,10 +209,11 @@ impl Stack {
             final_primary: self.db[self.dbs.primary].name.clone(),
             write_unavailable_s: write_outage.as_secs_f64(),
             semi_sync_fallbacks: self.dbs.semi_fallbacks,
+            semi_sync_stalled_commits: self.dbs.semi_stalled_commits,
             replica_reads: self.dbs.replica_reads,
             stale_reads: self.dbs.stale_reads,
-            stale_read_fraction: if self.dbs.replica_reads > 0 {
-                self.dbs.stale_reads as f64 / self.dbs.replica_reads as f64
+            stale_read_fraction: if self.dbs.reads_checked > 0 {
+                self.dbs.stale_reads as f64 / self.dbs.reads_checked as f64
             } else {
                 0.0
             },
@@ -280,6 +277,8 @@ impl Stack {
                         0.0
                     },
                     completed: s.completed,
+                    retries: s.retries,
+                    redispatches: s.redispatches,
                     nginx_utilisation: s.nginx.utilisation(now),
                     app_utilisation: s.app.utilisation(now),
                     app_wait_probability: s.app.wait_probability(),

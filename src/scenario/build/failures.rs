@@ -189,16 +189,66 @@ impl Builder<'_> {
             254,
         );
         let preempt = v.preempt.unwrap_or(true);
+        let master_state = v.master_state.unwrap_or(true);
+        let script = VrrpScript::default();
+        let track = VrrpScript {
+            interval: self.positive_duration(
+                &vk.key("script_interval"),
+                v.script_interval.as_ref(),
+                script.interval,
+            ),
+            fall: self.count(
+                &vk.key("script_fall"),
+                v.script_fall,
+                script.fall,
+                1,
+                MAX_CHECK_COUNT,
+            ),
+            rise: self.count(
+                &vk.key("script_rise"),
+                v.script_rise,
+                script.rise,
+                1,
+                MAX_CHECK_COUNT,
+            ),
+        };
+        let tracked = v.track_haproxy.unwrap_or(false);
+        if !tracked
+            && let Some(k) = [
+                ("script_interval", v.script_interval.is_some()),
+                ("script_fall", v.script_fall.is_some()),
+                ("script_rise", v.script_rise.is_some()),
+            ]
+            .iter()
+            .find(|(_, set)| *set)
+            .map(|(k, _)| *k)
+        {
+            self.problem(
+                &vk.key(k),
+                "applies only with track_haproxy = true (a vrrp_script watching HAProxy)",
+            );
+        }
         let d = dns.unwrap_or_default();
-        let dns_ttl = self.duration(&key.key("dns").key("ttl"), d.ttl.as_ref(), DEFAULT_DNS_TTL);
+        let dk = key.key("dns");
+        let dns_ttl = self.duration(&dk.key("ttl"), d.ttl.as_ref(), DEFAULT_DNS_TTL);
+        let withdraw_after = self.duration(
+            &dk.key("withdraw_after"),
+            d.withdraw_after.as_ref(),
+            DEFAULT_DNS_WITHDRAW,
+        );
         match mode {
             HaMode::Single => LbHa::Single,
             HaMode::ActivePassive => LbHa::ActivePassive {
                 advert_int,
                 backup_priority,
                 preempt,
+                master_state,
+                track: tracked.then_some(track),
             },
-            HaMode::ActiveActive => LbHa::ActiveActive { dns_ttl },
+            HaMode::ActiveActive => LbHa::ActiveActive {
+                dns_ttl,
+                withdraw_after,
+            },
         }
     }
 
@@ -239,6 +289,11 @@ impl Builder<'_> {
                 h.timeout_connect.as_ref(),
                 d.timeout_connect,
             ),
+            timeout_check: self.optional_duration(
+                &key.key("timeout_check"),
+                h.timeout_check.as_ref(),
+                d.timeout_check,
+            ),
         }
     }
 
@@ -249,6 +304,7 @@ impl Builder<'_> {
         key: &KeyPath,
         f: schema::Failover,
         rep: &schema::Replication,
+        replicas: usize,
     ) -> DbFailover {
         let fk = key.key("failover");
         let rk = key.key("replication");
@@ -274,6 +330,32 @@ impl Builder<'_> {
                 rep.semi_sync_timeout.as_ref(),
                 d.semi_sync_timeout,
             ),
+            semi_sync_replicas: {
+                let k = rk.key("semi_sync_replicas");
+                let n = self.count(
+                    &k,
+                    rep.semi_sync_replicas,
+                    d.semi_sync_replicas,
+                    1,
+                    u32::MAX,
+                );
+                if rep.semi_sync_replicas.is_some() && n as usize > replicas.max(1) {
+                    self.problem(
+                        &k,
+                        format!(
+                            "waits for {n} acknowledgements but there are {replicas} replica(s): \
+                             every commit would wait for the timeout"
+                        ),
+                    );
+                }
+                n
+            },
+            replica_net_timeout: self.positive_duration(
+                &fk.key("replica_net_timeout"),
+                f.replica_net_timeout.as_ref(),
+                d.replica_net_timeout,
+            ),
+            wait_for_apply: f.wait_for_apply.unwrap_or(d.wait_for_apply),
         }
     }
 
@@ -386,26 +468,28 @@ impl Builder<'_> {
         factor: Option<f64>,
         target: Option<Target>,
     ) -> FaultKind {
-        let slow = match kind.map(str::trim) {
-            None => false,
-            Some(s) if s.eq_ignore_ascii_case("crash") => false,
-            Some(s) if s.eq_ignore_ascii_case("slow") => true,
-            Some(s) => {
-                self.problem(
-                    &k.key("kind"),
-                    format!("must be \"crash\" or \"slow\", got {s:?}"),
-                );
-                return FaultKind::Crash;
-            }
-        };
-        if !slow {
+        let parsed = self.choice(
+            &k.key("kind"),
+            kind,
+            &[
+                ("crash", Some(FaultKind::Crash)),
+                ("down", Some(FaultKind::Down)),
+                ("blackhole", Some(FaultKind::Blackhole)),
+                ("slow", None),
+            ],
+            Some(FaultKind::Crash),
+        );
+        if let Some(kind) = parsed {
             if let Some(x) = factor {
                 self.problem(
                     &k.key("factor"),
-                    format!("applies only to kind = \"slow\" (a crash has no factor), got {x}"),
+                    format!(
+                        "applies only to kind = \"slow\" (a {} has no factor), got {x}",
+                        kind.name()
+                    ),
                 );
             }
-            return FaultKind::Crash;
+            return kind;
         }
         if let Some(t) = target
             && !matches!(t, Target::DbPrimary | Target::DbNode(_))
@@ -413,7 +497,7 @@ impl Builder<'_> {
             self.problem(
                 &k.key("kind"),
                 "\"slow\" applies only to database nodes (db.primary or a node name such as \
-                 db-replica-1); other components can only crash",
+                 db-replica-1); other components crash, go down or are blackholed",
             );
         }
         match factor {
@@ -473,10 +557,25 @@ impl Builder<'_> {
                     ),
                 );
             }
+            let fault = self.choice(
+                &k.key("kind"),
+                rf.kind.as_deref(),
+                &[
+                    ("crash", FaultKind::Crash),
+                    ("down", FaultKind::Down),
+                    ("blackhole", FaultKind::Blackhole),
+                ],
+                FaultKind::Crash,
+            );
             let ttf = self.time_to(&k, ("mttf", "ttf"), rf.mttf.as_ref(), rf.ttf.as_ref());
             let ttr = self.time_to(&k, ("mttr", "ttr"), rf.mttr.as_ref(), rf.ttr.as_ref());
             if let Some((_, kind)) = kind {
-                out.push(RandomFaults { kind, ttf, ttr });
+                out.push(RandomFaults {
+                    kind,
+                    fault,
+                    ttf,
+                    ttr,
+                });
             }
         }
         out

@@ -1,0 +1,230 @@
+//! Timeouts that run alongside every request, at the cost of a queue push rather than an
+//! event, and TCP's SYN retransmission schedule.
+//!
+//! A request that reaches a server arms HAProxy's `timeout server`; Nginx arms its
+//! `proxy_read_timeout` when it passes the request to the application; an application worker
+//! is watched by its app server's worker timeout; a query by the MySQL client's read timeout.
+//! Almost every request ends long before any of these fire, so scheduling an event for each
+//! would double the calendar's work for nothing. Each timeout is constant, so deadlines
+//! (start + timeout) arrive in the order they were registered: a FIFO per timeout holds them,
+//! with one timer armed for its head. When the timer fires, entries whose request has moved on
+//! (its token changed, or it no longer holds what the timeout guards) are dropped without work,
+//! expired ones fire, and the timer is re-armed for the oldest live one. In a healthy run the
+//! timer fires about once per timeout length; stale entries at the front are also dropped at
+//! each registration, so a FIFO holds about what is in flight.
+
+use super::*;
+
+/// Which timeout a FIFO holds (the `kind` of [`Ev::Deadline`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Kind {
+    /// HAProxy `timeout server` (one FIFO).
+    Server = 0,
+    /// Nginx `proxy_read_timeout` (one FIFO per server).
+    NginxRead = 1,
+    /// The app server's worker timeout (one FIFO per server).
+    AppWorker = 2,
+    /// The MySQL client's read timeout (one FIFO).
+    DbRead = 3,
+}
+
+impl Kind {
+    fn from_u8(k: u8) -> Kind {
+        match k {
+            0 => Kind::Server,
+            1 => Kind::NginxRead,
+            2 => Kind::AppWorker,
+            _ => Kind::DbRead,
+        }
+    }
+}
+
+/// Deadlines of one constant timeout, oldest first.
+pub(super) struct Deadlines {
+    after: Option<SimTime>,
+    /// (request, its token when registered, deadline).
+    fifo: VecDeque<(ReqId, u32, SimTime)>,
+    armed: bool,
+}
+
+impl Deadlines {
+    /// `after` = None: the timeout is infinite and nothing is ever registered.
+    pub(super) fn new(after: Option<SimTime>) -> Self {
+        Deadlines {
+            after,
+            fifo: VecDeque::new(),
+            armed: false,
+        }
+    }
+
+    /// Registers a deadline for (`id`, `token`) one timeout from `now`. Returns the time at
+    /// which to arm the timer when none is armed.
+    #[inline]
+    fn push(&mut self, now: SimTime, id: ReqId, token: u32) -> Option<SimTime> {
+        let at = now + self.after?;
+        self.fifo.push_back((id, token, at));
+        if self.armed {
+            None
+        } else {
+            self.armed = true;
+            Some(at)
+        }
+    }
+}
+
+/// Linux's SYN retransmission schedule: the first retransmission 1 s after the SYN
+/// (`TCP_TIMEOUT_INIT`), each later one after twice the previous wait, so the n-th leaves
+/// 2^n - 1 s after the first SYN (1, 3, 7, 15, 31, 63 s; with `tcp_syn_retries` = 6 the
+/// connect fails at 127 s). Returns when the next thing happens to a connect started at
+/// `started` that has sent `sent` SYNs and gives up at `started + timeout`: the next
+/// retransmission, or the timeout.
+pub(super) fn next_syn(started: SimTime, sent: u8, timeout: SimTime) -> SimTime {
+    let shift = u32::from(sent).min(40);
+    let retransmit = started + SimTime::from_secs((1u64 << shift) - 1);
+    retransmit.min(started + timeout)
+}
+
+impl Stack {
+    /// Arms `timeout server` for a request that just reached server `r.server`.
+    #[inline]
+    pub(super) fn arm_server_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let token = self.reqs.items[id as usize].epoch;
+        self.trim(Kind::Server, 0);
+        if let Some(at) = self.lb_deadlines.push(cal.now(), id, token) {
+            cal.schedule_at(at, Ev::Deadline(Kind::Server as u8, 0));
+        }
+    }
+
+    /// Arms Nginx's `proxy_read_timeout` for a request passed to the application.
+    #[inline]
+    pub(super) fn arm_nginx_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+        let token = self.reqs.items[id as usize].epoch;
+        self.trim(Kind::NginxRead, i);
+        if let Some(at) = self.servers[i].ngx_deadlines.push(cal.now(), id, token) {
+            cal.schedule_at(at, Ev::Deadline(Kind::NginxRead as u8, i as u16));
+        }
+    }
+
+    /// Arms the app server's worker timeout for a request that took a worker.
+    #[inline]
+    pub(super) fn arm_worker_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+        let token = self.reqs.items[id as usize].epoch;
+        self.trim(Kind::AppWorker, i);
+        if let Some(at) = self.servers[i].app_deadlines.push(cal.now(), id, token) {
+            cal.schedule_at(at, Ev::Deadline(Kind::AppWorker as u8, i as u16));
+        }
+    }
+
+    /// Arms the MySQL read timeout for the query the request just sent.
+    #[inline]
+    pub(super) fn arm_db_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let token = self.reqs.items[id as usize].query;
+        self.trim(Kind::DbRead, 0);
+        if let Some(at) = self.db_deadlines.push(cal.now(), id, token) {
+            cal.schedule_at(at, Ev::Deadline(Kind::DbRead as u8, 0));
+        }
+    }
+
+    /// Drops stale entries at the front of a FIFO: requests mostly end in the order they
+    /// started, so this keeps a FIFO about as long as what is in flight (more only behind a
+    /// request that lives long, up to what arrives within one timeout).
+    #[inline]
+    fn trim(&mut self, kind: Kind, i: usize) {
+        while let Some(&(id, token, _)) = self.fifo(kind, i).fifo.front() {
+            if self.deadline_live(kind, i, id, token) {
+                return;
+            }
+            self.fifo(kind, i).fifo.pop_front();
+        }
+    }
+
+    fn fifo(&mut self, kind: Kind, i: usize) -> &mut Deadlines {
+        match kind {
+            Kind::Server => &mut self.lb_deadlines,
+            Kind::NginxRead => &mut self.servers[i].ngx_deadlines,
+            Kind::AppWorker => &mut self.servers[i].app_deadlines,
+            Kind::DbRead => &mut self.db_deadlines,
+        }
+    }
+
+    /// Does the deadline (`id`, `token`) still guard something? Its request must be the same
+    /// (token) and still hold what the timeout is about.
+    fn deadline_live(&self, kind: Kind, i: usize, id: ReqId, token: u32) -> bool {
+        let r = &self.reqs.items[id as usize];
+        if !r.live || r.zombie {
+            return false;
+        }
+        match kind {
+            Kind::Server => r.epoch == token && r.has(holds::SRV),
+            Kind::NginxRead => {
+                r.epoch == token
+                    && r.has(holds::NGX)
+                    && r.server as usize == i
+                    && !matches!(r.stage, Stage::Nginx | Stage::NginxWait)
+            }
+            Kind::AppWorker => {
+                r.epoch == token
+                    && r.has(holds::APP)
+                    && r.server as usize == i
+                    && !self.servers[i].app_frozen()
+            }
+            Kind::DbRead => r.query == token && r.in_query && r.has(holds::APP),
+        }
+    }
+
+    /// The timer of FIFO (`kind`, `i`) fired: drop stale entries, fire expired ones, re-arm.
+    pub(super) fn on_deadline(&mut self, cal: &mut Calendar<Ev>, kind: u8, i: usize) {
+        let kind = Kind::from_u8(kind);
+        let now = cal.now();
+        self.fifo(kind, i).armed = false;
+        while let Some(&(id, token, at)) = self.fifo(kind, i).fifo.front() {
+            if !self.deadline_live(kind, i, id, token) {
+                self.fifo(kind, i).fifo.pop_front();
+                continue;
+            }
+            if at > now {
+                self.fifo(kind, i).armed = true;
+                cal.schedule_at(at, Ev::Deadline(kind as u8, i as u16));
+                return;
+            }
+            self.fifo(kind, i).fifo.pop_front();
+            match kind {
+                Kind::Server => self.server_timeout(cal, id),
+                Kind::NginxRead => self.upstream_timeout(cal, id),
+                Kind::AppWorker => self.worker_killed(cal, id),
+                Kind::DbRead => self.db_timeout(cal, id),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syn_schedule_is_linux() {
+        let t0 = SimTime::from_secs(10);
+        let big = SimTime::from_secs(1000);
+        let times: Vec<u64> = (1..=7)
+            .map(|n| (next_syn(t0, n, big) - t0).as_nanos() / 1_000_000_000)
+            .collect();
+        assert_eq!(times, [1, 3, 7, 15, 31, 63, 127]);
+        // A 5 s connect timeout: SYNs at 0, 1, 3, then the timeout at 5.
+        let five = SimTime::from_secs(5);
+        assert_eq!(next_syn(t0, 2, five) - t0, SimTime::from_secs(3));
+        assert_eq!(next_syn(t0, 3, five) - t0, five);
+    }
+
+    #[test]
+    fn deadlines_arm_once() {
+        let mut d = Deadlines::new(Some(SimTime::from_secs(30)));
+        assert_eq!(d.push(SimTime::ZERO, 1, 0), Some(SimTime::from_secs(30)));
+        assert_eq!(d.push(SimTime::from_secs(1), 2, 0), None);
+        assert_eq!(d.fifo.len(), 2);
+        let mut off = Deadlines::new(None);
+        assert_eq!(off.push(SimTime::ZERO, 1, 0), None);
+        assert!(off.fifo.is_empty());
+    }
+}
