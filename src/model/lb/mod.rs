@@ -4,6 +4,7 @@
 //! dispatched by `match` so the per-request call is static. The backend (in the stack model)
 //! owns the queues and counters; a policy only looks at a [`ServerView`] slice and decides.
 
+pub mod chash;
 mod first;
 mod leastconn;
 mod random;

@@ -1,43 +1,33 @@
 //! `balance source`: the client's IPv4 address picks the server, so a client sticks to one.
 //!
-//! The key is the address itself as a 32-bit integer, no string hash (domain.md §1.1; HAP-CFG
-//! L6424; HAP-SRC src/backend.c L181–205 `get_server_sh`). Two lookups, as `hash-type` selects
-//! (HAP-CFG L8157–8250):
+//! The key is the address itself as a 32-bit integer in host order (`ntohl` of the four bytes),
+//! no string hash (domain.md §1.1; HAP-CFG L6424; HAP-SRC src/backend.c L181–209
+//! `get_server_sh`). Two lookups, as `hash-type` selects (HAP-CFG L8157–8250):
 //! - map-based: `map[key mod Σw]` over the static-rr map of the usable servers (src/lb_map.c
 //!   L262). Cheap and exactly proportional, but when a server goes up or down most keys move.
-//! - consistent: the key goes through a 32-bit avalanche and is looked up on a ring where each
-//!   usable server owns `weight × 16` points (src/lb_chash.c L416–480; `BE_WEIGHT_SCALE` = 16,
-//!   include/haproxy/backend-t.h L145). Only the keys of a server that leaves move; the shares
-//!   are lumpy because the points are pseudo-random.
+//! - consistent: the key goes through `full_hash` and is looked up on HAProxy's consistent-hash
+//!   ring ([`super::chash`]: `weight × 16` points per server at `full_hash(puid × 4096 + i)`,
+//!   nearest point wins). The avalanche is applied because `hash-type consistent` without a
+//!   function name sets the avalanche modifier (src/cfgparse-listen.c L2726–2732) and
+//!   `get_server_sh` applies `full_hash` when it is set (src/backend.c L202–203; `balance source`
+//!   ignores the hash function itself). Only the keys of a server that leaves move; the shares
+//!   are lumpy because the points are pseudo-random (about 43/57 for two equal servers over
+//!   uniformly spread clients). Individual clients land on the same server as in HAProxy
+//!   2.6–2.9 and ≥ 3.3.0 with the default `hash-key id` (3.0–3.2 builds without the October 2025
+//!   fix place the points differently, see [`super::chash`]).
+//!
+//! With a single usable server HAProxy does not hash (`tot_used == 1`, src/backend.c L190–192);
+//! every key then reaches that server, here without a lookup.
 //!
 //! The selected server is used even when full: the request then waits in that server's own
-//! queue ([`Pick::ServerQueue`]), as HAProxy does without `hash-preserve-affinity`. Whether that
-//! queue has room (`maxqueue`) is the backend's business.
-//!
-//! Simplification: the avalanche is MurmurHash3's `fmix32` (below), not HAProxy's `full_hash`,
-//! and a ring point is `fmix32(index << 16 | i)` rather than HAProxy's hash of
-//! `puid * SRV_EWGHT_RANGE + i`. Any full-avalanche bijection has the properties that matter
-//! (uniform points, stable keys, only a leaving server's keys move), but individual keys land on
-//! different servers than in a real HAProxy. `hash-balance-factor` is not modelled.
+//! queue ([`Pick::ServerQueue`]), as HAProxy does without `hash-preserve-affinity` (its default,
+//! `always`). Whether that queue has room (`maxqueue`) is the backend's business.
+//! `hash-balance-factor` is not modelled.
 
+use super::chash::{Ring, full_hash};
 use super::static_rr::build_map;
 use super::{Pick, Policy, ServerView};
 use crate::engine::Rng;
-
-/// Ring points per unit of weight (HAProxy's `BE_WEIGHT_SCALE`).
-const POINTS_PER_WEIGHT: u32 = 16;
-
-/// MurmurHash3's 32-bit finaliser (Austin Appleby, public domain, `fmix32` in MurmurHash3.cpp):
-/// a bijection on u32 where every input bit flips each output bit with probability close to 1/2.
-/// Written out here so that ring positions can never change with a dependency.
-#[inline]
-fn fmix32(mut h: u32) -> u32 {
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85EB_CA6B);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xC2B2_AE35);
-    h ^ (h >> 16)
-}
 
 /// Source-address hashing. Build with [`Source::new`].
 #[derive(Clone, Debug, Default)]
@@ -46,8 +36,8 @@ pub struct Source {
     consistent: bool,
     /// Map-based: server per slot, length Σ weights of the usable servers.
     map: Vec<u32>,
-    /// Consistent: (point, server) sorted by point then server, `weight × 16` points each.
-    ring: Vec<(u32, u32)>,
+    /// Consistent: HAProxy's ring over the usable servers.
+    ring: Ring,
     /// The only usable server when there is exactly one: used without hashing, as HAProxy does.
     single: Option<usize>,
 }
@@ -66,35 +56,13 @@ impl Source {
         self.consistent
     }
 
-    /// The ring slot nearest to `key`'s hash: of the two neighbours (first point ≥ hash and the
-    /// one before it, wrapping round), the nearer, the lower one on an exact tie, as
-    /// `chash_get_server_hash` compares `dp <= dn`. `ring` must be non-empty.
-    fn ring_slot(&self, key: u32) -> usize {
-        let h = fmix32(key);
-        let n = self.ring.len();
-        let hi = self.ring.partition_point(|&(p, _)| p < h);
-        let next = if hi == n { 0 } else { hi };
-        let prev = if hi == 0 { n - 1 } else { hi - 1 };
-        let dn = self.ring[next].0.wrapping_sub(h);
-        let dp = h.wrapping_sub(self.ring[prev].0);
-        if dp <= dn { prev } else { next }
-    }
-
     /// The server for `key` from the map or ring, or None when the structure is empty.
     /// Skips forward past servers that became unusable without a rebuild: a deterministic
     /// choice for the key that never returns an unusable server (unreached under the contract).
     fn lookup(&self, servers: &[ServerView], key: u32) -> Option<usize> {
         let ok = |i: u32| servers.get(i as usize).is_some_and(ServerView::is_usable);
         if self.consistent {
-            if self.ring.is_empty() {
-                return None;
-            }
-            let start = self.ring_slot(key);
-            let n = self.ring.len();
-            (0..n)
-                .map(|k| self.ring[(start + k) % n].1)
-                .find(|&i| ok(i))
-                .map(|i| i as usize)
+            self.ring.lookup(servers, full_hash(key))
         } else {
             if self.map.is_empty() {
                 return None;
@@ -137,7 +105,7 @@ impl Policy for Source {
     }
 
     /// Rebuilds the map or the ring over the usable servers. The ring is rebuilt whole rather
-    /// than edited point by point; the result is the same set of points.
+    /// than edited point by point as HAProxy does; the result is the same set of points.
     fn servers_changed(&mut self, servers: &[ServerView]) {
         let mut usable = servers.iter().enumerate().filter(|(_, s)| s.is_usable());
         self.single = match (usable.next(), usable.next()) {
@@ -145,19 +113,7 @@ impl Policy for Source {
             _ => None,
         };
         if self.consistent {
-            self.ring.clear();
-            for (index, s) in servers.iter().enumerate() {
-                if !s.is_usable() {
-                    continue;
-                }
-                // index < 2^16 and i < 16 · 256 = 2^12 (weight ≤ 256), so `index << 16 | i`
-                // is unique per point.
-                let index = index as u32;
-                for i in 0..s.weight * POINTS_PER_WEIGHT {
-                    self.ring.push((fmix32(index << 16 | i), index));
-                }
-            }
-            self.ring.sort_unstable();
+            self.ring.rebuild(servers);
         } else {
             build_map(servers, &mut self.map);
         }
@@ -182,14 +138,25 @@ mod tests {
         (0..n).map(|_| r.next_u64() as u32).collect()
     }
 
+    /// Individual clients land where HAProxy sends them. Reference: a C program outside the
+    /// repository (gcc -O2) with HAProxy's `full_hash`, the ring built from it and sorted with
+    /// qsort, and the neighbour rule of `chash_get_server_hash` by linear scan, for the keys
+    /// `full_hash(ip)` of 10.0.0.1 to 10.0.0.12, 192.168.0.1 and 127.0.0.1.
     #[test]
-    fn fmix32_reference_values() {
-        // Pins the ring: changing the avalanche would silently move every key. MurmurHash3_x86_32
-        // of the empty input is fmix32(seed), so its published vectors check this one:
-        // seed 1 → 0x514E28B7, seed 0xFFFFFFFF → 0x81F16F39.
-        assert_eq!(fmix32(0), 0);
-        assert_eq!(fmix32(1), 0x514E_28B7);
-        assert_eq!(fmix32(0xFFFF_FFFF), 0x81F1_6F39);
+    fn consistent_matches_haproxy_client_by_client() {
+        let mut ips: Vec<u32> = (1..=12).map(|d| 0x0A00_0000 | d).collect();
+        ips.extend([0xC0A8_0001, 0x7F00_0001]);
+        let cases: [(&[u32], [usize; 14]); 3] = [
+            (&[1, 1], [0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1]),
+            (&[1, 1, 1], [0, 0, 0, 0, 1, 0, 1, 0, 2, 0, 1, 0, 0, 1]),
+            (&[1, 2, 3], [2, 0, 0, 0, 2, 0, 1, 2, 2, 0, 1, 0, 1, 2]),
+        ];
+        for (weights, expected) in cases {
+            let s = servers(weights);
+            let mut p = Source::new(true, &s);
+            let got: Vec<usize> = ips.iter().map(|&ip| server_of(&mut p, &s, ip)).collect();
+            assert_eq!(got, expected, "{weights:?}");
+        }
     }
 
     #[test]
@@ -258,64 +225,38 @@ mod tests {
         assert!(stayed_moved > 500);
     }
 
-    /// Shares on the ring follow the weights within a bound built from two variances:
-    /// - the ring: a server owning k of M = 16·Σw pseudo-uniform points owns an arc share
-    ///   distributed about like Beta(k, M−k), variance p(1−p)/(M+1) with p = k/M;
-    /// - the keys: n independent uniform hashes land in that share binomially, variance
-    ///   p(1−p)/n.
-    ///
-    /// The test allows 5 standard deviations of their sum. With weights 40:20:20, M = 1280 and
-    /// n = 10 000, σ ≈ 0.015 for p = 1/2 and 0.013 for p = 1/4, so the bounds (±0.074, ±0.064)
-    /// still fail an implementation that ignores weights (1/3 each).
+    /// Over many clients each server gets its exact arc share of the ring (client hashes are
+    /// `full_hash` of distinct addresses, so they spread uniformly): 10^5 random addresses, each
+    /// share within 5 binomial standard errors of the exact share. And the ring follows the
+    /// weights: a server owning k of M = 16·Σw pseudo-uniform points owns an arc share of about
+    /// Beta(k, M−k), standard deviation sqrt(p(1−p)/(M+1)) with p = k/M; the exact shares of
+    /// this ring (weights 40:20:20, M = 1280) are within 5 such deviations of the weight shares,
+    /// a bound (±0.07, ±0.06) that an implementation ignoring weights (1/3 each) fails.
     #[test]
-    fn consistent_spreads_by_weight() {
+    fn consistent_spreads_by_arc_share_and_weight() {
         let weights = [40u32, 20, 20];
         let s = servers(&weights);
         let mut p = Source::new(true, &s);
-        let n = 10_000;
+        let exact = Ring::new(&s).shares(3);
+        let n = 100_000;
         let mut count = [0usize; 3];
         for ip in random_ips(n) {
             count[server_of(&mut p, &s, ip)] += 1;
         }
         let total: u32 = weights.iter().sum();
-        let m = f64::from(total * POINTS_PER_WEIGHT);
-        for (c, &w) in count.iter().zip(&weights) {
-            let p = f64::from(w) / f64::from(total);
-            let sd = (p * (1.0 - p) * (1.0 / (m + 1.0) + 1.0 / n as f64)).sqrt();
-            let share = *c as f64 / n as f64;
+        let m = f64::from(total * 16);
+        for i in 0..3 {
+            let e = exact[i];
+            let share = count[i] as f64 / n as f64;
+            let se = (e * (1.0 - e) / n as f64).sqrt();
             assert!(
-                (share - p).abs() < 5.0 * sd,
-                "share {share} vs {p} (sd {sd})"
+                (share - e).abs() < 5.0 * se,
+                "share {share} vs {e} (se {se})"
             );
+            let w = f64::from(weights[i]) / f64::from(total);
+            let sd = (w * (1.0 - w) / (m + 1.0)).sqrt();
+            assert!((e - w).abs() < 5.0 * sd, "arc {e} vs weight {w} (sd {sd})");
         }
-    }
-
-    #[test]
-    fn ring_lookup_takes_the_nearer_neighbour() {
-        // Hand-made rings placed around the key's hash h; `ring_slot` only needs them sorted.
-        let key = 12_345u32;
-        let h = fmix32(key);
-        let mut p = Source::new(true, &servers(&[1, 1]));
-        let mut slot_of = |ring: Vec<(u32, u32)>| {
-            p.ring = ring;
-            p.ring.sort_unstable();
-            p.ring[p.ring_slot(key)]
-        };
-        let (lo, hi) = ((h.wrapping_sub(10), 0), (h.wrapping_add(10), 1));
-        assert_eq!(
-            slot_of(vec![lo, hi]),
-            lo,
-            "exact tie goes to the lower neighbour"
-        );
-        let lo = (h.wrapping_sub(11), 0);
-        assert_eq!(slot_of(vec![lo, hi]), hi);
-        let exact = (h, 1);
-        assert_eq!(slot_of(vec![exact, (h.wrapping_add(1), 0)]), exact);
-        // Both points on one side: the nearer one is reached by wrapping round the ring.
-        let near = (h.wrapping_add(5), 0);
-        assert_eq!(slot_of(vec![near, (h.wrapping_add(1000), 1)]), near);
-        let near = (h.wrapping_sub(5), 0);
-        assert_eq!(slot_of(vec![near, (h.wrapping_sub(1000), 1)]), near);
     }
 
     #[test]
