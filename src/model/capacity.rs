@@ -1,12 +1,22 @@
 //! Offered load per component, from the configuration alone (no simulation): what a capacity
-//! planner computes on paper, and how the summary says a run is unstable.
+//! planner computes on paper, and how the summary says a run is unstable, healthy or degraded.
 //!
 //! rho = arrival rate x mean demand / servers. Application workers are held during DB round
-//! trips, so their demand includes query service and network time (queueing at the DB is
-//! ignored, which makes the figure a lower bound). The peak rate over all phases is used, and
-//! traffic is assumed split across servers in proportion to weight.
+//! trips (and a semi-sync commit's acknowledgement), so their demand includes query service and
+//! network time (queueing at the DB is ignored, which makes the figure a lower bound). The peak
+//! rate over all phases is used, and traffic is assumed split across servers in proportion to
+//! weight. A replica's executors run both the reads sent to it and the replay of every write
+//! (`apply_factor` x the write's time), so both count towards its load.
+//!
+//! Degraded states are what a single failure leaves: one server down (its share goes to the
+//! others: the worst server to lose is reported), a semi-sync stall (no replica acknowledges:
+//! every writing request holds its worker up to `rpl_semi_sync_source_timeout`), and a database
+//! that does not answer (every querying request holds its worker until a timeout). For the two
+//! stalls, rho is the number of workers the stall needs (arrival rate x hold time) over the
+//! workers there are: above 1 the pool runs dry before the stall ends and requests that never
+//! touch the database queue behind the stuck ones.
 
-use super::config::{Config, ReadPolicy};
+use super::config::{Config, ReadPolicy, RequestClass};
 use crate::dist::Sample;
 use serde::Serialize;
 
@@ -22,12 +32,55 @@ pub struct Capacity {
     pub stable: bool,
     /// Highest arrival rate the stack sustains (rate at which the bottleneck reaches rho = 1).
     pub max_rate: f64,
+    /// What single failures leave of the capacity.
+    pub degraded: Vec<Degraded>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Offered {
     pub component: String,
     pub rho: f64,
+}
+
+/// The stack in a degraded state.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Degraded {
+    /// The state, in words ("web-01 down", "semi-sync stall").
+    pub state: String,
+    /// The component most loaded in that state.
+    pub bottleneck: String,
+    /// Its offered utilisation (or, for a stall, workers needed over workers available).
+    pub rho: f64,
+    /// rho < 1: the stack copes.
+    pub stable: bool,
+}
+
+/// Per-request averages over the mix.
+struct Demand {
+    nginx: f64,
+    app: f64,
+    reads: f64,
+    writes: f64,
+    /// Share of requests with at least one write, and with at least one query.
+    writing: f64,
+    querying: f64,
+}
+
+fn demand(cfg: &Config) -> Demand {
+    let mix = &cfg.workload.mix;
+    let total: f64 = mix.iter().map(|c| c.weight).sum();
+    let avg = |f: &dyn Fn(&RequestClass) -> f64| -> f64 {
+        mix.iter().map(|c| c.weight / total * f(c)).sum()
+    };
+    let share = |f: &dyn Fn(&RequestClass) -> bool| avg(&|c| if f(c) { 1.0 } else { 0.0 });
+    Demand {
+        nginx: avg(&|c| c.nginx.mean()),
+        app: avg(&|c| c.app.mean()),
+        reads: avg(&|c| c.reads as f64),
+        writes: avg(&|c| c.writes as f64),
+        writing: share(&|c| c.writes > 0),
+        querying: share(&|c| c.reads + c.writes > 0),
+    }
 }
 
 pub fn analyse(cfg: &Config) -> Capacity {
@@ -37,18 +90,17 @@ pub fn analyse(cfg: &Config) -> Capacity {
         .iter()
         .map(|p| p.rate)
         .fold(cfg.workload.rate, f64::max);
-    let mix = &cfg.workload.mix;
-    let total_w: f64 = mix.iter().map(|c| c.weight).sum();
-    let avg = |f: &dyn Fn(&super::config::RequestClass) -> f64| -> f64 {
-        mix.iter().map(|c| c.weight / total_w * f(c)).sum()
-    };
-    let e_nginx = avg(&|c| c.nginx.mean());
-    let e_app = avg(&|c| c.app.mean());
-    let e_reads = avg(&|c| c.reads as f64);
-    let e_writes = avg(&|c| c.writes as f64);
+    let d = demand(cfg);
     let db = &cfg.database;
+    let fo = &cfg.failures.db_failover;
     let net = 2.0 * db.network.mean();
     let reads_on_replicas = db.read_from == ReadPolicy::Replicas && !db.replicas.is_empty();
+    // A semi-sync commit waits for the acknowledgement: a round trip to the replica.
+    let ack = if fo.semi_sync && !db.replicas.is_empty() {
+        2.0 * db.replication.delay.mean()
+    } else {
+        0.0
+    };
 
     // Demand per request on each resource, in seconds of one server.
     let mut offered = vec![];
@@ -58,7 +110,6 @@ pub fn analyse(cfg: &Config) -> Capacity {
             rho: peak * cfg.lb.processing.mean() / cfg.lb.threads as f64,
         });
     }
-    let weight_sum: f64 = cfg.servers.iter().map(|s| s.weight as f64).sum();
     let primary_speed = db.primary.speed;
     let replica_speed = |i: usize| db.replicas.get(i).map_or(1.0, |r| r.speed);
     let read_speed = if reads_on_replicas {
@@ -66,50 +117,155 @@ pub fn analyse(cfg: &Config) -> Capacity {
     } else {
         primary_speed
     };
-    let db_hold = e_reads * (db.read_time.mean() / read_speed + net)
-        + e_writes * (db.write_time.mean() / primary_speed + net);
-    for s in &cfg.servers {
+    let db_hold = d.reads * (db.read_time.mean() / read_speed + net)
+        + d.writes * (db.write_time.mean() / primary_speed + net + ack);
+    // Per server, the load at `lambda` requests/s: (Nginx rho, app rho).
+    let server_rho = |s: &super::config::ServerConfig, lambda: f64| -> (f64, f64) {
+        let nginx = lambda * d.nginx / s.speed / s.nginx_workers as f64;
+        let app = lambda * (d.app / s.speed + db_hold) / s.app_workers as f64;
+        (nginx, app)
+    };
+    let active: Vec<usize> = (0..cfg.servers.len())
+        .filter(|&i| !cfg.servers[i].backup)
+        .collect();
+    let weight_sum: f64 = active.iter().map(|&i| cfg.servers[i].weight as f64).sum();
+    for &i in &active {
+        let s = &cfg.servers[i];
         let lambda = peak * s.weight as f64 / weight_sum;
-        if e_nginx > 0.0 {
+        let (nginx, app) = server_rho(s, lambda);
+        if d.nginx > 0.0 {
             offered.push(Offered {
                 component: format!("{}.nginx", s.name),
-                rho: lambda * e_nginx / s.speed / s.nginx_workers as f64,
+                rho: nginx,
             });
         }
         offered.push(Offered {
             component: format!("{}.app", s.name),
-            rho: lambda * (e_app / s.speed + db_hold) / s.app_workers as f64,
+            rho: app,
         });
     }
-    let primary_reads = if reads_on_replicas { 0.0 } else { e_reads };
+    let primary_reads = if reads_on_replicas { 0.0 } else { d.reads };
     offered.push(Offered {
         component: db.primary.name.clone(),
-        rho: peak * (e_writes * db.write_time.mean() + primary_reads * db.read_time.mean())
+        rho: peak * (d.writes * db.write_time.mean() + primary_reads * db.read_time.mean())
             / primary_speed
             / db.primary.workers as f64,
     });
-    if reads_on_replicas {
-        let n = db.replicas.len() as f64;
-        for (i, r) in db.replicas.iter().enumerate() {
-            offered.push(Offered {
-                component: r.name.clone(),
-                rho: peak * e_reads / n * db.read_time.mean() / replica_speed(i) / r.workers as f64,
-            });
-        }
+    let apply = |i: usize| {
+        peak * d.writes * db.write_time.mean() * db.replication.apply_factor
+            / primary_speed
+            / replica_speed(i)
+    };
+    let n = db.replicas.len() as f64;
+    for (i, r) in db.replicas.iter().enumerate() {
+        let reads = if reads_on_replicas {
+            peak * d.reads / n * db.read_time.mean() / replica_speed(i)
+        } else {
+            0.0
+        };
+        offered.push(Offered {
+            component: r.name.clone(),
+            rho: (reads + apply(i)) / r.workers as f64,
+        });
     }
     for (i, r) in db.replicas.iter().enumerate() {
         offered.push(Offered {
             component: format!("{}.applier", r.name),
-            rho: peak * e_writes * db.write_time.mean() * db.replication.apply_factor
-                / primary_speed
-                / replica_speed(i)
-                / db.replication.appliers as f64,
+            rho: apply(i) / db.replication.appliers as f64,
         });
     }
-    let (bottleneck, max_rho) = offered
+    let (bottleneck, max_rho) = worst(&offered);
+
+    let mut degraded = vec![];
+    // One server down: its share goes to the others in proportion to weight. The worst one to
+    // lose is the one after whose loss the busiest remaining part is busiest.
+    if active.len() >= 2 {
+        let mut best: Option<Degraded> = None;
+        for &lost in &active {
+            let rest = weight_sum - cfg.servers[lost].weight as f64;
+            let mut parts = vec![];
+            for &i in active.iter().filter(|&&i| i != lost) {
+                let s = &cfg.servers[i];
+                let (nginx, app) = server_rho(s, peak * s.weight as f64 / rest);
+                parts.push(Offered {
+                    component: format!("{}.nginx", s.name),
+                    rho: if d.nginx > 0.0 { nginx } else { 0.0 },
+                });
+                parts.push(Offered {
+                    component: format!("{}.app", s.name),
+                    rho: app,
+                });
+            }
+            let (b, rho) = worst(&parts);
+            if best.as_ref().is_none_or(|x| rho > x.rho) {
+                best = Some(Degraded {
+                    state: format!("{} down", cfg.servers[lost].name),
+                    bottleneck: b,
+                    rho,
+                    stable: rho < 1.0,
+                });
+            }
+        }
+        degraded.extend(best);
+    }
+    // Stalls: requests of a kind hold their worker for `hold` seconds.
+    let stall = |state: &str, share: f64, hold: f64| -> Option<Degraded> {
+        if share == 0.0 || !hold.is_finite() {
+            return None;
+        }
+        let parts: Vec<Offered> = active
+            .iter()
+            .map(|&i| {
+                let s = &cfg.servers[i];
+                let lambda = peak * s.weight as f64 / weight_sum;
+                Offered {
+                    component: format!("{}.app", s.name),
+                    rho: lambda * share * hold / s.app_workers as f64,
+                }
+            })
+            .collect();
+        let (b, rho) = worst(&parts);
+        Some(Degraded {
+            state: state.into(),
+            bottleneck: b,
+            rho,
+            stable: rho < 1.0,
+        })
+    };
+    let app_timeout = cfg
+        .servers
         .iter()
-        .map(|o| (o.component.clone(), o.rho))
-        .fold((String::new(), 0.0), |a, b| if b.1 > a.1 { b } else { a });
+        .map(|s| s.app_timeout.map_or(f64::INFINITY, |t| t.as_secs_f64()))
+        .fold(f64::INFINITY, f64::min);
+    if fo.semi_sync && !db.replicas.is_empty() {
+        let hold = fo.semi_sync_timeout.as_secs_f64().min(app_timeout);
+        degraded.extend(stall(
+            &format!(
+                "semi-sync stall (no acknowledgement for up to {})",
+                fo.semi_sync_timeout
+            ),
+            d.writing,
+            hold,
+        ));
+    }
+    let read_timeout = db
+        .client
+        .read_timeout
+        .map_or(f64::INFINITY, |t| t.as_secs_f64());
+    let hang = read_timeout.min(app_timeout);
+    degraded.extend(stall(
+        &format!(
+            "database not answering (queries hang {})",
+            if hang.is_finite() {
+                format!("{hang} s, until a timeout")
+            } else {
+                "with no timeout".to_string()
+            }
+        ),
+        d.querying,
+        if hang.is_finite() { hang } else { 1e9 },
+    ));
+
     Capacity {
         peak_rate: peak,
         stable: offered.iter().all(|o| o.rho < 1.0),
@@ -120,5 +276,14 @@ pub fn analyse(cfg: &Config) -> Capacity {
         },
         bottleneck,
         offered,
+        degraded,
     }
+}
+
+/// The most loaded component (the first on a tie) and its rho.
+fn worst(parts: &[Offered]) -> (String, f64) {
+    parts
+        .iter()
+        .map(|o| (o.component.clone(), o.rho))
+        .fold((String::new(), 0.0), |a, b| if b.1 > a.1 { b } else { a })
 }

@@ -25,6 +25,8 @@ pub struct RunResults {
     pub latency: LatencySummary,
     /// Failed requests by cause (every cause listed, zeros included).
     pub errors: BTreeMap<String, u64>,
+    /// Requests per class, in the order of the mix.
+    pub classes: Vec<ClassStats>,
     pub littles_law: LittlesLaw,
     pub lb: LbStats,
     pub servers: Vec<ServerStats>,
@@ -47,6 +49,17 @@ pub struct RunResults {
     pub event_log: Vec<super::stack::LogEntry>,
     #[serde(skip)]
     pub timeline_columns: TimelineColumns,
+}
+
+/// One request class's outcome (measured requests).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ClassStats {
+    pub name: String,
+    pub arrived: u64,
+    pub completed: u64,
+    pub failed: u64,
+    /// completed / (completed + failed); 1 when none finished.
+    pub availability: f64,
 }
 
 /// Names behind the timeline's per-component columns.

@@ -90,6 +90,41 @@ pub fn tell(r: &RunResults) -> Vec<String> {
             ));
         }
     }
+    // A server failure during the run: could the others carry its share?
+    let server_failed = r.faults.iter().any(|f| {
+        r.servers
+            .iter()
+            .any(|s| f.component == s.name || f.component == format!("{}.app", s.name))
+    });
+    let n_minus_1 = r
+        .capacity
+        .degraded
+        .iter()
+        .find(|g| g.state.ends_with(" down"));
+    if server_failed && let Some(g) = n_minus_1.filter(|g| !g.stable) {
+        out.push(format!(
+            "With one server down the others cannot carry the load: {} is offered {:.0}% of its \
+             capacity, so queues and errors grow for as long as the failure lasts.",
+            g.bottleneck,
+            g.rho * 100.0
+        ));
+    }
+    if fo.semi_sync_stalled_commits > 0 {
+        out.push(format!(
+            "{} commit(s) waited the whole semi-sync timeout for an acknowledgement that never \
+             came, holding their application workers meanwhile.",
+            fo.semi_sync_stalled_commits
+        ));
+    }
+    let retries: u64 = r.servers.iter().map(|s| s.retries).sum();
+    let redispatches: u64 = r.servers.iter().map(|s| s.redispatches).sum();
+    if retries + redispatches > 0 {
+        out.push(format!(
+            "HAProxy retried {retries} connection(s) on the same server and redispatched {} \
+             to another one.",
+            redispatches
+        ));
+    }
     if !r.capacity.stable {
         let b = &r.capacity.bottleneck;
         if let Some(replica) = b.strip_suffix(".applier") {
@@ -108,9 +143,10 @@ pub fn tell(r: &RunResults) -> Vec<String> {
 }
 
 fn verb(kind: &str) -> String {
-    if kind == "crash" {
-        "failed".into()
-    } else {
-        format!("became {kind}")
+    match kind {
+        "crash" => "failed".into(),
+        "down" => "went silent (down)".into(),
+        "blackhole" => "was blackholed".into(),
+        other => format!("became {other}"),
     }
 }

@@ -72,6 +72,21 @@ pub fn render(r: &RunResults) -> String {
     if !errs.is_empty() {
         let _ = writeln!(o, "errors     {}", errs.join(", "));
     }
+    if r.classes.len() > 1 && q.failed > 0 {
+        let per: Vec<String> = r
+            .classes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} ({} failed)",
+                    c.name,
+                    availability(c.availability),
+                    c.failed
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "by class   {}", per.join(", "));
+    }
     let _ = writeln!(
         o,
         "\n{:<16} {:>10} {:>8} {:>8} {:>8} {:>10}",
@@ -164,6 +179,19 @@ pub fn render(r: &RunResults) -> String {
             c.peak_rate,
             c.max_rate
         );
+    }
+    for g in &c.degraded {
+        let verdict = if g.stable {
+            "copes"
+        } else {
+            "cannot carry the load"
+        };
+        let load = if g.rho < 10.0 {
+            format!("{} of its capacity", pct(g.rho))
+        } else {
+            format!("{:.0}x its capacity", g.rho)
+        };
+        let _ = writeln!(o, "  if {}: {} at {load}: {verdict}", g.state, g.bottleneck);
     }
     let _ = writeln!(o, "\nWhat happened:");
     for line in &r.story {

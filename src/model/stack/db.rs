@@ -7,6 +7,9 @@ use crate::model::replication::{ApplyStart, Txn};
 use crate::model::station::Admit;
 use crate::model::workload::FIRST_CLIENT_IP;
 
+/// The token a replay occupies in a replica's executor queue (never a request's slot).
+const APPLY: ReqId = ReqId::MAX;
+
 impl Stack {
     /// Issues the request's next query, or finishes it when none is left.
     pub(super) fn next_query(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
@@ -213,9 +216,7 @@ impl Stack {
             }
             return;
         }
-        if let Some(next) = self.db[node].station.finish(now) {
-            self.db_start(cal, next, node);
-        }
+        self.db_next(cal, node);
         let measured = now >= self.cfg.warmup;
         let client = r.work.client_ip.wrapping_sub(FIRST_CLIENT_IP) as usize;
         let mut waits = false;
@@ -359,7 +360,7 @@ impl Stack {
             return; // shipped by a primary that died before it arrived
         }
         let start = self.links[n].arrive();
-        Self::schedule_apply(cal, n, start);
+        self.submit_apply(cal, n, start);
         // A semi-sync replica acknowledges once the events are in its relay log; only a live
         // replica can (a crashed one still "receives" here: its relay log is assumed refilled
         // on restart).
@@ -415,6 +416,19 @@ impl Stack {
         }
     }
 
+    /// Semi-sync is on and fewer live replicas than it waits for remain: every commit stalls.
+    fn semi_sync_waits_for_missing_replicas(&self) -> bool {
+        let fo = &self.cfg.failures.db_failover;
+        if !fo.semi_sync || self.dbs.semi_fallback {
+            return false;
+        }
+        let primary = self.dbs.primary;
+        let live = (0..self.db.len())
+            .filter(|&m| m != primary && self.db[m].was_replica && self.db[m].up())
+            .count();
+        live < fo.semi_sync_replicas.max(1) as usize
+    }
+
     fn semi_waiting(&self, id: ReqId, token: u32) -> bool {
         let r = &self.reqs.items[id as usize];
         r.live && !r.zombie && r.query == token && r.stage == Stage::Ack
@@ -453,6 +467,12 @@ impl Stack {
             "semi-sync timeout",
             "no replica acknowledged in time: falling back to asynchronous replication",
         );
+        // Commits flow again: a dead replica's fault stops hurting once it is also out of the
+        // read pool.
+        let out: Vec<usize> = (0..self.db.len())
+            .filter(|&m| m != primary && !self.db[m].up() && !self.db[m].read_ok)
+            .collect();
+        self.mark_mitigated(now, |t| matches!(t, Target::DbNode(m) if out.contains(&m)));
         let waiters: Vec<(ReqId, u32, u64)> = self.dbs.semi_waiters.drain(..).collect();
         if let Some(&(_, _, first)) = waiters.first() {
             // These commits are now acknowledged without a replica: lost if the primary dies
@@ -471,17 +491,52 @@ impl Stack {
         }
     }
 
-    pub(super) fn on_apply_done(&mut self, cal: &mut Calendar<Ev>, n: usize, gtid: u64) {
-        let start = self.links[n].applied(cal.now(), gtid);
-        Self::schedule_apply(cal, n, start);
-        if self.dbs.promoting == Some(n) && self.links[n].backlog() == 0 {
-            self.finish_promotion(cal.now(), n);
+    /// The link handed out a transaction to replay: it needs one of the replica's executors,
+    /// where it queues with the reads (FIFO), so replication and reads compete for the
+    /// replica's CPU and a `slow` fault slows both.
+    pub(super) fn submit_apply(&mut self, cal: &mut Calendar<Ev>, n: usize, start: ApplyStart) {
+        let ApplyStart::Start { gtid, after } = start else {
+            return;
+        };
+        self.db[n].pending_applies.push_back((gtid, after));
+        if self.db[n].up() && self.db[n].station.arrive(cal.now(), APPLY) == Admit::Start {
+            self.begin_apply(cal, n);
         }
     }
 
-    pub(super) fn schedule_apply(cal: &mut Calendar<Ev>, n: usize, start: ApplyStart) {
-        if let ApplyStart::Start { gtid, after } = start {
-            cal.schedule_in(after, Ev::ApplyDone(n as u16, gtid));
+    /// An executor of node `n` starts the oldest waiting replay.
+    fn begin_apply(&mut self, cal: &mut Calendar<Ev>, n: usize) {
+        let node = &mut self.db[n];
+        let Some((gtid, after)) = node.pending_applies.pop_front() else {
+            return;
+        };
+        node.applying.push((gtid, node.station.epoch()));
+        let d = SimTime::from_secs_f64(after.as_secs_f64() * node.slow);
+        cal.schedule_in(d, Ev::ApplyDone(n as u16, gtid));
+    }
+
+    /// An executor of node `n` is free: the next waiting query or replay takes it.
+    fn db_next(&mut self, cal: &mut Calendar<Ev>, n: usize) {
+        match self.db[n].station.finish(cal.now()) {
+            Some(APPLY) => self.begin_apply(cal, n),
+            Some(next) => self.db_start(cal, next, n),
+            None => {}
+        }
+    }
+
+    pub(super) fn on_apply_done(&mut self, cal: &mut Calendar<Ev>, n: usize, gtid: u64) {
+        let node = &mut self.db[n];
+        if let Some(k) = node.applying.iter().position(|&(g, _)| g == gtid) {
+            let (_, epoch) = node.applying.swap_remove(k);
+            // A crash since then wiped the executors: nothing to free.
+            if epoch == node.station.epoch() {
+                self.db_next(cal, n);
+            }
+        }
+        let start = self.links[n].applied(cal.now(), gtid);
+        self.submit_apply(cal, n, start);
+        if self.dbs.promoting == Some(n) && self.links[n].backlog() == 0 {
+            self.finish_promotion(cal.now(), n);
         }
     }
 
@@ -582,8 +637,15 @@ impl Stack {
         } else if self.db[n].replaced {
             self.rejoin_as_replica(now, n);
         } else {
+            // Replays that were waiting for an executor when it died queue again.
+            let waiting = self.db[n].pending_applies.len();
+            for _ in 0..waiting {
+                if self.db[n].station.arrive(now, APPLY) == Admit::Start {
+                    self.begin_apply(cal, n);
+                }
+            }
             for s in self.links[n].set_paused(false) {
-                Self::schedule_apply(cal, n, s);
+                self.submit_apply(cal, n, s);
             }
         }
     }
@@ -663,7 +725,11 @@ impl Stack {
                     "removed from the read pool",
                 );
                 self.mark_detected(now, |t| t == Target::DbNode(n));
-                self.mark_mitigated(now, |t| t == Target::DbNode(n));
+                // Reads are rerouted; commits still stall if semi-sync waits for this replica's
+                // acknowledgement, until the fallback to asynchronous replication.
+                if !self.semi_sync_waits_for_missing_replicas() {
+                    self.mark_mitigated(now, |t| t == Target::DbNode(n));
+                }
             }
             if n == self.dbs.primary
                 && !self.dbs.primary_detected

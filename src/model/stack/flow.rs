@@ -51,6 +51,7 @@ impl Stack {
         });
         if measured {
             self.counts.arrived += 1;
+            self.counts.classes[work.class as usize][0] += 1;
         }
         self.obs.arrivals += 1;
         self.in_system.add(now, 1);
@@ -824,6 +825,7 @@ impl Stack {
         let t = now - r.arrived;
         if r.measured {
             self.counts.completed += 1;
+            self.counts.classes[r.work.class as usize][1] += 1;
             self.counts.sojourn_ns += t.as_nanos() as u128;
             self.latency.record(t);
         }
@@ -843,6 +845,7 @@ impl Stack {
         let cause = r.doomed.unwrap_or(cause);
         if r.measured {
             self.counts.failed += 1;
+            self.counts.classes[r.work.class as usize][2] += 1;
             self.counts.errors[cause as usize] += 1;
             self.counts.sojourn_ns += (now - r.arrived).as_nanos() as u128;
         }

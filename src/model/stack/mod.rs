@@ -519,6 +519,10 @@ struct DbNode {
     replaced: bool,
     /// Highest gtid this replica acknowledged to the primary (semi-sync).
     acked: u64,
+    /// Replays handed out by the link, waiting for an executor: (gtid, apply time).
+    pending_applies: VecDeque<(u64, SimTime)>,
+    /// Replays running on an executor: (gtid, station epoch when it started).
+    applying: Vec<(u64, u32)>,
 }
 
 impl DbNode {
@@ -532,6 +536,8 @@ struct Counters {
     arrived: u64,
     completed: u64,
     failed: u64,
+    /// Per request class: (arrived, completed, failed).
+    classes: Vec<[u64; 3]>,
     errors: [u64; Cause::ALL.len()],
     /// Sum of time in system of measured requests that left (completed or failed), ns.
     sojourn_ns: u128,
@@ -734,6 +740,8 @@ impl Stack {
                 was_replica: i > 0,
                 replaced: false,
                 acked: 0,
+                pending_applies: VecDeque::new(),
+                applying: Vec::new(),
             })
             .collect();
         let nodes = db.len();
@@ -791,7 +799,10 @@ impl Stack {
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
             latency: LatencyHistogram::new(),
             in_system: TimeAverage::new(),
-            counts: Counters::default(),
+            counts: Counters {
+                classes: vec![[0; 3]; cfg.workload.mix.len()],
+                ..Counters::default()
+            },
             events: 0,
             obs: observe::Observer::new(cfg),
             cfg: cfg.clone(),

@@ -243,6 +243,23 @@ impl Stack {
                 .iter()
                 .map(|&k| (k.key().to_string(), c.errors[k as usize]))
                 .collect(),
+            classes: cfg
+                .workload
+                .mix
+                .iter()
+                .zip(&c.classes)
+                .map(|(m, &[arrived, completed, failed])| ClassStats {
+                    name: m.name.clone(),
+                    arrived,
+                    completed,
+                    failed,
+                    availability: if completed + failed > 0 {
+                        completed as f64 / (completed + failed) as f64
+                    } else {
+                        1.0
+                    },
+                })
+                .collect(),
             littles_law: LittlesLaw {
                 mean_in_system,
                 arrival_rate,
