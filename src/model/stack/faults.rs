@@ -222,7 +222,9 @@ impl Stack {
         s.app.drain_queue(now);
         s.app.clear_busy(now);
         s.inside = 0;
-        s.free_workers = (0..self.cfg.servers[i].app_workers).rev().collect();
+        if self.track_workers {
+            s.free_workers = (0..self.cfg.servers[i].app_workers).rev().collect();
+        }
         for id in victims {
             self.drop_db_wait(now, id);
             self.release_db_conns(id);
@@ -272,7 +274,9 @@ impl Stack {
         let s = &mut self.servers[i];
         s.app.drain_queue(now);
         s.app.clear_busy(now);
-        s.free_workers = (0..self.cfg.servers[i].app_workers).rev().collect();
+        if self.track_workers {
+            s.free_workers = (0..self.cfg.servers[i].app_workers).rev().collect();
+        }
         for id in victims {
             self.drop_db_wait(now, id);
             let r = &mut self.reqs.items[id as usize];

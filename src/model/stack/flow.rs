@@ -3,7 +3,7 @@
 
 use super::timeouts::next_syn;
 use super::*;
-use crate::model::config::Upstream;
+use crate::model::config::{DbPool, Upstream};
 use crate::model::lb::{Pick, Policy};
 use crate::model::station::Admit;
 
@@ -48,6 +48,7 @@ impl Stack {
             counted: false,
             doomed: None,
             db_raw: SimTime::ZERO,
+            app_at: SimTime::ZERO,
         });
         if measured {
             self.counts.arrived += 1;
@@ -67,6 +68,7 @@ impl Stack {
     /// One SYN of the client to its LB address: a live HAProxy accepts, a live host whose
     /// HAProxy died resets (the client fails at once), and nobody at all means a SYN
     /// retransmitted until the client's connect timeout.
+    #[inline]
     fn client_connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let addr = self.reqs.items[id as usize].addr;
         match self.lb_at(addr) {
@@ -148,6 +150,7 @@ impl Stack {
     // ---- the load balancer ---------------------------------------------------------------
 
     /// HAProxy `k` accepted the client's connection.
+    #[inline]
     fn lb_accept(&mut self, cal: &mut Calendar<Ev>, id: ReqId, k: usize) {
         let now = cal.now();
         let lb = &mut self.lbs[k];
@@ -200,14 +203,14 @@ impl Stack {
 
     /// HAProxy's server selection. A request being redispatched avoids the server that failed
     /// it, unless no other is usable (`srvtoavoid` in HAProxy's `get_server_*`).
+    #[inline]
     pub(super) fn select(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = self.reqs.items[id as usize];
-        let k = r.lb as usize;
+        let r = &self.reqs.items[id as usize];
+        let (k, avoid, client_ip) = (r.lb as usize, r.avoid as usize, r.work.client_ip);
         if self.lbs[k].policy.fifo_fair() && self.live_backend_head(k) {
             self.enqueue(cal, id, None);
             return;
         }
-        let avoid = r.avoid as usize;
         let lb = &mut self.lbs[k];
         let hide = avoid != NO_SERVER as usize
             && lb.views[avoid].usable
@@ -219,7 +222,7 @@ impl Stack {
         if hide {
             lb.views[avoid].usable = false;
         }
-        let pick = lb.policy.pick(&lb.views, r.work.client_ip, &mut lb.rng);
+        let pick = lb.policy.pick(&lb.views, client_ip, &mut lb.rng);
         if hide {
             lb.views[avoid].usable = true;
         }
@@ -244,6 +247,7 @@ impl Stack {
     /// The request is assigned to server `i`: it takes a slot there (`served`), which it keeps
     /// while it retries that server (HAProxy's `sess_change_server`, released only on the
     /// final failure or a redispatch: src/backend.c `back_handle_st_cer`).
+    #[inline]
     fn assign(&mut self, id: ReqId, i: usize) {
         let r = &mut self.reqs.items[id as usize];
         self.lbs[r.lb as usize].views[i].served += 1;
@@ -327,6 +331,7 @@ impl Stack {
     }
 
     /// One connection attempt to the assigned server `r.server`.
+    #[inline]
     fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let i = self.reqs.items[id as usize].server as usize;
         match self.servers[i].host.answer() {
@@ -466,13 +471,14 @@ impl Stack {
     /// The connection to server `r.server` is up and the request is sent: HAProxy's `timeout
     /// server` starts, Nginx admits it (one connection for a static file, two when it also
     /// opens one to the application: `worker_connections` counts both).
+    #[inline]
     fn established(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
         let r = &mut self.reqs.items[id as usize];
         let i = r.server as usize;
         r.epoch = r.epoch.wrapping_add(1);
         r.life = self.servers[i].life;
-        let proxied = !self.cfg.workload.mix[r.work.class as usize].static_file;
+        let proxied = !self.static_class[r.work.class as usize];
         let conns = if proxied { 2 } else { 1 };
         let nginx_work = r.work.nginx;
         self.arm_server_timeout(cal, id);
@@ -521,9 +527,10 @@ impl Stack {
     }
 
     /// Nginx has the request: a static file is answered, anything else goes upstream.
+    #[inline]
     fn nginx_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = self.reqs.items[id as usize];
-        if self.cfg.workload.mix[r.work.class as usize].static_file {
+        let r = &self.reqs.items[id as usize];
+        if self.static_class[r.work.class as usize] {
             let i = r.server as usize;
             if r.measured && r.doomed.is_none() {
                 self.servers[i].completed += 1;
@@ -539,12 +546,11 @@ impl Stack {
     /// backlog fails a unix-socket connect at once (502), while over TCP the kernel drops the
     /// SYN and Nginx retransmits until `proxy_connect_timeout` (504). A hung application
     /// (`down`) still has its kernel queue connections in the backlog, where they wait.
+    #[inline]
     fn upstream(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
-        let r = self.reqs.items[id as usize];
-        let i = r.server as usize;
-        let cfg = &self.cfg.servers[i];
-        let (upstream, connect_timeout) = (cfg.upstream, cfg.proxy_connect_timeout);
+        let r = &self.reqs.items[id as usize];
+        let (i, since) = (r.server as usize, r.since);
         // A retransmission (its SYN event just fired) carries on; anything else moves on.
         let retrying = r.stage == Stage::NginxSyn;
         self.reqs.items[id as usize].stage = Stage::Active;
@@ -559,16 +565,19 @@ impl Stack {
             s.app.arrive(now, id)
         };
         match admit {
-            Admit::Rejected => match upstream {
+            Admit::Rejected => match self.cfg.servers[i].upstream {
                 Upstream::Unix => self.end(cal, id, Cause::AppQueueFull),
-                Upstream::Tcp if retrying && now >= r.since + connect_timeout => {
+                Upstream::Tcp
+                    if retrying && now >= since + self.cfg.servers[i].proxy_connect_timeout =>
+                {
                     self.end(cal, id, Cause::UpstreamConnectTimeout)
                 }
                 Upstream::Tcp => {
                     if retrying {
                         self.reqs.items[id as usize].stage = Stage::NginxSyn;
                     }
-                    self.syn_wait(cal, id, Stage::NginxSyn, connect_timeout)
+                    let timeout = self.cfg.servers[i].proxy_connect_timeout;
+                    self.syn_wait(cal, id, Stage::NginxSyn, timeout)
                 }
             },
             Admit::Queued => {
@@ -588,10 +597,11 @@ impl Stack {
         let s = &mut self.servers[i];
         let r = &mut self.reqs.items[id as usize];
         r.holds |= holds::APP;
-        // The station admitted it, so a worker is free.
+        // The station admitted it, so a worker is free (only tracked when it matters).
         r.worker = s.free_workers.pop().unwrap_or(0);
         r.stage = Stage::AppCpu;
         r.st_epoch = s.app.epoch();
+        r.app_at = cal.now();
         cal.schedule_in(scale(r.work.app, s.speed), Ev::AppCpuDone(id));
         self.arm_worker_timeout(cal, id, i);
     }
@@ -610,18 +620,25 @@ impl Stack {
     }
 
     /// The application answered: free the worker, Nginx and the LB, respond.
+    #[inline]
     pub(super) fn app_finish(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = self.reqs.items[id as usize];
-        let i = r.server as usize;
+        let r = &self.reqs.items[id as usize];
+        let (i, good) = (
+            r.server as usize,
+            r.measured && !r.counted && r.doomed.is_none(),
+        );
         self.release_app(cal, id);
-        self.release_db_conns(id);
-        if r.measured && !r.counted && r.doomed.is_none() {
+        if self.cfg.database.client.pool == DbPool::PerRequest {
+            self.release_db_conns(id);
+        }
+        if good {
             self.servers[i].completed += 1;
         }
         self.respond(cal, id);
     }
 
     /// The response passes back through Nginx and HAProxy to the client.
+    #[inline]
     fn respond(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         self.release_nginx(id);
         self.release_srv(cal, id);
@@ -632,11 +649,19 @@ impl Stack {
     /// The request's server died under it without a word (its host went `down`): what it
     /// held there is gone, and it waits for HAProxy's `timeout server` (or is over if the
     /// client already has its answer). True when that happened.
+    #[inline]
     pub(super) fn server_lost(&mut self, now: SimTime, id: ReqId) -> bool {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &self.reqs.items[id as usize];
         if r.server == NO_SERVER || self.servers[r.server as usize].life == r.life {
             return false;
         }
+        self.lose_server_side(now, id);
+        true
+    }
+
+    #[cold]
+    fn lose_server_side(&mut self, now: SimTime, id: ReqId) {
+        let r = &mut self.reqs.items[id as usize];
         // The host's stations were wiped when it died: nothing to give back there.
         r.holds &= !(holds::NGX | holds::APP);
         r.ngx_conns = 0;
@@ -648,11 +673,11 @@ impl Stack {
             // Nothing waits for an answer from this server any more.
             self.fail(now, id, Cause::ServerTimeout);
         }
-        true
     }
 
     /// The application hangs (`down`): the request stops where it is, holding its worker,
     /// until a timeout or the restart. True when that happened.
+    #[inline]
     pub(super) fn app_stuck(&mut self, id: ReqId) -> bool {
         let r = &mut self.reqs.items[id as usize];
         if !self.servers[r.server as usize].app_frozen() {
@@ -668,6 +693,7 @@ impl Stack {
     /// connection to Nginx, which drops the request unless the application already has it
     /// (a worker busy on it, or the backlog holding it, goes on: nothing tells it).
     pub(super) fn server_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        self.schedule_worker_kill(cal, id);
         self.fail_client(cal.now(), id, Cause::ServerTimeout);
         self.release_srv(cal, id);
         self.release_lb(id);
@@ -678,6 +704,7 @@ impl Stack {
     /// Nginx's `proxy_read_timeout` expired: Nginx answers 504 and closes the upstream
     /// connection; the application's worker goes on until its work ends.
     pub(super) fn upstream_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        self.schedule_worker_kill(cal, id);
         self.fail_client(cal.now(), id, Cause::UpstreamTimeout);
         self.release_nginx(id);
         self.release_srv(cal, id);
@@ -721,6 +748,7 @@ impl Stack {
 
     // ---- giving back what a request holds ------------------------------------------------------
 
+    #[inline]
     pub(super) fn release_lb(&mut self, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         if !r.has(holds::LB) {
@@ -734,6 +762,7 @@ impl Stack {
     }
 
     /// Frees the server slot at the LB and lets the oldest queued request in.
+    #[inline]
     pub(super) fn release_srv(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         if !r.has(holds::SRV) {
@@ -748,6 +777,7 @@ impl Stack {
         self.lb_dequeue(cal, k, i);
     }
 
+    #[inline]
     pub(super) fn release_nginx(&mut self, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         if !r.has(holds::NGX) {
@@ -758,6 +788,7 @@ impl Stack {
         r.ngx_conns = 0;
     }
 
+    #[inline]
     pub(super) fn release_app(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         if !r.has(holds::APP) {
@@ -765,12 +796,15 @@ impl Stack {
         }
         r.holds &= !holds::APP;
         let i = r.server as usize;
-        self.servers[i].free_workers.push(r.worker);
+        if self.track_workers {
+            self.servers[i].free_workers.push(r.worker);
+        }
         self.app_release(cal, i);
     }
 
     /// A worker of server `i` is free: it takes the next request from the backlog, unless
     /// the application hangs.
+    #[inline]
     pub(super) fn app_release(&mut self, cal: &mut Calendar<Ev>, i: usize) {
         let now = cal.now();
         if self.servers[i].app_frozen() {
@@ -812,8 +846,9 @@ impl Stack {
 
     // ---- bookkeeping -----------------------------------------------------------------------
 
+    #[inline]
     pub(super) fn complete(&mut self, now: SimTime, id: ReqId) {
-        let r = self.reqs.items[id as usize];
+        let r = &self.reqs.items[id as usize];
         if r.counted {
             self.finish(id);
             return;
@@ -824,8 +859,9 @@ impl Stack {
         }
         let t = now - r.arrived;
         if r.measured {
+            let class = r.work.class as usize;
             self.counts.completed += 1;
-            self.counts.classes[r.work.class as usize][1] += 1;
+            self.counts.classes[class][1] += 1;
             self.counts.sojourn_ns += t.as_nanos() as u128;
             self.latency.record(t);
         }
@@ -862,6 +898,7 @@ impl Stack {
     }
 
     /// The request is over: free its slot now, or when its pending event fires.
+    #[inline]
     pub(super) fn finish(&mut self, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         r.queued = false;

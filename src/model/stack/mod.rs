@@ -207,6 +207,9 @@ pub enum Ev {
     VrrpScript(u8, u32),
     /// (LB instance, epoch): the DNS service updates that LB's record.
     DnsUpdate(u8, u32),
+    /// (request, epoch): the app server's worker timeout of a request whose client already
+    /// has its answer.
+    WorkerKill(ReqId, u32),
 }
 
 const NO_SERVER: u16 = u16::MAX;
@@ -335,6 +338,8 @@ struct Request {
     doomed: Option<Cause>,
     /// Raw (speed-1) service time of the current query, kept for the replica's apply time.
     db_raw: SimTime,
+    /// When it took its application worker (the worker timeout counts from there).
+    app_at: SimTime,
 }
 
 impl Request {
@@ -440,7 +445,8 @@ struct Server {
     /// `max_connections` server by server).
     workers_before: u32,
     /// Application workers not serving a request (their index: a per-worker MySQL
-    /// connection belongs to one).
+    /// connection belongs to one). Empty, and not tracked, when every worker has its
+    /// connections (`track_workers` false).
     free_workers: Vec<u32>,
     /// Nginx's `proxy_read_timeout` and the app server's worker timeout, per request.
     ngx_deadlines: Deadlines,
@@ -640,6 +646,14 @@ pub struct Stack {
     lb_deadlines: Deadlines,
     /// The MySQL client's read timeout per query.
     db_deadlines: Deadlines,
+    /// A per-worker MySQL pool has fewer connections than workers somewhere: which worker a
+    /// request runs on matters, so free workers are tracked.
+    track_workers: bool,
+    /// Per request class: Nginx serves it alone.
+    static_class: Vec<bool>,
+    /// Per server: HAProxy's `timeout server` is no longer than the worker timeout, so worker
+    /// kills are scheduled when it fires rather than registered for every request.
+    kill_from_server_timeout: Vec<bool>,
     latency: LatencyHistogram,
     in_system: TimeAverage,
     counts: Counters,
@@ -713,8 +727,16 @@ impl Stack {
                     app_faults: FaultCount::default(),
                     life: 0,
                     workers_before: before,
-                    free_workers: (0..s.app_workers).rev().collect(),
-                    ngx_deadlines: Deadlines::new(Some(s.proxy_read_timeout)),
+                    free_workers: Vec::new(),
+                    // Nginx's timer starts when it passes the request on, after HAProxy's
+                    // started: when it is no shorter, HAProxy always answers first and closes
+                    // the connection, so Nginx's never fires and is not kept.
+                    ngx_deadlines: Deadlines::new(
+                        cfg.lb
+                            .timeout_server
+                            .is_none_or(|t| s.proxy_read_timeout < t)
+                            .then_some(s.proxy_read_timeout),
+                    ),
                     app_deadlines: Deadlines::new(s.app_timeout),
                 }
             })
@@ -797,6 +819,24 @@ impl Stack {
             generators: vec![],
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
+            static_class: cfg.workload.mix.iter().map(|c| c.static_file).collect(),
+            kill_from_server_timeout: cfg
+                .servers
+                .iter()
+                .map(|s| match (cfg.lb.timeout_server, s.app_timeout) {
+                    (Some(ts), Some(tw)) => ts <= tw,
+                    _ => false,
+                })
+                .collect(),
+            track_workers: {
+                let workers: u64 = cfg.servers.iter().map(|s| u64::from(s.app_workers)).sum();
+                let fewest = std::iter::once(&cfg.database.primary)
+                    .chain(&cfg.database.replicas)
+                    .map(|n| u64::from(n.max_connections))
+                    .min()
+                    .unwrap_or(u64::MAX);
+                cfg.database.client.pool == super::config::DbPool::PerWorker && workers > fewest
+            },
             latency: LatencyHistogram::new(),
             in_system: TimeAverage::new(),
             counts: Counters {
@@ -808,6 +848,11 @@ impl Stack {
             cfg: cfg.clone(),
             replication,
         };
+        if stack.track_workers {
+            for (s, c) in stack.servers.iter_mut().zip(&cfg.servers) {
+                s.free_workers = (0..c.app_workers).rev().collect();
+            }
+        }
         stack.build_faults();
         stack
     }
@@ -901,6 +946,7 @@ impl Model for Stack {
             Ev::VrrpTakeover(k, epoch) => self.on_vrrp_takeover(cal, k as usize, epoch),
             Ev::VrrpScript(k, epoch) => self.on_vrrp_script(cal, k as usize, epoch),
             Ev::DnsUpdate(k, epoch) => self.on_dns_update(cal, k as usize, epoch),
+            Ev::WorkerKill(id, epoch) => self.on_worker_kill(cal, id, epoch),
         }
     }
 }

@@ -10,8 +10,10 @@
 //! with one timer armed for its head. When the timer fires, entries whose request has moved on
 //! (its token changed, or it no longer holds what the timeout guards) are dropped without work,
 //! expired ones fire, and the timer is re-armed for the oldest live one. In a healthy run the
-//! timer fires about once per timeout length; stale entries at the front are also dropped at
-//! each registration, so a FIFO holds about what is in flight.
+//! timer fires about once per timeout length. Between firings, stale entries at the front are
+//! dropped whenever the FIFO has doubled since it was last trimmed (amortised O(1) per
+//! registration, no check at all on most), so a FIFO holds at most about twice what is in
+//! flight, plus a small floor.
 
 use super::*;
 
@@ -40,12 +42,17 @@ impl Kind {
     }
 }
 
+/// Length below which a FIFO is never trimmed between timer firings.
+const TRIM_FLOOR: usize = 256;
+
 /// Deadlines of one constant timeout, oldest first.
 pub(super) struct Deadlines {
     after: Option<SimTime>,
     /// (request, its token when registered, deadline).
     fifo: VecDeque<(ReqId, u32, SimTime)>,
     armed: bool,
+    /// Trim the front when the FIFO reaches this length.
+    trim_at: usize,
 }
 
 impl Deadlines {
@@ -55,6 +62,7 @@ impl Deadlines {
             after,
             fifo: VecDeque::new(),
             armed: false,
+            trim_at: TRIM_FLOOR,
         }
     }
 
@@ -87,8 +95,11 @@ pub(super) fn next_syn(started: SimTime, sent: u8, timeout: SimTime) -> SimTime 
 
 impl Stack {
     /// Arms `timeout server` for a request that just reached server `r.server`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn arm_server_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        if self.lb_deadlines.after.is_none() {
+            return;
+        }
         let token = self.reqs.items[id as usize].epoch;
         self.trim(Kind::Server, 0);
         if let Some(at) = self.lb_deadlines.push(cal.now(), id, token) {
@@ -97,8 +108,11 @@ impl Stack {
     }
 
     /// Arms Nginx's `proxy_read_timeout` for a request passed to the application.
-    #[inline]
+    #[inline(always)]
     pub(super) fn arm_nginx_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+        if self.servers[i].ngx_deadlines.after.is_none() {
+            return;
+        }
         let token = self.reqs.items[id as usize].epoch;
         self.trim(Kind::NginxRead, i);
         if let Some(at) = self.servers[i].ngx_deadlines.push(cal.now(), id, token) {
@@ -106,9 +120,24 @@ impl Stack {
         }
     }
 
-    /// Arms the app server's worker timeout for a request that took a worker.
-    #[inline]
+    /// Arms the app server's worker timeout for a request that took a worker. When HAProxy's
+    /// `timeout server` is no longer, every request still holding its worker at its deadline
+    /// has had HAProxy's timeout fire first (it reached the server before its worker took
+    /// it), so the kill is scheduled from there instead (`schedule_worker_kill`) and nothing
+    /// is registered here.
+    #[inline(always)]
     pub(super) fn arm_worker_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+        if self.servers[i].app_deadlines.after.is_none() {
+            return;
+        }
+        if self.kill_from_server_timeout[i] {
+            // A request whose client already had HAProxy's timeout (it waited in the backlog
+            // that long) gets its kill scheduled now.
+            if self.reqs.items[id as usize].counted {
+                self.schedule_worker_kill(cal, id);
+            }
+            return;
+        }
         let token = self.reqs.items[id as usize].epoch;
         self.trim(Kind::AppWorker, i);
         if let Some(at) = self.servers[i].app_deadlines.push(cal.now(), id, token) {
@@ -117,8 +146,11 @@ impl Stack {
     }
 
     /// Arms the MySQL read timeout for the query the request just sent.
-    #[inline]
+    #[inline(always)]
     pub(super) fn arm_db_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        if self.db_deadlines.after.is_none() {
+            return;
+        }
         let token = self.reqs.items[id as usize].query;
         self.trim(Kind::DbRead, 0);
         if let Some(at) = self.db_deadlines.push(cal.now(), id, token) {
@@ -126,16 +158,44 @@ impl Stack {
         }
     }
 
-    /// Drops stale entries at the front of a FIFO: requests mostly end in the order they
-    /// started, so this keeps a FIFO about as long as what is in flight (more only behind a
-    /// request that lives long, up to what arrives within one timeout).
+    /// Drops stale entries at the front of a FIFO once it has doubled since the last trim:
+    /// requests mostly end in the order they started, so this keeps a FIFO about as long as
+    /// what is in flight (more only behind a request that lives long, up to what arrives
+    /// within one timeout).
     #[inline]
     fn trim(&mut self, kind: Kind, i: usize) {
+        let d = self.fifo(kind, i);
+        if d.fifo.len() < d.trim_at {
+            return;
+        }
         while let Some(&(id, token, _)) = self.fifo(kind, i).fifo.front() {
             if self.deadline_live(kind, i, id, token) {
-                return;
+                break;
             }
             self.fifo(kind, i).fifo.pop_front();
+        }
+        let d = self.fifo(kind, i);
+        d.trim_at = (2 * d.fifo.len()).max(TRIM_FLOOR);
+    }
+
+    /// The request's client has its answer (a timeout) while its worker may still be busy:
+    /// when the worker timeout is not kept in the FIFO, its kill is scheduled now, at the
+    /// worker's deadline.
+    pub(super) fn schedule_worker_kill(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let r = &self.reqs.items[id as usize];
+        let i = r.server as usize;
+        if !r.has(holds::APP) || !self.kill_from_server_timeout[i] {
+            return;
+        }
+        if let Some(t) = self.cfg.servers[i].app_timeout {
+            cal.schedule_at(r.app_at + t, Ev::WorkerKill(id, r.epoch));
+        }
+    }
+
+    pub(super) fn on_worker_kill(&mut self, cal: &mut Calendar<Ev>, id: ReqId, epoch: u32) {
+        let r = &self.reqs.items[id as usize];
+        if self.deadline_live(Kind::AppWorker, r.server as usize, id, epoch) {
+            self.worker_killed(cal, id);
         }
     }
 
