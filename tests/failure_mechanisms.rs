@@ -457,6 +457,8 @@ fn load_aware_algorithms_steer_around_a_retrying_server() {
 /// one active server; no turnaround before a redispatch), so nobody fails and nobody waits.
 /// Every even arrival of the window is redispatched away from web-01 (`wredis`), none is
 /// retried on it (`wretr`).
+/// Would catch: a turnaround before the redispatch (time in system > 0), retries counted on
+/// web-01, a redispatch only on the last retry, or failures.
 #[test]
 fn redispatch_sends_the_first_retry_elsewhere() {
     const R: u64 = 4;
@@ -659,6 +661,8 @@ fn silent_detection_case(label: &str, timeout_connect: SimTime, timeout_check: O
 
 /// Defaults: inter = fastinter = 2 s, fall 3, no `timeout check`: T = 2 s, detection in
 /// [10, 12] s, mean 11 s (issue 10: "about 10-12 s with defaults instead of 4-6 s").
+/// Would catch: a silent host detected like a refusing one (4-6 s), a check timeout other than
+/// `inter`, or a phase that is not uniform.
 #[test]
 fn silent_host_detection_default_timers() {
     let _r = Report::start("silent host detection (40 replications):");
@@ -668,6 +672,8 @@ fn silent_host_detection_default_timers() {
 /// `timeout check 1s` with `timeout connect 1.5s`: the connect part of a check is bounded by
 /// min(timeout connect, inter) = 1.5 s (not by `timeout check`, which bounds the read part):
 /// detection in [3 x 1.5 + 2 x 2, + 2] = [8.5, 10.5] s.
+/// Would catch: `timeout check` used as the connect part (detection in [7, 9] s) or ignored
+/// (T = inter: [10, 12] s).
 #[test]
 fn silent_host_detection_with_timeout_check() {
     let _r = Report::start("silent host detection with timeout check (40 replications):");
@@ -688,6 +694,9 @@ fn silent_host_detection_with_timeout_check() {
 /// [T0, detection) connect to a host that does not answer: 4 attempts of `timeout connect` 5 s,
 /// then 503 after 20 s. Everything else completes in 2 s, except the 20 arrivals of the last
 /// 2 s, still in flight. Without `timeout server` the 10 hang to the end of the run.
+/// Would catch: in-flight requests failing at once (as with a reset), a 504 timed from
+/// anything but the request reaching the server, a retry of a request already sent, or
+/// `timeout server` applied when unset.
 #[test]
 fn in_flight_on_a_silent_host_end_at_timeout_server() {
     const R: u64 = 4;
@@ -761,6 +770,8 @@ fn in_flight_on_a_silent_host_end_at_timeout_server() {
 /// (20 s with retries 3, 10 s with retries 1), and `retries` retries counted on web-01; with
 /// `option redispatch` the first retry goes to web-02 after one timeout connect: served after
 /// 5 s, nobody fails.
+/// Would catch: a silent host refusing at once, a turnaround after a connect timeout, a wrong
+/// attempt count, or a redispatch that waits.
 #[test]
 fn connect_to_a_silent_host_waits_timeout_connect_per_attempt() {
     const R: u64 = 3;
@@ -849,6 +860,8 @@ fn short_silence_expected(cfg: &Config, arr: &[(SimTime, Work)], retries: u32) -
 
 /// A 2.5 s silence: every request sent to web-01 gets through at its SYN at a + 1 or a + 3 s,
 /// within its first attempt: no retry, no failure, each served exactly when its SYN crossed.
+/// Would catch: a connect that waits the whole timeout instead of its next SYN, a host that
+/// answers between SYNs, or a retry counted.
 #[test]
 fn syn_retransmission_gets_through_when_the_host_answers_again() {
     let _r = Report::start("a 2.5 s silence: SYN retransmissions:");
@@ -945,6 +958,9 @@ fn link_config(kind: FaultKind) -> Config {
 /// [T0, t_e), exactly. The 8 blocked "db" requests get their 504 after 5 s too. A partition that
 /// rejects (`crash`) fails the "db" requests at once (500) and never touches the pool: every
 /// "nodb" request is served.
+/// Would catch: a blackhole that fails queries at once (the pool never drains, every "nodb"
+/// served), workers freed by Nginx's timeout, a backlog slot freed by the 504, or a rejecting
+/// partition that blocks workers.
 #[test]
 fn db_link_blackhole_fails_db_free_requests_once_the_pool_drains() {
     const R: u64 = 10;
@@ -1076,6 +1092,9 @@ fn semi_config(workers: u32) -> Config {
 /// commits waiting at the switch: all 600 of the window with unlimited app workers, 16 with 16
 /// workers (each waiter holds its worker: the others wait in the backlog, and are answered at
 /// c1 + 10 s as well). Either way the time in system is the same, computed here per arrival.
+/// Would catch: the old behaviour (only the first commit waits 10 s, the others switch to
+/// async at once), waiters released one by one at their own deadlines, no return to semi-sync,
+/// or waiters that do not hold their worker (stalled commits 600 with 16 workers).
 #[test]
 fn semi_sync_losing_its_last_replica_stalls_every_commit_for_the_timeout() {
     let _r = Report::start("semi-sync, the only replica crashes (60 writes/s, timeout 10 s):");
@@ -1155,6 +1174,8 @@ fn semi_sync_losing_its_last_replica_stalls_every_commit_for_the_timeout() {
 /// `timeout queue` after it was queued; later arrivals get their 503 on arrival. The first
 /// server marked DOWN changes nothing for the queue (the other is still UP). Each queued
 /// request's time in system is therefore exactly (last DOWN - arrival).
+/// Would catch: queued requests left to `timeout queue` (queue_timeout_503), a purge at the
+/// first server marked DOWN, or a purge at any other instant (time in system).
 #[test]
 fn all_servers_down_empties_the_backend_queue_at_once() {
     let _r = Report::start("both servers down, requests waiting in the backend queue:");
@@ -1209,6 +1230,8 @@ fn all_servers_down_empties_the_backend_queue_at_once() {
 /// over: recovered when it is marked UP again, `rise` checks after the repair: 63 s + (2-4 s
 /// for a crash: U(0, downinter] + (rise - 1) x fastinter; 2-6 s for a silent host, whose
 /// last failing check may still be waiting on its timeout), not the detection time.
+/// Would catch: a single server's fault recovered at its detection (issue 10: "5.1 s" for a
+/// 63 s outage), or a pair's recovered at the repair.
 #[test]
 fn server_fault_is_recovered_when_users_are_served_again() {
     let _r = Report::start("recovered_s of a server fault (63 s outage):");
@@ -1320,6 +1343,8 @@ fn orchestrator_config(kind: FaultKind) -> Config {
 /// exactly, though it still has thousands of transactions to apply (tests/failures.rs
 /// shows the drain with the option on). A crashed primary resets its replicas' connections,
 /// so they agree at once and detection takes 2 failed polls: (5, 10] s after the crash.
+/// Would catch: a promotion that waits for the relay log by default (writes resume tens of
+/// seconds later), or a crash detected only after `replica_net_timeout`.
 #[test]
 fn orchestrator_promotes_without_waiting_for_the_relay_log() {
     let _r = Report::start("orchestrator defaults, primary crash with a relay-log backlog:");
@@ -1371,6 +1396,8 @@ fn orchestrator_promotes_without_waiting_for_the_relay_log() {
 /// only after `replica_net_timeout` (60 s) without events or heartbeats, and orchestrator's
 /// DeadMaster needs them to agree. Detection = the first poll at or after T0 + 60 s (the
 /// primary has failed every poll since T0): T0 + 60 + U(0, 5] s; promotion 1 s later.
+/// Would catch: a silent primary detected after the polls alone (5-10 s), or a phase that is
+/// not the poll's.
 #[test]
 fn orchestrator_silent_primary_waits_for_replica_net_timeout() {
     const R: u64 = 30;
@@ -1589,6 +1616,9 @@ fn erlang_b(c: u32, a: f64) -> f64 {
 /// 8 req/s alternate over the servers (4/s each) with 0.95 s of app work then one read: a
 /// server's j-th request gets worker j mod 4 (the one freed 50 ms earlier, last in, first out),
 /// so exactly the requests j = 2, 3 mod 4 of web-02 fail, each after its 0.95 s of work.
+/// Would catch: `max_connections` counting concurrent queries (nothing would fail: queries
+/// take no time), pools filled in another order, or a refused query
+/// that holds its worker longer.
 #[test]
 fn max_connections_per_worker_pool() {
     let _r = Report::start("max_connections 6, per-worker pool, 2 x 4 workers:");
@@ -1629,6 +1659,8 @@ fn max_connections_per_worker_pool() {
 /// Erlangs. The refusals are replayed exactly, request by request; their fraction over the
 /// replications agrees with Erlang B(4, 4) = 0.3107 (insensitive to the holding time's law)
 /// within its 99.9% Student t interval.
+/// Would catch: connections counted per query instead of per request, not closed at the
+/// request's end, or a refusal that waits.
 #[test]
 fn max_connections_per_request_pool() {
     const R: u64 = 10;
@@ -1688,6 +1720,8 @@ fn max_connections_per_request_pool() {
 /// capacity 4 where a page takes 2 units and a static file 1, replayed request by request. With
 /// only static files, no request ever reaches the application (its utilisation is 0) or the
 /// database.
+/// Would catch: 1 connection per proxied request (far fewer pages refused), 2 per static
+/// file, or a static file sent to the application.
 #[test]
 fn nginx_worker_connections_count_the_upstream_connection() {
     let _r = Report::start("Nginx worker_connections 4: 2 per proxied request, 1 per static file:");
@@ -1837,6 +1871,7 @@ fn backlog_case(upstream: Upstream) {
 
 /// Over a unix socket a connect to a full backlog fails at once (EAGAIN): Nginx answers 502
 /// (app_queue_full_502), replayed request by request, each at its arrival.
+/// Would catch: a unix socket that waits like TCP, or a backlog of the wrong size.
 #[test]
 fn full_backlog_over_a_unix_socket_fails_at_once() {
     let _r = Report::start("application backlog full, unix socket:");
@@ -1861,6 +1896,8 @@ fn full_backlog_over_tcp_waits_for_syn_retransmissions() {
 /// exactly 0.3 + 5 s. With 1.5 s of work, the first ends at 1.6 s and the second starts then:
 /// the third's SYN at 1.3 s is dropped (backlog full), its SYN at 3.3 s gets in (the worker is
 /// free since 3.1 s): served from 3.3 to 4.8 s.
+/// Would catch: a TCP overflow answered at once (502), a 504 not at `proxy_connect_timeout`,
+/// or a SYN schedule other than 1, 3 s (served at 1.6 s or 2.3 s instead of 3.3 s).
 #[test]
 fn tcp_backlog_overflow_mechanics() {
     let _r = Report::start("application backlog full over TCP, three requests:");
@@ -1952,6 +1989,8 @@ fn hung_config(proxy_read: SimTime, timeout_server: Option<SimTime>) -> Config {
 /// (app_queue_full_502). With the default `proxy_read_timeout` (60 s) nobody times out within
 /// the hang: the restart (the repair, at T0 + 20 s) resets every connection the process had,
 /// and those 11 requests get a 502 then (app_down_502). Afterwards everything is served.
+/// Would catch: a hung app treated as exited (502 at once), timeouts from the wrong instant,
+/// backlog slots freed by Nginx's 504, or a restart that does not reset (requests hanging on).
 #[test]
 fn hung_application_ends_in_timeouts_and_restart_resets() {
     let _r = Report::start("hung application (4 workers, backlog 8, 6 req/s):");
@@ -2032,6 +2071,8 @@ fn hung_application_ends_in_timeouts_and_restart_resets() {
 /// (fall - 1) x fastinter. `timeout check 1s`: [7, 9] s. Without it and with
 /// `proxy_read_timeout 1.5s`: [8.5, 10.5] s. (2 servers, the hung one unloaded: no request
 /// is sent to it, so its backlog has room for the check.)
+/// Would catch: a hung app detected like an exited one (4-6 s), `timeout check` or Nginx's
+/// timeout ignored.
 #[test]
 fn hung_application_layer7_detection() {
     const R: u64 = 30;
@@ -2112,6 +2153,8 @@ fn layer7_check_fails_at_once_when_the_hung_apps_backlog_is_full() {
 /// 502 (app_worker_timeout_502) exactly 2 s after it took its worker, and the worker is free
 /// again then (the next request in the backlog starts). Replayed request by request (FIFO
 /// backlog, 2 workers, service min(work, 2 s)).
+/// Would catch: no worker timeout, a kill at any other time, or a killed worker that is not
+/// freed (the backlog would then wait longer than replayed).
 #[test]
 fn gunicorn_worker_timeout_kills_long_requests_and_frees_the_worker() {
     let _r = Report::start("Gunicorn timeout 2 s, 2 workers, a quarter of 3 s requests:");
@@ -2176,6 +2219,8 @@ fn gunicorn_worker_timeout_kills_long_requests_and_frees_the_worker() {
 /// window (10-12 s): round robin fills the 4 slots with the first 4 requests it sends there and
 /// then skips web-01, so exactly 4 requests fail (503 after 20 s each); leastconn sends web-01
 /// only its first one (then it is busy): 1.
+/// Would catch: a slot released at each connect timeout (each of the 4 then taken every 5 s:
+/// 12 failures), or leastconn blind to a connecting request.
 #[test]
 fn silent_host_slots_held_for_every_connect_timeout() {
     let _r = Report::start("silent host, maxconn 4: slots held 20 s:");
@@ -2208,6 +2253,7 @@ fn silent_host_slots_held_for_every_connect_timeout() {
 /// changes nothing (the other acknowledges: every commit still returns after 2 ms, no
 /// fallback); with a count of 2 the lost one was needed, and every commit stalls until the
 /// first wait times out, as with the last replica.
+/// Would catch: `wait_for_replica_count` ignored either way.
 #[test]
 fn semi_sync_stalls_only_when_the_lost_replica_was_needed() {
     let _r = Report::start("semi-sync with 2 replicas, one crashes:");
@@ -2273,6 +2319,7 @@ fn silent_replica_case(pool: DbPool, read_timeout: Option<SimTime>, wait: f64) {
     }
 }
 
+/// Would catch: reads on a silent replica failing at once, or the wrong timeout applied.
 #[test]
 fn reads_on_a_silent_replica_wait_for_the_mysql_client_timeouts() {
     let _r = Report::start("reads on a silent replica:");
@@ -2432,4 +2479,89 @@ fn a_failure_draining_a_long_haproxy_queue_does_not_overflow_the_stack() {
     let last: Vec<&str> = stderr.lines().rev().take(3).collect();
     log(format!("  child process: {} {last:?}", out.status));
     assert!(out.status.success(), "the run died: {last:?}");
+}
+
+/// The replica is back after 3 s (before the 10 s timeout) while all 16 app workers are
+/// waiting for acknowledgements (so no new commit can come): on restart its receiver thread
+/// reconnects, fetches the events it missed and acknowledges them, which releases every
+/// waiting commit about one round trip after the repair; semi-sync never falls back. A model
+/// in which a returning replica acknowledges only when the next commit is shipped to it keeps
+/// every worker blocked until the first wait times out (c1 + 10 s) and falls back.
+#[test]
+#[ignore = "bug: a repaired semi-sync replica acknowledges nothing until a new commit reaches it; with every app worker waiting none comes, and the stall lasts the full timeout (db_repair / on_repl_arrive)"]
+fn semi_sync_waiters_are_released_when_the_replica_returns() {
+    let _r = Report::start("semi-sync, the only replica back after 3 s, 16 workers:");
+    let mut cfg = semi_config(16);
+    cfg.failures.scheduled[0].duration = Some(SimTime::from_secs(3));
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    log(format!(
+        "  fallbacks {} (expected 0), stalled commits {}, max latency {:.3} s (expected about \
+         3 s)",
+        r.failover.semi_sync_fallbacks, r.failover.semi_sync_stalled_commits, r.latency.max
+    ));
+    assert_eq!(r.failover.semi_sync_fallbacks, 0);
+    assert!(r.latency.max < 3.1, "{}", r.latency.max);
+}
+
+/// No fault, a slow application: Nginx's `proxy_read_timeout` (1.5 s) runs from when the
+/// request is passed upstream (the kernel accepts the connection into the backlog, Nginx sends
+/// the request at once), so a request that waits in the backlog and then works past 1.5 s in
+/// all gets a 504 (upstream_timeout_504) exactly 1.5 s after it reached Nginx; the application
+/// is not told (it finds the closed socket only when it writes its answer): the worker keeps
+/// working, and a request whose client already left is still taken from the backlog and
+/// served in turn. One worker, Poisson 1/s, exponential work of mean 0.7 s: a FIFO single
+/// server queue replayed request by request, each answered at min(its end, arrival + 1.5 s).
+/// Would catch: a timeout counted from the worker's start (fewer 504s), a worker freed at the
+/// 504 (the queue would drain faster than replayed), or orphans dropped from the backlog.
+#[test]
+fn proxy_read_timeout_answers_504_and_the_worker_goes_on() {
+    let _r = Report::start("slow application, proxy_read_timeout 1.5 s:");
+    let p = SimTime::from_millis(1500);
+    let mut cfg = common::stack(1.0, 1, 0, 0, 0, 3000);
+    cfg.workload.arrival = ArrivalKind::Poisson;
+    cfg.workload.mix[0].app = Dist::exp(0.7).unwrap();
+    let s = &mut cfg.servers[0];
+    s.app_workers = 1;
+    s.proxy_read_timeout = p;
+    let replay = AppReplay {
+        workers: 1,
+        backlog: usize::MAX,
+        worker_timeout: None,
+        tcp_connect_timeout: None,
+        try_at_timeout: false,
+    };
+    for r in replicate(&cfg, 3) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let reqs: Vec<(SimTime, SimTime)> = arr.iter().map(|(t, w)| (*t, w.app)).collect();
+        let (mut done, mut late, mut sojourn) = (0u64, 0u64, 0.0);
+        for (&(a, _), o) in reqs.iter().zip(replay.run(&reqs)) {
+            let AppOutcome::Done(end) = o else {
+                unreachable!()
+            };
+            let answered = end.min(a + p);
+            if answered > cfg.duration {
+                continue;
+            }
+            if end > a + p {
+                late += 1;
+            } else {
+                done += 1;
+            }
+            sojourn += secs(answered - a);
+        }
+        assert_eq!(errors(&r, "upstream_timeout_504"), late, "run {}", r.run);
+        assert_eq!(r.requests.failed, late, "{:?}", nonzero(&r));
+        assert_eq!(r.requests.completed, done, "run {}", r.run);
+        check_sojourn("proxy_read_timeout", &r, sojourn);
+        log(format!(
+            "  run {}: upstream_timeout_504 {late} of {} (replayed: the worker finished each), \
+             completed {done}, app utilisation {:.3} (offered 0.7: the timed-out work is done \
+             all the same)",
+            r.run,
+            arr.len(),
+            r.servers[0].app_utilisation
+        ));
+    }
 }
