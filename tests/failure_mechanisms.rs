@@ -2565,3 +2565,63 @@ fn proxy_read_timeout_answers_504_and_the_worker_goes_on() {
         ));
     }
 }
+
+/// `scenarios/db_partition.toml` (300 req/s, 2 x 8 workers, maxconn 64, the DB link blackholed
+/// from 1 min to 2 min, no MySQL read timeout, Gunicorn's 30 s worker timeout): the querying
+/// requests take every worker within milliseconds and hold them until Gunicorn kills them, 30 s
+/// after they took them; HAProxy's slots fill with stuck requests and everything else waits in
+/// its queue. So nothing at all completes from one second after the fault until the first
+/// kills (rows of (61, 89] s), and the two classes that never query ("home", rendered from a
+/// cache, and "static", served by Nginx alone) fail like the others. A partition that rejects
+/// (`crash`) fails the querying requests at once and frees their workers: "home" and "static"
+/// never fail.
+/// Would catch: a blackhole that fails queries at once, workers freed before Gunicorn's
+/// timeout, static files or cached pages bypassing the blocked pool in the wrong case.
+#[test]
+fn db_partition_scenario_takes_down_the_classes_that_never_query() {
+    let _r = Report::start("scenarios/db_partition.toml:");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/db_partition.toml");
+    for kind in ["blackhole", "crash"] {
+        let cfg = infrasim::scenario::load(&path, &[format!("faults[0].kind={kind}")])
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .config;
+        for r in replicate(&cfg, 2) {
+            let class = |name: &str| r.classes.iter().find(|c| c.name == name).unwrap().clone();
+            let (home, stat) = (class("home"), class("static"));
+            assert!(
+                cfg.workload
+                    .mix
+                    .iter()
+                    .any(|c| c.name == "static" && c.static_file)
+            );
+            let stalled: u64 = r
+                .timeline
+                .iter()
+                .filter(|row| row.t > 61.0 && row.t <= 89.0)
+                .map(|row| row.completed)
+                .sum();
+            if kind == "blackhole" {
+                assert_eq!(
+                    stalled, 0,
+                    "run {}: completions while every worker is stuck",
+                    r.run
+                );
+                assert!(home.failed > 0 && stat.failed > 0, "{home:?} {stat:?}");
+            } else {
+                assert_eq!((home.failed, stat.failed), (0, 0), "{home:?} {stat:?}");
+                assert!(stalled > 0);
+            }
+            if r.run == 0 {
+                log(format!(
+                    "  {kind}: completions in (61, 89] s {stalled}; home failed {} of {}, static \
+                     failed {} of {}; {:?}",
+                    home.failed,
+                    home.arrived,
+                    stat.failed,
+                    stat.arrived,
+                    nonzero(&r)
+                ));
+            }
+        }
+    }
+}
