@@ -889,7 +889,7 @@ fn syn_retransmission_gets_through_when_the_host_answers_again() {
 /// `retries 0` the request gets a 503 at a + 5 s. A model that tries the connection again at
 /// the timeout instant counts no retry and serves those requests.
 #[test]
-#[ignore = "bug: a connect attempt succeeds at its timeout instant without a SYN (on_syn LbSyn/NginxSyn/DbSyn/ClientSyn)"]
+
 fn no_syn_leaves_at_the_connect_timeout() {
     let _r = Report::start("a 3.5 s silence: the attempt times out after its last SYN:");
     for retries in [3, 0] {
@@ -1038,7 +1038,7 @@ fn db_link_blackhole_fails_db_free_requests_once_the_pool_drains() {
 /// model that runs the query and drops only the reply counts them on the primary (and, for a
 /// write, commits and replicates a transaction the application never sent through).
 #[test]
-#[ignore = "bug: with zero DB network delay a query crosses a blackholed db.link and runs on MySQL (db_connect -> db_arrive skips query_lost)"]
+
 fn blackholed_link_queries_never_reach_mysql() {
     let _r = Report::start("db.link blackhole: queries sent after the fault:");
     let cfg = link_config(FaultKind::Blackhole);
@@ -1086,9 +1086,9 @@ fn semi_config(workers: u32) -> Config {
 /// to time out switches semi-sync off and wakes every waiter at once. So each commit from the
 /// first unacknowledged one, c1 (the first whose events reach the replica after it died,
 /// c1 > T0 - 1 ms), to c1 + 10 s returns at c1 + 10 s exactly; later commits return at once
-/// (asynchronous), until the replica is back and acknowledges a commit that is the primary's
-/// latest (MySQL `try_switch_on`): semi-sync resumes 2 ms after the first commit after the
-/// repair, and commits wait 2 ms again. One fallback; `semi_sync_stalled_commits` = the
+/// (asynchronous), until the replica is back and acknowledges the primary's latest commit
+/// (MySQL `try_switch_on`): it reconnects at the repair and acknowledges what it holds 1 ms
+/// later, and commits wait 2 ms again. One fallback; `semi_sync_stalled_commits` = the
 /// commits waiting at the switch: all 600 of the window with unlimited app workers, 16 with 16
 /// workers (each waiter holds its worker: the others wait in the backlog, and are answered at
 /// c1 + 10 s as well). Either way the time in system is the same, computed here per arrival.
@@ -1117,12 +1117,11 @@ fn semi_sync_losing_its_last_replica_stalls_every_commit_for_the_timeout() {
             );
             let window = count_in(&arr, c1, release);
             let back = SEMI_T0 + SimTime::from_secs(20);
-            let cr = arr.iter().map(|(t, _)| *t).find(|&t| t >= back).unwrap();
             // Time in system, arrival by arrival.
             let expected: f64 = arr
                 .iter()
                 .map(|&(t, _)| {
-                    if t < c1 || t > cr {
+                    if t < c1 || t > back + SimTime::from_millis(1) {
                         secs(rtt)
                     } else if t < release {
                         secs(release - t)
@@ -1139,10 +1138,12 @@ fn semi_sync_losing_its_last_replica_stalls_every_commit_for_the_timeout() {
             let timeout_log = log_entries(&r, "semi-sync timeout");
             assert_eq!(timeout_log.len(), 1, "{:?}", r.event_log);
             assert!((timeout_log[0].t - secs(release)).abs() < EPS);
+            // The repaired replica reconnects and acknowledges what it holds (it missed
+            // nothing: its relay log is assumed refilled), 1 ms later.
             let resumed = log_entries(&r, "semi-sync resumed");
             assert_eq!(resumed.len(), 1, "{:?}", r.event_log);
             assert!(
-                (resumed[0].t - secs(cr + rtt)).abs() < EPS,
+                (resumed[0].t - secs(back + SimTime::from_millis(1))).abs() < EPS,
                 "{}",
                 resumed[0].t
             );
@@ -1285,7 +1286,7 @@ fn server_fault_is_recovered_when_users_are_served_again() {
 /// "routed around" because the other is still marked UP: that one is dead too (issue 10:
 /// the summary said "1.1 s" when every server is down for good).
 #[test]
-#[ignore = "bug: the first of two dead servers marked DOWN is reported recovered at its detection (update_server_mitigation counts a dead but still UP server as somewhere to route)"]
+
 fn all_servers_dead_for_good_is_never_recovered() {
     let _r = Report::start("recovered_s when every server dies for good:");
     let mut cfg = common::stack(10.0, 2, 0, 0, 0, 60);
@@ -1431,7 +1432,7 @@ fn orchestrator_silent_primary_waits_for_replica_net_timeout() {
 /// fails at once, since nothing tells the application the primary is gone (issue 10: "a query
 /// to an unanswering primary ... blocks its app worker until the timeout").
 #[test]
-#[ignore = "bug: writes to a silent (down) primary fail at once with no_primary_500 instead of waiting for the MySQL read timeout (db_dies closes writes for a silent primary)"]
+
 fn writes_to_a_silent_primary_wait_for_the_read_timeout() {
     let _r = Report::start("writes to a silent primary before the promotion:");
     let mut cfg = orchestrator_config(FaultKind::Down);
@@ -1884,7 +1885,7 @@ fn full_backlog_over_a_unix_socket_fails_at_once() {
 /// (upstream_connect_timeout_504) 5 s after the request reached it. Replayed request by
 /// request (when each SYN crosses, who is in the backlog).
 #[test]
-#[ignore = "bug: at proxy_connect_timeout the model tries the backlog once more (a SYN at the timeout instant) and admits the request (on_syn NginxSyn -> upstream)"]
+
 fn full_backlog_over_tcp_waits_for_syn_retransmissions() {
     let _r = Report::start("application backlog full, TCP:");
     backlog_case(Upstream::Tcp);
@@ -2123,7 +2124,7 @@ fn hung_application_layer7_detection() {
 /// backlog holds 1 and web-01 gets 5 req/s: full ~0.2 s after the hang, detection in about
 /// [4, 6.5] s rather than [10, 12] s.
 #[test]
-#[ignore = "bug: an L7 check of a hung app always waits its read timeout, even when Nginx answers 502 at once because the app's backlog is full (faults.rs on_check)"]
+
 fn layer7_check_fails_at_once_when_the_hung_apps_backlog_is_full() {
     let _r = Report::start("L7 check of a hung application whose backlog is full:");
     let mut cfg = hung_config(SimTime::from_secs(60), None);
@@ -2332,7 +2333,7 @@ fn reads_on_a_silent_replica_wait_for_the_mysql_client_timeouts() {
 /// that needs a new connection to the silent replica still fails after the 10 s connect
 /// timeout, not after 2 s.
 #[test]
-#[ignore = "bug: the MySQL read timeout is armed before the connection is opened (next_query), so it cuts a per-request pool's connect short"]
+
 fn read_timeout_does_not_bound_a_new_connection() {
     let _r = Report::start("per-request pool, read timeout 2 s, silent replica:");
     silent_replica_case(DbPool::PerRequest, Some(SimTime::from_secs(2)), 10.0);
@@ -2345,7 +2346,7 @@ fn read_timeout_does_not_bound_a_new_connection() {
 /// plus 0.2 s after the heal. So everything arriving 6 s after the heal is served again. A
 /// model that leaves those queries hung for good loses the whole pool to a 5 s partition.
 #[test]
-#[ignore = "bug: queries hung by a db.link blackhole (or a silent DB node) stay hung after the repair: nothing delivers them (TCP retransmission) or resets them"]
+
 fn workers_come_back_after_a_transient_db_partition() {
     let _r = Report::start("db.link blackhole for 5 s, no read timeout:");
     let mut cfg = link_config(FaultKind::Blackhole);
@@ -2354,17 +2355,16 @@ fn workers_come_back_after_a_transient_db_partition() {
     let r = Stack::run(&cfg, 0);
     check_run(&r);
     let arr = arrivals(&cfg, 0);
-    let later = count_in(
-        &arr,
-        heal + SimTime::from_secs(6),
-        cfg.duration + SimTime(1),
-    );
-    let served_later = r
+    // Timeline rows cover (t - 1 s, t]: compare the completions of the rows wholly after
+    // heal + 6 s with the arrivals of the same span (service takes no time here).
+    let rows: Vec<_> = r
         .timeline
         .iter()
-        .filter(|row| row.t > secs(heal) + 7.0)
-        .map(|row| row.completed)
-        .sum::<u64>();
+        .filter(|row| row.t - 1.0 >= secs(heal) + 6.0)
+        .collect();
+    let from = SimTime::from_secs_f64(rows[0].t - 1.0);
+    let later = count_in(&arr, from + SimTime(1), cfg.duration + SimTime(1));
+    let served_later = rows.iter().map(|row| row.completed).sum::<u64>();
     log(format!(
         "  arrivals from heal + 6 s: {later}; completions from heal + 7 s: {served_later}; \
          errors {:?}",
@@ -2382,7 +2382,7 @@ fn workers_come_back_after_a_transient_db_partition() {
 /// wait whose client left never switches off: every commit fails at 5 s until the replica
 /// comes back.
 #[test]
-#[ignore = "bug: a semi-sync wait whose client gave up (MySQL read timeout, worker timeout) no longer times out, so semi-sync never falls back (on_semi_timeout skips waiters no longer waiting)"]
+
 fn semi_sync_falls_back_even_when_clients_time_out_first() {
     let _r = Report::start("semi-sync, last replica lost, MySQL read timeout 5 s:");
     let mut cfg = semi_config(100_000);
@@ -2417,7 +2417,7 @@ fn semi_sync_falls_back_even_when_clients_time_out_first() {
 /// 127 s (lb_connect_timeout). LB down 200 s: the failures are the arrivals with no SYN in
 /// [repair, arrival + 127 s).
 #[test]
-#[ignore = "bug: a connect attempt succeeds at its timeout instant without a SYN (on_syn ClientSyn connects at 127 s; tests/failures.rs single_lb_host_down_clients_wait assumes the same)"]
+
 fn client_gives_up_at_127_s_without_a_last_syn() {
     let _r = Report::start("clients of a silent LB, repaired after 200 s:");
     let mut cfg = common::stack(100.0, 2, 0, 0, 0, 400);
@@ -2449,7 +2449,7 @@ fn client_gives_up_at_127_s_without_a_last_syn() {
 /// (`simulate run` uses the 8 MiB main thread, which overflows at about 100 000). Run in a
 /// child process: a stack overflow aborts the whole process.
 #[test]
-#[ignore = "bug: draining a long HAProxy queue into a server that fails at once recurses once per request (release_srv -> lb_dequeue -> connect -> ... -> end -> release_srv) and overflows the stack"]
+
 fn a_failure_draining_a_long_haproxy_queue_does_not_overflow_the_stack() {
     const CHILD: &str = "INFRASIM_DEEP_QUEUE_CHILD";
     const NAME: &str = "a_failure_draining_a_long_haproxy_queue_does_not_overflow_the_stack";
@@ -2488,7 +2488,7 @@ fn a_failure_draining_a_long_haproxy_queue_does_not_overflow_the_stack() {
 /// in which a returning replica acknowledges only when the next commit is shipped to it keeps
 /// every worker blocked until the first wait times out (c1 + 10 s) and falls back.
 #[test]
-#[ignore = "bug: a repaired semi-sync replica acknowledges nothing until a new commit reaches it; with every app worker waiting none comes, and the stall lasts the full timeout (db_repair / on_repl_arrive)"]
+
 fn semi_sync_waiters_are_released_when_the_replica_returns() {
     let _r = Report::start("semi-sync, the only replica back after 3 s, 16 workers:");
     let mut cfg = semi_config(16);

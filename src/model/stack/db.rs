@@ -49,7 +49,7 @@ impl Stack {
         r.db_node = node as u16;
         r.query = r.query.wrapping_add(1);
         r.in_query = true;
-        self.arm_db_timeout(cal, id);
+        r.reply_lost = false;
         self.db_connect(cal, id);
     }
 
@@ -65,6 +65,11 @@ impl Stack {
         let retrying = r.stage == Stage::DbSyn;
         self.reqs.items[id as usize].stage = Stage::Active;
         let client = &self.cfg.database.client;
+        if retrying && now >= r.since + client.connect_timeout {
+            // No SYN leaves at the timeout: the connect fails.
+            self.end(cal, id, Cause::DbTimeout);
+            return;
+        }
         match client.pool {
             DbPool::PerWorker => {
                 let i = r.server as usize;
@@ -84,14 +89,10 @@ impl Stack {
                     Answer::Up if reachable => {}
                     _ => {
                         let timeout = client.connect_timeout;
-                        if retrying && now >= r.since + timeout {
-                            self.end(cal, id, Cause::DbTimeout);
-                        } else {
-                            if retrying {
-                                self.reqs.items[id as usize].stage = Stage::DbSyn;
-                            }
-                            self.syn_wait(cal, id, Stage::DbSyn, timeout);
+                        if retrying {
+                            self.reqs.items[id as usize].stage = Stage::DbSyn;
                         }
+                        self.syn_wait(cal, id, Stage::DbSyn, timeout);
                         return;
                     }
                 }
@@ -104,8 +105,17 @@ impl Stack {
             }
             DbPool::PerRequest => {}
         }
+        // The connection is there: the query is sent and its read timeout runs.
+        self.arm_db_timeout(cal, id);
+        self.send_query(cal, id);
+    }
+
+    /// The query leaves for its node.
+    fn send_query(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         if self.cfg.database.network.is_zero() {
-            self.db_arrive(cal, id);
+            if !self.query_lost(id) {
+                self.db_arrive(cal, id);
+            }
         } else {
             self.reqs.items[id as usize].stage = Stage::ToDb;
             let d = self.cfg.database.network.sample_time(&mut self.net_rng);
@@ -148,6 +158,16 @@ impl Stack {
             return false;
         }
         self.reqs.items[id as usize].stage = Stage::Hung;
+        true
+    }
+
+    /// The reply of an executed query was dropped: as `query_lost`, but on the way back (when
+    /// the link heals, TCP delivers the reply, not the query again).
+    fn reply_lost(&mut self, id: ReqId) -> bool {
+        if !self.query_lost(id) {
+            return false;
+        }
+        self.reqs.items[id as usize].reply_lost = true;
         true
     }
 
@@ -237,7 +257,7 @@ impl Stack {
             return;
         }
         self.reqs.items[id as usize].stage = Stage::Active;
-        if self.server_lost(now, id) || self.query_lost(id) {
+        if self.server_lost(now, id) || self.reply_lost(id) {
             return;
         }
         if waits {
@@ -285,7 +305,7 @@ impl Stack {
             return;
         }
         r.stage = Stage::Active;
-        if self.server_lost(cal.now(), id) || self.query_lost(id) {
+        if self.server_lost(cal.now(), id) || self.reply_lost(id) {
             return;
         }
         self.query_answered(cal, id);
@@ -395,6 +415,7 @@ impl Stack {
         let Some(&position) = acked.get(need - 1) else {
             return;
         };
+        self.dbs.semi_position = self.dbs.semi_position.max(position);
         while let Some(&(id, token, g)) = self.dbs.semi_waiters.front() {
             if g > position {
                 break;
@@ -441,18 +462,13 @@ impl Stack {
     /// timeout, so losing the last replica stalls every commit for up to
     /// `rpl_semi_sync_source_timeout`.
     pub(super) fn on_semi_timeout(&mut self, cal: &mut Calendar<Ev>, gtid: u64) {
-        if self.dbs.semi_fallback || !self.db[self.dbs.primary].up() {
+        // Whether or not its client still waits (it may have timed out), the session on the
+        // primary waits for this commit's acknowledgement.
+        if self.dbs.semi_fallback
+            || !self.db[self.dbs.primary].up()
+            || self.dbs.semi_position >= gtid
+        {
             return;
-        }
-        while let Some(&(id, token, _)) = self.dbs.semi_waiters.front() {
-            if self.semi_waiting(id, token) {
-                break;
-            }
-            self.dbs.semi_waiters.pop_front();
-        }
-        match self.dbs.semi_waiters.front() {
-            Some(&(_, _, g)) if g <= gtid => {}
-            _ => return, // this commit was acknowledged, or its client gave up
         }
         let now = cal.now();
         self.dbs.semi_fallback = true;
@@ -585,7 +601,13 @@ impl Stack {
             }
         }
         if primary {
-            self.close_writes(now);
+            if resets {
+                self.close_writes(now);
+            } else if self.dbs.writes_open && self.dbs.write_outage_start.is_none() {
+                // Silence: the application does not know; it keeps sending writes, which
+                // hang. Writes are impossible from now on all the same.
+                self.dbs.write_outage_start = Some(now);
+            }
             let fo = &self.cfg.failures.db_failover;
             self.dbs.replicas_agree_at = if resets {
                 now
@@ -625,6 +647,25 @@ impl Stack {
     fn db_repair(&mut self, cal: &mut Calendar<Ev>, n: usize) {
         let now = cal.now();
         let name = self.db[n].name.clone();
+        // Queries that hung on the silent node meet a restarted mysqld: their connections
+        // are reset.
+        let hung = self.requests_where(|r| {
+            r.in_query && r.db_node as usize == n && r.stage == Stage::Hung && !r.reply_lost
+        });
+        for id in hung {
+            self.end(cal, id, Cause::DbNodeDown);
+        }
+        if n != self.dbs.primary && self.cfg.failures.db_failover.semi_sync {
+            // A semi-sync replica reconnects and acknowledges what it holds.
+            let gtid = self.links[n].received_gtid;
+            let d = self
+                .cfg
+                .database
+                .replication
+                .delay
+                .sample_time(&mut self.repl_rng);
+            cal.schedule_in(d, Ev::SemiAck(n as u16, gtid));
+        }
         if n == self.dbs.primary {
             // Nobody was promoted: the old primary simply resumes.
             self.dbs.primary_detected = false;
@@ -676,6 +717,9 @@ impl Stack {
         let before = self.dbs.link.answer();
         self.dbs.link.add(silent, delta);
         let after = self.dbs.link.answer();
+        if before == Answer::Silent && after != Answer::Silent {
+            self.link_heals(cal);
+        }
         if before == after || after != Answer::Refuses {
             return;
         }
@@ -688,6 +732,29 @@ impl Stack {
                 r.stage = Stage::Active;
             }
             self.end(cal, id, Cause::DbUnreachable);
+        }
+    }
+
+    /// A blackholed link forwards packets again: TCP retransmits what was dropped, so each
+    /// query that hung on the way arrives, and each reply that was dropped comes back
+    /// (delivered at the heal plus the network delay: the retransmission backoff is not
+    /// modelled). Queries hung on a silent node stay hung.
+    fn link_heals(&mut self, cal: &mut Calendar<Ev>) {
+        let servers = &self.servers;
+        let hung = self.requests_where(|r| {
+            r.in_query
+                && r.stage == Stage::Hung
+                && r.has(holds::APP)
+                && !servers[r.server as usize].app_frozen()
+        });
+        for id in hung {
+            let r = &self.reqs.items[id as usize];
+            if r.reply_lost {
+                self.reqs.items[id as usize].reply_lost = false;
+                self.db_reply(cal, id);
+            } else if self.db[r.db_node as usize].faults.answer() != Answer::Silent {
+                self.send_query(cal, id);
+            }
         }
     }
 
@@ -802,6 +869,8 @@ impl Stack {
         self.dbs.primary = c;
         self.dbs.primary_detected = false;
         self.dbs.promoted_after = self.gtid;
+        // Semi-sync starts afresh on the new primary: nothing before it is waited for.
+        self.dbs.semi_position = self.gtid;
         self.db[old].replaced = true;
         self.dbs.promotions += 1;
         self.dbs.semi_fallback = false;

@@ -8,7 +8,7 @@
 //! their timeouts, and what was in flight is stuck until then.
 
 use super::*;
-use crate::model::config::{FaultKind, TargetKind};
+use crate::model::config::{FaultKind, TargetKind, Upstream};
 use crate::model::health::Transition;
 use crate::model::lb::Policy;
 
@@ -324,7 +324,18 @@ impl Stack {
             Answer::Up => match s.app_faults.answer() {
                 Answer::Up => (true, SimTime::ZERO),
                 Answer::Refuses => (false, SimTime::ZERO),
-                Answer::Silent => (false, read_part.min(self.cfg.servers[i].proxy_read_timeout)),
+                // A hung application: Nginx passes the check on and waits, unless the
+                // backlog is full: then a unix socket refuses at once (502) and TCP drops the
+                // SYN until `proxy_connect_timeout` (504).
+                Answer::Silent => {
+                    let c = &self.cfg.servers[i];
+                    let full = s.app.queued() >= c.app_queue as usize;
+                    match (full, c.upstream) {
+                        (true, Upstream::Unix) => (false, SimTime::ZERO),
+                        (true, Upstream::Tcp) => (false, read_part.min(c.proxy_connect_timeout)),
+                        (false, _) => (false, read_part.min(c.proxy_read_timeout)),
+                    }
+                }
             },
         };
         if after == SimTime::ZERO {
@@ -447,12 +458,16 @@ impl Stack {
             if live.peek().is_none() {
                 continue;
             }
+            let servers = &self.servers;
             let served_again = live.all(|lb| {
                 let v = &lb.views;
                 if v[i].usable {
                     repaired
                 } else {
-                    v.iter().any(|s| s.usable)
+                    // Somewhere to route: another server in rotation that really answers.
+                    v.iter()
+                        .enumerate()
+                        .any(|(j, s)| j != i && s.usable && servers[j].app_up())
                 }
             });
             if served_again {

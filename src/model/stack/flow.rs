@@ -49,6 +49,7 @@ impl Stack {
             doomed: None,
             db_raw: SimTime::ZERO,
             app_at: SimTime::ZERO,
+            reply_lost: false,
         });
         if measured {
             self.counts.arrived += 1;
@@ -112,9 +113,11 @@ impl Stack {
         let now = cal.now();
         let proceed = |s: &mut Self| s.reqs.items[id as usize].stage = Stage::Active;
         match r.stage {
+            // At the connect timeout no SYN leaves: the connect fails, whatever the peer does
+            // now (the last SYN left before).
             Stage::ClientSyn => {
                 let timeout = self.cfg.workload.connect_timeout;
-                if now >= r.since + timeout && self.lb_at(r.addr).0 == Answer::Silent {
+                if now >= r.since + timeout {
                     proceed(self);
                     self.fail(now, id, Cause::LbConnectTimeout);
                 } else if self.lb_at(r.addr).0 == Answer::Silent {
@@ -126,17 +129,20 @@ impl Stack {
             }
             Stage::LbSyn => {
                 let timeout = self.cfg.failures.health.timeout_connect;
+                if now >= r.since + timeout {
+                    proceed(self);
+                    self.conn_error(cal, id, false);
+                    return;
+                }
                 match self.servers[r.server as usize].host.answer() {
-                    Answer::Silent if now < r.since + timeout => {
-                        self.syn_wait(cal, id, Stage::LbSyn, timeout)
-                    }
-                    answer => {
+                    Answer::Silent => self.syn_wait(cal, id, Stage::LbSyn, timeout),
+                    Answer::Up => {
                         proceed(self);
-                        match answer {
-                            Answer::Up => self.established(cal, id),
-                            Answer::Refuses => self.conn_error(cal, id, true),
-                            Answer::Silent => self.conn_error(cal, id, false),
-                        }
+                        self.established(cal, id)
+                    }
+                    Answer::Refuses => {
+                        proceed(self);
+                        self.conn_error(cal, id, true)
                     }
                 }
             }
@@ -418,7 +424,26 @@ impl Stack {
     }
 
     /// Lets queued requests in while server `i` has room (after a response or a mark-up).
+    /// A dequeued request that fails at once (a refusing server, out of retries) frees its
+    /// slot again, which would dequeue the next one from inside this call, and so on down
+    /// the stack for a long queue: such nested calls only note the server, and the
+    /// outermost call serves every noted server in turn.
     pub(super) fn lb_dequeue(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
+        if self.dequeuing {
+            if !self.dequeue_pending.contains(&(k, i)) {
+                self.dequeue_pending.push((k, i));
+            }
+            return;
+        }
+        self.dequeuing = true;
+        self.dequeue_one(cal, k, i);
+        while let Some((k, i)) = self.dequeue_pending.pop() {
+            self.dequeue_one(cal, k, i);
+        }
+        self.dequeuing = false;
+    }
+
+    fn dequeue_one(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         loop {
             let v = self.lbs[k].views[i];
             if !v.usable || (v.maxconn > 0 && v.served >= v.maxconn) {
@@ -554,6 +579,11 @@ impl Stack {
         // A retransmission (its SYN event just fired) carries on; anything else moves on.
         let retrying = r.stage == Stage::NginxSyn;
         self.reqs.items[id as usize].stage = Stage::Active;
+        if retrying && now >= since + self.cfg.servers[i].proxy_connect_timeout {
+            // No SYN leaves at the timeout: Nginx gives up.
+            self.end(cal, id, Cause::UpstreamConnectTimeout);
+            return;
+        }
         if !self.servers[i].app_faults.up() && !self.servers[i].app_frozen() {
             self.end(cal, id, Cause::AppDown);
             return;
@@ -567,11 +597,6 @@ impl Stack {
         match admit {
             Admit::Rejected => match self.cfg.servers[i].upstream {
                 Upstream::Unix => self.end(cal, id, Cause::AppQueueFull),
-                Upstream::Tcp
-                    if retrying && now >= since + self.cfg.servers[i].proxy_connect_timeout =>
-                {
-                    self.end(cal, id, Cause::UpstreamConnectTimeout)
-                }
                 Upstream::Tcp => {
                     if retrying {
                         self.reqs.items[id as usize].stage = Stage::NginxSyn;

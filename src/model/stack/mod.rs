@@ -340,6 +340,8 @@ struct Request {
     db_raw: SimTime,
     /// When it took its application worker (the worker timeout counts from there).
     app_at: SimTime,
+    /// Its query was executed but the reply was dropped by a blackholed link.
+    reply_lost: bool,
 }
 
 impl Request {
@@ -572,6 +574,8 @@ struct DbState {
     /// Commits waiting for their semi-sync acknowledgement, in commit order:
     /// (request, its query counter, gtid).
     semi_waiters: VecDeque<(ReqId, u32, u64)>,
+    /// The position `semi_sync_replicas` replicas have acknowledged.
+    semi_position: u64,
     semi_stalled_commits: u64,
     write_outage_start: Option<SimTime>,
     write_outage: SimTime,
@@ -651,6 +655,9 @@ pub struct Stack {
     track_workers: bool,
     /// Per request class: Nginx serves it alone.
     static_class: Vec<bool>,
+    /// An LB queue is being drained (`lb_dequeue`): nested drains are noted, not run.
+    dequeuing: bool,
+    dequeue_pending: Vec<(usize, usize)>,
     /// Per server: HAProxy's `timeout server` is no longer than the worker timeout, so worker
     /// kills are scheduled when it fires rather than registered for every request.
     kill_from_server_timeout: Vec<bool>,
@@ -798,6 +805,7 @@ impl Stack {
                 semi_fallback: false,
                 semi_fallbacks: 0,
                 semi_waiters: VecDeque::new(),
+                semi_position: 0,
                 semi_stalled_commits: 0,
                 write_outage_start: None,
                 write_outage: SimTime::ZERO,
@@ -820,6 +828,8 @@ impl Stack {
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
             static_class: cfg.workload.mix.iter().map(|c| c.static_file).collect(),
+            dequeuing: false,
+            dequeue_pending: Vec::new(),
             kill_from_server_timeout: cfg
                 .servers
                 .iter()

@@ -140,7 +140,7 @@ impl Stack {
             p99: quantile_secs(&mut o.interval_ns, 0.99),
             servers,
             lag,
-            primary: if self.dbs.writes_open {
+            primary: if self.dbs.writes_open && self.db[self.dbs.primary].up() {
                 self.db[self.dbs.primary].name.clone()
             } else {
                 "none".into()
