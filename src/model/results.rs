@@ -99,8 +99,9 @@ pub struct FailoverStats {
     /// Total time without a primary taking writes, seconds.
     pub write_unavailable_s: f64,
     pub semi_sync_fallbacks: u32,
-    /// Measured commits that waited the whole `rpl_semi_sync_source_timeout` and were then
-    /// released by the switch to asynchronous replication.
+    /// Measured commits still waiting for an acknowledgement when semi-sync timed out, all
+    /// released at once by the switch to asynchronous replication (the first waited the whole
+    /// `rpl_semi_sync_source_timeout`, later ones less).
     pub semi_sync_stalled_commits: u64,
     /// Reads served by replicas, and reads (on replicas, or on a primary promoted before it
     /// applied its relay log) that missed the same client's earlier write, as a fraction of

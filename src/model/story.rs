@@ -111,8 +111,9 @@ pub fn tell(r: &RunResults) -> Vec<String> {
     }
     if fo.semi_sync_stalled_commits > 0 {
         out.push(format!(
-            "{} commit(s) waited the whole semi-sync timeout for an acknowledgement that never \
-             came, holding their application workers meanwhile.",
+            "{} commit(s) were waiting for a semi-sync acknowledgement that never came when the \
+             timeout switched replication to asynchronous, holding their application workers \
+             meanwhile.",
             fo.semi_sync_stalled_commits
         ));
     }
