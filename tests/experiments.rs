@@ -385,7 +385,7 @@ fn merging_shards_of_different_studies_is_an_input_error() {
 /// `merge --junit` names the suite after the scenario file's stem, an unsharded run after the
 /// scenario's `name`: for a scenario whose name is not its file name (every ladder scenario)
 /// the two JUnit reports differ, and so do the default output folders (results/<stem>/ vs
-/// results/<name>/). src/commands.rs `merge` derives `name` from `record.scenario_file`; the
+/// results/<name>/). src/cli/merge.rs derives `name` from `record.scenario_file`; the
 /// study record does not carry the scenario name.
 #[test]
 fn merged_junit_report_equals_the_unsharded_one() {

@@ -8,7 +8,7 @@
 //! replication, and every output is computed from the runs in study order). The journal is
 //! removed once the final output is in place.
 
-use crate::progress::Progress;
+use super::progress::Progress;
 use infrasim::report::study::StudyRecord;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
