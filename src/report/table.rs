@@ -24,8 +24,12 @@ pub fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
 
-/// Availability with enough nines to see the difference between 99.9% and 99.99%.
+/// Availability with enough nines to see the difference between 99.9% and 99.99%; "n/a" when
+/// nothing was measured (no request finished).
 pub fn availability(a: f64) -> String {
+    if a.is_nan() {
+        return "n/a (no request finished)".into();
+    }
     if (0.9999..1.0).contains(&a) {
         format!("{:.4}%", a * 100.0)
     } else {
