@@ -10,6 +10,7 @@ pub mod charts;
 pub mod csv_tables;
 pub mod html;
 pub mod junit;
+pub mod num;
 pub mod study;
 pub mod summary;
 pub mod table;
