@@ -23,6 +23,7 @@ use super::dist_spec::{SpecError, parse_dist, parse_dist_str};
 use super::duration::{format_duration, parse_duration};
 use super::error::Problem;
 use super::keypath::KeyPath;
+use super::limits;
 use super::schema::{self, ScenarioFile, ServerFields};
 
 mod failures;
@@ -37,13 +38,19 @@ pub const MAX_WORKERS: u32 = 100_000;
 pub const MAX_REQUESTS: f64 = 1e10;
 /// Most request classes and rate phases.
 pub const MAX_CLASSES: usize = 1024;
-pub const MAX_PHASES: usize = 100_000;
+pub const MAX_PHASES: usize = 10_000;
+/// Most client addresses (`workload.clients`): the model keeps one slot per client (the last
+/// write each made, for read-your-writes), 80 MB at this limit.
+pub const MAX_CLIENTS: u32 = 10_000_000;
+/// Longest name of a scenario, server, database node or request class: names become folder
+/// names and CSV column names (a file name may have 255 bytes).
+pub const MAX_NAME_CHARS: usize = 100;
 /// Most queries one request may issue.
 pub const MAX_QUERIES: u32 = 10_000;
 /// Most LB threads and replication appliers (MySQL caps `replica_parallel_workers` at 1024).
 pub const MAX_THREADS: u32 = 1024;
 /// Most scheduled faults.
-pub const MAX_FAULTS: usize = 100_000;
+pub const MAX_FAULTS: usize = 10_000;
 /// Most rows of the timeline CSV (duration / timeline interval).
 pub const MAX_TIMELINE_ROWS: u64 = 1_000_000;
 /// Most HAProxy `retries`.
@@ -280,9 +287,17 @@ impl Builder<'_> {
         let health = self.health(f.health.unwrap_or_default());
         let targets = Targets::new(&servers, &database, &lb_ha);
         let scheduled = self.faults(f.faults.unwrap_or_default(), duration, &targets);
+        // Which key sets each random fault's time to failure, for messages about its rate.
+        let fault_keys: Vec<&'static str> = f
+            .random_faults
+            .iter()
+            .flatten()
+            .map(|r| if r.ttf.is_some() { "ttf" } else { "mttf" })
+            .collect();
         let random = self.random_faults(f.random_faults.unwrap_or_default());
+        let timeline_set = f.timeline.as_ref().is_some_and(|t| t.interval.is_some());
         let timeline_interval = self.timeline(f.timeline.unwrap_or_default(), duration);
-        Config {
+        let mut config = Config {
             name,
             seed,
             duration: duration.unwrap_or(SimTime::from_secs(1)),
@@ -299,7 +314,22 @@ impl Builder<'_> {
                 db_failover,
                 timeline_interval,
             },
+        };
+        // What the whole configuration costs: checked once everything else is right.
+        if self.problems.is_empty() {
+            match limits::timeline_interval(&config, timeline_interval, timeline_set) {
+                Ok(i) => config.failures.timeline_interval = i,
+                Err(p) => self.problems.push(p),
+            }
         }
+        if self.problems.is_empty() {
+            let key = |i: usize| {
+                let which = fault_keys.get(i).copied().unwrap_or("mttf");
+                format!("random_faults[{i}].{which}")
+            };
+            self.problems.extend(limits::check_run(&config, &key));
+        }
+        config
     }
 
     fn name(&mut self, key: &KeyPath, v: Option<String>, default: &str) -> String {
@@ -313,6 +343,20 @@ impl Builder<'_> {
             self.problem(
                 key,
                 format!("must be a non-empty name without `/`, `\\`, `:` or control characters, got {n:?}"),
+            );
+        } else if n == "." || n == ".." {
+            self.problem(
+                key,
+                format!("{n:?} names a folder that already exists (the current one or its parent): choose a name"),
+            );
+        } else if n.chars().count() > MAX_NAME_CHARS {
+            self.problem(
+                key,
+                format!(
+                    "is {} characters long; at most {MAX_NAME_CHARS} are allowed (names become \
+                     folder and column names)",
+                    n.chars().count()
+                ),
             );
         }
         n
@@ -507,11 +551,17 @@ impl Builder<'_> {
             }
             Some(r) => self.positive(&key.key("rate"), Some(r), 1.0),
         };
-        let clients = self.count(&key.key("clients"), w.clients, DEFAULT_CLIENTS, 1, u32::MAX);
+        let clients = self.count(
+            &key.key("clients"),
+            w.clients,
+            DEFAULT_CLIENTS,
+            1,
+            MAX_CLIENTS,
+        );
         let phases = self.phases(&key.key("phases"), w.phases.unwrap_or_default());
         let mix = self.mix(&key.key("mix"), w.mix);
         if let Some(d) = duration {
-            let expected = expected_requests(rate, &phases, d);
+            let expected = limits::expected_requests(rate, &phases, d);
             if expected > MAX_REQUESTS {
                 self.problem(
                     &root("duration"),
@@ -1160,22 +1210,6 @@ pub fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
     })
 }
 
-/// Requests the arrival process will generate on average over `[0, duration)`.
-fn expected_requests(rate: f64, phases: &[RatePhase], duration: SimTime) -> f64 {
-    let mut total = 0.0;
-    let mut t = SimTime::ZERO;
-    let mut r = rate;
-    let mut sorted: Vec<RatePhase> = phases.to_vec();
-    sorted.sort_by_key(|p| p.at);
-    for p in sorted {
-        let at = p.at.min(duration);
-        total += r * (at - t).as_secs_f64();
-        t = at;
-        r = p.rate;
-    }
-    total + r * (duration - t).as_secs_f64()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1228,24 +1262,6 @@ mod tests {
         assert_eq!(server_default_name(99, 100), "web-100");
         assert_eq!(server_default_name(4, 100), "web-005");
         assert_eq!(replica_default_name(0), "db-replica-1");
-    }
-
-    #[test]
-    fn requests_with_phases() {
-        let phases = [
-            RatePhase {
-                at: SimTime::from_secs(10),
-                rate: 200.0,
-            },
-            RatePhase {
-                at: SimTime::from_secs(20),
-                rate: 0.0,
-            },
-        ];
-        let n = expected_requests(100.0, &phases, SimTime::from_secs(30));
-        assert!((n - 3000.0).abs() < 1e-6);
-        let n = expected_requests(100.0, &phases, SimTime::from_secs(15));
-        assert!((n - 2000.0).abs() < 1e-6);
     }
 
     #[test]
