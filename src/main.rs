@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(msg) => {
-            eprintln!("{msg}");
+            cli::report_error(&msg);
             ExitCode::from(2)
         }
     }

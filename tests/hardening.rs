@@ -240,7 +240,9 @@ fn quick_run(out: &Path) -> Output {
 fn a_new_run_replaces_the_output_folder_as_a_whole() {
     let tmp = Tmp::new("replace");
     let out = tmp.join("run");
-    fs::create_dir_all(&out).unwrap();
+    let o = quick_run(&out);
+    assert!(o.status.success(), "{}", text(&o));
+    // A folder simulate wrote (it holds the marker) with files of an older run in it.
     fs::write(out.join("stale.csv"), "from an older run\n").unwrap();
     fs::write(out.join("summary.json"), "{ \"old\": true }").unwrap();
     let o = quick_run(&out);

@@ -1,27 +1,39 @@
 //! `simulate ladder`: the Monte Carlo study of each design step, charted in nines.
 
 use super::Outcome;
-use super::montecarlo::nines;
-use super::output::tables;
-use super::study::{check_count, pool};
+use super::args::OutArgs;
+use super::montecarlo::{availability_pm, nines};
+use super::output::{Output, default_dir, tables};
+use super::print;
+use super::study::{check_count, check_values, pool};
 use infrasim::engine::SimTime;
 use infrasim::experiment::montecarlo::{self, McSummary};
 use infrasim::model::availability;
-use infrasim::report::table::availability as fmt_avail;
-use infrasim::report::{atomic, charts, html};
-use infrasim::scenario;
+use infrasim::report::{Level, atomic, charts, html, num};
+use infrasim::scenario::{self, Scenario, limits};
 use infrasim::stats::MeanCi;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+/// Most design steps on one ladder (each is a whole Monte Carlo study; a chart of more is
+/// unreadable).
+const MAX_STEPS: usize = 100;
+
 pub fn ladder(
     files_in: &[PathBuf],
-    out: Option<PathBuf>,
+    out_args: &OutArgs,
     runs: Option<u32>,
     threads: Option<usize>,
 ) -> Outcome {
-    let pool = pool(threads)?;
-    let mut steps: Vec<(String, McSummary)> = vec![];
+    if files_in.len() > MAX_STEPS {
+        return Err(format!(
+            "error: {} design steps; a ladder has at most {MAX_STEPS}",
+            files_in.len()
+        ));
+    }
+    // Every step is loaded and checked before any runs: a mistake in the last file must not
+    // cost the studies of the others.
+    let mut plans: Vec<(Scenario, u32, SimTime)> = vec![];
     for path in files_in {
         let sc = scenario::load(path, &[]).map_err(|e| e.to_string())?;
         let spec = sc.study.montecarlo.clone();
@@ -37,6 +49,17 @@ pub fn ladder(
                 path.display()
             ));
         }
+        limits::check_montecarlo(&sc.config, horizon, n, &|i| sc.fault_key(i))
+            .map_err(|p| sc.error(vec![p]).to_string())?;
+        check_values(n as u64, 2 * comps.len() as u64 + 8)?;
+        plans.push((sc, n, horizon));
+    }
+    let output = Output::claim(out_args, default_dir("ladder", None))?;
+    let pool = pool(threads)?;
+    let mut steps: Vec<(String, McSummary)> = vec![];
+    for (sc, n, horizon) in &plans {
+        let (n, horizon) = (*n, *horizon);
+        let comps = availability::components(&sc.config);
         let reps = montecarlo::reps(n, None);
         let (_, results) =
             pool.install(|| montecarlo::run(&sc.config, horizon, &reps, &|| false, &|_| {}));
@@ -49,8 +72,14 @@ pub fn ladder(
         );
         steps.push((sc.config.name.clone(), summary));
     }
+    let width = steps
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("design".len());
     let mut text = format!(
-        "{:<32} {:>24} {:>7} {:>18} {:>14}\n",
+        "{:<width$} {:>24} {:>7} {:>18} {:>14}\n",
         "design", "availability (95% CI)", "nines", "downtime min/year", "outages/year"
     );
     let mut csv = csv::Writer::from_writer(vec![]);
@@ -69,9 +98,9 @@ pub fn ladder(
         let a = s.availability;
         let _ = writeln!(
             text,
-            "{:<32} {:>24} {:>7} {:>18.1} {:>14.1}",
+            "{:<width$} {:>24} {:>7} {:>18.1} {:>14.1}",
             name,
-            format!("{} ± {:.4}%", fmt_avail(a.mean), a.half_width * 100.0),
+            availability_pm(&a),
             nines(a.mean),
             s.downtime_minutes_per_year.mean,
             s.outages_per_year.mean
@@ -79,12 +108,15 @@ pub fn ladder(
         let _ = csv.write_record([
             (i + 1).to_string(),
             name.clone(),
-            format!("{}", a.mean),
-            format!("{}", a.low()),
-            format!("{}", a.high()),
+            num::estimate(a.mean, a.half_width),
+            num::estimate(a.low(), a.half_width),
+            num::estimate(a.high(), a.half_width),
             nines(a.mean),
-            format!("{}", s.downtime_minutes_per_year.mean),
-            format!("{}", s.outages_per_year.mean),
+            num::estimate(
+                s.downtime_minutes_per_year.mean,
+                s.downtime_minutes_per_year.half_width,
+            ),
+            num::estimate(s.outages_per_year.mean, s.outages_per_year.half_width),
             s.structural_spofs
                 .iter()
                 .map(|x| x.component.clone())
@@ -93,13 +125,15 @@ pub fn ladder(
         ]);
     }
     let csv = csv.into_inner().map_err(|e| e.to_string())?;
-    let out = out.unwrap_or_else(|| PathBuf::from("results").join("ladder"));
     let chart_steps: Vec<(String, MeanCi)> = steps
         .iter()
         .map(|(n, s)| (n.clone(), s.availability))
         .collect();
-    atomic::replace_dir(&out, |tmp| {
+    output.write(|tmp, level| {
         atomic::write_file(&tmp.join("ladder.csv"), &csv)?;
+        if level < Level::All {
+            return Ok(());
+        }
         let charts = charts::ladder(tmp, &chart_steps)?;
         html::index(
             tmp,
@@ -109,9 +143,8 @@ pub fn ladder(
             &tables(&[("Designs", "ladder.csv")]),
         )?;
         Ok(())
-    })
-    .map_err(|e| format!("error: writing results to {}: {e}", out.display()))?;
-    print!("{text}");
-    println!("results written to {}/", out.display());
+    })?;
+    print::out(&text);
+    print::outln(&output.written());
     Ok(true)
 }

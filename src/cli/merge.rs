@@ -2,24 +2,36 @@
 //! gives, byte for byte.
 
 use super::Outcome;
-use super::args::GateArgs;
-use super::gate::parse_asserts;
-use super::{montecarlo::finish_mc, sweep::build_points, sweep::finish_sweep};
+use super::args::{GateArgs, OutArgs};
+use super::gate::Gate;
+use super::montecarlo::{finish_mc, known_metrics};
+use super::output::{Output, default_dir};
+use super::print;
+use super::run::examples;
+use super::source;
+use super::sweep::{build_points, finish_sweep};
+use infrasim::experiment::metrics;
+use infrasim::experiment::montecarlo::McSummary;
 use infrasim::experiment::sweep::{self, Point};
 use infrasim::report::study::{self as files, StudyRecord};
-use infrasim::scenario;
+use infrasim::scenario::input;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Outcome {
-    let asserts = parse_asserts(gate_args)?;
+/// Largest `study.json` and `runs.csv` of a shard read (a study's runs are bounded well below).
+const MAX_STUDY_JSON: u64 = 64 << 20;
+const MAX_RUNS_CSV: u64 = 4 << 30;
+
+pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outcome {
+    let gate = Gate::new(gate_args)?;
     let mut record: Option<StudyRecord> = None;
     let mut parts: Vec<(PathBuf, Vec<u8>)> = vec![];
     for d in dirs {
-        let read = |name: &str| {
-            std::fs::read(d.join(name))
+        let read = |name: &str, limit: u64| {
+            input::read_file(&d.join(name), limit)
                 .map_err(|e| format!("error: {}: {e}", d.join(name).display()))
         };
-        let r: StudyRecord = serde_json::from_slice(&read("study.json")?)
+        let r: StudyRecord = serde_json::from_slice(&read("study.json", MAX_STUDY_JSON)?)
             .map_err(|e| format!("error: {}: {e}", d.join("study.json").display()))?;
         let same = |a: &StudyRecord, b: &StudyRecord| {
             StudyRecord {
@@ -39,14 +51,17 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Ou
                 dirs[0].display()
             ));
         }
-        parts.push((d.clone(), read("runs.csv")?));
+        parts.push((d.clone(), read("runs.csv", MAX_RUNS_CSV)?));
         record = Some(r);
     }
     let mut record = record.ok_or("error: nothing to merge")?;
     record.shard = None;
     let name = record.name.clone();
-    let out = out.unwrap_or_else(|| PathBuf::from("results").join(&name));
     if record.kind == "montecarlo" {
+        gate.check_metrics(
+            |m| (!McSummary::knows(m)).then(String::new),
+            &known_metrics(),
+        )?;
         let n = record.components.len();
         let mut runs = vec![];
         for (d, bytes) in &parts {
@@ -70,7 +85,10 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Ou
         }
         let runs_csv =
             files::encode_mc_runs(&record.components, &runs).map_err(|e| e.to_string())?;
-        return finish_mc(&out, &record, &runs_csv, gate_args, &asserts, &name);
+        let output = Output::claim(out_args, default_dir(&name, None))?;
+        let ok = finish_mc(&output, &record, &runs_csv, &gate, &name)?;
+        print::outln(&output.written());
+        return Ok(ok);
     }
     let keys: Vec<String> = record.parameters.iter().map(|(k, _)| k.clone()).collect();
     let labels = sweep::product(&record.parameters);
@@ -90,30 +108,45 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>, gate_args: &GateArgs) -> Ou
             rows.len()
         ));
     }
+    // The metrics are the columns of runs.csv: an assertion on another is a usage error.
+    let known: BTreeSet<String> = rows
+        .iter()
+        .flat_map(|r| r.metrics.iter().map(|(k, _)| k.clone()))
+        .collect();
+    gate.check_metrics(
+        |m| (!known.contains(m)).then(String::new),
+        &format!(
+            "the study reports {} (short names) and every column of runs.csv: {}",
+            metrics::ALIASES,
+            examples(&known)
+        ),
+    )?;
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
-    let points = points_of(&record);
-    if points.is_none() {
-        println!(
+    let output = Output::claim(out_args, default_dir(&name, None))?;
+    let points = points_of(&record, &dirs[0]);
+    if points.is_none() && !out_args.quiet {
+        print::errln(&format!(
             "note: {} is not available unchanged here: the per-algorithm latency CDF is left out",
             record.scenario_file
-        );
+        ));
     }
-    finish_sweep(
-        &out,
-        &record,
-        &runs_csv,
-        points.as_deref(),
-        gate_args,
-        &asserts,
-        &name,
-    )
+    let ok = finish_sweep(&output, &record, &runs_csv, points.as_deref(), &gate, &name)?;
+    print::outln(&output.written());
+    Ok(ok)
 }
 
-/// The sweep points of a recorded study, if its scenario file is here and unchanged.
-fn points_of(record: &StudyRecord) -> Option<Vec<Point>> {
-    let sc = scenario::load(Path::new(&record.scenario_file), &record.overrides).ok()?;
-    if sc.source_hash != record.scenario_hash {
+/// The sweep points of a recorded study, if its scenario file is found unchanged (from here or
+/// from a folder above the shard).
+fn points_of(record: &StudyRecord, shard: &Path) -> Option<Vec<Point>> {
+    let found = source::locate(
+        &record.scenario_file,
+        &record.scenario_hash,
+        &record.overrides,
+        shard,
+    )
+    .ok()?;
+    if !found.exact {
         return None;
     }
-    build_points(&sc, &sweep::product(&record.parameters)).ok()
+    build_points(&found.scenario, &sweep::product(&record.parameters)).ok()
 }

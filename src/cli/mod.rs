@@ -14,9 +14,11 @@ mod ladder;
 mod merge;
 mod montecarlo;
 mod output;
+mod print;
 mod progress;
 mod replay;
 mod run;
+mod source;
 mod study;
 mod sweep;
 
@@ -25,14 +27,19 @@ pub type Outcome = Result<bool, String>;
 /// Runs the command the arguments name.
 pub fn dispatch(cli: args::Cli) -> Outcome {
     match cli.command {
-        Some(args::Command::Merge { dirs, out, gate }) => merge::merge(&dirs, out, &gate),
-        Some(args::Command::Replay { summary, out }) => replay::replay(&summary, out),
+        Some(args::Command::Merge { dirs, output, gate }) => merge::merge(&dirs, &output, &gate),
+        Some(args::Command::Replay { summary, output }) => replay::replay(&summary, &output),
         Some(args::Command::Ladder {
             scenarios,
-            out,
             runs,
             threads,
-        }) => ladder::ladder(&scenarios, out, runs, threads),
+            output,
+        }) => ladder::ladder(&scenarios, &output, runs, threads),
         None => run::run(cli.run),
     }
+}
+
+/// Prints an error message (stderr, whatever state stdout is in).
+pub fn report_error(msg: &str) {
+    print::errln(msg);
 }

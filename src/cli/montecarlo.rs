@@ -2,28 +2,37 @@
 //! of a study from `runs.csv` (shared with `merge`).
 
 use super::Outcome;
-use super::args::{GateArgs, RunArgs};
-use super::gate::{gate, judge};
-use super::journal;
-use super::output::{out_dir, tables, write_study};
-use super::study::check_count;
+use super::args::RunArgs;
+use super::gate::{Gate, judge};
+use super::journal::{self, with_resume_note};
+use super::output::{Output, default_dir, tables, write_study};
+use super::print;
+use super::study::{check_count, check_values};
 use infrasim::engine::SimTime;
+use infrasim::experiment::Shard;
 use infrasim::experiment::montecarlo::{self, McSummary};
-use infrasim::experiment::{Assertion, Shard};
 use infrasim::model::availability;
 use infrasim::report::study::{self as files, StudyRecord};
 use infrasim::report::table::{availability as fmt_avail, secs};
 use infrasim::report::{Provenance, charts, html};
-use infrasim::scenario::{self, Scenario};
+use infrasim::scenario::{self, Scenario, limits};
+use infrasim::stats::MeanCi;
 use std::fmt::Write as _;
-use std::path::Path;
+
+/// The assertion metrics of a Monte Carlo study, for messages.
+pub fn known_metrics() -> String {
+    format!(
+        "a Monte Carlo study reports {}",
+        montecarlo::METRICS.join(", ")
+    )
+}
 
 pub fn monte_carlo(
     sc: &Scenario,
     args: &RunArgs,
     prov: &Provenance,
     shard: Option<Shard>,
-    asserts: &[Assertion],
+    gate: &Gate,
 ) -> Outcome {
     let spec = sc.study.montecarlo.clone();
     let runs = args
@@ -39,6 +48,14 @@ pub fn monte_carlo(
             sc.path.display()
         ));
     }
+    limits::check_montecarlo(&sc.config, horizon, runs, &|i| sc.fault_key(i))
+        .map_err(|p| sc.error(vec![p]).to_string())?;
+    // Each run keeps two figures per component (downtime share, availability if perfect).
+    check_values(runs as u64, 2 * comps.len() as u64 + 8)?;
+    gate.check_metrics(
+        |m| (!McSummary::knows(m)).then(String::new),
+        &known_metrics(),
+    )?;
     let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
     let record = StudyRecord {
         tool: prov.tool.clone(),
@@ -55,54 +72,53 @@ pub fn monte_carlo(
         spofs: availability::structural_spofs(&sc.config),
         shard: shard.map(|s| s.to_string()),
     };
-    let out = out_dir(&args.out, &sc.config.name, shard);
+    let output = Output::claim(&args.output, default_dir(&sc.config.name, shard))?;
     let all_reps = montecarlo::reps(runs, shard);
     let mine = all_reps.len();
+    let journal_dir = output.dir().map(|d| d.journal_path());
     let (journal, results, elapsed) = journal::run_study(
-        &out,
+        journal_dir.as_deref(),
         &record,
         args.resume,
-        args.quiet,
+        args.output.quiet,
         &all_reps,
         |r: &montecarlo::McRun| r.rep,
         |todo, stop, done| montecarlo::run(&sc.config, horizon, todo, stop, done).1,
     )?;
     let runs_csv = files::encode_mc_runs(&names, &results).map_err(|e| e.to_string())?;
     if shard.is_some() {
-        write_study(&out, &record, &runs_csv, &[], |_| Ok(()))?;
-        journal.remove();
-        println!(
+        write_study(&output, &record, &runs_csv, &[], |_| Ok(()))
+            .map_err(|e| with_resume_note(journal.as_ref(), mine, e))?;
+        if let Some(j) = journal {
+            j.remove();
+        }
+        print::outln(&format!(
             "shard {}: {mine} of {runs} runs in {:.1} s, written to {}/ (combine with `simulate merge`)",
             record.shard.as_deref().unwrap_or(""),
             elapsed.as_secs_f64(),
-            out.display()
-        );
+            output.shown()
+        ));
         return Ok(true);
     }
-    let ok = finish_mc(
-        &out,
-        &record,
-        &runs_csv,
-        &args.gate,
-        asserts,
-        &sc.config.name,
-    )?;
-    journal.remove();
-    println!(
-        "{runs} runs of {:.0} simulated days in {:.2} s; results written to {}/",
+    let ok = finish_mc(&output, &record, &runs_csv, gate, &sc.config.name)
+        .map_err(|e| with_resume_note(journal.as_ref(), mine, e))?;
+    if let Some(j) = journal {
+        j.remove();
+    }
+    print::outln(&format!(
+        "{runs} runs of {:.0} simulated days in {:.2} s; {}",
         horizon.as_secs_f64() / 86_400.0,
         elapsed.as_secs_f64(),
-        out.display()
-    );
+        output.written()
+    ));
     Ok(ok)
 }
 
 pub fn finish_mc(
-    out: &Path,
+    output: &Output,
     record: &StudyRecord,
     runs_csv: &[u8],
-    gate_args: &GateArgs,
-    asserts: &[Assertion],
+    gate: &Gate,
     suite: &str,
 ) -> Outcome {
     let runs =
@@ -118,7 +134,7 @@ pub fn finish_mc(
         .flat_map(|r| r.outages.iter().copied())
         .collect();
     write_study(
-        out,
+        output,
         record,
         runs_csv,
         &[
@@ -145,15 +161,9 @@ pub fn finish_mc(
             Ok(())
         },
     )?;
-    print!("{text}");
-    gate(suite, asserts, gate_args, |a| {
-        let est = summary.metric(&a.metric);
-        let mut v = judge(a, &[(String::new(), est)]);
-        if est.is_none() {
-            v.message += "; a Monte Carlo study knows: availability, time_availability, \
-                          downtime_minutes, outages, failed_requests, outage_p99, outage_max, spofs";
-        }
-        v
+    print::out(&text);
+    gate.judge(suite, |a| {
+        judge(a, &[(String::new(), summary.metric(&a.metric))])
     })
 }
 
@@ -165,26 +175,46 @@ pub fn nines(a: f64) -> String {
     }
 }
 
+/// `text(mean) ± text(half-width)`, or `text(mean)` alone when there is no interval (one run).
+pub fn pm(c: &MeanCi, text: impl Fn(f64) -> String) -> String {
+    if c.n >= 2 && c.half_width.is_finite() {
+        format!("{} ± {}", text(c.mean), text(c.half_width))
+    } else {
+        text(c.mean)
+    }
+}
+
+/// Availability and its interval: `99.929% ± 0.0036%`.
+pub fn availability_pm(a: &MeanCi) -> String {
+    if a.n >= 2 && a.half_width.is_finite() {
+        format!("{} ± {:.4}%", fmt_avail(a.mean), a.half_width * 100.0)
+    } else {
+        fmt_avail(a.mean)
+    }
+}
+
 fn render_mc(s: &McSummary) -> String {
     let mut o = String::new();
     let a = &s.availability;
+    let single = if s.runs < 2 {
+        " (one run: no interval)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         o,
-        "availability {} ± {:.4}% ({} nines) over {} runs of {:.0} days",
-        fmt_avail(a.mean),
-        a.half_width * 100.0,
+        "availability {} ({} nines) over {} runs of {:.0} days{single}",
+        availability_pm(a),
         nines(a.mean),
         s.runs,
         s.horizon_s / 86_400.0
     );
-    let d = &s.downtime_minutes_per_year;
+    let one = |x: f64| format!("{x:.1}");
     let _ = writeln!(
         o,
-        "expected downtime {:.1} ± {:.1} min/year; {:.1} ± {:.1} outages/year; {:.0} failed requests/year",
-        d.mean,
-        d.half_width,
-        s.outages_per_year.mean,
-        s.outages_per_year.half_width,
+        "expected downtime {} min/year; {} outages/year; {:.0} failed requests/year",
+        pm(&s.downtime_minutes_per_year, one),
+        pm(&s.outages_per_year, one),
         s.failed_requests_per_year.mean
     );
     let _ = writeln!(
@@ -203,22 +233,25 @@ fn render_mc(s: &McSummary) -> String {
             let _ = writeln!(o, "  {}: {}", x.component, x.effect);
         }
     }
+    let width = s
+        .components
+        .iter()
+        .map(|c| c.component.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("component".len());
     let _ = writeln!(
         o,
-        "\n{:<18} {:>14} {:>30}",
+        "\n{:<width$} {:>14} {:>30}",
         "component", "downtime share", "availability if perfect (+)"
     );
     for c in &s.components {
         let _ = writeln!(
             o,
-            "{:<18} {:>13.1}% {:>30}",
+            "{:<width$} {:>13.1}% {:>30}",
             c.component,
             c.downtime_share * 100.0,
-            format!(
-                "+{:.5}% ± {:.5}%",
-                c.improvement.mean * 100.0,
-                c.improvement.half_width * 100.0
-            )
+            pm(&c.improvement, |x| format!("{:+.5}%", x * 100.0)).replace("± +", "± ")
         );
     }
     o

@@ -1,10 +1,17 @@
 //! `simulate replay`: re-run what a `summary.json` records and check the result is identical.
 
 use super::Outcome;
+use super::args::OutArgs;
+use super::output::{Output, default_dir};
+use super::print;
+use super::source;
 use infrasim::model::Stack;
 use infrasim::report::{self, Provenance};
-use infrasim::scenario;
-use std::path::{Path, PathBuf};
+use infrasim::scenario::input;
+use std::path::Path;
+
+/// Largest summary.json read (one with a thousand servers and a year of faults is far below).
+const MAX_SUMMARY_BYTES: u64 = 64 << 20;
 
 /// The provenance part of a summary.json.
 #[derive(serde::Deserialize)]
@@ -17,50 +24,68 @@ struct Recorded {
     run: u64,
 }
 
-pub fn replay(summary: &Path, out: Option<PathBuf>) -> Outcome {
-    let bytes = std::fs::read(summary).map_err(|e| format!("error: {}: {e}", summary.display()))?;
+pub fn replay(summary: &Path, out_args: &OutArgs) -> Outcome {
+    let bytes = input::read_file(summary, MAX_SUMMARY_BYTES)
+        .map_err(|e| format!("error: {}: {e}", summary.display()))?;
     let rec: Recorded = serde_json::from_slice(&bytes).map_err(|e| {
         format!(
             "error: {}: not a summary.json written by simulate: {e}",
             summary.display()
         )
     })?;
-    let scenario_path = PathBuf::from(&rec.scenario_file);
-    let sc = scenario::load(&scenario_path, &rec.overrides).map_err(|e| e.to_string())?;
+    let near = summary.parent().unwrap_or(Path::new("."));
+    let near = if near.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        near
+    };
+    let found = source::locate(&rec.scenario_file, &rec.scenario_hash, &rec.overrides, near)?;
+    let sc = found.scenario;
     let mut same = true;
-    if sc.source_hash != rec.scenario_hash {
-        println!(
+    if !found.exact {
+        print::outln(&format!(
             "the scenario file {} changed since the run (hash {} now, {} then): results may differ",
-            rec.scenario_file, sc.source_hash, rec.scenario_hash
-        );
+            sc.path.display(),
+            sc.source_hash,
+            rec.scenario_hash
+        ));
         same = false;
     }
     let tool = format!("infrasim {}", env!("CARGO_PKG_VERSION"));
     if tool != rec.tool {
-        println!("recorded with {}, replayed with {tool}", rec.tool);
+        print::outln(&format!("recorded with {}, replayed with {tool}", rec.tool));
     }
+    let output = Output::claim(
+        out_args,
+        default_dir(&format!("{}.replay", rec.scenario), None),
+    )?;
     let results = Stack::run(&sc.config, rec.run);
-    let prov = Provenance::new(&scenario_path, &sc.source_hash, &rec.overrides);
-    let out =
-        out.unwrap_or_else(|| PathBuf::from("results").join(format!("{}.replay", rec.scenario)));
-    report::write_run(&out, &results, &prov)
-        .map_err(|e| format!("error: writing results to {}: {e}", out.display()))?;
-    let fresh = std::fs::read(out.join("summary.json")).map_err(|e| e.to_string())?;
+    // The provenance as recorded (the path as it was given), so that an identical run gives an
+    // identical file wherever it is replayed from.
+    let prov = Provenance::new(
+        Path::new(&rec.scenario_file),
+        &sc.source_hash,
+        &rec.overrides,
+    );
+    let fresh = report::summary::to_json(&results, &prov).map_err(|e| e.to_string())?;
+    output.write(|tmp, level| report::write_run(tmp, &results, &prov, level))?;
+    let written = match output.dir() {
+        Some(_) => format!("; {}", output.written()),
+        None => String::new(),
+    };
     if fresh == bytes {
-        println!(
-            "replayed {} (seed {}, overrides {:?}): summary.json is identical; written to {}/",
-            rec.scenario_file,
+        print::outln(&format!(
+            "replayed {} (seed {}, overrides {:?}): summary.json is identical{written}",
+            sc.path.display(),
             sc.config.seed,
             rec.overrides,
-            out.display()
-        );
+        ));
     } else {
-        println!(
-            "replayed {}: the new summary.json ({}/summary.json) DIFFERS from {}",
-            rec.scenario_file,
-            out.display(),
+        print::outln(&format!(
+            "replayed {}: the new summary.json DIFFERS from {}{written}",
+            sc.path.display(),
             summary.display()
-        );
+        ));
         same = false;
     }
     Ok(same)

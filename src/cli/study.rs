@@ -19,6 +19,24 @@ pub fn check_count(what: &str, n: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Most figures a study may hold, runs times the figures of one run: every run is kept in memory
+/// (and in `runs.csv`) to compute the intervals, so 20 million figures are about 1.5 GB at
+/// most. A scenario with 1024 servers reports some 10,000 figures per run: 2,000 runs.
+pub const MAX_VALUES: u64 = 20_000_000;
+
+/// Refuses a study whose runs would hold more than [`MAX_VALUES`] figures.
+pub fn check_values(runs: u64, per_run: u64) -> Result<(), String> {
+    let total = runs.saturating_mul(per_run);
+    if total > MAX_VALUES {
+        return Err(format!(
+            "error: the study would keep {runs} runs of {per_run} figures each ({total} in all), \
+             more than the {MAX_VALUES} one study may hold in memory: run fewer replications or \
+             points, or a smaller system"
+        ));
+    }
+    Ok(())
+}
+
 pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {

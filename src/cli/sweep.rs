@@ -2,21 +2,27 @@
 //! `runs.csv` (shared with `merge`).
 
 use super::Outcome;
-use super::args::{GateArgs, RunArgs};
-use super::gate::{gate, judge};
-use super::journal;
-use super::output::{out_dir, tables, write_study};
-use super::study::check_count;
+use super::args::RunArgs;
+use super::gate::{Gate, judge};
+use super::journal::{self, with_resume_note};
+use super::output::{Output, default_dir, tables, write_study};
+use super::print;
+use super::run::examples;
+use super::study::{check_count, check_values};
+use infrasim::experiment::Shard;
+use infrasim::experiment::metrics;
 use infrasim::experiment::sweep::{self, Point, PointSummary};
-use infrasim::experiment::{Assertion, Shard};
 use infrasim::model::Stack;
 use infrasim::report::study::{self as files, StudyRecord};
 use infrasim::report::table::secs;
-use infrasim::report::{Provenance, charts, html};
-use infrasim::scenario::{self, Scenario};
+use infrasim::report::{Level, Provenance, charts, html};
+use infrasim::scenario::{self, Problem, Scenario, ScenarioError, limits};
 use infrasim::stats::{LatencyHistogram, MeanCi};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+
+/// Most points of one sweep: each point's configuration is held in memory.
+const MAX_POINTS: usize = 100_000;
 
 pub fn sweep_study(
     sc: &Scenario,
@@ -24,7 +30,7 @@ pub fn sweep_study(
     prov: &Provenance,
     params: Vec<(String, Vec<String>)>,
     shard: Option<Shard>,
-    asserts: &[Assertion],
+    gate: &Gate,
 ) -> Outcome {
     let reps = args
         .replications
@@ -32,8 +38,6 @@ pub fn sweep_study(
         .unwrap_or(scenario::study::DEFAULT_REPLICATIONS);
     check_count("--replications", reps as u64)?;
     let labels = sweep::product(&params);
-    // Each point's configuration is held in memory and each run is a row of runs.csv.
-    const MAX_POINTS: usize = 100_000;
     if labels.len() > MAX_POINTS {
         return Err(format!(
             "error: the sweep has {} points (the product of its parameters' values); at most \
@@ -41,8 +45,17 @@ pub fn sweep_study(
             labels.len()
         ));
     }
-    check_count("points x replications", labels.len() as u64 * reps as u64)?;
+    let runs = labels.len() as u64 * reps as u64;
+    check_count("points x replications", runs)?;
+    limits::check_points(&sc.config, labels.len())
+        .map_err(|m| format!("error: {}: {m}", sc.path.display()))?;
     let points = build_points(sc, &labels)?;
+    let names = point_metrics(&points);
+    let per_run = names.values().map(BTreeSet::len).max().unwrap_or(0);
+    check_values(runs, per_run as u64)?;
+    if !gate.is_empty() {
+        check_asserts(gate, &points, &names)?;
+    }
     let keys: Vec<String> = params.iter().map(|(k, _)| k.clone()).collect();
     let record = StudyRecord {
         tool: prov.tool.clone(),
@@ -59,58 +72,135 @@ pub fn sweep_study(
         spofs: vec![],
         shard: shard.map(|s| s.to_string()),
     };
-    let out = out_dir(&args.out, &sc.config.name, shard);
+    let output = Output::claim(&args.output, default_dir(&sc.config.name, shard))?;
     let all_jobs = sweep::jobs(points.len(), reps, shard);
+    let journal_dir = output.dir().map(|d| d.journal_path());
     let (journal, rows, elapsed) = journal::run_study(
-        &out,
+        journal_dir.as_deref(),
         &record,
         args.resume,
-        args.quiet,
+        args.output.quiet,
         &all_jobs,
         |r: &sweep::RunRow| (r.point, r.rep),
         |todo, stop, done| sweep::run(&points, todo, stop, done),
     )?;
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
     if shard.is_some() {
-        write_study(&out, &record, &runs_csv, &[], |_| Ok(()))?;
-        journal.remove();
-        println!(
+        write_study(&output, &record, &runs_csv, &[], |_| Ok(()))
+            .map_err(|e| with_resume_note(journal.as_ref(), all_jobs.len(), e))?;
+        if let Some(j) = journal {
+            j.remove();
+        }
+        print::outln(&format!(
             "shard {}: {} of {} runs in {:.1} s, written to {}/ (combine with `simulate merge`)",
             record.shard.as_deref().unwrap_or(""),
             rows.len(),
             points.len() * reps as usize,
             elapsed.as_secs_f64(),
-            out.display()
-        );
+            output.shown()
+        ));
         return Ok(true);
     }
     let ok = finish_sweep(
-        &out,
+        &output,
         &record,
         &runs_csv,
         Some(&points),
-        &args.gate,
-        asserts,
+        gate,
         &sc.config.name,
-    )?;
-    journal.remove();
-    println!(
-        "{} runs in {:.1} s; results written to {}/",
+    )
+    .map_err(|e| with_resume_note(journal.as_ref(), all_jobs.len(), e))?;
+    if let Some(j) = journal {
+        j.remove();
+    }
+    print::outln(&format!(
+        "{} runs in {:.1} s; {}",
         rows.len(),
         elapsed.as_secs_f64(),
-        out.display()
-    );
+        output.written()
+    ));
     Ok(ok)
+}
+
+/// The metrics each point will report, keyed by point (points with the same components share
+/// one probe).
+fn point_metrics(points: &[Point]) -> BTreeMap<usize, BTreeSet<String>> {
+    let mut by_shape: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (i, p) in points.iter().enumerate() {
+        let c = &p.config;
+        let shape: Vec<String> = c
+            .servers
+            .iter()
+            .map(|s| s.name.clone())
+            .chain(std::iter::once(c.database.primary.name.clone()))
+            .chain(c.database.replicas.iter().map(|r| r.name.clone()))
+            .chain(std::iter::once(format!(
+                "{:?}",
+                c.failures.lb_ha.instances()
+            )))
+            .collect();
+        let names = by_shape
+            .entry(shape)
+            .or_insert_with(|| metrics::names(c))
+            .clone();
+        out.insert(i, names);
+    }
+    out
+}
+
+/// Refuses an assertion on a metric some point will not report.
+fn check_asserts(
+    gate: &Gate,
+    points: &[Point],
+    names: &BTreeMap<usize, BTreeSet<String>>,
+) -> Result<(), String> {
+    let all: BTreeSet<String> = names.values().flatten().cloned().collect();
+    gate.check_metrics(
+        |m| {
+            let lacking: Vec<usize> = names
+                .iter()
+                .filter(|(_, n)| !n.contains(m))
+                .map(|(p, _)| *p)
+                .collect();
+            match lacking.len() {
+                0 => None,
+                n if n == points.len() => Some(String::new()),
+                n => Some(format!(
+                    " at {n} of the {} points (e.g. {})",
+                    points.len(),
+                    label(&points[lacking[0]].label)
+                )),
+            }
+        },
+        &format!(
+            "a sweep reports, per point, {} (short names) and every column of runs.csv: {}",
+            metrics::ALIASES,
+            examples(&all)
+        ),
+    )
+}
+
+fn label(l: &[(String, String)]) -> String {
+    let s = l
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if s.is_empty() {
+        "(scenario as is)".into()
+    } else {
+        s
+    }
 }
 
 /// From `runs.csv` bytes to every output of a sweep; shared by unsharded runs and `merge`.
 pub fn finish_sweep(
-    out: &Path,
+    output: &Output,
     record: &StudyRecord,
     runs_csv: &[u8],
     points: Option<&[Point]>,
-    gate_args: &GateArgs,
-    asserts: &[Assertion],
+    gate: &Gate,
     suite: &str,
 ) -> Outcome {
     let keys: Vec<String> = record.parameters.iter().map(|(k, _)| k.clone()).collect();
@@ -123,11 +213,13 @@ pub fn finish_sweep(
     let text = render_sweep(&labels, &sums, &cmps);
     let algos = keys.iter().any(|k| k == ALGO_PARAM);
     let cdf = match points {
-        Some(points) if algos => Some(cdf_per_algorithm(points, &labels)),
+        Some(points) if algos && output.level() == Level::All => {
+            Some(cdf_per_algorithm(points, &labels))
+        }
         _ => None,
     };
     write_study(
-        out,
+        output,
         record,
         runs_csv,
         &[("sweep.csv", sweep_csv), ("comparisons.csv", cmp_csv)],
@@ -160,25 +252,18 @@ pub fn finish_sweep(
             Ok(())
         },
     )?;
-    print!("{text}");
+    print::out(&text);
     let estimates = |metric: &str| -> Vec<(String, Option<MeanCi>)> {
         sums.iter()
             .map(|s| {
-                let label = labels[s.point]
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
                 (
-                    label,
+                    label(&labels[s.point]),
                     s.metrics.iter().find(|(k, _)| k == metric).map(|(_, c)| *c),
                 )
             })
             .collect()
     };
-    gate(suite, asserts, gate_args, |a| {
-        judge(a, &estimates(&a.metric))
-    })
+    gate.judge(suite, |a| judge(a, &estimates(&a.metric)))
 }
 
 /// The offered-load parameter of a sweep, if it has one.
@@ -244,26 +329,23 @@ fn render_sweep(
 ) -> String {
     let mut o = String::new();
     let get = |s: &PointSummary, k: &str| s.metrics.iter().find(|(m, _)| m == k).map(|(_, c)| *c);
+    // The label column is as wide as the longest label, so long labels keep the columns aligned.
+    let width = sums
+        .iter()
+        .map(|s| label(&labels[s.point]).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("point".len());
     let _ = writeln!(
         o,
-        "{:<40} {:>5} {:>20} {:>22} {:>22} {:>14}",
+        "{:<width$} {:>5} {:>20} {:>22} {:>22} {:>14}",
         "point", "runs", "availability", "mean latency", "p99 latency", "req/s"
     );
     for s in sums {
-        let label = labels[s.point]
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let label = if label.is_empty() {
-            "(scenario as is)".into()
-        } else {
-            label
-        };
         let _ = writeln!(
             o,
-            "{:<40} {:>5} {:>20} {:>22} {:>22} {:>14}",
-            label,
+            "{:<width$} {:>5} {:>20} {:>22} {:>22} {:>14}",
+            label(&labels[s.point]),
             s.runs,
             ci_text(get(s, "availability").as_ref(), |x| format!(
                 "{:.4}%",
@@ -312,7 +394,9 @@ fn render_sweep(
     o
 }
 
-/// Each sweep point's configuration: the scenario with the point's values as overrides.
+/// Each sweep point's configuration: the scenario with the point's values as overrides. A value
+/// that does not work is reported where it was written: at `sweep.parameters."KEY"` (with its
+/// line) when it comes from the file's `[sweep]`, naming `--sweep` when it comes from there.
 pub fn build_points(sc: &Scenario, labels: &[Vec<(String, String)>]) -> Result<Vec<Point>, String> {
     labels
         .iter()
@@ -320,11 +404,55 @@ pub fn build_points(sc: &Scenario, labels: &[Vec<(String, String)>]) -> Result<V
             let extra: Vec<String> = label.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let config = sc
                 .with_overrides(&extra)
-                .map_err(|e| format!("{e}\n(in the sweep point {})", extra.join(" ")))?;
+                .map_err(|e| point_error(sc, label, e))?;
             Ok(Point {
                 label: label.clone(),
                 config,
             })
         })
         .collect()
+}
+
+/// The problems of one sweep point, each placed at the parameter value that caused it.
+fn point_error(sc: &Scenario, point: &[(String, String)], e: ScenarioError) -> String {
+    let in_file: BTreeSet<&str> = sc
+        .study
+        .sweep
+        .iter()
+        .flat_map(|s| s.parameters.iter().map(|p| p.key.as_str()))
+        .collect();
+    let problems = e
+        .problems
+        .into_iter()
+        .map(|p| {
+            let cause = point.iter().find_map(|(k, v)| {
+                ["set by", "after"].iter().find_map(|how| {
+                    p.message
+                        .strip_suffix(&format!(" ({how} --set {k}={v})"))
+                        .map(|m| (k, v, m.to_string()))
+                })
+            });
+            match cause {
+                Some((k, v, m)) if in_file.contains(k.as_str()) => {
+                    let at = if p.key == *k {
+                        String::new()
+                    } else {
+                        format!("{}: ", p.key)
+                    };
+                    Problem::new(
+                        format!("sweep.parameters.\"{k}\""),
+                        format!("the value {v:?} does not work: {at}{m}"),
+                    )
+                }
+                Some((k, v, m)) => {
+                    Problem::new(&p.key, format!("{m} (set by --sweep {k}=...{v}...)"))
+                }
+                None => Problem {
+                    message: format!("{} (in the sweep point {})", p.message, label(point)),
+                    ..p
+                },
+            }
+        })
+        .collect();
+    sc.error(problems).to_string()
 }
