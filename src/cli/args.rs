@@ -44,10 +44,10 @@ pub enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
         /// Monte Carlo runs per design (default: each scenario's [montecarlo] runs).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         runs: Option<u32>,
         /// Worker threads (default: one per core), 1 to 1024.
-        #[arg(long, value_parser = threads)]
+        #[arg(long, allow_negative_numbers = true, value_parser = threads)]
         threads: Option<usize>,
         #[command(flatten)]
         output: OutArgs,
@@ -95,7 +95,8 @@ pub struct RunArgs {
     pub scenario: Option<PathBuf>,
 
     /// Override the scenario's seed (0 to 9223372036854775807, as `seed` in the file).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
 
     /// Override any scenario value: --set lb.algorithm=leastconn --set servers.count=3
@@ -112,7 +113,7 @@ pub struct RunArgs {
     pub sweep: Vec<String>,
 
     /// Replications per sweep point (makes a study even without --sweep).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub replications: Option<u32>,
 
     /// Run the scenario's Monte Carlo availability study ([montecarlo] section, or defaults).
@@ -120,12 +121,12 @@ pub struct RunArgs {
     pub montecarlo: bool,
 
     /// Monte Carlo runs (overrides [montecarlo] runs; Monte Carlo studies only).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub runs: Option<u32>,
 
     /// Worker threads of a study (default: one per core), 1 to 1024. Results do not depend on
     /// it.
-    #[arg(long, value_parser = threads)]
+    #[arg(long, allow_negative_numbers = true, value_parser = threads)]
     pub threads: Option<usize>,
 
     /// Continue an interrupted study (Ctrl-C, or a failed write) where it stopped: same

@@ -40,7 +40,7 @@ pub fn ladder(
         let n = runs
             .or(spec.as_ref().map(|s| s.runs))
             .unwrap_or(scenario::study::DEFAULT_MC_RUNS);
-        check_count("--runs", n as u64)?;
+        check_count(&sc.path, "--runs", n as u64)?;
         let horizon = spec.map_or(SimTime::from_secs(365 * 86_400), |s| s.horizon);
         let comps = availability::components(&sc.config);
         if comps.is_empty() {
@@ -51,7 +51,12 @@ pub fn ladder(
         }
         limits::check_montecarlo(&sc.config, horizon, n, &|i| sc.fault_key(i))
             .map_err(|p| sc.error(vec![p]).to_string())?;
-        check_values(n as u64, 2 * comps.len() as u64 + 8)?;
+        let outages: f64 = limits::expected_failures(&sc.config, horizon).iter().sum();
+        check_values(
+            &sc.path,
+            n as u64,
+            2 * comps.len() as u64 + 8 + outages.ceil() as u64,
+        )?;
         plans.push((sc, n, horizon));
     }
     let output = Output::claim(out_args, default_dir("ladder", None))?;

@@ -39,7 +39,7 @@ pub fn monte_carlo(
         .runs
         .or(spec.as_ref().map(|s| s.runs))
         .unwrap_or(scenario::study::DEFAULT_MC_RUNS);
-    check_count("--runs", runs as u64)?;
+    check_count(&sc.path, "--runs", runs as u64)?;
     let horizon = spec.map_or(SimTime::from_secs(365 * 86_400), |s| s.horizon);
     let comps = availability::components(&sc.config);
     if comps.is_empty() {
@@ -50,8 +50,14 @@ pub fn monte_carlo(
     }
     limits::check_montecarlo(&sc.config, horizon, runs, &|i| sc.fault_key(i))
         .map_err(|p| sc.error(vec![p]).to_string())?;
-    // Each run keeps two figures per component (downtime share, availability if perfect).
-    check_values(runs as u64, 2 * comps.len() as u64 + 8)?;
+    // Each run keeps two figures per component (downtime share, availability if perfect) and
+    // the duration of each of its outages (at most one per failure).
+    let outages: f64 = limits::expected_failures(&sc.config, horizon).iter().sum();
+    check_values(
+        &sc.path,
+        runs as u64,
+        2 * comps.len() as u64 + 8 + outages.ceil() as u64,
+    )?;
     gate.check_metrics(
         |m| (!McSummary::knows(m)).then(String::new),
         &known_metrics(),

@@ -2,18 +2,21 @@
 //! worker pool.
 
 use infrasim::scenario;
+use std::path::Path;
 
 /// Studies are limited to 1 to 1,000,000 runs: beyond, the run rows alone would not fit in
 /// memory comfortably; split a bigger study into shards (`--shard`) on several machines.
-pub fn check_count(what: &str, n: u64) -> Result<(), String> {
+/// Errors name the scenario `file` of the study.
+pub fn check_count(file: &Path, what: &str, n: u64) -> Result<(), String> {
     let max = scenario::study::MAX_RUNS as u64;
+    let file = file.display();
     if n == 0 {
-        return Err(format!("error: {what} must be at least 1"));
+        return Err(format!("error: {file}: {what} must be at least 1"));
     }
     if n > max {
         return Err(format!(
-            "error: {what} = {n} is more than the {max} runs one study may hold; use fewer, \
-             or split the study with --shard K/N and combine with `simulate merge`"
+            "error: {file}: {what} = {n} is more than the {max} runs one study may hold; use \
+             fewer, or split the study with --shard K/N and combine with `simulate merge`"
         ));
     }
     Ok(())
@@ -25,13 +28,14 @@ pub fn check_count(what: &str, n: u64) -> Result<(), String> {
 pub const MAX_VALUES: u64 = 20_000_000;
 
 /// Refuses a study whose runs would hold more than [`MAX_VALUES`] figures.
-pub fn check_values(runs: u64, per_run: u64) -> Result<(), String> {
+pub fn check_values(file: &Path, runs: u64, per_run: u64) -> Result<(), String> {
     let total = runs.saturating_mul(per_run);
     if total > MAX_VALUES {
         return Err(format!(
-            "error: the study would keep {runs} runs of {per_run} figures each ({total} in all), \
+            "error: {}: the study would keep {runs} runs of {per_run} figures each ({total} in all), \
              more than the {MAX_VALUES} one study may hold in memory: run fewer replications or \
-             points, or a smaller system"
+             points, or a smaller system",
+            file.display()
         ));
     }
     Ok(())

@@ -36,23 +36,24 @@ pub fn sweep_study(
         .replications
         .or(sc.study.sweep.as_ref().map(|s| s.replications))
         .unwrap_or(scenario::study::DEFAULT_REPLICATIONS);
-    check_count("--replications", reps as u64)?;
+    check_count(&sc.path, "--replications", reps as u64)?;
     let labels = sweep::product(&params);
     if labels.len() > MAX_POINTS {
         return Err(format!(
-            "error: the sweep has {} points (the product of its parameters' values); at most \
-             {MAX_POINTS} are allowed",
+            "error: {}: the sweep has {} points (the product of its parameters' values); at \
+             most {MAX_POINTS} are allowed",
+            sc.path.display(),
             labels.len()
         ));
     }
     let runs = labels.len() as u64 * reps as u64;
-    check_count("points x replications", runs)?;
+    check_count(&sc.path, "points x replications", runs)?;
     limits::check_points(&sc.config, labels.len())
         .map_err(|m| format!("error: {}: {m}", sc.path.display()))?;
     let points = build_points(sc, &labels)?;
     let names = point_metrics(&points);
     let per_run = names.values().map(BTreeSet::len).max().unwrap_or(0);
-    check_values(runs, per_run as u64)?;
+    check_values(&sc.path, runs, per_run as u64)?;
     if !gate.is_empty() {
         check_asserts(gate, &points, &names)?;
     }

@@ -19,6 +19,10 @@ use super::error::Problem;
 /// Most events one run may ask for: about 10 minutes at the 15-20 million events per second
 /// the engine handles on the full stack (README, "Performance"), more on a faster machine.
 pub const MAX_EVENTS: f64 = 1e10;
+/// Most faults one run may expect, scheduled and random: each is logged (`events.csv`),
+/// reported (`summary.json`, the story) and drawn, so a run of a million failures would spend
+/// its time and memory on bookkeeping.
+pub const MAX_RUN_FAULTS: f64 = 10_000.0;
 /// Most cells (rows × columns) of a run's timeline: each is held in memory, then written to
 /// `timeline.csv` (about 0.5 GB at most, in memory, and 300 MB of CSV).
 pub const MAX_TIMELINE_CELLS: u64 = 30_000_000;
@@ -199,9 +203,42 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
     costs
 }
 
-/// Refuses a run expected to handle more than [`MAX_EVENTS`] events, at the key of the
-/// mechanism that contributes most.
+/// Expected failures of each `[[random_faults]]` entry over `horizon`: its components over the
+/// mean time between the starts of two failures (renewal theory).
+pub fn expected_failures(cfg: &Config, horizon: SimTime) -> Vec<f64> {
+    cfg.failures
+        .random
+        .iter()
+        .map(|rf| {
+            let cycle = rf.ttf.mean() + rf.ttr.mean();
+            components(cfg, rf.kind) as f64 * horizon.as_secs_f64() / cycle.max(1e-9)
+        })
+        .collect()
+}
+
+/// Refuses a run expected to have more than [`MAX_RUN_FAULTS`] faults, or to handle more than
+/// [`MAX_EVENTS`] events, at the key of what contributes most.
 pub fn check_run(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Option<Problem> {
+    let failures = expected_failures(cfg, cfg.duration);
+    let total = failures.iter().sum::<f64>() + cfg.failures.scheduled.len() as f64;
+    if total > MAX_RUN_FAULTS {
+        let (i, most) = failures
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, 0.0));
+        return Some(Problem::new(
+            fault_key(i),
+            format!(
+                "the run would see about {total:.3e} faults ({most:.3e} from this entry over \
+                 {}), more than the {MAX_RUN_FAULTS:.0} a run may log and report: lengthen the \
+                 time to failure or shorten the run; for years of failures run a Monte Carlo \
+                 study (--montecarlo)",
+                every(cfg.duration)
+            ),
+        ));
+    }
     let costs = run_costs(cfg, fault_key);
     let total: f64 = costs.iter().map(|c| c.events).sum();
     if total <= MAX_EVENTS {
