@@ -74,20 +74,40 @@ pub fn is_marked(dir: &Path) -> bool {
     fs::symlink_metadata(dir.join(MARKER)).is_ok_and(|m| m.is_file())
 }
 
-/// Creates the folder `dir` (its parent must exist) with the marker of `kind` in it.
+/// Creates the folder `dir` (its parent must exist) with the marker of `kind` in it. The marker
+/// is created in place, not renamed into it: a kill at any moment leaves the folder empty or
+/// marked, so that the next run can always tell it is the tool's own.
 pub fn create_marked(dir: &Path, kind: Kind) -> io::Result<()> {
     fs::create_dir(dir)?;
-    write_file(&dir.join(MARKER), kind.marker_text().as_bytes())
+    let mut f = fs::File::create(dir.join(MARKER))?;
+    f.write_all(kind.marker_text().as_bytes())
 }
 
 /// Removes `dir` and everything in it, but only if this tool wrote it (it holds the marker);
-/// an empty folder is removed too. Anything else is left alone: returns false.
+/// an empty folder is removed too. Anything else is left alone: returns false. The marker goes
+/// last, so that a removal cut short by a kill leaves a folder still known as the tool's own
+/// (and removed by the next run).
 pub fn remove_marked(dir: &Path) -> bool {
-    if is_marked(dir) {
-        fs::remove_dir_all(dir).is_ok()
-    } else {
-        fs::remove_dir(dir).is_ok()
+    if !is_marked(dir) {
+        return fs::remove_dir(dir).is_ok();
     }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    for e in entries.flatten() {
+        if e.file_name() == MARKER {
+            continue;
+        }
+        let p = e.path();
+        let gone = match e.file_type() {
+            Ok(t) if t.is_dir() => fs::remove_dir_all(&p),
+            _ => fs::remove_file(&p),
+        };
+        if gone.is_err() {
+            return false;
+        }
+    }
+    fs::remove_file(dir.join(MARKER)).is_ok() && fs::remove_dir(dir).is_ok()
 }
 
 /// Why an output folder cannot be used. The message says what to do.

@@ -12,8 +12,7 @@ fn esc(s: &str) -> String {
 
 /// How every report starts: `--junit` replaces an existing file only if it starts so (a report
 /// an earlier run wrote), never a file of the user's.
-pub const HEADER: &str =
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- written by simulate --junit (infrasim) -->\n";
+pub const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- JUnit report written by simulate (infrasim) -->\n";
 
 pub fn render(suite: &str, verdicts: &[Verdict]) -> Vec<u8> {
     let failures = verdicts.iter().filter(|v| !v.passed).count();
