@@ -24,6 +24,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_simulate");
 /// Address space allowed to each run (KiB, for `ulimit -v`).
 const MEMORY_KIB: u64 = 1 << 20;
 const DEADLINE: Duration = Duration::from_secs(10);
+/// A shard's study.json, with NAME, KIND, RUNS and PARAMS to fill in.
+const STUDY: &str = r#"{"tool":"x","name":"NAME","scenario_file":"s.toml","scenario_hash":"0","overrides":[],"kind":"KIND","seed":1,"runs":RUNS,"horizon_s":null,"parameters":PARAMS,"components":[],"spofs":[],"shard":"1/2"}"#;
 
 /// A valid scenario, as (table header, keys): every key of it is made bad in turn.
 fn base() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
@@ -1015,6 +1017,22 @@ fn corpus() -> Vec<Case> {
         let end = base.find("\n[timeline]").unwrap();
         format!("{}{}", &base[..start], &base[end..])
     };
+    let study_json = |name: &str, kind: &str, runs: &str, params: &str| {
+        STUDY
+            .replace("NAME", name)
+            .replace("KIND", kind)
+            .replace("RUNS", runs)
+            .replace("PARAMS", params)
+    };
+    let huge_params = format!(
+        "[{}]",
+        (0..20)
+            .map(|i| format!(
+                "[\"p{i}\", [\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]]"
+            ))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     let summary_missing = br#"{"tool":"infrasim 0.1.0","scenario_file":"gone.toml","scenario_hash":"0000000000000000","overrides":[],"scenario":"gone","run":0}"#;
     for c in [
         sub("replay a scenario file", &["replay", "s.toml"], vec![("s.toml", base.as_bytes())], vec![], &["s.toml", "summary.json"]),
@@ -1030,6 +1048,13 @@ fn corpus() -> Vec<Case> {
         sub("merge garbage study.json", &["merge", "a"], vec![("a/study.json", b"]]"), ("a/runs.csv", b"")], vec![], &["a/study.json"]),
         sub("merge a study.json link to /dev/zero", &["merge", "a"], vec![], vec![("a", "dir"), ("a/study.json", "zero")], &["a/study.json", "device"]),
         sub("merge a FIFO runs.csv", &["merge", "a"], vec![("a/study.json", br#"{"tool":"x","name":"n","scenario_file":"s.toml","scenario_hash":"0","overrides":[],"kind":"sweep","seed":1,"runs":1,"horizon_s":null,"parameters":[],"components":[],"spofs":[],"shard":"1/2"}"#)], vec![("a/runs.csv", "fifo")], &["a/runs.csv", "FIFO"]),
+        sub("merge a study named ../../x", &["merge", "a"], vec![("a/study.json", study_json("../../x", "sweep", "1", "[]").as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "name"]),
+        sub("merge a study of 0 runs", &["merge", "a"], vec![("a/study.json", study_json("n", "sweep", "0", "[]").as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "runs"]),
+        sub("merge a study of an unknown kind", &["merge", "a"], vec![("a/study.json", study_json("n", "grid", "1", "[]").as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "kind"]),
+        sub("merge a study of 10^20 points", &["merge", "a"], vec![("a/study.json", study_json("n", "sweep", "1", &huge_params).as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "parameters"]),
+        sub("merge a runs.csv with a point outside the study", &["merge", "a"], vec![("a/study.json", study_json("n", "sweep", "1", "[]").as_bytes()), ("a/runs.csv", b"point,rep,x\n999999,0,1\n")], vec![], &["runs.csv", "999999"]),
+        sub("merge a Monte Carlo runs.csv with a run outside the study", &["merge", "a"], vec![("a/study.json", study_json("n", "montecarlo", "1", "[]").as_bytes()), ("a/runs.csv", b"rep,availability,time_availability,downtime_s,failed_requests,failures,outages\n5,1,1,0,0,0,\n")], vec![], &["runs.csv", "run 5"]),
+        sub("replay a summary naming ../../x", &["replay", "g.json"], vec![("g.json", br#"{"tool":"infrasim 0.1.0","scenario_file":"s.toml","scenario_hash":"0","overrides":[],"scenario":"../../x","run":0}"#)], vec![], &["g.json", "scenario"]),
         sub("merge --assert bad", &["merge", "--assert", "p99 fast", "a"], vec![], vec![], &["--assert"]),
         sub("ladder without random faults", &["ladder", "s.toml"], vec![("s.toml", without_random_faults.as_bytes())], vec![], &["s.toml", "random_faults"]),
         sub("ladder of a FIFO", &["ladder", "f.toml"], vec![], vec![("f.toml", "fifo")], &["f.toml", "FIFO"]),

@@ -9,12 +9,13 @@ use super::output::{Output, default_dir};
 use super::print;
 use super::run::examples;
 use super::source;
-use super::sweep::{build_points, finish_sweep};
+use super::sweep::{MAX_PAIRS, MAX_POINTS, build_points, finish_sweep};
 use infrasim::experiment::metrics;
 use infrasim::experiment::montecarlo::McSummary;
 use infrasim::experiment::sweep::{self, Point};
 use infrasim::report::study::{self as files, StudyRecord};
-use infrasim::scenario::input;
+use infrasim::scenario::build::name_problem;
+use infrasim::scenario::{self, input};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -55,6 +56,7 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
         record = Some(r);
     }
     let mut record = record.ok_or("error: nothing to merge")?;
+    check_record(&record, &dirs[0].join("study.json"))?;
     record.shard = None;
     let name = record.name.clone();
     if record.kind == "montecarlo" {
@@ -69,6 +71,12 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
                 files::decode_mc_runs(bytes, n)
                     .map_err(|e| format!("error: {}: {e}", d.display()))?,
             );
+        }
+        if let Some(r) = runs.iter().find(|r| r.rep >= u64::from(record.runs)) {
+            return Err(format!(
+                "error: a shard's runs.csv holds run {}, outside the study's {} runs",
+                r.rep, record.runs
+            ));
         }
         runs.sort_by_key(|r| r.rep);
         runs.dedup_by_key(|r| r.rep);
@@ -98,6 +106,19 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
             files::decode_runs(bytes, keys.len())
                 .map_err(|e| format!("error: {}: {e}", d.display()))?,
         );
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.point >= labels.len() || r.rep >= u64::from(record.runs))
+    {
+        return Err(format!(
+            "error: a shard's runs.csv holds run {} of point {}, outside the study's {} points \
+             of {} runs",
+            r.rep,
+            r.point,
+            labels.len(),
+            record.runs
+        ));
     }
     rows.sort_by_key(|r| (r.point, r.rep));
     rows.dedup_by_key(|r| (r.point, r.rep));
@@ -134,6 +155,69 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
     print::outln(&output.written());
     Ok(ok)
 }
+
+/// Checks what a shard's `study.json` asks for before acting on it (the file is an input like
+/// any other: a tampered one must not send the output elsewhere or ask for a product of
+/// parameters that does not fit in memory).
+fn check_record(r: &StudyRecord, file: &Path) -> Result<(), String> {
+    let fail = |key: &str, why: String| Err(format!("error: {}: {key}: {why}", file.display()));
+    if let Some(why) = name_problem(&r.name) {
+        return fail("name", why);
+    }
+    if r.kind != "sweep" && r.kind != "montecarlo" {
+        return fail(
+            "kind",
+            format!("must be \"sweep\" or \"montecarlo\", got {:?}", r.kind),
+        );
+    }
+    let max_runs = scenario::study::MAX_RUNS as u64;
+    if r.runs == 0 || u64::from(r.runs) > max_runs {
+        return fail(
+            "runs",
+            format!("must be from 1 to {max_runs}, got {}", r.runs),
+        );
+    }
+    let points = r
+        .parameters
+        .iter()
+        .try_fold(1u128, |acc, (_, v)| acc.checked_mul(v.len() as u128))
+        .unwrap_or(u128::MAX);
+    if points == 0 || points > MAX_POINTS as u128 {
+        return fail(
+            "parameters",
+            format!("make {points} points; a study has 1 to {MAX_POINTS}"),
+        );
+    }
+    if points * u128::from(r.runs) > max_runs as u128 {
+        return fail(
+            "runs",
+            format!(
+                "{points} points x {} runs is more than {max_runs} runs",
+                r.runs
+            ),
+        );
+    }
+    if sweep::pair_count(&r.parameters) > MAX_PAIRS {
+        return fail(
+            "parameters",
+            "make more pairs of points than a sweep compares".into(),
+        );
+    }
+    if r.components.len() > MAX_COMPONENTS {
+        return fail(
+            "components",
+            format!(
+                "{} components; a study has at most {MAX_COMPONENTS}",
+                r.components.len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Most components of a Monte Carlo study (1024 servers and their apps, 1025 DB nodes, two
+/// LBs, the link).
+const MAX_COMPONENTS: usize = 4096;
 
 /// The sweep points of a recorded study, if its scenario file is found unchanged (from here or
 /// from a folder above the shard).

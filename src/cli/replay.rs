@@ -7,6 +7,7 @@ use super::print;
 use super::source;
 use infrasim::model::Stack;
 use infrasim::report::{self, Provenance};
+use infrasim::scenario::build::name_problem;
 use infrasim::scenario::input;
 use std::path::Path;
 
@@ -33,6 +34,14 @@ pub fn replay(summary: &Path, out_args: &OutArgs) -> Outcome {
             summary.display()
         )
     })?;
+    // The name becomes a folder name: a summary that was tampered with must not send the
+    // output elsewhere (`"scenario": "../../x"`).
+    if let Some(why) = name_problem(&rec.scenario) {
+        return Err(format!(
+            "error: {}: scenario: {why}; not a summary.json written by simulate",
+            summary.display()
+        ));
+    }
     let near = summary.parent().unwrap_or(Path::new("."));
     let near = if near.as_os_str().is_empty() {
         Path::new(".")

@@ -22,7 +22,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 /// Most points of one sweep: each point's configuration is held in memory.
-const MAX_POINTS: usize = 100_000;
+pub const MAX_POINTS: usize = 100_000;
+/// Most pairs of points compared (each pair is five rows of comparisons.csv: 1 million rows,
+/// about 120 MB). A sweep of one parameter over 630 values, or of two over 100 and 10, is
+/// within it.
+pub const MAX_PAIRS: u128 = 200_000;
 
 pub fn sweep_study(
     sc: &Scenario,
@@ -44,6 +48,14 @@ pub fn sweep_study(
              most {MAX_POINTS} are allowed",
             sc.path.display(),
             labels.len()
+        ));
+    }
+    let pairs = sweep::pair_count(&params);
+    if pairs > MAX_PAIRS {
+        return Err(format!(
+            "error: {}: the sweep's points make {pairs} pairs that differ in one parameter, each \
+             compared in comparisons.csv; at most {MAX_PAIRS} are allowed: sweep fewer values",
+            sc.path.display()
         ));
     }
     let runs = labels.len() as u64 * reps as u64;
@@ -208,7 +220,7 @@ pub fn finish_sweep(
     let labels = sweep::product(&record.parameters);
     let rows = files::decode_runs(runs_csv, keys.len()).map_err(|e| e.to_string())?;
     let sums = sweep::aggregate(labels.len(), &rows);
-    let cmps = sweep::compare(&labels, &rows);
+    let cmps = sweep::compare(&record.parameters, &rows);
     let sweep_csv = files::encode_sweep(&labels, &keys, &sums).map_err(|e| e.to_string())?;
     let cmp_csv = files::encode_comparisons(&labels, &cmps).map_err(|e| e.to_string())?;
     let text = render_sweep(&labels, &sums, &cmps);

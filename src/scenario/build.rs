@@ -110,6 +110,33 @@ const TIMELINE_STEPS_SECS: &[u64] = &[
 // Health checks, retries and DB failover defaults are those of `HealthCheck::default()` and
 // `DbFailover::default()` in the model (HAProxy, orchestrator and MySQL defaults, domain.md §0).
 
+/// What is wrong with `n` as a name (of a scenario, a component, a request class), if anything:
+/// names become folder and column names, so they hold no path separator and are not `.` or
+/// `..`. Also used on names read back from a result's files (`replay`, `merge`).
+pub fn name_problem(n: &str) -> Option<String> {
+    let bad = n.trim().is_empty()
+        || n.chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '\\' | ':'));
+    if bad {
+        Some(format!(
+            "must be a non-empty name without `/`, `\\`, `:` or control characters, got {n:?}"
+        ))
+    } else if n == "." || n == ".." {
+        Some(format!(
+            "{n:?} names a folder that already exists (the current one or its parent): choose a \
+             name"
+        ))
+    } else if n.chars().count() > MAX_NAME_CHARS {
+        Some(format!(
+            "is {} characters long; at most {MAX_NAME_CHARS} are allowed (names become folder \
+             and column names)",
+            n.chars().count()
+        ))
+    } else {
+        None
+    }
+}
+
 /// Default name of server `i` (0-based) of `n`: `web-01`, `web-02`, ... (wider past 99).
 pub fn server_default_name(i: usize, n: usize) -> String {
     let width = n.to_string().len().max(2);
@@ -336,28 +363,8 @@ impl Builder<'_> {
         let Some(n) = v else {
             return default.to_string();
         };
-        let bad = n.trim().is_empty()
-            || n.chars()
-                .any(|c| c.is_control() || matches!(c, '/' | '\\' | ':'));
-        if bad {
-            self.problem(
-                key,
-                format!("must be a non-empty name without `/`, `\\`, `:` or control characters, got {n:?}"),
-            );
-        } else if n == "." || n == ".." {
-            self.problem(
-                key,
-                format!("{n:?} names a folder that already exists (the current one or its parent): choose a name"),
-            );
-        } else if n.chars().count() > MAX_NAME_CHARS {
-            self.problem(
-                key,
-                format!(
-                    "is {} characters long; at most {MAX_NAME_CHARS} are allowed (names become \
-                     folder and column names)",
-                    n.chars().count()
-                ),
-            );
+        if let Some(why) = name_problem(&n) {
+            self.problem(key, why);
         }
         n
     }
