@@ -254,10 +254,11 @@ impl Stack {
                     arrived,
                     completed,
                     failed,
+                    // None finished: nothing measured (null in JSON), as for the whole run.
                     availability: if completed + failed > 0 {
                         completed as f64 / (completed + failed) as f64
                     } else {
-                        1.0
+                        f64::NAN
                     },
                 })
                 .collect(),
