@@ -607,3 +607,25 @@ fn a_run_without_requests_claims_no_availability() {
         "{s}"
     );
 }
+
+// ---- found by the kill test: a journal killed before its record ---------------------------------------
+
+#[test]
+fn a_journal_killed_before_its_record_resumes_as_a_fresh_start() {
+    let tmp = Tmp::new("bare-journal");
+    tmp.scenario("mm1.toml");
+    // What a kill between creating the journal folder and writing its study.json leaves.
+    fs::create_dir_all(tmp.join("r.partial")).unwrap();
+    fs::write(tmp.join("r.partial/.infrasim"), "infrasim journal\n").unwrap();
+    fs::write(tmp.join("r.partial/.study.json.tmp-4513"), "{\"tool\"").unwrap();
+    let (o, _) = run_in(
+        &tmp.0,
+        &with(
+            QUICK,
+            &["--replications", "2", "--out", "r", "--resume", "-q"],
+        ),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tmp.join("r/runs.csv").is_file());
+    assert!(!tmp.join("r.partial").exists());
+}

@@ -64,6 +64,8 @@ pub fn open<T: DeserializeOwned>(
     let study = dir.join("study.json");
     let runs = dir.join("runs.jsonl");
     let mut done = vec![];
+    // A journal killed before its record was written holds no run: resuming it is starting.
+    let resume = resume && !(atomic::is_marked(dir) && fs::symlink_metadata(&study).is_err());
     if resume {
         if !atomic::is_marked(dir) {
             return Err(format!(
@@ -71,8 +73,8 @@ pub fn open<T: DeserializeOwned>(
                 dir.display()
             ));
         }
-        let bytes =
-            input::read_file(&study, 1 << 20).map_err(|e| format!("error: --resume: {e}"))?;
+        let bytes = input::read_file(&study, 1 << 20)
+            .map_err(|e| format!("error: --resume: {}: {e}", study.display()))?;
         let recorded: StudyRecord = serde_json::from_slice(&bytes)
             .map_err(|e| format!("error: --resume: {}: {e}", study.display()))?;
         if &recorded != record {
