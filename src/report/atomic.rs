@@ -199,7 +199,11 @@ impl OutDir {
     pub fn journal_path(&self) -> PathBuf {
         let mut n = self.name.clone();
         n.push(".partial");
-        self.parent.join(n)
+        if self.parent == Path::new(".") {
+            PathBuf::from(n)
+        } else {
+            self.parent.join(n)
+        }
     }
 
     /// Builds the new content with `build` in a staging folder, then swaps it in whole. On
