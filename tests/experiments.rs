@@ -385,7 +385,7 @@ fn merging_shards_of_different_studies_is_an_input_error() {
 /// `merge --junit` names the suite after the scenario file's stem, an unsharded run after the
 /// scenario's `name`: for a scenario whose name is not its file name (every ladder scenario)
 /// the two JUnit reports differ, and so do the default output folders (results/<stem>/ vs
-/// results/<name>/). src/commands.rs `merge` derives `name` from `record.scenario_file`; the
+/// results/<name>/). src/cli/merge.rs derives `name` from `record.scenario_file`; the
 /// study record does not carry the scenario name.
 #[test]
 fn merged_junit_report_equals_the_unsharded_one() {
@@ -601,46 +601,50 @@ fn malformed_assertion_is_an_input_error() {
     r.expect(2);
 }
 
+/// Issue 11 item 11: an assertion on a metric the run will not report is a usage error found
+/// before anything runs (exit 2, nothing written), not a failed gate after the whole run.
 #[test]
-fn unknown_metric_fails_with_a_message_naming_it() {
+fn unknown_metric_is_refused_before_running() {
     let _g = shared();
     let tmp = Scratch::new("unknown-metric");
-    let r = simulate(&args(
-        SINGLE,
-        &[
-            &"--assert",
-            &"bogus_metric <= 1",
-            &"--out",
-            &tmp.path("run"),
-        ],
-    ));
-    r.expect(1);
-    assert!(
-        r.output().contains("no metric named 'bogus_metric'"),
-        "{}",
-        r.output()
-    );
-    let r = simulate(&args(
-        MC,
-        &[&"--assert", &"bogus_metric <= 1", &"--out", &tmp.path("mc")],
-    ));
-    r.expect(1);
-    assert!(
-        r.output().contains("no metric named 'bogus_metric'"),
-        "{}",
-        r.output()
-    );
+    for (what, base) in [("run", SINGLE), ("mc", MC), ("sweep", SWEEP)] {
+        let out = tmp.path(what);
+        let r = simulate(&args(
+            base,
+            &[&"--assert", &"bogus_metric <= 1", &"--out", &out],
+        ));
+        r.expect(2);
+        assert!(
+            r.stderr.contains("no metric named 'bogus_metric'"),
+            "{what}: {}",
+            r.output()
+        );
+        assert!(r.secs < 5.0, "{what}: refused after {:.1} s", r.secs);
+        assert!(
+            !std::path::Path::new(&out).exists(),
+            "{what}: nothing is written"
+        );
+    }
+    // A metric of a server that exists at some points of a sweep only.
     let r = simulate(&args(
         SWEEP,
         &[
+            &"--set",
+            &"servers.count=2",
+            &"--sweep",
+            &"servers.count=2,3",
             &"--assert",
-            &"bogus_metric <= 1",
+            &"servers.web-03.app_utilisation <= 1",
             &"--out",
-            &tmp.path("sweep"),
+            &tmp.path("partial"),
         ],
     ));
-    r.expect(1);
-    assert!(r.output().contains("bogus_metric"), "{}", r.output());
+    r.expect(2);
+    assert!(
+        r.stderr.contains("at 2 of the 4 points") && r.stderr.contains("servers.count=2"),
+        "{}",
+        r.output()
+    );
 }
 
 // ---- 5. input errors -----------------------------------------------------------------------

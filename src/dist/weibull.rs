@@ -11,9 +11,14 @@ pub struct Weibull {
     scale: f64,
 }
 
+/// Smallest shape accepted. The mean and the variance involve Γ(1 + 1/k) and Γ(1 + 2/k), which
+/// overflow a double below k ≈ 0.0117; failure-time data has shapes from about 0.3 (infant
+/// mortality) to 5 (wear-out).
+pub const MIN_SHAPE: f64 = 0.02;
+
 impl Weibull {
     pub fn new(shape: f64, scale: f64) -> Result<Self, DistError> {
-        check_positive("shape", shape)?;
+        check_shape(shape)?;
         check_positive("scale", scale)?;
         Ok(Weibull { shape, scale })
     }
@@ -21,9 +26,16 @@ impl Weibull {
     /// Weibull with the given shape and mean: scale = mean / Γ(1 + 1/k). This is how MTTF is
     /// usually quoted.
     pub fn from_shape_mean(shape: f64, mean: f64) -> Result<Self, DistError> {
-        check_positive("shape", shape)?;
+        check_shape(shape)?;
         check_positive("mean", mean)?;
-        Weibull::new(shape, mean / ln_gamma(1.0 + 1.0 / shape).exp())
+        let scale = mean / ln_gamma(1.0 + 1.0 / shape).exp();
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(DistError(format!(
+                "a mean of {mean} s with shape {shape} needs a scale of {scale:e} s, which a \
+                 double cannot hold: give a larger mean or shape"
+            )));
+        }
+        Weibull::new(shape, scale)
     }
 
     pub fn shape(&self) -> f64 {
@@ -33,6 +45,17 @@ impl Weibull {
     pub fn scale(&self) -> f64 {
         self.scale
     }
+}
+
+fn check_shape(shape: f64) -> Result<(), DistError> {
+    check_positive("shape", shape)?;
+    if shape < MIN_SHAPE {
+        return Err(DistError(format!(
+            "shape must be at least {MIN_SHAPE} (below, the mean and variance overflow: \
+             Γ(1 + 2/shape) is beyond a double), got {shape}"
+        )));
+    }
+    Ok(())
 }
 
 impl Sample for Weibull {
@@ -53,6 +76,16 @@ impl Sample for Weibull {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tiny_shape_is_refused_for_what_it_is() {
+        let e = Weibull::from_shape_mean(1e-3, 1e-3).unwrap_err();
+        assert!(e.0.contains("shape must be at least"), "{}", e.0);
+        assert!(!e.0.contains("scale"), "{}", e.0);
+        assert!(Weibull::new(0.01, 1.0).is_err());
+        let w = Weibull::from_shape_mean(MIN_SHAPE, 1.0).unwrap();
+        assert!(w.mean().is_finite() && w.variance().is_finite());
+    }
 
     #[test]
     fn means_match() {

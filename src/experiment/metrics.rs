@@ -1,8 +1,10 @@
 //! Every numeric figure of a run's summary as a flat list of named values, the unit that
 //! sweeps aggregate and assertions test ("latency.p99", "servers.web-01.app_utilisation").
 
-use crate::model::RunResults;
+use crate::engine::SimTime;
+use crate::model::{Config, RunResults, Stack};
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// Keys that describe the run rather than measure it.
 const SKIP: [&str; 6] = [
@@ -30,8 +32,41 @@ pub fn flatten(r: &RunResults) -> Vec<(String, f64)> {
     out
 }
 
+/// Every metric a run of `cfg` reports, known before it runs (so that an assertion on a
+/// misspelt metric is refused at once): the keys of a run of `cfg` cut to its first nanosecond,
+/// which has the same servers, nodes and causes. A figure that short run could not measure (a
+/// latency quantile without requests) still names its key.
+pub fn names(cfg: &Config) -> BTreeSet<String> {
+    let mut probe = cfg.clone();
+    probe.duration = SimTime::from_nanos(1);
+    probe.warmup = SimTime::ZERO;
+    probe.failures.scheduled.clear();
+    probe.failures.random.clear();
+    let r = Stack::run(&probe, 0);
+    let v = serde_json::to_value(&r).unwrap_or(Value::Null);
+    let mut out = BTreeSet::new();
+    if let Value::Object(map) = v {
+        for (k, v) in map {
+            if SKIP.contains(&k.as_str()) || k == "faults" || k == "story" {
+                continue;
+            }
+            let mut found = vec![];
+            walk_all(&k, &v, &mut found, true);
+            out.extend(found.into_iter().map(|(k, _)| k));
+        }
+    }
+    out
+}
+
 fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
+    walk_all(prefix, v, out, false)
+}
+
+/// Collects the numeric leaves under `prefix`; with `nulls`, also those that are null (a
+/// figure with no value in this run).
+fn walk_all(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>, nulls: bool) {
     match v {
+        Value::Null if nulls => out.push((prefix.to_string(), f64::NAN)),
         Value::Number(n) => {
             if let Some(x) = n.as_f64() {
                 out.push((prefix.to_string(), x));
@@ -40,19 +75,23 @@ fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
         Value::Bool(b) => out.push((prefix.to_string(), if *b { 1.0 } else { 0.0 })),
         Value::Object(map) => {
             for (k, v) in map {
-                walk(&format!("{prefix}.{k}"), v, out);
+                walk_all(&format!("{prefix}.{k}"), v, out, nulls);
             }
         }
         Value::Array(items) => {
             for item in items {
                 if let Some(name) = item.get("name").and_then(Value::as_str) {
-                    walk(&format!("{prefix}.{name}"), item, out);
+                    walk_all(&format!("{prefix}.{name}"), item, out, nulls);
                 }
             }
         }
         _ => {}
     }
 }
+
+/// The short names [`resolve_alias`] knows, for messages.
+pub const ALIASES: &str = "availability, p50, p90, p99, p999, latency, max_latency, throughput, \
+                           failed, completed, lost_transactions, stale_reads, write_unavailable";
 
 /// Short names accepted in assertions and tables, mapped to full metric keys.
 pub fn resolve_alias(name: &str) -> &str {

@@ -164,24 +164,59 @@ pub fn summarise(
     }
 }
 
+/// The figures of a Monte Carlo study assertions can name (each also under its long name,
+/// e.g. `downtime_minutes_per_year`).
+pub const METRICS: [&str; 8] = [
+    "availability",
+    "time_availability",
+    "downtime_minutes",
+    "outages",
+    "failed_requests",
+    "outage_p99",
+    "outage_max",
+    "spofs",
+];
+
 impl McSummary {
-    /// The figures assertions can name.
+    /// Whether `name` is a figure [`McSummary::metric`] knows.
+    pub fn knows(name: &str) -> bool {
+        canonical(name).is_some()
+    }
+
+    /// The figures assertions can name ([`METRICS`]).
     pub fn metric(&self, name: &str) -> Option<MeanCi> {
         let point = |x: f64| MeanCi {
             mean: x,
             half_width: 0.0,
             n: 1,
         };
-        Some(match name {
+        Some(match canonical(name)? {
             "availability" => self.availability,
             "time_availability" => self.time_availability,
-            "downtime_minutes" | "downtime_minutes_per_year" => self.downtime_minutes_per_year,
-            "outages" | "outages_per_year" => self.outages_per_year,
-            "failed_requests" | "failed_requests_per_year" => self.failed_requests_per_year,
-            "outage_p99" | "outage_p99_s" => point(self.outage_p99_s),
-            "outage_max" | "outage_max_s" => point(self.outage_max_s),
-            "spofs" | "structural_spofs" => point(self.structural_spofs.len() as f64),
+            "downtime_minutes" => self.downtime_minutes_per_year,
+            "outages" => self.outages_per_year,
+            "failed_requests" => self.failed_requests_per_year,
+            "outage_p99" => point(self.outage_p99_s),
+            "outage_max" => point(self.outage_max_s),
+            "spofs" => point(self.structural_spofs.len() as f64),
             _ => return None,
         })
     }
+}
+
+/// The short name of a figure, from either of its names.
+fn canonical(name: &str) -> Option<&'static str> {
+    let long = [
+        ("downtime_minutes_per_year", "downtime_minutes"),
+        ("outages_per_year", "outages"),
+        ("failed_requests_per_year", "failed_requests"),
+        ("outage_p99_s", "outage_p99"),
+        ("outage_max_s", "outage_max"),
+        ("structural_spofs", "spofs"),
+    ];
+    METRICS
+        .iter()
+        .copied()
+        .find(|m| *m == name)
+        .or_else(|| long.iter().find(|(l, _)| *l == name).map(|(_, s)| *s))
 }

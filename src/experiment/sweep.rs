@@ -91,15 +91,23 @@ pub struct PointSummary {
 }
 
 pub fn aggregate(points: usize, rows: &[RunRow]) -> Vec<PointSummary> {
-    (0..points)
-        .map(|p| {
+    // One pass over the rows (a scan per point was quadratic: 100,000 points of 10 runs took
+    // hours).
+    let mut by_point: Vec<Vec<&RunRow>> = vec![vec![]; points];
+    for r in rows {
+        if let Some(v) = by_point.get_mut(r.point) {
+            v.push(r);
+        }
+    }
+    by_point
+        .into_iter()
+        .enumerate()
+        .map(|(p, rows)| {
             let mut by_key: Vec<(String, Vec<f64>)> = vec![];
-            let mut index: BTreeMap<String, usize> = BTreeMap::new();
-            let mut runs = 0;
-            for row in rows.iter().filter(|r| r.point == p) {
-                runs += 1;
+            let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+            for row in &rows {
                 for (k, v) in &row.metrics {
-                    let i = *index.entry(k.clone()).or_insert_with(|| {
+                    let i = *index.entry(k.as_str()).or_insert_with(|| {
                         by_key.push((k.clone(), vec![]));
                         by_key.len() - 1
                     });
@@ -108,7 +116,7 @@ pub fn aggregate(points: usize, rows: &[RunRow]) -> Vec<PointSummary> {
             }
             PointSummary {
                 point: p,
-                runs,
+                runs: rows.len(),
                 metrics: by_key
                     .into_iter()
                     .map(|(k, xs)| (k, MeanCi::from_samples(&xs)))
@@ -140,49 +148,76 @@ pub const COMPARED: [&str; 5] = [
     "requests.failed",
 ];
 
-/// Every pair of points differing in exactly one parameter, compared on [`COMPARED`].
-/// `labels[p]` is point p's (parameter, value) list.
-pub fn compare(labels: &[Vec<(String, String)>], rows: &[RunRow]) -> Vec<Comparison> {
+/// Pairs of points that differ in exactly one parameter: for each parameter of n values, each
+/// point has n - 1 partners. The comparisons hold five figures per pair.
+pub fn pair_count(parameters: &[(String, Vec<String>)]) -> u128 {
+    let points: u128 = parameters.iter().map(|(_, v)| v.len() as u128).product();
+    let partners: u128 = parameters
+        .iter()
+        .map(|(_, v)| (v.len() as u128).saturating_sub(1))
+        .sum();
+    points * partners / 2
+}
+
+/// Every pair of points differing in exactly one parameter, compared on [`COMPARED`], in the
+/// order (a, b) with a < b. Points are [`product`] of `parameters` (the first varies slowest).
+/// Two values of a parameter written alike (a value listed twice) are not a difference.
+pub fn compare(parameters: &[(String, Vec<String>)], rows: &[RunRow]) -> Vec<Comparison> {
+    let labels = product(parameters);
+    let by_run: BTreeMap<(usize, u64), &RunRow> =
+        rows.iter().map(|r| ((r.point, r.rep), r)).collect();
     let value = |p: usize, rep: u64, m: &str| -> Option<f64> {
-        rows.iter()
-            .find(|r| r.point == p && r.rep == rep)
+        by_run
+            .get(&(p, rep))
             .and_then(|r| r.metrics.iter().find(|(k, _)| k == m).map(|(_, v)| *v))
     };
-    let mut out = vec![];
+    let mut reps: Vec<Vec<u64>> = vec![vec![]; labels.len()];
+    for r in rows {
+        if let Some(v) = reps.get_mut(r.point) {
+            v.push(r.rep);
+        }
+    }
+    // The partners of a point: change one parameter's value, keep the others. They are found
+    // by index in the product, not by comparing every pair of labels (quadratic in the points:
+    // hours for a sweep of 100,000 points).
+    let counts: Vec<usize> = parameters.iter().map(|(_, v)| v.len()).collect();
+    let mut stride = vec![1usize; counts.len()];
+    for i in (0..counts.len().saturating_sub(1)).rev() {
+        stride[i] = stride[i + 1] * counts[i + 1];
+    }
+    let mut pairs: Vec<(usize, usize, usize)> = vec![];
     for a in 0..labels.len() {
-        for b in a + 1..labels.len() {
-            let diff: Vec<&String> = labels[a]
+        for (i, &n) in counts.iter().enumerate() {
+            let at = (a / stride[i]) % n;
+            for v in at + 1..n {
+                pairs.push((a, a + (v - at) * stride[i], i));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    let mut out = vec![];
+    for (a, b, i) in pairs {
+        // Distinct labels only: a sweep may list a value twice.
+        if labels[a][i].1 == labels[b][i].1 {
+            continue;
+        }
+        for m in COMPARED {
+            let d: Vec<f64> = reps[a]
                 .iter()
-                .zip(&labels[b])
-                .filter(|(x, y)| x.1 != y.1)
-                .map(|(x, _)| &x.0)
+                .filter_map(|&r| Some(value(a, r, m)? - value(b, r, m)?))
                 .collect();
-            if diff.len() != 1 {
+            if d.len() < 2 {
                 continue;
             }
-            let reps: Vec<u64> = rows
-                .iter()
-                .filter(|r| r.point == a)
-                .map(|r| r.rep)
-                .collect();
-            for m in COMPARED {
-                let d: Vec<f64> = reps
-                    .iter()
-                    .filter_map(|&r| Some(value(a, r, m)? - value(b, r, m)?))
-                    .collect();
-                if d.len() < 2 {
-                    continue;
-                }
-                let ci = MeanCi::from_samples(&d);
-                out.push(Comparison {
-                    a,
-                    b,
-                    parameter: diff[0].clone(),
-                    metric: m.to_string(),
-                    significant: ci.half_width.is_finite() && (ci.low() > 0.0 || ci.high() < 0.0),
-                    difference: ci,
-                });
-            }
+            let ci = MeanCi::from_samples(&d);
+            out.push(Comparison {
+                a,
+                b,
+                parameter: labels[a][i].0.clone(),
+                metric: m.to_string(),
+                significant: ci.half_width.is_finite() && (ci.low() > 0.0 || ci.high() < 0.0),
+                difference: ci,
+            });
         }
     }
     out
@@ -191,6 +226,78 @@ pub fn compare(labels: &[Vec<(String, String)>], rows: &[RunRow]) -> Vec<Compari
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The comparisons as every pair of labels defines them (the quadratic reference).
+    fn compare_pairwise(
+        labels: &[Vec<(String, String)>],
+        rows: &[RunRow],
+    ) -> Vec<(usize, usize, String, String, f64)> {
+        let value = |p: usize, rep: u64, m: &str| -> Option<f64> {
+            rows.iter()
+                .find(|r| r.point == p && r.rep == rep)
+                .and_then(|r| r.metrics.iter().find(|(k, _)| k == m).map(|(_, v)| *v))
+        };
+        let mut out = vec![];
+        for a in 0..labels.len() {
+            for b in a + 1..labels.len() {
+                let diff: Vec<&String> = labels[a]
+                    .iter()
+                    .zip(&labels[b])
+                    .filter(|(x, y)| x.1 != y.1)
+                    .map(|(x, _)| &x.0)
+                    .collect();
+                if diff.len() != 1 {
+                    continue;
+                }
+                for m in COMPARED {
+                    let d: Vec<f64> = rows
+                        .iter()
+                        .filter(|r| r.point == a)
+                        .filter_map(|r| Some(value(a, r.rep, m)? - value(b, r.rep, m)?))
+                        .collect();
+                    if d.len() >= 2 {
+                        let ci = MeanCi::from_samples(&d);
+                        out.push((a, b, diff[0].clone(), m.to_string(), ci.mean));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn comparisons_by_index_are_the_pairwise_ones() {
+        let params: Vec<(String, Vec<String>)> = vec![
+            ("a".into(), vec!["1".into(), "2".into(), "3".into()]),
+            ("b".into(), vec!["x".into(), "y".into()]),
+            (
+                "c".into(),
+                vec!["p".into(), "q".into(), "r".into(), "s".into()],
+            ),
+        ];
+        let labels = product(&params);
+        let mut rows = vec![];
+        for p in 0..labels.len() {
+            for rep in 0..3u64 {
+                let x = ((p * 7 + rep as usize * 13) % 11) as f64;
+                rows.push(RunRow {
+                    point: p,
+                    rep,
+                    metrics: COMPARED
+                        .iter()
+                        .map(|m| (m.to_string(), x + m.len() as f64))
+                        .collect(),
+                });
+            }
+        }
+        let fast: Vec<(usize, usize, String, String, f64)> = compare(&params, &rows)
+            .into_iter()
+            .map(|c| (c.a, c.b, c.parameter, c.metric, c.difference.mean))
+            .collect();
+        assert_eq!(fast, compare_pairwise(&labels, &rows));
+        assert_eq!(pair_count(&params), (24 * (2 + 1 + 3) / 2) as u128);
+        assert_eq!(fast.len(), 72 * COMPARED.len());
+    }
 
     #[test]
     fn product_and_jobs() {

@@ -19,7 +19,13 @@ pub fn tell(r: &RunResults) -> Vec<String> {
     let mut out = vec![];
     let q = &r.requests;
     let finished = q.completed + q.failed;
-    if q.failed == 0 {
+    if finished == 0 {
+        out.push(
+            "No request finished after the warm-up: nothing to measure availability or latency \
+             on."
+            .into(),
+        );
+    } else if q.failed == 0 {
         out.push(format!(
             "All {} requests after the warm-up were served; none failed.",
             q.completed

@@ -1,15 +1,19 @@
 //! Per-component CSV tables of one run.
 
+use super::num;
 use crate::model::RunResults;
 use serde::Serialize;
 
+/// Rows as CSV, floats rounded ([`num::measured`]); the `name` column is left as written.
 fn to_csv<T: Serialize>(rows: &[T]) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(vec![]);
     for r in rows {
         w.serialize(r).map_err(std::io::Error::other)?;
     }
-    w.into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    num::tidy_csv(&bytes, &["name", "component", "detail"])
 }
 
 pub fn servers(r: &RunResults) -> std::io::Result<Vec<u8>> {
@@ -77,7 +81,7 @@ pub fn events(r: &RunResults) -> std::io::Result<Vec<u8>> {
     to_csv(&log)
 }
 
-/// Shortest exact decimal form of a float (what serde_json prints too).
+/// A float of one run, without binary noise ([`num::measured`]).
 fn fmt(x: f64) -> String {
-    format!("{x}")
+    num::measured(x)
 }

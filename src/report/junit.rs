@@ -10,9 +10,13 @@ fn esc(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
+/// How every report starts: `--junit` replaces an existing file only if it starts so (a report
+/// an earlier run wrote), never a file of the user's.
+pub const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- JUnit report written by simulate (infrasim) -->\n";
+
 pub fn render(suite: &str, verdicts: &[Verdict]) -> Vec<u8> {
     let failures = verdicts.iter().filter(|v| !v.passed).count();
-    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut o = String::from(HEADER);
     o += &format!(
         "<testsuites tests=\"{}\" failures=\"{failures}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
         verdicts.len(),

@@ -2,14 +2,15 @@
 //!
 //! This is the only layer (with `scenario` and the CLI) that touches the file system. Every
 //! file is written to a temporary name and renamed into place, and a run's output folder is
-//! built aside and swapped in whole, so an interrupted run never leaves half-written or mixed
-//! results.
+//! built aside and swapped in whole ([`atomic::OutDir`]), so an interrupted run never leaves
+//! half-written or mixed results, and a folder this tool did not write is never replaced.
 
 pub mod atomic;
 pub mod charts;
 pub mod csv_tables;
 pub mod html;
 pub mod junit;
+pub mod num;
 pub mod study;
 pub mod summary;
 pub mod table;
@@ -38,50 +39,68 @@ impl Provenance {
     }
 }
 
-/// Writes `summary.json`, `servers.csv`, `database.csv`, `replication.csv`, `timeline.csv`,
-/// `events.csv`, the charts and `index.html` for one run into `dir`, replacing whatever the
-/// folder held before as a whole.
-pub fn write_run(dir: &Path, results: &RunResults, prov: &Provenance) -> std::io::Result<()> {
-    atomic::replace_dir(dir, |tmp| {
-        atomic::write_file(&tmp.join("summary.json"), &summary::to_json(results, prov)?)?;
-        atomic::write_file(&tmp.join("servers.csv"), &csv_tables::servers(results)?)?;
-        atomic::write_file(&tmp.join("database.csv"), &csv_tables::database(results)?)?;
-        atomic::write_file(
-            &tmp.join("replication.csv"),
-            &csv_tables::replication(results)?,
-        )?;
-        atomic::write_file(&tmp.join("timeline.csv"), &csv_tables::timeline(results)?)?;
-        atomic::write_file(&tmp.join("events.csv"), &csv_tables::events(results)?)?;
-        let mut charts = charts::failure_timeline(tmp, results)?;
-        charts.extend(charts::latency_cdf(
-            tmp,
-            "latency_cdf",
-            &format!(
-                "{}: end-to-end latency of successful requests",
-                results.scenario
-            ),
-            &[(results.lb.algorithm.clone(), results.latency_hist.clone())],
-        )?);
-        if !results.replication.is_empty() {
-            charts.extend(charts::replication_lag(tmp, results)?);
-        }
-        let tables: Vec<(String, String)> = [
-            ("Servers", "servers.csv"),
-            ("Database nodes", "database.csv"),
-            ("Replication", "replication.csv"),
-            ("Events", "events.csv"),
-            ("Timeline", "timeline.csv"),
-        ]
-        .iter()
-        .map(|(l, f)| (l.to_string(), f.to_string()))
-        .collect();
-        html::index(
-            tmp,
-            &format!("{}: simulation results", results.scenario),
-            html::Summary::Text(&table::render(results)),
-            &charts,
-            &tables,
-        )?;
-        Ok(())
-    })
+/// How much a command writes (`--output`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Nothing: the terminal only (benchmarks, CI gates).
+    None,
+    /// The data files: `summary.json` of a run; `study.json`, `runs.csv` and the aggregates of
+    /// a study. No charts, no `index.html`.
+    Summary,
+    /// Everything: the data, every CSV, the charts and `index.html`.
+    All,
+}
+
+/// Writes the files of one run into `tmp` (a staging folder, swapped in whole by the caller):
+/// `summary.json`, then with [`Level::All`] `servers.csv`, `database.csv`, `replication.csv`,
+/// `timeline.csv`, `events.csv`, the charts and `index.html`.
+pub fn write_run(
+    tmp: &Path,
+    results: &RunResults,
+    prov: &Provenance,
+    level: Level,
+) -> std::io::Result<()> {
+    atomic::write_file(&tmp.join("summary.json"), &summary::to_json(results, prov)?)?;
+    if level < Level::All {
+        return Ok(());
+    }
+    atomic::write_file(&tmp.join("servers.csv"), &csv_tables::servers(results)?)?;
+    atomic::write_file(&tmp.join("database.csv"), &csv_tables::database(results)?)?;
+    atomic::write_file(
+        &tmp.join("replication.csv"),
+        &csv_tables::replication(results)?,
+    )?;
+    atomic::write_file(&tmp.join("timeline.csv"), &csv_tables::timeline(results)?)?;
+    atomic::write_file(&tmp.join("events.csv"), &csv_tables::events(results)?)?;
+    let mut charts = charts::failure_timeline(tmp, results)?;
+    charts.extend(charts::latency_cdf(
+        tmp,
+        "latency_cdf",
+        &format!(
+            "{}: end-to-end latency of successful requests",
+            results.scenario
+        ),
+        &[(results.lb.algorithm.clone(), results.latency_hist.clone())],
+    )?);
+    if !results.replication.is_empty() {
+        charts.extend(charts::replication_lag(tmp, results)?);
+    }
+    let tables: Vec<(String, String)> = [
+        ("Servers", "servers.csv"),
+        ("Database nodes", "database.csv"),
+        ("Replication", "replication.csv"),
+        ("Events", "events.csv"),
+        ("Timeline", "timeline.csv"),
+    ]
+    .iter()
+    .map(|(l, f)| (l.to_string(), f.to_string()))
+    .collect();
+    html::index(
+        tmp,
+        &format!("{}: simulation results", results.scenario),
+        html::Summary::Text(&table::render(results)),
+        &charts,
+        &tables,
+    )?;
+    Ok(())
 }

@@ -4,7 +4,8 @@
 //! `montecarlo.json`, `components.csv` and `outages.csv`. `study.json` says what was run.
 //!
 //! The unsharded path writes `runs.csv`, reads it back and aggregates what it read, exactly as
-//! `merge` does: floats are written in their shortest exact form, so both give the same bytes.
+//! `merge` does, so both give the same bytes. Figures of one run keep 10 significant digits,
+//! aggregates the digits their interval supports (`report::num`).
 
 use crate::experiment::montecarlo::{McRun, McSummary};
 use crate::experiment::sweep::{Comparison, PointSummary, RunRow};
@@ -39,12 +40,15 @@ fn bad(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
 }
 
+/// A figure of one run ([`super::num::measured`]: no binary noise, "" for NaN).
 fn num(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else {
-        format!("{x}")
-    }
+    super::num::measured(x)
+}
+
+/// The mean and bounds of an estimate, to the digits its interval supports.
+fn est(ci: &crate::stats::MeanCi) -> [String; 3] {
+    let f = |x: f64| super::num::estimate(x, ci.half_width);
+    [f(ci.mean), f(ci.low()), f(ci.high())]
 }
 
 // ---- sweeps ---------------------------------------------------------------------------------
@@ -164,11 +168,7 @@ pub fn encode_sweep(
         rec.push(s.runs.to_string());
         for k in &keys {
             match s.metrics.iter().find(|(m, _)| m == k) {
-                Some((_, ci)) => {
-                    rec.push(num(ci.mean));
-                    rec.push(num(ci.low()));
-                    rec.push(num(ci.high()));
-                }
+                Some((_, ci)) => rec.extend(est(ci)),
                 None => rec.extend([String::new(), String::new(), String::new()]),
             }
         }
@@ -207,9 +207,9 @@ pub fn encode_comparisons(
             show(c.b),
             c.parameter.clone(),
             c.metric.clone(),
-            num(c.difference.mean),
-            num(c.difference.low()),
-            num(c.difference.high()),
+            est(&c.difference)[0].clone(),
+            est(&c.difference)[1].clone(),
+            est(&c.difference)[2].clone(),
             c.difference.n.to_string(),
             c.significant.to_string(),
         ])
@@ -327,9 +327,9 @@ pub fn encode_components(s: &McSummary) -> io::Result<Vec<u8>> {
             (i + 1).to_string(),
             c.component.clone(),
             num(c.downtime_share),
-            num(c.improvement.mean),
-            num(c.improvement.low()),
-            num(c.improvement.high()),
+            est(&c.improvement)[0].clone(),
+            est(&c.improvement)[1].clone(),
+            est(&c.improvement)[2].clone(),
             spof,
         ])
         .map_err(io::Error::other)?;

@@ -24,8 +24,12 @@ pub fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
 
-/// Availability with enough nines to see the difference between 99.9% and 99.99%.
+/// Availability with enough nines to see the difference between 99.9% and 99.99%; "n/a" when
+/// nothing was measured (no request finished).
 pub fn availability(a: f64) -> String {
+    if a.is_nan() {
+        return "n/a (no request finished)".into();
+    }
     if (0.9999..1.0).contains(&a) {
         format!("{:.4}%", a * 100.0)
     } else {
@@ -147,7 +151,7 @@ pub fn render(r: &RunResults) -> String {
             "fault", "start", "detected", "recovered", "repaired"
         );
         let opt = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.2} s"));
-        for f in &r.faults {
+        for f in r.faults.iter().take(SHOWN_FAULTS) {
             let _ = writeln!(
                 o,
                 "{:<18} {:>10} {:>10} {:>10} {:>10}",
@@ -156,6 +160,13 @@ pub fn render(r: &RunResults) -> String {
                 opt(f.detected_s),
                 opt(f.recovered_s),
                 opt(f.end_s)
+            );
+        }
+        if r.faults.len() > SHOWN_FAULTS {
+            let _ = writeln!(
+                o,
+                "... {} more faults in summary.json and events.csv",
+                r.faults.len() - SHOWN_FAULTS
             );
         }
     }
@@ -194,8 +205,20 @@ pub fn render(r: &RunResults) -> String {
         let _ = writeln!(o, "  if {}: {} at {load}: {verdict}", g.state, g.bottleneck);
     }
     let _ = writeln!(o, "\nWhat happened:");
-    for line in &r.story {
+    for line in r.story.iter().take(SHOWN_STORY) {
         let _ = writeln!(o, "  - {line}");
+    }
+    if r.story.len() > SHOWN_STORY {
+        let _ = writeln!(
+            o,
+            "  ... {} more in summary.json (story)",
+            r.story.len() - SHOWN_STORY
+        );
     }
     o
 }
+
+/// Rows of the fault table and lines of the story the terminal shows (a run with thousands of
+/// random failures has them all in its files).
+const SHOWN_FAULTS: usize = 20;
+const SHOWN_STORY: usize = 30;

@@ -23,8 +23,9 @@ use super::duration::{UNIT_LIST, parse_duration, unit_nanos};
 
 /// The most samples an empirical CSV may hold (10 million: 80 MB of f64).
 pub const MAX_EMPIRICAL_SAMPLES: usize = 10_000_000;
-/// The largest empirical CSV read (far more than 10 million samples take as text).
-pub const MAX_EMPIRICAL_BYTES: u64 = 1 << 30;
+/// The largest empirical CSV read: 10 million samples of up to 25 characters. It is read whole,
+/// so this is also the memory it may take.
+pub const MAX_EMPIRICAL_BYTES: u64 = 256 << 20;
 
 /// Why a spec is not a distribution. `sub` names the key inside a table spec, when one is
 /// at fault (`cv` in `{ dist = "lognormal", cv = -1 }`).
@@ -512,24 +513,11 @@ fn build(a: &Args<'_>, base_dir: &Path) -> Result<Dist, SpecError> {
 /// comments and blank lines ignored. A value is a number in `unit_secs` seconds, or a duration
 /// with its own unit (`"12ms"`). Errors name the file and the line.
 pub fn read_samples(path: &Path, unit_secs: f64) -> Result<Vec<f64>, String> {
-    use std::io::Read;
     let shown = path.display();
-    let cannot = |e: std::io::Error| format!("cannot read {shown}: {e}");
     // Only a regular file, and only so much of it: `/dev/zero` would exhaust memory and
     // `/dev/stdin` or a FIFO block forever.
-    if !std::fs::metadata(path).map_err(cannot)?.is_file() {
-        return Err(format!("cannot read {shown}: not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_EMPIRICAL_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_EMPIRICAL_BYTES {
-        return Err(format!(
-            "{shown}: larger than {} MiB; subsample the file",
-            MAX_EMPIRICAL_BYTES >> 20
-        ));
-    }
+    let bytes = super::input::read_file(path, MAX_EMPIRICAL_BYTES)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

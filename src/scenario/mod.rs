@@ -6,7 +6,7 @@
 //! key path, its line in the file, or the override that produced it.
 //!
 //! This module does no I/O except reading the scenario file and the CSVs of empirical
-//! distributions (relative to the scenario's folder). It knows nothing of the model's
+//! distributions (relative to the scenario's folder), both bounded ([`input`]). It knows nothing of the model's
 //! internals: the [`Config`] is the whole contract. The file format is documented for users in
 //! `docs/scenario.md`.
 
@@ -14,7 +14,9 @@ pub mod build;
 pub mod dist_spec;
 pub mod duration;
 pub mod error;
+pub mod input;
 pub mod keypath;
+pub mod limits;
 pub mod overrides;
 pub mod schema;
 pub mod study;
@@ -63,13 +65,46 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// The document as loaded: the file's TOML with the overrides applied, and what each
+    /// override changed.
+    fn document(&self) -> (toml::Table, Vec<Applied>) {
+        let mut table: toml::Table = toml::from_str(&self.text).unwrap_or_default();
+        let (applied, _) = overrides::apply(&mut table, &self.overrides);
+        (table, applied)
+    }
+
+    /// An error about this scenario found after loading it (a study that would not finish),
+    /// each problem placed as a load error's: its line in the file, or the override that set
+    /// its value.
+    pub fn error(&self, problems: Vec<Problem>) -> ScenarioError {
+        let (_, applied) = self.document();
+        ScenarioError {
+            file: self.path.clone(),
+            problems: finalize(problems, &Locator::new(&self.text), &applied),
+        }
+    }
+
+    /// The key that sets the time to failure of `random_faults[i]`: `ttf` or `mttf`.
+    pub fn fault_key(&self, i: usize) -> String {
+        let (doc, _) = self.document();
+        let ttf = doc
+            .get("random_faults")
+            .and_then(Value::as_array)
+            .and_then(|a| a.get(i))
+            .and_then(|t| t.get("ttf"))
+            .is_some();
+        format!("random_faults[{i}].{}", if ttf { "ttf" } else { "mttf" })
+    }
+}
+
 /// Reads and loads the scenario at `path`, applying `overrides` (`key.path=value`).
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     let fail = |message: String| ScenarioError {
         file: path.to_path_buf(),
         problems: vec![Problem::new("", message)],
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    let bytes = input::read_file(path, input::MAX_SCENARIO_BYTES).map_err(fail)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = line_at(
             &String::from_utf8_lossy(e.as_bytes()),
@@ -93,6 +128,7 @@ pub fn load_str(
         file: origin.to_path_buf(),
         problems,
     };
+    input::scan(text).map_err(|p| fail(vec![p]))?;
     let mut table: toml::Table = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_at(text, s.start));
         fail(vec![Problem {

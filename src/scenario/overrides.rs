@@ -21,7 +21,7 @@ use super::keypath::{KeyPath, Seg};
 /// Most values (tables, lists and scalars, counted recursively) a document may hold after
 /// `<list>.count=N` copies entries: a scenario has a few hundred, and copies of lists holding
 /// copies of lists would otherwise grow without bound (1024^k values after k nested resizes).
-pub const MAX_VALUES: usize = 1_000_000;
+pub const MAX_VALUES: usize = super::input::MAX_ITEMS;
 
 /// One applied override: its text, and the parts of the document it changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -491,7 +491,11 @@ mod tests {
         let (t, a, p) = set(text, &sets);
         assert_eq!(a.len(), 1, "the first one fits: {p:?}");
         assert_eq!(p.len(), 3, "{p:?}");
-        assert!(p[0].message.contains("at most 1000000 values"), "{p:?}");
+        assert!(
+            p[0].message
+                .contains(&format!("at most {MAX_VALUES} values")),
+            "{p:?}"
+        );
         assert_eq!(p[0].key, "x[0].a[0].b.count");
         assert!(values(&Value::Table(t)) <= MAX_VALUES);
         // Ordinary resizes are far below the limit.

@@ -233,10 +233,11 @@ impl Stack {
                 in_flight_end: c.arrived - finished,
             },
             throughput_rps: c.completed as f64 / window,
+            // No request finished: nothing was measured (not 100%); NaN is null in JSON.
             availability: if finished > 0 {
                 c.completed as f64 / finished as f64
             } else {
-                1.0
+                f64::NAN
             },
             latency: LatencySummary::from_hist(&self.latency),
             errors: Cause::ALL
@@ -253,10 +254,11 @@ impl Stack {
                     arrived,
                     completed,
                     failed,
+                    // None finished: nothing measured (null in JSON), as for the whole run.
                     availability: if completed + failed > 0 {
                         completed as f64 / (completed + failed) as f64
                     } else {
-                        1.0
+                        f64::NAN
                     },
                 })
                 .collect(),

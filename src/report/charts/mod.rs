@@ -8,7 +8,7 @@
 //! (no faults, one point, no replicas, zero latency) gives a valid chart with a note, never a
 //! panic.
 //!
-//! What this module does not do: choose which charts a command draws (`commands.rs`) or lay
+//! What this module does not do: choose which charts a command draws (`src/cli/`, one module per command) or lay
 //! them out in a page (`report::html`).
 
 pub mod algorithms;

@@ -1,7 +1,12 @@
-//! Command-line arguments: parsed into plain structs, nothing else happens here.
+//! Command-line arguments: parsed into plain structs, nothing else happens here. Values clap
+//! can check alone (thread counts, seeds) are bounded here, so they fail before any work.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+/// Most worker threads: a thread costs a stack and a share of the memory of its runs, and
+/// beyond the cores of the largest machines more threads only slow a study down.
+pub const MAX_THREADS: usize = 1024;
 
 /// Simulate a load-balanced web stack (HAProxy -> Nginx + app -> MySQL) from a TOML scenario:
 /// one run, a parameter sweep with replications, or a Monte Carlo availability study.
@@ -27,9 +32,8 @@ pub enum Command {
         /// Shard output folders.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Output folder (default: results/<scenario name>/).
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutArgs,
         #[command(flatten)]
         gate: GateArgs,
     },
@@ -39,25 +43,49 @@ pub enum Command {
         /// Scenario files with [[random_faults]], one per design step.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
-        /// Output folder (default: results/ladder/).
-        #[arg(long)]
-        out: Option<PathBuf>,
         /// Monte Carlo runs per design (default: each scenario's [montecarlo] runs).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         runs: Option<u32>,
-        /// Worker threads (default: one per core).
-        #[arg(long)]
+        /// Worker threads (default: one per core), 1 to 1024.
+        #[arg(long, allow_negative_numbers = true, value_parser = threads)]
         threads: Option<usize>,
+        #[command(flatten)]
+        output: OutArgs,
     },
     /// Re-run the run a summary.json records (same scenario, seed and overrides) and check
     /// the new summary is identical. Exit 1 if it differs or the scenario file changed.
     Replay {
         /// A summary.json written by `simulate`.
         summary: PathBuf,
-        /// Where to write the regenerated run (default: results/<scenario name>.replay/).
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutArgs,
     },
+}
+
+/// What a command writes, and where: shared by every command.
+#[derive(Args, Debug, Clone)]
+pub struct OutArgs {
+    /// Output folder (default: results/<scenario name>/). A new folder, or one simulate wrote
+    /// (it is then replaced whole); a symbolic link to such a folder is followed. Anything
+    /// else is refused.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+
+    /// What to write: `all` (data, CSVs, charts, index.html), `summary` (the data files only:
+    /// summary.json of a run, the JSON and CSV files of a study) or `none` (the terminal only).
+    #[arg(long, value_enum, default_value_t = Output::All)]
+    pub output: Output,
+
+    /// No progress output, and no note when earlier results are replaced.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    None,
+    Summary,
+    All,
 }
 
 #[derive(Args, Debug)]
@@ -66,19 +94,16 @@ pub struct RunArgs {
     #[arg(required = true)]
     pub scenario: Option<PathBuf>,
 
-    /// Override the scenario's seed.
-    #[arg(long)]
+    /// Override the scenario's seed (0 to 9223372036854775807, as `seed` in the file).
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
-
-    /// Output folder (default: results/<scenario name>/). Replaced as a whole.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
 
     /// Override any scenario value: --set lb.algorithm=leastconn --set servers.count=3
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub set: Vec<String>,
 
-    /// Print summary.json on stdout instead of the human summary (single runs).
+    /// Print summary.json on stdout instead of the human summary (single runs only).
     #[arg(long)]
     pub json: bool,
 
@@ -88,22 +113,24 @@ pub struct RunArgs {
     pub sweep: Vec<String>,
 
     /// Replications per sweep point (makes a study even without --sweep).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub replications: Option<u32>,
 
     /// Run the scenario's Monte Carlo availability study ([montecarlo] section, or defaults).
     #[arg(long)]
     pub montecarlo: bool,
 
-    /// Monte Carlo runs (overrides [montecarlo] runs).
-    #[arg(long)]
+    /// Monte Carlo runs (overrides [montecarlo] runs; Monte Carlo studies only).
+    #[arg(long, allow_negative_numbers = true)]
     pub runs: Option<u32>,
 
-    /// Worker threads (default: one per core). Results do not depend on it.
-    #[arg(long)]
+    /// Worker threads of a study (default: one per core), 1 to 1024. Results do not depend on
+    /// it.
+    #[arg(long, allow_negative_numbers = true, value_parser = threads)]
     pub threads: Option<usize>,
 
-    /// Continue an interrupted study (Ctrl-C) where it stopped: same command, plus --resume.
+    /// Continue an interrupted study (Ctrl-C, or a failed write) where it stopped: same
+    /// command, plus --resume.
     #[arg(long)]
     pub resume: bool,
 
@@ -112,11 +139,10 @@ pub struct RunArgs {
     pub shard: Option<String>,
 
     #[command(flatten)]
-    pub gate: GateArgs,
+    pub output: OutArgs,
 
-    /// No progress output.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Args, Debug, Default)]
@@ -126,7 +152,14 @@ pub struct GateArgs {
     #[arg(long = "assert", value_name = "EXPR")]
     pub asserts: Vec<String>,
 
-    /// Write a JUnit XML report of the assertions.
+    /// Write a JUnit XML report of the assertions (a new file, or one simulate wrote).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+fn threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {MAX_THREADS}")),
+    }
 }

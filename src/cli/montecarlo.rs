@@ -1,0 +1,264 @@
+//! Monte Carlo availability studies: run the replications on the fast path, then every output
+//! of a study from `runs.csv` (shared with `merge`).
+
+use super::Outcome;
+use super::args::RunArgs;
+use super::gate::{Gate, judge};
+use super::journal::{self, with_resume_note};
+use super::output::{Output, default_dir, tables, write_study};
+use super::print;
+use super::study::{check_count, check_values};
+use infrasim::engine::SimTime;
+use infrasim::experiment::Shard;
+use infrasim::experiment::montecarlo::{self, McSummary};
+use infrasim::model::availability;
+use infrasim::report::study::{self as files, StudyRecord};
+use infrasim::report::table::{availability as fmt_avail, secs};
+use infrasim::report::{Provenance, charts, html};
+use infrasim::scenario::{self, Scenario, limits};
+use infrasim::stats::MeanCi;
+use std::fmt::Write as _;
+
+/// The assertion metrics of a Monte Carlo study, for messages.
+pub fn known_metrics() -> String {
+    format!(
+        "a Monte Carlo study reports {}",
+        montecarlo::METRICS.join(", ")
+    )
+}
+
+pub fn monte_carlo(
+    sc: &Scenario,
+    args: &RunArgs,
+    prov: &Provenance,
+    shard: Option<Shard>,
+    gate: &Gate,
+) -> Outcome {
+    let spec = sc.study.montecarlo.clone();
+    let runs = args
+        .runs
+        .or(spec.as_ref().map(|s| s.runs))
+        .unwrap_or(scenario::study::DEFAULT_MC_RUNS);
+    check_count(&sc.path, "--runs", runs as u64)?;
+    let horizon = spec.map_or(SimTime::from_secs(365 * 86_400), |s| s.horizon);
+    let comps = availability::components(&sc.config);
+    if comps.is_empty() {
+        return Err(format!(
+            "error: {}: a Monte Carlo study needs [[random_faults]] (MTTF/MTTR per component kind)",
+            sc.path.display()
+        ));
+    }
+    limits::check_montecarlo(&sc.config, horizon, runs, &|i| sc.fault_key(i))
+        .map_err(|p| sc.error(vec![p]).to_string())?;
+    // Each run keeps two figures per component (downtime share, availability if perfect) and
+    // the duration of each of its outages (at most one per failure).
+    let outages: f64 = limits::expected_failures(&sc.config, horizon).iter().sum();
+    check_values(
+        &sc.path,
+        runs as u64,
+        2 * comps.len() as u64 + 8 + outages.ceil() as u64,
+    )?;
+    gate.check_metrics(
+        |m| (!McSummary::knows(m)).then(String::new),
+        &known_metrics(),
+    )?;
+    let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
+    let record = StudyRecord {
+        tool: prov.tool.clone(),
+        name: sc.config.name.clone(),
+        scenario_file: prov.scenario_file.clone(),
+        scenario_hash: prov.scenario_hash.clone(),
+        overrides: prov.overrides.clone(),
+        kind: "montecarlo".into(),
+        seed: sc.config.seed,
+        runs,
+        horizon_s: Some(horizon.as_secs_f64()),
+        parameters: vec![],
+        components: names.clone(),
+        spofs: availability::structural_spofs(&sc.config),
+        shard: shard.map(|s| s.to_string()),
+    };
+    let output = Output::claim(&args.output, default_dir(&sc.config.name, shard))?;
+    let all_reps = montecarlo::reps(runs, shard);
+    let mine = all_reps.len();
+    let journal_dir = output.dir().map(|d| d.journal_path());
+    let (journal, results, elapsed) = journal::run_study(
+        journal_dir.as_deref(),
+        &record,
+        args.resume,
+        args.output.quiet,
+        &all_reps,
+        |r: &montecarlo::McRun| r.rep,
+        |todo, stop, done| montecarlo::run(&sc.config, horizon, todo, stop, done).1,
+    )?;
+    let runs_csv = files::encode_mc_runs(&names, &results).map_err(|e| e.to_string())?;
+    if shard.is_some() {
+        write_study(&output, &record, &runs_csv, &[], |_| Ok(()))
+            .map_err(|e| with_resume_note(journal.as_ref(), mine, e))?;
+        if let Some(j) = journal {
+            j.remove();
+        }
+        print::outln(&format!(
+            "shard {}: {mine} of {runs} runs in {:.1} s, written to {}/ (combine with `simulate merge`)",
+            record.shard.as_deref().unwrap_or(""),
+            elapsed.as_secs_f64(),
+            output.shown()
+        ));
+        return Ok(true);
+    }
+    let ok = finish_mc(&output, &record, &runs_csv, gate, &sc.config.name)
+        .map_err(|e| with_resume_note(journal.as_ref(), mine, e))?;
+    if let Some(j) = journal {
+        j.remove();
+    }
+    print::outln(&format!(
+        "{runs} runs of {:.0} simulated days in {:.2} s; {}",
+        horizon.as_secs_f64() / 86_400.0,
+        elapsed.as_secs_f64(),
+        output.written()
+    ));
+    Ok(ok)
+}
+
+pub fn finish_mc(
+    output: &Output,
+    record: &StudyRecord,
+    runs_csv: &[u8],
+    gate: &Gate,
+    suite: &str,
+) -> Outcome {
+    let runs =
+        files::decode_mc_runs(runs_csv, record.components.len()).map_err(|e| e.to_string())?;
+    let horizon = SimTime::from_secs_f64(record.horizon_s.unwrap_or(0.0));
+    let summary = montecarlo::summarise(&record.components, record.spofs.clone(), horizon, &runs);
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
+    let comps = files::encode_components(&summary).map_err(|e| e.to_string())?;
+    let outages = files::encode_outages(&runs).map_err(|e| e.to_string())?;
+    let text = render_mc(&summary);
+    let durations: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.outages.iter().copied())
+        .collect();
+    write_study(
+        output,
+        record,
+        runs_csv,
+        &[
+            ("montecarlo.json", json),
+            ("components.csv", comps),
+            ("outages.csv", outages),
+        ],
+        |tmp| {
+            let charts = charts::availability(tmp, &summary, &durations)?;
+            html::index(
+                tmp,
+                &format!("{}: Monte Carlo availability study", record.name),
+                html::Summary::Text(&text),
+                &charts,
+                &tables(&[
+                    (
+                        "Components ranked by improvement potential",
+                        "components.csv",
+                    ),
+                    ("Outages", "outages.csv"),
+                    ("Every run", "runs.csv"),
+                ]),
+            )?;
+            Ok(())
+        },
+    )?;
+    print::out(&text);
+    gate.judge(suite, |a| {
+        judge(a, &[(String::new(), summary.metric(&a.metric))])
+    })
+}
+
+pub fn nines(a: f64) -> String {
+    if a >= 1.0 {
+        "∞".into()
+    } else {
+        format!("{:.2}", -(1.0 - a).log10())
+    }
+}
+
+/// `text(mean) ± text(half-width)`, or `text(mean)` alone when there is no interval (one run).
+pub fn pm(c: &MeanCi, text: impl Fn(f64) -> String) -> String {
+    if c.n >= 2 && c.half_width.is_finite() {
+        format!("{} ± {}", text(c.mean), text(c.half_width))
+    } else {
+        text(c.mean)
+    }
+}
+
+/// Availability and its interval: `99.929% ± 0.0036%`.
+pub fn availability_pm(a: &MeanCi) -> String {
+    if a.n >= 2 && a.half_width.is_finite() {
+        format!("{} ± {:.4}%", fmt_avail(a.mean), a.half_width * 100.0)
+    } else {
+        fmt_avail(a.mean)
+    }
+}
+
+fn render_mc(s: &McSummary) -> String {
+    let mut o = String::new();
+    let a = &s.availability;
+    let single = if s.runs < 2 {
+        " (one run: no interval)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        o,
+        "availability {} ({} nines) over {} runs of {:.0} days{single}",
+        availability_pm(a),
+        nines(a.mean),
+        s.runs,
+        s.horizon_s / 86_400.0
+    );
+    let one = |x: f64| format!("{x:.1}");
+    let _ = writeln!(
+        o,
+        "expected downtime {} min/year; {} outages/year; {:.0} failed requests/year",
+        pm(&s.downtime_minutes_per_year, one),
+        pm(&s.outages_per_year, one),
+        s.failed_requests_per_year.mean
+    );
+    let _ = writeln!(
+        o,
+        "outage duration: median {}, p90 {}, p99 {}, longest {}",
+        secs(s.outage_p50_s),
+        secs(s.outage_p90_s),
+        secs(s.outage_p99_s),
+        secs(s.outage_max_s)
+    );
+    if s.structural_spofs.is_empty() {
+        let _ = writeln!(o, "structural single points of failure: none");
+    } else {
+        let _ = writeln!(o, "structural single points of failure:");
+        for x in &s.structural_spofs {
+            let _ = writeln!(o, "  {}: {}", x.component, x.effect);
+        }
+    }
+    let width = s
+        .components
+        .iter()
+        .map(|c| c.component.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("component".len());
+    let _ = writeln!(
+        o,
+        "\n{:<width$} {:>14} {:>30}",
+        "component", "downtime share", "availability if perfect (+)"
+    );
+    for c in &s.components {
+        let _ = writeln!(
+            o,
+            "{:<width$} {:>13.1}% {:>30}",
+            c.component,
+            c.downtime_share * 100.0,
+            pm(&c.improvement, |x| format!("{:+.5}%", x * 100.0)).replace("± +", "± ")
+        );
+    }
+    o
+}

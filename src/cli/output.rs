@@ -1,0 +1,136 @@
+//! Where results go and how they are written, for every command: the output folder is claimed
+//! (checked and locked, see `report::atomic`) before any work starts, so a run that could not
+//! write its results is refused at once rather than after an hour; `--output` says how much is
+//! written; the folder is built aside and swapped in whole.
+
+use super::args::{OutArgs, Output as Wanted};
+use super::print;
+use infrasim::experiment::Shard;
+use infrasim::report::Level;
+use infrasim::report::atomic::{self, OutDir, Previous};
+use infrasim::report::study::StudyRecord;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The default folder of a command's results: `results/<name>/`, or
+/// `results/<name>.shard-K-of-N/` for a shard.
+pub fn default_dir(name: &str, shard: Option<Shard>) -> PathBuf {
+    let base = PathBuf::from("results");
+    match shard {
+        Some(s) => base.join(format!("{name}.shard-{}-of-{}", s.k, s.n)),
+        None => base.join(name),
+    }
+}
+
+/// A command's output: the claimed folder (none with `--output none`) and what to write.
+pub struct Output {
+    dir: Option<OutDir>,
+    /// The folder as the user named it (or the default), for messages.
+    shown: String,
+    level: Level,
+    quiet: bool,
+}
+
+impl Output {
+    /// Claims `args.out`, or `default` when it is not given. Refuses, before anything runs, a
+    /// folder that cannot be written (see `report::atomic::OutDir::claim`).
+    pub fn claim(args: &OutArgs, default: PathBuf) -> Result<Output, String> {
+        let level = match args.output {
+            Wanted::None => Level::None,
+            Wanted::Summary => Level::Summary,
+            Wanted::All => Level::All,
+        };
+        if level == Level::None {
+            if let Some(p) = &args.out {
+                return Err(format!(
+                    "error: --out {} does not apply with --output none, which writes nothing",
+                    p.display()
+                ));
+            }
+            return Ok(Output {
+                dir: None,
+                shown: String::new(),
+                level,
+                quiet: args.quiet,
+            });
+        }
+        let path = args.out.clone().unwrap_or(default);
+        let dir = OutDir::claim(&path).map_err(|e| format!("error: {e}"))?;
+        Ok(Output {
+            dir: Some(dir),
+            shown: path.display().to_string(),
+            level,
+            quiet: args.quiet,
+        })
+    }
+
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// The claimed folder; None with `--output none`.
+    pub fn dir(&self) -> Option<&OutDir> {
+        self.dir.as_ref()
+    }
+
+    /// Writes the folder: `build` fills the staging folder with what `level` asks for, then it
+    /// is swapped in whole. Nothing happens with `--output none`. Says so (one line on stderr)
+    /// when earlier results were replaced.
+    pub fn write(&self, build: impl FnOnce(&Path, Level) -> io::Result<()>) -> Result<(), String> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        dir.write(|tmp| build(tmp, self.level))
+            .map_err(|e| format!("error: writing results to {}/: {e}", self.shown))?;
+        if dir.previous() == Previous::Results && !self.quiet {
+            print::errln(&format!(
+                "note: the earlier results in {}/ were replaced",
+                self.shown
+            ));
+        }
+        Ok(())
+    }
+
+    /// `results written to X/` for the terminal, or a line saying nothing was.
+    pub fn written(&self) -> String {
+        match &self.dir {
+            Some(_) => format!("results written to {}/", self.shown),
+            None => "no files written (--output none)".into(),
+        }
+    }
+
+    /// The folder as the user named it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
+/// Writes a study folder: `study.json`, `runs.csv` and the `more` files (the data), then
+/// with `--output all` whatever `extra` adds (charts, `index.html`); built aside and swapped
+/// in whole.
+pub fn write_study(
+    output: &Output,
+    record: &StudyRecord,
+    runs_csv: &[u8],
+    more: &[(&str, Vec<u8>)],
+    extra: impl FnOnce(&Path) -> io::Result<()>,
+) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
+    output.write(|tmp, level| {
+        atomic::write_file(&tmp.join("study.json"), &json)?;
+        atomic::write_file(&tmp.join("runs.csv"), runs_csv)?;
+        for (name, bytes) in more {
+            atomic::write_file(&tmp.join(name), bytes)?;
+        }
+        if level == Level::All {
+            extra(tmp)?;
+        }
+        Ok(())
+    })
+}
+
+pub fn tables(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(l, f)| (l.to_string(), f.to_string()))
+        .collect()
+}

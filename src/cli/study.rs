@@ -1,0 +1,54 @@
+//! What sweeps, Monte Carlo studies and the ladder share: the size check on a study and the
+//! worker pool.
+
+use infrasim::scenario;
+use std::path::Path;
+
+/// Studies are limited to 1 to 1,000,000 runs: beyond, the run rows alone would not fit in
+/// memory comfortably; split a bigger study into shards (`--shard`) on several machines.
+/// Errors name the scenario `file` of the study.
+pub fn check_count(file: &Path, what: &str, n: u64) -> Result<(), String> {
+    let max = scenario::study::MAX_RUNS as u64;
+    let file = file.display();
+    if n == 0 {
+        return Err(format!("error: {file}: {what} must be at least 1"));
+    }
+    if n > max {
+        return Err(format!(
+            "error: {file}: {what} = {n} is more than the {max} runs one study may hold; use \
+             fewer, or split the study with --shard K/N and combine with `simulate merge`"
+        ));
+    }
+    Ok(())
+}
+
+/// Most figures a study may hold, runs times the figures of one run: every run is kept in memory
+/// (and in `runs.csv`) to compute the intervals, so 20 million figures are about 1.5 GB at
+/// most. A scenario with 1024 servers reports some 10,000 figures per run: 2,000 runs.
+pub const MAX_VALUES: u64 = 20_000_000;
+
+/// Refuses a study whose runs would hold more than [`MAX_VALUES`] figures.
+pub fn check_values(file: &Path, runs: u64, per_run: u64) -> Result<(), String> {
+    let total = runs.saturating_mul(per_run);
+    if total > MAX_VALUES {
+        return Err(format!(
+            "error: {}: the study would keep {runs} runs of {per_run} figures each ({total} in all), \
+             more than the {MAX_VALUES} one study may hold in memory: run fewer replications or \
+             points, or a smaller system",
+            file.display()
+        ));
+    }
+    Ok(())
+}
+
+pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err("error: --threads must be at least 1".into());
+        }
+        b = b.num_threads(n);
+    }
+    b.build()
+        .map_err(|e| format!("error: cannot start worker threads: {e}"))
+}

@@ -1,0 +1,214 @@
+//! `[workload]`: the arrival process, its rate and phases, and the request classes.
+
+use super::*;
+
+impl Builder<'_> {
+    pub(super) fn workload(
+        &mut self,
+        w: Option<schema::Workload>,
+        duration: Option<SimTime>,
+    ) -> WorkloadConfig {
+        let key = root("workload");
+        let w = w.unwrap_or_default();
+        let arrival = match w.arrival.as_deref().map(str::trim) {
+            None => ArrivalKind::Poisson,
+            Some(s) if s.eq_ignore_ascii_case("poisson") => ArrivalKind::Poisson,
+            Some(s) if s.eq_ignore_ascii_case("deterministic") => ArrivalKind::Deterministic,
+            Some(s) => {
+                self.problem(
+                    &key.key("arrival"),
+                    format!("must be \"poisson\" or \"deterministic\", got {s:?}"),
+                );
+                ArrivalKind::Poisson
+            }
+        };
+        let rate = match w.rate {
+            None => {
+                self.problem(
+                    &key.key("rate"),
+                    "is required: mean arrivals per second, e.g. rate = 300",
+                );
+                1.0
+            }
+            Some(r) => self.positive(&key.key("rate"), Some(r), 1.0),
+        };
+        let clients = self.count(
+            &key.key("clients"),
+            w.clients,
+            DEFAULT_CLIENTS,
+            1,
+            MAX_CLIENTS,
+        );
+        let phases = self.phases(&key.key("phases"), w.phases.unwrap_or_default());
+        let mix = self.mix(&key.key("mix"), w.mix);
+        if let Some(d) = duration {
+            let expected = limits::expected_requests(rate, &phases, d);
+            if expected > MAX_REQUESTS {
+                self.problem(
+                    &root("duration"),
+                    format!(
+                        "duration × rate gives about {expected:.3e} requests, more than the limit \
+                         of {MAX_REQUESTS:.0e}: shorten the duration or lower the rate"
+                    ),
+                );
+            }
+        }
+        let connect_timeout = self.positive_duration(
+            &key.key("connect_timeout"),
+            w.connect_timeout.as_ref(),
+            DEFAULT_CLIENT_CONNECT_TIMEOUT,
+        );
+        WorkloadConfig {
+            arrival,
+            rate,
+            phases,
+            clients,
+            mix,
+            connect_timeout,
+        }
+    }
+
+    pub(super) fn phases(&mut self, key: &KeyPath, phases: Vec<schema::Phase>) -> Vec<RatePhase> {
+        if phases.len() > MAX_PHASES {
+            self.problem(
+                key,
+                format!(
+                    "has {} phases; at most {MAX_PHASES} are allowed",
+                    phases.len()
+                ),
+            );
+            return Vec::new();
+        }
+        let mut out: Vec<RatePhase> = Vec::with_capacity(phases.len());
+        for (i, p) in phases.into_iter().enumerate() {
+            let k = key.index(i);
+            let at = match &p.at {
+                None => {
+                    self.problem(
+                        &k.key("at"),
+                        "is required: when the rate changes, e.g. at = \"5min\"",
+                    );
+                    SimTime::ZERO
+                }
+                Some(v) => self.duration(&k.key("at"), Some(v), SimTime::ZERO),
+            };
+            let rate = match p.rate {
+                None => {
+                    self.problem(
+                        &k.key("rate"),
+                        "is required: the new arrival rate, requests/s (>= 0)",
+                    );
+                    0.0
+                }
+                Some(r) if r.is_finite() && r >= 0.0 => r,
+                Some(r) => {
+                    self.problem(&k.key("rate"), format!("must be a number >= 0, got {r}"));
+                    0.0
+                }
+            };
+            if let Some(prev) = out.last()
+                && at <= prev.at
+            {
+                self.problem(
+                    &k.key("at"),
+                    format!(
+                        "phases must be in increasing order of `at`: {} is not after the previous \
+                         phase's {}",
+                        format_duration(at),
+                        format_duration(prev.at)
+                    ),
+                );
+            }
+            out.push(RatePhase { at, rate });
+        }
+        out
+    }
+
+    pub(super) fn mix(
+        &mut self,
+        key: &KeyPath,
+        mix: Option<Vec<schema::Class>>,
+    ) -> Vec<RequestClass> {
+        let Some(mix) = mix else {
+            return vec![RequestClass {
+                name: "default".into(),
+                weight: 1.0,
+                nginx: Dist::zero(),
+                app: self.dist(key, None, DEFAULT_APP_TIME),
+                reads: 0,
+                writes: 0,
+                static_file: false,
+            }];
+        };
+        if mix.is_empty() {
+            self.problem(key, "needs at least one request class ([[workload.mix]])");
+        }
+        if mix.len() > MAX_CLASSES {
+            self.problem(
+                key,
+                format!(
+                    "has {} classes; at most {MAX_CLASSES} are allowed",
+                    mix.len()
+                ),
+            );
+            return Vec::new();
+        }
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(mix.len());
+        for (i, c) in mix.into_iter().enumerate() {
+            let k = key.index(i);
+            let name = match c.name {
+                Some(n) => self.name(&k.key("name"), Some(n), ""),
+                None => format!("class-{}", i + 1),
+            };
+            if let Some(first) = names.insert(name.clone(), i) {
+                self.problem(
+                    &k.key("name"),
+                    format!("\"{name}\" is already the name of workload.mix[{first}]"),
+                );
+            }
+            let weight = self.positive(&k.key("weight"), c.weight, 1.0);
+            let nginx = self.dist(&k.key("nginx"), c.nginx.as_ref(), "0s");
+            let static_file = c.static_file.unwrap_or(false);
+            let reads = self.count(&k.key("reads"), c.reads, 0, 0, MAX_QUERIES);
+            let writes = self.count(&k.key("writes"), c.writes, 0, 0, MAX_QUERIES);
+            let app = match (&c.app, static_file) {
+                (Some(v), false) => self.dist(&k.key("app"), Some(v), "0s"),
+                (None, false) => {
+                    self.problem(
+                        &k.key("app"),
+                        "is required: the application work per request, e.g. app = \"exp(10ms)\" \
+                         (or static = true for a file Nginx serves alone)",
+                    );
+                    Dist::zero()
+                }
+                (Some(_), true) => {
+                    self.problem(
+                        &k.key("app"),
+                        "a static request (static = true) never reaches the application: \
+                         remove `app`, or set static = false",
+                    );
+                    Dist::zero()
+                }
+                (None, true) => Dist::zero(),
+            };
+            if static_file && reads + writes > 0 {
+                self.problem(
+                    &k.key(if reads > 0 { "reads" } else { "writes" }),
+                    "a static request (static = true) makes no database queries: only the \
+                     application does",
+                );
+            }
+            out.push(RequestClass {
+                name,
+                weight,
+                nginx,
+                app,
+                reads,
+                writes,
+                static_file,
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,433 @@
+//! What a run or a study will cost, estimated from the configuration before anything runs, and
+//! the limits it must stay within: a value can be valid on its own and still ask for a run that
+//! never ends (`[health] inter = "1ns"`), or for more memory than the machine has (a timeline
+//! row per second for a thousand servers over eleven days).
+//!
+//! The estimates count the engine's events by mechanism: every arrival and every stage a
+//! request passes through, every health check, every database monitor poll, every timeline row,
+//! every random failure and repair. They are orders of magnitude (a few tens of percent off on
+//! the shipped scenarios, always on the high side), enough to tell a run of minutes from one of
+//! days. The limits are documented in `docs/scenario.md` ("Limits").
+
+use crate::dist::{Dist, Sample};
+use crate::engine::SimTime;
+use crate::model::{Config, RatePhase, TargetKind};
+
+use super::duration::format_duration;
+use super::error::Problem;
+
+/// Most events one run may ask for: about 10 minutes at the 15-20 million events per second
+/// the engine handles on the full stack (README, "Performance"), more on a faster machine.
+pub const MAX_EVENTS: f64 = 1e10;
+/// Most faults one run may expect, scheduled and random: each is logged (`events.csv`),
+/// reported (`summary.json`, the story) and drawn, so a run of a million failures would spend
+/// its time and memory on bookkeeping.
+pub const MAX_RUN_FAULTS: f64 = 10_000.0;
+/// Most cells (rows × columns) of a run's timeline: each is held in memory, then written to
+/// `timeline.csv` (about 0.5 GB at most, in memory, and 300 MB of CSV).
+pub const MAX_TIMELINE_CELLS: u64 = 30_000_000;
+/// Most samples of empirical distributions held by all the points of a sweep together (each
+/// point holds its own copy: 100 million are 800 MB).
+pub const MAX_SWEEP_SAMPLES: u64 = 100_000_000;
+
+/// One mechanism's share of a run's events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cost {
+    /// The key that sets its rate (where the problem is reported when it dominates).
+    pub key: String,
+    /// What it is, in words, with the figures that give its count.
+    pub what: String,
+    pub events: f64,
+}
+
+/// Requests the arrival process will generate on average over `[0, duration)`.
+pub fn expected_requests(rate: f64, phases: &[RatePhase], duration: SimTime) -> f64 {
+    let mut total = 0.0;
+    let mut t = SimTime::ZERO;
+    let mut r = rate;
+    let mut sorted: Vec<RatePhase> = phases.to_vec();
+    sorted.sort_by_key(|p| p.at);
+    for p in sorted {
+        let at = p.at.min(duration);
+        total += r * (at - t).as_secs_f64();
+        t = at;
+        r = p.rate;
+    }
+    total + r * (duration - t).as_secs_f64()
+}
+
+/// The components of one kind of `[[random_faults]]`.
+fn components(cfg: &Config, kind: TargetKind) -> usize {
+    match kind {
+        TargetKind::Lb => cfg.failures.lb_ha.instances(),
+        TargetKind::Server | TargetKind::App => cfg.servers.len(),
+        TargetKind::DbNode => 1 + cfg.database.replicas.len(),
+        TargetKind::DbLink => 1,
+    }
+}
+
+/// Events of one request, on average over the request classes: the arrival, each stage that
+/// takes time, each query (and its two network hops), each write's replication to every
+/// replica (and its semi-sync acknowledgement), plus one for the reply or a retry.
+fn events_per_request(cfg: &Config) -> f64 {
+    let nonzero = |d: &Dist| if d.is_zero() { 0.0 } else { 1.0 };
+    let net = nonzero(&cfg.database.network);
+    let replicas = cfg.database.replicas.len() as f64;
+    let semi = if cfg.failures.db_failover.semi_sync {
+        1.0
+    } else {
+        0.0
+    };
+    let total_weight: f64 = cfg.workload.mix.iter().map(|c| c.weight).sum();
+    let per_class: f64 = cfg
+        .workload
+        .mix
+        .iter()
+        .map(|c| {
+            let queries = (c.reads + c.writes) as f64;
+            let writes = c.writes as f64;
+            c.weight
+                * (nonzero(&c.nginx)
+                    + 1.0
+                    + queries * (1.0 + 2.0 * net)
+                    + writes * (2.0 * replicas + semi))
+        })
+        .sum::<f64>()
+        / total_weight.max(f64::MIN_POSITIVE);
+    2.0 + nonzero(&cfg.lb.processing) + per_class
+}
+
+/// A duration in the largest unit that fits, to three significant digits (`584y`, `3.5h`):
+/// these figures explain an estimate, they are not meant to be copied back.
+fn every(t: SimTime) -> String {
+    const UNITS: [(&str, f64); 8] = [
+        ("y", 365.0 * 86_400.0),
+        ("d", 86_400.0),
+        ("h", 3600.0),
+        ("min", 60.0),
+        ("s", 1.0),
+        ("ms", 1e-3),
+        ("us", 1e-6),
+        ("ns", 1e-9),
+    ];
+    let s = t.as_secs_f64();
+    let (unit, size) = UNITS
+        .iter()
+        .copied()
+        .find(|(_, size)| s >= *size)
+        .unwrap_or(("ns", 1e-9));
+    let x = s / size;
+    let text = format!("{x:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{unit}")
+}
+
+/// The events of a run of `cfg`, by mechanism, largest first. `fault_key(i)` is the key of the
+/// time to failure of `random_faults[i]` (`mttf` or `ttf`, whichever the scenario sets).
+pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost> {
+    let d = cfg.duration;
+    let secs = d.as_secs_f64();
+    let f = &cfg.failures;
+    let mut costs = vec![];
+    let requests = expected_requests(cfg.workload.rate, &cfg.workload.phases, d);
+    let per = events_per_request(cfg);
+    costs.push(Cost {
+        key: "duration".into(),
+        what: format!(
+            "about {requests:.3e} requests over {} at ~{per:.0} events each",
+            every(d)
+        ),
+        events: requests * per,
+    });
+    if f.health.enabled {
+        let h = &f.health;
+        let (key, t) = [
+            ("inter", h.inter),
+            ("fastinter", h.fastinter),
+            ("downinter", h.downinter),
+        ]
+        .into_iter()
+        .min_by_key(|(_, t)| *t)
+        .unwrap_or(("inter", h.inter));
+        let checked = cfg.servers.len() * f.lb_ha.instances();
+        costs.push(Cost {
+            key: format!("health.{key}"),
+            what: format!(
+                "health checks every {} of {checked} server(s) from each load balancer over {}",
+                every(t),
+                every(d)
+            ),
+            events: checked as f64 * secs / t.as_secs_f64().max(1e-9),
+        });
+    }
+    let poll = f.db_failover.poll_interval;
+    let nodes = 1 + cfg.database.replicas.len();
+    costs.push(Cost {
+        key: "database.failover.poll_interval".into(),
+        what: format!(
+            "database monitor polls every {} of {nodes} node(s) over {}",
+            every(poll),
+            every(d)
+        ),
+        events: nodes as f64 * secs / poll.as_secs_f64().max(1e-9),
+    });
+    if f.timeline_interval > SimTime::ZERO {
+        costs.push(Cost {
+            key: "timeline.interval".into(),
+            what: format!("a timeline row every {}", every(f.timeline_interval)),
+            events: secs / f.timeline_interval.as_secs_f64(),
+        });
+    }
+    for (i, rf) in f.random.iter().enumerate() {
+        let n = components(cfg, rf.kind);
+        let cycle = rf.ttf.mean() + rf.ttr.mean();
+        // A failure and a repair, each logged, detected and routed around: a few events.
+        let events = 6.0 * n as f64 * secs / cycle.max(1e-9);
+        costs.push(Cost {
+            key: fault_key(i),
+            what: format!(
+                "random failures of {n} component(s), one every {} on average each",
+                every(SimTime::from_secs_f64(cycle))
+            ),
+            events,
+        });
+    }
+    if !f.scheduled.is_empty() {
+        costs.push(Cost {
+            key: "faults".into(),
+            what: format!("{} scheduled faults", f.scheduled.len()),
+            events: 6.0 * f.scheduled.len() as f64,
+        });
+    }
+    costs.sort_by(|a, b| b.events.total_cmp(&a.events));
+    costs
+}
+
+/// Expected failures of each `[[random_faults]]` entry over `horizon`: its components over the
+/// mean time between the starts of two failures (renewal theory).
+pub fn expected_failures(cfg: &Config, horizon: SimTime) -> Vec<f64> {
+    cfg.failures
+        .random
+        .iter()
+        .map(|rf| {
+            let cycle = rf.ttf.mean() + rf.ttr.mean();
+            components(cfg, rf.kind) as f64 * horizon.as_secs_f64() / cycle.max(1e-9)
+        })
+        .collect()
+}
+
+/// Refuses a run expected to have more than [`MAX_RUN_FAULTS`] faults, or to handle more than
+/// [`MAX_EVENTS`] events, at the key of what contributes most.
+pub fn check_run(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Option<Problem> {
+    let failures = expected_failures(cfg, cfg.duration);
+    let total = failures.iter().sum::<f64>() + cfg.failures.scheduled.len() as f64;
+    if total > MAX_RUN_FAULTS {
+        let (i, most) = failures
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, 0.0));
+        return Some(Problem::new(
+            fault_key(i),
+            format!(
+                "the run would see about {total:.3e} faults ({most:.3e} from this entry over \
+                 {}), more than the {MAX_RUN_FAULTS:.0} a run may log and report: lengthen the \
+                 time to failure or shorten the run; for years of failures run a Monte Carlo \
+                 study (--montecarlo)",
+                every(cfg.duration)
+            ),
+        ));
+    }
+    let costs = run_costs(cfg, fault_key);
+    let total: f64 = costs.iter().map(|c| c.events).sum();
+    if total <= MAX_EVENTS {
+        return None;
+    }
+    let top = &costs[0];
+    let parts: Vec<String> = costs
+        .iter()
+        .filter(|c| c.events >= total * 0.01)
+        .map(|c| format!("{} ({:.1e} events)", c.what, c.events))
+        .collect();
+    Some(Problem::new(
+        &top.key,
+        format!(
+            "the run would handle about {total:.1e} events, more than the limit of \
+             {MAX_EVENTS:.0e} (about 10 minutes of simulation): {}. Change this value, shorten \
+             the duration, or for long horizons run a Monte Carlo study (--montecarlo), which \
+             simulates failures without the requests",
+            parts.join("; ")
+        ),
+    ))
+}
+
+/// Refuses a Monte Carlo study expected to handle more than [`MAX_EVENTS`] events: each of its
+/// `runs` simulates `horizon` once, and once more per component with that component perfect.
+pub fn check_montecarlo(
+    cfg: &Config,
+    horizon: SimTime,
+    runs: u32,
+    fault_key: &dyn Fn(usize) -> String,
+) -> Result<(), Problem> {
+    let comps: usize = cfg
+        .failures
+        .random
+        .iter()
+        .map(|rf| components(cfg, rf.kind))
+        .sum();
+    let passes = runs as f64 * (1 + comps) as f64;
+    let mut worst: Option<(f64, String, f64)> = None;
+    let mut total = 0.0;
+    for (i, rf) in cfg.failures.random.iter().enumerate() {
+        let n = components(cfg, rf.kind) as f64;
+        let cycle = rf.ttf.mean() + rf.ttr.mean();
+        let events = 6.0 * n * horizon.as_secs_f64() / cycle.max(1e-9);
+        total += events * passes;
+        if worst.as_ref().is_none_or(|w| events > w.0) {
+            worst = Some((events, fault_key(i), cycle));
+        }
+    }
+    let Some((_, key, cycle)) = worst else {
+        return Ok(());
+    };
+    if total <= MAX_EVENTS {
+        return Ok(());
+    }
+    Err(Problem::new(
+        key,
+        format!(
+            "a failure every {} on average over a horizon of {}, in {runs} runs of {} passes each \
+             (one, and one per component with that component perfect), is about {total:.1e} \
+             events, more than the limit of {MAX_EVENTS:.0e}: lengthen the time to failure, \
+             shorten the horizon or run fewer runs",
+            every(SimTime::from_secs_f64(cycle)),
+            every(horizon),
+            1 + comps
+        ),
+    ))
+}
+
+/// Columns of a run's timeline: the fixed ones, one per failure cause, one per server and one
+/// per database node.
+pub fn timeline_columns(cfg: &Config) -> u64 {
+    (8 + crate::model::stack::Cause::ALL.len()
+        + cfg.servers.len()
+        + 1
+        + cfg.database.replicas.len()) as u64
+}
+
+/// Timeline row widths tried in turn when `[timeline] interval` is unset (the first that keeps
+/// the timeline within its limits is taken).
+const STEPS_SECS: &[u64] = &[
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400, 604_800,
+    2_592_000, 31_536_000,
+];
+
+/// Keeps the timeline within [`MAX_TIMELINE_CELLS`]: an `interval` the scenario left unset is
+/// widened to the first of [`STEPS_SECS`] that fits; one it set is refused with the smallest
+/// that fits.
+pub fn timeline_interval(
+    cfg: &Config,
+    interval: SimTime,
+    explicit: bool,
+) -> Result<SimTime, Problem> {
+    let cols = timeline_columns(cfg);
+    let cells = |i: SimTime| {
+        cfg.duration
+            .as_nanos()
+            .div_ceil(i.as_nanos().max(1))
+            .saturating_mul(cols)
+    };
+    if interval == SimTime::ZERO || cells(interval) <= MAX_TIMELINE_CELLS {
+        return Ok(interval);
+    }
+    let fits = STEPS_SECS
+        .iter()
+        .map(|&s| SimTime::from_secs(s))
+        .find(|&i| i >= interval && cells(i) <= MAX_TIMELINE_CELLS);
+    match fits {
+        Some(i) if !explicit => Ok(i),
+        _ => {
+            let rows_max = (MAX_TIMELINE_CELLS / cols).max(1);
+            let smallest = SimTime::from_nanos(cfg.duration.as_nanos().div_ceil(rows_max));
+            Err(Problem::new(
+                "timeline.interval",
+                format!(
+                    "gives {} timeline cells ({} rows of {cols} columns: one per server, \
+                     database node and failure cause), more than the limit of \
+                     {MAX_TIMELINE_CELLS}: use an interval of at least {}",
+                    cells(interval),
+                    cfg.duration.as_nanos().div_ceil(interval.as_nanos().max(1)),
+                    format_duration(smallest)
+                ),
+            ))
+        }
+    }
+}
+
+/// Samples of the empirical distributions a configuration holds.
+pub fn empirical_samples(cfg: &Config) -> u64 {
+    let n = |d: &Dist| match d {
+        Dist::Empirical(e) => e.len() as u64,
+        _ => 0,
+    };
+    let f = &cfg.failures;
+    cfg.workload
+        .mix
+        .iter()
+        .map(|c| n(&c.nginx) + n(&c.app))
+        .sum::<u64>()
+        + n(&cfg.lb.processing)
+        + n(&cfg.database.read_time)
+        + n(&cfg.database.write_time)
+        + n(&cfg.database.network)
+        + n(&cfg.database.replication.delay)
+        + n(&f.db_failover.promotion)
+        + f.random.iter().map(|r| n(&r.ttf) + n(&r.ttr)).sum::<u64>()
+}
+
+/// Refuses a sweep whose points would hold more than [`MAX_SWEEP_SAMPLES`] empirical samples.
+pub fn check_points(cfg: &Config, points: usize) -> Result<(), String> {
+    let each = empirical_samples(cfg);
+    let total = each.saturating_mul(points as u64);
+    if total > MAX_SWEEP_SAMPLES {
+        return Err(format!(
+            "the sweep's {points} points would each hold the {each} samples of the scenario's \
+             empirical distributions ({total} in all), more than the {MAX_SWEEP_SAMPLES} a \
+             sweep may: subsample the CSV files or sweep fewer points"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_for_messages() {
+        assert_eq!(every(SimTime::from_secs(584 * 365 * 86_400)), "584y");
+        assert_eq!(every(SimTime::from_secs(12_600)), "3.5h");
+        assert_eq!(every(SimTime::from_nanos(1)), "1ns");
+        assert_eq!(every(SimTime::from_secs(2)), "2s");
+    }
+
+    #[test]
+    fn requests_with_phases() {
+        let phases = [
+            RatePhase {
+                at: SimTime::from_secs(10),
+                rate: 200.0,
+            },
+            RatePhase {
+                at: SimTime::from_secs(20),
+                rate: 0.0,
+            },
+        ];
+        let n = expected_requests(100.0, &phases, SimTime::from_secs(30));
+        assert!((n - 3000.0).abs() < 1e-6);
+        let n = expected_requests(100.0, &phases, SimTime::from_secs(15));
+        assert!((n - 2000.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,1268 @@
+//! The hostile-input corpus (issue 11): hundreds of bad inputs, each run through the real
+//! binary in a sandbox folder of its own, under a 1 GiB address-space limit (`ulimit -v`) and a
+//! 10 s deadline. Every one must:
+//!
+//! * exit with code 2, within the deadline and the memory limit (an abort or a kill by the
+//!   limit is a different exit status, a hang a timeout);
+//! * say why on stderr, as `error: ...`, naming the file and the key (or the option) at fault;
+//! * write nothing: the sandbox holds exactly the files the case created, before and after.
+//!
+//! The corpus is built here rather than stored as files: a valid scenario (`BASE`) with one key
+//! made bad at a time, for every key and several kinds of bad value (wrong type, out of range,
+//! a cost bomb), then whole-file attacks (not UTF-8, a FIFO, `/dev/zero`, 5 MB, 300,000 values,
+//! deep nesting, syntax errors), empirical CSVs, study sizes, command-line arguments, and the
+//! inputs of `replay`, `merge` and `ladder`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_simulate");
+/// Address space allowed to each run (KiB, for `ulimit -v`).
+const MEMORY_KIB: u64 = 1 << 20;
+const DEADLINE: Duration = Duration::from_secs(10);
+/// A shard's study.json, with NAME, KIND, RUNS and PARAMS to fill in.
+const STUDY: &str = r#"{"tool":"x","name":"NAME","scenario_file":"s.toml","scenario_hash":"0","overrides":[],"kind":"KIND","seed":1,"runs":RUNS,"horizon_s":null,"parameters":PARAMS,"components":[],"spofs":[],"shard":"1/2"}"#;
+
+/// A valid scenario, as (table header, keys): every key of it is made bad in turn.
+fn base() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let s = |v: &str| v.to_string();
+    vec![
+        (
+            "",
+            vec![
+                ("name", s("\"hostile\"")),
+                ("seed", s("7")),
+                ("duration", s("\"20s\"")),
+                ("warmup", s("\"2s\"")),
+            ],
+        ),
+        (
+            "workload",
+            vec![
+                ("arrival", s("\"poisson\"")),
+                ("rate", s("20")),
+                ("clients", s("100")),
+                ("phases", s("[ { at = \"10s\", rate = 30 } ]")),
+            ],
+        ),
+        (
+            "[workload.mix]",
+            vec![
+                ("name", s("\"page\"")),
+                ("weight", s("1.0")),
+                ("nginx", s("\"det(100us)\"")),
+                ("app", s("\"exp(5ms)\"")),
+                ("reads", s("1")),
+                ("writes", s("1")),
+            ],
+        ),
+        (
+            "lb",
+            vec![
+                ("algorithm", s("\"roundrobin\"")),
+                ("processing", s("\"det(50us)\"")),
+                ("threads", s("1")),
+                ("maxconn", s("100")),
+                ("timeout_queue", s("\"5s\"")),
+            ],
+        ),
+        (
+            "[servers]",
+            vec![
+                ("name", s("\"web-01\"")),
+                ("weight", s("1")),
+                ("maxconn", s("16")),
+                ("maxqueue", s("0")),
+                ("nginx_workers", s("1")),
+                ("nginx_max_conns", s("512")),
+                ("app_workers", s("4")),
+                ("app_queue", s("64")),
+                ("speed", s("1.0")),
+            ],
+        ),
+        ("[servers]", vec![("name", s("\"web-02\""))]),
+        (
+            "database",
+            vec![
+                ("read_from", s("\"replicas\"")),
+                ("read_time", s("\"exp(1ms)\"")),
+                ("write_time", s("\"exp(2ms)\"")),
+                ("network", s("\"det(100us)\"")),
+            ],
+        ),
+        (
+            "database.primary",
+            vec![
+                ("name", s("\"db-primary\"")),
+                ("workers", s("8")),
+                ("max_connections", s("151")),
+                ("speed", s("1.0")),
+            ],
+        ),
+        ("[database.replicas]", vec![("name", s("\"db-replica-1\""))]),
+        (
+            "database.replication",
+            vec![
+                ("delay", s("\"det(500us)\"")),
+                ("appliers", s("4")),
+                ("apply_factor", s("1.0")),
+                ("semi_sync", s("false")),
+                ("semi_sync_timeout", s("\"10s\"")),
+            ],
+        ),
+        (
+            "database.failover",
+            vec![
+                ("automatic", s("true")),
+                ("poll_interval", s("\"5s\"")),
+                ("poll_count", s("2")),
+                ("promotion", s("\"det(10s)\"")),
+            ],
+        ),
+        (
+            "health",
+            vec![
+                ("enabled", s("true")),
+                ("inter", s("\"2s\"")),
+                ("fastinter", s("\"1s\"")),
+                ("downinter", s("\"2s\"")),
+                ("rise", s("2")),
+                ("fall", s("3")),
+                ("check", s("\"tcp\"")),
+                ("retries", s("3")),
+                ("redispatch", s("true")),
+            ],
+        ),
+        (
+            "[faults]",
+            vec![
+                ("target", s("\"web-01\"")),
+                ("at", s("\"5s\"")),
+                ("duration", s("\"3s\"")),
+            ],
+        ),
+        (
+            "[random_faults]",
+            vec![
+                ("component", s("\"server\"")),
+                ("mttf", s("\"30d\"")),
+                ("mttr", s("\"1h\"")),
+            ],
+        ),
+        ("timeline", vec![("interval", s("\"1s\""))]),
+    ]
+}
+
+/// `BASE` as TOML text, with `(table, key)` set to `value` (added if the table lacks it).
+fn render(change: Option<(&str, &str, &str)>) -> String {
+    let mut out = String::new();
+    let mut done = false;
+    let mut first_of: BTreeMap<&str, bool> = BTreeMap::new();
+    for (table, keys) in base() {
+        let first = !first_of.contains_key(table);
+        first_of.insert(table, true);
+        if table.starts_with('[') {
+            out.push_str(&format!("\n[[{}]]\n", table.trim_matches(['[', ']'])));
+        } else if !table.is_empty() {
+            out.push_str(&format!("\n[{table}]\n"));
+        }
+        let mine = change.filter(|(t, _, _)| *t == table && first);
+        for (k, v) in &keys {
+            match mine {
+                Some((_, ck, cv)) if ck == *k => {
+                    out.push_str(&format!("{k} = {cv}\n"));
+                    done = true;
+                }
+                _ => out.push_str(&format!("{k} = {v}\n")),
+            }
+        }
+        if let Some((_, ck, cv)) = mine
+            && !done
+        {
+            out.push_str(&format!("{ck} = {cv}\n"));
+            done = true;
+        }
+    }
+    out
+}
+
+/// The key path the tool reports for `key` in `table` (first entry of an array of tables).
+fn key_path(table: &str, key: &str) -> String {
+    match table {
+        "" => key.to_string(),
+        t if t.starts_with('[') => format!("{}[0].{key}", t.trim_matches(['[', ']'])),
+        t => format!("{t}.{key}"),
+    }
+}
+
+/// One hostile input.
+#[derive(Clone, Debug)]
+struct Case {
+    name: String,
+    /// Files to create in the sandbox, (relative path, content).
+    files: Vec<(String, Vec<u8>)>,
+    /// Special entries: (relative path, kind) with kind "fifo", "zero" (a link to /dev/zero),
+    /// "dir", "sparse:N" (a sparse file of N bytes).
+    special: Vec<(String, String)>,
+    args: Vec<String>,
+    /// Each must appear in stderr (the file and the key or option at fault).
+    expect: Vec<String>,
+}
+
+fn case(name: impl Into<String>, text: &str, extra: &[&str], expect: &[&str]) -> Case {
+    let mut args = vec!["s.toml".to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut e = vec!["s.toml".to_string()];
+    e.extend(expect.iter().map(|s| s.to_string()));
+    Case {
+        name: name.into(),
+        files: vec![("s.toml".into(), text.as_bytes().to_vec())],
+        special: vec![],
+        args,
+        expect: e,
+    }
+}
+
+/// Bad values for a kind of key; each is expected to be reported at that key.
+fn bad_values(kind: &str) -> Vec<&'static str> {
+    match kind {
+        "count1" => vec!["0", "-1", "3.5", "\"two\"", "true", "[1]", "99999999999"],
+        "count0" => vec!["-1", "3.5", "\"two\"", "[1]", "99999999999"],
+        "seed" => vec!["-1", "3.5", "\"two\"", "[1]", "true"],
+        "positive" => vec!["0", "-1.5", "nan", "inf", "\"fast\"", "true"],
+        "duration" => vec![
+            "\"-5s\"",
+            "\"5\"",
+            "5",
+            "\"\"",
+            "\"5 parsecs\"",
+            "\"99999y\"",
+            "true",
+            "[\"1s\"]",
+        ],
+        "dist" => vec![
+            "\"exp(-1ms)\"",
+            "\"weibull(shape=1e-3, mean=1ms)\"",
+            "\"pareto(alpha=0, min=1ms, max=2ms)\"",
+            "\"uniform(3ms, 1ms)\"",
+            "\"exp(\"",
+            "\"lognormal(1ms, cv=-1)\"",
+            "\"erlang(0, 1ms)\"",
+            "\"empirical(missing.csv)\"",
+            "\"empirical(/dev/zero)\"",
+            "{ dist = \"gamma\" }",
+            "42",
+        ],
+        "enum" => vec!["\"nope\"", "\"\"", "5", "true"],
+        "bool" => vec!["\"yes\"", "1"],
+        "name" => vec!["\".\"", "\"..\"", "\"a/b\"", "\"\"", "\"x\\u0001y\"", "5"],
+        _ => unreachable!("kind {kind}"),
+    }
+}
+
+/// Which kind of value each key of `BASE` takes.
+fn key_kinds() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        ("", "name", "name"),
+        ("", "seed", "seed"),
+        ("", "duration", "duration"),
+        ("", "warmup", "duration"),
+        ("workload", "arrival", "enum"),
+        ("workload", "rate", "positive"),
+        ("workload", "clients", "count1"),
+        ("[workload.mix]", "name", "name"),
+        ("[workload.mix]", "weight", "positive"),
+        ("[workload.mix]", "nginx", "dist"),
+        ("[workload.mix]", "app", "dist"),
+        ("[workload.mix]", "reads", "count0"),
+        ("[workload.mix]", "writes", "count0"),
+        ("lb", "algorithm", "enum"),
+        ("lb", "processing", "dist"),
+        ("lb", "threads", "count1"),
+        ("lb", "maxconn", "count0"),
+        ("lb", "timeout_queue", "duration"),
+        ("[servers]", "name", "name"),
+        ("[servers]", "weight", "count1"),
+        ("[servers]", "maxconn", "count0"),
+        ("[servers]", "maxqueue", "count0"),
+        ("[servers]", "nginx_workers", "count1"),
+        ("[servers]", "nginx_max_conns", "count1"),
+        ("[servers]", "app_workers", "count1"),
+        ("[servers]", "app_queue", "count0"),
+        ("[servers]", "speed", "positive"),
+        ("database", "read_from", "enum"),
+        ("database", "read_time", "dist"),
+        ("database", "write_time", "dist"),
+        ("database", "network", "dist"),
+        ("database.primary", "name", "name"),
+        ("database.primary", "workers", "count1"),
+        ("database.primary", "speed", "positive"),
+        ("database.replication", "delay", "dist"),
+        ("database.replication", "appliers", "count1"),
+        ("database.replication", "apply_factor", "positive"),
+        ("database.replication", "semi_sync", "bool"),
+        ("database.replication", "semi_sync_timeout", "duration"),
+        ("database.failover", "automatic", "bool"),
+        ("database.failover", "poll_interval", "duration"),
+        ("database.failover", "poll_count", "count1"),
+        ("database.failover", "promotion", "dist"),
+        ("health", "enabled", "bool"),
+        ("health", "inter", "duration"),
+        ("health", "fastinter", "duration"),
+        ("health", "downinter", "duration"),
+        ("health", "rise", "count1"),
+        ("health", "fall", "count1"),
+        ("health", "check", "enum"),
+        ("health", "retries", "count0"),
+        ("health", "redispatch", "bool"),
+        ("[faults]", "target", "enum"),
+        ("[faults]", "at", "duration"),
+        ("[faults]", "duration", "duration"),
+        ("[random_faults]", "component", "enum"),
+        ("[random_faults]", "mttf", "duration"),
+        ("[random_faults]", "mttr", "duration"),
+        ("timeline", "interval", "duration"),
+    ]
+}
+
+fn corpus() -> Vec<Case> {
+    let mut cases = vec![];
+    let base = render(None);
+
+    // ---- one key at a time -------------------------------------------------------------------
+    for (table, key, kind) in key_kinds() {
+        for v in bad_values(kind) {
+            let text = render(Some((table, key, v)));
+            let path = key_path(table, key);
+            cases.push(case(format!("{path} = {v}"), &text, &[], &[&path]));
+        }
+    }
+    // Values valid in type but too costly: each is refused at its key, before running.
+    for (table, key, v, path, word) in [
+        ("health", "inter", "\"1ns\"", "health.inter", "events"),
+        (
+            "health",
+            "fastinter",
+            "\"1ns\"",
+            "health.fastinter",
+            "events",
+        ),
+        (
+            "health",
+            "downinter",
+            "\"1ns\"",
+            "health.downinter",
+            "events",
+        ),
+        (
+            "database.failover",
+            "poll_interval",
+            "\"1ns\"",
+            "database.failover.poll_interval",
+            "events",
+        ),
+        (
+            "timeline",
+            "interval",
+            "\"1ns\"",
+            "timeline.interval",
+            "timeline",
+        ),
+        ("", "duration", "\"584y\"", "duration", "requests"),
+        ("", "duration", "\"200y\"", "duration", ""),
+        ("workload", "rate", "1e12", "duration", "requests"),
+        (
+            "workload",
+            "clients",
+            "4000000000",
+            "workload.clients",
+            "10000000",
+        ),
+        ("workload", "rate", "1e300", "duration", "requests"),
+        ("lb", "threads", "100000", "lb.threads", "1024"),
+        (
+            "[servers]",
+            "app_workers",
+            "1000000",
+            "servers[0].app_workers",
+            "100000",
+        ),
+        (
+            "database.primary",
+            "max_connections",
+            "1000000",
+            "database.primary.max_connections",
+            "",
+        ),
+        ("health", "retries", "1000", "health.retries", "100"),
+        ("health", "rise", "100000", "health.rise", "1000"),
+        ("", "seed", "-1", "seed", ">= 0"),
+        (
+            "",
+            "name",
+            "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+            "name",
+            "100",
+        ),
+        (
+            "[random_faults]",
+            "component",
+            "\"server\"\nttf = \"exp(1s)\"",
+            "random_faults[0].ttf",
+            "",
+        ),
+        ("[faults]", "at", "\"1h\"", "faults[0].at", "before the end"),
+        (
+            "[faults]",
+            "target",
+            "\"web-99\"",
+            "faults[0].target",
+            "web-99",
+        ),
+        ("[faults]", "target", "\"lb-2\"", "faults[0].target", "lb-2"),
+        ("", "warmup", "\"30s\"", "warmup", "shorter"),
+    ] {
+        let text = render(Some((table, key, v)));
+        cases.push(case(
+            format!("cost {path} = {v}"),
+            &text,
+            &[],
+            &[path, word]
+                .into_iter()
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>(),
+        ));
+    }
+    // Failing and repaired within a nanosecond (or a millisecond): a failure every 2 ns.
+    for (mttf, mttr) in [("\"1ns\"", "1ns"), ("\"10ns\"", "1us")] {
+        let text = render(Some(("[random_faults]", "mttf", mttf)));
+        cases.push(case(
+            format!("random_faults[0].mttf = {mttf}, mttr = {mttr}"),
+            &text,
+            &["--set", &format!("random_faults[0].mttr={mttr}")],
+            &["random_faults[0].mttf", "faults"],
+        ));
+    }
+    // Hourly failures of two servers for a year: 17,500 faults to log, report and draw.
+    cases.push(case(
+        "a year of hourly failures",
+        &render(Some(("[random_faults]", "mttf", "\"1h\""))),
+        &[
+            "--set",
+            "duration=365d",
+            "--set",
+            "workload.rate=0.0001",
+            "--set",
+            "random_faults[0].mttr=1min",
+            "--set",
+            "timeline.interval=1h",
+        ],
+        &["random_faults[0].mttf", "faults", "10000"],
+    ));
+    // The same bombs through --set.
+    for (set, key) in [
+        ("health.inter=1ns", "health.inter"),
+        ("random_faults[0].ttf=exp(1ns)", "random_faults[0].ttf"),
+        ("duration=584y", "duration"),
+        ("workload.clients=4000000000", "workload.clients"),
+        ("servers.count=100000", "servers.count"),
+        ("database.replicas=5000", "database.replicas"),
+        ("servers[7].weight=2", "servers[7]"),
+        ("timeline.interval=1ns", "timeline.interval"),
+        ("name=..", "name"),
+        ("name=.", "name"),
+        (
+            "workload.mix[0].app=weibull(shape=1e-3, mean=1ms)",
+            "workload.mix[0].app",
+        ),
+        ("lb.bogus=1", "lb.bogus"),
+        ("workload.rte=3", "workload.rte"),
+        ("faults.count=20000", "faults"),
+    ] {
+        cases.push(case(format!("--set {set}"), &base, &["--set", set], &[key]));
+    }
+    // Unknown and misplaced keys.
+    for (table, key, path) in [
+        ("", "durration", "durration"),
+        ("workload", "rte", "workload.rte"),
+        ("lb", "algoritm", "lb.algoritm"),
+        ("[servers]", "wieght", "servers[0].wieght"),
+        ("database.primary", "cpu", "database.primary.cpu"),
+        ("health", "interval", "health.interval"),
+        ("[faults]", "when", "faults[0].when"),
+        ("timeline", "step", "timeline.step"),
+    ] {
+        let text = render(Some((table, key, "1")));
+        cases.push(case(format!("unknown {path}"), &text, &[], &[path]));
+    }
+    // Counts of things.
+    let phases: Vec<String> = (1..=10_001)
+        .map(|i| format!("{{ at = \"{i}ms\", rate = 5 }}"))
+        .collect();
+    cases.push(case(
+        "10001 phases",
+        &render(Some((
+            "workload",
+            "phases",
+            &format!("[{}]", phases.join(", ")),
+        ))),
+        &[],
+        &["workload.phases", "10000"],
+    ));
+    let mut many_faults = base.clone();
+    for i in 0..10_001 {
+        many_faults.push_str(&format!(
+            "\n[[faults]]\ntarget = \"web-02\"\nat = \"{}ms\"\n",
+            i + 1
+        ));
+    }
+    cases.push(case(
+        "10001 faults",
+        &many_faults,
+        &[],
+        &["faults", "10000"],
+    ));
+    cases.push(case(
+        "1025 servers",
+        &base,
+        &["--set", "servers=1025"],
+        &["servers", "1024"],
+    ));
+    cases.push(case(
+        "1024 servers over 11 days at 1s",
+        &render(Some(("timeline", "interval", "\"1s\""))),
+        &[
+            "--set",
+            "servers.count=1024",
+            "--set",
+            "duration=11d",
+            "--set",
+            "workload.rate=0.01",
+            "--set",
+            "health.enabled=false",
+            "--set",
+            "random_faults.count=0",
+        ],
+        &["timeline.interval", "cells"],
+    ));
+
+    // ---- the file itself ----------------------------------------------------------------------
+    let file_case = |name: &str, bytes: Vec<u8>, expect: &[&str]| Case {
+        name: name.into(),
+        files: vec![("s.toml".into(), bytes)],
+        special: vec![],
+        args: vec!["s.toml".into()],
+        expect: std::iter::once("s.toml")
+            .chain(expect.iter().copied())
+            .map(String::from)
+            .collect(),
+    };
+    cases.push(file_case(
+        "not UTF-8",
+        b"name = \"\xff\xfe\"\n".to_vec(),
+        &["UTF-8", "line 1"],
+    ));
+    cases.push(file_case(
+        "binary junk",
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect(),
+        &[],
+    ));
+    cases.push(file_case("empty", vec![], &["duration"]));
+    cases.push(file_case(
+        "comments only",
+        b"# nothing\n# here\n".to_vec(),
+        &["duration"],
+    ));
+    cases.push(file_case(
+        "300001 values",
+        format!(
+            "duration = \"5s\"\nx = [{}]\n",
+            vec!["1"; 300_001].join(",")
+        )
+        .into_bytes(),
+        &["x", "line 2", "300000"],
+    ));
+    cases.push(file_case(
+        "300001 empty tables",
+        format!(
+            "duration = \"5s\"\nx = [{}]\n",
+            vec!["{}"; 300_001].join(",")
+        )
+        .into_bytes(),
+        &["x", "300000"],
+    ));
+    cases.push(file_case(
+        "deep nesting",
+        format!("x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)).into_bytes(),
+        &["x", "nested"],
+    ));
+    cases.push(file_case(
+        "a 5000-byte string",
+        format!("name = \"{}\"\n", "n".repeat(5000)).into_bytes(),
+        &["name", "4096"],
+    ));
+    cases.push(file_case(
+        "a 1 MB name",
+        format!("name = \"{}\"\nduration = \"5s\"\n", "n".repeat(1 << 20)).into_bytes(),
+        &["name", "line 1"],
+    ));
+    cases.push(file_case(
+        "a 5000-byte key",
+        format!("{} = 1\n", "k".repeat(5000)).into_bytes(),
+        &["4096"],
+    ));
+    for (name, text, line) in [
+        (
+            "unclosed string",
+            "name = \"abc\nduration = \"5s\"\n",
+            "line 1",
+        ),
+        (
+            "unclosed header",
+            "duration = \"5s\"\n[workload\nrate = 3\n",
+            "line 2",
+        ),
+        (
+            "duplicate key",
+            "duration = \"5s\"\nduration = \"6s\"\n",
+            "line 2",
+        ),
+        ("missing value", "duration =\n", "line 1"),
+        ("missing key", "= 5\n", "line 1"),
+        ("bad escape", "name = \"a\\qb\"\n", "line 1"),
+        (
+            "integer overflow",
+            "seed = 99999999999999999999\n",
+            "line 1",
+        ),
+        (
+            "bad float",
+            "duration = \"5s\"\n[workload]\nrate = 1.\n",
+            "line 3",
+        ),
+        (
+            "duplicate table",
+            "[lb]\nthreads = 1\n[lb]\nthreads = 2\n",
+            "line 3",
+        ),
+        ("table and value", "lb = 1\n[lb]\nthreads = 2\n", "line 2"),
+        (
+            "datetime duration",
+            "duration = 1979-05-27T07:32:00Z\n",
+            "duration",
+        ),
+        (
+            "array of mixed junk",
+            "servers = [1, \"a\", {}]\nduration = \"5s\"\n",
+            "servers",
+        ),
+        (
+            "servers as a string",
+            "servers = \"three\"\nduration = \"5s\"\n",
+            "servers",
+        ),
+        (
+            "replicas negative",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[database]\nreplicas = -4\n",
+            "database.replicas",
+        ),
+        (
+            "workload as a number",
+            "duration = \"5s\"\nworkload = 5\n",
+            "workload",
+        ),
+        (
+            "faults as a table",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[faults]\nat = \"1s\"\n",
+            "faults",
+        ),
+        (
+            "sweep unknown key",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nreplications = 2\nbogus = 1\n",
+            "sweep.bogus",
+        ),
+        (
+            "sweep replications 0",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nreplications = 0\n",
+            "sweep.replications",
+        ),
+        (
+            "sweep parameter not a list",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = 5 }\n",
+            "sweep.parameters",
+        ),
+        (
+            "sweep parameter unknown key",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rte\" = [1, 2] }\n",
+            "sweep.parameters.\"workload.rte\" (line 5)",
+        ),
+        (
+            "sweep parameter bad value",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, -2] }\n",
+            "sweep.parameters.\"workload.rate\" (line 5)",
+        ),
+        (
+            "montecarlo runs 0",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[montecarlo]\nruns = 0\n",
+            "montecarlo.runs",
+        ),
+        (
+            "montecarlo horizon",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[montecarlo]\nhorizon = 5\n",
+            "montecarlo.horizon",
+        ),
+        (
+            "montecarlo unknown",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[montecarlo]\nrun = 5\n",
+            "montecarlo.run",
+        ),
+    ] {
+        cases.push(file_case(name, text.as_bytes().to_vec(), &[line]));
+    }
+    for (name, special, expect) in [
+        ("a link to /dev/zero", "zero", "device"),
+        ("a FIFO", "fifo", "FIFO"),
+        ("a folder", "dir", "folder"),
+        ("a sparse 5 MB file", "sparse:5000000", "4 MiB"),
+    ] {
+        cases.push(Case {
+            name: name.into(),
+            files: vec![],
+            special: vec![("s.toml".into(), special.into())],
+            args: vec!["s.toml".into()],
+            expect: vec!["s.toml".into(), expect.into()],
+        });
+    }
+    cases.push(Case {
+        name: "no such file".into(),
+        files: vec![],
+        special: vec![],
+        args: vec!["s.toml".into()],
+        expect: vec!["s.toml".into(), "No such file".into()],
+    });
+
+    // ---- empirical CSVs -----------------------------------------------------------------------
+    let emp = |csv: &str| {
+        render(Some((
+            "[workload.mix]",
+            "app",
+            &format!("\"empirical({csv}, unit=ms)\""),
+        )))
+    };
+    for (name, content, expect) in [
+        ("letters", "10\nabc\n", "line 2"),
+        ("negative", "10\n-3\n", "-3"),
+        ("no samples", "header\n", "no samples"),
+        ("two columns", "1,2\n", "lat.csv"),
+        ("a unit per line gone wrong", "5 parsecs\n", "lat.csv"),
+    ] {
+        let mut c = case(
+            format!("empirical {name}"),
+            &emp("lat.csv"),
+            &[],
+            &["workload.mix[0].app", expect],
+        );
+        c.files
+            .push(("lat.csv".into(), content.as_bytes().to_vec()));
+        cases.push(c);
+    }
+    for (name, special, expect) in [
+        ("empirical /dev/zero link", "zero", "not a regular file"),
+        ("empirical FIFO", "fifo", "not a regular file"),
+        ("empirical folder", "dir", "not a regular file"),
+        ("empirical 300 MB sparse", "sparse:300000000", "larger than"),
+    ] {
+        let mut c = case(name, &emp("lat.csv"), &[], &["workload.mix[0].app", expect]);
+        c.special.push(("lat.csv".into(), special.into()));
+        cases.push(c);
+    }
+
+    // ---- studies too big to hold or to finish -------------------------------------------------
+    for (name, extra, expect) in [
+        (
+            "a million replications of 1024 servers",
+            vec![
+                "--set",
+                "servers.count=1024",
+                "--set",
+                "random_faults.count=0",
+                "--set",
+                "faults.count=0",
+                "--set",
+                "duration=1s",
+                "--set",
+                "warmup=0s",
+                "--replications",
+                "1000000",
+            ],
+            "figures",
+        ),
+        (
+            "2 million replications",
+            vec!["--replications", "2000000"],
+            "--replications",
+        ),
+        (
+            "5 million Monte Carlo runs",
+            vec!["--montecarlo", "--runs", "5000000"],
+            "--runs",
+        ),
+        (
+            "a Monte Carlo study failing every second",
+            vec![
+                "--montecarlo",
+                "--set",
+                "random_faults[0].mttf=1s",
+                "--set",
+                "random_faults[0].mttr=1s",
+            ],
+            "random_faults[0].mttf",
+        ),
+        (
+            "a Monte Carlo study of a thousand years",
+            vec![
+                "--montecarlo",
+                "--set",
+                "random_faults[0].mttf=1h",
+                "--set",
+                "random_faults[0].mttr=1min",
+                "--runs",
+                "100000",
+            ],
+            "events",
+        ),
+        (
+            "a Monte Carlo study without random faults",
+            vec!["--montecarlo", "--set", "random_faults.count=0"],
+            "random_faults",
+        ),
+    ] {
+        cases.push(case(name, &base, &extra, &[expect]));
+    }
+    let points: Vec<String> = (1..=100_001).map(|i| i.to_string()).collect();
+    cases.push(case(
+        "100001 sweep points",
+        &format!(
+            "{base}\n[sweep]\nparameters = {{ \"workload.clients\" = [{}] }}\n",
+            points.join(",")
+        ),
+        &[],
+        &["100001 points"],
+    ));
+    {
+        let mut c = case(
+            "a sweep holding a million samples per point",
+            &emp("big.csv"),
+            &[
+                "--sweep",
+                &format!(
+                    "workload.rate={}",
+                    (1..=200)
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ],
+            &["empirical", "samples"],
+        );
+        let big: String = (0..1_000_000)
+            .map(|i| format!("{}\n", i % 97 + 1))
+            .collect();
+        c.files.push(("big.csv".into(), big.into_bytes()));
+        cases.push(c);
+    }
+
+    // ---- command-line arguments ---------------------------------------------------------------
+    for (extra, expect) in [
+        (vec!["--threads", "0"], "--threads"),
+        (vec!["--threads", "100000"], "--threads"),
+        (vec!["--threads", "many"], "--threads"),
+        (vec!["--threads", "-1"], "--threads"),
+        (vec!["--seed", "-1"], "--seed"),
+        (vec!["--seed", "18446744073709551615"], "--seed"),
+        (vec!["--seed", "9223372036854775808"], "--seed"),
+        (vec!["--seed", "x"], "--seed"),
+        (vec!["--runs", "0", "--montecarlo"], "--runs"),
+        (vec!["--runs", "-3"], "--runs"),
+        (vec!["--replications", "0"], "--replications"),
+        (vec!["--replications", "x"], "--replications"),
+        (vec!["--shard", "0/4", "--replications", "2"], "0/4"),
+        (vec!["--shard", "5/4", "--replications", "2"], "5/4"),
+        (vec!["--shard", "1/0", "--replications", "2"], "1/0"),
+        (vec!["--shard", "half", "--replications", "2"], "half"),
+        (vec!["--shard", "1/2"], "--shard"),
+        (vec!["--sweep", "novalues"], "--sweep"),
+        (vec!["--sweep", "=1,2"], "--sweep"),
+        (vec!["--sweep", "workload.rate=1,,2"], "--sweep"),
+        (vec!["--set", "noequals"], "--set noequals"),
+        (vec!["--set", "a..b=1"], "a..b"),
+        (vec!["--set", "servers[99].weight=2"], "servers[99]"),
+        (vec!["--set", "workload.rate.x=1"], "workload.rate"),
+        (vec!["--assert", "p99 fast"], "--assert"),
+        (vec!["--assert", "bogus <= 1"], "bogus"),
+        (vec!["--assert", "p99 <= soon"], "soon"),
+        (vec!["--assert", ">= 3"], "--assert"),
+        (vec!["--json", "--replications", "2"], "--json"),
+        (vec!["--resume"], "--resume"),
+        (vec!["--runs", "5"], "--runs"),
+        (vec!["--threads", "2"], "--threads"),
+        (
+            vec!["--montecarlo", "--replications", "3"],
+            "--replications",
+        ),
+        (
+            vec!["--montecarlo", "--sweep", "workload.rate=1,2"],
+            "--sweep",
+        ),
+        (vec!["--output", "some"], "--output"),
+        (vec!["--output", "none", "--out", "x"], "--out"),
+        (
+            vec!["--output", "none", "--replications", "2", "--resume"],
+            "--resume",
+        ),
+        (vec!["--out", "s.toml"], "is a file"),
+        (vec!["--out", "."], "\".\""),
+        (vec!["--out", ".."], "\"..\""),
+        (vec!["--out", "/"], "\"/\""),
+        (vec!["--junit", "s.toml"], "--junit"),
+        (vec!["--junit", "."], "--junit"),
+        (vec!["--bogus-flag"], "--bogus-flag"),
+    ] {
+        cases.push(Case {
+            expect: vec![expect.to_string()],
+            ..case(format!("args {}", extra.join(" ")), &base, &extra, &[])
+        });
+    }
+    {
+        let mut c = case(
+            "--out onto a folder of the user's",
+            &base,
+            &["--out", "proj"],
+            &["proj", "did not write"],
+        );
+        c.files.push(("proj/precious.txt".into(), b"mine".to_vec()));
+        c.expect = vec!["proj".into(), "did not write".into(), "precious.txt".into()];
+        cases.push(c);
+    }
+    {
+        let mut c = case(
+            "--out whose journal name is the user's",
+            &base,
+            &["--replications", "2", "--out", "r"],
+            &[],
+        );
+        c.files
+            .push(("r.partial/notes.txt".into(), b"mine".to_vec()));
+        c.expect = vec!["r.partial".into(), "not written by simulate".into()];
+        cases.push(c);
+    }
+    {
+        let mut c = case(
+            "--resume without a journal",
+            &base,
+            &["--replications", "2", "--resume", "--out", "r"],
+            &[],
+        );
+        c.expect = vec!["--resume".into(), "nothing to resume".into()];
+        cases.push(c);
+    }
+    {
+        let mut c = case(
+            "--junit onto a file of the user's",
+            &base,
+            &["--junit", "report.xml"],
+            &[],
+        );
+        c.files.push((
+            "report.xml".into(),
+            b"<?xml version=\"1.0\"?><mine/>".to_vec(),
+        ));
+        c.expect = vec!["report.xml".into(), "--junit".into()];
+        cases.push(c);
+    }
+    cases.push(Case {
+        name: "no scenario".into(),
+        files: vec![],
+        special: vec![],
+        args: vec![],
+        expect: vec!["SCENARIO".into()],
+    });
+
+    // ---- replay, merge, ladder ----------------------------------------------------------------
+    let sub = |name: &str,
+               args: &[&str],
+               files: Vec<(&str, &[u8])>,
+               special: Vec<(&str, &str)>,
+               expect: &[&str]| Case {
+        name: name.into(),
+        files: files
+            .into_iter()
+            .map(|(p, b)| (p.to_string(), b.to_vec()))
+            .collect(),
+        special: special
+            .into_iter()
+            .map(|(p, k)| (p.to_string(), k.to_string()))
+            .collect(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        expect: expect.iter().map(|s| s.to_string()).collect(),
+    };
+    let without_random_faults = {
+        let start = base.find("\n[[random_faults]]").unwrap();
+        let end = base.find("\n[timeline]").unwrap();
+        format!("{}{}", &base[..start], &base[end..])
+    };
+    let study_json = |name: &str, kind: &str, runs: &str, params: &str| {
+        STUDY
+            .replace("NAME", name)
+            .replace("KIND", kind)
+            .replace("RUNS", runs)
+            .replace("PARAMS", params)
+    };
+    let huge_params = format!(
+        "[{}]",
+        (0..20)
+            .map(|i| format!(
+                "[\"p{i}\", [\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]]"
+            ))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let summary_missing = br#"{"tool":"infrasim 0.1.0","scenario_file":"gone.toml","scenario_hash":"0000000000000000","overrides":[],"scenario":"gone","run":0}"#;
+    for c in [
+        sub("replay a scenario file", &["replay", "s.toml"], vec![("s.toml", base.as_bytes())], vec![], &["s.toml", "summary.json"]),
+        sub("replay /dev/zero", &["replay", "z.json"], vec![], vec![("z.json", "zero")], &["z.json", "device"]),
+        sub("replay a FIFO", &["replay", "f.json"], vec![], vec![("f.json", "fifo")], &["f.json", "FIFO"]),
+        sub("replay a folder", &["replay", "d"], vec![], vec![("d", "dir")], &["d", "folder"]),
+        sub("replay a sparse 100 MB file", &["replay", "big.json"], vec![], vec![("big.json", "sparse:100000000")], &["big.json", "larger than"]),
+        sub("replay garbage", &["replay", "g.json"], vec![("g.json", b"{not json")], vec![], &["g.json", "not a summary.json"]),
+        sub("replay a JSON without provenance", &["replay", "g.json"], vec![("g.json", b"{\"a\": 1}")], vec![], &["g.json", "not a summary.json"]),
+        sub("replay a summary whose scenario is gone", &["replay", "g.json"], vec![("g.json", summary_missing)], vec![], &["gone.toml", "not found"]),
+        sub("merge nothing", &["merge"], vec![], vec![], &["DIRS"]),
+        sub("merge a missing folder", &["merge", "nope"], vec![], vec![], &["nope/study.json"]),
+        sub("merge garbage study.json", &["merge", "a"], vec![("a/study.json", b"]]"), ("a/runs.csv", b"")], vec![], &["a/study.json"]),
+        sub("merge a study.json link to /dev/zero", &["merge", "a"], vec![], vec![("a", "dir"), ("a/study.json", "zero")], &["a/study.json", "device"]),
+        sub("merge a FIFO runs.csv", &["merge", "a"], vec![("a/study.json", br#"{"tool":"x","name":"n","scenario_file":"s.toml","scenario_hash":"0","overrides":[],"kind":"sweep","seed":1,"runs":1,"horizon_s":null,"parameters":[],"components":[],"spofs":[],"shard":"1/2"}"#)], vec![("a/runs.csv", "fifo")], &["a/runs.csv", "FIFO"]),
+        sub("merge a study named ../../x", &["merge", "a"], vec![("a/study.json", study_json("../../x", "sweep", "1", "[]").as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "name"]),
+        sub("merge a study of 0 runs", &["merge", "a"], vec![("a/study.json", study_json("n", "sweep", "0", "[]").as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "runs"]),
+        sub("merge a study of an unknown kind", &["merge", "a"], vec![("a/study.json", study_json("n", "grid", "1", "[]").as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "kind"]),
+        sub("merge a study of 10^20 points", &["merge", "a"], vec![("a/study.json", study_json("n", "sweep", "1", &huge_params).as_bytes()), ("a/runs.csv", b"point,rep\n")], vec![], &["a/study.json", "parameters"]),
+        sub("merge a runs.csv with a point outside the study", &["merge", "a"], vec![("a/study.json", study_json("n", "sweep", "1", "[]").as_bytes()), ("a/runs.csv", b"point,rep,x\n999999,0,1\n")], vec![], &["runs.csv", "999999"]),
+        sub("merge a Monte Carlo runs.csv with a run outside the study", &["merge", "a"], vec![("a/study.json", study_json("n", "montecarlo", "1", "[]").as_bytes()), ("a/runs.csv", b"rep,availability,time_availability,downtime_s,failed_requests,failures,outages\n5,1,1,0,0,0,\n")], vec![], &["runs.csv", "run 5"]),
+        sub("replay a summary naming ../../x", &["replay", "g.json"], vec![("g.json", br#"{"tool":"infrasim 0.1.0","scenario_file":"s.toml","scenario_hash":"0","overrides":[],"scenario":"../../x","run":0}"#)], vec![], &["g.json", "scenario"]),
+        sub("merge --assert bad", &["merge", "--assert", "p99 fast", "a"], vec![], vec![], &["--assert"]),
+        sub("ladder without random faults", &["ladder", "s.toml"], vec![("s.toml", without_random_faults.as_bytes())], vec![], &["s.toml", "random_faults"]),
+        sub("ladder of a FIFO", &["ladder", "f.toml"], vec![], vec![("f.toml", "fifo")], &["f.toml", "FIFO"]),
+        sub("ladder --threads 0", &["ladder", "--threads", "0", "s.toml"], vec![("s.toml", base.as_bytes())], vec![], &["--threads"]),
+        sub("ladder --runs 0", &["ladder", "--runs", "0", "s.toml"], vec![("s.toml", base.as_bytes())], vec![], &["--runs"]),
+        sub("ladder of 101 steps", &{
+            let mut a = vec!["ladder"];
+            a.extend(std::iter::repeat_n("s.toml", 101));
+            a
+        }, vec![("s.toml", base.as_bytes())], vec![], &["101", "100"]),
+    ] {
+        cases.push(c);
+    }
+    cases
+}
+
+/// Everything under `dir`, with file sizes: the sandbox before and after a run.
+fn listing(dir: &Path) -> Vec<(String, u64)> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let meta = fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            if meta.is_dir() {
+                stack.push(p);
+                out.push((format!("{rel}/"), 0));
+            } else {
+                out.push((rel, meta.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn prepare(c: &Case, dir: &Path) {
+    fs::create_dir_all(dir).unwrap();
+    for (p, kind) in &c.special {
+        let path = dir.join(p);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        match kind.as_str() {
+            "fifo" => {
+                let ok = Command::new("mkfifo").arg(&path).status().unwrap();
+                assert!(ok.success(), "mkfifo");
+            }
+            "zero" => std::os::unix::fs::symlink("/dev/zero", &path).unwrap(),
+            "dir" => fs::create_dir_all(&path).unwrap(),
+            k => {
+                let n: u64 = k.strip_prefix("sparse:").unwrap().parse().unwrap();
+                fs::File::create(&path).unwrap().set_len(n).unwrap();
+            }
+        }
+    }
+    for (p, bytes) in &c.files {
+        let path = dir.join(p);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+}
+
+/// Runs one case; returns what went wrong, if anything, and how long it took.
+fn check(c: &Case, dir: &Path) -> (Option<String>, Duration) {
+    prepare(c, dir);
+    let before = listing(dir);
+    let t0 = Instant::now();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {MEMORY_KIB}; exec \"$@\""))
+        .arg("sh")
+        .arg(BIN)
+        .args(&c.args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if t0.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = t0.elapsed();
+    let err = reader.join().unwrap();
+    let after = listing(dir);
+    let shown = format!(
+        "`simulate {}`",
+        c.args.join(" ").chars().take(200).collect::<String>()
+    );
+    let problem = match status {
+        None => Some(format!(
+            "{}: {shown} still running after {DEADLINE:?}",
+            c.name
+        )),
+        Some(s) if s.code() != Some(2) => Some(format!(
+            "{}: {shown} exited {s} (expected 2)\n{}",
+            c.name,
+            err.chars().take(1500).collect::<String>()
+        )),
+        Some(_) if !err.starts_with("error: ") => {
+            Some(format!("{}: {shown}: no `error: ` message:\n{err}", c.name))
+        }
+        Some(_) => c
+            .expect
+            .iter()
+            .find(|w| !err.contains(w.as_str()))
+            .map(|w| {
+                format!(
+                    "{}: {shown}: the message does not name `{w}`:\n{}",
+                    c.name,
+                    err.chars().take(1500).collect::<String>()
+                )
+            })
+            .or_else(|| {
+                (before != after).then(|| {
+                    format!(
+                        "{}: {shown} wrote something: {:?}",
+                        c.name,
+                        after
+                            .iter()
+                            .filter(|e| !before.contains(e))
+                            .collect::<Vec<_>>()
+                    )
+                })
+            }),
+    };
+    let _ = fs::remove_dir_all(dir);
+    (problem, took)
+}
+
+#[test]
+fn every_hostile_input_is_refused_cleanly() {
+    let cases = corpus();
+    assert!(cases.len() >= 300, "the corpus has {} inputs", cases.len());
+    let root: PathBuf =
+        std::env::temp_dir().join(format!("infrasim-hostile-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let t0 = Instant::now();
+    let results: Vec<(usize, Option<String>, Duration)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|k| {
+                let cases = &cases;
+                let root = &root;
+                s.spawn(move || {
+                    (0..cases.len())
+                        .filter(|i| i % 2 == k)
+                        .map(|i| {
+                            let (p, t) = check(&cases[i], &root.join(i.to_string()));
+                            (i, p, t)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let _ = fs::remove_dir_all(&root);
+    let slowest = results.iter().max_by_key(|r| r.2).unwrap();
+    eprintln!(
+        "{} hostile inputs in {:.1} s; slowest: {} ({:.2} s)",
+        cases.len(),
+        t0.elapsed().as_secs_f64(),
+        cases[slowest.0].name,
+        slowest.2.as_secs_f64()
+    );
+    let failures: Vec<&String> = results.iter().filter_map(|r| r.1.as_ref()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} hostile inputs were not refused cleanly:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
+#[test]
+fn the_base_scenario_is_valid_so_each_case_tests_one_thing() {
+    let dir = std::env::temp_dir().join(format!("infrasim-hostile-base-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("s.toml"), render(None)).unwrap();
+    let o = Command::new(BIN)
+        .args(["s.toml", "--output", "none", "-q"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
