@@ -341,6 +341,17 @@ fn corpus() -> Vec<Case> {
             cases.push(case(format!("{path} = {v}"), &text, &[], &[&path]));
         }
     }
+    // keepalived's script watching HAProxy, run every nanosecond: refused at its key.
+    let text = format!(
+        "{}\n[lb.vrrp]\ntrack_haproxy = true\nscript_interval = \"1ns\"\n",
+        render(Some(("lb", "ha", "\"active-passive\"")))
+    );
+    cases.push(case(
+        "lb.vrrp.script_interval = \"1ns\"",
+        &text,
+        &[],
+        &["lb.vrrp.script_interval", "events"],
+    ));
     // Values valid in type but too costly: each is refused at its key, before running.
     for (table, key, v, path, word) in [
         ("health", "inter", "\"1ns\"", "health.inter", "events"),

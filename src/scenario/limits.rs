@@ -160,6 +160,23 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
             events: checked as f64 * secs / t.as_secs_f64().max(1e-9),
         });
     }
+    if let crate::model::LbHa::ActivePassive {
+        track: Some(script),
+        ..
+    } = &f.lb_ha
+    {
+        // keepalived's script runs only while HAProxy is down or the instance in FAULT: the
+        // whole run at worst.
+        costs.push(Cost {
+            key: "lb.vrrp.script_interval".into(),
+            what: format!(
+                "vrrp_script runs every {} on 2 load balancers over {} (while HAProxy is down)",
+                every(script.interval),
+                every(d)
+            ),
+            events: 2.0 * secs / script.interval.as_secs_f64().max(1e-9),
+        });
+    }
     let poll = f.db_failover.poll_interval;
     let nodes = 1 + cfg.database.replicas.len();
     costs.push(Cost {
