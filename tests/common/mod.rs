@@ -1,6 +1,10 @@
 //! Hand-built configurations for the theory tests: no TOML, straight to the model.
 #![allow(dead_code)]
 
+pub mod runs;
+#[allow(unused_imports)]
+pub use runs::*;
+
 use infrasim::dist::Dist;
 use infrasim::engine::SimTime;
 use infrasim::model::*;

@@ -385,15 +385,21 @@ impl Stack {
         // replica can (a crashed one still "receives" here: its relay log is assumed refilled
         // on restart).
         if self.cfg.failures.db_failover.semi_sync && self.db[n].up() && n != self.dbs.primary {
-            let gtid = self.links[n].received_gtid;
-            let d = self
-                .cfg
-                .database
-                .replication
-                .delay
-                .sample_time(&mut self.repl_rng);
-            cal.schedule_in(d, Ev::SemiAck(n as u16, gtid));
+            self.send_semi_ack(cal, n);
         }
+    }
+
+    /// Replica `n` acknowledges everything in its relay log; the acknowledgement travels back
+    /// with the replication delay.
+    fn send_semi_ack(&mut self, cal: &mut Calendar<Ev>, n: usize) {
+        let gtid = self.links[n].received_gtid;
+        let d = self
+            .cfg
+            .database
+            .replication
+            .delay
+            .sample_time(&mut self.repl_rng);
+        cal.schedule_in(d, Ev::SemiAck(n as u16, gtid));
     }
 
     /// A replica's acknowledgement reaches the primary. Acknowledgements are cumulative: the
@@ -657,14 +663,7 @@ impl Stack {
         }
         if n != self.dbs.primary && self.cfg.failures.db_failover.semi_sync {
             // A semi-sync replica reconnects and acknowledges what it holds.
-            let gtid = self.links[n].received_gtid;
-            let d = self
-                .cfg
-                .database
-                .replication
-                .delay
-                .sample_time(&mut self.repl_rng);
-            cal.schedule_in(d, Ev::SemiAck(n as u16, gtid));
+            self.send_semi_ack(cal, n);
         }
         if n == self.dbs.primary {
             // Nobody was promoted: the old primary simply resumes.

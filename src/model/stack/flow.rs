@@ -57,6 +57,11 @@ impl Stack {
         }
         self.obs.arrivals += 1;
         self.in_system.add(now, 1);
+        // The common case first: one HAProxy, alive.
+        if self.single_lb && self.lbs[0].faults.up() {
+            self.lb_accept(cal, id, 0);
+            return;
+        }
         match self.resolve(now, work.client_ip) {
             Some(addr) => {
                 self.reqs.items[id as usize].addr = addr;
@@ -584,15 +589,14 @@ impl Stack {
             self.end(cal, id, Cause::UpstreamConnectTimeout);
             return;
         }
-        if !self.servers[i].app_faults.up() && !self.servers[i].app_frozen() {
-            self.end(cal, id, Cause::AppDown);
-            return;
-        }
         let s = &mut self.servers[i];
-        let admit = if s.app_frozen() {
+        let admit = if s.app_faults.up() {
+            s.app.arrive(now, id)
+        } else if s.app_frozen() {
             s.app.wait_only(now, id)
         } else {
-            s.app.arrive(now, id)
+            self.end(cal, id, Cause::AppDown);
+            return;
         };
         match admit {
             Admit::Rejected => match self.cfg.servers[i].upstream {

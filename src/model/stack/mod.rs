@@ -655,6 +655,8 @@ pub struct Stack {
     track_workers: bool,
     /// Per request class: Nginx serves it alone.
     static_class: Vec<bool>,
+    /// One HAProxy (`lb.ha = "single"`): a client's address is always that LB's.
+    single_lb: bool,
     /// An LB queue is being drained (`lb_dequeue`): nested drains are noted, not run.
     dequeuing: bool,
     dequeue_pending: Vec<(usize, usize)>,
@@ -828,6 +830,7 @@ impl Stack {
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
             static_class: cfg.workload.mix.iter().map(|c| c.static_file).collect(),
+            single_lb: matches!(cfg.failures.lb_ha, LbHa::Single),
             dequeuing: false,
             dequeue_pending: Vec::new(),
             kill_from_server_timeout: cfg
