@@ -433,7 +433,16 @@ impl Stack {
     /// slot again, which would dequeue the next one from inside this call, and so on down
     /// the stack for a long queue: such nested calls only note the server, and the
     /// outermost call serves every noted server in turn.
+    #[inline]
     pub(super) fn lb_dequeue(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
+        let lb = &self.lbs[k];
+        if lb.backend_q.is_empty() && lb.server_q[i].is_empty() {
+            return; // nothing waits: the common case
+        }
+        self.drain_queues(cal, k, i);
+    }
+
+    fn drain_queues(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         if self.dequeuing {
             if !self.dequeue_pending.contains(&(k, i)) {
                 self.dequeue_pending.push((k, i));

@@ -101,7 +101,9 @@ impl Stack {
             return;
         }
         let token = self.reqs.items[id as usize].epoch;
-        self.trim(Kind::Server, 0);
+        if self.lb_deadlines.fifo.len() >= self.lb_deadlines.trim_at {
+            self.trim_server();
+        }
         if let Some(at) = self.lb_deadlines.push(cal.now(), id, token) {
             cal.schedule_at(at, Ev::Deadline(Kind::Server as u8, 0));
         }
@@ -114,7 +116,9 @@ impl Stack {
             return;
         }
         let token = self.reqs.items[id as usize].epoch;
-        self.trim(Kind::NginxRead, i);
+        if self.servers[i].ngx_deadlines.fifo.len() >= self.servers[i].ngx_deadlines.trim_at {
+            self.trim(Kind::NginxRead, i);
+        }
         if let Some(at) = self.servers[i].ngx_deadlines.push(cal.now(), id, token) {
             cal.schedule_at(at, Ev::Deadline(Kind::NginxRead as u8, i as u16));
         }
@@ -139,7 +143,9 @@ impl Stack {
             return;
         }
         let token = self.reqs.items[id as usize].epoch;
-        self.trim(Kind::AppWorker, i);
+        if self.servers[i].app_deadlines.fifo.len() >= self.servers[i].app_deadlines.trim_at {
+            self.trim(Kind::AppWorker, i);
+        }
         if let Some(at) = self.servers[i].app_deadlines.push(cal.now(), id, token) {
             cal.schedule_at(at, Ev::Deadline(Kind::AppWorker as u8, i as u16));
         }
@@ -152,7 +158,9 @@ impl Stack {
             return;
         }
         let token = self.reqs.items[id as usize].query;
-        self.trim(Kind::DbRead, 0);
+        if self.db_deadlines.fifo.len() >= self.db_deadlines.trim_at {
+            self.trim(Kind::DbRead, 0);
+        }
         if let Some(at) = self.db_deadlines.push(cal.now(), id, token) {
             cal.schedule_at(at, Ev::Deadline(Kind::DbRead as u8, 0));
         }
@@ -162,7 +170,7 @@ impl Stack {
     /// requests mostly end in the order they started, so this keeps a FIFO about as long as
     /// what is in flight (more only behind a request that lives long, up to what arrives
     /// within one timeout).
-    #[inline]
+    #[cold]
     fn trim(&mut self, kind: Kind, i: usize) {
         let d = self.fifo(kind, i);
         if d.fifo.len() < d.trim_at {
@@ -175,6 +183,21 @@ impl Stack {
             self.fifo(kind, i).fifo.pop_front();
         }
         let d = self.fifo(kind, i);
+        d.trim_at = (2 * d.fifo.len()).max(TRIM_FLOOR);
+    }
+
+    /// `trim` for the `timeout server` FIFO, the one every request goes through, with its
+    /// staleness test written out (the generic one dispatches on the kind per entry).
+    fn trim_server(&mut self) {
+        let reqs = &self.reqs.items;
+        let d = &mut self.lb_deadlines;
+        while let Some(&(id, token, _)) = d.fifo.front() {
+            let r = &reqs[id as usize];
+            if r.live && !r.zombie && r.epoch == token && r.has(holds::SRV) {
+                break;
+            }
+            d.fifo.pop_front();
+        }
         d.trim_at = (2 * d.fifo.len()).max(TRIM_FLOOR);
     }
 
