@@ -140,6 +140,7 @@ struct Mix {
     any_db: f64,
 }
 
+#[derive(Clone)]
 struct State<'a> {
     cfg: &'a Config,
     comps: &'a [Component],
@@ -381,7 +382,11 @@ pub fn simulate(
         last = now;
         let Some(ev) = next else { break };
         handle(&mut st, &mut cal, &mut rngs, &mut out, ev);
-        // Same-instant events settle before the fraction is read.
+        // Same-instant events settle before the fraction is read: a failure and the mechanism
+        // that routes around it at the same instant make no outage.
+        while let Some(ev) = cal.pop_until(now) {
+            handle(&mut st, &mut cal, &mut rngs, &mut out, ev);
+        }
         let f = st.failing(now);
         if f > 0.0 && outage_start.is_none() {
             outage_start = Some(now);
@@ -391,7 +396,7 @@ pub fn simulate(
             out.outages.push((now - s).as_secs_f64());
         }
         f_now = f;
-        blame_now = blame(&mut st, now, f);
+        blame_now = blame(&st, now, f);
     }
     if let Some(s) = outage_start {
         out.outages.push((horizon - s).as_secs_f64());
@@ -405,25 +410,68 @@ pub fn simulate(
     out
 }
 
-/// Components whose repair alone would lower f, each blamed for an equal share of f.
-fn blame(st: &mut State, now: SimTime, f: f64) -> Vec<(usize, f64)> {
+/// The components without whose failure f would be lower now, each blamed for an equal share
+/// of f. "Without its failure" restores the component and what its failure set in motion (a
+/// server taken out of rotation, writes closed by a dead primary, a floating IP or DNS record
+/// moved away), so a component is blamed for as long as users feel it, detection window and
+/// repair alike: the same cost its improvement potential (a paired run where it never fails)
+/// measures.
+fn blame(st: &State, now: SimTime, f: f64) -> Vec<(usize, f64)> {
     if f == 0.0 {
         return vec![];
     }
     let mut who = vec![];
     for c in 0..st.comps.len() {
-        if !st.down[c] {
+        if !st.down[c] && !still_felt(st, st.comps[c].part) {
             continue;
         }
-        set_part(st, st.comps[c].part, false);
-        let without = st.failing(now);
-        set_part(st, st.comps[c].part, true);
-        if without < f {
+        let mut without = st.clone();
+        restore(&mut without, st.comps[c].part);
+        if without.failing(now) < f {
             who.push(c);
         }
     }
     let k = who.len().max(1) as f64;
     who.into_iter().map(|c| (c, f / k)).collect()
+}
+
+/// A repaired part whose failure still hurts: a server not yet back in rotation, a primary
+/// whose writes have not resumed.
+fn still_felt(st: &State, part: Part) -> bool {
+    match part {
+        Part::Host(i) | Part::App(i) => st.out_of_rotation[i],
+        Part::Db(n) => n == st.primary && !st.writes_open,
+        Part::Lb(k) => st.vip.is_none() || st.vrrp_fault[k],
+        Part::Link => false,
+    }
+}
+
+/// The state as if `part` had not failed: up, and its failure's consequences undone.
+fn restore(st: &mut State, part: Part) {
+    set_part(st, part, false);
+    match part {
+        Part::Lb(k) => {
+            st.lb_silent[k] = false;
+            st.vrrp_fault[k] = false;
+            st.dns_moved[k] = false;
+            if st.vip.is_none_or(|v| st.lb_down[v]) {
+                st.vip = Some(k);
+            }
+        }
+        Part::Host(i) | Part::App(i) => {
+            if !st.host_down[i] && !st.app_down[i] {
+                st.out_of_rotation[i] = false;
+            }
+        }
+        Part::Db(n) => {
+            if n == st.primary {
+                st.writes_open = true;
+            } else {
+                st.in_read_pool[n] = true;
+            }
+        }
+        Part::Link => {}
+    }
 }
 
 /// Sets the raw up/down flag of a part (no mechanics).
