@@ -392,7 +392,7 @@ fn merged_junit_report_equals_the_unsharded_one() {
     let _g = shared();
     let tmp = Scratch::new("merge-junit");
     let study = [
-        "scenarios/ladder/2_distributed.toml",
+        "scenarios/ladder/3_distributed.toml",
         "--set",
         "duration=20s",
         "--set",

@@ -156,7 +156,7 @@ fn monte_carlo_and_ladder_reports() {
     );
     check_links(&ladder);
     let chart = svg(&ladder, "availability_ladder.svg");
-    for step in ["ladder_1_one_server", "ladder_5_monitoring"] {
+    for step in ["ladder_1_one_server", "ladder_6_monitoring"] {
         assert!(chart.contains(step), "ladder chart lacks {step}");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -158,10 +158,10 @@ mod tests {
         let dir = testutil::temp_dir("ladder");
         let steps = vec![
             ("1_one_server".to_string(), ci(0.99, 0.002)),
-            ("2_distributed".to_string(), ci(0.995, 0.001)),
-            ("3_lb_pair".to_string(), ci(0.9995, 0.0002)),
-            ("4_db_failover".to_string(), ci(0.99995, 0.0001)),
-            ("5_monitoring".to_string(), ci(1.0, 0.0)),
+            ("3_distributed".to_string(), ci(0.995, 0.001)),
+            ("4_lb_pair".to_string(), ci(0.9995, 0.0002)),
+            ("5_db_failover".to_string(), ci(0.99995, 0.0001)),
+            ("6_monitoring".to_string(), ci(1.0, 0.0)),
         ];
         let files = ladder(&dir, &steps).unwrap();
         testutil::check(
@@ -169,10 +169,10 @@ mod tests {
             &files[0],
             &[
                 "1_one_server",
-                "2_distributed",
-                "3_lb_pair",
-                "4_db_failover",
-                "5_monitoring",
+                "3_distributed",
+                "4_lb_pair",
+                "5_db_failover",
+                "6_monitoring",
                 "no failure seen",
                 "2 nines",
             ],
