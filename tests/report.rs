@@ -127,23 +127,16 @@ fn monte_carlo_and_ladder_reports() {
     svg(&dir, "availability_outages.svg");
     let ladder = tmp("ladder");
     let mut args = vec!["ladder", "--runs", "50", "--out", ladder.to_str().unwrap()];
-    let files: Vec<String> = (1..=5)
-        .map(|i| {
-            let f =
-                std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ladder"))
-                    .unwrap()
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .find(|p| {
-                        p.file_name()
-                            .unwrap()
-                            .to_string_lossy()
-                            .starts_with(&format!("{i}_"))
-                    })
-                    .unwrap();
-            f.to_string_lossy().into_owned()
-        })
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ladder"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the ladder has {} steps", files.len());
     args.extend(files.iter().map(String::as_str));
     let out = Command::new(env!("CARGO_BIN_EXE_simulate"))
         .args(&args)
