@@ -2,13 +2,14 @@
 
 use super::Outcome;
 use super::args::OutArgs;
-use super::montecarlo::{availability_pm, nines};
+use super::montecarlo::{availability_pm, degraded_spec, nines, slo_latency};
 use super::output::{Output, default_dir, tables};
 use super::print;
 use super::study::{check_count, check_values, pool};
 use infrasim::engine::SimTime;
-use infrasim::experiment::montecarlo::{self, McSummary};
+use infrasim::experiment::montecarlo::{self, Degraded, McSummary};
 use infrasim::model::availability;
+use infrasim::model::degraded::DegradedSpec;
 use infrasim::report::{Level, atomic, charts, html, num};
 use infrasim::scenario::{self, Scenario, limits};
 use infrasim::stats::MeanCi;
@@ -33,7 +34,7 @@ pub fn ladder(
     }
     // Every step is loaded and checked before any runs: a mistake in the last file must not
     // cost the studies of the others.
-    let mut plans: Vec<(Scenario, u32, SimTime)> = vec![];
+    let mut plans: Vec<(Scenario, u32, SimTime, DegradedSpec)> = vec![];
     for path in files_in {
         let sc = scenario::load(path, &[]).map_err(|e| e.to_string())?;
         let spec = sc.study.montecarlo.clone();
@@ -57,21 +58,25 @@ pub fn ladder(
             n as u64,
             2 * comps.len() as u64 + 8 + outages.ceil() as u64,
         )?;
-        plans.push((sc, n, horizon));
+        let spec = degraded_spec(&sc)?;
+        plans.push((sc, n, horizon, spec));
     }
     let output = Output::claim(out_args, default_dir("ladder", None))?;
     let pool = pool(threads)?;
     let mut steps: Vec<(String, McSummary)> = vec![];
-    for (sc, n, horizon) in &plans {
+    for (sc, n, horizon, spec) in &plans {
         let (n, horizon) = (*n, *horizon);
         let comps = availability::components(&sc.config);
         let reps = montecarlo::reps(n, None);
-        let (_, results) =
-            pool.install(|| montecarlo::run(&sc.config, horizon, &reps, &|| false, &|_| {}));
+        let degraded = Degraded::new(&sc.config, spec, slo_latency(&sc.config));
+        let (_, results) = pool
+            .install(|| montecarlo::run(&sc.config, horizon, &degraded, &reps, &|| false, &|_| {}));
         let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
         let summary = montecarlo::summarise(
             &names,
             availability::structural_spofs(&sc.config),
+            degraded.single_failures(&sc.config),
+            slo_latency(&sc.config).map(|l| l.as_secs_f64()),
             horizon,
             &results,
         );
@@ -84,8 +89,15 @@ pub fn ladder(
         .unwrap_or(0)
         .max("design".len());
     let mut text = format!(
-        "{:<width$} {:>24} {:>7} {:>18} {:>14}\n",
-        "design", "availability (95% CI)", "nines", "downtime min/year", "outages/year"
+        "{:<width$} {:>24} {:>7} {:>24} {:>7} {:>18} {:>18} {:>14}\n",
+        "design",
+        "availability (95% CI)",
+        "nines",
+        "within SLO (95% CI)",
+        "nines",
+        "downtime min/year",
+        "of it overload",
+        "outages/year"
     );
     let mut csv = csv::Writer::from_writer(vec![]);
     let _ = csv.write_record([
@@ -95,19 +107,28 @@ pub fn ladder(
         "ci95_low",
         "ci95_high",
         "nines",
+        "slo_availability",
+        "slo_ci95_low",
+        "slo_ci95_high",
+        "slo_nines",
         "downtime_minutes_per_year",
+        "overload_minutes_per_year",
         "outages_per_year",
         "structural_spofs",
     ]);
     for (i, (name, s)) in steps.iter().enumerate() {
         let a = s.availability;
+        let g = s.slo_availability;
         let _ = writeln!(
             text,
-            "{:<width$} {:>24} {:>7} {:>18.1} {:>14.1}",
+            "{:<width$} {:>24} {:>7} {:>24} {:>7} {:>18.1} {:>18.1} {:>14.1}",
             name,
             availability_pm(&a),
             nines(a.mean),
+            availability_pm(&g),
+            nines(g.mean),
             s.downtime_minutes_per_year.mean,
+            s.overload_minutes_per_year.mean,
             s.outages_per_year.mean
         );
         let _ = csv.write_record([
@@ -117,9 +138,17 @@ pub fn ladder(
             num::estimate(a.low(), a.half_width),
             num::estimate(a.high(), a.half_width),
             nines(a.mean),
+            num::estimate(g.mean, g.half_width),
+            num::estimate(g.low(), g.half_width),
+            num::estimate(g.high(), g.half_width),
+            nines(g.mean),
             num::estimate(
                 s.downtime_minutes_per_year.mean,
                 s.downtime_minutes_per_year.half_width,
+            ),
+            num::estimate(
+                s.overload_minutes_per_year.mean,
+                s.overload_minutes_per_year.half_width,
             ),
             num::estimate(s.outages_per_year.mean, s.outages_per_year.half_width),
             s.structural_spofs

@@ -10,11 +10,13 @@ use super::print;
 use super::study::{check_count, check_values};
 use infrasim::engine::SimTime;
 use infrasim::experiment::Shard;
-use infrasim::experiment::montecarlo::{self, McSummary};
+use infrasim::experiment::montecarlo::{self, Degraded, McSummary};
 use infrasim::model::availability;
+use infrasim::model::degraded::DegradedSpec;
 use infrasim::report::study::{self as files, StudyRecord};
 use infrasim::report::table::{availability as fmt_avail, secs};
 use infrasim::report::{Provenance, charts, html};
+use infrasim::scenario::error::Problem;
 use infrasim::scenario::{self, Scenario, limits};
 use infrasim::stats::MeanCi;
 use std::fmt::Write as _;
@@ -25,6 +27,27 @@ pub fn known_metrics() -> String {
         "a Monte Carlo study reports {}",
         montecarlo::METRICS.join(", ")
     )
+}
+
+/// The study's degraded-state settings, checked against the topology.
+pub fn degraded_spec(sc: &Scenario) -> Result<DegradedSpec, String> {
+    let spec = sc
+        .study
+        .montecarlo
+        .as_ref()
+        .map_or(DegradedSpec::default(), |m| m.degraded.clone());
+    let servers = sc.config.servers.len() as u32;
+    if let Some(k) = spec.min_servers
+        && k > servers
+    {
+        return Err(sc
+            .error(vec![Problem::new(
+                "montecarlo.min_servers",
+                format!("is {k}, but the stack has {servers} server(s)"),
+            )])
+            .to_string());
+    }
+    Ok(spec)
 }
 
 pub fn monte_carlo(
@@ -63,6 +86,7 @@ pub fn monte_carlo(
         &known_metrics(),
     )?;
     let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
+    let degraded = Degraded::new(&sc.config, &degraded_spec(sc)?, slo_latency(&sc.config));
     let record = StudyRecord {
         tool: prov.tool.clone(),
         name: sc.config.name.clone(),
@@ -76,6 +100,8 @@ pub fn monte_carlo(
         parameters: vec![],
         components: names.clone(),
         spofs: availability::structural_spofs(&sc.config),
+        degraded: degraded.single_failures(&sc.config),
+        slo_latency_s: slo_latency(&sc.config).map(|l| l.as_secs_f64()),
         shard: shard.map(|s| s.to_string()),
     };
     let output = Output::claim(&args.output, default_dir(&sc.config.name, shard))?;
@@ -89,7 +115,7 @@ pub fn monte_carlo(
         args.output.quiet,
         &all_reps,
         |r: &montecarlo::McRun| r.rep,
-        |todo, stop, done| montecarlo::run(&sc.config, horizon, todo, stop, done).1,
+        |todo, stop, done| montecarlo::run(&sc.config, horizon, &degraded, todo, stop, done).1,
     )?;
     let runs_csv = files::encode_mc_runs(&names, &results).map_err(|e| e.to_string())?;
     if shard.is_some() {
@@ -130,10 +156,18 @@ pub fn finish_mc(
     let runs =
         files::decode_mc_runs(runs_csv, record.components.len()).map_err(|e| e.to_string())?;
     let horizon = SimTime::from_secs_f64(record.horizon_s.unwrap_or(0.0));
-    let summary = montecarlo::summarise(&record.components, record.spofs.clone(), horizon, &runs);
+    let summary = montecarlo::summarise(
+        &record.components,
+        record.spofs.clone(),
+        record.degraded.clone(),
+        record.slo_latency_s,
+        horizon,
+        &runs,
+    );
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     let comps = files::encode_components(&summary).map_err(|e| e.to_string())?;
     let outages = files::encode_outages(&runs).map_err(|e| e.to_string())?;
+    let states = files::encode_states(&summary).map_err(|e| e.to_string())?;
     let text = render_mc(&summary);
     let durations: Vec<f64> = runs
         .iter()
@@ -147,6 +181,7 @@ pub fn finish_mc(
             ("montecarlo.json", json),
             ("components.csv", comps),
             ("outages.csv", outages),
+            ("states.csv", states),
         ],
         |tmp| {
             let charts = charts::availability(tmp, &summary, &durations)?;
@@ -161,6 +196,7 @@ pub fn finish_mc(
                         "components.csv",
                     ),
                     ("Outages", "outages.csv"),
+                    ("What each state does to requests", "states.csv"),
                     ("Every run", "runs.csv"),
                 ]),
             )?;
@@ -171,6 +207,11 @@ pub fn finish_mc(
     gate.judge(suite, |a| {
         judge(a, &[(String::new(), summary.metric(&a.metric))])
     })
+}
+
+/// The SLO latency late requests are counted against, if the scenario has an `[slo]`.
+pub fn slo_latency(_cfg: &infrasim::model::Config) -> Option<SimTime> {
+    None
 }
 
 pub fn nines(a: f64) -> String {
@@ -215,11 +256,23 @@ fn render_mc(s: &McSummary) -> String {
         s.runs,
         s.horizon_s / 86_400.0
     );
+    if let Some(l) = s.slo_latency_s {
+        let g = &s.slo_availability;
+        let _ = writeln!(
+            o,
+            "served within the SLO ({}): {} ({} nines)",
+            secs(l),
+            availability_pm(g),
+            nines(g.mean)
+        );
+    }
     let one = |x: f64| format!("{x:.1}");
     let _ = writeln!(
         o,
-        "expected downtime {} min/year; {} outages/year; {:.0} failed requests/year",
+        "expected downtime {} min/year (of it overload {}); {} outages/year; {:.0} failed \
+         requests/year",
         pm(&s.downtime_minutes_per_year, one),
+        pm(&s.overload_minutes_per_year, one),
         pm(&s.outages_per_year, one),
         s.failed_requests_per_year.mean
     );
@@ -239,6 +292,27 @@ fn render_mc(s: &McSummary) -> String {
             let _ = writeln!(o, "  {}: {}", x.component, x.effect);
         }
     }
+    if !s.degraded_states.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nwhat each state does to requests (request-level runs of it):"
+        );
+        for d in &s.degraded_states {
+            let late = if s.slo_latency_s.is_some() {
+                format!(", {:.2}% slower than the SLO", d.late * 100.0)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                o,
+                "  {}: {:.3}% fail{late}; p50 {}, p99 {}",
+                d.state,
+                d.fail * 100.0,
+                secs(d.p50_s),
+                secs(d.p99_s)
+            );
+        }
+    }
     let width = s
         .components
         .iter()
@@ -246,18 +320,32 @@ fn render_mc(s: &McSummary) -> String {
         .max()
         .unwrap_or(0)
         .max("component".len());
+    let slo = s.slo_latency_s.is_some();
     let _ = writeln!(
         o,
-        "\n{:<width$} {:>14} {:>30}",
-        "component", "downtime share", "availability if perfect (+)"
+        "\n{:<width$} {:>14} {:>30}{}",
+        "component",
+        "downtime share",
+        "availability if perfect (+)",
+        if slo {
+            format!(" {:>30}", "within SLO if perfect (+)")
+        } else {
+            String::new()
+        }
     );
+    let plus = |c: &MeanCi| pm(c, |x| format!("{:+.5}%", x * 100.0)).replace("± +", "± ");
     for c in &s.components {
         let _ = writeln!(
             o,
-            "{:<width$} {:>13.1}% {:>30}",
+            "{:<width$} {:>13.1}% {:>30}{}",
             c.component,
             c.downtime_share * 100.0,
-            pm(&c.improvement, |x| format!("{:+.5}%", x * 100.0)).replace("± +", "± ")
+            plus(&c.improvement),
+            if slo {
+                format!(" {:>30}", plus(&c.slo_improvement))
+            } else {
+                String::new()
+            }
         );
     }
     o

@@ -83,6 +83,8 @@ pub fn sweep_study(
         parameters: params.clone(),
         components: vec![],
         spofs: vec![],
+        degraded: vec![],
+        slo_latency_s: None,
         shard: shard.map(|s| s.to_string()),
     };
     let output = Output::claim(&args.output, default_dir(&sc.config.name, shard))?;

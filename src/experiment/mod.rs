@@ -9,6 +9,7 @@
 pub mod assertion;
 pub mod metrics;
 pub mod montecarlo;
+pub mod overload;
 pub mod shard;
 pub mod sweep;
 

@@ -3,11 +3,17 @@
 //! Each run simulates the horizon once as configured and once more per component with that
 //! component made perfect; the difference is the component's improvement potential, paired
 //! run by run (the other components' failure streams are identical).
+//!
+//! What degraded states do to the requests they still serve (overload after a failure, SLO
+//! misses) comes from `Options`: k-of-n, and a cache of request-level runs of each state
+//! (`overload::StateRuns`), shared by every run and every pass.
 
+use super::overload::StateRuns;
 use super::shard::Shard;
 use crate::engine::SimTime;
 use crate::model::Config;
-use crate::model::availability::{self, Component, PassResult, Spof};
+use crate::model::availability::{self, Component, Options, PassResult, Spof};
+use crate::model::degraded::{DegradedSpec, OverloadMode};
 use crate::stats::MeanCi;
 use rayon::prelude::*;
 
@@ -16,8 +22,12 @@ use rayon::prelude::*;
 pub struct McRun {
     pub rep: u64,
     pub availability: f64,
+    /// Served successfully and within the SLO's latency (= availability without `[slo]`).
+    pub slo_availability: f64,
     pub time_availability: f64,
     pub downtime_s: f64,
+    /// The part of `downtime_s` due to overload (s).
+    pub overload_s: f64,
     pub failed_requests: f64,
     pub failures: u64,
     pub outages: Vec<f64>,
@@ -25,6 +35,103 @@ pub struct McRun {
     pub blame_s: Vec<f64>,
     /// Availability with each component made perfect.
     pub perfect: Vec<f64>,
+    /// SLO availability with each component made perfect.
+    pub perfect_slo: Vec<f64>,
+}
+
+/// How a study treats degraded states: the fast path's options and the state-run cache
+/// behind them.
+pub struct Degraded<'a> {
+    pub min_servers: u32,
+    pub runs: Option<StateRuns<'a>>,
+}
+
+impl<'a> Degraded<'a> {
+    /// From the study's settings; `slo` is the SLO latency late requests are counted against.
+    pub fn new(cfg: &'a Config, spec: &DegradedSpec, slo: Option<SimTime>) -> Degraded<'a> {
+        Degraded {
+            min_servers: spec.min_servers(cfg),
+            runs: (spec.mode == OverloadMode::Runs)
+                .then(|| StateRuns::new(cfg, spec.state_run(cfg), slo)),
+        }
+    }
+
+    /// What the healthy stack and each single loss (one server of a group, one replica, a
+    /// promoted replica as primary) do to requests, measured now (they are cached for the
+    /// runs). Empty when states are not run.
+    pub fn single_failures(&self, cfg: &Config) -> Vec<StateRow> {
+        let Some(runs) = &self.runs else {
+            return vec![];
+        };
+        let healthy = runs.groups.healthy(cfg);
+        let mut states = vec![healthy.clone()];
+        for g in 0..healthy.servers.len() {
+            if healthy.servers[g] > 0 {
+                let mut s = healthy.clone();
+                s.servers[g] -= 1;
+                states.push(s);
+            }
+        }
+        for g in 0..healthy.replicas.len() {
+            if healthy.replicas[g] > 0 {
+                let mut s = healthy.clone();
+                s.replicas[g] -= 1;
+                states.push(s);
+                if cfg.failures.db_failover.automatic {
+                    // The primary lost and a replica of this group promoted in its place.
+                    let mut p = healthy.clone();
+                    p.replicas[g] -= 1;
+                    p.primary = g as u16;
+                    states.push(p);
+                }
+            }
+        }
+        states.dedup();
+        // Measure in parallel: each state is an independent request-level run.
+        let measured: Vec<super::overload::Measured> =
+            states.par_iter().map(|s| runs.measure(s)).collect();
+        states
+            .iter()
+            .zip(measured)
+            .map(|(s, m)| StateRow {
+                state: runs.describe(s),
+                servers: s.servers.iter().map(|&c| c as u32).sum(),
+                fail: m.penalty.fail,
+                late: m.penalty.late,
+                finished: m.finished,
+                p50_s: m.p50_s,
+                p99_s: m.p99_s,
+            })
+            .collect()
+    }
+
+    /// The fast path's options for `cfg`.
+    pub fn options(&self, cfg: &Config) -> Options<'_> {
+        Options {
+            min_servers: self.min_servers,
+            overload: self
+                .runs
+                .as_ref()
+                .map(|r| r as &dyn crate::model::degraded::StatePenalty),
+            groups: crate::model::degraded::Groups::of(cfg),
+        }
+    }
+}
+
+/// One degraded state and what its request-level run measured.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StateRow {
+    pub state: String,
+    /// Servers serving in it.
+    pub servers: u32,
+    /// Fraction of finished requests that failed.
+    pub fail: f64,
+    /// Fraction served slower than the SLO.
+    pub late: f64,
+    /// Requests that finished in the measured window.
+    pub finished: u64,
+    pub p50_s: f64,
+    pub p99_s: f64,
 }
 
 /// The replications a (possibly sharded) study of `runs` runs owns.
@@ -39,31 +146,41 @@ pub fn reps(runs: u32, shard: Option<Shard>) -> Vec<u64> {
 pub fn run(
     cfg: &Config,
     horizon: SimTime,
+    degraded: &Degraded,
     reps: &[u64],
     stop: &(dyn Fn() -> bool + Sync),
     done: &(dyn Fn(&McRun) + Sync),
 ) -> (Vec<Component>, Vec<McRun>) {
     let comps = availability::components(cfg);
+    let opts = degraded.options(cfg);
     let out = reps
         .par_iter()
         .filter_map(|&rep| {
             if stop() {
                 return None;
             }
-            let base: PassResult = availability::simulate(cfg, &comps, horizon, rep, None);
-            let perfect = (0..comps.len())
-                .map(|c| availability::simulate(cfg, &comps, horizon, rep, Some(c)).availability)
-                .collect();
+            let pass =
+                |perfect| availability::simulate_with(cfg, &comps, horizon, rep, perfect, &opts);
+            let base: PassResult = pass(None);
+            let (perfect, perfect_slo) = (0..comps.len())
+                .map(|c| {
+                    let p = pass(Some(c));
+                    (p.availability, p.slo_availability)
+                })
+                .unzip();
             let run = McRun {
                 rep,
                 availability: base.availability,
+                slo_availability: base.slo_availability,
                 time_availability: base.time_availability,
                 downtime_s: base.downtime_s,
+                overload_s: base.overload_s,
                 failed_requests: base.failed_requests,
                 failures: base.failures,
                 outages: base.outages,
                 blame_s: base.blame_s,
                 perfect,
+                perfect_slo,
             };
             done(&run);
             Some(run)
@@ -80,6 +197,8 @@ pub struct ComponentSummary {
     pub downtime_share: f64,
     /// Availability gained if it never failed (mean over runs, paired).
     pub improvement: MeanCi,
+    /// SLO availability gained if it never failed.
+    pub slo_improvement: MeanCi,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -87,9 +206,16 @@ pub struct McSummary {
     pub runs: usize,
     pub horizon_s: f64,
     pub availability: MeanCi,
+    /// The SLO's latency, if the scenario has one.
+    pub slo_latency_s: Option<f64>,
+    /// Requests served successfully within the SLO's latency (= availability without one).
+    pub slo_availability: MeanCi,
     pub time_availability: MeanCi,
     /// Expected downtime per year (integral of the failing fraction), minutes.
     pub downtime_minutes_per_year: MeanCi,
+    /// The part of the downtime due to overload: requests failing although every part they
+    /// need was up, because too few were serving.
+    pub overload_minutes_per_year: MeanCi,
     pub outages_per_year: MeanCi,
     pub failed_requests_per_year: MeanCi,
     /// Outage durations pooled over runs, seconds.
@@ -100,12 +226,16 @@ pub struct McSummary {
     /// Components ranked by improvement potential.
     pub components: Vec<ComponentSummary>,
     pub structural_spofs: Vec<Spof>,
+    /// What the healthy stack and each single loss do to requests (request-level runs).
+    pub degraded_states: Vec<StateRow>,
 }
 
 /// Aggregates runs; `components` are the names in column order (`McRun::blame_s`).
 pub fn summarise(
     components: &[String],
     spofs: Vec<Spof>,
+    degraded_states: Vec<StateRow>,
+    slo_latency_s: Option<f64>,
     horizon: SimTime,
     runs: &[McRun],
 ) -> McSummary {
@@ -139,6 +269,7 @@ pub fn summarise(
                 0.0
             },
             improvement: col(&|r| r.perfect[c] - r.availability),
+            slo_improvement: col(&|r| r.perfect_slo[c] - r.slo_availability),
         })
         .collect();
     ranked.sort_by(|a, b| {
@@ -151,8 +282,11 @@ pub fn summarise(
         runs: runs.len(),
         horizon_s: horizon.as_secs_f64(),
         availability: col(&|r| r.availability),
+        slo_latency_s,
+        slo_availability: col(&|r| r.slo_availability),
         time_availability: col(&|r| r.time_availability),
         downtime_minutes_per_year: col(&|r| r.downtime_s / 60.0 * per_year),
+        overload_minutes_per_year: col(&|r| r.overload_s / 60.0 * per_year),
         outages_per_year: col(&|r| r.outages.len() as f64 * per_year),
         failed_requests_per_year: col(&|r| r.failed_requests * per_year),
         outage_p50_s: q(0.5),
@@ -161,15 +295,18 @@ pub fn summarise(
         outage_max_s: durations.last().copied().unwrap_or(0.0),
         components: ranked,
         structural_spofs: spofs,
+        degraded_states,
     }
 }
 
 /// The figures of a Monte Carlo study assertions can name (each also under its long name,
 /// e.g. `downtime_minutes_per_year`).
-pub const METRICS: [&str; 8] = [
+pub const METRICS: [&str; 10] = [
     "availability",
+    "slo_availability",
     "time_availability",
     "downtime_minutes",
+    "overload_minutes",
     "outages",
     "failed_requests",
     "outage_p99",
@@ -192,8 +329,10 @@ impl McSummary {
         };
         Some(match canonical(name)? {
             "availability" => self.availability,
+            "slo_availability" => self.slo_availability,
             "time_availability" => self.time_availability,
             "downtime_minutes" => self.downtime_minutes_per_year,
+            "overload_minutes" => self.overload_minutes_per_year,
             "outages" => self.outages_per_year,
             "failed_requests" => self.failed_requests_per_year,
             "outage_p99" => point(self.outage_p99_s),
@@ -208,6 +347,7 @@ impl McSummary {
 fn canonical(name: &str) -> Option<&'static str> {
     let long = [
         ("downtime_minutes_per_year", "downtime_minutes"),
+        ("overload_minutes_per_year", "overload_minutes"),
         ("outages_per_year", "outages"),
         ("failed_requests_per_year", "failed_requests"),
         ("outage_p99_s", "outage_p99"),

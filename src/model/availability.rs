@@ -27,6 +27,7 @@
 //! failures.
 
 use super::config::{Config, FaultKind, LbHa, ReadPolicy, TargetKind};
+use super::degraded::{Groups, Penalty, Serving, StatePenalty};
 use crate::dist::Dist;
 use crate::engine::{Calendar, Rng, SimTime, StreamId};
 
@@ -91,15 +92,60 @@ pub fn components(cfg: &Config) -> Vec<Component> {
     out
 }
 
+/// How the fast path treats what degraded states do to the requests they still serve.
+pub struct Options<'a> {
+    /// k of k-of-n: with fewer servers serving, every request sent to the pool fails.
+    pub min_servers: u32,
+    /// What a degraded state does to requests (a request-level run of it, measured and cached
+    /// by the experiment layer); None: every state copes and meets the SLO.
+    pub overload: Option<&'a dyn StatePenalty>,
+    pub groups: Groups,
+}
+
+impl Options<'_> {
+    /// Surviving parts always cope (the fast path's first approximation): no overload, k = 1.
+    pub fn coping(cfg: &Config) -> Options<'static> {
+        Options {
+            min_servers: 1,
+            overload: None,
+            groups: Groups::of(cfg),
+        }
+    }
+}
+
+/// The failing fractions at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Fractions {
+    /// Requests failing because a part they need is down (or the pool is below k).
+    down: f64,
+    /// Requests failing, overload included.
+    fail: f64,
+    /// Requests failing or slower than the SLO.
+    bad: f64,
+    /// The state's overload failures exceed the healthy stack's: users feel a failure.
+    overloaded: bool,
+}
+
+impl Fractions {
+    fn outage(&self) -> bool {
+        self.down > 0.0 || self.overloaded
+    }
+}
+
 /// What one simulated horizon gave.
 #[derive(Clone, Debug, Default)]
 pub struct PassResult {
     /// Request-weighted availability: 1 - integral of f / horizon.
     pub availability: f64,
-    /// Fraction of time with no failing request at all.
+    /// Fraction of requests served successfully and within the SLO's latency.
+    pub slo_availability: f64,
+    /// Fraction of time outside outages.
     pub time_availability: f64,
     /// Integral of f(t) dt, in seconds ("full-outage-equivalent" downtime).
     pub downtime_s: f64,
+    /// The part of `downtime_s` due to overload: requests failing although no part they need
+    /// was down.
+    pub overload_s: f64,
     /// Maximal intervals with f > 0.
     pub outages: Vec<f64>,
     pub failed_requests: f64,
@@ -175,15 +221,38 @@ struct State<'a> {
     link_down: bool,
     mix: Mix,
     rng: Rng,
+    opts: &'a Options<'a>,
+    /// What the healthy stack's requests suffer (the baseline overload is measured against).
+    healthy: Penalty,
 }
 
 impl State<'_> {
     /// The fraction of requests failing now.
     fn failing(&self, now: SimTime) -> f64 {
+        self.fractions(now).fail
+    }
+
+    /// The fractions of requests failing, and failing or late, now: those that need a part
+    /// that is down, then, of the rest, those the serving parts fail or serve late.
+    fn fractions(&self, now: SimTime) -> Fractions {
         let f_lb = self.f_lb(now);
-        let f_pool = self.f_pool();
+        let (f_pool, serving) = self.f_pool();
         let f_db = self.f_db();
-        1.0 - (1.0 - f_lb) * (1.0 - f_pool) * (1.0 - f_db)
+        let down = 1.0 - (1.0 - f_lb) * (1.0 - f_pool) * (1.0 - f_db);
+        let (p, overloaded) = match (self.opts.overload, serving) {
+            (Some(of), Some(key)) if down < 1.0 => {
+                let p = of.penalty(&key);
+                (p, p.fail > self.healthy.fail)
+            }
+            _ => (Penalty::default(), false),
+        };
+        let rest = 1.0 - down;
+        Fractions {
+            down,
+            fail: down + rest * p.fail,
+            bad: (down + rest * (p.fail + p.late)).min(1.0),
+            overloaded,
+        }
     }
 
     /// Do clients arriving now at LB `k`'s address fail? Yes if its HAProxy refuses; if its
@@ -228,7 +297,9 @@ impl State<'_> {
         }
     }
 
-    fn f_pool(&self) -> f64 {
+    /// The fraction of requests the server pool fails, and (when it serves at all) the key
+    /// of the state its serving parts are in.
+    fn f_pool(&self) -> (f64, Option<Serving>) {
         let n = self.host_down.len();
         let h = &self.cfg.failures.health;
         let alive = |i: usize| !self.host_down[i] && !self.app_down[i];
@@ -244,10 +315,10 @@ impl State<'_> {
         if rotation.is_empty() {
             rotation = in_rot(&backups).into_iter().take(1).collect();
         }
-        if rotation.is_empty() {
-            return 1.0;
+        let serving = rotation.iter().filter(|&&i| alive(i)).count();
+        if serving == 0 || (serving as u32) < self.opts.min_servers {
+            return (1.0, None);
         }
-        let any_alive = rotation.iter().any(|&i| alive(i));
         let share = 1.0 / rotation.len() as f64;
         let mut f = 0.0;
         for &i in &rotation {
@@ -257,12 +328,25 @@ impl State<'_> {
             // A dead host refuses connections: redispatch saves the request if another
             // server in rotation is alive. A dead app behind a live Nginx answers 502: no
             // retry saves it.
-            let saved = self.host_down[i] && h.redispatch && h.retries > 0 && any_alive;
+            // (`serving` > 0: another server in rotation is alive.)
+            let saved = self.host_down[i] && h.redispatch && h.retries > 0;
             if !saved {
                 f += share;
             }
         }
-        f.min(1.0)
+        let key = self.opts.groups.key(
+            |i| rotation.contains(&i) && alive(i),
+            self.primary,
+            |m| self.serves_reads(m),
+        );
+        (f.min(1.0), Some(key))
+    }
+
+    /// Node `m` is a replica that is up and (when reads go to replicas) in the read pool.
+    fn serves_reads(&self, m: usize) -> bool {
+        m != self.primary
+            && !self.db_down[m]
+            && (self.cfg.database.read_from == ReadPolicy::Primary || self.in_read_pool[m])
     }
 
     fn f_db(&self) -> f64 {
@@ -305,9 +389,10 @@ fn mix_of(cfg: &Config) -> Mix {
     }
 }
 
-/// Simulates `horizon` of component states for replication `rep`. `perfect` names a
-/// component that never fails (for its improvement potential); the other components keep
-/// their streams, so the comparison is paired.
+/// Simulates `horizon` of component states for replication `rep`, the surviving parts
+/// always coping ([`Options::coping`]). `perfect` names a component that never fails (for its
+/// improvement potential); the other components keep their streams, so the comparison is
+/// paired.
 pub fn simulate(
     cfg: &Config,
     comps: &[Component],
@@ -315,6 +400,21 @@ pub fn simulate(
     rep: u64,
     perfect: Option<usize>,
 ) -> PassResult {
+    simulate_with(cfg, comps, horizon, rep, perfect, &Options::coping(cfg))
+}
+
+/// [`simulate`], with what degraded states do to requests taken from `opts`.
+pub fn simulate_with(
+    cfg: &Config,
+    comps: &[Component],
+    horizon: SimTime,
+    rep: u64,
+    perfect: Option<usize>,
+    opts: &Options,
+) -> PassResult {
+    let healthy = opts.overload.map_or(Penalty::default(), |of| {
+        of.penalty(&opts.groups.healthy(cfg))
+    });
     let nodes = 1 + cfg.database.replicas.len();
     let n = cfg.servers.len();
     let lbs = cfg.failures.lb_ha.instances();
@@ -343,6 +443,8 @@ pub fn simulate(
         link_down: false,
         mix: mix_of(cfg),
         rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
+        opts,
+        healthy,
     };
     let mut rngs: Vec<Rng> = comps
         .iter()
@@ -362,18 +464,21 @@ pub fn simulate(
         ..Default::default()
     };
     let mut last = SimTime::ZERO;
-    let mut f_now = 0.0;
+    // What held over [last, now): at the start, the healthy stack (its own overload and late
+    // requests are part of what users feel).
+    let mut f_now = st.fractions(SimTime::ZERO);
     let mut outage_start: Option<SimTime> = None;
-    let mut integral = 0.0;
-    let mut clean_time = 0.0;
+    let (mut failed, mut bad, mut overload, mut clean_time) = (0.0, 0.0, 0.0, 0.0);
     let mut blame_now: Vec<(usize, f64)> = vec![];
     loop {
         let next = cal.pop_until(horizon);
         let now = if next.is_some() { cal.now() } else { horizon };
-        // Integrate the interval [last, now) at the fraction that held over it.
+        // Integrate the interval [last, now) at the fractions that held over it.
         let dt = (now - last).as_secs_f64();
-        integral += f_now * dt;
-        if f_now == 0.0 {
+        failed += f_now.fail * dt;
+        bad += f_now.bad * dt;
+        overload += (f_now.fail - f_now.down) * dt;
+        if !f_now.outage() {
             clean_time += dt;
         }
         for &(c, share) in &blame_now {
@@ -387,26 +492,28 @@ pub fn simulate(
         while let Some(ev) = cal.pop_until(now) {
             handle(&mut st, &mut cal, &mut rngs, &mut out, ev);
         }
-        let f = st.failing(now);
-        if f > 0.0 && outage_start.is_none() {
+        let f = st.fractions(now);
+        if f.outage() && outage_start.is_none() {
             outage_start = Some(now);
-        } else if f == 0.0
+        } else if !f.outage()
             && let Some(s) = outage_start.take()
         {
             out.outages.push((now - s).as_secs_f64());
         }
         f_now = f;
-        blame_now = blame(&st, now, f);
+        blame_now = blame(&st, now, f.fail);
     }
     if let Some(s) = outage_start {
         out.outages.push((horizon - s).as_secs_f64());
     }
     let h = horizon.as_secs_f64();
-    out.downtime_s = integral;
-    out.availability = 1.0 - integral / h;
+    out.downtime_s = failed;
+    out.overload_s = overload;
+    out.availability = 1.0 - failed / h;
+    out.slo_availability = 1.0 - bad / h;
     out.time_availability = clean_time / h;
     out.arrived_requests = cfg.workload.rate * h;
-    out.failed_requests = cfg.workload.rate * integral;
+    out.failed_requests = cfg.workload.rate * failed;
     out
 }
 
@@ -416,8 +523,13 @@ pub fn simulate(
 /// moved away), so a component is blamed for as long as users feel it, detection window and
 /// repair alike: the same cost its improvement potential (a paired run where it never fails)
 /// measures.
+///
+/// What is blamed is what failing parts add to the healthy stack's own failures (`f` minus
+/// the healthy baseline): overload included, since a server out of rotation is why the others
+/// are overloaded.
 fn blame(st: &State, now: SimTime, f: f64) -> Vec<(usize, f64)> {
-    if f == 0.0 {
+    let excess = f - st.healthy.fail;
+    if excess <= 0.0 {
         return vec![];
     }
     let mut who = vec![];
@@ -432,7 +544,7 @@ fn blame(st: &State, now: SimTime, f: f64) -> Vec<(usize, f64)> {
         }
     }
     let k = who.len().max(1) as f64;
-    who.into_iter().map(|c| (c, f / k)).collect()
+    who.into_iter().map(|c| (c, excess / k)).collect()
 }
 
 /// A repaired part whose failure still hurts: a server not yet back in rotation, a primary

@@ -287,3 +287,42 @@ fn worst(parts: &[Offered]) -> (String, f64) {
         .map(|o| (o.component.clone(), o.rho))
         .fold((String::new(), 0.0), |a, b| if b.1 > a.1 { b } else { a })
 }
+
+/// The fewest servers that carry the peak load with every part below rho = 1 (the strongest
+/// servers first): k of a k-of-n pool, derived from capacity. At most the number of active
+/// servers (a stack overloaded when healthy needs them all, and more).
+pub fn min_servers(cfg: &Config) -> u32 {
+    let peak = analyse(cfg).peak_rate;
+    let mut each: Vec<f64> = cfg
+        .servers
+        .iter()
+        .filter(|s| !s.backup)
+        .map(|s| {
+            // One server alone at the peak rate: its busiest part's rho scales with the rate.
+            let mut alone = cfg.clone();
+            alone.servers = vec![s.clone()];
+            let a = analyse(&alone);
+            let rho = a
+                .offered
+                .iter()
+                .filter(|o| o.component == format!("{}.nginx", s.name))
+                .chain(
+                    a.offered
+                        .iter()
+                        .filter(|o| o.component == format!("{}.app", s.name)),
+                )
+                .map(|o| o.rho)
+                .fold(0.0, f64::max);
+            if rho > 0.0 { peak / rho } else { f64::INFINITY }
+        })
+        .collect();
+    each.sort_by(|a, b| b.total_cmp(a));
+    let mut carried = 0.0;
+    for (k, c) in each.iter().enumerate() {
+        carried += c;
+        if carried > peak {
+            return k as u32 + 1;
+        }
+    }
+    each.len().max(1) as u32
+}

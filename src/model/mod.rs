@@ -5,6 +5,7 @@
 pub mod availability;
 pub mod capacity;
 pub mod config;
+pub mod degraded;
 pub mod health;
 pub mod lb;
 pub mod replication;

@@ -33,6 +33,13 @@ pub struct StudyRecord {
     pub components: Vec<String>,
     /// Monte Carlo: structural single points of failure of the topology.
     pub spofs: Vec<crate::model::availability::Spof>,
+    /// Monte Carlo: what the healthy stack and each single loss do to requests (measured by
+    /// request-level runs of those states; empty when states are not run).
+    #[serde(default)]
+    pub degraded: Vec<crate::experiment::montecarlo::StateRow>,
+    /// Monte Carlo: the SLO's latency (s), if the scenario has one.
+    #[serde(default)]
+    pub slo_latency_s: Option<f64>,
     pub shard: Option<String>,
 }
 
@@ -225,8 +232,10 @@ pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u
     let mut header: Vec<String> = [
         "rep",
         "availability",
+        "slo_availability",
         "time_availability",
         "downtime_s",
+        "overload_s",
         "failed_requests",
         "failures",
         "outages",
@@ -240,13 +249,20 @@ pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u
             .iter()
             .map(|c| format!("availability_if_perfect.{c}")),
     );
+    header.extend(
+        components
+            .iter()
+            .map(|c| format!("slo_availability_if_perfect.{c}")),
+    );
     w.write_record(&header).map_err(io::Error::other)?;
     for r in runs {
         let mut rec = vec![
             r.rep.to_string(),
             num(r.availability),
+            num(r.slo_availability),
             num(r.time_availability),
             num(r.downtime_s),
+            num(r.overload_s),
             num(r.failed_requests),
             r.failures.to_string(),
             r.outages
@@ -257,6 +273,7 @@ pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u
         ];
         rec.extend(r.blame_s.iter().map(|x| num(*x)));
         rec.extend(r.perfect.iter().map(|x| num(*x)));
+        rec.extend(r.perfect_slo.iter().map(|x| num(*x)));
         w.write_record(&rec).map_err(io::Error::other)?;
     }
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
@@ -268,10 +285,12 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
     for (i, rec) in rd.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| bad(format!("runs.csv line {line}: {e}")))?;
-        if rec.len() != 7 + 2 * components {
+        // The fixed columns, then three per component.
+        const FIXED: usize = 9;
+        if rec.len() != FIXED + 3 * components {
             return Err(bad(format!(
                 "runs.csv line {line}: expected {} fields",
-                7 + 2 * components
+                FIXED + 3 * components
             )));
         }
         let f = |j: usize| -> io::Result<f64> {
@@ -279,7 +298,7 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
                 .parse()
                 .map_err(|_| bad(format!("runs.csv line {line}: bad number '{}'", &rec[j])))
         };
-        let outages = rec[6]
+        let outages = rec[8]
             .split_whitespace()
             .map(|d| {
                 d.parse::<f64>()
@@ -289,16 +308,21 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
         out.push(McRun {
             rep: f(0)? as u64,
             availability: f(1)?,
-            time_availability: f(2)?,
-            downtime_s: f(3)?,
-            failed_requests: f(4)?,
-            failures: f(5)? as u64,
+            slo_availability: f(2)?,
+            time_availability: f(3)?,
+            downtime_s: f(4)?,
+            overload_s: f(5)?,
+            failed_requests: f(6)?,
+            failures: f(7)? as u64,
             outages,
             blame_s: (0..components)
-                .map(|c| f(7 + c))
+                .map(|c| f(FIXED + c))
                 .collect::<io::Result<_>>()?,
             perfect: (0..components)
-                .map(|c| f(7 + components + c))
+                .map(|c| f(FIXED + components + c))
+                .collect::<io::Result<_>>()?,
+            perfect_slo: (0..components)
+                .map(|c| f(FIXED + 2 * components + c))
                 .collect::<io::Result<_>>()?,
         });
     }
@@ -314,6 +338,9 @@ pub fn encode_components(s: &McSummary) -> io::Result<Vec<u8>> {
         "improvement_mean",
         "improvement_ci95_low",
         "improvement_ci95_high",
+        "slo_improvement_mean",
+        "slo_improvement_ci95_low",
+        "slo_improvement_ci95_high",
         "structural_spof",
     ])
     .map_err(io::Error::other)?;
@@ -330,7 +357,38 @@ pub fn encode_components(s: &McSummary) -> io::Result<Vec<u8>> {
             est(&c.improvement)[0].clone(),
             est(&c.improvement)[1].clone(),
             est(&c.improvement)[2].clone(),
+            est(&c.slo_improvement)[0].clone(),
+            est(&c.slo_improvement)[1].clone(),
+            est(&c.slo_improvement)[2].clone(),
             spof,
+        ])
+        .map_err(io::Error::other)?;
+    }
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// `states.csv`: what the healthy stack and each single loss do to requests.
+pub fn encode_states(s: &McSummary) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "state",
+        "servers_serving",
+        "failed_fraction",
+        "late_fraction",
+        "finished_requests",
+        "p50_s",
+        "p99_s",
+    ])
+    .map_err(io::Error::other)?;
+    for d in &s.degraded_states {
+        w.write_record([
+            d.state.clone(),
+            d.servers.to_string(),
+            num(d.fail),
+            num(d.late),
+            d.finished.to_string(),
+            num(d.p50_s),
+            num(d.p99_s),
         ])
         .map_err(io::Error::other)?;
     }

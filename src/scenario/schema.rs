@@ -50,6 +50,11 @@ pub struct MonteCarlo {
     pub runs: Option<i64>,
     /// Duration string.
     pub horizon: Option<Value>,
+    /// "runs", "capacity" or "none".
+    pub overload: Option<String>,
+    pub min_servers: Option<i64>,
+    /// Duration string.
+    pub state_run: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -3,6 +3,7 @@
 use super::error::Problem;
 use super::schema::{MonteCarlo, Sweep};
 use crate::engine::SimTime;
+use crate::model::degraded::{DegradedSpec, OverloadMode};
 
 /// One swept parameter: an override key path and the values it takes.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +23,12 @@ pub struct SweepSpec {
 pub struct MonteCarloSpec {
     pub runs: u32,
     pub horizon: SimTime,
+    /// What degraded states do to requests.
+    pub degraded: DegradedSpec,
 }
+
+/// Longest measured window of a degraded state's request-level run.
+pub const MAX_STATE_RUN: SimTime = SimTime::from_secs(3600);
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StudySpec {
@@ -66,33 +72,88 @@ pub fn build(sweep: Option<Sweep>, mc: Option<MonteCarlo>) -> Result<StudySpec, 
     }
     if let Some(m) = mc {
         let runs = count(&mut problems, "montecarlo.runs", m.runs, DEFAULT_MC_RUNS);
-        let horizon = match m.horizon {
-            None => SimTime::from_secs(365 * 86_400),
-            Some(toml::Value::String(t)) => match super::parse_duration(&t) {
-                Ok(d) if d > SimTime::ZERO => d,
-                Ok(_) => {
-                    problems.push(Problem::new("montecarlo.horizon", "must be > 0"));
-                    SimTime::from_secs(1)
-                }
-                Err(e) => {
-                    problems.push(Problem::new("montecarlo.horizon", e));
-                    SimTime::from_secs(1)
-                }
-            },
-            Some(other) => {
-                problems.push(Problem::new(
-                    "montecarlo.horizon",
-                    format!("must be a duration string such as \"365d\", got {other}"),
-                ));
-                SimTime::from_secs(1)
+        let horizon = duration(
+            &mut problems,
+            "montecarlo.horizon",
+            m.horizon,
+            SimTime::from_secs(365 * 86_400),
+            None,
+        );
+        let mut degraded = DegradedSpec::default();
+        match m.overload.as_deref() {
+            None | Some("runs") => {}
+            Some("capacity") => degraded.mode = OverloadMode::Capacity,
+            Some("none") => degraded.mode = OverloadMode::None,
+            Some(other) => problems.push(Problem::new(
+                "montecarlo.overload",
+                format!("must be \"runs\", \"capacity\" or \"none\", got \"{other}\""),
+            )),
+        }
+        match m.min_servers {
+            None => {}
+            Some(k) if (1..=i64::from(u16::MAX)).contains(&k) => {
+                degraded.min_servers = Some(k as u32)
             }
-        };
-        spec.montecarlo = Some(MonteCarloSpec { runs, horizon });
+            Some(k) => problems.push(Problem::new(
+                "montecarlo.min_servers",
+                format!("must be a whole number from 1 to the number of servers, got {k}"),
+            )),
+        }
+        if m.state_run.is_some() {
+            degraded.state_run = Some(duration(
+                &mut problems,
+                "montecarlo.state_run",
+                m.state_run,
+                MAX_STATE_RUN,
+                Some(MAX_STATE_RUN),
+            ));
+        }
+        spec.montecarlo = Some(MonteCarloSpec {
+            runs,
+            horizon,
+            degraded,
+        });
     }
     if problems.is_empty() {
         Ok(spec)
     } else {
         Err(problems)
+    }
+}
+
+/// A positive duration string at `key`, at most `max`.
+fn duration(
+    problems: &mut Vec<Problem>,
+    key: &str,
+    v: Option<toml::Value>,
+    default: SimTime,
+    max: Option<SimTime>,
+) -> SimTime {
+    match v {
+        None => default,
+        Some(toml::Value::String(t)) => match super::parse_duration(&t) {
+            Ok(d) if d == SimTime::ZERO => {
+                problems.push(Problem::new(key, "must be > 0"));
+                default
+            }
+            Ok(d) if max.is_some_and(|m| d > m) => {
+                let m = max.unwrap_or(d);
+                problems.push(Problem::new(key, format!("must be at most {m}, got {t}")));
+                default
+            }
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(Problem::new(key, e));
+                default
+            }
+        },
+        Some(other) => {
+            problems.push(Problem::new(
+                key,
+                format!("must be a duration string such as \"365d\", got {other}"),
+            ));
+            default
+        }
     }
 }
 
@@ -188,6 +249,7 @@ mod tests {
             Some(MonteCarlo {
                 runs: Some(50),
                 horizon: Some("30d".into()),
+                ..Default::default()
             }),
         )
         .unwrap();
@@ -206,10 +268,22 @@ mod tests {
             Some(MonteCarlo {
                 runs: None,
                 horizon: Some(5.into()),
+                overload: Some("maybe".into()),
+                min_servers: Some(0),
+                state_run: Some("2h".into()),
             }),
         )
         .unwrap_err();
-        assert_eq!(err.len(), 2);
-        assert_eq!(err[0].key, "sweep.replications");
+        let keys: Vec<&str> = err.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "sweep.replications",
+                "montecarlo.horizon",
+                "montecarlo.overload",
+                "montecarlo.min_servers",
+                "montecarlo.state_run"
+            ]
+        );
     }
 }

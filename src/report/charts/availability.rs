@@ -1,6 +1,7 @@
 //! A Monte Carlo availability study in two charts: where the downtime comes from (each
 //! component's share of it, and how much availability making it perfect would buy, on a log
-//! scale since the potentials span orders of magnitude), and how long outages last (a
+//! scale since the potentials span orders of magnitude; overload after a loss counts as
+//! downtime, and a pale bar gives the gain within the SLO latency), and how long outages last (a
 //! histogram over log-spaced durations, with the p50/p90/p99 marked).
 
 use super::style::{self, Categories, DrawResult, Swatch};
@@ -11,6 +12,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::io;
 use std::path::Path;
+
+/// Opacity of the within-SLO bars beside each component's availability bar.
+const SLO_MIX: f64 = 0.4;
 
 /// Histogram bins per decade of outage duration.
 const BINS_PER_DECADE: f64 = 5.0;
@@ -81,14 +85,23 @@ impl Figure for Components<'_> {
         let body = style::titled(root, &self.title)?;
         let (head, panels) = body.split_vertically(56);
         let s = self.s;
-        let summary = format!(
-            "availability {} ± {} ({}), downtime {} min/year, {} outages/year",
+        let mut summary = format!(
+            "availability {} ± {} ({}), downtime {} min/year of which overload {}, {} outages/year",
             style::availability_pct(s.availability.mean),
             style::percent(s.availability.half_width),
             nines(s.availability.mean),
             style::num(s.downtime_minutes_per_year.mean),
+            style::num(s.overload_minutes_per_year.mean),
             style::num(s.outages_per_year.mean),
         );
+        if let Some(slo) = s.slo_latency_s {
+            summary.push_str(&format!(
+                "; within {}: {} ({})",
+                style::duration(slo),
+                style::availability_pct(s.slo_availability.mean),
+                nines(s.slo_availability.mean),
+            ));
+        }
         head.draw_text(&summary, &style::font(style::LEGEND), (180, 4))?;
         style::legend_row(
             &head,
@@ -97,6 +110,10 @@ impl Figure for Components<'_> {
                 (
                     Swatch::Area(style::PALETTE[0], 1.0),
                     "one bar per component, in its colour".to_string(),
+                ),
+                (
+                    Swatch::Area(style::PALETTE[0], SLO_MIX),
+                    "pale: gain within the SLO latency (slow counts as down)".to_string(),
                 ),
                 (
                     Swatch::Marker(style::TEXT),
@@ -164,9 +181,13 @@ impl Figure for Components<'_> {
         }
 
         // Availability gained if the component never failed (log scale).
-        let gains = rows
-            .iter()
-            .flat_map(|c| [c.improvement.mean, c.improvement.high()]);
+        let gains = rows.iter().flat_map(|c| {
+            [
+                c.improvement.mean,
+                c.improvement.high(),
+                c.slo_improvement.mean,
+            ]
+        });
         let x = style::log_range(gains, 1e-6..1e-3);
         let span = style::decades(&x);
         let mut chart = ChartBuilder::on(&right)
@@ -209,10 +230,26 @@ impl Figure for Components<'_> {
                 .map(|(i, c)| {
                     Rectangle::new(
                         [
-                            (x.start, i as f64 + 0.18),
+                            (x.start, i as f64 + 0.42),
                             (clamp(c.improvement.mean), i as f64 + 0.82),
                         ],
                         color(&c.component).filled(),
+                    )
+                }),
+        )?;
+        // The same gain counting slow requests as failed: overload after a failure shows
+        // here first, since a degraded pool is slow before it refuses.
+        chart.draw_series(
+            rows.iter()
+                .enumerate()
+                .filter(|(_, c)| c.slo_improvement.mean > x.start)
+                .map(|(i, c)| {
+                    Rectangle::new(
+                        [
+                            (x.start, i as f64 + 0.18),
+                            (clamp(c.slo_improvement.mean), i as f64 + 0.42),
+                        ],
+                        color(&c.component).mix(SLO_MIX).filled(),
                     )
                 }),
         )?;
@@ -228,13 +265,17 @@ impl Figure for Components<'_> {
                     PathElement::new(vec![(hi, y - 0.12), (hi, y + 0.12)], style),
                 ])?;
             }
-            let label = if ci.mean > 0.0 && ci.mean.is_finite() {
+            let slo = c.slo_improvement.mean;
+            let mut label = if ci.mean > 0.0 && ci.mean.is_finite() {
                 format!("+{}", style::percent(ci.mean))
             } else {
                 "none measured".to_string()
             };
-            let end = if ci.mean > x.start {
-                clamp(ci.high().max(ci.mean))
+            if s.slo_latency_s.is_some() && slo > 0.0 && slo.is_finite() {
+                label.push_str(&format!(", within SLO +{}", style::percent(slo)));
+            }
+            let end = if ci.mean > x.start || slo > x.start {
+                clamp(ci.high().max(ci.mean).max(slo))
             } else {
                 x.start
             };
@@ -412,6 +453,9 @@ mod tests {
             runs: 100,
             horizon_s: 365.0 * 86_400.0,
             availability: ci(0.9995, 0.0001),
+            slo_latency_s: Some(1.0),
+            slo_availability: ci(0.9990, 0.0002),
+            overload_minutes_per_year: ci(40.0, 5.0),
             time_availability: ci(0.9995, 0.0001),
             downtime_minutes_per_year: ci(262.0, 20.0),
             outages_per_year: ci(4.2, 0.3),
@@ -426,12 +470,14 @@ mod tests {
                     component: name.into(),
                     downtime_share: share,
                     improvement: ci(gain, gain * 0.2),
+                    slo_improvement: ci(gain * 3.0, gain * 0.5),
                 })
                 .collect(),
             structural_spofs: vec![Spof {
                 component: "lb-1".into(),
                 effect: "everything".into(),
             }],
+            degraded_states: Vec::new(),
         }
     }
 

@@ -1,0 +1,150 @@
+//! What each degraded state does to requests, measured by a short request-level run of it and
+//! cached: the fast path's answer to "the surviving servers cope, do they?".
+//!
+//! A state (`model::degraded::Serving`: which servers and DB nodes serve) is run once, with
+//! the scenario's workload at its base rate and no faults, for `warm-up + state_run`; the
+//! fractions of finished requests that failed and that were served slower than the SLO are
+//! its penalty. The run depends on the state alone (replication 0 of the state's own
+//! configuration), never on which Monte Carlo run first needed it, so the cache is shared by
+//! all threads and the study stays byte-identical whatever the thread count.
+//!
+//! What this approximates (docs/experiments.md): a state's steady state applies from its
+//! first instant (the queue a failure builds up, and its drain after the repair, are not
+//! modelled); a state with no timeout bounding its queue has no steady state, and its figure
+//! is that of a state lasting `state_run`.
+
+use crate::engine::SimTime;
+use crate::model::Config;
+use crate::model::degraded::{self, Groups, Penalty, Serving, StatePenalty};
+use crate::model::stack::Stack;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Shortest warm-up of a state run. An overloaded state's queues fill up to their timeouts
+/// (HAProxy's `timeout queue`, the app's backlog) in about timeout / (rho - 1): 70 s for 5 s
+/// at rho = 1.07, so the warm-up is also at least a quarter of the measured window.
+const MIN_WARMUP: SimTime = SimTime::from_secs(30);
+
+/// One state's run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Measured {
+    pub penalty: Penalty,
+    /// Requests that finished in the measured window.
+    pub finished: u64,
+    pub p50_s: f64,
+    pub p99_s: f64,
+}
+
+/// The cache of state runs for one configuration.
+pub struct StateRuns<'a> {
+    cfg: &'a Config,
+    pub groups: Groups,
+    warmup: SimTime,
+    measured: SimTime,
+    /// The SLO latency the late fraction is counted against, if any.
+    slo: Option<SimTime>,
+    cache: Mutex<HashMap<Serving, Arc<OnceLock<Measured>>>>,
+}
+
+impl<'a> StateRuns<'a> {
+    pub fn new(cfg: &'a Config, measured: SimTime, slo: Option<SimTime>) -> StateRuns<'a> {
+        StateRuns {
+            cfg,
+            groups: Groups::of(cfg),
+            warmup: cfg
+                .warmup
+                .max(MIN_WARMUP)
+                .max(SimTime(measured.as_nanos() / 4)),
+            measured,
+            slo,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The configuration state `s` runs as.
+    pub fn config(&self, s: &Serving) -> Config {
+        degraded::state_config(self.cfg, &self.groups, s, self.warmup, self.measured)
+    }
+
+    /// What state `s` does to requests (run on first use, then cached).
+    pub fn measure(&self, s: &Serving) -> Measured {
+        let cell = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.entry(s.clone()).or_default().clone()
+        };
+        cell.get_or_init(|| self.run(s)).clone()
+    }
+
+    fn run(&self, s: &Serving) -> Measured {
+        let r = Stack::run(&self.config(s), 0);
+        let finished = r.requests.completed + r.requests.failed;
+        let (fail, late) = if finished == 0 {
+            (0.0, 0.0)
+        } else {
+            let served = r.requests.completed as f64 / finished as f64;
+            let late = self
+                .slo
+                .map_or(0.0, |l| served * r.latency_hist.fraction_above(l));
+            (r.requests.failed as f64 / finished as f64, late)
+        };
+        Measured {
+            penalty: Penalty { fail, late },
+            finished,
+            p50_s: r.latency.p50,
+            p99_s: r.latency.p99,
+        }
+    }
+
+    /// The states run so far, in key order.
+    pub fn measured(&self) -> Vec<(Serving, Measured)> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<(Serving, Measured)> = cache
+            .iter()
+            .filter_map(|(k, v)| v.get().map(|m| (k.clone(), m.clone())))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// State `s` in words: what is missing from the healthy stack.
+    pub fn describe(&self, s: &Serving) -> String {
+        let cfg = self.cfg;
+        let healthy = self.groups.healthy(cfg);
+        let mut parts = vec![];
+        for (g, (&now, &all)) in s.servers.iter().zip(&healthy.servers).enumerate() {
+            if now != all {
+                let names: Vec<&str> = (0..cfg.servers.len())
+                    .filter(|&i| self.groups.server[i] as usize == g)
+                    .map(|i| cfg.servers[i].name.as_str())
+                    .collect();
+                parts.push(format!(
+                    "{now} of {} server{} ({}) serving",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ));
+            }
+        }
+        if s.primary != healthy.primary {
+            parts.push("a promoted replica as primary".into());
+        }
+        let (now, all): (u32, u32) = (
+            s.replicas.iter().map(|&c| c as u32).sum(),
+            healthy.replicas.iter().map(|&c| c as u32).sum(),
+        );
+        if now != all {
+            parts.push(format!("{now} of {all} replicas serving"));
+        }
+        if parts.is_empty() {
+            "healthy".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
+impl StatePenalty for StateRuns<'_> {
+    fn penalty(&self, s: &Serving) -> Penalty {
+        self.measure(s).penalty
+    }
+}

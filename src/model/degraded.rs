@@ -1,0 +1,251 @@
+//! Degraded states: which parts are serving requests at a moment, as a key the availability
+//! fast path can ask "what does this state do to requests?" about, and the configuration a
+//! request-level run of that state is built from.
+//!
+//! Why: the fast path knows when parts are out, not what the survivors suffer. With one of two
+//! servers out, the other carries all the traffic; at 54% load each before, it is at 107% and
+//! requests queue until they time out. The experiment layer answers for each distinct state
+//! with a short request-level run of it (`experiment::overload`), cached by this key.
+//!
+//! The key is canonical: servers (and DB nodes) that are configured identically (name aside)
+//! form a group, and the key counts the serving members of each group. So "web-01 out" and
+//! "web-02 out" of two identical servers are one state, and a pool of 1,000 identical servers
+//! has at most 1,001 server states, not 2^1000.
+
+use super::config::{Config, DbNodeConfig, ServerConfig};
+
+/// The parts serving requests in one state of the stack.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Serving {
+    /// Serving servers per server group (see [`Groups`]).
+    pub servers: Vec<u16>,
+    /// The group of the node that is primary.
+    pub primary: u16,
+    /// Replicas serving (in the read pool and up) per DB node group, the primary excluded.
+    pub replicas: Vec<u16>,
+}
+
+/// What requests reaching the serving parts of a state suffer, as fractions of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Penalty {
+    /// Fail (timeouts, refusals, errors) although no part they need is down.
+    pub fail: f64,
+    /// Are served, but slower than the SLO's latency (0 without `[slo]`).
+    pub late: f64,
+}
+
+/// Something that knows what a state does to requests (the experiment layer's cache of
+/// request-level runs of each state).
+pub trait StatePenalty: Sync {
+    fn penalty(&self, s: &Serving) -> Penalty;
+}
+
+/// Identically configured servers and DB nodes, grouped: `server[i]` and `node[n]` give each
+/// one's group, groups numbered in order of first appearance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Groups {
+    pub server: Vec<u16>,
+    pub server_groups: usize,
+    /// Index 0 is the initial primary, then the replicas (as `Config::database`).
+    pub node: Vec<u16>,
+    pub node_groups: usize,
+}
+
+impl Groups {
+    pub fn of(cfg: &Config) -> Groups {
+        let (server, server_groups) = group(cfg.servers.iter().map(server_shape));
+        let nodes = std::iter::once(&cfg.database.primary).chain(&cfg.database.replicas);
+        let (node, node_groups) = group(nodes.map(node_shape));
+        Groups {
+            server,
+            server_groups,
+            node,
+            node_groups,
+        }
+    }
+
+    /// The key of the state where `serving_server(i)` servers and `serving_replica(n)` replicas
+    /// serve, with node `primary` primary.
+    pub fn key(
+        &self,
+        serving_server: impl Fn(usize) -> bool,
+        primary: usize,
+        serving_replica: impl Fn(usize) -> bool,
+    ) -> Serving {
+        let mut servers = vec![0u16; self.server_groups];
+        for (i, &g) in self.server.iter().enumerate() {
+            if serving_server(i) {
+                servers[g as usize] += 1;
+            }
+        }
+        let mut replicas = vec![0u16; self.node_groups];
+        for (n, &g) in self.node.iter().enumerate() {
+            if n != primary && serving_replica(n) {
+                replicas[g as usize] += 1;
+            }
+        }
+        Serving {
+            servers,
+            primary: self.node[primary],
+            replicas,
+        }
+    }
+
+    /// The key of the healthy stack: every active server, the initial primary and every
+    /// replica serving.
+    pub fn healthy(&self, cfg: &Config) -> Serving {
+        let any_active = cfg.servers.iter().any(|s| !s.backup);
+        self.key(|i| !any_active || !cfg.servers[i].backup, 0, |_| true)
+    }
+
+    /// Servers serving in state `s`.
+    pub fn serving_servers(s: &Serving) -> u32 {
+        s.servers.iter().map(|&c| c as u32).sum()
+    }
+}
+
+/// The configuration of state `s`: only the serving servers and DB nodes, no faults, the
+/// base arrival rate (phases dropped), run for `warmup + measured`. Servers and nodes are
+/// taken from each group in configuration order (members of a group are interchangeable).
+/// With no replica left, semi-synchronous replication is off: MySQL falls back to
+/// asynchronous after its first timeout, and a state that lasts is past it.
+pub fn state_config(
+    cfg: &Config,
+    groups: &Groups,
+    s: &Serving,
+    warmup: crate::engine::SimTime,
+    measured: crate::engine::SimTime,
+) -> Config {
+    let mut c = cfg.clone();
+    let mut want = s.servers.clone();
+    c.servers = cfg
+        .servers
+        .iter()
+        .zip(&groups.server)
+        .filter(|(_, g)| {
+            let w = &mut want[**g as usize];
+            let take = *w > 0;
+            *w = w.saturating_sub(1);
+            take
+        })
+        .map(|(sv, _)| sv.clone())
+        .collect();
+    let nodes: Vec<&DbNodeConfig> = std::iter::once(&cfg.database.primary)
+        .chain(&cfg.database.replicas)
+        .collect();
+    let primary = (0..nodes.len())
+        .find(|&n| groups.node[n] == s.primary)
+        .unwrap_or(0);
+    c.database.primary = nodes[primary].clone();
+    let mut want = s.replicas.clone();
+    c.database.replicas = (0..nodes.len())
+        .filter(|&n| n != primary)
+        .filter(|&n| {
+            let w = &mut want[groups.node[n] as usize];
+            let take = *w > 0;
+            *w = w.saturating_sub(1);
+            take
+        })
+        .map(|n| nodes[n].clone())
+        .collect();
+    if c.database.replicas.is_empty() {
+        // Reads go to the primary when no replica is left (as `read_from` documents).
+        c.failures.db_failover.semi_sync = false;
+    } else {
+        let n = c.database.replicas.len() as u32;
+        let need = &mut c.failures.db_failover.semi_sync_replicas;
+        *need = (*need).min(n);
+    }
+    c.failures.scheduled.clear();
+    c.failures.random.clear();
+    c.workload.phases.clear();
+    c.warmup = warmup;
+    c.duration = warmup + measured;
+    c
+}
+
+/// A server's configuration with its name blanked: what makes two servers interchangeable.
+fn server_shape(s: &ServerConfig) -> String {
+    let mut s = s.clone();
+    s.name.clear();
+    format!("{s:?}")
+}
+
+fn node_shape(n: &DbNodeConfig) -> String {
+    let mut n = n.clone();
+    n.name.clear();
+    format!("{n:?}")
+}
+
+fn group(shapes: impl Iterator<Item = String>) -> (Vec<u16>, usize) {
+    let mut seen: Vec<String> = vec![];
+    let ids = shapes
+        .map(|shape| match seen.iter().position(|x| *x == shape) {
+            Some(g) => g as u16,
+            None => {
+                seen.push(shape);
+                (seen.len() - 1) as u16
+            }
+        })
+        .collect();
+    (ids, seen.len())
+}
+
+/// How a Monte Carlo study treats what degraded states do to requests (`[montecarlo]
+/// overload`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverloadMode {
+    /// A short request-level run of each distinct state measures the fraction of requests
+    /// that fail or miss the SLO there.
+    Runs,
+    /// k-of-n: the pool fails every request when fewer than `min_servers` serve (k derived
+    /// from capacity unless set), and copes otherwise.
+    Capacity,
+    /// Surviving parts always cope (k = 1 unless set).
+    None,
+}
+
+/// The fast path's degraded-state settings, from `[montecarlo]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DegradedSpec {
+    pub mode: OverloadMode,
+    /// k of k-of-n, if set.
+    pub min_servers: Option<u32>,
+    /// Measured length of each state's request-level run (after a warm-up); None: long
+    /// enough for [`STATE_RUN_REQUESTS`] requests, from 2 min to 1 h.
+    pub state_run: Option<crate::engine::SimTime>,
+}
+
+/// Requests an automatic state run measures: the failed fraction of an overloaded state
+/// (~5-20%) to about 1% of itself.
+pub const STATE_RUN_REQUESTS: f64 = 200_000.0;
+
+impl Default for DegradedSpec {
+    fn default() -> Self {
+        DegradedSpec {
+            mode: OverloadMode::Runs,
+            min_servers: None,
+            state_run: None,
+        }
+    }
+}
+
+impl DegradedSpec {
+    /// The measured length of each state run.
+    pub fn state_run(&self, cfg: &Config) -> crate::engine::SimTime {
+        self.state_run.unwrap_or_else(|| {
+            let secs = STATE_RUN_REQUESTS / cfg.workload.rate.max(1e-9);
+            crate::engine::SimTime::from_secs_f64(secs.clamp(120.0, 3600.0))
+        })
+    }
+
+    /// k: as set, else derived from capacity in `Capacity` mode, else 1 (runs measure what
+    /// fewer servers do).
+    pub fn min_servers(&self, cfg: &Config) -> u32 {
+        match (self.min_servers, self.mode) {
+            (Some(k), _) => k,
+            (None, OverloadMode::Capacity) => super::capacity::min_servers(cfg),
+            (None, _) => 1,
+        }
+    }
+}
