@@ -65,8 +65,11 @@ impl<'a> Degraded<'a> {
         };
         let healthy = runs.groups.healthy(cfg);
         let mut states = vec![healthy.clone()];
+        // A loss that leaves the pool below k is down, whatever a run of it would say.
+        let serving: u32 = healthy.servers.iter().map(|&c| c as u32).sum();
+        let pool_survives = serving > self.min_servers.max(1);
         for g in 0..healthy.servers.len() {
-            if healthy.servers[g] > 0 {
+            if healthy.servers[g] > 0 && pool_survives {
                 let mut s = healthy.clone();
                 s.servers[g] -= 1;
                 states.push(s);
