@@ -453,6 +453,9 @@ struct Server {
     /// Nginx's `proxy_read_timeout` and the app server's worker timeout, per request.
     ngx_deadlines: Deadlines,
     app_deadlines: Deadlines,
+    /// HAProxy's `timeout server` is no longer than the worker timeout, so worker kills are
+    /// scheduled when it fires rather than registered for every request.
+    kill_at_server_timeout: bool,
 }
 
 impl Server {
@@ -653,16 +656,11 @@ pub struct Stack {
     /// A per-worker MySQL pool has fewer connections than workers somewhere: which worker a
     /// request runs on matters, so free workers are tracked.
     track_workers: bool,
-    /// Per request class: Nginx serves it alone.
-    static_class: Vec<bool>,
     /// One HAProxy (`lb.ha = "single"`): a client's address is always that LB's.
     single_lb: bool,
     /// An LB queue is being drained (`lb_dequeue`): nested drains are noted, not run.
     dequeuing: bool,
     dequeue_pending: Vec<(usize, usize)>,
-    /// Per server: HAProxy's `timeout server` is no longer than the worker timeout, so worker
-    /// kills are scheduled when it fires rather than registered for every request.
-    kill_from_server_timeout: Vec<bool>,
     latency: LatencyHistogram,
     in_system: TimeAverage,
     counts: Counters,
@@ -747,6 +745,10 @@ impl Stack {
                             .then_some(s.proxy_read_timeout),
                     ),
                     app_deadlines: Deadlines::new(s.app_timeout),
+                    kill_at_server_timeout: match (cfg.lb.timeout_server, s.app_timeout) {
+                        (Some(ts), Some(tw)) => ts <= tw,
+                        _ => false,
+                    },
                 }
             })
             .collect();
@@ -829,18 +831,9 @@ impl Stack {
             generators: vec![],
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
-            static_class: cfg.workload.mix.iter().map(|c| c.static_file).collect(),
             single_lb: matches!(cfg.failures.lb_ha, LbHa::Single),
             dequeuing: false,
             dequeue_pending: Vec::new(),
-            kill_from_server_timeout: cfg
-                .servers
-                .iter()
-                .map(|s| match (cfg.lb.timeout_server, s.app_timeout) {
-                    (Some(ts), Some(tw)) => ts <= tw,
-                    _ => false,
-                })
-                .collect(),
             track_workers: {
                 let workers: u64 = cfg.servers.iter().map(|s| u64::from(s.app_workers)).sum();
                 let fewest = std::iter::once(&cfg.database.primary)
