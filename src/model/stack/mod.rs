@@ -384,8 +384,9 @@ impl Slab {
 }
 
 /// What answers at an address: the process, its host's kernel (a reset), or nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Answer {
+    #[default]
     Up,
     Refuses,
     Silent,
@@ -396,21 +397,19 @@ enum Answer {
 struct FaultCount {
     crash: u32,
     silent: u32,
+    /// What answers, kept in step with the counts: every hop of every request asks.
+    answer: Answer,
 }
 
 impl FaultCount {
+    #[inline]
     fn answer(&self) -> Answer {
-        if self.silent > 0 {
-            Answer::Silent
-        } else if self.crash > 0 {
-            Answer::Refuses
-        } else {
-            Answer::Up
-        }
+        self.answer
     }
 
+    #[inline]
     fn up(&self) -> bool {
-        self.crash == 0 && self.silent == 0
+        self.answer == Answer::Up
     }
 
     fn add(&mut self, silent: bool, delta: i32) {
@@ -420,6 +419,13 @@ impl FaultCount {
             &mut self.crash
         };
         *c = c.saturating_add_signed(delta);
+        self.answer = if self.silent > 0 {
+            Answer::Silent
+        } else if self.crash > 0 {
+            Answer::Refuses
+        } else {
+            Answer::Up
+        };
     }
 }
 
