@@ -151,7 +151,7 @@ impl Stack {
                     }
                 }
             }
-            // These check and re-arm themselves (they compare the stage to know a retry).
+            // These check and re-arm themselves.
             Stage::NginxSyn => self.upstream(cal, id, r.server as usize, true),
             Stage::DbSyn => self.db_connect(cal, id),
             other => unreachable!("SYN event of a request at {other:?}"),
@@ -433,7 +433,7 @@ impl Stack {
     /// slot again, which would dequeue the next one from inside this call, and so on down
     /// the stack for a long queue: such nested calls only note the server, and the
     /// outermost call serves every noted server in turn.
-    #[inline]
+    #[inline(always)]
     pub(super) fn lb_dequeue(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         let lb = &self.lbs[k];
         if lb.backend_q.is_empty() && lb.server_q[i].is_empty() {
@@ -442,6 +442,7 @@ impl Stack {
         self.drain_queues(cal, k, i);
     }
 
+    #[inline(never)]
     fn drain_queues(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         if self.dequeuing {
             if !self.dequeue_pending.contains(&(k, i)) {
@@ -686,8 +687,11 @@ impl Stack {
     /// The response passes back through Nginx and HAProxy to the client.
     #[inline]
     fn respond(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        self.release_nginx(id);
-        self.release_srv(cal, id);
+        let r = &mut self.reqs.items[id as usize];
+        r.release_nginx(&mut self.servers);
+        if let Some((k, i)) = r.release_srv(&mut self.lbs) {
+            self.lb_dequeue(cal, k, i);
+        }
         self.release_lb(id);
         self.complete(cal.now(), id);
     }
@@ -788,7 +792,7 @@ impl Stack {
     fn orphan(&mut self, id: ReqId) {
         let r = &self.reqs.items[id as usize];
         if !(r.has(holds::APP) || r.stage == Stage::AppWait) {
-            self.finish(id);
+            self.reqs.finish(id);
         }
     }
 
@@ -796,51 +800,28 @@ impl Stack {
 
     #[inline]
     pub(super) fn release_lb(&mut self, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::LB) {
-            return;
-        }
-        r.holds &= !holds::LB;
-        let lb = &mut self.lbs[r.lb as usize];
-        if lb.epoch == r.lb_epoch {
-            lb.held -= 1;
-        }
+        self.reqs.items[id as usize].release_lb(&mut self.lbs);
     }
 
     /// Frees the server slot at the LB and lets the oldest queued request in.
     #[inline]
     pub(super) fn release_srv(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::SRV) {
-            return;
+        if let Some((k, i)) = self.reqs.items[id as usize].release_srv(&mut self.lbs) {
+            self.lb_dequeue(cal, k, i);
         }
-        r.holds &= !holds::SRV;
-        let (k, i) = (r.lb as usize, r.server as usize);
-        if self.lbs[k].epoch != r.lb_epoch {
-            return; // that LB's state was wiped (crash, lost VIP): nothing to release
-        }
-        self.lbs[k].views[i].served -= 1;
-        self.lb_dequeue(cal, k, i);
     }
 
     #[inline]
     pub(super) fn release_nginx(&mut self, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::NGX) {
-            return;
-        }
-        r.holds &= !holds::NGX;
-        self.servers[r.server as usize].inside -= u32::from(r.ngx_conns);
-        r.ngx_conns = 0;
+        self.reqs.items[id as usize].release_nginx(&mut self.servers);
     }
 
     #[inline]
     pub(super) fn release_app(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::APP) {
+        if !r.take(holds::APP) {
             return;
         }
-        r.holds &= !holds::APP;
         let i = r.server as usize;
         if self.track_workers {
             self.servers[i].free_workers.push(r.worker);
@@ -853,11 +834,12 @@ impl Stack {
     #[inline]
     pub(super) fn app_release(&mut self, cal: &mut Calendar<Ev>, i: usize) {
         let now = cal.now();
-        if self.servers[i].app_frozen() {
-            self.servers[i].app.release_only(now);
+        let s = &mut self.servers[i];
+        if s.app_frozen() {
+            s.app.release_only(now);
             return;
         }
-        if let Some(next) = self.servers[i].app.finish(now) {
+        if let Some(next) = s.app.finish(now) {
             self.app_start(cal, next, i);
         }
     }
@@ -895,12 +877,8 @@ impl Stack {
     #[inline]
     pub(super) fn complete(&mut self, now: SimTime, id: ReqId) {
         let r = &self.reqs.items[id as usize];
-        if r.counted {
-            self.finish(id);
-            return;
-        }
-        if let Some(cause) = r.doomed {
-            self.fail(now, id, cause);
+        if r.counted || r.doomed.is_some() {
+            self.complete_failed(now, id);
             return;
         }
         let t = now - r.arrived;
@@ -913,7 +891,18 @@ impl Stack {
         }
         self.obs.completed(t);
         self.in_system.add(now, -1);
-        self.finish(id);
+        self.reqs.finish(id);
+    }
+
+    /// `complete` for a request whose client already had an error, or lost its LB.
+    #[cold]
+    fn complete_failed(&mut self, now: SimTime, id: ReqId) {
+        let r = &self.reqs.items[id as usize];
+        if r.counted {
+            self.reqs.finish(id);
+        } else if let Some(cause) = r.doomed {
+            self.fail(now, id, cause);
+        }
     }
 
     /// The client gets an error now (counted once); the request may still hold resources on
@@ -940,21 +929,6 @@ impl Stack {
     /// is freed when that event fires.
     pub(super) fn fail(&mut self, now: SimTime, id: ReqId, cause: Cause) {
         self.fail_client(now, id, cause);
-        self.finish(id);
-    }
-
-    /// The request is over: free its slot now, or when its pending event fires.
-    #[inline]
-    pub(super) fn finish(&mut self, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        r.queued = false;
-        if !r.live || r.zombie {
-            return;
-        }
-        if r.stage.has_event() {
-            r.zombie = true;
-        } else {
-            self.reqs.release(id);
-        }
+        self.reqs.finish(id);
     }
 }

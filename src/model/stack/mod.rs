@@ -349,6 +349,52 @@ impl Request {
     fn has(&self, bit: u8) -> bool {
         self.holds & bit != 0
     }
+
+    /// Clears `bit`: true when the request held it.
+    #[inline]
+    fn take(&mut self, bit: u8) -> bool {
+        let had = self.has(bit);
+        self.holds &= !bit;
+        had
+    }
+
+    /// Gives back its frontend slot (unless its LB's state was wiped since).
+    #[inline]
+    fn release_lb(&mut self, lbs: &mut [Balancer]) {
+        if !self.take(holds::LB) {
+            return;
+        }
+        let lb = &mut lbs[self.lb as usize];
+        if lb.epoch == self.lb_epoch {
+            lb.held -= 1;
+        }
+    }
+
+    /// Gives back its server slot at the LB. Returns (LB, server) when a slot was freed, so
+    /// that the caller lets the oldest queued request in.
+    #[inline]
+    fn release_srv(&mut self, lbs: &mut [Balancer]) -> Option<(usize, usize)> {
+        if !self.take(holds::SRV) {
+            return None;
+        }
+        let (k, i) = (self.lb as usize, self.server as usize);
+        let lb = &mut lbs[k];
+        if lb.epoch != self.lb_epoch {
+            return None; // that LB's state was wiped (crash, lost VIP): nothing to release
+        }
+        lb.views[i].served -= 1;
+        Some((k, i))
+    }
+
+    /// Gives back its connections inside Nginx.
+    #[inline]
+    fn release_nginx(&mut self, servers: &mut [Server]) {
+        if !self.take(holds::NGX) {
+            return;
+        }
+        servers[self.server as usize].inside -= u32::from(self.ngx_conns);
+        self.ngx_conns = 0;
+    }
 }
 
 /// Requests in the system, indexed by `ReqId`, slots reused through a free list.
@@ -380,6 +426,23 @@ impl Slab {
     fn release(&mut self, id: ReqId) {
         self.items[id as usize].live = false;
         self.free.push(id);
+    }
+
+    /// The request is over: its slot is freed now, or when its pending event fires (it
+    /// becomes a zombie meanwhile).
+    #[inline]
+    fn finish(&mut self, id: ReqId) {
+        let r = &mut self.items[id as usize];
+        r.queued = false;
+        if !r.live || r.zombie {
+            return;
+        }
+        if r.stage.has_event() {
+            r.zombie = true;
+        } else {
+            r.live = false;
+            self.free.push(id);
+        }
     }
 }
 
