@@ -153,7 +153,7 @@ impl Stack {
             }
             // These check and re-arm themselves.
             Stage::NginxSyn => self.upstream(cal, id, r.server as usize, true),
-            Stage::DbSyn => self.db_connect(cal, id),
+            Stage::DbSyn => self.db_connect(cal, id, true),
             other => unreachable!("SYN event of a request at {other:?}"),
         }
     }

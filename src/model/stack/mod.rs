@@ -723,7 +723,8 @@ pub struct Stack {
     /// The MySQL client's read timeout per query.
     db_deadlines: Deadlines,
     /// A per-worker MySQL pool has fewer connections than workers somewhere: which worker a
-    /// request runs on matters, so free workers are tracked.
+    /// request runs on matters, so free workers are tracked. Otherwise every worker has its
+    /// connections and a query does not check.
     track_workers: bool,
     /// One HAProxy (`lb.ha = "single"`): a client's address is always that LB's.
     single_lb: bool,
@@ -904,7 +905,12 @@ impl Stack {
             dequeuing: false,
             dequeue_pending: Vec::new(),
             track_workers: {
-                let workers: u64 = cfg.servers.iter().map(|s| u64::from(s.app_workers)).sum();
+                // (A station has at least one worker.)
+                let workers: u64 = cfg
+                    .servers
+                    .iter()
+                    .map(|s| u64::from(s.app_workers.max(1)))
+                    .sum();
                 let fewest = std::iter::once(&cfg.database.primary)
                     .chain(&cfg.database.replicas)
                     .map(|n| u64::from(n.max_connections))
