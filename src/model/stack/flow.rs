@@ -161,7 +161,7 @@ impl Stack {
     // ---- the load balancer ---------------------------------------------------------------
 
     /// HAProxy `k` accepted the client's connection.
-    #[inline]
+    #[inline(always)]
     fn lb_accept(&mut self, cal: &mut Calendar<Ev>, id: ReqId, k: usize) {
         let now = cal.now();
         let lb = &mut self.lbs[k];
@@ -667,7 +667,7 @@ impl Stack {
     }
 
     /// The application answered: free the worker, Nginx and the LB, respond.
-    #[inline]
+    #[inline(always)]
     pub(super) fn app_finish(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &self.reqs.items[id as usize];
         let (i, good) = (
@@ -685,7 +685,7 @@ impl Stack {
     }
 
     /// The response passes back through Nginx and HAProxy to the client.
-    #[inline]
+    #[inline(always)]
     fn respond(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         r.release_nginx(&mut self.servers);
@@ -816,7 +816,7 @@ impl Stack {
         self.reqs.items[id as usize].release_nginx(&mut self.servers);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn release_app(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
         if !r.take(holds::APP) {
@@ -831,7 +831,7 @@ impl Stack {
 
     /// A worker of server `i` is free: it takes the next request from the backlog, unless
     /// the application hangs.
-    #[inline]
+    #[inline(always)]
     pub(super) fn app_release(&mut self, cal: &mut Calendar<Ev>, i: usize) {
         let now = cal.now();
         let s = &mut self.servers[i];
