@@ -56,7 +56,7 @@ impl<E> Calendar<E> {
 
     /// Schedules `event` at absolute time `at`. Times in the past are clamped to now, so time
     /// never goes backwards.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_at(&mut self, at: SimTime, event: E) {
         let at = at.max(self.now);
         let key = ((at.0 as u128) << 64) | self.seq as u128;
@@ -65,7 +65,7 @@ impl<E> Calendar<E> {
     }
 
     /// Schedules `event` after `delay` from now.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_in(&mut self, delay: SimTime, event: E) {
         self.schedule_at(self.now + delay, event);
     }
@@ -89,7 +89,7 @@ impl<E> Calendar<E> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, entry: Entry<E>) {
         // Sift up with a hole instead of swaps: one move per level.
         let mut pos = self.heap.len();

@@ -54,7 +54,7 @@ impl Station {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn arrive(&mut self, now: SimTime, id: ReqId) -> Admit {
         self.arrivals += 1;
         if (self.busy.value() as u32) < self.servers {
@@ -91,7 +91,7 @@ impl Station {
 
     /// A service ended: the server takes the next waiting request (returned, and still
     /// counted busy) or goes idle.
-    #[inline]
+    #[inline(always)]
     pub fn finish(&mut self, now: SimTime) -> Option<ReqId> {
         match self.queue.pop_front() {
             Some(next) => {

@@ -16,6 +16,8 @@ pub const FIRST_CLIENT_IP: u32 = 0x0A00_0001;
 #[derive(Clone, Copy, Debug)]
 pub struct Work {
     pub class: u16,
+    /// Nginx serves it alone (a static file: no application stage).
+    pub static_file: bool,
     pub client_ip: u32,
     pub nginx: SimTime,
     pub app: SimTime,
@@ -114,6 +116,7 @@ impl Workload {
         let app = SimTime::from_secs_f64(c.app.sample(&mut self.work));
         Work {
             class: class as u16,
+            static_file: c.static_file,
             client_ip,
             nginx,
             app,

@@ -50,67 +50,83 @@ impl Stack {
         r.query = r.query.wrapping_add(1);
         r.in_query = true;
         r.reply_lost = false;
-        self.db_connect(cal, id);
+        self.db_connect(cal, id, false);
     }
 
-    /// The query needs a MySQL connection to its node. In a per-worker pool the worker has
-    /// one if it was among the first `max_connections` workers to connect; in a per-request
-    /// pool the first query to a node opens one, which waits `connect_timeout` for a node
-    /// that does not answer (SYNs retransmitted meanwhile).
-    pub(super) fn db_connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+    /// The query needs a MySQL connection to its node (`retrying`: a SYN retransmission of
+    /// its connect just fired). In a per-worker pool the worker has one if it was among the
+    /// first `max_connections` workers to connect; in a per-request pool the first query to
+    /// a node opens one, which waits `connect_timeout` for a node that does not answer (SYNs
+    /// retransmitted meanwhile).
+    #[inline(always)]
+    pub(super) fn db_connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId, retrying: bool) {
         let now = cal.now();
-        let r = self.reqs.items[id as usize];
+        let r = &mut self.reqs.items[id as usize];
         let n = r.db_node as usize;
-        // A retransmission (its SYN event just fired) carries on; anything else moves on.
-        let retrying = r.stage == Stage::DbSyn;
-        self.reqs.items[id as usize].stage = Stage::Active;
         let client = &self.cfg.database.client;
-        if retrying && now >= r.since + client.connect_timeout {
-            // No SYN leaves at the timeout: the connect fails.
-            self.end(cal, id, Cause::DbTimeout);
-            return;
+        if retrying {
+            // The connect carries on (its stage says so until now); anything else moves on.
+            r.stage = Stage::Active;
+            if now >= r.since + client.connect_timeout {
+                // No SYN leaves at the timeout: the connect fails.
+                self.end(cal, id, Cause::DbTimeout);
+                return;
+            }
         }
         match client.pool {
-            DbPool::PerWorker => {
-                let i = r.server as usize;
-                let index = self.servers[i].workers_before.saturating_add(r.worker);
+            // Only when some node has fewer connections than there are workers can a worker
+            // lack one (`track_workers`).
+            DbPool::PerWorker if self.track_workers => {
+                let index = self.servers[r.server as usize]
+                    .workers_before
+                    .saturating_add(r.worker);
                 if index >= self.db[n].max_connections {
                     self.end(cal, id, Cause::DbTooManyConnections);
                     return;
                 }
             }
             DbPool::PerRequest if r.db_conns & (1u64 << n) == 0 => {
-                let reachable = self.dbs.link.answer() == Answer::Up;
-                match self.db[n].faults.answer() {
-                    Answer::Refuses => {
-                        self.end(cal, id, Cause::DbNodeDown);
-                        return;
-                    }
-                    Answer::Up if reachable => {}
-                    _ => {
-                        let timeout = client.connect_timeout;
-                        if retrying {
-                            self.reqs.items[id as usize].stage = Stage::DbSyn;
-                        }
-                        self.syn_wait(cal, id, Stage::DbSyn, timeout);
-                        return;
-                    }
-                }
-                if self.db[n].open_conns >= self.db[n].max_connections {
-                    self.end(cal, id, Cause::DbTooManyConnections);
+                if !self.db_open(cal, id, n, retrying) {
                     return;
                 }
-                self.db[n].open_conns += 1;
-                self.reqs.items[id as usize].db_conns |= 1u64 << n;
             }
-            DbPool::PerRequest => {}
+            DbPool::PerWorker | DbPool::PerRequest => {}
         }
         // The connection is there: the query is sent and its read timeout runs.
         self.arm_db_timeout(cal, id);
         self.send_query(cal, id);
     }
 
+    /// A per-request pool opens a connection to node `n`: true when it is open, false when
+    /// the request failed or waits for its SYN to be answered.
+    fn db_open(&mut self, cal: &mut Calendar<Ev>, id: ReqId, n: usize, retrying: bool) -> bool {
+        let reachable = self.dbs.link.answer() == Answer::Up;
+        match self.db[n].faults.answer() {
+            Answer::Refuses => {
+                self.end(cal, id, Cause::DbNodeDown);
+                return false;
+            }
+            Answer::Up if reachable => {}
+            _ => {
+                let timeout = self.cfg.database.client.connect_timeout;
+                if retrying {
+                    self.reqs.items[id as usize].stage = Stage::DbSyn;
+                }
+                self.syn_wait(cal, id, Stage::DbSyn, timeout);
+                return false;
+            }
+        }
+        if self.db[n].open_conns >= self.db[n].max_connections {
+            self.end(cal, id, Cause::DbTooManyConnections);
+            return false;
+        }
+        self.db[n].open_conns += 1;
+        self.reqs.items[id as usize].db_conns |= 1u64 << n;
+        true
+    }
+
     /// The query leaves for its node.
+    #[inline(always)]
     fn send_query(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         if self.cfg.database.network.is_zero() {
             if !self.query_lost(id) {
@@ -153,6 +169,7 @@ impl Stack {
 
     /// The query (or its reply) was dropped on the way: the request waits, holding its
     /// worker, for the MySQL read timeout or its worker's timeout. True when that happened.
+    #[inline]
     fn query_lost(&mut self, id: ReqId) -> bool {
         if self.dbs.link.answer() != Answer::Silent {
             return false;
@@ -163,6 +180,7 @@ impl Stack {
 
     /// The reply of an executed query was dropped: as `query_lost`, but on the way back (when
     /// the link heals, TCP delivers the reply, not the query again).
+    #[inline]
     fn reply_lost(&mut self, id: ReqId) -> bool {
         if !self.query_lost(id) {
             return false;
@@ -184,6 +202,7 @@ impl Stack {
         self.db_arrive(cal, id);
     }
 
+    #[inline(always)]
     fn db_arrive(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
         let node = self.reqs.items[id as usize].db_node as usize;
@@ -204,6 +223,7 @@ impl Stack {
         }
     }
 
+    #[inline]
     fn db_start(&mut self, cal: &mut Calendar<Ev>, id: ReqId, node: usize) {
         let r = &mut self.reqs.items[id as usize];
         let n = &mut self.db[node];
@@ -269,6 +289,7 @@ impl Stack {
 
     /// A read that misses the same client's earlier write (read-your-writes): on a replica
     /// that has not applied it yet, or on a primary promoted before applying its relay log.
+    #[inline]
     fn check_stale_read(&mut self, node: usize, client: usize) {
         let seen = self.dbs.last_write.get(client).copied().unwrap_or(0);
         let applied = self.links[node].applied_gtid;
@@ -287,6 +308,7 @@ impl Stack {
     }
 
     /// The result travels back to the application.
+    #[inline(always)]
     fn db_reply(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         if self.cfg.database.network.is_zero() {
             self.reqs.items[id as usize].stage = Stage::Active;
@@ -311,6 +333,7 @@ impl Stack {
         self.query_answered(cal, id);
     }
 
+    #[inline(always)]
     fn query_answered(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         if self.dbs.link.answer() == Answer::Refuses {
             self.end(cal, id, Cause::DbUnreachable);
@@ -334,6 +357,7 @@ impl Stack {
     /// A write committed on the primary: ship it to every replica. With semi-sync
     /// (AFTER_SYNC, on) the client's commit waits for `semi_sync_replicas` acknowledgements:
     /// returns true, and the request waits in `semi_waiters` (domain.md §4.3).
+    #[inline(never)]
     fn commit(&mut self, cal: &mut Calendar<Ev>, id: ReqId, raw: SimTime, client: usize) -> bool {
         self.gtid += 1;
         let now = cal.now();
@@ -538,6 +562,7 @@ impl Stack {
     }
 
     /// An executor of node `n` is free: the next waiting query or replay takes it.
+    #[inline(always)]
     fn db_next(&mut self, cal: &mut Calendar<Ev>, n: usize) {
         match self.db[n].station.finish(cal.now()) {
             Some(APPLY) => self.begin_apply(cal, n),

@@ -143,7 +143,7 @@ impl Stack {
                     Answer::Silent => self.syn_wait(cal, id, Stage::LbSyn, timeout),
                     Answer::Up => {
                         proceed(self);
-                        self.established(cal, id)
+                        self.established(cal, id, r.server as usize)
                     }
                     Answer::Refuses => {
                         proceed(self);
@@ -151,9 +151,9 @@ impl Stack {
                     }
                 }
             }
-            // These check and re-arm themselves (they compare the stage to know a retry).
-            Stage::NginxSyn => self.upstream(cal, id),
-            Stage::DbSyn => self.db_connect(cal, id),
+            // These check and re-arm themselves.
+            Stage::NginxSyn => self.upstream(cal, id, r.server as usize, true),
+            Stage::DbSyn => self.db_connect(cal, id, true),
             other => unreachable!("SYN event of a request at {other:?}"),
         }
     }
@@ -161,7 +161,7 @@ impl Stack {
     // ---- the load balancer ---------------------------------------------------------------
 
     /// HAProxy `k` accepted the client's connection.
-    #[inline]
+    #[inline(always)]
     fn lb_accept(&mut self, cal: &mut Calendar<Ev>, id: ReqId, k: usize) {
         let now = cal.now();
         let lb = &mut self.lbs[k];
@@ -239,8 +239,8 @@ impl Stack {
         }
         match pick {
             Pick::Server(i) => {
-                self.assign(id, i);
-                self.connect(cal, id);
+                self.assign(id, k, i);
+                self.connect(cal, id, i);
             }
             Pick::ServerQueue(i) => {
                 let v = self.lbs[k].views[i];
@@ -258,10 +258,10 @@ impl Stack {
     /// The request is assigned to server `i`: it takes a slot there (`served`), which it keeps
     /// while it retries that server (HAProxy's `sess_change_server`, released only on the
     /// final failure or a redispatch: src/backend.c `back_handle_st_cer`).
-    #[inline]
-    fn assign(&mut self, id: ReqId, i: usize) {
+    #[inline(always)]
+    fn assign(&mut self, id: ReqId, k: usize, i: usize) {
+        self.lbs[k].views[i].served += 1;
         let r = &mut self.reqs.items[id as usize];
-        self.lbs[r.lb as usize].views[i].served += 1;
         r.holds |= holds::SRV;
         r.server = i as u16;
         r.avoid = NO_SERVER;
@@ -341,12 +341,11 @@ impl Stack {
         }
     }
 
-    /// One connection attempt to the assigned server `r.server`.
-    #[inline]
-    fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let i = self.reqs.items[id as usize].server as usize;
+    /// One connection attempt to the assigned server `i`.
+    #[inline(always)]
+    fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
         match self.servers[i].host.answer() {
-            Answer::Up => self.established(cal, id),
+            Answer::Up => self.established(cal, id, i),
             Answer::Refuses => self.conn_error(cal, id, true),
             Answer::Silent => {
                 let timeout = self.cfg.failures.health.timeout_connect;
@@ -424,7 +423,8 @@ impl Stack {
             r.reselect = false;
             self.select(cal, id);
         } else {
-            self.connect(cal, id);
+            let i = r.server as usize;
+            self.connect(cal, id, i);
         }
     }
 
@@ -433,7 +433,7 @@ impl Stack {
     /// slot again, which would dequeue the next one from inside this call, and so on down
     /// the stack for a long queue: such nested calls only note the server, and the
     /// outermost call serves every noted server in turn.
-    #[inline]
+    #[inline(always)]
     pub(super) fn lb_dequeue(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         let lb = &self.lbs[k];
         if lb.backend_q.is_empty() && lb.server_q[i].is_empty() {
@@ -442,6 +442,7 @@ impl Stack {
         self.drain_queues(cal, k, i);
     }
 
+    #[inline(never)]
     fn drain_queues(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         if self.dequeuing {
             if !self.dequeue_pending.contains(&(k, i)) {
@@ -468,8 +469,8 @@ impl Stack {
             };
             self.lbs[k].queue_len.add(cal.now(), -1);
             self.reqs.items[id as usize].stage = Stage::Active;
-            self.assign(id, i);
-            self.connect(cal, id);
+            self.assign(id, k, i);
+            self.connect(cal, id, i);
         }
     }
 
@@ -507,20 +508,19 @@ impl Stack {
 
     // ---- web server: Nginx then the application --------------------------------------------
 
-    /// The connection to server `r.server` is up and the request is sent: HAProxy's `timeout
-    /// server` starts, Nginx admits it (one connection for a static file, two when it also
-    /// opens one to the application: `worker_connections` counts both).
-    #[inline]
-    fn established(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+    /// The connection to server `i` is up and the request is sent: HAProxy's `timeout server`
+    /// starts, Nginx admits it (one connection for a static file, two when it also opens one
+    /// to the application: `worker_connections` counts both).
+    #[inline(always)]
+    fn established(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
         let now = cal.now();
+        let life = self.servers[i].life;
         let r = &mut self.reqs.items[id as usize];
-        let i = r.server as usize;
         r.epoch = r.epoch.wrapping_add(1);
-        r.life = self.servers[i].life;
-        let proxied = !self.static_class[r.work.class as usize];
-        let conns = if proxied { 2 } else { 1 };
-        let nginx_work = r.work.nginx;
-        self.arm_server_timeout(cal, id);
+        r.life = life;
+        let (token, work) = (r.epoch, r.work);
+        let conns = if work.static_file { 1 } else { 2 };
+        self.arm_server_timeout(cal, id, token);
         let s = &mut self.servers[i];
         if s.inside + conns > s.nginx_max {
             self.end(cal, id, Cause::NginxRefused);
@@ -530,12 +530,12 @@ impl Stack {
         let r = &mut self.reqs.items[id as usize];
         r.holds |= holds::NGX;
         r.ngx_conns = conns as u8;
-        if nginx_work == SimTime::ZERO {
-            self.nginx_done(cal, id);
+        if work.nginx == SimTime::ZERO {
+            self.nginx_done(cal, id, i);
         } else if s.nginx.arrive(now, id) == Admit::Start {
             r.stage = Stage::Nginx;
             r.st_epoch = s.nginx.epoch();
-            cal.schedule_in(scale(nginx_work, s.speed), Ev::NginxDone(id));
+            cal.schedule_in(scale(work.nginx, s.speed), Ev::NginxDone(id));
         } else {
             r.stage = Stage::NginxWait;
         }
@@ -562,41 +562,42 @@ impl Stack {
         if self.server_lost(now, id) {
             return;
         }
-        self.nginx_done(cal, id);
+        self.nginx_done(cal, id, i);
     }
 
-    /// Nginx has the request: a static file is answered, anything else goes upstream.
-    #[inline]
-    fn nginx_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
-        if self.static_class[r.work.class as usize] {
-            let i = r.server as usize;
+    /// Nginx (of server `i`) has the request: a static file is answered, anything else goes
+    /// upstream.
+    #[inline(always)]
+    fn nginx_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+        let r = &mut self.reqs.items[id as usize];
+        if r.work.static_file {
             if r.measured && r.doomed.is_none() {
                 self.servers[i].completed += 1;
             }
             self.respond(cal, id);
             return;
         }
-        self.reqs.items[id as usize].stage = Stage::Active;
-        self.upstream(cal, id);
+        r.stage = Stage::Active;
+        self.upstream(cal, id, i, false);
     }
 
-    /// Nginx connects to the application. A crashed application refuses (502). A full
-    /// backlog fails a unix-socket connect at once (502), while over TCP the kernel drops the
-    /// SYN and Nginx retransmits until `proxy_connect_timeout` (504). A hung application
-    /// (`down`) still has its kernel queue connections in the backlog, where they wait.
-    #[inline]
-    fn upstream(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+    /// Nginx connects to the application of server `i` (`retrying`: a SYN retransmission of
+    /// its connect just fired). A crashed application refuses (502). A full backlog fails a
+    /// unix-socket connect at once (502), while over TCP the kernel drops the SYN and Nginx
+    /// retransmits until `proxy_connect_timeout` (504). A hung application (`down`) still has
+    /// its kernel queue connections in the backlog, where they wait.
+    #[inline(always)]
+    fn upstream(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize, retrying: bool) {
         let now = cal.now();
-        let r = &self.reqs.items[id as usize];
-        let (i, since) = (r.server as usize, r.since);
-        // A retransmission (its SYN event just fired) carries on; anything else moves on.
-        let retrying = r.stage == Stage::NginxSyn;
-        self.reqs.items[id as usize].stage = Stage::Active;
-        if retrying && now >= since + self.cfg.servers[i].proxy_connect_timeout {
-            // No SYN leaves at the timeout: Nginx gives up.
-            self.end(cal, id, Cause::UpstreamConnectTimeout);
-            return;
+        if retrying {
+            // The connect carries on (its stage says so until now); anything else moves on.
+            let r = &mut self.reqs.items[id as usize];
+            r.stage = Stage::Active;
+            if now >= r.since + self.cfg.servers[i].proxy_connect_timeout {
+                // No SYN leaves at the timeout: Nginx gives up.
+                self.end(cal, id, Cause::UpstreamConnectTimeout);
+                return;
+            }
         }
         let s = &mut self.servers[i];
         let admit = if s.app_faults.up() {
@@ -608,30 +609,37 @@ impl Stack {
             return;
         };
         match admit {
-            Admit::Rejected => match self.cfg.servers[i].upstream {
-                Upstream::Unix => self.end(cal, id, Cause::AppQueueFull),
-                Upstream::Tcp => {
-                    if retrying {
-                        self.reqs.items[id as usize].stage = Stage::NginxSyn;
-                    }
-                    let timeout = self.cfg.servers[i].proxy_connect_timeout;
-                    self.syn_wait(cal, id, Stage::NginxSyn, timeout)
-                }
-            },
-            Admit::Queued => {
-                self.reqs.items[id as usize].stage = Stage::AppWait;
-                self.arm_nginx_timeout(cal, id, i);
-            }
             Admit::Start => {
                 self.arm_nginx_timeout(cal, id, i);
                 self.app_start(cal, id, i);
             }
+            Admit::Queued => {
+                self.reqs.items[id as usize].stage = Stage::AppWait;
+                self.arm_nginx_timeout(cal, id, i);
+            }
+            Admit::Rejected => self.upstream_full(cal, id, i, retrying),
         }
     }
 
-    /// The request takes a free application worker and runs its CPU work.
-    #[inline]
+    /// The application's backlog is full: see `upstream`.
+    #[cold]
+    fn upstream_full(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize, retrying: bool) {
+        match self.cfg.servers[i].upstream {
+            Upstream::Unix => self.end(cal, id, Cause::AppQueueFull),
+            Upstream::Tcp => {
+                if retrying {
+                    self.reqs.items[id as usize].stage = Stage::NginxSyn;
+                }
+                let timeout = self.cfg.servers[i].proxy_connect_timeout;
+                self.syn_wait(cal, id, Stage::NginxSyn, timeout)
+            }
+        }
+    }
+
+    /// The request takes a free application worker of server `i` and runs its CPU work.
+    #[inline(always)]
     fn app_start(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+        let now = cal.now();
         let s = &mut self.servers[i];
         let r = &mut self.reqs.items[id as usize];
         r.holds |= holds::APP;
@@ -639,9 +647,10 @@ impl Stack {
         r.worker = s.free_workers.pop().unwrap_or(0);
         r.stage = Stage::AppCpu;
         r.st_epoch = s.app.epoch();
-        r.app_at = cal.now();
+        r.app_at = now;
         cal.schedule_in(scale(r.work.app, s.speed), Ev::AppCpuDone(id));
-        self.arm_worker_timeout(cal, id, i);
+        let (token, counted) = (r.epoch, r.counted);
+        self.arm_worker_timeout(cal, id, i, token, counted);
     }
 
     pub(super) fn on_app_cpu_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
@@ -658,7 +667,7 @@ impl Stack {
     }
 
     /// The application answered: free the worker, Nginx and the LB, respond.
-    #[inline]
+    #[inline(always)]
     pub(super) fn app_finish(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &self.reqs.items[id as usize];
         let (i, good) = (
@@ -676,10 +685,13 @@ impl Stack {
     }
 
     /// The response passes back through Nginx and HAProxy to the client.
-    #[inline]
+    #[inline(always)]
     fn respond(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        self.release_nginx(id);
-        self.release_srv(cal, id);
+        let r = &mut self.reqs.items[id as usize];
+        r.release_nginx(&mut self.servers);
+        if let Some((k, i)) = r.release_srv(&mut self.lbs) {
+            self.lb_dequeue(cal, k, i);
+        }
         self.release_lb(id);
         self.complete(cal.now(), id);
     }
@@ -780,7 +792,7 @@ impl Stack {
     fn orphan(&mut self, id: ReqId) {
         let r = &self.reqs.items[id as usize];
         if !(r.has(holds::APP) || r.stage == Stage::AppWait) {
-            self.finish(id);
+            self.reqs.finish(id);
         }
     }
 
@@ -788,51 +800,28 @@ impl Stack {
 
     #[inline]
     pub(super) fn release_lb(&mut self, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::LB) {
-            return;
-        }
-        r.holds &= !holds::LB;
-        let lb = &mut self.lbs[r.lb as usize];
-        if lb.epoch == r.lb_epoch {
-            lb.held -= 1;
-        }
+        self.reqs.items[id as usize].release_lb(&mut self.lbs);
     }
 
     /// Frees the server slot at the LB and lets the oldest queued request in.
     #[inline]
     pub(super) fn release_srv(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::SRV) {
-            return;
+        if let Some((k, i)) = self.reqs.items[id as usize].release_srv(&mut self.lbs) {
+            self.lb_dequeue(cal, k, i);
         }
-        r.holds &= !holds::SRV;
-        let (k, i) = (r.lb as usize, r.server as usize);
-        if self.lbs[k].epoch != r.lb_epoch {
-            return; // that LB's state was wiped (crash, lost VIP): nothing to release
-        }
-        self.lbs[k].views[i].served -= 1;
-        self.lb_dequeue(cal, k, i);
     }
 
     #[inline]
     pub(super) fn release_nginx(&mut self, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::NGX) {
-            return;
-        }
-        r.holds &= !holds::NGX;
-        self.servers[r.server as usize].inside -= u32::from(r.ngx_conns);
-        r.ngx_conns = 0;
+        self.reqs.items[id as usize].release_nginx(&mut self.servers);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn release_app(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &mut self.reqs.items[id as usize];
-        if !r.has(holds::APP) {
+        if !r.take(holds::APP) {
             return;
         }
-        r.holds &= !holds::APP;
         let i = r.server as usize;
         if self.track_workers {
             self.servers[i].free_workers.push(r.worker);
@@ -842,14 +831,15 @@ impl Stack {
 
     /// A worker of server `i` is free: it takes the next request from the backlog, unless
     /// the application hangs.
-    #[inline]
+    #[inline(always)]
     pub(super) fn app_release(&mut self, cal: &mut Calendar<Ev>, i: usize) {
         let now = cal.now();
-        if self.servers[i].app_frozen() {
-            self.servers[i].app.release_only(now);
+        let s = &mut self.servers[i];
+        if s.app_frozen() {
+            s.app.release_only(now);
             return;
         }
-        if let Some(next) = self.servers[i].app.finish(now) {
+        if let Some(next) = s.app.finish(now) {
             self.app_start(cal, next, i);
         }
     }
@@ -887,12 +877,8 @@ impl Stack {
     #[inline]
     pub(super) fn complete(&mut self, now: SimTime, id: ReqId) {
         let r = &self.reqs.items[id as usize];
-        if r.counted {
-            self.finish(id);
-            return;
-        }
-        if let Some(cause) = r.doomed {
-            self.fail(now, id, cause);
+        if r.counted || r.doomed.is_some() {
+            self.complete_failed(now, id);
             return;
         }
         let t = now - r.arrived;
@@ -905,7 +891,18 @@ impl Stack {
         }
         self.obs.completed(t);
         self.in_system.add(now, -1);
-        self.finish(id);
+        self.reqs.finish(id);
+    }
+
+    /// `complete` for a request whose client already had an error, or lost its LB.
+    #[cold]
+    fn complete_failed(&mut self, now: SimTime, id: ReqId) {
+        let r = &self.reqs.items[id as usize];
+        if r.counted {
+            self.reqs.finish(id);
+        } else if let Some(cause) = r.doomed {
+            self.fail(now, id, cause);
+        }
     }
 
     /// The client gets an error now (counted once); the request may still hold resources on
@@ -932,21 +929,6 @@ impl Stack {
     /// is freed when that event fires.
     pub(super) fn fail(&mut self, now: SimTime, id: ReqId, cause: Cause) {
         self.fail_client(now, id, cause);
-        self.finish(id);
-    }
-
-    /// The request is over: free its slot now, or when its pending event fires.
-    #[inline]
-    pub(super) fn finish(&mut self, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
-        r.queued = false;
-        if !r.live || r.zombie {
-            return;
-        }
-        if r.stage.has_event() {
-            r.zombie = true;
-        } else {
-            self.reqs.release(id);
-        }
+        self.reqs.finish(id);
     }
 }

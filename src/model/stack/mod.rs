@@ -349,6 +349,52 @@ impl Request {
     fn has(&self, bit: u8) -> bool {
         self.holds & bit != 0
     }
+
+    /// Clears `bit`: true when the request held it.
+    #[inline]
+    fn take(&mut self, bit: u8) -> bool {
+        let had = self.has(bit);
+        self.holds &= !bit;
+        had
+    }
+
+    /// Gives back its frontend slot (unless its LB's state was wiped since).
+    #[inline]
+    fn release_lb(&mut self, lbs: &mut [Balancer]) {
+        if !self.take(holds::LB) {
+            return;
+        }
+        let lb = &mut lbs[self.lb as usize];
+        if lb.epoch == self.lb_epoch {
+            lb.held -= 1;
+        }
+    }
+
+    /// Gives back its server slot at the LB. Returns (LB, server) when a slot was freed, so
+    /// that the caller lets the oldest queued request in.
+    #[inline]
+    fn release_srv(&mut self, lbs: &mut [Balancer]) -> Option<(usize, usize)> {
+        if !self.take(holds::SRV) {
+            return None;
+        }
+        let (k, i) = (self.lb as usize, self.server as usize);
+        let lb = &mut lbs[k];
+        if lb.epoch != self.lb_epoch {
+            return None; // that LB's state was wiped (crash, lost VIP): nothing to release
+        }
+        lb.views[i].served -= 1;
+        Some((k, i))
+    }
+
+    /// Gives back its connections inside Nginx.
+    #[inline]
+    fn release_nginx(&mut self, servers: &mut [Server]) {
+        if !self.take(holds::NGX) {
+            return;
+        }
+        servers[self.server as usize].inside -= u32::from(self.ngx_conns);
+        self.ngx_conns = 0;
+    }
 }
 
 /// Requests in the system, indexed by `ReqId`, slots reused through a free list.
@@ -381,11 +427,29 @@ impl Slab {
         self.items[id as usize].live = false;
         self.free.push(id);
     }
+
+    /// The request is over: its slot is freed now, or when its pending event fires (it
+    /// becomes a zombie meanwhile).
+    #[inline]
+    fn finish(&mut self, id: ReqId) {
+        let r = &mut self.items[id as usize];
+        r.queued = false;
+        if !r.live || r.zombie {
+            return;
+        }
+        if r.stage.has_event() {
+            r.zombie = true;
+        } else {
+            r.live = false;
+            self.free.push(id);
+        }
+    }
 }
 
 /// What answers at an address: the process, its host's kernel (a reset), or nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Answer {
+    #[default]
     Up,
     Refuses,
     Silent,
@@ -396,21 +460,19 @@ enum Answer {
 struct FaultCount {
     crash: u32,
     silent: u32,
+    /// What answers, kept in step with the counts: every hop of every request asks.
+    answer: Answer,
 }
 
 impl FaultCount {
+    #[inline]
     fn answer(&self) -> Answer {
-        if self.silent > 0 {
-            Answer::Silent
-        } else if self.crash > 0 {
-            Answer::Refuses
-        } else {
-            Answer::Up
-        }
+        self.answer
     }
 
+    #[inline]
     fn up(&self) -> bool {
-        self.crash == 0 && self.silent == 0
+        self.answer == Answer::Up
     }
 
     fn add(&mut self, silent: bool, delta: i32) {
@@ -420,6 +482,13 @@ impl FaultCount {
             &mut self.crash
         };
         *c = c.saturating_add_signed(delta);
+        self.answer = if self.silent > 0 {
+            Answer::Silent
+        } else if self.crash > 0 {
+            Answer::Refuses
+        } else {
+            Answer::Up
+        };
     }
 }
 
@@ -453,6 +522,9 @@ struct Server {
     /// Nginx's `proxy_read_timeout` and the app server's worker timeout, per request.
     ngx_deadlines: Deadlines,
     app_deadlines: Deadlines,
+    /// HAProxy's `timeout server` is no longer than the worker timeout, so worker kills are
+    /// scheduled when it fires rather than registered for every request.
+    kill_at_server_timeout: bool,
 }
 
 impl Server {
@@ -651,18 +723,14 @@ pub struct Stack {
     /// The MySQL client's read timeout per query.
     db_deadlines: Deadlines,
     /// A per-worker MySQL pool has fewer connections than workers somewhere: which worker a
-    /// request runs on matters, so free workers are tracked.
+    /// request runs on matters, so free workers are tracked. Otherwise every worker has its
+    /// connections and a query does not check.
     track_workers: bool,
-    /// Per request class: Nginx serves it alone.
-    static_class: Vec<bool>,
     /// One HAProxy (`lb.ha = "single"`): a client's address is always that LB's.
     single_lb: bool,
     /// An LB queue is being drained (`lb_dequeue`): nested drains are noted, not run.
     dequeuing: bool,
     dequeue_pending: Vec<(usize, usize)>,
-    /// Per server: HAProxy's `timeout server` is no longer than the worker timeout, so worker
-    /// kills are scheduled when it fires rather than registered for every request.
-    kill_from_server_timeout: Vec<bool>,
     latency: LatencyHistogram,
     in_system: TimeAverage,
     counts: Counters,
@@ -747,6 +815,10 @@ impl Stack {
                             .then_some(s.proxy_read_timeout),
                     ),
                     app_deadlines: Deadlines::new(s.app_timeout),
+                    kill_at_server_timeout: match (cfg.lb.timeout_server, s.app_timeout) {
+                        (Some(ts), Some(tw)) => ts <= tw,
+                        _ => false,
+                    },
                 }
             })
             .collect();
@@ -829,20 +901,16 @@ impl Stack {
             generators: vec![],
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
-            static_class: cfg.workload.mix.iter().map(|c| c.static_file).collect(),
             single_lb: matches!(cfg.failures.lb_ha, LbHa::Single),
             dequeuing: false,
             dequeue_pending: Vec::new(),
-            kill_from_server_timeout: cfg
-                .servers
-                .iter()
-                .map(|s| match (cfg.lb.timeout_server, s.app_timeout) {
-                    (Some(ts), Some(tw)) => ts <= tw,
-                    _ => false,
-                })
-                .collect(),
             track_workers: {
-                let workers: u64 = cfg.servers.iter().map(|s| u64::from(s.app_workers)).sum();
+                // (A station has at least one worker.)
+                let workers: u64 = cfg
+                    .servers
+                    .iter()
+                    .map(|s| u64::from(s.app_workers.max(1)))
+                    .sum();
                 let fewest = std::iter::once(&cfg.database.primary)
                     .chain(&cfg.database.replicas)
                     .map(|n| u64::from(n.max_connections))

@@ -94,13 +94,12 @@ pub(super) fn next_syn(started: SimTime, sent: u8, timeout: SimTime) -> SimTime 
 }
 
 impl Stack {
-    /// Arms `timeout server` for a request that just reached server `r.server`.
+    /// Arms `timeout server` for a request that just reached its server (`token`: its epoch).
     #[inline(always)]
-    pub(super) fn arm_server_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+    pub(super) fn arm_server_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, token: u32) {
         if self.lb_deadlines.after.is_none() {
             return;
         }
-        let token = self.reqs.items[id as usize].epoch;
         if self.lb_deadlines.fifo.len() >= self.lb_deadlines.trim_at {
             self.trim_server();
         }
@@ -124,25 +123,32 @@ impl Stack {
         }
     }
 
-    /// Arms the app server's worker timeout for a request that took a worker. When HAProxy's
-    /// `timeout server` is no longer, every request still holding its worker at its deadline
-    /// has had HAProxy's timeout fire first (it reached the server before its worker took
-    /// it), so the kill is scheduled from there instead (`schedule_worker_kill`) and nothing
-    /// is registered here.
+    /// Arms the app server's worker timeout for a request that took a worker (`token`: its
+    /// epoch; `counted`: its client already has its answer). When HAProxy's `timeout server`
+    /// is no longer, every request still holding its worker at its deadline has had HAProxy's
+    /// timeout fire first (it reached the server before its worker took it), so the kill is
+    /// scheduled from there instead (`schedule_worker_kill`) and nothing is registered here.
     #[inline(always)]
-    pub(super) fn arm_worker_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
-        if self.servers[i].app_deadlines.after.is_none() {
-            return;
-        }
-        if self.kill_from_server_timeout[i] {
+    pub(super) fn arm_worker_timeout(
+        &mut self,
+        cal: &mut Calendar<Ev>,
+        id: ReqId,
+        i: usize,
+        token: u32,
+        counted: bool,
+    ) {
+        let s = &self.servers[i];
+        if s.kill_at_server_timeout {
             // A request whose client already had HAProxy's timeout (it waited in the backlog
             // that long) gets its kill scheduled now.
-            if self.reqs.items[id as usize].counted {
+            if counted {
                 self.schedule_worker_kill(cal, id);
             }
             return;
         }
-        let token = self.reqs.items[id as usize].epoch;
+        if s.app_deadlines.after.is_none() {
+            return;
+        }
         if self.servers[i].app_deadlines.fifo.len() >= self.servers[i].app_deadlines.trim_at {
             self.trim(Kind::AppWorker, i);
         }
@@ -188,6 +194,7 @@ impl Stack {
 
     /// `trim` for the `timeout server` FIFO, the one every request goes through, with its
     /// staleness test written out (the generic one dispatches on the kind per entry).
+    #[cold]
     fn trim_server(&mut self) {
         let reqs = &self.reqs.items;
         let d = &mut self.lb_deadlines;
@@ -207,7 +214,7 @@ impl Stack {
     pub(super) fn schedule_worker_kill(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &self.reqs.items[id as usize];
         let i = r.server as usize;
-        if !r.has(holds::APP) || !self.kill_from_server_timeout[i] {
+        if !r.has(holds::APP) || !self.servers[i].kill_at_server_timeout {
             return;
         }
         if let Some(t) = self.cfg.servers[i].app_timeout {
