@@ -12,7 +12,6 @@ use infrasim::model::availability;
 use infrasim::model::degraded::DegradedSpec;
 use infrasim::report::{Level, atomic, charts, html, num};
 use infrasim::scenario::{self, Scenario, limits};
-use infrasim::stats::MeanCi;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -159,9 +158,13 @@ pub fn ladder(
         ]);
     }
     let csv = csv.into_inner().map_err(|e| e.to_string())?;
-    let chart_steps: Vec<(String, MeanCi)> = steps
+    let chart_steps: Vec<charts::ladder::Step> = steps
         .iter()
-        .map(|(n, s)| (n.clone(), s.availability))
+        .map(|(n, s)| charts::ladder::Step {
+            name: n.clone(),
+            availability: s.availability,
+            slo: s.slo_latency_s.map(|_| s.slo_availability),
+        })
         .collect();
     output.write(|tmp, level| {
         atomic::write_file(&tmp.join("ladder.csv"), &csv)?;

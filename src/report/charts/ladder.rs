@@ -1,7 +1,9 @@
 //! The availability ladder: one bar per design step (one server, two behind a load balancer,
 //! a redundant LB pair, database failover, ...), in the order given, measured in nines,
 //! -log10(1 - A), so each added nine is one more step of height. Whiskers are the 95%
-//! interval of the availability, converted the same way.
+//! interval of the availability, converted the same way. When the steps are judged against a
+//! latency SLO, each step has a second bar: the availability counting slow requests as failed
+//! (what a user who gives up feels), always at or below the first.
 
 use super::bars::{Bar, Bars};
 use super::style::{self, DrawResult};
@@ -12,8 +14,15 @@ use plotters::prelude::*;
 use std::io;
 use std::path::Path;
 
-/// Writes `availability_ladder.svg/.png`: `steps` are (design step, availability).
-pub fn ladder(dir: &Path, steps: &[(String, MeanCi)]) -> io::Result<Vec<ChartFile>> {
+/// One design step: its name, its availability and, with an SLO, its availability within it.
+pub struct Step {
+    pub name: String,
+    pub availability: MeanCi,
+    pub slo: Option<MeanCi>,
+}
+
+/// Writes `availability_ladder.svg/.png`.
+pub fn ladder(dir: &Path, steps: &[Step]) -> io::Result<Vec<ChartFile>> {
     let title = "Availability of each design step, in nines (95% interval)".to_string();
     let fig = Ladder::new(title.clone(), steps);
     Ok(vec![super::write(
@@ -38,52 +47,65 @@ pub fn nines(a: f64) -> f64 {
 struct Ladder {
     title: String,
     steps: Vec<String>,
-    bars: Vec<Option<Bar>>,
+    /// Per step: the availability bar, then (with an SLO anywhere) the within-SLO one.
+    bars: Vec<Vec<Option<Bar>>>,
+    slo: bool,
     top: f64,
 }
 
+/// One bar in nines, capped at `top`; None for an undefined mean.
+fn bar(c: &MeanCi, top: f64) -> Option<Bar> {
+    if !c.mean.is_finite() {
+        return None;
+    }
+    let hw = if c.half_width.is_finite() {
+        c.half_width
+    } else {
+        0.0
+    };
+    let label = if c.mean >= 1.0 {
+        "100% (no failure seen)".to_string()
+    } else {
+        format!(
+            "{} ({} nines)",
+            style::availability_pct(c.mean),
+            style::num(nines(c.mean))
+        )
+    };
+    Some(Bar {
+        value: nines(c.mean).min(top),
+        low: nines(c.mean - hw).min(top),
+        high: nines(c.mean + hw).min(top),
+        label,
+    })
+}
+
 impl Ladder {
-    fn new(title: String, steps: &[(String, MeanCi)]) -> Self {
+    fn new(title: String, steps: &[Step]) -> Self {
         let finite_top = steps
             .iter()
-            .flat_map(|(_, c)| [nines(c.mean), nines(c.high())])
+            .flat_map(|s| [&s.availability].into_iter().chain(&s.slo))
+            .flat_map(|c| [nines(c.mean), nines(c.high())])
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max);
         // Headroom for the labels; "no failure seen" bars reach the top.
         let top = (finite_top + 0.75).ceil().max(2.0);
+        let slo = steps.iter().any(|s| s.slo.is_some());
         let bars = steps
             .iter()
-            .map(|(_, c)| {
-                if !c.mean.is_finite() {
-                    return None;
+            .map(|s| {
+                let mut v = vec![bar(&s.availability, top)];
+                if slo {
+                    v.push(s.slo.as_ref().and_then(|c| bar(c, top)));
                 }
-                let hw = if c.half_width.is_finite() {
-                    c.half_width
-                } else {
-                    0.0
-                };
-                let value = nines(c.mean).min(top);
-                let label = if c.mean >= 1.0 {
-                    "100% (no failure seen)".to_string()
-                } else {
-                    format!(
-                        "{} ({} nines)",
-                        style::availability_pct(c.mean),
-                        style::num(nines(c.mean))
-                    )
-                };
-                Some(Bar {
-                    value,
-                    low: nines(c.mean - hw).min(top),
-                    high: nines(c.mean + hw).min(top),
-                    label,
-                })
+                v
             })
             .collect();
         Ladder {
             title,
-            steps: steps.iter().map(|(name, _)| name.clone()).collect(),
+            steps: steps.iter().map(|s| s.name.clone()).collect(),
             bars,
+            slo,
             top,
         }
     }
@@ -120,11 +142,20 @@ impl Figure for Ladder {
             &Bars {
                 caption: "One more nine is ten times less downtime; a bar at the top saw no failure",
                 categories: self.steps.iter().map(|s| style::shorten(s, 28)).collect(),
-                groups: vec![(
-                    "availability, mean over runs (whisker: 95% interval)".to_string(),
-                    style::PALETTE[0],
-                )],
-                values: self.bars.iter().map(|b| vec![b.clone()]).collect(),
+                groups: {
+                    let mut g = vec![(
+                        "requests served, mean over runs (whisker: 95% interval)".to_string(),
+                        style::PALETTE[0],
+                    )];
+                    if self.slo {
+                        g.push((
+                            "served within the SLO latency (slow counts as failed)".to_string(),
+                            style::PALETTE[1],
+                        ));
+                    }
+                    g
+                },
+                values: self.bars.clone(),
                 x_desc: "design step",
                 y_desc: "availability in nines, -log10(1 - A)",
                 y_range: Some(0.0..self.top),
@@ -156,12 +187,21 @@ mod tests {
     #[test]
     fn one_bar_per_step() {
         let dir = testutil::temp_dir("ladder");
+        let step = |name: &str, a: MeanCi, slo: Option<MeanCi>| Step {
+            name: name.into(),
+            availability: a,
+            slo,
+        };
         let steps = vec![
-            ("1_one_server".to_string(), ci(0.99, 0.002)),
-            ("3_distributed".to_string(), ci(0.995, 0.001)),
-            ("4_lb_pair".to_string(), ci(0.9995, 0.0002)),
-            ("5_db_failover".to_string(), ci(0.99995, 0.0001)),
-            ("6_monitoring".to_string(), ci(1.0, 0.0)),
+            step("1_one_server", ci(0.99, 0.002), Some(ci(0.98, 0.002))),
+            step("3_distributed", ci(0.995, 0.001), Some(ci(0.99, 0.001))),
+            step("4_lb_pair", ci(0.9995, 0.0002), None),
+            step(
+                "5_db_failover",
+                ci(0.99995, 0.0001),
+                Some(ci(0.9999, 0.0001)),
+            ),
+            step("6_monitoring", ci(1.0, 0.0), Some(ci(1.0, 0.0))),
         ];
         let files = ladder(&dir, &steps).unwrap();
         testutil::check(
@@ -175,6 +215,8 @@ mod tests {
                 "6_monitoring",
                 "no failure seen",
                 "2 nines",
+                "within the SLO",
+                "1.7 nines",
             ],
         );
         testutil::done(&dir);
@@ -188,8 +230,16 @@ mod tests {
         let files = ladder(
             &dir,
             &[
-                ("x".into(), MeanCi::from_samples(&[])),
-                ("y".into(), ci(0.0, 0.5)),
+                Step {
+                    name: "x".into(),
+                    availability: MeanCi::from_samples(&[]),
+                    slo: None,
+                },
+                Step {
+                    name: "y".into(),
+                    availability: ci(0.0, 0.5),
+                    slo: None,
+                },
             ],
         )
         .unwrap();
