@@ -27,6 +27,14 @@ pub struct Config {
     pub failures: Failures,
 }
 
+impl Config {
+    /// The `[slo]` latency, if the scenario sets one: what a study counting late requests as
+    /// failed (the Monte Carlo's degraded states) judges against.
+    pub fn slo_latency(&self) -> Option<SimTime> {
+        self.slo.as_ref().map(|s| s.latency)
+    }
+}
+
 /// A service level objective on latency (`[slo]`): a request is *good* if it succeeded and its
 /// end-to-end response time (from the client's request to its response: connection retries,
 /// queues and HAProxy retries included) is at most `latency`. "Slow is down for a user who gives

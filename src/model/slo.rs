@@ -155,9 +155,9 @@ impl SloReport {
     }
 }
 
-/// `x` rounded to 12 significant digits: the difference of two decimals without its binary
-/// noise.
-fn decimal(x: f64) -> f64 {
+/// `x` rounded to 12 significant digits: the difference (or quotient) of decimals without its
+/// binary noise (99.9 / 100 is 0.9990000000000001).
+pub fn decimal(x: f64) -> f64 {
     format!("{x:.11e}").parse().unwrap_or(x)
 }
 

@@ -106,7 +106,8 @@ impl Builder<'_> {
                 .trim()
                 .strip_suffix('%')
                 .and_then(|p| p.trim().parse::<f64>().ok())
-                .map(|p| p / 100.0),
+                // "99.9%" is 0.999, not 0.9990000000000001: the target is compared exactly.
+                .map(|p| crate::model::slo::decimal(p / 100.0)),
             _ => None,
         };
         match x {
@@ -116,7 +117,7 @@ impl Builder<'_> {
                     key,
                     format!(
                         "must be a fraction in (0, 1], got {x}: write {} or \"{x}%\" for {x}%",
-                        x / 100.0
+                        crate::model::slo::decimal(x / 100.0)
                     ),
                 );
                 None
