@@ -154,6 +154,14 @@ fn base() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
             ],
         ),
         ("timeline", vec![("interval", s("\"1s\""))]),
+        (
+            "slo",
+            vec![
+                ("latency", s("\"500ms\"")),
+                ("target", s("0.99")),
+                ("p99", s("\"1s\"")),
+            ],
+        ),
     ]
 }
 
@@ -326,6 +334,9 @@ fn key_kinds() -> Vec<(&'static str, &'static str, &'static str)> {
         ("[random_faults]", "mttf", "duration"),
         ("[random_faults]", "mttr", "duration"),
         ("timeline", "interval", "duration"),
+        ("slo", "latency", "duration"),
+        ("slo", "target", "positive"),
+        ("slo", "p99", "duration"),
     ]
 }
 
