@@ -157,9 +157,10 @@ fn base() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         (
             "slo",
             vec![
-                ("latency", s("\"500ms\"")),
+                // shorter than the shortest measurement window a case sets (1 s)
+                ("latency", s("\"100ms\"")),
                 ("target", s("0.99")),
-                ("p99", s("\"1s\"")),
+                ("p99", s("\"200ms\"")),
             ],
         ),
     ]
