@@ -154,6 +154,15 @@ fn base() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
             ],
         ),
         ("timeline", vec![("interval", s("\"1s\""))]),
+        (
+            "slo",
+            vec![
+                // shorter than the shortest measurement window a case sets (1 s)
+                ("latency", s("\"100ms\"")),
+                ("target", s("0.99")),
+                ("p99", s("\"200ms\"")),
+            ],
+        ),
     ]
 }
 
@@ -326,6 +335,9 @@ fn key_kinds() -> Vec<(&'static str, &'static str, &'static str)> {
         ("[random_faults]", "mttf", "duration"),
         ("[random_faults]", "mttr", "duration"),
         ("timeline", "interval", "duration"),
+        ("slo", "latency", "duration"),
+        ("slo", "target", "positive"),
+        ("slo", "p99", "duration"),
     ]
 }
 

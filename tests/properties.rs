@@ -438,6 +438,12 @@ fn base() -> impl Strategy<Value = Sys> {
                 seed: 1,
                 duration: SimTime::from_secs(secs),
                 warmup: ms(warmup),
+                // Half the systems are judged against a latency objective (it draws nothing).
+                slo: (secs % 2 == 0).then(|| Slo {
+                    latency: ms(20),
+                    target: Some(0.99),
+                    percentiles: vec![(0.5, ms(10)), (0.99, ms(50))],
+                }),
                 workload: WorkloadConfig {
                     arrival: if poisson {
                         ArrivalKind::Poisson
@@ -625,6 +631,28 @@ fn check_invariants(sys: &Sys, r: &RunResults) -> Result<(), TestCaseError> {
         prop_assert!(n.mean_queue >= -1e-9, "{} queue", n.name);
     }
     prop_assert!(unit(r.availability), "availability {}", r.availability);
+    // [slo]: every success is good or slow, good ones per class add up, and being served within
+    // the latency is rarer than being served.
+    prop_assert_eq!(r.slo.is_some(), sys.cfg.slo.is_some());
+    prop_assert_eq!(r.slo_availability.is_some(), sys.cfg.slo.is_some());
+    if let (Some(s), Some(a)) = (&r.slo, r.slo_availability) {
+        prop_assert_eq!(s.good + s.slow, q.completed);
+        prop_assert_eq!(s.failed, q.failed);
+        let by_class: u64 = r.classes.iter().filter_map(|c| c.good).sum();
+        prop_assert_eq!(by_class, s.good);
+        prop_assert!(unit(a), "slo_availability {}", a);
+        prop_assert!(
+            a.is_nan() || a <= r.availability,
+            "slo_availability {a} above availability {}",
+            r.availability
+        );
+        for p in &s.percentiles {
+            prop_assert_eq!(
+                p.met,
+                (q.completed > 0).then_some(p.observed_s <= p.target_s)
+            );
+        }
+    }
     // Latency: never below the fastest possible path.
     let l = &r.latency;
     if q.completed > 0 {

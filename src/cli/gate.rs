@@ -69,6 +69,20 @@ impl Gate {
         Ok(())
     }
 
+    /// Refuses an assertion on a figure the scenario does not measure, for the reason
+    /// `inapplicable(metric)` gives (an SLO figure without `[slo]`).
+    pub fn check_applicable(
+        &self,
+        inapplicable: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
+        for a in &self.asserts {
+            if let Some(why) = inapplicable(&a.metric) {
+                return Err(format!("error: --assert '{}': {why}", a.text));
+            }
+        }
+        Ok(())
+    }
+
     /// Evaluates the assertions, prints the verdicts, writes the JUnit file.
     pub fn judge(&self, suite: &str, judge_one: impl Fn(&Assertion) -> Verdict) -> Outcome {
         let verdicts: Vec<Verdict> = self.asserts.iter().map(judge_one).collect();

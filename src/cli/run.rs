@@ -160,6 +160,7 @@ fn check_applicable(args: &RunArgs, mode: Mode, sc: &Scenario) -> Result<(), Str
 
 fn single(sc: &Scenario, args: &RunArgs, prov: &Provenance, gate: &Gate) -> Outcome {
     if !gate.is_empty() {
+        gate.check_applicable(|m| metrics::slo_requirement(m, &sc.config))?;
         let known = metrics::names(&sc.config);
         gate.check_metrics(
             |m| (!known.contains(m)).then(String::new),

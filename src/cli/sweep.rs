@@ -23,8 +23,8 @@ use std::fmt::Write as _;
 
 /// Most points of one sweep: each point's configuration is held in memory.
 pub const MAX_POINTS: usize = 100_000;
-/// Most pairs of points compared (each pair is five rows of comparisons.csv: 1 million rows,
-/// about 120 MB). A sweep of one parameter over 630 values, or of two over 100 and 10, is
+/// Most pairs of points compared (each pair is five rows of comparisons.csv, six with `[slo]`:
+/// 1 million rows, about 120 MB; 1.2 million with `[slo]`). A sweep of one parameter over 630 values, or of two over 100 and 10, is
 /// within it.
 pub const MAX_PAIRS: u128 = 200_000;
 
@@ -67,6 +67,16 @@ pub fn sweep_study(
     let per_run = names.values().map(BTreeSet::len).max().unwrap_or(0);
     check_values(&sc.path, runs, per_run as u64)?;
     if !gate.is_empty() {
+        // An SLO figure no point measures: the scenario lacks [slo] (or its target).
+        gate.check_applicable(|m| {
+            let reasons: Vec<String> = points
+                .iter()
+                .filter_map(|p| metrics::slo_requirement(m, &p.config))
+                .collect();
+            (reasons.len() == points.len())
+                .then(|| reasons.into_iter().next())
+                .flatten()
+        })?;
         check_asserts(gate, &points, &names)?;
     }
     let keys: Vec<String> = params.iter().map(|(k, _)| k.clone()).collect();
@@ -351,25 +361,42 @@ fn render_sweep(
         .max()
         .unwrap_or(0)
         .max("point".len());
+    // With [slo], the share served within its latency stands beside the share served at all.
+    let slo = sums.iter().any(|s| get(s, "slo_availability").is_some());
+    let slo_col = |s: Option<&PointSummary>| match (slo, s) {
+        (false, _) => String::new(),
+        (true, None) => format!(" {:>20}", "slo availability"),
+        (true, Some(s)) => format!(
+            " {:>20}",
+            ci_text(get(s, "slo_availability").as_ref(), pct4)
+        ),
+    };
     let _ = writeln!(
         o,
-        "{:<width$} {:>5} {:>20} {:>22} {:>22} {:>14}",
-        "point", "runs", "availability", "mean latency", "p99 latency", "req/s"
+        "{:<width$} {:>5} {:>20}{} {:>22} {:>22} {:>14}",
+        "point",
+        "runs",
+        "availability",
+        slo_col(None),
+        "mean latency",
+        "p99 latency",
+        "req/s"
     );
     for s in sums {
         let _ = writeln!(
             o,
-            "{:<width$} {:>5} {:>20} {:>22} {:>22} {:>14}",
+            "{:<width$} {:>5} {:>20}{} {:>22} {:>22} {:>14}",
             label(&labels[s.point]),
             s.runs,
-            ci_text(get(s, "availability").as_ref(), |x| format!(
-                "{:.4}%",
-                x * 100.0
-            )),
+            ci_text(get(s, "availability").as_ref(), pct4),
+            slo_col(Some(s)),
             ci_text(get(s, "latency.mean").as_ref(), secs),
             ci_text(get(s, "latency.p99").as_ref(), secs),
             ci_text(get(s, "throughput_rps").as_ref(), |x| format!("{x:.1}")),
         );
+    }
+    if slo {
+        render_slo(&mut o, labels, sums);
     }
     // The algorithm comparisons are what users come for: show those first, then the rest.
     let by_algorithm = cmps.iter().any(|c| c.parameter == "lb.algorithm");
@@ -407,6 +434,114 @@ fn render_sweep(
         }
     }
     o
+}
+
+fn pct4(x: f64) -> String {
+    format!("{:.4}%", x * 100.0)
+}
+
+/// Where an estimate stands against a bound, by the rule of `--assert`: met when its whole 95%
+/// interval satisfies `ok`, missed when none of it does, undecided when the interval straddles
+/// the bound (run more replications). A single run is judged on its value.
+fn verdict(c: &MeanCi, ok: impl Fn(f64) -> bool) -> &'static str {
+    let (lo, hi) = if c.n >= 2 && c.half_width.is_finite() {
+        (c.low(), c.high())
+    } else {
+        (c.mean, c.mean)
+    };
+    match (ok(lo), ok(hi)) {
+        _ if c.mean.is_nan() => "-",
+        (true, true) => "met",
+        (false, false) => "MISSED",
+        _ => "undecided",
+    }
+}
+
+/// The `[slo]` table of a sweep: per point, the latency judged against, the target and the
+/// share of the error budget used, and each percentile target, each with its 95% interval and
+/// verdict; none without a target or a percentile target. Columns are as wide as their widest
+/// cell.
+fn render_slo(o: &mut String, labels: &[Vec<(String, String)>], sums: &[PointSummary]) {
+    let get = |s: &PointSummary, k: &str| s.metrics.iter().find(|(m, _)| m == k).map(|(_, c)| *c);
+    let percentiles: Vec<&str> = infrasim::model::slo::PERCENTILES
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| {
+            sums.iter()
+                .any(|s| get(s, &format!("slo.percentiles.{n}.observed_s")).is_some())
+        })
+        .collect();
+    let budget = sums.iter().any(|s| get(s, "slo.target").is_some());
+    if !budget && percentiles.is_empty() {
+        // Nothing to judge beyond the share within the latency, which the table above shows.
+        return;
+    }
+    let mut header: Vec<String> = vec!["point".into(), "within".into()];
+    if budget {
+        header.extend(["target".into(), "error budget used".into()]);
+    }
+    header.extend(percentiles.iter().map(|p| format!("{p} (target)")));
+    let mut rows = vec![header];
+    for s in sums {
+        let mut row = vec![
+            label(&labels[s.point]),
+            get(s, "slo.latency_s").map_or("-".into(), |c| secs(c.mean)),
+        ];
+        if budget {
+            match (get(s, "slo.target"), get(s, "slo_availability")) {
+                (Some(t), Some(a)) => {
+                    row.push(format!("{}%", (t.mean * 1e6).round() / 1e4));
+                    row.push(get(s, "slo.budget_consumed").map_or("-".into(), |c| {
+                        format!(
+                            "{}: {}",
+                            ci_text(Some(&c), |x| format!("{:.1}%", x * 100.0)),
+                            verdict(&a, |x| x >= t.mean)
+                        )
+                    }));
+                }
+                _ => row.extend(["-".into(), "-".into()]),
+            }
+        }
+        for p in &percentiles {
+            row.push(
+                match (
+                    get(s, &format!("slo.percentiles.{p}.observed_s")),
+                    get(s, &format!("slo.percentiles.{p}.target_s")),
+                ) {
+                    (Some(v), Some(t)) => format!(
+                        "{} ({}): {}",
+                        ci_text(Some(&v), secs),
+                        secs(t.mean),
+                        verdict(&v, |x| x <= t.mean)
+                    ),
+                    _ => "-".into(),
+                },
+            );
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let _ = writeln!(
+        o,
+        "\nagainst the SLO (95% intervals; met, MISSED, or undecided: run more replications):"
+    );
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(o, "{}", cells.join("   ").trim_end());
+    }
 }
 
 /// Each sweep point's configuration: the scenario with the point's values as overrides. A value

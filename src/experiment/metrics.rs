@@ -91,7 +91,8 @@ fn walk_all(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>, nulls: bool) 
 
 /// The short names [`resolve_alias`] knows, for messages.
 pub const ALIASES: &str = "availability, p50, p90, p99, p999, latency, max_latency, throughput, \
-                           failed, completed, lost_transactions, stale_reads, write_unavailable";
+                           failed, completed, lost_transactions, stale_reads, write_unavailable, \
+                           slo_availability, error_budget (with [slo])";
 
 /// Short names accepted in assertions and tables, mapped to full metric keys.
 pub fn resolve_alias(name: &str) -> &str {
@@ -108,6 +109,56 @@ pub fn resolve_alias(name: &str) -> &str {
         "write_unavailable" => "failover.write_unavailable_s",
         "failed" => "requests.failed",
         "completed" => "requests.completed",
+        "error_budget" | "budget_consumed" => "slo.budget_consumed",
         other => other,
     }
+}
+
+/// Why `metric` is not reported by a run of `cfg` because of its `[slo]` section (none, no
+/// `target`, or not that percentile target), in words for an error message; None when it is not
+/// an SLO figure or the scenario measures it.
+pub fn slo_requirement(metric: &str, cfg: &Config) -> Option<String> {
+    let class_figure = metric.starts_with("classes.")
+        && (metric.ends_with(".slo_availability") || metric.ends_with(".good"));
+    let is_slo = metric == "slo_availability" || metric.starts_with("slo.") || class_figure;
+    if !is_slo {
+        return None;
+    }
+    let Some(slo) = &cfg.slo else {
+        return Some(format!(
+            "'{metric}' judges requests against a latency objective, and the scenario has no \
+             [slo] section: add one (e.g. `[slo]` with `latency = \"1s\"`) or \
+             --set slo.latency=1s"
+        ));
+    };
+    let budget = [
+        "slo.target",
+        "slo.allowed_bad_fraction",
+        "slo.allowed_bad_requests",
+        "slo.budget_consumed",
+        "slo.met",
+    ];
+    if budget.contains(&metric) && slo.target.is_none() {
+        return Some(format!(
+            "'{metric}' is part of the error budget, which needs a target: add `target` to \
+             [slo] (e.g. target = 0.999) or --set slo.target=0.999"
+        ));
+    }
+    let percentile = metric
+        .strip_prefix("slo.percentiles.")
+        .and_then(|rest| rest.split('.').next());
+    if let Some(p) = percentile {
+        let set = slo
+            .percentiles
+            .iter()
+            .any(|&(q, _)| crate::model::slo::percentile_name(q) == p);
+        if !set {
+            return Some(format!(
+                "'{metric}' checks a percentile target the scenario does not set: add `{p}` to \
+                 [slo] (e.g. {p} = \"500ms\"); the reported percentiles are latency.p50, \
+                 latency.p90, latency.p99 and latency.p999"
+            ));
+        }
+    }
+    None
 }

@@ -139,17 +139,19 @@ pub struct Comparison {
     pub significant: bool,
 }
 
-/// Metrics compared between points.
-pub const COMPARED: [&str; 5] = [
+/// Metrics compared between points. `slo_availability` is reported only with `[slo]`; without
+/// it the pair has no such figure and no row (so a sweep without `[slo]` compares five).
+pub const COMPARED: [&str; 6] = [
     "latency.mean",
     "latency.p99",
     "availability",
+    "slo_availability",
     "throughput_rps",
     "requests.failed",
 ];
 
 /// Pairs of points that differ in exactly one parameter: for each parameter of n values, each
-/// point has n - 1 partners. The comparisons hold five figures per pair.
+/// point has n - 1 partners. The comparisons hold five figures per pair (six with `[slo]`).
 pub fn pair_count(parameters: &[(String, Vec<String>)]) -> u128 {
     let points: u128 = parameters.iter().map(|(_, v)| v.len() as u128).product();
     let partners: u128 = parameters

@@ -17,12 +17,38 @@ pub struct Config {
     pub duration: SimTime,
     /// Requests that arrive before this are excluded from the statistics; time-averages start here.
     pub warmup: SimTime,
+    /// The latency objective requests are judged against (`[slo]`); None: none is set.
+    pub slo: Option<Slo>,
     pub workload: WorkloadConfig,
     pub lb: LbConfig,
     /// At least one.
     pub servers: Vec<ServerConfig>,
     pub database: DbConfig,
     pub failures: Failures,
+}
+
+impl Config {
+    /// The `[slo]` latency, if the scenario sets one: what a study counting late requests as
+    /// failed (the Monte Carlo's degraded states) judges against.
+    pub fn slo_latency(&self) -> Option<SimTime> {
+        self.slo.as_ref().map(|s| s.latency)
+    }
+}
+
+/// A service level objective on latency (`[slo]`): a request is *good* if it succeeded and its
+/// end-to-end response time (from the client's request to its response: connection retries,
+/// queues and HAProxy retries included) is at most `latency`. "Slow is down for a user who gives
+/// up": the SLO availability counts slow successes as failures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slo {
+    /// Longest response time of a good request, > 0.
+    pub latency: SimTime,
+    /// Fraction of finished requests that must be good over the run, in (0, 1]; its
+    /// complement is the error budget.
+    pub target: Option<f64>,
+    /// Percentile targets (quantile in (0, 1), longest allowed), in increasing quantile order:
+    /// the q-quantile of the successful requests' response time must be at most the time.
+    pub percentiles: Vec<(f64, SimTime)>,
 }
 
 /// How inter-arrival times are drawn.

@@ -10,6 +10,7 @@ pub mod health;
 pub mod lb;
 pub mod replication;
 pub mod results;
+pub mod slo;
 pub mod stack;
 pub mod station;
 pub mod story;

@@ -22,7 +22,14 @@ pub struct RunResults {
     pub throughput_rps: f64,
     /// Fraction of finished requests served successfully: completed / (completed + failed).
     pub availability: f64,
+    /// Fraction of finished requests served successfully within the `[slo]` latency: good /
+    /// (completed + failed). Absent without `[slo]`; NaN (null) when no request finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_availability: Option<f64>,
     pub latency: LatencySummary,
+    /// The run judged against its `[slo]` (error budget, percentile targets); absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo: Option<super::slo::SloReport>,
     /// Failed requests by cause (every cause listed, zeros included).
     pub errors: BTreeMap<String, u64>,
     /// Requests per class, in the order of the mix.
@@ -58,8 +65,14 @@ pub struct ClassStats {
     pub arrived: u64,
     pub completed: u64,
     pub failed: u64,
-    /// completed / (completed + failed); 1 when none finished.
+    /// completed / (completed + failed); NaN (null) when none finished.
     pub availability: f64,
+    /// Completed within the `[slo]` latency (absent without `[slo]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub good: Option<u64>,
+    /// good / (completed + failed) (absent without `[slo]`; NaN when none finished).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_availability: Option<f64>,
 }
 
 /// Names behind the timeline's per-component columns.

@@ -42,6 +42,7 @@ pub fn tell(r: &RunResults) -> Vec<String> {
             list.join(", ")
         ));
     }
+    slo(r, &mut out);
     for f in &r.faults {
         let mut s = format!("{} {} at {}", f.component, verb(&f.kind), dur(f.start_s));
         match (f.detected_s, f.time_to_detect_s) {
@@ -147,6 +148,67 @@ pub fn tell(r: &RunResults) -> Vec<String> {
         }
     }
     out
+}
+
+/// The run against its `[slo]`: served within the latency, the error budget, the percentiles.
+fn slo(r: &RunResults, out: &mut Vec<String>) {
+    let (Some(s), Some(a)) = (&r.slo, r.slo_availability) else {
+        return;
+    };
+    if a.is_nan() {
+        return;
+    }
+    out.push(format!(
+        "Against the latency objective of {}, {:.3}% of requests were served within it: {} \
+         slower, {} failed.",
+        time(s.latency_s),
+        a * 100.0,
+        s.slow,
+        s.failed
+    ));
+    if let Some(b) = &s.budget {
+        let bad = s.slow + s.failed;
+        let used = if b.budget_consumed.is_finite() {
+            format!("{:.0}% of the budget used", b.budget_consumed * 100.0)
+        } else {
+            "no budget to use".into()
+        };
+        out.push(format!(
+            "The target of {}% allowed {:.1} bad requests (the error budget); {bad} were bad: \
+             {used}; the objective is {}.",
+            b.target * 100.0,
+            b.allowed_bad_requests,
+            if b.met == Some(true) { "met" } else { "missed" }
+        ));
+    }
+    let checks: Vec<String> = s
+        .percentiles
+        .iter()
+        .filter(|p| p.met.is_some())
+        .map(|p| {
+            format!(
+                "{} {} (target {}: {})",
+                p.name,
+                time(p.observed_s),
+                time(p.target_s),
+                if p.met == Some(true) { "met" } else { "missed" }
+            )
+        })
+        .collect();
+    if !checks.is_empty() {
+        out.push(format!("Percentile targets: {}.", checks.join("; ")));
+    }
+}
+
+/// A response time with the precision a percentile needs.
+fn time(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 1e-3 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.0} us", s * 1e6)
+    }
 }
 
 fn verb(kind: &str) -> String {

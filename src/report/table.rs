@@ -91,6 +91,7 @@ pub fn render(r: &RunResults) -> String {
             .collect();
         let _ = writeln!(o, "by class   {}", per.join(", "));
     }
+    slo(r, &mut o);
     let _ = writeln!(
         o,
         "\n{:<16} {:>10} {:>8} {:>8} {:>8} {:>10}",
@@ -216,6 +217,77 @@ pub fn render(r: &RunResults) -> String {
         );
     }
     o
+}
+
+/// The `[slo]` lines: served within the latency (overall and per class), the error budget, the
+/// percentile targets. Nothing without `[slo]`.
+fn slo(r: &RunResults, o: &mut String) {
+    let (Some(s), Some(a)) = (&r.slo, r.slo_availability) else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "slo        within {}: {}   slow {}  failed {}",
+        secs(s.latency_s),
+        availability(a),
+        s.slow,
+        s.failed
+    );
+    if let Some(b) = &s.budget {
+        let used = if b.budget_consumed.is_nan() {
+            "-".to_string()
+        } else if b.budget_consumed.is_infinite() {
+            "all (a target of 100% has none)".to_string()
+        } else {
+            format!("{:.1}%", b.budget_consumed * 100.0)
+        };
+        let verdict = match b.met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "-",
+        };
+        let _ = writeln!(
+            o,
+            "           target {}: {verdict}   error budget {:.1} requests, {} bad: {used} used",
+            availability(b.target),
+            b.allowed_bad_requests,
+            s.slow + s.failed
+        );
+    }
+    if !s.percentiles.is_empty() {
+        let checks: Vec<String> = s
+            .percentiles
+            .iter()
+            .map(|p| {
+                let verdict = match p.met {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "-",
+                };
+                format!(
+                    "{} {} (<= {}: {verdict})",
+                    p.name,
+                    secs(p.observed_s),
+                    secs(p.target_s)
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "           {}", checks.join("  "));
+    }
+    if r.classes.len() > 1 {
+        let per: Vec<String> = r
+            .classes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.name,
+                    availability(c.slo_availability.unwrap_or(f64::NAN))
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "slo class  {}", per.join(", "));
+    }
 }
 
 /// Rows of the fault table and lines of the story the terminal shows (a run with thousands of

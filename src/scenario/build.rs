@@ -7,7 +7,7 @@
 //! This file holds the limits, the defaults and the order in which a configuration is put
 //! together ([`build`]); each section is built in its own file under `build/`: `values` (the
 //! checks every section uses), `workload`, `servers` (`[lb]` and the servers), `database`,
-//! `failures`, and `messages` (serde's errors in the scenario's words).
+//! `failures`, `slo`, and `messages` (serde's errors in the scenario's words).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,6 +35,7 @@ mod database;
 mod failures;
 mod messages;
 mod servers;
+mod slo;
 mod values;
 mod workload;
 
@@ -264,11 +265,13 @@ impl Builder<'_> {
         let random = self.random_faults(f.random_faults.unwrap_or_default());
         let timeline_set = f.timeline.as_ref().is_some_and(|t| t.interval.is_some());
         let timeline_interval = self.timeline(f.timeline.unwrap_or_default(), duration);
+        let slo = self.slo(f.slo, duration, warmup);
         let mut config = Config {
             name,
             seed,
             duration: duration.unwrap_or(SimTime::from_secs(1)),
             warmup,
+            slo,
             workload,
             lb,
             servers,

@@ -30,6 +30,8 @@ pub struct ScenarioFile {
     /// Random faults from time-to-failure / time-to-repair (`[[random_faults]]`).
     pub random_faults: Option<Vec<RandomFault>>,
     pub timeline: Option<Timeline>,
+    /// The latency objective requests are judged against (`[slo]`).
+    pub slo: Option<Slo>,
     /// Parameter sweep with replications (`[sweep]`).
     pub sweep: Option<Sweep>,
     /// Monte Carlo availability study (`[montecarlo]`).
@@ -55,6 +57,20 @@ pub struct MonteCarlo {
     pub min_servers: Option<i64>,
     /// Duration string.
     pub state_run: Option<Value>,
+}
+
+/// `[slo]`: a latency objective, an optional target and percentile targets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// Duration strings.
+    pub latency: Option<Value>,
+    pub target: Option<Value>,
+    pub p50: Option<Value>,
+    pub p90: Option<Value>,
+    pub p95: Option<Value>,
+    pub p99: Option<Value>,
+    pub p999: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

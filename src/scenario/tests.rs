@@ -1117,7 +1117,7 @@ interval = "0s"
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario.md"))
                 .unwrap();
         let start = docs.find("## 7. Failures and failover").unwrap();
-        let end = docs.find("## 8. Overrides").unwrap();
+        let end = start + docs[start..].find("\n## ").unwrap();
         let section = &docs[start..end];
         let blocks: Vec<&str> = section
             .split("```toml\n")

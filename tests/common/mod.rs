@@ -24,6 +24,7 @@ pub fn mmc(
         seed: 1,
         duration: SimTime::from_secs(seconds),
         warmup: SimTime::from_secs(seconds / 20),
+        slo: None,
         workload: WorkloadConfig {
             arrival: ArrivalKind::Poisson,
             rate: lambda,

@@ -886,6 +886,7 @@ impl Stack {
             let class = r.work.class as usize;
             self.counts.completed += 1;
             self.counts.classes[class][1] += 1;
+            self.counts.classes[class][3] += u64::from(t <= self.slo_latency);
             self.counts.sojourn_ns += t.as_nanos() as u128;
             self.latency.record(t);
         }

@@ -616,8 +616,8 @@ struct Counters {
     arrived: u64,
     completed: u64,
     failed: u64,
-    /// Per request class: (arrived, completed, failed).
-    classes: Vec<[u64; 3]>,
+    /// Per request class: (arrived, completed, failed, completed within the SLO latency).
+    classes: Vec<[u64; 4]>,
     errors: [u64; Cause::ALL.len()],
     /// Sum of time in system of measured requests that left (completed or failed), ns.
     sojourn_ns: u128,
@@ -732,6 +732,9 @@ pub struct Stack {
     dequeuing: bool,
     dequeue_pending: Vec<(usize, usize)>,
     latency: LatencyHistogram,
+    /// `[slo]` latency: a completion this fast is good (`SimTime::MAX` without an SLO, so the
+    /// count is kept without a branch and never reported).
+    slo_latency: SimTime,
     in_system: TimeAverage,
     counts: Counters,
     events: u64,
@@ -919,9 +922,10 @@ impl Stack {
                 cfg.database.client.pool == super::config::DbPool::PerWorker && workers > fewest
             },
             latency: LatencyHistogram::new(),
+            slo_latency: cfg.slo.as_ref().map_or(SimTime::MAX, |s| s.latency),
             in_system: TimeAverage::new(),
             counts: Counters {
-                classes: vec![[0; 3]; cfg.workload.mix.len()],
+                classes: vec![[0; 4]; cfg.workload.mix.len()],
                 ..Counters::default()
             },
             events: 0,

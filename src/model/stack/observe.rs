@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::capacity;
+use crate::model::slo::{self, SloReport};
 
 /// One row of the timeline: what happened during (t - interval, t].
 #[derive(Clone, Debug)]
@@ -169,6 +170,7 @@ impl Stack {
         let window = (now - cfg.warmup).as_secs_f64().max(1e-12);
         let c = &self.counts;
         let finished = c.completed + c.failed;
+        let good: u64 = c.classes.iter().map(|k| k[3]).sum();
         let mean_in_system = self.in_system.mean(now);
         let arrival_rate = c.arrived as f64 / window;
         let w = if finished > 0 {
@@ -239,7 +241,12 @@ impl Stack {
             } else {
                 f64::NAN
             },
+            slo_availability: cfg.slo.as_ref().map(|_| slo::fraction(good, finished)),
             latency: LatencySummary::from_hist(&self.latency),
+            slo: cfg
+                .slo
+                .as_ref()
+                .map(|s| SloReport::new(s, good, c.completed, c.failed, &self.latency)),
             errors: Cause::ALL
                 .iter()
                 .map(|&k| (k.key().to_string(), c.errors[k as usize]))
@@ -249,7 +256,7 @@ impl Stack {
                 .mix
                 .iter()
                 .zip(&c.classes)
-                .map(|(m, &[arrived, completed, failed])| ClassStats {
+                .map(|(m, &[arrived, completed, failed, good])| ClassStats {
                     name: m.name.clone(),
                     arrived,
                     completed,
@@ -260,6 +267,11 @@ impl Stack {
                     } else {
                         f64::NAN
                     },
+                    good: cfg.slo.as_ref().map(|_| good),
+                    slo_availability: cfg
+                        .slo
+                        .as_ref()
+                        .map(|_| slo::fraction(good, completed + failed)),
                 })
                 .collect(),
             littles_law: LittlesLaw {

@@ -22,7 +22,8 @@ use std::path::Path;
 const AS_CONFIGURED: &str = "as configured";
 
 /// Writes, per variant, `algorithms_latency[_<variant>]` and `algorithms_balance[_<variant>]`,
-/// then `algorithms_errors`. `labels[p]` is point p's (parameter, value) list (as
+/// then `algorithms_errors`, and with `[slo]` `algorithms_slo` (requests not served within the
+/// latency objective: slow is down for a user who gives up). `labels[p]` is point p's (parameter, value) list (as
 /// `sweep::product` gives); `algo_param` and `load_param` name the algorithm and the load
 /// parameters (e.g. "lb.algorithm", "workload.rate").
 pub fn algorithm_comparison(
@@ -66,9 +67,14 @@ pub fn algorithm_comparison(
             &fig,
         )?);
     }
-    let fig = Errors::new(&study);
+    let fig = Errors::new(&study, Bad::Failed);
     let title = fig.title.clone();
     out.push(super::write(dir, "algorithms_errors", &title, &fig)?);
+    if sums.iter().any(|s| metric(s, "slo_availability").is_some()) {
+        let fig = Errors::new(&study, Bad::OutsideSlo);
+        let title = fig.title.clone();
+        out.push(super::write(dir, "algorithms_slo", &title, &fig)?);
+    }
     Ok(out)
 }
 
@@ -515,10 +521,23 @@ struct Errors {
     bars: BarData,
 }
 
-/// Share of finished requests that failed, in %: from `availability` (with its interval),
-/// else failed / arrived.
-fn error_pct(s: &PointSummary) -> Option<Bar> {
-    if let Some(a) = metric(s, "availability").filter(|a| a.mean.is_finite()) {
+/// What a bar of the errors chart counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bad {
+    /// Requests that failed (1 - `availability`).
+    Failed,
+    /// Requests not served within the `[slo]` latency: failed or slow (1 - `slo_availability`).
+    OutsideSlo,
+}
+
+/// Share of finished requests that were bad, in %: from `availability` (or `slo_availability`)
+/// with its interval; failures alone fall back on failed / arrived.
+fn error_pct(s: &PointSummary, bad: Bad) -> Option<Bar> {
+    let key = match bad {
+        Bad::Failed => "availability",
+        Bad::OutsideSlo => "slo_availability",
+    };
+    if let Some(a) = metric(s, key).filter(|a| a.mean.is_finite()) {
         let hw = if a.half_width.is_finite() {
             a.half_width
         } else {
@@ -531,6 +550,9 @@ fn error_pct(s: &PointSummary) -> Option<Bar> {
             high: (1.0 - a.mean + hw) * 100.0,
             label: format!("{}%", style::num(e)),
         });
+    }
+    if bad == Bad::OutsideSlo {
+        return None;
     }
     let failed = metric(s, "requests.failed")?.mean;
     let arrived = metric(s, "requests.arrived")?.mean;
@@ -547,7 +569,7 @@ fn error_pct(s: &PointSummary) -> Option<Bar> {
 }
 
 impl Errors {
-    fn new(study: &Study<'_>) -> Self {
+    fn new(study: &Study<'_>, bad: Bad) -> Self {
         let variant_name = |v: &str| {
             if v.is_empty() {
                 "as configured".to_string()
@@ -578,28 +600,52 @@ impl Errors {
         let values: Vec<Vec<Option<Bar>>> = (0..study.algos.len())
             .map(|a| {
                 (0..study.variants.len())
-                    .map(|v| study.at_highest_load(a, v).and_then(|p| error_pct(p.sum)))
+                    .map(|v| {
+                        study
+                            .at_highest_load(a, v)
+                            .and_then(|p| error_pct(p.sum, bad))
+                    })
                     .collect()
             })
             .collect();
-        let note =
-            values.iter().flatten().all(Option::is_none).then(|| {
-                "no availability or requests.failed/arrived metric in the sweep".to_string()
-            });
+        let missing = match bad {
+            Bad::Failed => "no availability or requests.failed/arrived metric in the sweep",
+            Bad::OutsideSlo => "no slo_availability metric in the sweep",
+        };
+        let note = values
+            .iter()
+            .flatten()
+            .all(Option::is_none)
+            .then(|| missing.to_string());
+        let (what, caption, y_desc) = match bad {
+            Bad::Failed => (
+                "Failed requests",
+                "Share of finished requests that failed (mean, 95% interval)",
+                "failed requests (%)",
+            ),
+            Bad::OutsideSlo => (
+                "Requests outside the SLO",
+                "Share of finished requests failed or slower than the SLO latency (mean, 95% \
+                 interval)",
+                "failed or slow requests (%)",
+            ),
+        };
         let title = if study.variants.len() > 1 {
-            "Failed requests per algorithm at the highest load: baseline against slow or failed servers".to_string()
+            format!(
+                "{what} per algorithm at the highest load: baseline against slow or failed servers"
+            )
         } else {
-            "Failed requests per algorithm at the highest load".to_string()
+            format!("{what} per algorithm at the highest load")
         };
         Errors {
             title,
             bars: BarData {
-                caption: "Share of finished requests that failed (mean, 95% interval)".into(),
+                caption: caption.into(),
                 categories: study.algos.clone(),
                 groups,
                 values,
                 x_desc: "load-balancing algorithm".into(),
-                y_desc: "failed requests (%)".into(),
+                y_desc: y_desc.into(),
                 y_range: None,
                 note,
             },
@@ -716,6 +762,28 @@ mod tests {
                 "baseline",
                 "servers[1].speed=0.2",
             ],
+        );
+        testutil::done(&dir);
+    }
+
+    #[test]
+    fn slo_chart_only_with_slo() {
+        let dir = testutil::temp_dir("algorithms-slo");
+        let (labels, mut sums) = sweep();
+        for s in &mut sums {
+            let a = s.metrics[2].1;
+            s.metrics
+                .push(("slo_availability".into(), ci(a.mean - 0.05, 0.01)));
+        }
+        let files =
+            algorithm_comparison(&dir, &labels, &sums, "lb.algorithm", "workload.rate").unwrap();
+        let last = files.last().unwrap();
+        assert_eq!(last.stem, "algorithms_slo");
+        assert_eq!(files.len(), 6);
+        testutil::check(
+            &dir,
+            last,
+            &["roundrobin", "leastconn", "random(2)", "outside the SLO"],
         );
         testutil::done(&dir);
     }
