@@ -252,8 +252,18 @@ fn n_minus_1_overloads() -> Config {
     cfg.failures.timeline_interval = SimTime::ZERO;
     cfg.failures.health = health(SimTime::from_secs(1), 2, 2);
     cfg.failures.random = vec![crash(TargetKind::Server, N1_MTTF, N1_MTTR)];
+    // Healthy, the M/M/2 response time is met by 500 ms for nearly all; with one server the
+    // survivor's queue reaches toward its 1 s timeout and most requests are slow.
+    cfg.slo = Some(Slo {
+        latency: SimTime::from_millis(SLO_MS),
+        target: None,
+        percentiles: vec![],
+    });
     cfg
 }
+
+/// The N-1 scenario's latency objective.
+const SLO_MS: u64 = 500;
 
 /// The fast path with state runs vs the request-level model, paired run for run.
 ///
@@ -278,7 +288,7 @@ fn fast_path_agrees_with_the_request_level_model_when_n_minus_1_overloads() {
     let cfg = n_minus_1_overloads();
     let comps = availability::components(&cfg);
     let spec = DegradedSpec::default();
-    let runs = StateRuns::new(&cfg, spec.state_run(&cfg), None);
+    let runs = StateRuns::new(&cfg, spec.state_run(&cfg), cfg.slo_latency());
     let groups = Groups::of(&cfg);
     let healthy = groups.healthy(&cfg);
     let mut one_down = healthy.clone();
@@ -286,14 +296,18 @@ fn fast_path_agrees_with_the_request_level_model_when_n_minus_1_overloads() {
     let penalty = runs.measure(&one_down).penalty.fail;
     // The state's own noise: 10 further replications of its configuration.
     let state_cfg = runs.config(&one_down);
-    let reps: Vec<f64> = (1..=10u64)
+    let reps: Vec<(f64, f64)> = (1..=10u64)
         .into_par_iter()
         .map(|rep| {
             let r = Stack::run(&state_cfg, rep);
-            r.requests.failed as f64 / (r.requests.completed + r.requests.failed) as f64
+            let fail = r.requests.failed as f64 / (r.requests.completed + r.requests.failed) as f64;
+            (fail, 1.0 - r.slo_availability.unwrap())
         })
         .collect();
-    let state = Est::of(&reps);
+    let state = Est::of(&reps.iter().map(|r| r.0).collect::<Vec<_>>());
+    let state_bad = Est::of(&reps.iter().map(|r| r.1).collect::<Vec<_>>());
+    let measured = runs.measure(&one_down).penalty;
+    let bad = measured.fail + measured.late;
     log(format!(
         "  one server serving: {:.4} of requests fail (replication 0); over 10 more {:.4} ± {:.4} SE; healthy {:.2e}",
         penalty,
@@ -311,7 +325,7 @@ fn fast_path_agrees_with_the_request_level_model_when_n_minus_1_overloads() {
     };
     let coping = Options::coping(&cfg);
     let horizon = cfg.duration;
-    let rows: Vec<(f64, f64, f64, u64)> = (0..N1_REPS)
+    let rows: Vec<(f64, f64, f64, u64, f64, f64)> = (0..N1_REPS)
         .into_par_iter()
         .map(|rep| {
             let req = Stack::run(&cfg, rep);
@@ -322,6 +336,8 @@ fn fast_path_agrees_with_the_request_level_model_when_n_minus_1_overloads() {
                 fast.availability,
                 naive.availability,
                 fast.failures,
+                req.slo_availability.unwrap(),
+                fast.slo_availability,
             )
         })
         .collect();
@@ -367,6 +383,37 @@ fn fast_path_agrees_with_the_request_level_model_when_n_minus_1_overloads() {
         "fast path with state runs disagrees: {} ± {} beyond the bias bound {bound}",
         d.mean,
         d.hw999()
+    );
+    // Within the SLO: the same comparison, slow requests counted as failed. The bounds are
+    // derived as above with the state's bad fraction (failed or slower than 500 ms) in place
+    // of its failing fraction.
+    let slow_slo = Est::of(&rows.iter().map(|r| r.4).collect::<Vec<_>>());
+    let d_slo = Est::of(&rows.iter().map(|r| r.5 - r.4).collect::<Vec<_>>());
+    let unavail_slo = 1.0 - slow_slo.mean;
+    let bound_slo =
+        Z_999 * state_bad.se * degraded_share + 2.0 * failures * LAMBDA * fill_s * bad / requests;
+    log(format!(
+        "  within {SLO_MS} ms: one server serving {bad:.4} bad; request level {:.5} unavailable; fast - request {:+.2e} ± {:.2e} (99.9%), allowed ± {bound_slo:.2e} = {:.1}%",
+        unavail_slo,
+        d_slo.mean,
+        d_slo.hw999(),
+        100.0 * bound_slo / unavail_slo
+    ));
+    assert!(
+        measured.late > 0.1,
+        "N-1 should also be slow, not only fail: late {}",
+        measured.late
+    );
+    assert!(
+        d_slo.mean.abs() <= d_slo.hw999() + bound_slo,
+        "within-SLO availability disagrees: {} ± {} beyond {bound_slo}",
+        d_slo.mean,
+        d_slo.hw999()
+    );
+    assert!(
+        d_slo.hw999() + bound_slo <= 0.25 * unavail_slo,
+        "the SLO comparison is too loose: ± {} + {bound_slo} vs {unavail_slo}",
+        d_slo.hw999()
     );
     // The coping fast path misses the overload: its error is outside the same allowance.
     assert!(

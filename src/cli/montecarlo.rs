@@ -210,8 +210,8 @@ pub fn finish_mc(
 }
 
 /// The SLO latency late requests are counted against, if the scenario has an `[slo]`.
-pub fn slo_latency(_cfg: &infrasim::model::Config) -> Option<SimTime> {
-    None
+pub fn slo_latency(cfg: &infrasim::model::Config) -> Option<SimTime> {
+    cfg.slo_latency()
 }
 
 pub fn nines(a: f64) -> String {

@@ -82,9 +82,15 @@ impl<'a> StateRuns<'a> {
             (0.0, 0.0)
         } else {
             let served = r.requests.completed as f64 / finished as f64;
-            let late = self
-                .slo
-                .map_or(0.0, |l| served * r.latency_hist.fraction_above(l));
+            // The run counts requests served within the scenario's own SLO exactly; the
+            // histogram (bucket resolution) stands in for a latency given some other way.
+            let late = match (self.slo, r.slo_availability) {
+                (Some(l), Some(good)) if self.cfg.slo_latency() == Some(l) => {
+                    (served - good).max(0.0)
+                }
+                (Some(l), _) => served * r.latency_hist.fraction_above(l),
+                (None, _) => 0.0,
+            };
             (r.requests.failed as f64 / finished as f64, late)
         };
         Measured {
