@@ -34,6 +34,7 @@ use super::schema::{self, ScenarioFile, ServerFields};
 mod database;
 mod failures;
 mod messages;
+mod repair;
 mod servers;
 mod values;
 mod workload;

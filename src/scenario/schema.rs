@@ -322,6 +322,8 @@ pub struct RandomFault {
     /// Mean time to repair, or `ttr`, a distribution.
     pub mttr: Option<Value>,
     pub ttr: Option<Value>,
+    /// Technicians shared by the entry's components (unlimited when unset).
+    pub repair_crews: Option<i64>,
 }
 
 /// `[timeline]`: the per-interval output.

@@ -751,6 +751,17 @@ mod failures {
         assert!((r[1].ttf.mean() / (90.0 * day) - 1.0).abs() < 1e-9);
         assert!((r[1].ttr.mean() - 750.0).abs() < 1e-9);
         assert_eq!(r[2].ttr, Dist::det(5.0).unwrap());
+        assert!(r.iter().all(|x| x.repair.crews.is_none()));
+    }
+
+    #[test]
+    fn repair_crews_are_shared_by_one_entry() {
+        let text = format!(
+            "{BASE}[[random_faults]]\ncomponent = \"server\"\nmttf = \"90d\"\nmttr = \"2h\"\n\
+             repair_crews = 1\n"
+        );
+        let r = ok(&text, &[]).config.failures.random;
+        assert_eq!(r[0].repair.crews, Some(1));
     }
 
     #[test]
@@ -859,6 +870,7 @@ mttr = "0s"
 component = "rack"
 mttf = "1y"
 mttr = "1h"
+repair_crews = 0
 
 [timeline]
 interval = "0s"
@@ -896,6 +908,7 @@ interval = "0s"
             "random_faults[2].mttf",
             "random_faults[2].mttr",
             "random_faults[3].component",
+            "random_faults[3].repair_crews",
             "timeline.interval",
         ];
         for k in keys {

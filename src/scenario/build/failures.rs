@@ -569,12 +569,14 @@ impl Builder<'_> {
             );
             let ttf = self.time_to(&k, ("mttf", "ttf"), rf.mttf.as_ref(), rf.ttf.as_ref());
             let ttr = self.time_to(&k, ("mttr", "ttr"), rf.mttr.as_ref(), rf.ttr.as_ref());
+            let repair = self.repair_policy(&k, &rf);
             if let Some((_, kind)) = kind {
                 out.push(RandomFaults {
                     kind,
                     fault,
                     ttf,
                     ttr,
+                    repair,
                 });
             }
         }
