@@ -1,4 +1,5 @@
-//! Who repairs failures, and when (`model/repair.rs`, issue 12): shared repair crews.
+//! Who repairs failures, and when (`model/repair.rs`, issue 12): shared repair crews, and
+//! detection by monitoring or by user complaints (`[monitoring]`).
 //!
 //! - Two identical units with exponential times to failure and repair and **one** technician
 //!   are the three-state Markov chain of reliability textbooks (0, 1 or 2 units down; from 2
@@ -20,7 +21,7 @@ use common::*;
 use infrasim::dist::Dist;
 use infrasim::engine::SimTime;
 use infrasim::model::availability;
-use infrasim::model::repair::RepairPolicy;
+use infrasim::model::repair::{Detection, RepairPolicy};
 use infrasim::model::*;
 use rayon::prelude::*;
 
@@ -33,7 +34,10 @@ fn random(kind: TargetKind, mttf: f64, mttr: f64, crews: Option<u32>) -> RandomF
         fault: FaultKind::Crash,
         ttf: Dist::exp(mttf).unwrap(),
         ttr: Dist::exp(mttr).unwrap(),
-        repair: RepairPolicy { crews },
+        repair: RepairPolicy {
+            crews,
+            detection: None,
+        },
     }
 }
 
@@ -274,4 +278,121 @@ fn fast_path_agrees_with_the_request_level_model_with_shared_crews() {
         waits * 50 > failures,
         "the crews should make some failures wait: {waits} of {failures}"
     );
+}
+
+// ---- detection: monitoring or user complaints ---------------------------------------------------
+
+/// Prometheus scraping every 30 s, rules every 30 s, `for: 1m`, Alertmanager's 30 s
+/// `group_wait`, and someone acknowledging after an exponential 2 min: 4 min on average.
+fn alerts() -> Detection {
+    Detection::Alerts {
+        scrape: SimTime::from_secs(30),
+        evaluation: SimTime::from_secs(30),
+        pending: SimTime::from_secs(60),
+        notify: SimTime::from_secs(30),
+        acknowledge: Some(Dist::exp(120.0).unwrap()),
+    }
+}
+
+/// No monitoring: users complain after an exponential 15 min on average.
+fn complaints() -> Detection {
+    Detection::Complaint(Dist::exp(900.0).unwrap())
+}
+
+/// One server failing with MTTF 10 min and a 1 min fix, detected as `detection` says; 1 ms
+/// checks, so service fails exactly while it is down.
+fn detected(detection: Option<Detection>) -> Config {
+    let mut cfg = common::stack(10.0, 1, 0, 1, 0, 60);
+    cfg.name = "detection-theory".into();
+    let mut rf = random(TargetKind::Server, MTTF, MTTR, None);
+    rf.repair.detection = detection;
+    cfg.failures.random = vec![rf];
+    cfg.failures.health = health(SimTime::from_millis(1), 1, 1);
+    cfg
+}
+
+#[test]
+fn monitoring_shortens_the_outage_by_its_detection_time() {
+    let _r = Report::start(
+        "detection: one server, MTTF 10 min, fix 1 min; alerts (4 min to act) vs user \
+         complaints (15 min) vs no detection delay",
+    );
+    let horizon = SimTime::from_secs(HORIZON);
+    for (label, detection) in [
+        ("no delay (mttr is the outage)", None),
+        ("alerts + acknowledgement", Some(alerts())),
+        ("user complaints", Some(complaints())),
+    ] {
+        let wait = detection.as_ref().map_or(0.0, Detection::mean);
+        let cfg = detected(detection);
+        let comps = availability::components(&cfg);
+        let runs: Vec<availability::PassResult> = (0..RUNS)
+            .into_par_iter()
+            .map(|rep| availability::simulate(&cfg, &comps, horizon, rep, None))
+            .collect();
+        // Renewal-reward: a cycle is up (MTTF), then waiting for people, then the fix.
+        let theory = (wait + MTTR) / (MTTF + wait + MTTR);
+        let e = Est::of(
+            &runs
+                .iter()
+                .map(|r| 1.0 - r.time_availability)
+                .collect::<Vec<_>>(),
+        );
+        let mttr = Est::of(
+            &runs
+                .iter()
+                .map(|r| r.repair_s / r.repairs as f64)
+                .collect::<Vec<_>>(),
+        );
+        log(format!(
+            "  {label:<30} unavailability {:.5} ± {:.5} (99.9%), theory {theory:.5}: {:.3} \
+             nines (theory {:.3}); time to repair {:.1} s ± {:.1}, theory {:.1} s",
+            e.mean,
+            e.hw999(),
+            -(e.mean).log10(),
+            -theory.log10(),
+            mttr.mean,
+            mttr.hw999(),
+            wait + MTTR
+        ));
+        assert!(e.se <= 0.01 * theory, "{label}: SE {} too wide", e.se);
+        assert!(
+            (e.mean - theory).abs() <= e.hw999(),
+            "{label}: {} vs {theory} (± {})",
+            e.mean,
+            e.hw999()
+        );
+        assert!(
+            (mttr.mean - wait - MTTR).abs() <= mttr.hw999(),
+            "{label}: time to repair {} vs {}",
+            mttr.mean,
+            wait + MTTR
+        );
+    }
+}
+
+#[test]
+fn fast_path_agrees_with_the_request_level_model_with_monitoring() {
+    let _r = Report::start(
+        "detection: fast path vs request-level model (2 h, alerts for the hosts and the \
+         primary, user complaints for the apps, one technician for the hosts)",
+    );
+    let mut cfg = shared_crews(20.0, 2 * 3600);
+    cfg.name = "monitoring-vs-requests".into();
+    cfg.failures.random[0].repair.detection = Some(alerts());
+    cfg.failures.random[1].repair.detection = Some(Detection::Complaint(Dist::exp(60.0).unwrap()));
+    cfg.failures.random[2].repair.detection = Some(alerts());
+    let runs = check_agreement(&cfg, 40, 0.05);
+    let acted: usize = runs
+        .iter()
+        .map(|r| log_entries(r, "people act").len())
+        .sum();
+    let failures: usize = runs
+        .iter()
+        .map(|r| r.faults.iter().filter(|f| f.random).count())
+        .sum();
+    log(format!(
+        "  {acted} of {failures} failures waited for people"
+    ));
+    assert_eq!(acted, failures, "every failure waits for people to act");
 }

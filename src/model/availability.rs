@@ -239,6 +239,8 @@ struct State<'a> {
     /// Per component: its fix, kept until a technician takes it, and when it failed.
     fix: Vec<SimTime>,
     failed_at: Vec<SimTime>,
+    /// Per component: the stream of its detection delays, `monitoring.<component>`.
+    people: Vec<Rng>,
 }
 
 impl State<'_> {
@@ -460,9 +462,19 @@ pub fn simulate_with(
         rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
         opts,
         healthy,
-        repairs: Repairs::new(cfg.failures.random.iter().map(|r| r.repair)),
+        repairs: Repairs::new(cfg.failures.random.iter().map(|r| r.repair.clone())),
         fix: vec![SimTime::ZERO; comps.len()],
         failed_at: vec![SimTime::ZERO; comps.len()],
+        people: comps
+            .iter()
+            .map(|c| {
+                Rng::new(StreamId::new(
+                    cfg.seed,
+                    &format!("monitoring.{}", c.name),
+                    rep,
+                ))
+            })
+            .collect(),
     };
     let mut rngs: Vec<Rng> = comps
         .iter()
@@ -629,8 +641,9 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             st.epoch[c] += 1;
             let ttr = st.comps[c].ttr.sample_time(&mut rngs[c]);
             let entry = st.comps[c].entry;
+            let wait = st.repairs.wait(entry, &mut st.people[c]);
             // When it answers again: known now, or (a crew to wait for) at the earliest.
-            let back = match st.repairs.failed(entry, now, SimTime::ZERO, ttr) {
+            let back = match st.repairs.failed(entry, now, wait, ttr) {
                 Plan::EndsAt(end) => {
                     cal.schedule_at(end, E::Repair(c as u16));
                     end

@@ -13,10 +13,21 @@
 //!   (the entry's time-to-repair draw) starts when a technician takes it. Without the key the
 //!   crews are unlimited: every fix starts at once.
 //!
-//! What it deliberately does not do: draw anything. The time-to-repair draws stay in each
+//! - **Detection** (`[monitoring]`, [`Detection`]): the time for people to
+//!   learn of a failure and act, before the fix can start. With alerting it is the
+//!   Prometheus/Alertmanager pipeline (domain.md §6.3): the next scrape (uniform over the
+//!   scrape interval, the failure's phase being random), the next rule evaluation (uniform over
+//!   its interval), the rule's `for`, Alertmanager's `group_wait`, then a human's
+//!   acknowledgement (none when automation acts on the alert). Without monitoring, people learn
+//!   of it when users complain: one delay drawn from the scenario's distribution.
+//!
+//! What it deliberately does not do: draw the fixes. The time-to-repair draws stay in each
 //! model, on the component's own stream `faults.<component>`, in the order both models have
 //! always drawn them (time to failure, time to repair, time to failure...), so a crew changes
-//! *when* a fix starts, never *which* fix a failure gets.
+//! *when* a fix starts, never *which* fix a failure gets. Detection delays are drawn here, from
+//! a stream the model passes in: each component's own `monitoring.<component>`, so turning
+//! monitoring on or off leaves every failure and fix draw unchanged (common random numbers
+//! between the steps of a design ladder).
 //!
 //! Why a first-come-first-served queue needs no events of its own: with c servers and
 //! requests handled in the order they arrive, each request starts at max(its arrival, the
@@ -25,13 +36,83 @@
 //! [`Crews::start`] in time order, so a repair's start and end are known the moment it is
 //! ready, and both models schedule the repair's end directly.
 
-use crate::engine::SimTime;
+use crate::dist::{Dist, Sample};
+use crate::engine::{Rng, SimTime};
 
 /// How the failures of one `[[random_faults]]` entry are repaired.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RepairPolicy {
     /// Technicians shared by the entry's components; None = unlimited.
     pub crews: Option<u32>,
+    /// How people learn of a failure before the fix can start; None = at once (no
+    /// `[monitoring]` section: the time to repair is the whole outage, or a process supervisor
+    /// restarts it).
+    pub detection: Option<Detection>,
+}
+
+/// How people learn of a failure (`[monitoring]`), and how long that takes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Detection {
+    /// Prometheus scrapes every `scrape`, evaluates its rules every `evaluation`; the alert
+    /// fires after `pending` (the rule's `for`) and Alertmanager notifies `notify` later
+    /// (`group_wait`); then someone acknowledges after an `acknowledge` draw (None: automation
+    /// acts on the notification).
+    Alerts {
+        scrape: SimTime,
+        evaluation: SimTime,
+        pending: SimTime,
+        notify: SimTime,
+        acknowledge: Option<Dist>,
+    },
+    /// No monitoring: users complain after this long, and someone acts.
+    Complaint(Dist),
+}
+
+impl Detection {
+    /// Time from a failure to the moment its fix may start, drawn from `rng`.
+    pub fn sample(&self, rng: &mut Rng) -> SimTime {
+        match self {
+            Detection::Alerts {
+                scrape,
+                evaluation,
+                pending,
+                notify,
+                acknowledge,
+            } => {
+                // The failure's phase against the scrape and evaluation clocks is uniform:
+                // the failure times are continuous and independent of both clocks.
+                let phase = |every: SimTime, rng: &mut Rng| {
+                    SimTime::from_secs_f64(rng.uniform() * every.as_secs_f64())
+                };
+                let scraped = phase(*scrape, rng);
+                let evaluated = phase(*evaluation, rng);
+                let ack = acknowledge
+                    .as_ref()
+                    .map_or(SimTime::ZERO, |d| d.sample_time(rng));
+                scraped + evaluated + *pending + *notify + ack
+            }
+            Detection::Complaint(d) => d.sample_time(rng),
+        }
+    }
+
+    /// The mean of [`Detection::sample`], s.
+    pub fn mean(&self) -> f64 {
+        match self {
+            Detection::Alerts {
+                scrape,
+                evaluation,
+                pending,
+                notify,
+                acknowledge,
+            } => {
+                (scrape.as_secs_f64() + evaluation.as_secs_f64()) / 2.0
+                    + pending.as_secs_f64()
+                    + notify.as_secs_f64()
+                    + acknowledge.as_ref().map_or(0.0, |d| d.mean())
+            }
+            Detection::Complaint(d) => d.mean(),
+        }
+    }
 }
 
 /// The technicians of one `[[random_faults]]` entry.
@@ -88,14 +169,25 @@ pub enum Plan {
 #[derive(Clone, Debug)]
 pub struct Repairs {
     crews: Vec<Crews>,
+    detection: Vec<Option<Detection>>,
 }
 
 impl Repairs {
     /// One set of crews per `[[random_faults]]` entry, in order.
     pub fn new(policies: impl IntoIterator<Item = RepairPolicy>) -> Self {
-        Repairs {
-            crews: policies.into_iter().map(|p| Crews::new(p.crews)).collect(),
-        }
+        let (crews, detection) = policies
+            .into_iter()
+            .map(|p| (Crews::new(p.crews), p.detection))
+            .unzip();
+        Repairs { crews, detection }
+    }
+
+    /// How long people take to act on a failure of entry `entry` (zero without detection: no
+    /// draw is made then), drawn from the component's `monitoring.<component>` stream.
+    pub fn wait(&self, entry: usize, rng: &mut Rng) -> SimTime {
+        self.detection[entry]
+            .as_ref()
+            .map_or(SimTime::ZERO, |d| d.sample(rng))
     }
 
     /// A component of entry `entry` failed at `now`. Its repair may start `wait` later (the
@@ -156,12 +248,40 @@ mod tests {
     #[test]
     fn a_plan_is_known_at_once_unless_a_limited_crew_must_wait_for_readiness() {
         let mut r = Repairs::new([
-            RepairPolicy { crews: None },
-            RepairPolicy { crews: Some(1) },
+            RepairPolicy::default(),
+            RepairPolicy {
+                crews: Some(1),
+                detection: None,
+            },
         ]);
         assert_eq!(r.failed(0, s(1), s(2), s(3)), Plan::EndsAt(s(6)));
         assert_eq!(r.failed(1, s(1), SimTime::ZERO, s(3)), Plan::EndsAt(s(4)));
         assert_eq!(r.failed(1, s(2), s(2), s(3)), Plan::ReadyAt(s(4)));
         assert_eq!(r.ready(1, s(4), s(3)), s(7));
+    }
+
+    #[test]
+    fn alerts_add_up_the_pipeline() {
+        use crate::engine::StreamId;
+        let d = Detection::Alerts {
+            scrape: s(60),
+            evaluation: s(60),
+            pending: s(120),
+            notify: s(30),
+            acknowledge: None,
+        };
+        assert!((d.mean() - 210.0).abs() < 1e-12);
+        let mut rng = Rng::new(StreamId::new(1, "monitoring.test", 0));
+        let n = 20_000;
+        let mut sum = 0.0;
+        for _ in 0..n {
+            let t = d.sample(&mut rng).as_secs_f64();
+            assert!((150.0..=270.0).contains(&t), "{t}");
+            sum += t;
+        }
+        // Two uniforms of SD 60/sqrt(12) each: the mean of 20 000 is within 0.5 s (> 4 SE).
+        assert!((sum / n as f64 - 210.0).abs() < 0.5, "{}", sum / n as f64);
+        let r = Repairs::new([RepairPolicy::default()]);
+        assert_eq!(r.wait(0, &mut rng), SimTime::ZERO);
     }
 }

@@ -40,14 +40,23 @@ impl Stack {
             };
             for t in targets {
                 // Named by component, so adding a server leaves the other streams unchanged.
-                let name = format!("faults.{}", self.target_name(t));
+                let name = self.target_name(t);
+                let stream = |what: &str| {
+                    Rng::new(StreamId::new(
+                        self.cfg.seed,
+                        &format!("{what}.{name}"),
+                        self.replication,
+                    ))
+                };
+                let (rng, people) = (stream("faults"), stream("monitoring"));
                 self.generators.push(Generator {
                     entry,
                     target: t,
                     kind: spec.fault,
                     ttf: spec.ttf.clone(),
                     ttr: spec.ttr.clone(),
-                    rng: Rng::new(StreamId::new(self.cfg.seed, &name, self.replication)),
+                    rng,
+                    people,
                 });
             }
         }
@@ -95,9 +104,8 @@ impl Stack {
         let now = cal.now();
         let generator = &mut self.generators[g];
         let ttr = generator.ttr.sample_time(&mut generator.rng);
-        let plan = self
-            .repairs
-            .failed(generator.entry, now, SimTime::ZERO, ttr);
+        let wait = self.repairs.wait(generator.entry, &mut generator.people);
+        let plan = self.repairs.failed(generator.entry, now, wait, ttr);
         let duration = match plan {
             Plan::EndsAt(end) => Some(end - now),
             Plan::ReadyAt(_) => None,
@@ -116,8 +124,19 @@ impl Stack {
         });
         let f = self.faults.len() - 1;
         self.on_fault_start(cal, f);
-        if let Some(waited) = duration.map(|d| d - ttr).filter(|&w| w > SimTime::ZERO) {
-            let name = self.target_name(self.faults[f].target);
+        let name = self.target_name(self.faults[f].target);
+        if wait > SimTime::ZERO {
+            self.obs.log(
+                now,
+                &name,
+                "people act",
+                &format!("in {wait} (detection and acknowledgement, [monitoring])"),
+            );
+        }
+        if let Some(waited) = duration
+            .map(|d| d - ttr - wait)
+            .filter(|&w| w > SimTime::ZERO)
+        {
             self.obs.log(
                 now,
                 &name,
@@ -143,12 +162,13 @@ impl Stack {
         cal.schedule_at(end, Ev::FaultEnd(f as u32));
         let name = self.target_name(self.faults[f].target);
         let waited = end - fix - now;
-        let detail = if waited > SimTime::ZERO {
-            format!("every repair crew is busy: the fix ({fix}) starts in {waited}")
+        if waited > SimTime::ZERO {
+            let detail = format!("every repair crew is busy: the fix ({fix}) starts in {waited}");
+            self.obs.log(now, &name, "waits for a technician", &detail);
         } else {
-            format!("a technician starts the fix ({fix})")
-        };
-        self.obs.log(now, &name, "repair can start", &detail);
+            let detail = format!("a technician starts the fix ({fix})");
+            self.obs.log(now, &name, "repair starts", &detail);
+        }
     }
 
     /// What a fault of `kind` on `target` is, in words.

@@ -690,6 +690,8 @@ struct Generator {
     ttf: Dist,
     ttr: Dist,
     rng: Rng,
+    /// Its detection delays (`monitoring.<component>`, `model/repair.rs`).
+    people: Rng,
 }
 
 /// The web stack model. Build with [`Stack::new`], run with [`Stack::run`].
@@ -908,7 +910,9 @@ impl Stack {
             promote_rng: Rng::new(StreamId::new(seed, "db.promotion", replication)),
             faults: vec![],
             generators: vec![],
-            repairs: super::repair::Repairs::new(cfg.failures.random.iter().map(|r| r.repair)),
+            repairs: super::repair::Repairs::new(
+                cfg.failures.random.iter().map(|r| r.repair.clone()),
+            ),
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
             single_lb: matches!(cfg.failures.lb_ha, LbHa::Single),
