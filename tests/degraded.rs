@@ -38,6 +38,7 @@ fn crash(kind: TargetKind, mttf: f64, mttr: f64) -> RandomFaults {
         fault: FaultKind::Crash,
         ttf: exp(mttf),
         ttr: exp(mttr),
+        repair: Default::default(),
     }
 }
 

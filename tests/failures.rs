@@ -912,6 +912,7 @@ fn availability_config(kinds: &[TargetKind], seconds: u64) -> Config {
             fault: FaultKind::Crash,
             ttf: Dist::exp(MTTF).unwrap(),
             ttr: Dist::exp(MTTR).unwrap(),
+            repair: Default::default(),
         })
         .collect();
     cfg

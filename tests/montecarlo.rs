@@ -151,6 +151,7 @@ fn random(kind: TargetKind, mttf: f64, mttr: f64) -> RandomFaults {
         fault: FaultKind::Crash,
         ttf: exp(mttf),
         ttr: exp(mttr),
+        repair: Default::default(),
     }
 }
 

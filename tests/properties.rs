@@ -360,6 +360,7 @@ fn random_faults() -> impl Strategy<Value = RandomFaults> {
             fault,
             ttf: Dist::exp(ttf as f64).unwrap(),
             ttr: Dist::exp(ttr as f64 * 1e-3).unwrap(),
+            repair: Default::default(),
         })
 }
 

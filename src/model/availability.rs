@@ -28,6 +28,7 @@
 
 use super::config::{Config, FaultKind, LbHa, ReadPolicy, TargetKind};
 use super::degraded::{Groups, Penalty, Serving, StatePenalty};
+use super::repair::{Plan, Repairs};
 use crate::dist::Dist;
 use crate::engine::{Calendar, Rng, SimTime, StreamId};
 
@@ -49,13 +50,15 @@ pub struct Component {
     pub kind: FaultKind,
     ttf: Dist,
     ttr: Dist,
+    /// Its `[[random_faults]]` entry (whose crews repair it).
+    entry: usize,
 }
 
 /// The components that fail at random in `cfg`, named as in the request-level model.
 pub fn components(cfg: &Config) -> Vec<Component> {
     let mut out = vec![];
     let lbs = cfg.failures.lb_ha.instances();
-    for spec in &cfg.failures.random {
+    for (entry, spec) in cfg.failures.random.iter().enumerate() {
         let parts: Vec<(Part, String)> = match spec.kind {
             TargetKind::Lb => (0..lbs)
                 .map(|k| (Part::Lb(k), format!("lb-{}", k + 1)))
@@ -86,6 +89,7 @@ pub fn components(cfg: &Config) -> Vec<Component> {
                 kind: spec.fault,
                 ttf: spec.ttf.clone(),
                 ttr: spec.ttr.clone(),
+                entry,
             });
         }
     }
@@ -154,11 +158,17 @@ pub struct PassResult {
     /// components whose repair alone would have reduced f.
     pub blame_s: Vec<f64>,
     pub failures: u64,
+    /// Repairs that ended within the horizon, and the sum of their times to repair (failure
+    /// to repair, s): detection, waiting for a crew and the fix.
+    pub repairs: u64,
+    pub repair_s: f64,
 }
 
 #[derive(Clone, Copy, Debug)]
 enum E {
     Fail(u16),
+    /// The component's repair may start: a technician takes it (`model/repair.rs`).
+    Ready(u16),
     Repair(u16),
     /// (server, epoch): the LBs took the dead server out of rotation.
     Detected(u16, u32),
@@ -224,6 +234,13 @@ struct State<'a> {
     opts: &'a Options<'a>,
     /// What the healthy stack's requests suffer (the baseline overload is measured against).
     healthy: Penalty,
+    /// Who repairs, and when (shared with the request-level model).
+    repairs: Repairs,
+    /// Per component: its fix, kept until a technician takes it, and when it failed.
+    fix: Vec<SimTime>,
+    failed_at: Vec<SimTime>,
+    /// Per component: the stream of its detection delays, `monitoring.<component>`.
+    people: Vec<Rng>,
 }
 
 impl State<'_> {
@@ -445,6 +462,19 @@ pub fn simulate_with(
         rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
         opts,
         healthy,
+        repairs: Repairs::new(cfg.failures.random.iter().map(|r| r.repair.clone())),
+        fix: vec![SimTime::ZERO; comps.len()],
+        failed_at: vec![SimTime::ZERO; comps.len()],
+        people: comps
+            .iter()
+            .map(|c| {
+                Rng::new(StreamId::new(
+                    cfg.seed,
+                    &format!("monitoring.{}", c.name),
+                    rep,
+                ))
+            })
+            .collect(),
     };
     let mut rngs: Vec<Rng> = comps
         .iter()
@@ -606,22 +636,36 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
         E::Fail(c) => {
             let c = c as usize;
             out.failures += 1;
+            st.failed_at[c] = now;
             st.down[c] = true;
             st.epoch[c] += 1;
             let ttr = st.comps[c].ttr.sample_time(&mut rngs[c]);
-            cal.schedule_in(ttr, E::Repair(c as u16));
+            let entry = st.comps[c].entry;
+            let wait = st.repairs.wait(entry, &mut st.people[c]);
+            // When it answers again: known now, or (a crew to wait for) at the earliest.
+            let back = match st.repairs.failed(entry, now, wait, ttr) {
+                Plan::EndsAt(end) => {
+                    cal.schedule_at(end, E::Repair(c as u16));
+                    end
+                }
+                Plan::ReadyAt(at) => {
+                    st.fix[c] = ttr;
+                    cal.schedule_at(at, E::Ready(c as u16));
+                    at + ttr
+                }
+            };
             let part = st.comps[c].part;
             set_part(st, part, true);
             match part {
                 Part::Lb(k) => {
                     let silent = st.comps[c].kind.is_silent();
                     st.lb_silent[k] = silent;
-                    st.lb_back_at[k] = now + ttr;
+                    st.lb_back_at[k] = back;
                     let wait = cfg.workload.connect_timeout;
-                    if silent && ttr > wait {
+                    if silent && back > now + wait {
                         // Clients arriving in the last connect timeout before the repair wait
                         // for it and are served.
-                        cal.schedule_in(ttr - wait, E::Reeval);
+                        cal.schedule_at(back - wait, E::Reeval);
                     }
                     match cfg.failures.lb_ha {
                         LbHa::ActivePassive {
@@ -713,8 +757,23 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                 Part::Link => {}
             }
         }
+        E::Ready(c) => {
+            let c = c as usize;
+            let end = st.repairs.ready(st.comps[c].entry, now, st.fix[c]);
+            cal.schedule_at(end, E::Repair(c as u16));
+            if let Part::Lb(k) = st.comps[c].part {
+                // Its clients learn only now when it will answer again.
+                st.lb_back_at[k] = end;
+                let wait = cfg.workload.connect_timeout;
+                if st.lb_silent[k] && end > now + wait {
+                    cal.schedule_at(end - wait, E::Reeval);
+                }
+            }
+        }
         E::Repair(c) => {
             let c = c as usize;
+            out.repairs += 1;
+            out.repair_s += (now - st.failed_at[c]).as_secs_f64();
             st.down[c] = false;
             st.epoch[c] += 1;
             let ttf = st.comps[c].ttf.sample_time(&mut rngs[c]);

@@ -393,6 +393,8 @@ pub struct RandomFaults {
     pub fault: FaultKind,
     pub ttf: Dist,
     pub ttr: Dist,
+    /// Who repairs a failure and when (crews, `model/repair.rs`).
+    pub repair: super::repair::RepairPolicy,
 }
 
 /// HAProxy active health checks and retries (domain.md §1.3, §1.4).

@@ -8,6 +8,7 @@ pub mod config;
 pub mod degraded;
 pub mod health;
 pub mod lb;
+pub mod repair;
 pub mod replication;
 pub mod results;
 pub mod slo;

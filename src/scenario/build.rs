@@ -34,6 +34,7 @@ use super::schema::{self, ScenarioFile, ServerFields};
 mod database;
 mod failures;
 mod messages;
+mod repair;
 mod servers;
 mod slo;
 mod values;
@@ -262,7 +263,8 @@ impl Builder<'_> {
             .flatten()
             .map(|r| if r.ttf.is_some() { "ttf" } else { "mttf" })
             .collect();
-        let random = self.random_faults(f.random_faults.unwrap_or_default());
+        let detection = self.monitoring(f.monitoring);
+        let random = self.random_faults(f.random_faults.unwrap_or_default(), detection.as_ref());
         let timeline_set = f.timeline.as_ref().is_some_and(|t| t.interval.is_some());
         let timeline_interval = self.timeline(f.timeline.unwrap_or_default(), duration);
         let slo = self.slo(f.slo, duration, warmup);

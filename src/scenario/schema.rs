@@ -29,6 +29,8 @@ pub struct ScenarioFile {
     pub faults: Option<Vec<Fault>>,
     /// Random faults from time-to-failure / time-to-repair (`[[random_faults]]`).
     pub random_faults: Option<Vec<RandomFault>>,
+    /// How people learn of random failures (`[monitoring]`).
+    pub monitoring: Option<Monitoring>,
     pub timeline: Option<Timeline>,
     /// The latency objective requests are judged against (`[slo]`).
     pub slo: Option<Slo>,
@@ -338,6 +340,31 @@ pub struct RandomFault {
     /// Mean time to repair, or `ttr`, a distribution.
     pub mttr: Option<Value>,
     pub ttr: Option<Value>,
+    /// Technicians shared by the entry's components (unlimited when unset).
+    pub repair_crews: Option<i64>,
+    /// A process supervisor restarts the component: nobody has to notice (`[monitoring]` does
+    /// not delay its repair).
+    pub supervisor: Option<bool>,
+}
+
+/// `[monitoring]`: how people learn of a random failure before they repair it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// true: Prometheus + Alertmanager page someone; false: users complain.
+    pub alerts: Option<bool>,
+    /// Duration strings.
+    pub scrape_interval: Option<Value>,
+    pub evaluation_interval: Option<Value>,
+    #[serde(rename = "for")]
+    pub pending: Option<Value>,
+    pub notification: Option<Value>,
+    /// A distribution: the on-call person's time to acknowledge.
+    pub acknowledge: Option<Value>,
+    /// true: automation starts the fix on the alert (no acknowledgement).
+    pub automatic: Option<bool>,
+    /// A distribution: without alerts, how long until users complain and someone acts.
+    pub complaint: Option<Value>,
 }
 
 /// `[timeline]`: the per-interval output.

@@ -751,6 +751,77 @@ mod failures {
         assert!((r[1].ttf.mean() / (90.0 * day) - 1.0).abs() < 1e-9);
         assert!((r[1].ttr.mean() - 750.0).abs() < 1e-9);
         assert_eq!(r[2].ttr, Dist::det(5.0).unwrap());
+        assert!(r.iter().all(|x| x.repair.crews.is_none()));
+    }
+
+    #[test]
+    fn monitoring_detects_failures_unless_a_supervisor_restarts() {
+        use crate::model::repair::Detection;
+        let faults = "[[random_faults]]\ncomponent = \"server\"\nmttf = \"90d\"\nmttr = \"2h\"\n\
+                      [[random_faults]]\ncomponent = \"app\"\nmttf = \"30d\"\nmttr = \"10s\"\n\
+                      supervisor = true\n";
+        let text = format!("{BASE}{faults}[monitoring]\nfor = \"2m\"\n");
+        let r = ok(&text, &[]).config.failures.random;
+        assert_eq!(r[1].repair.detection, None);
+        let Some(Detection::Alerts {
+            scrape,
+            evaluation,
+            pending,
+            notify,
+            acknowledge: Some(ack),
+        }) = &r[0].repair.detection
+        else {
+            panic!("{:?}", r[0].repair)
+        };
+        assert_eq!((*scrape, *evaluation), (secs(60), secs(60)));
+        assert_eq!((*pending, *notify), (secs(120), secs(30)));
+        assert!((ack.mean() - 300.0).abs() < 1e-9);
+        let text = format!("{BASE}{faults}[monitoring]\nalerts = false\n");
+        let r = ok(&text, &[]).config.failures.random;
+        let Some(Detection::Complaint(d)) = &r[0].repair.detection else {
+            panic!("{:?}", r[0].repair)
+        };
+        assert!((d.mean() - 1800.0).abs() < 1e-9);
+        // Without the section nothing changes: the time to repair is the whole outage.
+        let r = ok(&format!("{BASE}{faults}"), &[]).config.failures.random;
+        assert!(r.iter().all(|x| x.repair.detection.is_none()));
+    }
+
+    #[test]
+    fn monitoring_keys_are_checked() {
+        let faults = "[[random_faults]]\ncomponent = \"server\"\nmttf = \"90d\"\nmttr = \"2h\"\n";
+        let text = format!(
+            "{BASE}{faults}[monitoring]\nscrape_interval = \"0s\"\nevaluation_interval = 5\n\
+             for = \"-1s\"\nacknowledge = \"exp(\"\nautomatic = true\ncomplaint = \"exp(1h)\"\n"
+        );
+        let e = err(&text, &[]);
+        for k in [
+            "monitoring.scrape_interval",
+            "monitoring.evaluation_interval",
+            "monitoring.for",
+            "monitoring.acknowledge",
+            "monitoring.complaint",
+        ] {
+            assert!(problem(&e, k).line.is_some(), "{k} has no line: {e}");
+        }
+        let text = format!("{BASE}{faults}[monitoring]\nalerts = false\nfor = \"1m\"\n");
+        let e = err(&text, &[]);
+        assert!(
+            problem(&e, "monitoring.for")
+                .message
+                .contains("only with alerts = true"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn repair_crews_are_shared_by_one_entry() {
+        let text = format!(
+            "{BASE}[[random_faults]]\ncomponent = \"server\"\nmttf = \"90d\"\nmttr = \"2h\"\n\
+             repair_crews = 1\n"
+        );
+        let r = ok(&text, &[]).config.failures.random;
+        assert_eq!(r[0].repair.crews, Some(1));
     }
 
     #[test]
@@ -859,6 +930,7 @@ mttr = "0s"
 component = "rack"
 mttf = "1y"
 mttr = "1h"
+repair_crews = 0
 
 [timeline]
 interval = "0s"
@@ -896,6 +968,7 @@ interval = "0s"
             "random_faults[2].mttf",
             "random_faults[2].mttr",
             "random_faults[3].component",
+            "random_faults[3].repair_crews",
             "timeline.interval",
         ];
         for k in keys {

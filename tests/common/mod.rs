@@ -1,6 +1,7 @@
 //! Hand-built configurations for the theory tests: no TOML, straight to the model.
 #![allow(dead_code)]
 
+pub mod paired;
 pub mod runs;
 #[allow(unused_imports)]
 pub use runs::*;

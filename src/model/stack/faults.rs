@@ -11,6 +11,7 @@ use super::*;
 use crate::model::config::{FaultKind, TargetKind, Upstream};
 use crate::model::health::Transition;
 use crate::model::lb::Policy;
+use crate::model::repair::Plan;
 
 impl Stack {
     pub(super) fn build_faults(&mut self) {
@@ -26,9 +27,10 @@ impl Stack {
                 detected: None,
                 mitigated: None,
                 generator: None,
+                fix: SimTime::ZERO,
             });
         }
-        for spec in &f.random {
+        for (entry, spec) in f.random.iter().enumerate() {
             let targets: Vec<Target> = match spec.kind {
                 TargetKind::Lb => (0..self.lbs.len()).map(Target::Lb).collect(),
                 TargetKind::Server => (0..self.servers.len()).map(Target::Server).collect(),
@@ -38,13 +40,23 @@ impl Stack {
             };
             for t in targets {
                 // Named by component, so adding a server leaves the other streams unchanged.
-                let name = format!("faults.{}", self.target_name(t));
+                let name = self.target_name(t);
+                let stream = |what: &str| {
+                    Rng::new(StreamId::new(
+                        self.cfg.seed,
+                        &format!("{what}.{name}"),
+                        self.replication,
+                    ))
+                };
+                let (rng, people) = (stream("faults"), stream("monitoring"));
                 self.generators.push(Generator {
+                    entry,
                     target: t,
                     kind: spec.fault,
                     ttf: spec.ttf.clone(),
                     ttr: spec.ttr.clone(),
-                    rng: Rng::new(StreamId::new(self.cfg.seed, &name, self.replication)),
+                    rng,
+                    people,
                 });
             }
         }
@@ -89,20 +101,74 @@ impl Stack {
     }
 
     pub(super) fn on_random_fail(&mut self, cal: &mut Calendar<Ev>, g: usize) {
+        let now = cal.now();
         let generator = &mut self.generators[g];
         let ttr = generator.ttr.sample_time(&mut generator.rng);
+        let wait = self.repairs.wait(generator.entry, &mut generator.people);
+        let plan = self.repairs.failed(generator.entry, now, wait, ttr);
+        let duration = match plan {
+            Plan::EndsAt(end) => Some(end - now),
+            Plan::ReadyAt(_) => None,
+        };
         self.faults.push(FaultRec {
             target: generator.target,
             kind: generator.kind,
-            start: cal.now(),
-            duration: Some(ttr),
+            start: now,
+            duration,
             started: false,
             end: None,
             detected: None,
             mitigated: None,
             generator: Some(g as u32),
+            fix: ttr,
         });
-        self.on_fault_start(cal, self.faults.len() - 1);
+        let f = self.faults.len() - 1;
+        self.on_fault_start(cal, f);
+        let name = self.target_name(self.faults[f].target);
+        if wait > SimTime::ZERO {
+            self.obs.log(
+                now,
+                &name,
+                "people act",
+                &format!("in {wait} (detection and acknowledgement, [monitoring])"),
+            );
+        }
+        if let Some(waited) = duration
+            .map(|d| d - ttr - wait)
+            .filter(|&w| w > SimTime::ZERO)
+        {
+            self.obs.log(
+                now,
+                &name,
+                "waits for a technician",
+                &format!("every repair crew is busy: the fix ({ttr}) starts in {waited}"),
+            );
+        }
+        if let Plan::ReadyAt(at) = plan {
+            cal.schedule_at(at, Ev::RepairReady(f as u32));
+        }
+    }
+
+    /// A random failure's repair may start: a technician takes it (at once, or when one is
+    /// free) and its end is scheduled.
+    pub(super) fn on_repair_ready(&mut self, cal: &mut Calendar<Ev>, f: usize) {
+        let now = cal.now();
+        let rec = &self.faults[f];
+        let Some(g) = rec.generator else { return };
+        let entry = self.generators[g as usize].entry;
+        let end = self.repairs.ready(entry, now, rec.fix);
+        let (start, fix) = (rec.start, rec.fix);
+        self.faults[f].duration = Some(end - start);
+        cal.schedule_at(end, Ev::FaultEnd(f as u32));
+        let name = self.target_name(self.faults[f].target);
+        let waited = end - fix - now;
+        if waited > SimTime::ZERO {
+            let detail = format!("every repair crew is busy: the fix ({fix}) starts in {waited}");
+            self.obs.log(now, &name, "waits for a technician", &detail);
+        } else {
+            let detail = format!("a technician starts the fix ({fix})");
+            self.obs.log(now, &name, "repair starts", &detail);
+        }
     }
 
     /// What a fault of `kind` on `target` is, in words.
@@ -131,9 +197,11 @@ impl Stack {
             cal.schedule_in(d, Ev::FaultEnd(f as u32));
         }
         let name = self.target_name(rec.target);
-        let until = rec
-            .duration
-            .map_or("permanent".to_string(), |d| format!("for {d}"));
+        let until = match (rec.duration, rec.generator) {
+            (Some(d), _) => format!("for {d}"),
+            (None, Some(_)) => format!("until repaired (a fix of {} once people act)", rec.fix),
+            (None, None) => "permanent".to_string(),
+        };
         let what = Self::fault_words(rec.target, rec.kind);
         self.obs.log(now, &name, &format!("fault: {what}"), &until);
         self.apply_fault(cal, rec.target, rec.kind, 1);

@@ -194,6 +194,9 @@ pub enum Ev {
     FaultEnd(u32),
     /// Random-failure generator `g` fails its component.
     RandomFail(u32),
+    /// Index into the fault records: a random failure's repair may start (people know of it
+    /// and act); it asks for a technician (`model/repair.rs`).
+    RepairReady(u32),
     /// (LB instance, server, LB check epoch): an active health check starts.
     Check(u8, u16, u32),
     /// (LB instance, server, LB check epoch, passed): a check that took time ends.
@@ -674,15 +677,21 @@ struct FaultRec {
     mitigated: Option<SimTime>,
     /// Random-failure generator that produced it.
     generator: Option<u32>,
+    /// A random failure's fix (its time-to-repair draw), kept until a technician takes it.
+    fix: SimTime,
 }
 
 /// A random-failure generator: one component alternating up and down.
 struct Generator {
+    /// Its `[[random_faults]]` entry (whose crews repair it).
+    entry: usize,
     target: Target,
     kind: super::config::FaultKind,
     ttf: Dist,
     ttr: Dist,
     rng: Rng,
+    /// Its detection delays (`monitoring.<component>`, `model/repair.rs`).
+    people: Rng,
 }
 
 /// The web stack model. Build with [`Stack::new`], run with [`Stack::run`].
@@ -718,6 +727,8 @@ pub struct Stack {
     promote_rng: Rng,
     faults: Vec<FaultRec>,
     generators: Vec<Generator>,
+    /// Who repairs random failures, and when.
+    repairs: super::repair::Repairs,
     /// HAProxy's `timeout server` per request (one value for every LB).
     lb_deadlines: Deadlines,
     /// The MySQL client's read timeout per query.
@@ -902,6 +913,9 @@ impl Stack {
             promote_rng: Rng::new(StreamId::new(seed, "db.promotion", replication)),
             faults: vec![],
             generators: vec![],
+            repairs: super::repair::Repairs::new(
+                cfg.failures.random.iter().map(|r| r.repair.clone()),
+            ),
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
             single_lb: matches!(cfg.failures.lb_ha, LbHa::Single),
@@ -1022,6 +1036,7 @@ impl Model for Stack {
             Ev::FaultStart(f) => self.on_fault_start(cal, f as usize),
             Ev::FaultEnd(f) => self.on_fault_end(cal, f as usize),
             Ev::RandomFail(g) => self.on_random_fail(cal, g as usize),
+            Ev::RepairReady(f) => self.on_repair_ready(cal, f as usize),
             Ev::Check(k, i, epoch) => self.on_check(cal, k as usize, i as usize, epoch),
             Ev::CheckDone(k, i, epoch, passed) => {
                 self.on_check_done(cal, k as usize, i as usize, epoch, passed)

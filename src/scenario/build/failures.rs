@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::model::repair::Detection;
 
 /// The LB high-availability modes, as written in `lb.ha`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -519,7 +520,11 @@ impl Builder<'_> {
 
     // ---- [[random_faults]] ----------------------------------------------------------------
 
-    pub(super) fn random_faults(&mut self, items: Vec<schema::RandomFault>) -> Vec<RandomFaults> {
+    pub(super) fn random_faults(
+        &mut self,
+        items: Vec<schema::RandomFault>,
+        detection: Option<&Detection>,
+    ) -> Vec<RandomFaults> {
         const ALLOWED: &str = "\"server\", \"app\", \"lb\", \"db\" or \"db.link\"";
         let key = root("random_faults");
         let mut seen: HashMap<&'static str, usize> = HashMap::new();
@@ -569,12 +574,14 @@ impl Builder<'_> {
             );
             let ttf = self.time_to(&k, ("mttf", "ttf"), rf.mttf.as_ref(), rf.ttf.as_ref());
             let ttr = self.time_to(&k, ("mttr", "ttr"), rf.mttr.as_ref(), rf.ttr.as_ref());
+            let repair = self.repair_policy(&k, &rf, detection);
             if let Some((_, kind)) = kind {
                 out.push(RandomFaults {
                     kind,
                     fault,
                     ttf,
                     ttr,
+                    repair,
                 });
             }
         }
