@@ -181,11 +181,13 @@ impl Figure for Components<'_> {
         }
 
         // Availability gained if the component never failed (log scale).
+        // Ten times the largest gain: a decade of room for the labels right of the bars.
         let gains = rows.iter().flat_map(|c| {
             [
                 c.improvement.mean,
                 c.improvement.high(),
                 c.slo_improvement.mean,
+                10.0 * c.improvement.high().max(c.slo_improvement.mean),
             ]
         });
         let x = style::log_range(gains, 1e-6..1e-3);
@@ -266,22 +268,27 @@ impl Figure for Components<'_> {
                 ])?;
             }
             let slo = c.slo_improvement.mean;
-            let mut label = if ci.mean > 0.0 && ci.mean.is_finite() {
+            let label = if ci.mean > 0.0 && ci.mean.is_finite() {
                 format!("+{}", style::percent(ci.mean))
             } else {
                 "none measured".to_string()
             };
-            if s.slo_latency_s.is_some() && slo > 0.0 && slo.is_finite() {
-                label.push_str(&format!(", within SLO +{}", style::percent(slo)));
-            }
-            let end = if ci.mean > x.start || slo > x.start {
-                clamp(ci.high().max(ci.mean).max(slo))
+            let end = if ci.mean > x.start {
+                clamp(ci.high().max(ci.mean))
             } else {
                 x.start
             };
-            let p = chart.backend_coord(&(end, y));
             let base = right.get_base_pixel();
+            let p = chart.backend_coord(&(end, i as f64 + 0.62));
             right.draw_text(&label, &text, (p.0 - base.0 + 6, p.1 - base.1))?;
+            if s.slo_latency_s.is_some() && slo > 0.0 && slo.is_finite() {
+                let p = chart.backend_coord(&(clamp(slo.max(x.start)), i as f64 + 0.3));
+                right.draw_text(
+                    &format!("within SLO +{}", style::percent(slo)),
+                    &text,
+                    (p.0 - base.0 + 6, p.1 - base.1),
+                )?;
+            }
         }
         Ok(())
     }

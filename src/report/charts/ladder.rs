@@ -53,8 +53,9 @@ struct Ladder {
     top: f64,
 }
 
-/// One bar in nines, capped at `top`; None for an undefined mean.
-fn bar(c: &MeanCi, top: f64) -> Option<Bar> {
+/// One bar in nines, capped at `top`; None for an undefined mean. `short`: the percentage
+/// alone (two bars per step leave no room for more; the axis gives the nines).
+fn bar(c: &MeanCi, top: f64, short: bool) -> Option<Bar> {
     if !c.mean.is_finite() {
         return None;
     }
@@ -65,6 +66,8 @@ fn bar(c: &MeanCi, top: f64) -> Option<Bar> {
     };
     let label = if c.mean >= 1.0 {
         "100% (no failure seen)".to_string()
+    } else if short {
+        style::availability_pct(c.mean)
     } else {
         format!(
             "{} ({} nines)",
@@ -94,9 +97,9 @@ impl Ladder {
         let bars = steps
             .iter()
             .map(|s| {
-                let mut v = vec![bar(&s.availability, top)];
+                let mut v = vec![bar(&s.availability, top, slo)];
                 if slo {
-                    v.push(s.slo.as_ref().and_then(|c| bar(c, top)));
+                    v.push(s.slo.as_ref().and_then(|c| bar(c, top, true)));
                 }
                 v
             })
@@ -216,7 +219,7 @@ mod tests {
                 "no failure seen",
                 "2 nines",
                 "within the SLO",
-                "1.7 nines",
+                "99.98%",
             ],
         );
         testutil::done(&dir);
