@@ -217,11 +217,24 @@ mod tests {
                 "5_db_failover",
                 "6_monitoring",
                 "no failure seen",
-                "2 nines",
                 "within the SLO",
-                "99.98%",
+                "99.995%",
+                "98%",
             ],
         );
+        testutil::done(&dir);
+    }
+
+    #[test]
+    fn without_an_slo_the_bars_say_their_nines() {
+        let dir = testutil::temp_dir("ladder-no-slo");
+        let steps = vec![Step {
+            name: "1_one_server".into(),
+            availability: ci(0.99, 0.002),
+            slo: None,
+        }];
+        let files = ladder(&dir, &steps).unwrap();
+        testutil::check(&dir, &files[0], &["1_one_server", "99% (2 nines)"]);
         testutil::done(&dir);
     }
 
