@@ -79,6 +79,14 @@ pub trait Policy {
     /// down), so static maps and rings can be rebuilt. Not called per request.
     fn servers_changed(&mut self, servers: &[ServerView]);
 
+    /// Called after server `i`'s counters (`served`, `queued`) or its `usable` flag changed
+    /// outside [`Policy::servers_changed`]: once per request start, end, enqueue and dequeue.
+    /// The policies that keep their servers in a tree (`leastconn`, `roundrobin`) re-key `i`
+    /// here in O(log n), which is what keeps their `pick` from scanning the pool; the others
+    /// read the live counters at pick time and ignore it.
+    #[inline]
+    fn server_updated(&mut self, _servers: &[ServerView], _i: usize) {}
+
     /// True for algorithms that keep FIFO fairness: when the backend queue is non-empty a new
     /// request goes straight to its back without selection (`roundrobin`, `static-rr`,
     /// `first`; HAProxy backend.c L700-712).
@@ -107,7 +115,7 @@ impl LbPolicy {
         match algorithm {
             Algorithm::RoundRobin => LbPolicy::RoundRobin(RoundRobin::new(servers)),
             Algorithm::StaticRr => LbPolicy::StaticRr(StaticRr::new(servers)),
-            Algorithm::LeastConn => LbPolicy::LeastConn(LeastConn::new()),
+            Algorithm::LeastConn => LbPolicy::LeastConn(LeastConn::new(servers)),
             Algorithm::First => LbPolicy::First(First::new()),
             Algorithm::Source { consistent } => LbPolicy::Source(Source::new(consistent, servers)),
             Algorithm::Random { draws } => LbPolicy::Random(Random::new(draws, servers)),
@@ -139,6 +147,18 @@ impl Policy for LbPolicy {
         }
     }
 
+    #[inline]
+    fn server_updated(&mut self, servers: &[ServerView], i: usize) {
+        match self {
+            LbPolicy::RoundRobin(p) => p.server_updated(servers, i),
+            LbPolicy::LeastConn(p) => p.server_updated(servers, i),
+            LbPolicy::StaticRr(_)
+            | LbPolicy::First(_)
+            | LbPolicy::Source(_)
+            | LbPolicy::Random(_) => {}
+        }
+    }
+
     fn fifo_fair(&self) -> bool {
         match self {
             LbPolicy::RoundRobin(p) => p.fifo_fair(),
@@ -159,6 +179,48 @@ pub(crate) fn no_free_server(servers: &[ServerView]) -> Pick {
         Pick::BackendQueue
     } else {
         Pick::NoServer
+    }
+}
+
+/// How many servers are usable, kept up to date from the same notifications as a policy's
+/// tree, so that "nothing free: queue or 503?" ([`no_free_server`]'s question) costs O(1)
+/// instead of a scan of the pool on every request that finds all servers full.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UsableCount {
+    flags: Vec<bool>,
+    count: usize,
+}
+
+impl UsableCount {
+    /// Recounts from scratch (O(n), on `servers_changed` only).
+    pub fn rebuild(&mut self, servers: &[ServerView]) {
+        self.flags.clear();
+        self.flags.extend(servers.iter().map(ServerView::is_usable));
+        self.count = self.flags.iter().filter(|&&u| u).count();
+    }
+
+    /// Server `i`'s flag may have changed.
+    #[inline]
+    pub fn update(&mut self, servers: &[ServerView], i: usize) {
+        let now = servers[i].is_usable();
+        if self.flags[i] != now {
+            self.flags[i] = now;
+            if now {
+                self.count += 1;
+            } else {
+                self.count -= 1;
+            }
+        }
+    }
+
+    /// [`no_free_server`] from the count.
+    #[inline]
+    pub fn no_free_server(&self) -> Pick {
+        if self.count > 0 {
+            Pick::BackendQueue
+        } else {
+            Pick::NoServer
+        }
     }
 }
 

@@ -446,7 +446,7 @@ impl Stack {
             if self.cfg.failures.health.redispatch {
                 self.redispatch_queue(cal, k, i);
             }
-            if !self.lbs[k].views.iter().any(|v| v.usable) {
+            if self.lbs[k].usable == 0 {
                 self.purge_backend_queue(cal, k);
             }
         } else {
@@ -487,6 +487,7 @@ impl Stack {
             };
         }
         lb.policy.servers_changed(&lb.views);
+        lb.recount(|i| self.servers[i].backup);
     }
 
     // ---- fault records -------------------------------------------------------------------------

@@ -223,19 +223,14 @@ impl Stack {
             return;
         }
         let lb = &mut self.lbs[k];
-        let hide = avoid != NO_SERVER as usize
-            && lb.views[avoid].usable
-            && lb
-                .views
-                .iter()
-                .enumerate()
-                .any(|(j, v)| j != avoid && v.usable);
+        // `avoid` is usable, so another usable server exists when the count exceeds 1.
+        let hide = avoid != NO_SERVER as usize && lb.views[avoid].usable && lb.usable > 1;
         if hide {
-            lb.views[avoid].usable = false;
+            lb.update_view(avoid, |v| v.usable = false);
         }
         let pick = lb.policy.pick(&lb.views, client_ip, &mut lb.rng);
         if hide {
-            lb.views[avoid].usable = true;
+            lb.update_view(avoid, |v| v.usable = true);
         }
         match pick {
             Pick::Server(i) => {
@@ -260,7 +255,7 @@ impl Stack {
     /// final failure or a redispatch: src/backend.c `back_handle_st_cer`).
     #[inline(always)]
     fn assign(&mut self, id: ReqId, k: usize, i: usize) {
-        self.lbs[k].views[i].served += 1;
+        self.lbs[k].update_view(i, |v| v.served += 1);
         let r = &mut self.reqs.items[id as usize];
         r.holds |= holds::SRV;
         r.server = i as u16;
@@ -295,7 +290,7 @@ impl Stack {
             Some(i) => {
                 r.server = i as u16;
                 lb.server_q[i].push_back((id, epoch));
-                lb.views[i].queued += 1;
+                lb.update_view(i, |v| v.queued += 1);
             }
             None => {
                 r.server = NO_SERVER;
@@ -322,7 +317,7 @@ impl Stack {
         r.stage = Stage::Active;
         let lb = &mut self.lbs[r.lb as usize];
         if r.server != NO_SERVER {
-            lb.views[r.server as usize].queued -= 1;
+            lb.update_view(r.server as usize, |v| v.queued -= 1);
         }
         lb.queue_len.add(now, -1);
     }
@@ -373,9 +368,7 @@ impl Stack {
         }
         let retries = r.retries + 1;
         let views = &self.lbs[k].views;
-        let active = (0..views.len())
-            .filter(|&j| views[j].usable && !self.servers[j].backup)
-            .count();
+        let active = self.lbs[k].active;
         let hashing = matches!(
             self.cfg.lb.algorithm,
             crate::model::Algorithm::Source { .. }
@@ -497,7 +490,7 @@ impl Stack {
             (Some(a), Some(b)) => a <= b,
         };
         let (id, _) = if from_server {
-            lb.views[i].queued -= 1;
+            lb.update_view(i, |v| v.queued -= 1);
             lb.server_q[i].pop_front()?
         } else {
             lb.backend_q.pop_front()?

@@ -159,9 +159,11 @@ impl Stack {
         let lb = &mut self.lbs[k];
         lb.epoch = lb.epoch.wrapping_add(1);
         lb.held = 0;
-        for v in &mut lb.views {
-            v.served = 0;
-            v.queued = 0;
+        for i in 0..lb.views.len() {
+            lb.update_view(i, |v| {
+                v.served = 0;
+                v.queued = 0;
+            });
         }
         lb.backend_q.clear();
         for q in &mut lb.server_q {

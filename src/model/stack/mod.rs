@@ -45,7 +45,7 @@ mod timeouts;
 
 use super::config::{Config, LbHa, Target, VrrpScript};
 use super::health::Health;
-use super::lb::{LbPolicy, ServerView};
+use super::lb::{LbPolicy, Policy, ServerView};
 use super::replication::ReplicaLink;
 use super::results::*;
 use super::station::{ReqId, Station};
@@ -385,7 +385,7 @@ impl Request {
         if lb.epoch != self.lb_epoch {
             return None; // that LB's state was wiped (crash, lost VIP): nothing to release
         }
-        lb.views[i].served -= 1;
+        lb.update_view(i, |v| v.served -= 1);
         Some((k, i))
     }
 
@@ -557,6 +557,10 @@ struct Balancer {
     check_epoch: u32,
     policy: LbPolicy,
     views: Vec<ServerView>,
+    /// Servers with `usable` set, and those of them that are not backups: kept by
+    /// [`Balancer::recount`] so that the per-request paths (redispatch, retries) need no scan.
+    usable: usize,
+    active: usize,
     /// Health-check state per server (UP as far as this LB knows).
     health: Vec<Health>,
     backend_q: VecDeque<(ReqId, u32)>,
@@ -577,6 +581,25 @@ struct Balancer {
 impl Balancer {
     fn up(&self) -> bool {
         self.faults.up()
+    }
+
+    /// Changes server `i`'s counters or flag through `f` and tells the policy, whose tree keys
+    /// on them: every write to `served`, `queued` or `usable` outside [`Balancer::set_usable`]
+    /// goes through here, or a tree-keeping policy (`leastconn`, `roundrobin`) would choose
+    /// from stale keys.
+    #[inline(always)]
+    fn update_view(&mut self, i: usize, f: impl FnOnce(&mut ServerView)) {
+        f(&mut self.views[i]);
+        self.policy.server_updated(&self.views, i);
+    }
+
+    /// Recounts the usable servers after `usable` flags changed (O(n); up/down events only).
+    fn recount(&mut self, backup: impl Fn(usize) -> bool) {
+        let usable = |&(_, v): &(usize, &ServerView)| v.usable;
+        self.usable = self.views.iter().enumerate().filter(usable).count();
+        self.active = (self.views.iter().enumerate())
+            .filter(|e| usable(e) && !backup(e.0))
+            .count();
     }
 }
 
@@ -772,7 +795,7 @@ impl Stack {
                         usable: s.weight > 0,
                     })
                     .collect();
-                Balancer {
+                let mut lb = Balancer {
                     name: format!("lb-{}", k + 1),
                     faults: FaultCount::default(),
                     down_since: SimTime::ZERO,
@@ -781,6 +804,8 @@ impl Stack {
                     policy: LbPolicy::new(cfg.lb.algorithm, &views),
                     health: vec![Health::new(f.health.rise, f.health.fall); views.len()],
                     server_q: vec![VecDeque::new(); views.len()],
+                    usable: 0,
+                    active: 0,
                     views,
                     backend_q: VecDeque::new(),
                     station: (!cfg.lb.processing.is_zero())
@@ -792,7 +817,9 @@ impl Stack {
                     script_fails: 0,
                     script_passes: 0,
                     script_epoch: 0,
-                }
+                };
+                lb.recount(|i| cfg.servers[i].backup);
+                lb
             })
             .collect();
         let mut workers_before = 0u32;
