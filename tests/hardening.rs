@@ -359,12 +359,12 @@ fn too_many_servers_is_refused() {
             "--set",
             "servers.count=100000",
         ],
-        &["servers.count", "1024"],
+        &["servers.count", "10000"],
     );
     refused(
         "servers-file",
         &["scenarios/distributed.toml", "--set", "servers=100000"],
-        &["servers", "1024"],
+        &["servers", "10000"],
     );
 }
 

@@ -550,10 +550,10 @@ fn corpus() -> Vec<Case> {
         &["faults", "10000"],
     ));
     cases.push(case(
-        "1025 servers",
+        "10001 servers",
         &base,
-        &["--set", "servers=1025"],
-        &["servers", "1024"],
+        &["--set", "servers=10001"],
+        &["servers", "10000"],
     ));
     cases.push(case(
         "1024 servers over 11 days at 1s",

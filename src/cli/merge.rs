@@ -15,6 +15,7 @@ use infrasim::experiment::montecarlo::McSummary;
 use infrasim::experiment::sweep::{self, Point};
 use infrasim::report::study::{self as files, StudyRecord};
 use infrasim::scenario::build::name_problem;
+use infrasim::scenario::build::{MAX_REPLICAS, MAX_SERVERS};
 use infrasim::scenario::{self, input};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -215,9 +216,9 @@ fn check_record(r: &StudyRecord, file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Most components of a Monte Carlo study (1024 servers and their apps, 1025 DB nodes, two
-/// LBs, the link).
-const MAX_COMPONENTS: usize = 4096;
+/// Most components of a Monte Carlo study (every server and its app, the primary and every
+/// replica, two LBs, the link).
+const MAX_COMPONENTS: usize = 2 * MAX_SERVERS + MAX_REPLICAS + 1 + 3;
 
 /// The sweep points of a recorded study, if its scenario file is found unchanged (from here or
 /// from a folder above the shard).

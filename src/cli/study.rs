@@ -24,7 +24,7 @@ pub fn check_count(file: &Path, what: &str, n: u64) -> Result<(), String> {
 
 /// Most figures a study may hold, runs times the figures of one run: every run is kept in memory
 /// (and in `runs.csv`) to compute the intervals, so 20 million figures are about 1.5 GB at
-/// most. A scenario with 1024 servers reports some 10,000 figures per run: 2,000 runs.
+/// most. A scenario with 10,000 servers reports some 100,000 figures per run: 200 runs.
 pub const MAX_VALUES: u64 = 20_000_000;
 
 /// Refuses a study whose runs would hold more than [`MAX_VALUES`] figures.

@@ -12,9 +12,11 @@
 //! exactly like one written in the file. Whether a key exists is decided by the schema there;
 //! here we only refuse paths that cannot be walked (an index out of range, a key under a number).
 
+use std::collections::HashSet;
+
 use toml::Value;
 
-use super::build::{MAX_NODES, replica_default_name, server_default_name};
+use super::build::{MAX_SERVERS, replica_default_name, server_default_name};
 use super::error::Problem;
 use super::keypath::{KeyPath, Seg};
 
@@ -53,8 +55,8 @@ fn is_table_list(path: &KeyPath) -> bool {
 fn materialize(path: &KeyPath, n: i64) -> Result<Vec<Value>, String> {
     let n = usize::try_from(n)
         .ok()
-        .filter(|&n| n <= MAX_NODES)
-        .ok_or_else(|| format!("`{path} = {n}` must be between 0 and {MAX_NODES}"))?;
+        .filter(|&n| n <= MAX_SERVERS)
+        .ok_or_else(|| format!("`{path} = {n}` must be between 0 and {MAX_SERVERS}"))?;
     let servers = path.to_string() == "servers";
     Ok((0..n)
         .map(|i| {
@@ -178,10 +180,10 @@ fn resize(doc: &mut Value, list: &KeyPath, value: &Value) -> Option<Result<Appli
         return None;
     }
     let n = match value {
-        Value::Integer(n) if (0..=MAX_NODES as i64).contains(n) => *n as usize,
+        Value::Integer(n) if (0..=MAX_SERVERS as i64).contains(n) => *n as usize,
         other => {
             return Some(Err(format!(
-                "`{list}.count` must be a whole number between 0 and {MAX_NODES}, got {other}"
+                "`{list}.count` must be a whole number between 0 and {MAX_SERVERS}, got {other}"
             )));
         }
     };
@@ -258,16 +260,26 @@ fn resize_array(items: &mut Vec<Value>, n: usize) {
         Some(v @ Value::Table(_)) => v.clone(),
         _ => Value::Table(toml::Table::new()),
     };
+    let mut taken: Option<HashSet<String>> = None;
+    let mut last: Option<String> = None;
     while items.len() < n {
         let mut item = template.clone();
         if let Value::Table(t) = &mut item
             && let Some(Value::String(name)) = t.get("name")
         {
-            let taken: Vec<String> = items
-                .iter()
-                .filter_map(|v| v.get("name").and_then(Value::as_str).map(String::from))
-                .collect();
-            let next = next_name(name, &taken);
+            // Each new name is the first free one after the template's; every name before the
+            // last one given is taken, so the search resumes from there. One set of the taken
+            // names for the whole resize: rebuilding it per entry made `servers.count=10000`
+            // cubic (issue 13).
+            let taken = taken.get_or_insert_with(|| {
+                items
+                    .iter()
+                    .filter_map(|v| v.get("name").and_then(Value::as_str).map(String::from))
+                    .collect()
+            });
+            let next = next_name(last.as_deref().unwrap_or(name), taken);
+            taken.insert(next.clone());
+            last = Some(next.clone());
             t.insert("name".into(), Value::String(next));
         }
         items.push(item);
@@ -275,7 +287,7 @@ fn resize_array(items: &mut Vec<Value>, n: usize) {
 }
 
 /// The next free name in a sequence: `web-02` -> `web-03` (keeping the width), `db` -> `db-2`.
-pub fn next_name(base: &str, taken: &[String]) -> String {
+pub fn next_name(base: &str, taken: &HashSet<String>) -> String {
     let digits = base.len() - base.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     let (stem, num, width) = if digits > 0 {
         let stem = &base[..base.len() - digits];
@@ -472,7 +484,7 @@ mod tests {
 
         let (_, _, p) = set("", &["servers.count=100000"]);
         assert_eq!(p.len(), 1);
-        assert!(p[0].message.contains("between 0 and 1024"), "{p:?}");
+        assert!(p[0].message.contains("between 0 and 10000"), "{p:?}");
         let (_, _, p) = set("", &["servers.count=two"]);
         assert_eq!(p.len(), 1);
     }
@@ -523,10 +535,11 @@ mod tests {
 
     #[test]
     fn names_continue_sequences() {
-        let taken = vec!["web-01".to_string(), "web-02".to_string()];
+        let taken = HashSet::from(["web-01".to_string(), "web-02".to_string()]);
+        let none = HashSet::new();
         assert_eq!(next_name("web-02", &taken), "web-03");
         assert_eq!(next_name("web-01", &taken), "web-03");
-        assert_eq!(next_name("db", &[]), "db-2");
-        assert_eq!(next_name("web-9", &[]), "web-10");
+        assert_eq!(next_name("db", &none), "db-2");
+        assert_eq!(next_name("web-9", &none), "web-10");
     }
 }

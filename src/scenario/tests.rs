@@ -271,8 +271,8 @@ apply_factor = 0
 fn absurd_sizes_refused() {
     let e = err("duration = \"1y\"\n[workload]\nrate = 1000\n", &[]);
     assert!(problem(&e, "duration").message.contains("requests"), "{e}");
-    let e = err(&format!("{TOP}servers = 5000\n"), &[]);
-    assert!(problem(&e, "servers").message.contains("1024"), "{e}");
+    let e = err(&format!("{TOP}servers = 10001\n"), &[]);
+    assert!(problem(&e, "servers").message.contains("10000"), "{e}");
     let e = err(&format!("{TOP}[database]\nreplicas = 2000\n"), &[]);
     assert!(
         problem(&e, "database.replicas").message.contains("1024"),
@@ -1159,7 +1159,7 @@ interval = "0s"
 
     #[test]
     fn broken_lists_do_not_make_unknown_targets() {
-        let text = format!("{TOP}servers = 5000\n[[faults]]\ntarget = \"web-01\"\nat = \"1s\"\n");
+        let text = format!("{TOP}servers = 20000\n[[faults]]\ntarget = \"web-01\"\nat = \"1s\"\n");
         let e = err(&text, &[]);
         assert_eq!(e.problems.len(), 1, "{e}");
         assert_eq!(e.problems[0].key, "servers");

@@ -147,21 +147,21 @@ impl Builder<'_> {
         match v {
             None => Vec::new(),
             Some(Value::Integer(n)) => match usize::try_from(n) {
-                Ok(n) if n <= MAX_NODES => (0..n).map(named).collect(),
+                Ok(n) if n <= MAX_REPLICAS => (0..n).map(named).collect(),
                 _ => {
                     self.problem(
                         key,
-                        format!("must be from 0 to {MAX_NODES} replicas, got {n}"),
+                        format!("must be from 0 to {MAX_REPLICAS} replicas, got {n}"),
                     );
                     Vec::new()
                 }
             },
             Some(Value::Array(items)) => {
-                if items.len() > MAX_NODES {
+                if items.len() > MAX_REPLICAS {
                     self.problem(
                         key,
                         format!(
-                            "has {} replicas; at most {MAX_NODES} are allowed",
+                            "has {} replicas; at most {MAX_REPLICAS} are allowed",
                             items.len()
                         ),
                     );

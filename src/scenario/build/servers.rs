@@ -90,7 +90,7 @@ impl Builder<'_> {
                 key.index(0),
             )],
             Some(Value::Integer(n)) => match usize::try_from(n) {
-                Ok(n) if (1..=MAX_NODES).contains(&n) => (0..n)
+                Ok(n) if (1..=MAX_SERVERS).contains(&n) => (0..n)
                     .map(|i| {
                         (
                             server_default_name(i, n),
@@ -102,7 +102,7 @@ impl Builder<'_> {
                 _ => {
                     self.problem(
                         &key,
-                        format!("must be from 1 to {MAX_NODES} servers, got {n}"),
+                        format!("must be from 1 to {MAX_SERVERS} servers, got {n}"),
                     );
                     return Vec::new();
                 }
@@ -111,10 +111,10 @@ impl Builder<'_> {
                 let n = items.len();
                 if n == 0 {
                     self.problem(&key, "needs at least one server");
-                } else if n > MAX_NODES {
+                } else if n > MAX_SERVERS {
                     self.problem(
                         &key,
-                        format!("has {n} servers; at most {MAX_NODES} are allowed"),
+                        format!("has {n} servers; at most {MAX_SERVERS} are allowed"),
                     );
                     return Vec::new();
                 }
