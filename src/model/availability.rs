@@ -26,7 +26,7 @@
 //! The test `tests/montecarlo.rs` checks both models agree on a scenario with frequent
 //! failures.
 
-use super::config::{Config, FaultKind, LbHa, ReadPolicy, TargetKind};
+use super::config::{Config, FaultKind, LbHa, ReadPolicy, Target, TargetKind};
 use super::degraded::{Groups, Penalty, Serving, StatePenalty};
 use super::repair::{Plan, Repairs};
 use crate::dist::Dist;
@@ -39,6 +39,8 @@ pub enum Part {
     App(usize),
     Db(usize),
     Link,
+    /// A named host or a rack (`[[hosts]]`): its members fail with it.
+    Machines(Target),
 }
 
 /// One component that fails at random.
@@ -52,6 +54,9 @@ pub struct Component {
     ttr: Dist,
     /// Its `[[random_faults]]` entry (whose crews repair it).
     entry: usize,
+    /// The single parts it takes down: itself, or each server host and DB node on a host or
+    /// rack.
+    members: Vec<Part>,
 }
 
 /// The components that fail at random in `cfg`, named as in the request-level model.
@@ -81,6 +86,18 @@ pub fn components(cfg: &Config) -> Vec<Component> {
                 .map(|(n, d)| (Part::Db(n), d.name.clone()))
                 .collect(),
             TargetKind::DbLink => vec![(Part::Link, "db.link".to_string())],
+            TargetKind::Host | TargetKind::Rack => {
+                let layout = &cfg.failures.layout;
+                let targets: Vec<Target> = if spec.kind == TargetKind::Host {
+                    (0..layout.hosts.len()).map(Target::Host).collect()
+                } else {
+                    (0..layout.racks.len()).map(Target::Rack).collect()
+                };
+                targets
+                    .into_iter()
+                    .map(|t| (Part::Machines(t), layout.name(t).unwrap_or_default()))
+                    .collect()
+            }
         };
         for (part, name) in parts {
             out.push(Component {
@@ -90,10 +107,28 @@ pub fn components(cfg: &Config) -> Vec<Component> {
                 ttf: spec.ttf.clone(),
                 ttr: spec.ttr.clone(),
                 entry,
+                members: members(cfg, part),
             });
         }
     }
     out
+}
+
+/// The single parts `part` stands for: the servers and DB nodes of a host or rack, else itself.
+fn members(cfg: &Config, part: Part) -> Vec<Part> {
+    let Part::Machines(t) = part else {
+        return vec![part];
+    };
+    cfg.failures
+        .layout
+        .members(t)
+        .into_iter()
+        .filter_map(|m| match m {
+            Target::Server(i) => Some(Part::Host(i)),
+            Target::DbNode(n) => Some(Part::Db(n)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// How the fast path treats what degraded states do to the requests they still serve.
@@ -224,6 +259,9 @@ struct State<'a> {
     /// When the pending takeover fires, if one is pending.
     takeover_at: Option<SimTime>,
     db_down: Vec<bool>,
+    /// Per DB node: changes whenever it goes down or comes back, so a pending removal from
+    /// the read pool is cancelled by its repair.
+    db_node_epoch: Vec<u32>,
     in_read_pool: Vec<bool>,
     primary: usize,
     writes_open: bool,
@@ -453,6 +491,7 @@ pub fn simulate_with(
         vip_epoch: 0,
         takeover_at: None,
         db_down: vec![false; nodes],
+        db_node_epoch: vec![0; nodes],
         in_read_pool: vec![true; nodes],
         primary: 0,
         writes_open: true,
@@ -564,11 +603,11 @@ fn blame(st: &State, now: SimTime, f: f64) -> Vec<(usize, f64)> {
     }
     let mut who = vec![];
     for c in 0..st.comps.len() {
-        if !st.down[c] && !still_felt(st, st.comps[c].part) {
+        if !st.down[c] && !st.comps[c].members.iter().any(|&p| still_felt(st, p)) {
             continue;
         }
         let mut without = st.clone();
-        restore(&mut without, st.comps[c].part);
+        restore(&mut without, c);
         if without.failing(now) < f {
             who.push(c);
         }
@@ -584,13 +623,22 @@ fn still_felt(st: &State, part: Part) -> bool {
         Part::Host(i) | Part::App(i) => st.out_of_rotation[i],
         Part::Db(n) => n == st.primary && !st.writes_open,
         Part::Lb(k) => st.vip.is_none() || st.vrrp_fault[k],
-        Part::Link => false,
+        Part::Link | Part::Machines(_) => false,
     }
 }
 
-/// The state as if `part` had not failed: up, and its failure's consequences undone.
-fn restore(st: &mut State, part: Part) {
-    set_part(st, part, false);
+/// The state as if component `c` had not failed: up, and its failure's consequences undone
+/// (for a host or rack, on each member no other failure keeps down).
+fn restore(st: &mut State, c: usize) {
+    st.down[c] = false;
+    refresh(st, c);
+    let comps = st.comps;
+    for &part in &comps[c].members {
+        restore_part(st, part);
+    }
+}
+
+fn restore_part(st: &mut State, part: Part) {
     match part {
         Part::Lb(k) => {
             st.lb_silent[k] = false;
@@ -606,31 +654,47 @@ fn restore(st: &mut State, part: Part) {
             }
         }
         Part::Db(n) => {
-            if n == st.primary {
+            if st.db_down[n] {
+                // Another failure (its host's) keeps it down.
+            } else if n == st.primary {
                 st.writes_open = true;
             } else {
                 st.in_read_pool[n] = true;
             }
         }
-        Part::Link => {}
+        Part::Link | Part::Machines(_) => {}
     }
 }
 
-/// Sets the raw up/down flag of a part (no mechanics).
-fn set_part(st: &mut State, part: Part, down: bool) {
-    match part {
-        Part::Lb(k) => st.lb_down[k] = down,
-        Part::Host(i) => st.host_down[i] = down,
-        Part::App(i) => st.app_down[i] = down,
-        Part::Db(n) => st.db_down[n] = down,
-        Part::Link => st.link_down = down,
+/// Sets the raw up/down flags of component `c`'s parts from the components down now (no
+/// mechanics): a part is down while any failure covering it (its own, its host's, its
+/// rack's) lasts. A DB node's epoch moves when its flag does.
+fn refresh(st: &mut State, c: usize) {
+    let comps = st.comps;
+    for &part in &comps[c].members {
+        let down = comps
+            .iter()
+            .zip(&st.down)
+            .any(|(k, &d)| d && k.members.contains(&part));
+        match part {
+            Part::Lb(k) => st.lb_down[k] = down,
+            Part::Host(i) => st.host_down[i] = down,
+            Part::App(i) => st.app_down[i] = down,
+            Part::Db(n) => {
+                if st.db_down[n] != down {
+                    st.db_node_epoch[n] += 1;
+                }
+                st.db_down[n] = down;
+            }
+            Part::Link => st.link_down = down,
+            Part::Machines(_) => {}
+        }
     }
 }
 
 fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut PassResult, ev: E) {
     let now = cal.now();
     let cfg = st.cfg;
-    let h = &cfg.failures.health;
     let fo = &cfg.failures.db_failover;
     match ev {
         E::Fail(c) => {
@@ -655,7 +719,8 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                 }
             };
             let part = st.comps[c].part;
-            set_part(st, part, true);
+            let before = was_failing(st, c);
+            refresh(st, c);
             match part {
                 Part::Lb(k) => {
                     let silent = st.comps[c].kind.is_silent();
@@ -706,55 +771,20 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                         _ => {}
                     }
                 }
-                Part::Host(i) | Part::App(i) => {
-                    // Did the check already fail before this failure, and does it fail now?
-                    let was = match part {
-                        Part::Host(_) => h.layer7 && st.app_down[i],
-                        _ => st.host_down[i],
-                    };
-                    let now_f = st.host_down[i] || (h.layer7 && st.app_down[i]);
-                    let seen = h.enabled && !was && now_f;
-                    if seen {
-                        st.check_epoch[i] += 1;
-                        // phase U(0, inter) then `fall` failed checks, each taking the
-                        // check's timeout when nothing answers, `fastinter` apart.
-                        let phase = SimTime(st.rng.below(h.inter.as_nanos().max(1)));
-                        let each = if st.comps[c].kind.is_silent() {
-                            match (part, h.timeout_check) {
-                                (_, None) => h.inter,
-                                (Part::Host(_), Some(_)) => h.timeout_connect.min(h.inter),
-                                (_, Some(t)) => t,
-                            }
-                        } else {
-                            SimTime::ZERO
-                        };
-                        let fall = h.fall.max(1) as u64;
-                        let d = phase
-                            + SimTime(each.as_nanos() * fall)
-                            + SimTime(h.fastinter.as_nanos() * (fall - 1));
-                        cal.schedule_in(d, E::Detected(i as u16, st.check_epoch[i]));
-                    }
-                }
-                Part::Db(n) => {
-                    let phase = SimTime(st.rng.below(fo.poll_interval.as_nanos().max(1)));
-                    let every = fo.poll_interval.as_nanos().max(1);
-                    let mut polls = fo.poll_count.max(1) as u64 - 1;
-                    if n == st.primary && st.comps[c].kind.is_silent() {
-                        // orchestrator waits for the replicas to agree: they notice a silent
-                        // primary `replica_net_timeout` after it went quiet.
-                        let agree = fo.replica_net_timeout.as_nanos();
-                        polls = polls.max(agree.saturating_sub(phase.as_nanos()).div_ceil(every));
-                    }
-                    let d = phase + SimTime(every * polls);
-                    if n == st.primary {
-                        st.writes_open = false;
-                        st.db_epoch += 1;
-                        cal.schedule_in(d, E::DbDetected(st.db_epoch));
-                    } else {
-                        cal.schedule_in(d, E::ReplicaOut(n as u16, st.epoch_db(n)));
-                    }
-                }
                 Part::Link => {}
+                _ => {
+                    let silent = st.comps[c].kind.is_silent();
+                    for (p, was) in before {
+                        match p {
+                            Part::Host(i) | Part::App(i) => {
+                                let app = matches!(p, Part::App(_));
+                                server_fails(st, cal, i, was, app, silent);
+                            }
+                            Part::Db(n) if !was && st.db_down[n] => db_fails(st, cal, n, silent),
+                            _ => {}
+                        }
+                    }
+                }
             }
         }
         E::Ready(c) => {
@@ -779,7 +809,8 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             let ttf = st.comps[c].ttf.sample_time(&mut rngs[c]);
             cal.schedule_in(ttf, E::Fail(c as u16));
             let part = st.comps[c].part;
-            set_part(st, part, false);
+            let before = was_failing(st, c);
+            refresh(st, c);
             match part {
                 Part::Lb(k) => {
                     st.vrrp_fault[k] = false;
@@ -803,33 +834,23 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                         }
                     }
                 }
-                Part::Host(i) | Part::App(i) => {
-                    let was = match part {
-                        Part::Host(_) => true,
-                        _ => st.host_down[i] || h.layer7,
-                    };
-                    let now_f = st.host_down[i] || (h.layer7 && st.app_down[i]);
-                    if was && !now_f {
-                        st.check_epoch[i] += 1;
-                    }
-                    if was && !now_f && st.out_of_rotation[i] {
-                        // Back in rotation after `rise` passing checks:
-                        // U(0, downinter) + (rise - 1) x fastinter.
-                        let phase = SimTime(st.rng.below(h.downinter.as_nanos().max(1)));
-                        let d =
-                            phase + SimTime(h.fastinter.as_nanos() * (h.rise.max(1) as u64 - 1));
-                        cal.schedule_in(d, E::Rejoin(i as u16, st.check_epoch[i]));
-                    }
-                }
-                Part::Db(n) => {
-                    if n == st.primary {
-                        st.writes_open = true;
-                        st.db_epoch += 1;
-                    } else {
-                        st.in_read_pool[n] = true;
-                    }
-                }
                 Part::Link => {}
+                _ => {
+                    for (p, was) in before {
+                        match p {
+                            Part::Host(i) | Part::App(i) => server_repaired(st, cal, i, was),
+                            Part::Db(n) if was && !st.db_down[n] => {
+                                if n == st.primary {
+                                    st.writes_open = true;
+                                    st.db_epoch += 1;
+                                } else {
+                                    st.in_read_pool[n] = true;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
             }
         }
         E::Rejoin(i, epoch) => {
@@ -910,6 +931,93 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
     }
 }
 
+/// Component `c`'s single parts, each with whether it already failed (a server: its health
+/// check failed; a DB node: it was down) before `c`'s flags change.
+fn was_failing(st: &State, c: usize) -> Vec<(Part, bool)> {
+    st.comps[c]
+        .members
+        .iter()
+        .map(|&p| match p {
+            Part::Host(i) | Part::App(i) => (p, st.check_fails(i)),
+            Part::Db(n) => (p, st.db_down[n]),
+            _ => (p, false),
+        })
+        .collect()
+}
+
+/// Server `i`'s host (or, `app`, its application) failed: if its health check starts failing
+/// now (`was`: it already failed), HAProxy takes it out of rotation after `fall` failed
+/// checks.
+fn server_fails(
+    st: &mut State,
+    cal: &mut Calendar<E>,
+    i: usize,
+    was: bool,
+    app: bool,
+    silent: bool,
+) {
+    let h = &st.cfg.failures.health;
+    if !(h.enabled && !was && st.check_fails(i)) {
+        return;
+    }
+    st.check_epoch[i] += 1;
+    // phase U(0, inter) then `fall` failed checks, each taking the check's timeout when
+    // nothing answers, `fastinter` apart.
+    let phase = SimTime(st.rng.below(h.inter.as_nanos().max(1)));
+    let each = if silent {
+        match (app, h.timeout_check) {
+            (_, None) => h.inter,
+            (false, Some(_)) => h.timeout_connect.min(h.inter),
+            (true, Some(t)) => t,
+        }
+    } else {
+        SimTime::ZERO
+    };
+    let fall = h.fall.max(1) as u64;
+    let d = phase + SimTime(each.as_nanos() * fall) + SimTime(h.fastinter.as_nanos() * (fall - 1));
+    cal.schedule_in(d, E::Detected(i as u16, st.check_epoch[i]));
+}
+
+/// A failure of server `i` (host or app) ended: if its check passes again (`was`: it failed
+/// before), it rejoins the rotation after `rise` passing checks.
+fn server_repaired(st: &mut State, cal: &mut Calendar<E>, i: usize, was: bool) {
+    let h = &st.cfg.failures.health;
+    let now_f = st.check_fails(i);
+    if was && !now_f {
+        st.check_epoch[i] += 1;
+    }
+    if was && !now_f && st.out_of_rotation[i] {
+        // Back in rotation after `rise` passing checks: U(0, downinter) + (rise - 1) x
+        // fastinter.
+        let phase = SimTime(st.rng.below(h.downinter.as_nanos().max(1)));
+        let d = phase + SimTime(h.fastinter.as_nanos() * (h.rise.max(1) as u64 - 1));
+        cal.schedule_in(d, E::Rejoin(i as u16, st.check_epoch[i]));
+    }
+}
+
+/// DB node `n` went down: the monitor notices after `poll_count` polls (a silent primary once
+/// the replicas agree), then closes writes and promotes, or takes a replica out of the pool.
+fn db_fails(st: &mut State, cal: &mut Calendar<E>, n: usize, silent: bool) {
+    let fo = &st.cfg.failures.db_failover;
+    let phase = SimTime(st.rng.below(fo.poll_interval.as_nanos().max(1)));
+    let every = fo.poll_interval.as_nanos().max(1);
+    let mut polls = fo.poll_count.max(1) as u64 - 1;
+    if n == st.primary && silent {
+        // orchestrator waits for the replicas to agree: they notice a silent primary
+        // `replica_net_timeout` after it went quiet.
+        let agree = fo.replica_net_timeout.as_nanos();
+        polls = polls.max(agree.saturating_sub(phase.as_nanos()).div_ceil(every));
+    }
+    let d = phase + SimTime(every * polls);
+    if n == st.primary {
+        st.writes_open = false;
+        st.db_epoch += 1;
+        cal.schedule_in(d, E::DbDetected(st.db_epoch));
+    } else {
+        cal.schedule_in(d, E::ReplicaOut(n as u16, st.epoch_db(n)));
+    }
+}
+
 /// keepalived priority of instance `k` (the master one above the backup).
 fn priority_of(k: usize, backup_priority: u32) -> u32 {
     if k == 0 {
@@ -936,12 +1044,12 @@ fn takeover(st: &mut State, cal: &mut Calendar<E>, k: usize, after: SimTime) {
 
 impl State<'_> {
     fn epoch_db(&self, n: usize) -> u32 {
-        self.comps
-            .iter()
-            .zip(&self.epoch)
-            .filter(|(c, _)| c.part == Part::Db(n))
-            .map(|(_, e)| *e)
-            .sum()
+        self.db_node_epoch[n]
+    }
+
+    /// Server `i`'s health check fails (its host is down, or an L7 check meets a dead app).
+    fn check_fails(&self, i: usize) -> bool {
+        self.host_down[i] || (self.cfg.failures.health.layer7 && self.app_down[i])
     }
 }
 
@@ -998,6 +1106,54 @@ pub fn structural_spofs(cfg: &Config) -> Vec<Spof> {
             out.push(Spof {
                 component: cfg.database.primary.name.clone(),
                 effect: effect.into(),
+            });
+        }
+    }
+    out.extend(machine_spofs(cfg, &out));
+    out
+}
+
+/// Hosts and racks whose failure alone takes down a single point of failure found above, or
+/// every server at once: a host carrying the only primary and a web server is a SPOF for both.
+fn machine_spofs(cfg: &Config, single: &[Spof]) -> Vec<Spof> {
+    let layout = &cfg.failures.layout;
+    let machines = (0..layout.hosts.len())
+        .map(Target::Host)
+        .chain((0..layout.racks.len()).map(Target::Rack));
+    let mut out = vec![];
+    for t in machines {
+        let members = layout.members(t);
+        let mut effects: Vec<String> = vec![];
+        let servers = members
+            .iter()
+            .filter(|m| matches!(m, Target::Server(_)))
+            .count();
+        if servers > 0 && servers == cfg.servers.len() {
+            effects.push("stops service (every web server is on it)".into());
+        }
+        for m in &members {
+            let name = match *m {
+                Target::Server(i) => cfg.servers[i].name.clone(),
+                Target::DbNode(0) => cfg.database.primary.name.clone(),
+                _ => continue,
+            };
+            if let Some(s) = single.iter().find(|s| s.component == name) {
+                effects.push(format!("{} ({})", s.effect, s.component));
+            }
+        }
+        if !effects.is_empty() {
+            let on: Vec<String> = members
+                .iter()
+                .filter_map(|m| match *m {
+                    Target::Server(i) => Some(cfg.servers[i].name.clone()),
+                    Target::DbNode(0) => Some(cfg.database.primary.name.clone()),
+                    Target::DbNode(n) => cfg.database.replicas.get(n - 1).map(|r| r.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            out.push(Spof {
+                component: layout.name(t).unwrap_or_default(),
+                effect: format!("{}; carries {}", effects.join(", "), on.join(", ")),
             });
         }
     }

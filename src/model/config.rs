@@ -298,6 +298,8 @@ pub struct Failures {
     pub db_failover: DbFailover,
     /// Width of one row of the timeline CSV; zero turns the timeline off.
     pub timeline_interval: SimTime,
+    /// Which servers and DB nodes share a machine, and which machines a rack (`[[hosts]]`).
+    pub layout: Layout,
 }
 
 impl Default for Failures {
@@ -309,6 +311,67 @@ impl Default for Failures {
             lb_ha: LbHa::default(),
             db_failover: DbFailover::default(),
             timeline_interval: SimTime::from_secs(1),
+            layout: Layout::default(),
+        }
+    }
+}
+
+/// Co-location (issue 12): the named machines (`[[hosts]]`) and the racks or power domains
+/// they share. A server or DB node on no named host is its own machine, as before hosts
+/// existed, so an empty layout changes nothing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Layout {
+    pub hosts: Vec<Host>,
+    /// Rack (or power domain) names, in order of first mention.
+    pub racks: Vec<String>,
+}
+
+/// One named machine: what runs on it fails with it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Host {
+    pub name: String,
+    /// Index in [`Layout::racks`].
+    pub rack: Option<usize>,
+    /// CPU cores shared by what runs on it (None: not modelled, each station keeps its speed).
+    pub cores: Option<u32>,
+    /// Indices of the servers (Nginx + app) on it.
+    pub servers: Vec<usize>,
+    /// Indices of the DB nodes on it (0 = the initial primary, then the replicas).
+    pub db_nodes: Vec<usize>,
+}
+
+impl Layout {
+    /// The machines a fault on `target` takes down at once: a host, or every host of a rack.
+    pub fn machines(&self, target: Target) -> Vec<usize> {
+        match target {
+            Target::Host(h) => vec![h],
+            Target::Rack(r) => (0..self.hosts.len())
+                .filter(|&h| self.hosts[h].rack == Some(r))
+                .collect(),
+            _ => vec![],
+        }
+    }
+
+    /// The components a host or rack fault fails: each server's host and each DB node on
+    /// the machines, in that order.
+    pub fn members(&self, target: Target) -> Vec<Target> {
+        let hosts = self.machines(target);
+        let servers = hosts
+            .iter()
+            .flat_map(|&h| self.hosts[h].servers.iter().map(|&i| Target::Server(i)));
+        let nodes = hosts
+            .iter()
+            .flat_map(|&h| self.hosts[h].db_nodes.iter().map(|&n| Target::DbNode(n)));
+        servers.chain(nodes).collect()
+    }
+
+    /// The component name of a host or rack, as in outputs and random streams: `host:<name>`,
+    /// `rack:<name>` (prefixed, so a host may share a server's name).
+    pub fn name(&self, target: Target) -> Option<String> {
+        match target {
+            Target::Host(h) => Some(format!("host:{}", self.hosts[h].name)),
+            Target::Rack(r) => Some(format!("rack:{}", self.racks[r])),
+            _ => None,
         }
     }
 }
@@ -328,6 +391,10 @@ pub enum Target {
     DbNode(usize),
     /// The network between the app tier and the database (a partition).
     DbLink,
+    /// Named host i (`[[hosts]]`): every server and DB node on it fails at once.
+    Host(usize),
+    /// Rack (or power domain) i: every host in it fails at once.
+    Rack(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -382,6 +449,8 @@ pub enum TargetKind {
     App,
     DbNode,
     DbLink,
+    Host,
+    Rack,
 }
 
 /// Each component of `kind` alternates up for a `ttf` draw and down (crashed) for a `ttr`

@@ -33,6 +33,7 @@ use super::schema::{self, ScenarioFile, ServerFields};
 
 mod database;
 mod failures;
+mod hosts;
 mod messages;
 mod repair;
 mod servers;
@@ -170,6 +171,8 @@ pub fn replica_default_name(i: usize) -> String {
 struct Builder<'a> {
     base_dir: &'a Path,
     problems: Vec<Problem>,
+    /// Components that name their host, resolved once `[[hosts]]` is read.
+    placed: Vec<hosts::Placement>,
 }
 
 /// Builds the configuration, or returns every problem found.
@@ -181,6 +184,7 @@ pub fn build(
     let mut b = Builder {
         base_dir,
         problems: Vec::new(),
+        placed: Vec::new(),
     };
     let config = b.config(file, default_name);
     if b.problems.is_empty() {
@@ -256,8 +260,9 @@ impl Builder<'_> {
         self.some_active_server(&servers, defaults_backup);
         let (database, db_failover) = self.database(f.database.unwrap_or_default());
         self.unique_names(&servers, &database);
+        let layout = self.hosts(f.hosts.unwrap_or_default());
         let health = self.health(f.health.unwrap_or_default());
-        let targets = Targets::new(&servers, &database, &lb_ha);
+        let targets = Targets::new(&servers, &database, &lb_ha, &layout);
         let scheduled = self.faults(f.faults.unwrap_or_default(), duration, &targets);
         // Which key sets each random fault's time to failure, for messages about its rate.
         let fault_keys: Vec<&'static str> = f
@@ -267,7 +272,11 @@ impl Builder<'_> {
             .map(|r| if r.ttf.is_some() { "ttf" } else { "mttf" })
             .collect();
         let detection = self.monitoring(f.monitoring);
-        let random = self.random_faults(f.random_faults.unwrap_or_default(), detection.as_ref());
+        let random = self.random_faults(
+            f.random_faults.unwrap_or_default(),
+            detection.as_ref(),
+            &layout,
+        );
         let timeline_set = f.timeline.as_ref().is_some_and(|t| t.interval.is_some());
         let timeline_interval = self.timeline(f.timeline.unwrap_or_default(), duration);
         let slo = self.slo(f.slo, duration, warmup);
@@ -288,6 +297,7 @@ impl Builder<'_> {
                 lb_ha,
                 db_failover,
                 timeline_interval,
+                layout,
             },
         };
         // What the whole configuration costs: checked once everything else is right.

@@ -63,6 +63,8 @@ fn components(cfg: &Config, kind: TargetKind) -> usize {
         TargetKind::Server | TargetKind::App => cfg.servers.len(),
         TargetKind::DbNode => 1 + cfg.database.replicas.len(),
         TargetKind::DbLink => 1,
+        TargetKind::Host => cfg.failures.layout.hosts.len(),
+        TargetKind::Rack => cfg.failures.layout.racks.len(),
     }
 }
 

@@ -23,6 +23,8 @@ pub struct ScenarioFile {
     /// Either a count (`servers = 3`) or an array of [`Server`] tables.
     pub servers: Option<Value>,
     pub database: Option<Database>,
+    /// Named machines that servers and DB nodes share (`[[hosts]]`).
+    pub hosts: Option<Vec<HostEntry>>,
     /// Health checks and retries of HAProxy.
     pub health: Option<Health>,
     /// Scheduled faults (`[[faults]]`).
@@ -196,6 +198,8 @@ pub struct Server {
     pub proxy_connect_timeout: Option<Value>,
     pub proxy_read_timeout: Option<Value>,
     pub app_timeout: Option<Value>,
+    /// The `[[hosts]]` entry it runs on (unset: a machine of its own).
+    pub host: Option<String>,
 }
 
 impl Server {
@@ -261,6 +265,17 @@ pub struct DbNode {
     pub workers: Option<i64>,
     pub max_connections: Option<i64>,
     pub speed: Option<f64>,
+    /// The `[[hosts]]` entry it runs on (unset: a machine of its own).
+    pub host: Option<String>,
+}
+
+/// One `[[hosts]]` entry: a machine, and the rack or power domain it fails with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    pub name: Option<String>,
+    pub rack: Option<String>,
+    pub cores: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -330,7 +345,7 @@ pub struct Fault {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RandomFault {
-    /// `"server"`, `"app"`, `"lb"`, `"db"` or `"db.link"`.
+    /// `"server"`, `"app"`, `"lb"`, `"db"`, `"db.link"`, `"host"` or `"rack"`.
     pub component: Option<String>,
     /// `"crash"` (default), `"down"` or `"blackhole"`.
     pub kind: Option<String>,

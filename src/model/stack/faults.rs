@@ -37,6 +37,8 @@ impl Stack {
                 TargetKind::App => (0..self.servers.len()).map(Target::App).collect(),
                 TargetKind::DbNode => (0..self.db.len()).map(Target::DbNode).collect(),
                 TargetKind::DbLink => vec![Target::DbLink],
+                TargetKind::Host => (0..f.layout.hosts.len()).map(Target::Host).collect(),
+                TargetKind::Rack => (0..f.layout.racks.len()).map(Target::Rack).collect(),
             };
             for t in targets {
                 // Named by component, so adding a server leaves the other streams unchanged.
@@ -97,6 +99,9 @@ impl Stack {
             Target::DbPrimary => "db.primary".into(),
             Target::DbNode(n) => self.db[n].name.clone(),
             Target::DbLink => "db.link".into(),
+            Target::Host(_) | Target::Rack(_) => {
+                self.cfg.failures.layout.name(t).unwrap_or_default()
+            }
         }
     }
 
@@ -250,6 +255,13 @@ impl Stack {
             (Target::App(i), _) => self.app_fault(cal, i, silent, delta),
             (Target::DbNode(n), _) => self.db_fault(cal, n, silent, delta),
             (Target::DbLink, _) => self.link_fault(cal, silent, delta),
+            // A machine takes everything on it down at the same instant, each member counting
+            // the fault like one of its own (a member already down stays down until both end).
+            (Target::Host(_) | Target::Rack(_), _) => {
+                for m in self.cfg.failures.layout.members(target) {
+                    self.apply_fault(cal, m, kind, delta);
+                }
+            }
             (Target::DbPrimary, _) => unreachable!("resolved when the fault starts"),
         }
     }
@@ -492,9 +504,21 @@ impl Stack {
 
     // ---- fault records -------------------------------------------------------------------------
 
+    /// A host or rack fault counts as detected when the detection of any component on it is
+    /// (HAProxy marking its server DOWN, the DB monitor its node).
     pub(super) fn mark_detected(&mut self, now: SimTime, pred: impl Fn(Target) -> bool) {
+        let layout = &self.cfg.failures.layout;
         for f in &mut self.faults {
-            if f.started && f.end.is_none() && pred(f.target) {
+            if !f.started || f.end.is_some() {
+                continue;
+            }
+            let hit = match f.target {
+                Target::Host(_) | Target::Rack(_) => {
+                    layout.members(f.target).into_iter().any(&pred)
+                }
+                t => pred(t),
+            };
+            if hit {
                 f.detected.get_or_insert(now);
             }
         }

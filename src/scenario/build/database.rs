@@ -28,6 +28,7 @@ impl Builder<'_> {
             &key.key("primary"),
             db.primary.unwrap_or_default(),
             &builtin,
+            0,
         );
         let replicas = self.replicas(&key.key("replicas"), db.replicas, &primary);
         let rep = db.replication.unwrap_or_default();
@@ -107,7 +108,9 @@ impl Builder<'_> {
         key: &KeyPath,
         n: schema::DbNode,
         inherit: &DbNodeConfig,
+        index: usize,
     ) -> DbNodeConfig {
+        self.place(hosts::Member::DbNode(index), n.host.clone(), key.clone());
         let name = match n.name {
             Some(nm) => self.name(&key.key("name"), Some(nm), ""),
             None => inherit.name.clone(),
@@ -171,7 +174,8 @@ impl Builder<'_> {
                 for (i, item) in items.into_iter().enumerate() {
                     let k = key.index(i);
                     if let Some(node) = self.deserialize_at::<schema::DbNode>(&k, item) {
-                        out.push(self.db_node(&k, node, &named(i)));
+                        let index = 1 + out.len();
+                        out.push(self.db_node(&k, node, &named(i), index));
                     }
                 }
                 out

@@ -31,10 +31,17 @@ pub(super) struct Targets {
     lb_instances: usize,
     servers: Vec<String>,
     db_nodes: Vec<String>,
+    /// `host:<name>` and `rack:<name>` of the layout.
+    machines: Vec<String>,
 }
 
 impl Targets {
-    pub(super) fn new(servers: &[ServerConfig], db: &DbConfig, ha: &LbHa) -> Self {
+    pub(super) fn new(
+        servers: &[ServerConfig],
+        db: &DbConfig,
+        ha: &LbHa,
+        layout: &crate::model::Layout,
+    ) -> Self {
         let lb_instances = ha.instances();
         let mut by_name: HashMap<String, Vec<Target>> = HashMap::new();
         let mut add = |name: String, t: Target| {
@@ -60,11 +67,23 @@ impl Targets {
         for (i, n) in db_nodes.iter().enumerate() {
             add(n.clone(), Target::DbNode(i));
         }
+        let machines: Vec<Target> = (0..layout.hosts.len())
+            .map(Target::Host)
+            .chain((0..layout.racks.len()).map(Target::Rack))
+            .collect();
+        let mut machine_names = vec![];
+        for t in machines {
+            if let Some(name) = layout.name(t) {
+                add(name.clone(), t);
+                machine_names.push(name);
+            }
+        }
         Targets {
             by_name,
             lb_instances,
             servers: servers.iter().map(|s| s.name.clone()).collect(),
             db_nodes,
+            machines: machine_names,
         }
     }
 
@@ -104,14 +123,21 @@ impl Targets {
             .chain((0..self.lb_instances).map(|i| format!("lb-{}", i + 1)))
             .collect();
         let apps: Vec<String> = self.servers.iter().map(|s| format!("{s}.app")).collect();
-        format!(
+        let mut out = format!(
             "{} (load balancers); {} (server hosts); {} (app processes); db.primary (the \
              current primary), db.link (app tier to database network); {} (database nodes)",
             lbs.join(", "),
             short_list(&self.servers),
             short_list(&apps),
             short_list(&self.db_nodes),
-        )
+        );
+        if !self.machines.is_empty() {
+            out.push_str(&format!(
+                "; {} (hosts and racks)",
+                short_list(&self.machines)
+            ));
+        }
+        out
     }
 }
 
@@ -524,8 +550,10 @@ impl Builder<'_> {
         &mut self,
         items: Vec<schema::RandomFault>,
         detection: Option<&Detection>,
+        layout: &crate::model::Layout,
     ) -> Vec<RandomFaults> {
-        const ALLOWED: &str = "\"server\", \"app\", \"lb\", \"db\" or \"db.link\"";
+        const ALLOWED: &str =
+            "\"server\", \"app\", \"lb\", \"db\", \"db.link\", \"host\" or \"rack\"";
         let key = root("random_faults");
         let mut seen: HashMap<&'static str, usize> = HashMap::new();
         let mut out = Vec::new();
@@ -545,6 +573,24 @@ impl Builder<'_> {
                     "lb" => Some(("lb", TargetKind::Lb)),
                     "db" => Some(("db", TargetKind::DbNode)),
                     "db.link" => Some(("db.link", TargetKind::DbLink)),
+                    "host" if layout.hosts.is_empty() => {
+                        self.problem(
+                            &k.key("component"),
+                            "\"host\" fails the named hosts, and there are none: declare them \
+                             in [[hosts]] and put servers or DB nodes on them with host = ...",
+                        );
+                        None
+                    }
+                    "rack" if layout.racks.is_empty() => {
+                        self.problem(
+                            &k.key("component"),
+                            "\"rack\" fails every host of a rack, and no host names one: set \
+                             rack = ... in [[hosts]]",
+                        );
+                        None
+                    }
+                    "host" => Some(("host", TargetKind::Host)),
+                    "rack" => Some(("rack", TargetKind::Rack)),
                     _ => {
                         self.problem(&k.key("component"), format!("must be {ALLOWED}, got {s:?}"));
                         None

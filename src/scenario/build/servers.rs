@@ -143,6 +143,7 @@ impl Builder<'_> {
                         proxy_read_timeout: s.proxy_read_timeout,
                         app_timeout: s.app_timeout,
                     };
+                    self.place(hosts::Member::Server(out.len()), s.host, k.clone());
                     out.push((name, own, k));
                 }
                 out
