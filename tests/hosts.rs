@@ -241,3 +241,26 @@ fn two_servers_on_one_rack_have_the_availability_of_one_component() {
         e.hw999()
     );
 }
+
+// ---- shared CPU --------------------------------------------------------------------------------
+
+#[test]
+fn a_db_node_on_a_web_host_slows_the_app_by_the_cpu_it_uses() {
+    let mut cfg = colocated(60);
+    cfg.workload.mix[0].app = Dist::exp(0.010).unwrap();
+    cfg.database.write_time = Dist::exp(0.005).unwrap();
+    cfg.database.read_time = Dist::exp(0.001).unwrap();
+    let (servers, nodes) = infrasim::model::capacity::cpu_busy(&cfg);
+    // 10 requests/s per server x 10 ms of app; 20/s x (1 ms read + 5 ms write) on the primary.
+    assert!((servers[0] - 0.1).abs() < 1e-9, "{servers:?}");
+    assert!((nodes[0] - 0.12).abs() < 1e-9, "{nodes:?}");
+    infrasim::model::colocation::share_cpu(&mut cfg);
+    let speeds = |c: &Config| (c.servers[0].speed, c.database.primary.speed);
+    assert_eq!(speeds(&cfg), (1.0, 1.0), "without cores nothing is shared");
+    cfg.failures.layout.hosts[0].cores = Some(2);
+    infrasim::model::colocation::share_cpu(&mut cfg);
+    assert!((cfg.servers[0].speed - (1.0 - 0.12 / 2.0)).abs() < 1e-12);
+    assert!((cfg.database.primary.speed - (1.0 - 0.1 / 2.0)).abs() < 1e-12);
+    // web-02's host declares no cores: untouched.
+    assert_eq!(cfg.servers[1].speed, 1.0);
+}

@@ -354,3 +354,42 @@ pub fn min_servers(cfg: &Config) -> u32 {
     }
     each.len().max(1) as u32
 }
+
+/// CPU each station keeps busy at the base arrival rate, in cores: per server (Nginx and the
+/// application; a worker waiting for the database holds no CPU), and per DB node (0 = the
+/// primary: writes and, without replicas to read from, reads; a replica: its share of reads
+/// and the replay of every write). What a host running several of them shares
+/// (`model/colocation.rs`).
+pub fn cpu_busy(cfg: &Config) -> (Vec<f64>, Vec<f64>) {
+    let rate = cfg.workload.rate;
+    let d = demand(cfg);
+    let db = &cfg.database;
+    let active: Vec<usize> = (0..cfg.servers.len())
+        .filter(|&i| !cfg.servers[i].backup)
+        .collect();
+    let weight_sum: f64 = active.iter().map(|&i| cfg.servers[i].weight as f64).sum();
+    let servers = (0..cfg.servers.len())
+        .map(|i| {
+            let s = &cfg.servers[i];
+            if s.backup || weight_sum <= 0.0 {
+                return 0.0;
+            }
+            rate * s.weight as f64 / weight_sum * (d.nginx + d.app) / s.speed
+        })
+        .collect();
+    let reads_on_replicas = db.read_from == ReadPolicy::Replicas && !db.replicas.is_empty();
+    let primary_reads = if reads_on_replicas { 0.0 } else { d.reads };
+    let write = d.writes * db.write_time.mean();
+    let mut nodes = vec![rate * (write + primary_reads * db.read_time.mean()) / db.primary.speed];
+    let n = db.replicas.len() as f64;
+    for r in &db.replicas {
+        let reads = if reads_on_replicas {
+            d.reads / n * db.read_time.mean()
+        } else {
+            0.0
+        };
+        let apply = write * db.replication.apply_factor / db.primary.speed;
+        nodes.push(rate * (reads + apply) / r.speed);
+    }
+    (servers, nodes)
+}

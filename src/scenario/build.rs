@@ -300,6 +300,10 @@ impl Builder<'_> {
                 layout,
             },
         };
+        // Stations sharing a host's cores: derated once everything else is right.
+        if self.problems.is_empty() {
+            crate::model::colocation::share_cpu(&mut config);
+        }
         // What the whole configuration costs: checked once everything else is right.
         if self.problems.is_empty() {
             match limits::timeline_interval(&config, timeline_interval, timeline_set) {
