@@ -549,6 +549,90 @@ fn corpus() -> Vec<Case> {
         &[],
         &["faults", "10000"],
     ));
+    // [[hosts]] and host = (issue 12): unknown, duplicate, empty, out of range, too many.
+    let on_h1 = render(Some(("[servers]", "host", "\"h1\"")));
+    let hosts_cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "server on an undeclared host",
+            render(Some(("[servers]", "host", "\"nowhere\""))),
+            vec!["servers[0].host", "unknown host"],
+        ),
+        (
+            "primary on a misspelt host",
+            format!(
+                "{}\n[[hosts]]\nname = \"h1\"\n",
+                render(Some(("database.primary", "host", "\"h2\"")))
+            ),
+            vec!["database.primary.host", "did you mean \"h1\""],
+        ),
+        (
+            "two hosts of one name",
+            format!("{on_h1}\n[[hosts]]\nname = \"h1\"\n[[hosts]]\nname = \"h1\"\n"),
+            vec!["hosts[1].name", "already"],
+        ),
+        (
+            "a host carrying nothing",
+            format!("{on_h1}\n[[hosts]]\nname = \"h1\"\n[[hosts]]\nname = \"idle\"\n"),
+            vec!["hosts[1].name", "carries nothing"],
+        ),
+        (
+            "a host of 0 cores",
+            format!("{on_h1}\n[[hosts]]\nname = \"h1\"\ncores = 0\n"),
+            vec!["hosts[0].cores"],
+        ),
+        (
+            "a host named with a colon",
+            format!("{on_h1}\n[[hosts]]\nname = \"h:1\"\n"),
+            vec!["hosts[0].name"],
+        ),
+        (
+            "a host without a name",
+            format!("{on_h1}\n[[hosts]]\nrack = \"r1\"\n"),
+            vec!["hosts[0].name", "required"],
+        ),
+        (
+            "an unknown key in [[hosts]]",
+            format!("{on_h1}\n[[hosts]]\nname = \"h1\"\nracks = \"r1\"\n"),
+            vec!["hosts[0]", "racks"],
+        ),
+        (
+            "host faults without hosts",
+            render(Some(("[random_faults]", "component", "\"host\""))),
+            vec!["random_faults[0].component", "[[hosts]]"],
+        ),
+        (
+            "rack faults without racks",
+            format!(
+                "{}\n[[hosts]]\nname = \"h1\"\n",
+                render(Some(("[random_faults]", "component", "\"rack\""))).replacen(
+                    "name = \"web-02\"",
+                    "name = \"web-02\"\nhost = \"h1\"",
+                    1
+                )
+            ),
+            vec!["random_faults[0].component", "rack"],
+        ),
+        (
+            "a fault on an unknown host",
+            format!(
+                "{on_h1}\n[[hosts]]\nname = \"h1\"\n[[faults]]\ntarget = \"host:h9\"\nat = \"1s\"\n"
+            ),
+            vec!["target", "host:h9", "did you mean \"host:h1\""],
+        ),
+        (
+            "1025 hosts",
+            format!(
+                "{on_h1}{}",
+                (0..1025)
+                    .map(|i| format!("\n[[hosts]]\nname = \"h{i}\"\n"))
+                    .collect::<String>()
+            ),
+            vec!["hosts", "1024"],
+        ),
+    ];
+    for (name, text, expect) in hosts_cases {
+        cases.push(case(name, &text, &[], &expect));
+    }
     cases.push(case(
         "10001 servers",
         &base,
