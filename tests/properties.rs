@@ -780,6 +780,7 @@ fn served(r: &RunResults, t: Target) -> u64 {
         // Only checked with a single LB, or when every request needs the database.
         Target::Lb(_) | Target::DbLink => r.requests.completed,
         Target::DbPrimary => unreachable!("resolved before use"),
+        Target::Host(_) | Target::Rack(_) => unreachable!("no hosts in these systems"),
     }
 }
 
