@@ -23,6 +23,10 @@
 //!   within their connect timeout; but what silence does to capacity (workers held by queries
 //!   that hang until a timeout, so the pool drains) is not modelled here.
 //!
+//! A named host or rack (`[[hosts]]`) is one component whose failure takes down several single
+//! parts (servers and DB nodes) at once; a part is down while any component covering it is
+//! (its own failure, its host's, its rack's), as the request-level model counts faults.
+//!
 //! The test `tests/montecarlo.rs` checks both models agree on a scenario with frequent
 //! failures.
 
