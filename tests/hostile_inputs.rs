@@ -620,14 +620,14 @@ fn corpus() -> Vec<Case> {
             vec!["target", "host:h9", "did you mean \"host:h1\""],
         ),
         (
-            "1025 hosts",
+            "10001 hosts",
             format!(
                 "{on_h1}{}",
-                (0..1025)
+                (0..10_001)
                     .map(|i| format!("\n[[hosts]]\nname = \"h{i}\"\n"))
                     .collect::<String>()
             ),
-            vec!["hosts", "1024"],
+            vec!["hosts", "10000"],
         ),
     ];
     for (name, text, expect) in hosts_cases {

@@ -38,11 +38,11 @@ impl Builder<'_> {
     pub(super) fn hosts(&mut self, entries: Vec<schema::HostEntry>) -> Layout {
         let key = root("hosts");
         let mut layout = Layout::default();
-        if entries.len() > MAX_NODES {
+        if entries.len() > MAX_SERVERS {
             self.problem(
                 &key,
                 format!(
-                    "has {} hosts; at most {MAX_NODES} are allowed",
+                    "has {} hosts; at most {MAX_SERVERS} are allowed",
                     entries.len()
                 ),
             );
