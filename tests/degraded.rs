@@ -28,71 +28,9 @@ use infrasim::model::*;
 use rayon::prelude::*;
 use std::process::Command;
 
-fn exp(mean: f64) -> Dist {
-    Dist::exp(mean).unwrap()
-}
-
-fn crash(kind: TargetKind, mttf: f64, mttr: f64) -> RandomFaults {
-    RandomFaults {
-        kind,
-        fault: FaultKind::Crash,
-        ttf: exp(mttf),
-        ttr: exp(mttr),
-        repair: Default::default(),
-    }
-}
-
-fn health(inter: SimTime, rise: u32, fall: u32) -> HealthCheck {
-    HealthCheck {
-        enabled: true,
-        inter,
-        fastinter: inter,
-        downinter: inter,
-        rise,
-        fall,
-        layer7: true,
-        retries: 3,
-        redispatch: true,
-        timeout_connect: SimTime::from_secs(1),
-        timeout_check: None,
-    }
-}
-
 /// Binomial coefficient.
 fn choose(n: u32, k: u32) -> f64 {
     (0..k).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64)
-}
-
-/// Mean over [0, h] of a product of factors `a + b e^(-s t)` (tests/montecarlo.rs derives it).
-fn mean_of_product(factors: &[(f64, f64, f64)], h: f64) -> f64 {
-    let mut terms = vec![(1.0, 0.0)];
-    for &(a, b, s) in factors {
-        terms = terms
-            .into_iter()
-            .flat_map(|(c, r)| [(c * a, r), (c * b, r + s)])
-            .collect();
-    }
-    terms
-        .into_iter()
-        .map(|(c, r)| {
-            if r == 0.0 {
-                c
-            } else {
-                c * (1.0 - (-r * h).exp()) / (r * h)
-            }
-        })
-        .sum()
-}
-
-/// P(up at t) and P(down at t) of an alternating exponential component that starts up.
-fn p_up(mttf: f64, mttr: f64) -> (f64, f64, f64) {
-    let a = mttf / (mttf + mttr);
-    (a, 1.0 - a, 1.0 / mttf + 1.0 / mttr)
-}
-
-fn p_down(mttf: f64, mttr: f64) -> (f64, f64, f64) {
-    let (a, _, s) = p_up(mttf, mttr);
-    (1.0 - a, -(1.0 - a), s)
 }
 
 // ---- zero-length outages ---------------------------------------------------------------------
@@ -108,7 +46,7 @@ const PAIR_YEARS: u64 = 100;
 fn db_pair(writes: u32) -> (f64, f64, Vec<f64>, Vec<f64>) {
     let (mttf, mttr) = (8760.0 * 3600.0, 8.0 * 3600.0);
     let mut cfg = common::stack(10.0, 1, 1, 1, writes, 60);
-    cfg.failures.random = vec![crash(TargetKind::DbNode, mttf, mttr)];
+    cfg.failures.random = vec![crashes(TargetKind::DbNode, mttf, mttr)];
     cfg.failures.db_failover.poll_interval = SimTime(1);
     cfg.failures.db_failover.poll_count = 1;
     cfg.failures.db_failover.promotion = Dist::zero();
@@ -181,7 +119,7 @@ fn a_pool_needing_k_of_n_servers_is_down_with_the_binomial_tail() {
     let _r = Report::start("k-of-n: 4 servers, MTTF 10 min / MTTR 2 min, 1 ms checks");
     let (mttf, mttr) = (600.0, 120.0);
     let mut cfg = common::stack(10.0, 4, 0, 0, 0, 60);
-    cfg.failures.random = vec![crash(TargetKind::Server, mttf, mttr)];
+    cfg.failures.random = vec![crashes(TargetKind::Server, mttf, mttr)];
     // Detection and rejoin within 1 ms: the pool is what is up.
     cfg.failures.health = health(SimTime::from_millis(1), 1, 1);
     let comps = availability::components(&cfg);
@@ -252,7 +190,7 @@ fn n_minus_1_overloads() -> Config {
     }
     cfg.failures.timeline_interval = SimTime::ZERO;
     cfg.failures.health = health(SimTime::from_secs(1), 2, 2);
-    cfg.failures.random = vec![crash(TargetKind::Server, N1_MTTF, N1_MTTR)];
+    cfg.failures.random = vec![crashes(TargetKind::Server, N1_MTTF, N1_MTTR)];
     // Healthy, the M/M/2 response time is met by 500 ms for nearly all; with one server the
     // survivor's queue reaches toward its 1 s timeout and most requests are slow.
     cfg.slo = Some(Slo {

@@ -22,34 +22,6 @@ use rayon::prelude::*;
 const MTTF: f64 = 600.0;
 const MTTR: f64 = 60.0;
 
-fn random(kind: TargetKind, mttf: f64, mttr: f64) -> RandomFaults {
-    RandomFaults {
-        kind,
-        fault: FaultKind::Crash,
-        ttf: Dist::exp(mttf).unwrap(),
-        ttr: Dist::exp(mttr).unwrap(),
-        repair: Default::default(),
-    }
-}
-
-/// Checks every `inter`, DOWN after `fall` failures, UP after `rise` passes, L7, 3 retries with
-/// redispatch (as tests/montecarlo.rs).
-fn health(inter: SimTime, rise: u32, fall: u32) -> HealthCheck {
-    HealthCheck {
-        enabled: true,
-        inter,
-        fastinter: inter,
-        downinter: inter,
-        rise,
-        fall,
-        layer7: true,
-        retries: 3,
-        redispatch: true,
-        timeout_connect: SimTime::from_secs(1),
-        timeout_check: None,
-    }
-}
-
 fn host(name: &str, rack: Option<usize>, servers: &[usize], db_nodes: &[usize]) -> Host {
     Host {
         name: name.into(),
@@ -159,8 +131,8 @@ fn a_member_down_by_its_own_fault_stays_down_until_both_end() {
 fn host_components_and_spofs_are_named() {
     let mut cfg = colocated(60);
     cfg.failures.random = vec![
-        random(TargetKind::Server, MTTF, MTTR),
-        random(TargetKind::Host, MTTF, MTTR),
+        crashes(TargetKind::Server, MTTF, MTTR),
+        crashes(TargetKind::Host, MTTF, MTTR),
     ];
     let names: Vec<String> = availability::components(&cfg)
         .into_iter()
@@ -183,9 +155,9 @@ fn fast_path_agrees_with_the_request_level_model_on_host_faults() {
     cfg.failures.timeline_interval = SimTime::ZERO;
     cfg.failures.health = health(SimTime::from_secs(1), 2, 2);
     cfg.failures.random = vec![
-        random(TargetKind::Server, MTTF, MTTR),
-        random(TargetKind::DbNode, 2.0 * MTTF, MTTR),
-        random(TargetKind::Host, MTTF, MTTR),
+        crashes(TargetKind::Server, MTTF, MTTR),
+        crashes(TargetKind::DbNode, 2.0 * MTTF, MTTR),
+        crashes(TargetKind::Host, MTTF, MTTR),
     ];
     common::paired::check_agreement(&cfg, 40, 0.05);
 }
@@ -207,7 +179,7 @@ fn two_servers_on_one_rack_have_the_availability_of_one_component() {
         ],
         racks: vec!["r1".into()],
     };
-    cfg.failures.random = vec![random(TargetKind::Rack, MTTF, MTTR)];
+    cfg.failures.random = vec![crashes(TargetKind::Rack, MTTF, MTTR)];
     // Rejoin within 1 ms of a repair (rise = fall = 1).
     cfg.failures.health = health(SimTime::from_millis(1), 1, 1);
     let comps = availability::components(&cfg);

@@ -18,7 +18,6 @@
 mod common;
 use common::*;
 
-use infrasim::dist::Dist;
 use infrasim::engine::SimTime;
 use infrasim::model::availability::{self, PassResult};
 use infrasim::model::*;
@@ -26,41 +25,6 @@ use infrasim::stats::MeanCi;
 use rayon::prelude::*;
 
 // ---- statistics --------------------------------------------------------------------------------
-
-/// Mean over [0, h] of a product of factors `a + b e^(-s t)`: the product expands into a sum
-/// of exponentials, each of which averages to (1 - e^(-r h)) / (r h).
-fn mean_of_product(factors: &[(f64, f64, f64)], h: f64) -> f64 {
-    // (coefficient, total rate) of every term of the expansion
-    let mut terms = vec![(1.0, 0.0)];
-    for &(a, b, s) in factors {
-        terms = terms
-            .into_iter()
-            .flat_map(|(c, r)| [(c * a, r), (c * b, r + s)])
-            .collect();
-    }
-    terms
-        .into_iter()
-        .map(|(c, r)| {
-            if r == 0.0 {
-                c
-            } else {
-                c * (1.0 - (-r * h).exp()) / (r * h)
-            }
-        })
-        .sum()
-}
-
-/// An alternating exponential up/down component that starts up: P(up at t) =
-/// A + (1 - A) e^(-(1/mttf + 1/mttr) t), as (a, b, s); P(down at t) is (1 - A, -(1 - A), s).
-fn p_up(mttf: f64, mttr: f64) -> (f64, f64, f64) {
-    let a = mttf / (mttf + mttr);
-    (a, 1.0 - a, 1.0 / mttf + 1.0 / mttr)
-}
-
-fn p_down(mttf: f64, mttr: f64) -> (f64, f64, f64) {
-    let (a, _, s) = p_up(mttf, mttr);
-    (1.0 - a, -(1.0 - a), s)
-}
 
 // ---- 3. confidence interval coverage -------------------------------------------------------
 
@@ -141,39 +105,6 @@ fn mm1_95_interval_covers_the_true_mean_response_in_90_to_99_percent_of_studies(
 const MTTF: f64 = 600.0;
 const MTTR: f64 = 60.0;
 
-fn exp(mean: f64) -> Dist {
-    Dist::exp(mean).unwrap()
-}
-
-fn random(kind: TargetKind, mttf: f64, mttr: f64) -> RandomFaults {
-    RandomFaults {
-        kind,
-        fault: FaultKind::Crash,
-        ttf: exp(mttf),
-        ttr: exp(mttr),
-        repair: Default::default(),
-    }
-}
-
-/// HAProxy checks every `inter` (fastinter and downinter alike), DOWN after `fall` failures,
-/// UP after `rise` passes; L7 checks (an app down behind a live Nginx is seen), 3 retries with
-/// redispatch.
-fn health(inter: SimTime, rise: u32, fall: u32) -> HealthCheck {
-    HealthCheck {
-        enabled: true,
-        inter,
-        fastinter: inter,
-        downinter: inter,
-        rise,
-        fall,
-        layer7: true,
-        retries: 3,
-        redispatch: true,
-        timeout_connect: SimTime::from_secs(1),
-        timeout_check: None,
-    }
-}
-
 /// `common::stack` (zero service times, deterministic arrivals at `rate`, no warm-up) with two
 /// web servers, one MySQL primary and every request doing one read on it; servers, app
 /// processes and the primary fail with MTTF 10 min / MTTR 1 min (exponential); the single LB
@@ -184,9 +115,9 @@ fn frequent_failures(rate: f64, seconds: u64) -> Config {
     cfg.failures.timeline_interval = SimTime::ZERO;
     cfg.failures.health = health(SimTime::from_secs(1), 2, 2);
     cfg.failures.random = vec![
-        random(TargetKind::Server, MTTF, MTTR),
-        random(TargetKind::App, MTTF, MTTR),
-        random(TargetKind::DbNode, MTTF, MTTR),
+        crashes(TargetKind::Server, MTTF, MTTR),
+        crashes(TargetKind::App, MTTF, MTTR),
+        crashes(TargetKind::DbNode, MTTF, MTTR),
     ];
     cfg
 }
@@ -359,8 +290,8 @@ fn fast_path_agrees_with_the_request_level_model_without_redispatch() {
         cfg.failures.health.layer7 = layer7;
         cfg.failures.health.redispatch = redispatch;
         cfg.failures.random = vec![
-            random(TargetKind::Server, MTTF, MTTR),
-            random(TargetKind::App, app_mttf, app_mttr),
+            crashes(TargetKind::Server, MTTF, MTTR),
+            crashes(TargetKind::App, app_mttf, app_mttr),
         ];
         check_agreement(&cfg, 80);
     }
@@ -422,7 +353,7 @@ fn fast_path_single_component_is_mttf_over_mttf_plus_mttr() {
     // Only the (single) LB fails; it stops all service while down.
     let cfg = fast_path_config(
         2,
-        vec![random(TargetKind::Lb, MTTF, MTTR)],
+        vec![crashes(TargetKind::Lb, MTTF, MTTR)],
         SimTime::from_secs(1),
     );
     let h = THEORY_HORIZON as f64;
@@ -442,7 +373,7 @@ fn fast_path_two_servers_in_parallel_is_one_minus_the_product_of_unavailabilitie
     // back within 1 ms: service fails exactly while both are down.
     let cfg = fast_path_config(
         2,
-        vec![random(TargetKind::Server, MTTF, MTTR)],
+        vec![crashes(TargetKind::Server, MTTF, MTTR)],
         SimTime::from_millis(1),
     );
     let h = THEORY_HORIZON as f64;
@@ -464,9 +395,9 @@ fn fast_path_components_in_series_multiply() {
     let cfg = fast_path_config(
         2,
         vec![
-            random(TargetKind::Lb, lb.0, lb.1),
-            random(TargetKind::Server, srv.0, srv.1),
-            random(TargetKind::DbNode, db.0, db.1),
+            crashes(TargetKind::Lb, lb.0, lb.1),
+            crashes(TargetKind::Server, srv.0, srv.1),
+            crashes(TargetKind::DbNode, db.0, db.1),
         ],
         SimTime::from_millis(1),
     );

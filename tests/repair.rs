@@ -28,34 +28,14 @@ use rayon::prelude::*;
 const MTTF: f64 = 600.0;
 const MTTR: f64 = 60.0;
 
+/// `common::crashes` repaired by `crews` technicians (unlimited when None).
 fn random(kind: TargetKind, mttf: f64, mttr: f64, crews: Option<u32>) -> RandomFaults {
     RandomFaults {
-        kind,
-        fault: FaultKind::Crash,
-        ttf: Dist::exp(mttf).unwrap(),
-        ttr: Dist::exp(mttr).unwrap(),
         repair: RepairPolicy {
             crews,
             detection: None,
         },
-    }
-}
-
-/// HAProxy checks every `inter`, DOWN after `fall` failures, UP after `rise` passes; L7 checks,
-/// 3 retries with redispatch.
-fn health(inter: SimTime, rise: u32, fall: u32) -> HealthCheck {
-    HealthCheck {
-        enabled: true,
-        inter,
-        fastinter: inter,
-        downinter: inter,
-        rise,
-        fall,
-        layer7: true,
-        retries: 3,
-        redispatch: true,
-        timeout_connect: SimTime::from_secs(1),
-        timeout_check: None,
+        ..crashes(kind, mttf, mttr)
     }
 }
 

@@ -2,7 +2,10 @@
 #![allow(dead_code)]
 
 pub mod paired;
+pub mod reliability;
 pub mod runs;
+#[allow(unused_imports)]
+pub use reliability::*;
 #[allow(unused_imports)]
 pub use runs::*;
 
