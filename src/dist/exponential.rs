@@ -1,4 +1,5 @@
-//! Exponential: memoryless; the M in M/M/1. Sampled by inversion, `-mean * ln(U)`.
+//! Exponential: memoryless; the M in M/M/1. Sampled by `rand_distr`'s ziggurat
+//! (`Exp1`, through [`Rng::exp`]), scaled by the mean.
 
 use super::{DistError, Sample, check_positive};
 use crate::engine::Rng;

@@ -1,8 +1,7 @@
-//! Gamma (shape k, scale θ); Erlang-k is the integer-shape case. Sampled with
-//! Marsaglia–Tsang (2000), written here on our own uniform and normal draws so the stream is
-//! fixed; shape < 1 uses the boost Γ(k) = Γ(k+1) U^(1/k).
+//! Gamma (shape k, scale θ); Erlang-k is the integer-shape case. Sampled by `rand_distr::Gamma`:
+//! Marsaglia–Tsang (2000) on a ziggurat normal, with the boost Γ(k) = Γ(k+1) U^(1/k) for
+//! shape < 1 and an exponential for shape 1.
 
-use super::lognormal::standard_normal;
 use super::{DistError, Sample, check_positive};
 use crate::engine::Rng;
 
@@ -10,13 +9,20 @@ use crate::engine::Rng;
 pub struct Gamma {
     shape: f64,
     scale: f64,
+    inner: rand_distr::Gamma<f64>,
 }
 
 impl Gamma {
     pub fn new(shape: f64, scale: f64) -> Result<Self, DistError> {
         check_positive("shape", shape)?;
         check_positive("scale", scale)?;
-        Ok(Gamma { shape, scale })
+        let inner = rand_distr::Gamma::new(shape, scale)
+            .map_err(|e| DistError(format!("shape {shape}, scale {scale}: {e}")))?;
+        Ok(Gamma {
+            shape,
+            scale,
+            inner,
+        })
     }
 
     /// Gamma with the given mean and coefficient of variation: shape = 1/cv², scale = mean·cv².
@@ -44,31 +50,10 @@ impl Gamma {
     }
 }
 
-fn marsaglia_tsang(shape: f64, rng: &mut Rng) -> f64 {
-    let d = shape - 1.0 / 3.0;
-    let c = 1.0 / (9.0 * d).sqrt();
-    loop {
-        let x = standard_normal(rng);
-        let v = 1.0 + c * x;
-        if v <= 0.0 {
-            continue;
-        }
-        let v = v * v * v;
-        let u = rng.uniform_open0();
-        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
-            return d * v;
-        }
-    }
-}
-
 impl Sample for Gamma {
+    #[inline]
     fn sample(&self, rng: &mut Rng) -> f64 {
-        let g = if self.shape >= 1.0 {
-            marsaglia_tsang(self.shape, rng)
-        } else {
-            marsaglia_tsang(self.shape + 1.0, rng) * rng.uniform_open0().powf(1.0 / self.shape)
-        };
-        g * self.scale
+        rand_distr::Distribution::sample(&self.inner, rng.raw())
     }
     fn mean(&self) -> f64 {
         self.shape * self.scale

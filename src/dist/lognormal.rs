@@ -1,7 +1,7 @@
 //! Lognormal given by its mean and coefficient of variation.
 //!
 //! sigma_ln^2 = ln(1 + cv^2), mu_ln = ln(mean) - sigma_ln^2 / 2 (domain.md §8: the lognormal's
-//! sigma is not its CV). The normal draw is Box–Muller, written here so the stream is fixed.
+//! sigma is not its CV). Sampled by `rand_distr::LogNormal` (a ziggurat normal, exponentiated).
 
 use super::{DistError, Sample, check_positive};
 use crate::engine::Rng;
@@ -10,8 +10,7 @@ use crate::engine::Rng;
 pub struct LogNormal {
     mean: f64,
     cv: f64,
-    mu: f64,
-    sigma: f64,
+    inner: rand_distr::LogNormal<f64>,
 }
 
 impl LogNormal {
@@ -19,12 +18,9 @@ impl LogNormal {
         check_positive("mean", mean)?;
         check_positive("cv", cv)?;
         let s2 = (1.0 + cv * cv).ln();
-        Ok(LogNormal {
-            mean,
-            cv,
-            mu: mean.ln() - s2 / 2.0,
-            sigma: s2.sqrt(),
-        })
+        let inner = rand_distr::LogNormal::new(mean.ln() - s2 / 2.0, s2.sqrt())
+            .map_err(|e| DistError(format!("mean {mean} with cv {cv}: {e}")))?;
+        Ok(LogNormal { mean, cv, inner })
     }
 
     pub fn cv(&self) -> f64 {
@@ -33,16 +29,10 @@ impl LogNormal {
 }
 
 /// One standard normal draw (Box–Muller, cosine branch only: simple and stream-stable).
-pub(crate) fn standard_normal(rng: &mut Rng) -> f64 {
-    let u1 = rng.uniform_open0();
-    let u2 = rng.uniform();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 impl Sample for LogNormal {
     #[inline]
     fn sample(&self, rng: &mut Rng) -> f64 {
-        (self.mu + self.sigma * standard_normal(rng)).exp()
+        rand_distr::Distribution::sample(&self.inner, rng.raw())
     }
     fn mean(&self) -> f64 {
         self.mean

@@ -1,4 +1,4 @@
-//! Uniform on [min, max].
+//! Uniform on [min, max], sampled by `rand_distr::Uniform` (rand's, re-exported).
 
 use super::{DistError, Sample, check_non_negative};
 use crate::engine::Rng;
@@ -7,6 +7,7 @@ use crate::engine::Rng;
 pub struct Uniform {
     min: f64,
     max: f64,
+    inner: rand_distr::Uniform<f64>,
 }
 
 impl Uniform {
@@ -16,7 +17,10 @@ impl Uniform {
         if max < min {
             return Err(DistError(format!("max ({max}) must be >= min ({min})")));
         }
-        Ok(Uniform { min, max })
+        // Inclusive, so min = max (a point mass written as a range) stays valid.
+        let inner = rand_distr::Uniform::new_inclusive(min, max)
+            .map_err(|e| DistError(format!("uniform({min}, {max}): {e}")))?;
+        Ok(Uniform { min, max, inner })
     }
 
     pub fn min(&self) -> f64 {
@@ -31,7 +35,7 @@ impl Uniform {
 impl Sample for Uniform {
     #[inline]
     fn sample(&self, rng: &mut Rng) -> f64 {
-        self.min + (self.max - self.min) * rng.uniform()
+        rand_distr::Distribution::sample(&self.inner, rng.raw())
     }
     fn mean(&self) -> f64 {
         0.5 * (self.min + self.max)

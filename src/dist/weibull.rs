@@ -1,5 +1,5 @@
 //! Weibull (shape k, scale λ): the usual model for wear-out (k > 1) or infant mortality
-//! (k < 1) in failure times. Sampled by inversion, λ(-ln U)^(1/k).
+//! (k < 1) in failure times. Sampled by `rand_distr::Weibull` (inversion, λ(-ln U)^(1/k)).
 
 use super::special::ln_gamma;
 use super::{DistError, Sample, check_positive};
@@ -9,6 +9,7 @@ use crate::engine::Rng;
 pub struct Weibull {
     shape: f64,
     scale: f64,
+    inner: rand_distr::Weibull<f64>,
 }
 
 /// Smallest shape accepted. The mean and the variance involve Γ(1 + 1/k) and Γ(1 + 2/k), which
@@ -20,7 +21,13 @@ impl Weibull {
     pub fn new(shape: f64, scale: f64) -> Result<Self, DistError> {
         check_shape(shape)?;
         check_positive("scale", scale)?;
-        Ok(Weibull { shape, scale })
+        let inner = rand_distr::Weibull::new(scale, shape)
+            .map_err(|e| DistError(format!("shape {shape}, scale {scale}: {e}")))?;
+        Ok(Weibull {
+            shape,
+            scale,
+            inner,
+        })
     }
 
     /// Weibull with the given shape and mean: scale = mean / Γ(1 + 1/k). This is how MTTF is
@@ -61,7 +68,8 @@ fn check_shape(shape: f64) -> Result<(), DistError> {
 impl Sample for Weibull {
     #[inline]
     fn sample(&self, rng: &mut Rng) -> f64 {
-        self.scale * (-rng.uniform_open0().ln()).powf(1.0 / self.shape)
+        // rand_distr: scale · (−ln U)^(1/shape), U in (0, 1] (inversion).
+        rand_distr::Distribution::sample(&self.inner, rng.raw())
     }
     fn mean(&self) -> f64 {
         self.scale * ln_gamma(1.0 + 1.0 / self.shape).exp()

@@ -11,9 +11,10 @@
 //!
 //! Because a stream depends only on its own name, adding a server or switching the load
 //! balancing algorithm leaves every other stream's draws unchanged: common random numbers.
-//! The generator is xoshiro256++ from `rand_xoshiro`, a fixed algorithm, and the conversions to
-//! floats are written here rather than taken from `rand`, so a dependency upgrade can never
-//! change a stream.
+//! The generator is xoshiro256++ from `rand_xoshiro`, a fixed algorithm; the conversions to
+//! floats are written here, and the distributions come from `rand_distr` pinned to one exact
+//! version in Cargo.toml (with Cargo.lock), so a dependency upgrade cannot change a stream
+//! silently: the pin tests below and in `src/dist` fail first.
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -80,10 +81,11 @@ impl Rng {
         ((self.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// Exponential with the given mean, by inversion.
+    /// Exponential with the given mean: `rand_distr`'s ziggurat (`Exp1`), which needs a
+    /// logarithm only in its rare tail case, scaled by the mean.
     #[inline]
     pub fn exp(&mut self, mean: f64) -> f64 {
-        -mean * self.uniform_open0().ln()
+        mean * rand_distr::Distribution::<f64>::sample(&rand_distr::Exp1, &mut self.inner)
     }
 
     /// Uniform integer in [0, n) (Lemire's multiply-shift; the bias is below 2^-64 * n).
@@ -93,6 +95,7 @@ impl Rng {
     }
 
     /// Access to the raw generator for `rand_distr` samplers.
+    #[inline]
     pub fn raw(&mut self) -> &mut Xoshiro256PlusPlus {
         &mut self.inner
     }
