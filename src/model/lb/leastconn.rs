@@ -30,7 +30,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use super::{Pick, Policy, ServerView, UsableCount};
+use super::{Pick, Policy, SMALL_POOL, ServerView, UsableCount};
 use crate::engine::Rng;
 
 /// A candidate's key, the fraction `num / den` = (inflight + 1) / weight, or 0 / weight for an
@@ -90,6 +90,8 @@ pub struct LeastConn {
     /// The candidates by (key, index): the first entry is the lightest, lowest index.
     tree: BTreeSet<(Load, u32)>,
     usable: UsableCount,
+    /// At most [`SMALL_POOL`] servers: `tree` stays empty and a pick scans `keys`.
+    small: bool,
 }
 
 impl LeastConn {
@@ -108,18 +110,34 @@ impl LeastConn {
         if old == key {
             return;
         }
+        self.keys[i] = key;
+        if self.small {
+            return;
+        }
         if let Some(k) = old {
             self.tree.remove(&(k, i as u32));
         }
         if let Some(k) = key {
             self.tree.insert((k, i as u32));
         }
-        self.keys[i] = key;
     }
 
     /// The tie rule: among the lightest, the first at or after the rotation point, wrapping.
     #[inline]
     fn lightest(&self) -> Option<usize> {
+        if self.small {
+            // The tree's order, (key, index), with the tie rule folded in: among equal keys
+            // an index before the rotation point ranks after every index at or past it.
+            let mut best: Option<(Load, bool, usize)> = None;
+            for (i, k) in self.keys.iter().enumerate() {
+                let Some(k) = *k else { continue };
+                let wrapped = i < self.rotation;
+                if best.is_none_or(|(bk, bw, _)| k < bk || (k == bk && !wrapped && bw)) {
+                    best = Some((k, wrapped, i));
+                }
+            }
+            return best.map(|(_, _, i)| i);
+        }
         let &(key, first) = self.tree.first()?;
         let from = u32::try_from(self.rotation).unwrap_or(u32::MAX);
         let at_or_after = self
@@ -158,6 +176,7 @@ impl Policy for LeastConn {
         self.tree.clear();
         self.keys.clear();
         self.keys.resize(servers.len(), None);
+        self.small = servers.len() <= SMALL_POOL;
         for i in 0..servers.len() {
             self.refile(servers, i);
         }

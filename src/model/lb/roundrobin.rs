@@ -25,7 +25,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use priority_queue::PriorityQueue;
 
-use super::{Pick, Policy, ServerView, UsableCount};
+use super::{Pick, Policy, SMALL_POOL, ServerView, UsableCount};
 use crate::engine::Rng;
 
 /// Hashes a server index by one multiplication (Fibonacci hashing): the heaps' index maps need
@@ -81,6 +81,8 @@ pub struct RoundRobin {
     /// One heap per distinct weight, (weight, heap); a few entries.
     classes: Vec<(i64, Heap)>,
     usable: UsableCount,
+    /// At most [`SMALL_POOL`] servers: `classes` stay empty and a pick scans `slots`.
+    small: bool,
 }
 
 impl RoundRobin {
@@ -117,14 +119,18 @@ impl RoundRobin {
         let mut credit = slot.value;
         if slot.eligible {
             credit = slot.value + slot.weight * gains;
-            self.class(slot.weight).remove(&(i as u32));
+            if !self.small {
+                self.class(slot.weight).remove(&(i as u32));
+            }
             self.total -= slot.weight;
         }
         let mut value = credit;
         if eligible {
             value = credit - weight * gains;
-            self.class(weight)
-                .push(i as u32, (value, Reverse(i as u32)));
+            if !self.small {
+                self.class(weight)
+                    .push(i as u32, (value, Reverse(i as u32)));
+            }
             self.total += weight;
         }
         self.slots[i] = Slot {
@@ -139,6 +145,20 @@ impl RoundRobin {
     #[inline]
     fn richest(&self) -> Option<(usize, i64)> {
         let g = self.gains + 1;
+        if self.small {
+            // The same rule over the slots: ascending index, so strict `>` keeps the lowest.
+            let mut best: Option<(i64, usize, i64)> = None;
+            for (i, s) in self.slots.iter().enumerate() {
+                if !s.eligible {
+                    continue;
+                }
+                let credit = s.value + s.weight * g;
+                if best.is_none_or(|(c, _, _)| credit > c) {
+                    best = Some((credit, i, s.weight));
+                }
+            }
+            return best.map(|(_, i, w)| (i, w));
+        }
         let mut best: Option<(i64, u32, i64)> = None;
         for (w, heap) in &self.classes {
             let Some((&i, &(base, _))) = heap.peek() else {
@@ -175,8 +195,10 @@ impl Policy for RoundRobin {
             let slot = &mut self.slots[i];
             slot.value -= total;
             let base = slot.value;
-            self.class(w)
-                .change_priority(&(i as u32), (base, Reverse(i as u32)));
+            if !self.small {
+                self.class(w)
+                    .change_priority(&(i as u32), (base, Reverse(i as u32)));
+            }
             return Pick::Server(i);
         }
         self.usable.no_free_server()
@@ -192,6 +214,7 @@ impl Policy for RoundRobin {
         self.classes.clear();
         self.slots.clear();
         self.slots.resize(servers.len(), Slot::default());
+        self.small = servers.len() <= SMALL_POOL;
         for i in 0..servers.len() {
             self.sync(servers, i);
         }
