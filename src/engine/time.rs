@@ -32,14 +32,22 @@ impl SimTime {
 
     /// Converts seconds to the nearest nanosecond, saturating: negative or NaN gives zero and
     /// values beyond ~584 years give [`SimTime::MAX`].
+    ///
+    /// Every sampled duration passes here, so it avoids `f64::round`, which on the baseline
+    /// x86-64 target is a library call (no SSE4.1 `roundsd`; 2.6% of an M/M/1 run's
+    /// instructions): for x >= 0 the truncation `n = x as u64` is exact and so is `x - n`
+    /// (the two are within 1 of each other), so `n + (x - n >= 0.5)` is `x.round()` exactly,
+    /// halves away from zero included (a unit test compares the two).
+    #[inline]
     pub fn from_secs_f64(s: f64) -> Self {
-        let ns = (s * 1e9).round();
-        if ns.is_nan() || ns <= 0.0 {
+        let x = s * 1e9;
+        if x.is_nan() || x < 0.5 {
             SimTime(0)
-        } else if ns >= u64::MAX as f64 {
+        } else if x >= u64::MAX as f64 {
             SimTime::MAX
         } else {
-            SimTime(ns as u64)
+            let n = x as u64;
+            SimTime(n + u64::from(x - n as f64 >= 0.5))
         }
     }
 
@@ -104,6 +112,57 @@ fn trim(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The old definition, kept as the reference for the rounding without `f64::round`.
+    fn by_round(s: f64) -> SimTime {
+        let ns = (s * 1e9).round();
+        if ns.is_nan() || ns <= 0.0 {
+            SimTime(0)
+        } else if ns >= u64::MAX as f64 {
+            SimTime::MAX
+        } else {
+            SimTime(ns as u64)
+        }
+    }
+
+    #[test]
+    fn rounding_is_f64_round_exactly() {
+        let mut edges = vec![
+            0.0,
+            -0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-10,
+            4.999999999e-10,
+            1.5e-9,
+            2.5e-9,
+            1e10,
+            1.8e10,
+            1.9e10,
+            9.007199254740993e6,
+            0.49999999999999994e-9,
+        ];
+        for k in 0..64 {
+            let x = (1u64 << k) as f64;
+            for d in [-0.5, 0.5, 0.0, 1.5, -1.5] {
+                edges.push((x + d) * 1e-9);
+                edges.push(f64::from_bits((x + d).to_bits() + 1) * 1e-9);
+                edges.push(f64::from_bits((x + d).to_bits().saturating_sub(1)) * 1e-9);
+            }
+        }
+        let mut r = crate::engine::Rng::new(crate::engine::StreamId::new(5, "round", 0));
+        for _ in 0..200_000 {
+            // Seconds over many magnitudes, and values just around half a nanosecond.
+            let e = r.below(30) as i32 - 12;
+            edges.push(r.uniform() * 10f64.powi(e));
+            edges.push((r.below(1 << 40) as f64 + 0.5) * 1e-9);
+        }
+        for s in edges {
+            assert_eq!(SimTime::from_secs_f64(s), by_round(s), "{s:e}");
+        }
+    }
 
     #[test]
     fn conversions_round_trip() {
