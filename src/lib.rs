@@ -7,6 +7,7 @@
 pub mod dist;
 pub mod engine;
 pub mod experiment;
+pub mod ingest;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -52,6 +52,29 @@ pub enum Command {
         #[command(flatten)]
         output: OutArgs,
     },
+    /// Write a scenario from your own configuration: haproxy.cfg, and optionally nginx.conf,
+    /// keepalived.conf, my.cnf and a HAProxy log (for the traffic and service times). Every
+    /// directive that is not mapped is listed, on the terminal and atop the scenario.
+    Import {
+        /// The HAProxy configuration.
+        haproxy: PathBuf,
+        #[command(flatten)]
+        inputs: IngestArgs,
+        /// A HAProxy log to fit the traffic and service times from (as `simulate fit`).
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+    /// Fit traffic and service times from a HAProxy log (httplog or JSON lines) and write a
+    /// scenario with a fit report; --config adds what a haproxy.cfg says.
+    Fit {
+        /// The HAProxy log.
+        log: PathBuf,
+        /// The HAProxy configuration (as `simulate import`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        inputs: IngestArgs,
+    },
     /// Re-run the run a summary.json records (same scenario, seed and overrides) and check
     /// the new summary is identical. Exit 1 if it differs or the scenario file changed.
     Replay {
@@ -60,6 +83,39 @@ pub enum Command {
         #[command(flatten)]
         output: OutArgs,
     },
+}
+
+/// The inputs `import` and `fit` share.
+#[derive(Args, Debug, Clone)]
+pub struct IngestArgs {
+    /// nginx.conf of the web servers.
+    #[arg(long)]
+    pub nginx: Option<PathBuf>,
+    /// keepalived.conf of the load balancers (makes them active-passive).
+    #[arg(long)]
+    pub keepalived: Option<PathBuf>,
+    /// my.cnf of the MySQL primary.
+    #[arg(long)]
+    pub mysql: Option<PathBuf>,
+    /// The backend (or listen section) to import (default: the first frontend's default).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// The log's format: HAProxy's `option httplog` lines, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Httplog)]
+    pub format: LogFormat,
+    /// The scenario file to write (a new file, or one simulate wrote). Without it the
+    /// scenario is printed (a log's fit needs it: its report goes beside, in NAME.fit/).
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+    /// Do not list the directives that were not mapped on the terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Httplog,
+    Json,
 }
 
 /// What a command writes, and where: shared by every command.

@@ -1,5 +1,5 @@
 //! The command line: one module per command (`run`, `sweep`, `montecarlo`, `merge`, `replay`,
-//! `ladder`), each building the pieces from the parsed arguments and running them, as ripgrep
+//! `ladder`, `import`, `fit`), each building the pieces from the parsed arguments and running them, as ripgrep
 //! and hyperfine keep theirs. What several commands share lives in one place each: `output`
 //! (where results go and how they are written), `gate` (assertions and JUnit), `study` (limits
 //! and the worker pool of multi-run studies), `journal` (Ctrl-C and `--resume`), `progress`.
@@ -8,7 +8,9 @@
 //! one failed (exit 1), `Err` with the message for usage and input errors (exit 2).
 
 pub mod args;
+mod fit;
 mod gate;
+mod import;
 mod journal;
 mod ladder;
 mod merge;
@@ -28,6 +30,16 @@ pub type Outcome = Result<bool, String>;
 pub fn dispatch(cli: args::Cli) -> Outcome {
     match cli.command {
         Some(args::Command::Merge { dirs, output, gate }) => merge::merge(&dirs, &output, &gate),
+        Some(args::Command::Import {
+            haproxy,
+            inputs,
+            log,
+        }) => import::import(Some(&haproxy), log.as_deref(), &inputs, "import"),
+        Some(args::Command::Fit {
+            log,
+            config,
+            inputs,
+        }) => fit::fit(&log, config.as_deref(), &inputs),
         Some(args::Command::Replay { summary, output }) => replay::replay(&summary, &output),
         Some(args::Command::Ladder {
             scenarios,

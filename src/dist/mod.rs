@@ -19,7 +19,7 @@ mod exponential;
 mod gamma;
 mod lognormal;
 mod pareto;
-mod special;
+pub mod special;
 mod uniform;
 mod weibull;
 

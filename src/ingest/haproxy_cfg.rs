@@ -1,0 +1,1036 @@
+//! `haproxy.cfg`: parsed into sections of tokenised lines, then the one load-balanced path the
+//! model has (a frontend and the backend it routes to, or a `listen` section) mapped to
+//! scenario keys.
+//!
+//! Parsing follows HAProxy's configuration manual §2 ("Configuring HAProxy"): a line is words
+//! separated by blanks; `#` outside quotes starts a comment; `"..."` groups words and
+//! understands `\` escapes, `'...'` is taken literally; `\` escapes the next character outside
+//! quotes; a `\` ending a line joins the next one. Sections (`global`, `defaults`, `frontend`,
+//! `backend`, `listen`, and the others, which the model has no use for) start at their keyword
+//! and run to the next. A proxy inherits from the last `defaults` section above it, or the one
+//! its `from` names (manual §4, "Proxies"); a `defaults` section may itself inherit with
+//! `from`. Conditional blocks (`.if`) are not evaluated: their lines are read as if true, and
+//! the `.if` lines are listed as not mapped.
+//!
+//! Mapping (manual §4.2 and §5.2 for server keywords; docs/scenario.md for the keys): `balance`
+//! and `hash-type` to `lb.algorithm`; `server` and `default-server` `weight`, `maxconn`,
+//! `maxqueue`, `backup` to the servers; `check`, `inter`, `fastinter`, `downinter`, `rise`,
+//! `fall`, `option httpchk`, `retries`, `option redispatch`, `timeout connect` and
+//! `timeout check` to `[health]`; `timeout server`, `timeout queue` (which falls back to
+//! `timeout connect`, manual "timeout queue"), frontend and global `maxconn`, and `nbthread`
+//! to `[lb]`. Everything else (cookies and stick tables: the model has no persistence;
+//! `slowstart`: not modelled; logging, TLS, ACLs...) is listed as not mapped.
+
+use super::text::{self, duration, parse_int, parse_time};
+use super::{Draft, IngestError, MAX_SECTIONS, MAX_SERVERS, MAX_WORDS, Unmapped};
+use std::collections::HashSet;
+
+/// HAProxy time units (manual §2.5): default milliseconds.
+const UNITS: [(&str, u64); 6] = [
+    ("us", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+    ("d", 86_400_000_000_000),
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    Global,
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+    /// `peers`, `resolvers`, `userlist`, `cache`, `mailers`, `program`, `ring`, ...
+    Other(String),
+}
+
+/// One line, split into words.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub no: usize,
+    pub words: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Section {
+    pub kind: Kind,
+    pub name: String,
+    /// The header line.
+    pub header: Line,
+    pub lines: Vec<Line>,
+    /// The `defaults` section this one inherits from (index into `Config::sections`).
+    pub defaults: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub file: String,
+    pub sections: Vec<Section>,
+    /// Lines before the first section.
+    pub orphans: Vec<Line>,
+}
+
+fn section_kind(word: &str) -> Option<Kind> {
+    Some(match word {
+        "global" => Kind::Global,
+        "defaults" => Kind::Defaults,
+        "frontend" => Kind::Frontend,
+        "backend" => Kind::Backend,
+        "listen" => Kind::Listen,
+        "peers" | "resolvers" | "userlist" | "cache" | "mailers" | "program" | "ring"
+        | "http-errors" | "fcgi-app" | "dynamic-update" | "crt-store" | "traces"
+        | "log-forward" | "namespace_list" | "acme" => Kind::Other(word.to_string()),
+        _ => return None,
+    })
+}
+
+/// Splits one logical line into words (manual §2.2).
+fn words(file: &str, no: usize, line: &str) -> Result<Vec<String>, IngestError> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '#' => break,
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        None => {
+                            return Err(IngestError::new(
+                                file,
+                                Some(no),
+                                "a double quote is not closed on this line",
+                            ));
+                        }
+                        Some('"') => break,
+                        Some('\\') => {
+                            if let Some(n) = chars.next() {
+                                cur.push(n);
+                            }
+                        }
+                        Some(c) => cur.push(c),
+                    }
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        None => {
+                            return Err(IngestError::new(
+                                file,
+                                Some(no),
+                                "a single quote is not closed on this line",
+                            ));
+                        }
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                    }
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+        if out.len() > MAX_WORDS {
+            return Err(IngestError::new(
+                file,
+                Some(no),
+                format!("more than {MAX_WORDS} words on one line"),
+            ));
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+/// Parses `text` (the file `file`) into sections.
+pub fn parse(file: &str, text: &str) -> Result<Config, IngestError> {
+    let mut cfg = Config {
+        file: file.to_string(),
+        sections: vec![],
+        orphans: vec![],
+    };
+    let raw = text::lines(file, text)?;
+    let mut last_defaults: Option<usize> = None;
+    let mut i = 0;
+    while i < raw.len() {
+        let (no, first) = raw[i];
+        let mut logical = first.to_string();
+        // A `\` ending a line (not itself escaped) joins the next line.
+        while logical.ends_with('\\') && !logical.ends_with("\\\\") && i + 1 < raw.len() {
+            logical.pop();
+            i += 1;
+            logical.push_str(raw[i].1);
+            if logical.len() > super::MAX_LINE_BYTES {
+                return Err(IngestError::new(
+                    file,
+                    Some(no),
+                    "a continued line is longer than a configuration line may be",
+                ));
+            }
+        }
+        i += 1;
+        let w = words(file, no, &logical)?;
+        if w.is_empty() {
+            continue;
+        }
+        let line = Line { no, words: w };
+        if let Some(kind) = section_kind(&line.words[0]) {
+            if cfg.sections.len() >= MAX_SECTIONS {
+                return Err(IngestError::new(
+                    file,
+                    Some(no),
+                    format!("more than {MAX_SECTIONS} sections"),
+                ));
+            }
+            let name = line.words.get(1).cloned().unwrap_or_default();
+            // `from NAME` names the defaults section to inherit from (HAProxy >= 2.4).
+            let from = line
+                .words
+                .iter()
+                .position(|w| w == "from")
+                .and_then(|p| line.words.get(p + 1));
+            let defaults = match from {
+                Some(n) => Some(
+                    cfg.sections
+                        .iter()
+                        .rposition(|s| s.kind == Kind::Defaults && &s.name == n)
+                        .ok_or_else(|| {
+                            IngestError::new(
+                                file,
+                                Some(no),
+                                format!("`from {n}`: no defaults section named {n:?} above"),
+                            )
+                        })?,
+                ),
+                None if matches!(kind, Kind::Frontend | Kind::Backend | Kind::Listen) => {
+                    last_defaults
+                }
+                None => None,
+            };
+            if kind == Kind::Defaults {
+                last_defaults = Some(cfg.sections.len());
+            }
+            cfg.sections.push(Section {
+                kind,
+                name,
+                header: line,
+                lines: vec![],
+                defaults,
+            });
+        } else {
+            match cfg.sections.last_mut() {
+                Some(s) => s.lines.push(line),
+                None => cfg.orphans.push(line),
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+/// Which lines were mapped: (section, line index).
+type Used = HashSet<(usize, usize)>;
+
+/// The section `s` and the defaults it inherits from, nearest first.
+fn chain(cfg: &Config, s: usize) -> Vec<usize> {
+    let mut out = vec![s];
+    let mut cur = cfg.sections[s].defaults;
+    while let Some(d) = cur {
+        if out.contains(&d) || out.len() > MAX_SECTIONS {
+            break;
+        }
+        out.push(d);
+        cur = cfg.sections[d].defaults;
+    }
+    out
+}
+
+/// The effective line for a directive in section `s` (its own, else inherited): the last one
+/// whose words start with `prefix` in the nearest section having one. The candidates in the
+/// sections further up are marked as mapped too (overridden by the nearest).
+fn find<'a>(cfg: &'a Config, s: usize, prefix: &[&str], used: &mut Used) -> Option<&'a Line> {
+    find_any(cfg, s, &[prefix], used)
+}
+
+/// Like [`find`] for several spellings of one directive (`timeout server` and the old
+/// `srvtimeout`): the nearest section having any of them wins.
+fn find_any<'a>(
+    cfg: &'a Config,
+    s: usize,
+    prefixes: &[&[&str]],
+    used: &mut Used,
+) -> Option<&'a Line> {
+    for sec in chain(cfg, s) {
+        let mut best: Option<(usize, &Line)> = None;
+        for (j, l) in cfg.sections[sec].lines.iter().enumerate() {
+            if prefixes
+                .iter()
+                .any(|p| l.words.len() >= p.len() && p.iter().zip(&l.words).all(|(a, b)| a == b))
+            {
+                used.insert((sec, j));
+                best = Some((j, l));
+            }
+        }
+        if let Some((_, l)) = best {
+            // Mark the same directive in the sections further up as overridden (consulted).
+            for up in chain(cfg, s).into_iter().skip_while(|x| *x != sec).skip(1) {
+                for (j, l2) in cfg.sections[up].lines.iter().enumerate() {
+                    if prefixes.iter().any(|p| {
+                        l2.words.len() >= p.len() && p.iter().zip(&l2.words).all(|(a, b)| a == b)
+                    }) {
+                        used.insert((up, j));
+                    }
+                }
+            }
+            return Some(l);
+        }
+    }
+    None
+}
+
+/// A time argument (manual §2.5), as nanoseconds; an error names the line.
+fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
+    let w = l.words.get(at).map(String::as_str).unwrap_or("");
+    parse_time(w, 1_000_000, &UNITS).ok_or_else(|| {
+        IngestError::new(
+            &cfg.file,
+            Some(l.no),
+            format!(
+                "`{}`: {w:?} is not a time (digits and us, ms, s, m, h or d)",
+                l.words[0]
+            ),
+        )
+    })
+}
+
+fn int_arg(cfg: &Config, l: &Line, at: usize, lo: i64, hi: i64) -> Result<i64, IngestError> {
+    let w = l.words.get(at).map(String::as_str).unwrap_or("");
+    parse_int(w, lo, hi).ok_or_else(|| {
+        IngestError::new(
+            &cfg.file,
+            Some(l.no),
+            format!(
+                "`{}`: {w:?} is not a whole number from {lo} to {hi}",
+                l.words[..at.min(l.words.len())].join(" ")
+            ),
+        )
+    })
+}
+
+/// Server keywords that take no argument (manual §5.2); every other keyword takes one.
+const FLAGS: &[&str] = &[
+    "agent-check",
+    "allow-0rtt",
+    "backup",
+    "check",
+    "check-send-proxy",
+    "check-ssl",
+    "check-via-socks4",
+    "disabled",
+    "enabled",
+    "force-sslv3",
+    "force-tlsv10",
+    "force-tlsv11",
+    "force-tlsv12",
+    "force-tlsv13",
+    "no-agent-check",
+    "no-backup",
+    "no-check",
+    "no-check-ssl",
+    "no-send-proxy",
+    "no-send-proxy-v2",
+    "no-send-proxy-v2-ssl",
+    "no-send-proxy-v2-ssl-cn",
+    "no-ssl",
+    "no-ssl-reuse",
+    "no-sslv3",
+    "no-tfo",
+    "no-tls-tickets",
+    "no-tlsv10",
+    "no-tlsv11",
+    "no-tlsv12",
+    "no-tlsv13",
+    "no-verifyhost",
+    "non-stick",
+    "send-proxy",
+    "send-proxy-v2",
+    "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn",
+    "ssl",
+    "ssl-reuse",
+    "stick",
+    "tfo",
+    "tls-tickets",
+    "check-reuse-pool",
+    "no-check-reuse-pool",
+];
+
+/// A `server` or `default-server` line's settings.
+#[derive(Clone, Debug, Default)]
+struct ServerParams {
+    weight: Option<i64>,
+    maxconn: Option<i64>,
+    maxqueue: Option<i64>,
+    backup: Option<bool>,
+    check: Option<bool>,
+    inter: Option<u64>,
+    fastinter: Option<u64>,
+    downinter: Option<u64>,
+    rise: Option<i64>,
+    fall: Option<i64>,
+    /// Keywords not mapped, with their argument.
+    other: Vec<String>,
+}
+
+impl ServerParams {
+    /// `self` over `base` (a server over its `default-server`).
+    fn over(&self, base: &ServerParams) -> ServerParams {
+        ServerParams {
+            weight: self.weight.or(base.weight),
+            maxconn: self.maxconn.or(base.maxconn),
+            maxqueue: self.maxqueue.or(base.maxqueue),
+            backup: self.backup.or(base.backup),
+            check: self.check.or(base.check),
+            inter: self.inter.or(base.inter),
+            fastinter: self.fastinter.or(base.fastinter),
+            downinter: self.downinter.or(base.downinter),
+            rise: self.rise.or(base.rise),
+            fall: self.fall.or(base.fall),
+            other: vec![],
+        }
+    }
+}
+
+fn server_params(cfg: &Config, l: &Line, from: usize) -> Result<ServerParams, IngestError> {
+    let mut p = ServerParams::default();
+    let mut k = from;
+    while k < l.words.len() {
+        let kw = l.words[k].as_str();
+        if FLAGS.contains(&kw) {
+            match kw {
+                "backup" => p.backup = Some(true),
+                "no-backup" => p.backup = Some(false),
+                "check" => p.check = Some(true),
+                "no-check" => p.check = Some(false),
+                _ => p.other.push(kw.to_string()),
+            }
+            k += 1;
+            continue;
+        }
+        match kw {
+            // HAProxy accepts weights 0..=256; 0 takes the server out of balancing, which the
+            // model's weights (1..=256) cannot say: listed instead.
+            "weight" => {
+                let w = int_arg(cfg, l, k + 1, 0, 256)?;
+                if w == 0 {
+                    p.other.push("weight 0".into());
+                } else {
+                    p.weight = Some(w);
+                }
+            }
+            "maxconn" => p.maxconn = Some(int_arg(cfg, l, k + 1, 0, i32::MAX as i64)?),
+            "maxqueue" => p.maxqueue = Some(int_arg(cfg, l, k + 1, 0, i32::MAX as i64)?),
+            "inter" => p.inter = Some(time_arg(cfg, l, k + 1)?),
+            "fastinter" => p.fastinter = Some(time_arg(cfg, l, k + 1)?),
+            "downinter" => p.downinter = Some(time_arg(cfg, l, k + 1)?),
+            "rise" => p.rise = Some(int_arg(cfg, l, k + 1, 1, 1000)?),
+            "fall" => p.fall = Some(int_arg(cfg, l, k + 1, 1, 1000)?),
+            _ => p.other.push(format!(
+                "{kw} {}",
+                l.words.get(k + 1).map(String::as_str).unwrap_or("")
+            )),
+        }
+        k += 2;
+    }
+    Ok(p)
+}
+
+/// Why a keyword of a server line is not mapped.
+fn server_reason(kw: &str) -> &'static str {
+    match kw.split(' ').next().unwrap_or("") {
+        "cookie" => "session persistence (cookies) is not modelled",
+        "slowstart" => "slowstart is not modelled: a returning server takes its full share at once",
+        "weight" => "weight 0 (drained server) is not modelled",
+        "minconn" => "dynamic maxconn (minconn/fullconn) is not modelled: maxconn is used",
+        "disabled" => "a disabled server is not modelled: it is imported as enabled",
+        "observe" | "on-error" | "error-limit" | "on-marked-down" | "on-marked-up" => {
+            "passive health checking is not modelled"
+        }
+        _ => "no effect on the model (addressing, TLS, agent, proxy protocol...)",
+    }
+}
+
+/// Why a proxy-level directive is not mapped.
+fn directive_reason(words: &[String]) -> String {
+    let w0 = words[0].as_str();
+    let w1 = words.get(1).map(String::as_str).unwrap_or("");
+    match (w0, w1) {
+        ("cookie", _) | ("stick-table", _) | ("stick", _) | ("option", "persist") => {
+            "session persistence is not modelled".into()
+        }
+        ("timeout", "client") | ("clitimeout", _) => {
+            "the model's clients send and read at once, so `timeout client` never fires (docs/scenario.md, [lb])".into()
+        }
+        ("timeout", _) => format!("`timeout {w1}` is not modelled"),
+        ("fullconn", _) => "dynamic maxconn (minconn/fullconn) is not modelled".into(),
+        ("http-check", _) | ("tcp-check", _) => {
+            "the check's request is not modelled; `check` says tcp or http".into()
+        }
+        ("hash-type", _) => "hash-type only matters with a hashing balance the model has".into(),
+        ("use_backend", _) => "only one backend is imported: content switching is not modelled".into(),
+        ("mode", _) => "the model is an HTTP stack; mode does not change it".into(),
+        ("bind", _) | ("log", _) | ("option", "httplog") | ("option", "tcplog")
+        | ("option", "dontlognull") | ("log-format", _) | ("stats", _) | ("capture", _)
+        | ("monitor-uri", _) | ("errorfile", _) | ("errorloc", _) => {
+            "addressing, logging or reporting: no effect on the model".into()
+        }
+        (w, _) if w.starts_with('.') => "conditional block not evaluated (its lines are read as true)".into(),
+        ("option", o) => format!("`option {o}` is not modelled"),
+        (w, _) => format!("`{w}` is not modelled"),
+    }
+}
+
+/// The proxy to import: the `listen` or `backend` carrying the servers, and the frontend in
+/// front of it (None for a `listen`).
+fn pick(cfg: &Config, wanted: Option<&str>) -> Result<(Option<usize>, usize), IngestError> {
+    let has_servers = |s: &Section| s.lines.iter().any(|l| l.words[0] == "server");
+    let proxies = |k: &Kind| matches!(k, Kind::Backend | Kind::Listen);
+    if let Some(name) = wanted {
+        let b = cfg
+            .sections
+            .iter()
+            .position(|s| proxies(&s.kind) && s.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = cfg
+                    .sections
+                    .iter()
+                    .filter(|s| proxies(&s.kind))
+                    .map(|s| s.name.as_str())
+                    .collect();
+                IngestError::new(
+                    &cfg.file,
+                    None,
+                    format!(
+                        "--backend {name}: no backend or listen section of that name (there are: {})",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        let fe = if cfg.sections[b].kind == Kind::Listen {
+            None
+        } else {
+            frontend_of(cfg, &cfg.sections[b].name)
+        };
+        return Ok((fe, b));
+    }
+    // The first frontend's default backend, if it has servers.
+    for (i, s) in cfg.sections.iter().enumerate() {
+        if s.kind != Kind::Frontend {
+            continue;
+        }
+        let mut u = Used::new();
+        if let Some(l) = find(cfg, i, &["default_backend"], &mut u)
+            && let Some(name) = l.words.get(1)
+            && let Some(b) = cfg
+                .sections
+                .iter()
+                .position(|s| s.kind == Kind::Backend && &s.name == name)
+            && has_servers(&cfg.sections[b])
+        {
+            return Ok((Some(i), b));
+        }
+    }
+    // Else the first listen or backend with servers.
+    match cfg
+        .sections
+        .iter()
+        .position(|s| proxies(&s.kind) && has_servers(s))
+    {
+        Some(b) => {
+            let fe = if cfg.sections[b].kind == Kind::Listen {
+                None
+            } else {
+                frontend_of(cfg, &cfg.sections[b].name)
+            };
+            Ok((fe, b))
+        }
+        None => Err(IngestError::new(
+            &cfg.file,
+            None,
+            "no backend or listen section with a `server` line: nothing to balance",
+        )),
+    }
+}
+
+fn frontend_of(cfg: &Config, backend: &str) -> Option<usize> {
+    cfg.sections.iter().enumerate().find_map(|(i, s)| {
+        let mut u = Used::new();
+        (s.kind == Kind::Frontend
+            && find(cfg, i, &["default_backend"], &mut u)
+                .is_some_and(|l| l.words.get(1).map(String::as_str) == Some(backend)))
+        .then_some(i)
+    })
+}
+
+/// Maps the configuration to scenario keys in `d`; lists what is not mapped.
+pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), IngestError> {
+    d.sources.push(cfg.file.clone());
+    let f = cfg.file.as_str();
+    let (fe, be) = pick(cfg, wanted)?;
+    let mut used = Used::new();
+    let front = fe.unwrap_or(be);
+    let global = cfg.sections.iter().position(|s| s.kind == Kind::Global);
+    // The frontend's `default_backend` is what chose the imported backend.
+    if let Some(x) = fe {
+        find(cfg, x, &["default_backend"], &mut used);
+    }
+
+    // ---- balance ----------------------------------------------------------------------------
+    let hash = find(cfg, be, &["hash-type"], &mut used);
+    let consistent = hash.is_some_and(|l| l.words.get(1).map(String::as_str) == Some("consistent"));
+    match find(cfg, be, &["balance"], &mut used) {
+        None => d.set(
+            "lb",
+            "algorithm",
+            "roundrobin",
+            "no `balance`: HAProxy's default up to 3.2 (3.3 defaults to random(2))",
+        ),
+        Some(l) => {
+            let arg = l.words.get(1).map(String::as_str).unwrap_or("");
+            let comment = format!("{f}:{}: {}", l.no, l.words.join(" "));
+            let alg = match arg {
+                "roundrobin" | "static-rr" | "leastconn" | "first" => Some(arg.to_string()),
+                "source" if consistent => Some("source-consistent".into()),
+                "source" => Some("source".into()),
+                "random" => Some("random".into()),
+                a if a.starts_with("random(") && a.ends_with(')') => {
+                    let n = &a[7..a.len() - 1];
+                    parse_int(n, 1, 1024).map(|_| a.to_string())
+                }
+                _ => None,
+            };
+            match alg {
+                Some(a) => d.set("lb", "algorithm", a.as_str(), &comment),
+                None => {
+                    d.placeholder(
+                        "lb",
+                        "algorithm",
+                        "roundrobin",
+                        &format!("`balance {arg}` is not modelled"),
+                    );
+                    d.unmapped.push(Unmapped::new(
+                        f,
+                        l.no,
+                        &l.words,
+                        "this balance algorithm is not modelled: roundrobin is written instead",
+                    ));
+                }
+            }
+            if hash.is_some() && arg != "source" {
+                // hash-type without a hashing balance the model has: listed below.
+                for (j, hl) in cfg.sections[be].lines.iter().enumerate() {
+                    if hl.words[0] == "hash-type" {
+                        used.remove(&(be, j));
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- servers ------------------------------------------------------------------------------
+    let defaults_line = find(cfg, be, &["default-server"], &mut used);
+    let base = match defaults_line {
+        Some(l) => server_params(cfg, l, 1)?,
+        None => ServerParams::default(),
+    };
+    if let Some(l) = defaults_line {
+        let c = format!("{f}:{}: default-server", l.no);
+        if let Some(w) = base.weight {
+            d.set("defaults.server", "weight", w, &c);
+        }
+        if let Some(m) = base.maxconn {
+            d.set("defaults.server", "maxconn", m, &c);
+        }
+        if let Some(q) = base.maxqueue {
+            d.set("defaults.server", "maxqueue", q, &c);
+        }
+        if let Some(b) = base.backup {
+            d.set("defaults.server", "backup", b, &c);
+        }
+        for o in &base.other {
+            d.unmapped.push(Unmapped::new(
+                f,
+                l.no,
+                &[format!("default-server ... {o}")],
+                server_reason(o),
+            ));
+        }
+    }
+    let mut servers: Vec<(String, &Line, ServerParams)> = vec![];
+    for (j, l) in cfg.sections[be].lines.iter().enumerate() {
+        if l.words[0] != "server" {
+            continue;
+        }
+        used.insert((be, j));
+        if servers.len() >= MAX_SERVERS {
+            return Err(IngestError::new(
+                f,
+                Some(l.no),
+                format!("more than {MAX_SERVERS} servers in one backend"),
+            ));
+        }
+        let name = l.words.get(1).cloned().ok_or_else(|| {
+            IngestError::new(f, Some(l.no), "`server` needs a name and an address")
+        })?;
+        let own = server_params(cfg, l, 3)?;
+        for o in &own.other {
+            d.unmapped.push(Unmapped::new(
+                f,
+                l.no,
+                &[format!("server {name} ... {o}")],
+                server_reason(o),
+            ));
+        }
+        servers.push((name, l, own));
+    }
+    let mut names: HashSet<String> = HashSet::new();
+    for (name, l, own) in &servers {
+        let i = d.push("servers");
+        let mut n = super::server_name(name);
+        while !names.insert(n.clone()) {
+            n.push('_');
+        }
+        let c = format!("{f}:{}", l.no);
+        d.set_in("servers", i, "name", n.as_str(), &c);
+        if let Some(w) = own.weight {
+            d.set_in("servers", i, "weight", w, "");
+        }
+        if let Some(m) = own.maxconn {
+            d.set_in("servers", i, "maxconn", m, "");
+        }
+        if let Some(q) = own.maxqueue {
+            d.set_in("servers", i, "maxqueue", q, "");
+        }
+        if let Some(b) = own.backup {
+            d.set_in("servers", i, "backup", b, "");
+        }
+    }
+    if servers
+        .iter()
+        .all(|(_, _, p)| p.over(&base).backup == Some(true))
+    {
+        return Err(IngestError::new(
+            f,
+            Some(servers[0].1.no),
+            "every server of the backend is a backup: nothing would take traffic",
+        ));
+    }
+
+    // ---- health checks ------------------------------------------------------------------------
+    let eff: Vec<ServerParams> = servers.iter().map(|(_, _, p)| p.over(&base)).collect();
+    let checked: Vec<usize> = (0..eff.len())
+        .filter(|&k| eff[k].check == Some(true))
+        .collect();
+    d.set(
+        "health",
+        "enabled",
+        !checked.is_empty(),
+        if checked.is_empty() {
+            "no server has `check`"
+        } else {
+            "`check` on the servers"
+        },
+    );
+    if let Some(&first) = checked.first() {
+        for &k in &checked[1..] {
+            let (a, b) = (&eff[first], &eff[k]);
+            let same = (a.inter, a.fastinter, a.downinter, a.rise, a.fall)
+                == (b.inter, b.fastinter, b.downinter, b.rise, b.fall);
+            if !same {
+                d.unmapped.push(Unmapped::new(
+                    f,
+                    servers[k].1.no,
+                    &[format!("server {} ... inter/rise/fall", servers[k].0)],
+                    format!(
+                        "differs from server {}'s; the model has one check setting for every server (that one's)",
+                        servers[first].0
+                    ),
+                ));
+            }
+        }
+        for &k in (0..eff.len())
+            .filter(|k| !checked.contains(k))
+            .collect::<Vec<_>>()
+            .iter()
+        {
+            d.unmapped.push(Unmapped::new(
+                f,
+                servers[k].1.no,
+                &[format!("server {} (no check)", servers[k].0)],
+                "the model checks every server or none: this one is checked too",
+            ));
+        }
+        let p = &eff[first];
+        let c = format!("{f}:{}", servers[first].1.no);
+        if let Some(t) = p.inter {
+            d.set("health", "inter", duration(t.max(1)).as_str(), &c);
+        }
+        if let Some(t) = p.fastinter {
+            d.set("health", "fastinter", duration(t.max(1)).as_str(), &c);
+        }
+        if let Some(t) = p.downinter {
+            d.set("health", "downinter", duration(t.max(1)).as_str(), &c);
+        }
+        if let Some(r) = p.rise {
+            d.set("health", "rise", r, &c);
+        }
+        if let Some(r) = p.fall {
+            d.set("health", "fall", r, &c);
+        }
+    }
+    if let Some(l) = find(cfg, be, &["option", "httpchk"], &mut used) {
+        d.set(
+            "health",
+            "check",
+            "http",
+            &format!("{f}:{}: option httpchk", l.no),
+        );
+    }
+    if let Some(l) = find(cfg, be, &["retries"], &mut used) {
+        let r = int_arg(cfg, l, 1, 0, 100)?;
+        d.set("health", "retries", r, &format!("{f}:{}", l.no));
+    }
+    let redispatch = find_any(
+        cfg,
+        be,
+        &[
+            &["option", "redispatch"],
+            &["no", "option", "redispatch"],
+            &["redispatch"],
+        ],
+        &mut used,
+    );
+    if let Some(l) = redispatch {
+        d.set(
+            "health",
+            "redispatch",
+            l.words[0] != "no",
+            &format!("{f}:{}", l.no),
+        );
+    }
+
+    // ---- timeouts -----------------------------------------------------------------------------
+    let connect = find_any(
+        cfg,
+        be,
+        &[&["timeout", "connect"], &["contimeout"]],
+        &mut used,
+    );
+    let connect_ns = match connect {
+        Some(l) => Some((
+            time_arg(cfg, l, if l.words[0] == "timeout" { 2 } else { 1 })?,
+            l.no,
+        )),
+        None => None,
+    };
+    if let Some((t, no)) = connect_ns
+        && t > 0
+    {
+        d.set(
+            "health",
+            "timeout_connect",
+            duration(t).as_str(),
+            &format!("{f}:{no}"),
+        );
+    }
+    if let Some(l) = find(cfg, be, &["timeout", "check"], &mut used) {
+        let t = time_arg(cfg, l, 2)?;
+        if t > 0 {
+            d.set(
+                "health",
+                "timeout_check",
+                duration(t).as_str(),
+                &format!("{f}:{}", l.no),
+            );
+        }
+    }
+    match find_any(
+        cfg,
+        be,
+        &[&["timeout", "server"], &["srvtimeout"]],
+        &mut used,
+    ) {
+        Some(l) => {
+            let t = time_arg(cfg, l, if l.words[0] == "timeout" { 2 } else { 1 })?;
+            let v = if t == 0 { "none".into() } else { duration(t) };
+            d.set("lb", "timeout_server", v.as_str(), &format!("{f}:{}", l.no));
+        }
+        None => d.set(
+            "lb",
+            "timeout_server",
+            "none",
+            "no `timeout server`: HAProxy waits forever (and warns at startup)",
+        ),
+    }
+    match find(cfg, be, &["timeout", "queue"], &mut used) {
+        Some(l) => {
+            let t = time_arg(cfg, l, 2)?;
+            if t > 0 {
+                d.set(
+                    "lb",
+                    "timeout_queue",
+                    duration(t).as_str(),
+                    &format!("{f}:{}", l.no),
+                );
+            }
+        }
+        None => {
+            if let Some((t, no)) = connect_ns
+                && t > 0
+            {
+                d.set(
+                    "lb",
+                    "timeout_queue",
+                    duration(t).as_str(),
+                    &format!("no `timeout queue`: HAProxy uses `timeout connect` ({f}:{no})"),
+                );
+            }
+        }
+    }
+
+    // ---- frontend: maxconn, global: maxconn, nbthread --------------------------------------------
+    let fe_max = find(cfg, front, &["maxconn"], &mut used);
+    let mut g_max = None;
+    if let Some(g) = global {
+        g_max = find(cfg, g, &["maxconn"], &mut used);
+        if let Some(l) = find(cfg, g, &["nbthread"], &mut used) {
+            let n = int_arg(cfg, l, 1, 1, 1024)?;
+            d.set("lb", "threads", n, &format!("{f}:{}: nbthread", l.no));
+        }
+    }
+    // The frontend's maxconn, bounded by the process's (manual: frontend maxconn defaults to
+    // the global one, and the global one caps every frontend together).
+    let fe_v = fe_max
+        .map(|l| int_arg(cfg, l, 1, 0, i32::MAX as i64))
+        .transpose()?;
+    let g_v = g_max
+        .map(|l| int_arg(cfg, l, 1, 0, i32::MAX as i64))
+        .transpose()?;
+    let m = match (fe_v, g_v) {
+        (Some(a), Some(b)) if a > 0 && b > 0 => Some(a.min(b)),
+        (Some(a), _) if a > 0 => Some(a),
+        (_, Some(b)) if b > 0 => Some(b),
+        _ => None,
+    };
+    if let Some(m) = m {
+        let src: Vec<String> = [fe_max, g_max]
+            .iter()
+            .flatten()
+            .map(|l| format!("{f}:{}", l.no))
+            .collect();
+        d.set("lb", "maxconn", m, &format!("maxconn ({})", src.join(", ")));
+    }
+
+    // ---- everything else is listed ------------------------------------------------------------
+    let mut relevant: Vec<usize> = chain(cfg, be);
+    if let Some(x) = fe {
+        relevant.extend(chain(cfg, x));
+    }
+    relevant.extend(global);
+    for (si, s) in cfg.sections.iter().enumerate() {
+        let where_ = if relevant.contains(&si) {
+            None
+        } else {
+            Some(match s.kind {
+                Kind::Frontend | Kind::Backend | Kind::Listen => format!(
+                    "{} {} is not the imported path: one backend is imported (--backend picks it)",
+                    s.header.words[0], s.name
+                ),
+                Kind::Defaults if s.name.is_empty() => {
+                    "this defaults section is inherited by nothing imported".to_string()
+                }
+                Kind::Defaults => format!("defaults {} is inherited by nothing imported", s.name),
+                _ => format!("`{}` sections are not modelled", s.header.words[0]),
+            })
+        };
+        if where_.is_some() && s.lines.is_empty() {
+            d.unmapped.push(Unmapped::new(
+                f,
+                s.header.no,
+                &s.header.words,
+                where_.clone().unwrap_or_default(),
+            ));
+        }
+        for (j, l) in s.lines.iter().enumerate() {
+            if used.contains(&(si, j)) {
+                continue;
+            }
+            let reason = match &where_ {
+                Some(w) => w.clone(),
+                None if s.kind == Kind::Global => match l.words[0].as_str() {
+                    "nbproc" => "several processes are not modelled (nbthread is)".into(),
+                    _ => "process setup: no effect on the model".into(),
+                },
+                None => directive_reason(&l.words),
+            };
+            d.unmapped.push(Unmapped::new(f, l.no, &l.words, reason));
+        }
+    }
+    for l in &cfg.orphans {
+        d.unmapped
+            .push(Unmapped::new(f, l.no, &l.words, "outside any section"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_follow_the_manual() {
+        let w = words(
+            "f",
+            1,
+            r#"  http-request set-header X "a b\"c" 'd e' f\ g # comment"#,
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            vec!["http-request", "set-header", "X", "a b\"c", "d e", "f g"]
+        );
+        assert!(words("f", 1, "a \"b").is_err());
+    }
+
+    #[test]
+    fn defaults_are_inherited_and_overridden() {
+        let text = "defaults\n  timeout server 10s\n  retries 2\nbackend b\n  timeout server 3s\n  server s1 1.2.3.4:80 check inter 500\n";
+        let cfg = parse("h.cfg", text).unwrap();
+        let mut d = Draft::new("t");
+        map(&cfg, None, &mut d).unwrap();
+        assert_eq!(d.get("lb", "timeout_server").unwrap().as_str(), Some("3s"));
+        assert_eq!(d.get("health", "retries").unwrap().as_integer(), Some(2));
+        assert_eq!(d.get("health", "inter").unwrap().as_str(), Some("500ms"));
+        assert!(d.unmapped.is_empty(), "{:?}", d.unmapped);
+    }
+}

@@ -1,0 +1,192 @@
+//! `keepalived.conf` (keepalived.conf(5)): the first `vrrp_instance` makes the load balancer
+//! active-passive (`lb.ha`), its `advert_int`, `priority`, `state` and `nopreempt` go to
+//! `[lb.vrrp]`, and a tracked `vrrp_script` (or `track_process`) becomes `track_haproxy` with
+//! its `interval`, `fall` and `rise`. Everything else is listed as not mapped.
+
+use super::text::{Stmt, blocks, duration, parse_int};
+use super::{Draft, IngestError, Unmapped};
+
+pub struct Conf {
+    pub file: String,
+    pub stmts: Vec<Stmt>,
+}
+
+pub fn parse(file: &str, text: &str) -> Result<Conf, IngestError> {
+    Ok(Conf {
+        file: file.to_string(),
+        stmts: blocks(file, text, false)?,
+    })
+}
+
+/// keepalived times are seconds, possibly fractional (`advert_int 0.5`).
+fn seconds(s: &str) -> Option<u64> {
+    let v: f64 = s.parse().ok()?;
+    (v.is_finite() && v > 0.0 && v < 1e6).then(|| (v * 1e9).round() as u64)
+}
+
+fn name(s: &Stmt) -> &str {
+    s.words.first().map(String::as_str).unwrap_or("")
+}
+
+pub fn map(conf: &Conf, d: &mut Draft) {
+    d.sources.push(conf.file.clone());
+    let f = conf.file.as_str();
+    let mut listed: Vec<Unmapped> = vec![];
+    let instance = conf
+        .stmts
+        .iter()
+        .find(|s| name(s) == "vrrp_instance" && s.block.is_some());
+    let mut tracked: Vec<&str> = vec![];
+    let mut tracks_process = false;
+    if let Some(inst) = instance {
+        d.set(
+            "lb",
+            "ha",
+            "active-passive",
+            &format!("{f}:{}: vrrp_instance", inst.line),
+        );
+        let body = inst.block.as_deref().unwrap_or(&[]);
+        let master = body
+            .iter()
+            .any(|s| name(s) == "state" && s.words.get(1).map(String::as_str) == Some("MASTER"));
+        for s in body {
+            let arg = s.words.get(1).map(String::as_str).unwrap_or("");
+            let c = format!("{f}:{}", s.line);
+            match name(s) {
+                "state" => d.set("lb.vrrp", "master_state", arg == "MASTER", &c),
+                "advert_int" => match seconds(arg) {
+                    Some(t) => d.set("lb.vrrp", "advert_int", duration(t).as_str(), &c),
+                    None => {
+                        listed.push(Unmapped::new(f, s.line, &s.words, "not a time in seconds"))
+                    }
+                },
+                "priority" => match parse_int(arg, 1, 255) {
+                    // The model configures the backup at `backup_priority` and the master one
+                    // above it: from the master's file, its peer is taken to be one below.
+                    Some(p) if master && p >= 2 => d.set(
+                        "lb.vrrp",
+                        "backup_priority",
+                        (p - 1).min(254),
+                        &format!("{c}: the MASTER's priority {p}; the backup is taken one below"),
+                    ),
+                    Some(p) if !master && p <= 254 => d.set("lb.vrrp", "backup_priority", p, &c),
+                    _ => listed.push(Unmapped::new(
+                        f,
+                        s.line,
+                        &s.words,
+                        "outside what the model takes (1..=254 for the backup)",
+                    )),
+                },
+                "nopreempt" => d.set("lb.vrrp", "preempt", false, &c),
+                "track_script" => {
+                    for t in s.block.as_deref().unwrap_or(&[]) {
+                        tracked.push(t.words[0].as_str());
+                        if t.words.len() > 1 {
+                            listed.push(Unmapped::new(
+                                f,
+                                t.line,
+                                &t.words[1..],
+                                "a per-track weight is not modelled",
+                            ));
+                        }
+                    }
+                }
+                "track_process" => tracks_process = true,
+                _ if s.block.is_some() => listed.push(Unmapped::new(
+                    f,
+                    s.line,
+                    &s.words,
+                    format!("`{}` block is not modelled", name(s)),
+                )),
+                _ => listed.push(Unmapped::new(
+                    f,
+                    s.line,
+                    &s.words,
+                    "not modelled (addresses, authentication, ids)",
+                )),
+            }
+        }
+    }
+    let mut script_mapped = false;
+    for s in &conf.stmts {
+        if instance.is_some_and(|i| std::ptr::eq(i, s)) {
+            continue;
+        }
+        let arg = s.words.get(1).map(String::as_str).unwrap_or("");
+        let is_tracked = (name(s) == "vrrp_script" && tracked.contains(&arg))
+            || (name(s) == "vrrp_track_process" && tracks_process);
+        if is_tracked && !script_mapped {
+            script_mapped = true;
+            d.set(
+                "lb.vrrp",
+                "track_haproxy",
+                true,
+                &format!("{f}:{}: {} {arg}", s.line, name(s)),
+            );
+            for b in s.block.as_deref().unwrap_or(&[]) {
+                let v = b.words.get(1).map(String::as_str).unwrap_or("");
+                let c = format!("{f}:{}", b.line);
+                match name(b) {
+                    "interval" | "delay" => match seconds(v) {
+                        Some(t) => d.set("lb.vrrp", "script_interval", duration(t).as_str(), &c),
+                        None => listed.push(Unmapped::new(f, b.line, &b.words, "not a time in seconds")),
+                    },
+                    "fall" => match parse_int(v, 1, 1000) {
+                        Some(n) => d.set("lb.vrrp", "script_fall", n, &c),
+                        None => listed.push(Unmapped::new(f, b.line, &b.words, "outside 1..=1000")),
+                    },
+                    "rise" => match parse_int(v, 1, 1000) {
+                        Some(n) => d.set("lb.vrrp", "script_rise", n, &c),
+                        None => listed.push(Unmapped::new(f, b.line, &b.words, "outside 1..=1000")),
+                    },
+                    "weight" if v == "0" => {}
+                    "weight" => listed.push(Unmapped::new(
+                        f,
+                        b.line,
+                        &b.words,
+                        "a weight shifts the priority; the model puts keepalived in FAULT (weight 0)",
+                    )),
+                    _ => listed.push(Unmapped::new(f, b.line, &b.words, "the check itself is not modelled, only its outcome")),
+                }
+            }
+            continue;
+        }
+        let why = match name(s) {
+            "vrrp_instance" => "only the first vrrp_instance is imported",
+            "vrrp_script" | "vrrp_track_process" => "not tracked by the imported vrrp_instance",
+            "virtual_server" => "keepalived's LVS load balancing is not modelled (HAProxy is)",
+            _ => "not modelled",
+        };
+        listed.push(Unmapped::new(f, s.line, &s.words, why));
+    }
+    listed.sort_by_key(|u| u.line);
+    d.unmapped.extend(listed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_and_tracked_script() {
+        let text = "vrrp_script chk {\n  script \"killall -0 haproxy\"\n  interval 2\n  fall 2\n  rise 3\n}\n! comment\nvrrp_instance VI_1 {\n  state BACKUP\n  priority 100\n  advert_int 1\n  nopreempt\n  virtual_ipaddress {\n    10.0.0.1\n  }\n  track_script {\n    chk\n  }\n}\n";
+        let conf = parse("k.conf", text).unwrap();
+        let mut d = Draft::new("t");
+        map(&conf, &mut d);
+        assert_eq!(d.get("lb", "ha").unwrap().as_str(), Some("active-passive"));
+        assert_eq!(
+            d.get("lb.vrrp", "backup_priority").unwrap().as_integer(),
+            Some(100)
+        );
+        assert_eq!(d.get("lb.vrrp", "preempt").unwrap().as_bool(), Some(false));
+        assert_eq!(
+            d.get("lb.vrrp", "script_interval").unwrap().as_str(),
+            Some("2s")
+        );
+        assert_eq!(
+            d.get("lb.vrrp", "script_rise").unwrap().as_integer(),
+            Some(3)
+        );
+        assert_eq!(d.unmapped.len(), 2, "{:?}", d.unmapped);
+    }
+}
