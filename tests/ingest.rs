@@ -1,0 +1,244 @@
+//! `simulate import` and `simulate fit` through the binary: every generated scenario loads and
+//! runs; what is not mapped is listed on the terminal and atop the scenario; a user's file is
+//! never overwritten; logs with malformed or truncated lines are fitted, logs that are mostly
+//! unreadable are refused. The configurations are in tests/fixtures/ingest/ (see its README).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rand::RngExt;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
+
+const BIN: &str = env!("CARGO_BIN_EXE_simulate");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ingest")
+        .join(name)
+}
+
+fn sandbox(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("infrasim-ingest-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn sim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs a scenario briefly: it must load and run.
+fn runs(dir: &Path, scenario: &str) {
+    ok(&sim(dir, &[scenario, "--set", "duration=20s", "--set", "warmup=2s", "--output", "none", "-q"]));
+}
+
+fn table(path: &Path) -> toml::Table {
+    toml::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn import_the_seed_design_and_a_defaults_chain() {
+    let d = sandbox("import");
+    let foobar = fixture("foobar.cfg");
+    let err = ok(&sim(&d, &["import", foobar.to_str().unwrap(), "-o", "foobar.toml"]));
+    runs(&d, "foobar.toml");
+    let t = table(&d.join("foobar.toml"));
+    assert_eq!(t["lb"]["algorithm"].as_str(), Some("roundrobin"));
+    assert_eq!(t["lb"]["maxconn"].as_integer(), Some(4096));
+    assert_eq!(t["health"]["check"].as_str(), Some("http"));
+    assert_eq!(t["health"]["inter"].as_str(), Some("2s"));
+    assert_eq!(t["defaults"]["server"]["maxconn"].as_integer(), Some(16));
+    assert_eq!(t["servers"].as_array().unwrap().len(), 2);
+    // Unmapped directives: on the terminal and atop the file, with their line.
+    assert!(err.contains("foobar.cfg:16: timeout client 30s"), "{err}");
+    let text = fs::read_to_string(d.join("foobar.toml")).unwrap();
+    assert!(text.contains("foobar.cfg:16: timeout client 30s"));
+    assert!(text.contains("rate = 100.0  # PLACEHOLDER"));
+
+    let inh = fixture("inheritance.cfg");
+    let err = ok(&sim(&d, &["import", inh.to_str().unwrap(), "-o", "inh.toml"]));
+    runs(&d, "inh.toml");
+    let t = table(&d.join("inh.toml"));
+    // `app` inherits from `tight`, which inherits from `base`; the anonymous defaults section
+    // after them is inherited by nothing imported.
+    assert_eq!(t["lb"]["algorithm"].as_str(), Some("leastconn"));
+    assert_eq!(t["lb"]["timeout_server"].as_str(), Some("5s"));
+    assert_eq!(t["lb"]["timeout_queue"].as_str(), Some("2s"));
+    assert_eq!(t["lb"]["threads"].as_integer(), Some(4));
+    assert_eq!(t["lb"]["maxconn"].as_integer(), Some(500));
+    assert_eq!(t["health"]["retries"].as_integer(), Some(2));
+    assert_eq!(t["health"]["redispatch"].as_bool(), Some(true));
+    assert_eq!(t["health"]["timeout_connect"].as_str(), Some("3s"));
+    assert_eq!(t["health"]["inter"].as_str(), Some("500ms"));
+    let servers = t["servers"].as_array().unwrap();
+    assert_eq!(servers[0]["weight"].as_integer(), Some(3));
+    assert_eq!(servers[2]["backup"].as_bool(), Some(true));
+    for listed in ["timeout server 99s", "slowstart 30s", "cookie SRV", "stick-table", "X-Note a # not a comment"] {
+        assert!(err.contains(listed), "{listed} not listed:\n{err}");
+    }
+    // Without -o the scenario is printed.
+    let o = sim(&d, &["import", inh.to_str().unwrap(), "-q"]);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("# Scenario written by simulate import"));
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn import_the_whole_stack() {
+    let d = sandbox("stack");
+    let f = |n: &str| fixture(n).to_str().unwrap().to_string();
+    ok(&sim(
+        &d,
+        &[
+            "import", &f("foobar.cfg"), "--nginx", &f("nginx.conf"), "--keepalived",
+            &f("keepalived.conf"), "--mysql", &f("my.cnf"), "-o", "stack.toml",
+        ],
+    ));
+    runs(&d, "stack.toml");
+    let t = table(&d.join("stack.toml"));
+    assert_eq!(t["lb"]["ha"].as_str(), Some("active-passive"));
+    assert_eq!(t["lb"]["vrrp"]["backup_priority"].as_integer(), Some(100));
+    assert_eq!(t["lb"]["vrrp"]["track_haproxy"].as_bool(), Some(true));
+    assert_eq!(t["lb"]["vrrp"]["script_interval"].as_str(), Some("2s"));
+    let ds = &t["defaults"]["server"];
+    assert_eq!(ds["nginx_workers"].as_integer(), Some(4));
+    assert_eq!(ds["nginx_max_conns"].as_integer(), Some(3072));
+    assert_eq!(ds["upstream"].as_str(), Some("unix"));
+    assert_eq!(ds["proxy_read_timeout"].as_str(), Some("30s"));
+    assert_eq!(t["database"]["primary"]["max_connections"].as_integer(), Some(300));
+    assert_eq!(t["database"]["replication"]["appliers"].as_integer(), Some(8));
+    assert_eq!(t["database"]["replication"]["semi_sync"].as_bool(), Some(true));
+    assert_eq!(t["database"]["replication"]["semi_sync_timeout"].as_str(), Some("1s"));
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_users_file_is_never_overwritten() {
+    let d = sandbox("clobber");
+    fs::write(d.join("mine.toml"), "duration = \"1s\"\n[workload]\nrate = 1\n").unwrap();
+    let o = sim(&d, &["import", fixture("foobar.cfg").to_str().unwrap(), "-o", "mine.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mine.toml"));
+    assert_eq!(fs::read_to_string(d.join("mine.toml")).unwrap(), "duration = \"1s\"\n[workload]\nrate = 1\n");
+    // Its own output is replaced.
+    ok(&sim(&d, &["import", fixture("foobar.cfg").to_str().unwrap(), "-o", "gen.toml", "-q"]));
+    ok(&sim(&d, &["import", fixture("inheritance.cfg").to_str().unwrap(), "-o", "gen.toml", "-q"]));
+    assert!(fs::read_to_string(d.join("gen.toml")).unwrap().contains("leastconn"));
+    let _ = fs::remove_dir_all(&d);
+}
+
+/// A synthetic httplog: Poisson arrivals at `rate` for `secs`, exponential service of
+/// `mean_ms` on two servers, timers in whole milliseconds as HAProxy writes them.
+fn synthetic_log(rate: f64, secs: f64, mean_ms: f64, seed: u64) -> String {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut out = String::new();
+    let mut t = 0.0f64;
+    let t0: i64 = 1_764_450_000_000; // 29/Nov/2025:21:00:00.000 UTC
+    let mut k = 0;
+    loop {
+        t += -rng.random::<f64>().max(1e-300).ln() / rate;
+        if t >= secs {
+            break;
+        }
+        let start = t0 as f64 + t * 1000.0;
+        let service = -rng.random::<f64>().max(1e-300).ln() * mean_ms;
+        let ta = ((start + service).floor() - start.floor()) as i64;
+        let ms = start.floor() as i64;
+        let (s, mss) = (ms / 1000, ms % 1000);
+        let (h, m, sec) = ((s / 3600) % 24, (s / 60) % 60, s % 60);
+        out.push_str(&format!(
+            "10.0.{}.{}:4{k:04} [29/Nov/2025:{h:02}:{m:02}:{sec:02}.{mss:03}] fe be/web-0{} 0/0/0/{ta}/{ta} 200 120 - - ---- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"\n",
+            k % 7,
+            k % 50,
+            1 + k % 2
+        ));
+        k += 1;
+    }
+    out
+}
+
+#[test]
+fn fit_a_log_with_malformed_and_truncated_lines() {
+    let d = sandbox("fit");
+    let (rate, secs, mean) = (200.0, 120.0, 10.0);
+    let mut log = synthetic_log(rate, secs, mean, 3);
+    let n = log.lines().count();
+    // Garbage in the middle, and a last line cut short (a log copied while being written).
+    let mid = log[log.len() / 2..].find('\n').unwrap() + log.len() / 2 + 1;
+    log.insert_str(mid, "this is not a log line\n\u{1b}[31m\n");
+    let cut = log.len() - 40;
+    log.truncate(cut);
+    fs::write(d.join("haproxy.log"), &log).unwrap();
+    let o = sim(&d, &["fit", "haproxy.log", "-o", "fitted.toml"]);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("3 malformed line(s)"), "{out}");
+    runs(&d, "fitted.toml");
+    let t = table(&d.join("fitted.toml"));
+    // The rate: n Poisson arrivals, sd sqrt(n): within 4 sd.
+    let r = t["workload"]["rate"].as_float().unwrap();
+    let tol = 4.0 * (n as f64).sqrt() / secs;
+    assert!((r - rate).abs() < tol, "rate {r} against {rate} ± {tol}");
+    assert!(t["workload"].get("phases").is_none(), "a constant rate is not phased");
+    // Exponential service, whole-millisecond timers: the exponential family passes.
+    let app = t["workload"]["mix"][0]["app"].as_str().unwrap_or("(empirical)");
+    assert!(app.starts_with("exp("), "{app}");
+    let report = fs::read_to_string(d.join("fitted.fit/report.txt")).unwrap();
+    assert!(report.contains("malformed lines   3") && report.contains("exponential"), "{report}");
+    assert!(fs::read_to_string(d.join("fitted.fit/qq.svg")).unwrap().contains("<circle"));
+    assert!(fs::read_to_string(d.join("fitted.fit/histogram.svg")).unwrap().contains("<polyline"));
+    // Two servers from the log.
+    assert_eq!(t["servers"].as_array().unwrap().len(), 2);
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn fit_json_lines_and_a_log_with_the_config() {
+    let d = sandbox("json");
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+    let mut log = String::new();
+    let mut t = 1_700_000_000.0f64;
+    for _ in 0..3000 {
+        t += -rng.random::<f64>().max(1e-300).ln() / 100.0;
+        let service = 2.0 + (rng.random::<f64>() * 20.0).floor();
+        log.push_str(&format!(
+            "{{\"ts\":{},\"ms\":{},\"client_ip\":\"10.0.0.1\",\"backend\":\"web\",\"server\":\"web-0{}\",\"TR\":0,\"Tw\":0,\"Tc\":0,\"Tr\":{service},\"Ta\":{service},\"status\":200,\"sc\":3}}\n",
+            t.floor(),
+            ((t.fract()) * 1000.0).floor(),
+            1 + (t as u64) % 2
+        ));
+    }
+    fs::write(d.join("j.log"), &log).unwrap();
+    let cfg = fixture("foobar.cfg");
+    ok(&sim(&d, &["fit", "j.log", "--format", "json", "--config", cfg.to_str().unwrap(), "-o", "j.toml", "-q"]));
+    runs(&d, "j.toml");
+    let t = table(&d.join("j.toml"));
+    // Uniform service: no family of the model passes, the sample is used.
+    assert_eq!(t["workload"]["mix"][0]["app"]["dist"].as_str(), Some("empirical"));
+    assert_eq!(t["workload"]["clients"].as_integer(), Some(1));
+    // Servers come from the configuration; app_workers from its maxconn, marked.
+    assert_eq!(t["servers"][0]["app_workers"].as_integer(), Some(16));
+    assert_eq!(t["lb"]["algorithm"].as_str(), Some("roundrobin"));
+    // A mostly unreadable log is refused, naming the file and a line.
+    fs::write(d.join("bad.log"), "x\ny\n1.2.3.4:5 [bad date] fe be/s 0/0/0/0/0 200\n").unwrap();
+    let o = sim(&d, &["fit", "bad.log", "-o", "bad.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("error: bad.log line 1:"), "{e}");
+    assert!(!d.join("bad.toml").exists());
+    let _ = fs::remove_dir_all(&d);
+}
