@@ -1172,6 +1172,44 @@ fn corpus() -> Vec<Case> {
             a.extend(std::iter::repeat_n("s.toml", 101));
             a
         }, vec![("s.toml", base.as_bytes())], vec![], &["101", "100"]),
+        // ---- import and fit (issue 16) ----------------------------------------------------------
+        sub("import a FIFO", &["import", "h.cfg"], vec![], vec![("h.cfg", "fifo")], &["h.cfg", "FIFO"]),
+        sub("import /dev/zero", &["import", "h.cfg"], vec![], vec![("h.cfg", "zero")], &["h.cfg", "device"]),
+        sub("import a folder", &["import", "h.cfg"], vec![], vec![("h.cfg", "dir")], &["h.cfg", "folder"]),
+        sub("import a sparse 100 MB config", &["import", "h.cfg"], vec![], vec![("h.cfg", "sparse:100000000")], &["h.cfg", "larger than"]),
+        sub("import a missing file", &["import", "nope.cfg"], vec![], vec![], &["nope.cfg"]),
+        sub("import a config that is not UTF-8", &["import", "h.cfg"], vec![("h.cfg", b"global\n  maxconn 1\n\xff\xfe\n")], vec![], &["h.cfg line 3", "UTF-8"]),
+        sub("import a 100 KB line", &["import", "h.cfg"], vec![("h.cfg", format!("backend b\n  server s 1.2.3.4:80 {}\n", "x".repeat(100_000)).as_bytes())], vec![], &["h.cfg line 2", "bytes long"]),
+        sub("import an unclosed quote", &["import", "h.cfg"], vec![("h.cfg", b"backend b\n  http-request set-header X \"abc\n  server s 1.2.3.4:80\n")], vec![], &["h.cfg line 2", "quote"]),
+        sub("import `from` a missing defaults", &["import", "h.cfg"], vec![("h.cfg", b"backend b from nope\n  server s 1.2.3.4:80\n")], vec![], &["h.cfg line 1", "nope"]),
+        sub("import without servers", &["import", "h.cfg"], vec![("h.cfg", b"global\n  maxconn 10\nfrontend f\n  bind :80\n")], vec![], &["h.cfg", "server"]),
+        sub("import a bad weight", &["import", "h.cfg"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80 weight heavy\n")], vec![], &["h.cfg line 2", "weight"]),
+        sub("import a bad inter", &["import", "h.cfg"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80 check inter 2sec\n")], vec![], &["h.cfg line 2", "inter"]),
+        sub("import retries 1000", &["import", "h.cfg"], vec![("h.cfg", b"backend b\n  retries 1000\n  server s 1.2.3.4:80\n")], vec![], &["h.cfg line 2", "retries"]),
+        sub("import only backups", &["import", "h.cfg"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80 backup\n")], vec![], &["h.cfg line 2", "backup"]),
+        sub("import 10001 servers", &["import", "h.cfg"], vec![("h.cfg", {
+            let mut t = String::from("backend b\n");
+            for i in 0..10_001 { t.push_str(&format!("  server s{i} 10.0.0.1:80\n")); }
+            t
+        }.as_bytes())], vec![], &["h.cfg line 10002", "10000 servers"]),
+        sub("import 10001 sections", &["import", "h.cfg"], vec![("h.cfg", "backend b\n".repeat(10_001).as_bytes())], vec![], &["h.cfg line 10001", "sections"]),
+        sub("import --backend nope", &["import", "h.cfg", "--backend", "nope"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n")], vec![], &["h.cfg", "nope"]),
+        sub("import -o onto the user's scenario", &["import", "h.cfg", "-o", "s.toml"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n"), ("s.toml", base.as_bytes())], vec![], &["s.toml", "left alone"]),
+        sub("import -o onto a folder", &["import", "h.cfg", "-o", "d"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n")], vec![("d", "dir")], &["-o", "d"]),
+        sub("import an unclosed nginx block", &["import", "h.cfg", "--nginx", "n.conf"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n"), ("n.conf", b"http {\n  server {\n    listen 80;\n")], vec![], &["n.conf line 2", "not closed"]),
+        sub("import nginx nested 100 deep", &["import", "h.cfg", "--nginx", "n.conf"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n"), ("n.conf", format!("{}{}", "a {\n".repeat(100), "}\n".repeat(100)).as_bytes())], vec![], &["n.conf line 33", "nested"]),
+        sub("import nginx statement without `;`", &["import", "h.cfg", "--nginx", "n.conf"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n"), ("n.conf", b"worker_processes 2\n")], vec![], &["n.conf line 1", ";"]),
+        sub("import keepalived with a stray }", &["import", "h.cfg", "--keepalived", "k.conf"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n"), ("k.conf", b"vrrp_instance V {\n}\n}\n")], vec![], &["k.conf line 3", "closes no block"]),
+        sub("import a my.cnf FIFO", &["import", "h.cfg", "--mysql", "m.cnf"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n")], vec![("m.cnf", "fifo")], &["m.cnf", "FIFO"]),
+        sub("import a my.cnf with an unclosed group", &["import", "h.cfg", "--mysql", "m.cnf"], vec![("h.cfg", b"backend b\n  server s 1.2.3.4:80\n"), ("m.cnf", b"[mysqld\nmax_connections=5\n")], vec![], &["m.cnf line 1", "]"]),
+        sub("fit garbage", &["fit", "a.log", "-o", "f.toml"], vec![("a.log", b"GET / HTTP/1.1\nHost: x\n\n")], vec![], &["a.log line 1", "httplog"]),
+        sub("fit an empty log", &["fit", "a.log", "-o", "f.toml"], vec![("a.log", b"\n\n")], vec![], &["a.log", "no request"]),
+        sub("fit JSON as httplog", &["fit", "a.log", "-o", "f.toml"], vec![("a.log", b"{\"ts\":1,\"server\":\"s\",\"Tw\":0,\"Tc\":0,\"Tr\":1,\"Ta\":1,\"status\":200}\n")], vec![], &["a.log line 1", "--format"]),
+        sub("fit a FIFO", &["fit", "a.log", "-o", "f.toml"], vec![], vec![("a.log", "fifo")], &["a.log", "FIFO"]),
+        sub("fit /dev/zero", &["fit", "a.log", "-o", "f.toml"], vec![], vec![("a.log", "zero")], &["a.log", "device"]),
+        sub("fit without -o", &["fit", "a.log"], vec![("a.log", b"1.2.3.4:5 [06/Feb/2009:12:14:14.655] fe be/s1 0/0/0/5/5 200 1 - - ---- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"\n")], vec![], &["-o"]),
+        sub("fit -o onto the user's scenario", &["fit", "a.log", "-o", "s.toml"], vec![("a.log", b"1.2.3.4:5 [06/Feb/2009:12:14:14.655] fe be/s1 0/0/0/5/5 200 1 - - ---- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"\n"), ("s.toml", base.as_bytes())], vec![], &["s.toml", "left alone"]),
+        sub("fit a log with an unreadable config", &["fit", "a.log", "--config", "h.cfg", "-o", "f.toml"], vec![("a.log", b"1.2.3.4:5 [06/Feb/2009:12:14:14.655] fe be/s1 0/0/0/5/5 200 1 - - ---- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"\n"), ("h.cfg", b"backend b\n  server s 1.2.3.4:80 maxconn lots\n")], vec![], &["h.cfg line 2", "maxconn"]),
     ] {
         cases.push(c);
     }

@@ -27,7 +27,11 @@ fn sandbox(tag: &str) -> PathBuf {
 }
 
 fn sim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).current_dir(dir).output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
 }
 
 fn ok(o: &Output) -> String {
@@ -43,7 +47,19 @@ fn ok(o: &Output) -> String {
 
 /// Runs a scenario briefly: it must load and run.
 fn runs(dir: &Path, scenario: &str) {
-    ok(&sim(dir, &[scenario, "--set", "duration=20s", "--set", "warmup=2s", "--output", "none", "-q"]));
+    ok(&sim(
+        dir,
+        &[
+            scenario,
+            "--set",
+            "duration=20s",
+            "--set",
+            "warmup=2s",
+            "--output",
+            "none",
+            "-q",
+        ],
+    ));
 }
 
 fn table(path: &Path) -> toml::Table {
@@ -54,7 +70,10 @@ fn table(path: &Path) -> toml::Table {
 fn import_the_seed_design_and_a_defaults_chain() {
     let d = sandbox("import");
     let foobar = fixture("foobar.cfg");
-    let err = ok(&sim(&d, &["import", foobar.to_str().unwrap(), "-o", "foobar.toml"]));
+    let err = ok(&sim(
+        &d,
+        &["import", foobar.to_str().unwrap(), "-o", "foobar.toml"],
+    ));
     runs(&d, "foobar.toml");
     let t = table(&d.join("foobar.toml"));
     assert_eq!(t["lb"]["algorithm"].as_str(), Some("roundrobin"));
@@ -70,7 +89,10 @@ fn import_the_seed_design_and_a_defaults_chain() {
     assert!(text.contains("rate = 100.0  # PLACEHOLDER"));
 
     let inh = fixture("inheritance.cfg");
-    let err = ok(&sim(&d, &["import", inh.to_str().unwrap(), "-o", "inh.toml"]));
+    let err = ok(&sim(
+        &d,
+        &["import", inh.to_str().unwrap(), "-o", "inh.toml"],
+    ));
     runs(&d, "inh.toml");
     let t = table(&d.join("inh.toml"));
     // `app` inherits from `tight`, which inherits from `base`; the anonymous defaults section
@@ -87,13 +109,21 @@ fn import_the_seed_design_and_a_defaults_chain() {
     let servers = t["servers"].as_array().unwrap();
     assert_eq!(servers[0]["weight"].as_integer(), Some(3));
     assert_eq!(servers[2]["backup"].as_bool(), Some(true));
-    for listed in ["timeout server 99s", "slowstart 30s", "cookie SRV", "stick-table", "X-Note a # not a comment"] {
+    for listed in [
+        "timeout server 99s",
+        "slowstart 30s",
+        "cookie SRV",
+        "stick-table",
+        "X-Note a # not a comment",
+    ] {
         assert!(err.contains(listed), "{listed} not listed:\n{err}");
     }
     // Without -o the scenario is printed.
     let o = sim(&d, &["import", inh.to_str().unwrap(), "-q"]);
     ok(&o);
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("# Scenario written by simulate import"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("# Scenario written by simulate import")
+    );
     let _ = fs::remove_dir_all(&d);
 }
 
@@ -104,8 +134,16 @@ fn import_the_whole_stack() {
     ok(&sim(
         &d,
         &[
-            "import", &f("foobar.cfg"), "--nginx", &f("nginx.conf"), "--keepalived",
-            &f("keepalived.conf"), "--mysql", &f("my.cnf"), "-o", "stack.toml",
+            "import",
+            &f("foobar.cfg"),
+            "--nginx",
+            &f("nginx.conf"),
+            "--keepalived",
+            &f("keepalived.conf"),
+            "--mysql",
+            &f("my.cnf"),
+            "-o",
+            "stack.toml",
         ],
     ));
     runs(&d, "stack.toml");
@@ -119,25 +157,74 @@ fn import_the_whole_stack() {
     assert_eq!(ds["nginx_max_conns"].as_integer(), Some(3072));
     assert_eq!(ds["upstream"].as_str(), Some("unix"));
     assert_eq!(ds["proxy_read_timeout"].as_str(), Some("30s"));
-    assert_eq!(t["database"]["primary"]["max_connections"].as_integer(), Some(300));
-    assert_eq!(t["database"]["replication"]["appliers"].as_integer(), Some(8));
-    assert_eq!(t["database"]["replication"]["semi_sync"].as_bool(), Some(true));
-    assert_eq!(t["database"]["replication"]["semi_sync_timeout"].as_str(), Some("1s"));
+    assert_eq!(
+        t["database"]["primary"]["max_connections"].as_integer(),
+        Some(300)
+    );
+    assert_eq!(
+        t["database"]["replication"]["appliers"].as_integer(),
+        Some(8)
+    );
+    assert_eq!(
+        t["database"]["replication"]["semi_sync"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        t["database"]["replication"]["semi_sync_timeout"].as_str(),
+        Some("1s")
+    );
     let _ = fs::remove_dir_all(&d);
 }
 
 #[test]
 fn a_users_file_is_never_overwritten() {
     let d = sandbox("clobber");
-    fs::write(d.join("mine.toml"), "duration = \"1s\"\n[workload]\nrate = 1\n").unwrap();
-    let o = sim(&d, &["import", fixture("foobar.cfg").to_str().unwrap(), "-o", "mine.toml"]);
+    fs::write(
+        d.join("mine.toml"),
+        "duration = \"1s\"\n[workload]\nrate = 1\n",
+    )
+    .unwrap();
+    let o = sim(
+        &d,
+        &[
+            "import",
+            fixture("foobar.cfg").to_str().unwrap(),
+            "-o",
+            "mine.toml",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("mine.toml"));
-    assert_eq!(fs::read_to_string(d.join("mine.toml")).unwrap(), "duration = \"1s\"\n[workload]\nrate = 1\n");
+    assert_eq!(
+        fs::read_to_string(d.join("mine.toml")).unwrap(),
+        "duration = \"1s\"\n[workload]\nrate = 1\n"
+    );
     // Its own output is replaced.
-    ok(&sim(&d, &["import", fixture("foobar.cfg").to_str().unwrap(), "-o", "gen.toml", "-q"]));
-    ok(&sim(&d, &["import", fixture("inheritance.cfg").to_str().unwrap(), "-o", "gen.toml", "-q"]));
-    assert!(fs::read_to_string(d.join("gen.toml")).unwrap().contains("leastconn"));
+    ok(&sim(
+        &d,
+        &[
+            "import",
+            fixture("foobar.cfg").to_str().unwrap(),
+            "-o",
+            "gen.toml",
+            "-q",
+        ],
+    ));
+    ok(&sim(
+        &d,
+        &[
+            "import",
+            fixture("inheritance.cfg").to_str().unwrap(),
+            "-o",
+            "gen.toml",
+            "-q",
+        ],
+    ));
+    assert!(
+        fs::read_to_string(d.join("gen.toml"))
+            .unwrap()
+            .contains("leastconn")
+    );
     let _ = fs::remove_dir_all(&d);
 }
 
@@ -193,14 +280,30 @@ fn fit_a_log_with_malformed_and_truncated_lines() {
     let r = t["workload"]["rate"].as_float().unwrap();
     let tol = 4.0 * (n as f64).sqrt() / secs;
     assert!((r - rate).abs() < tol, "rate {r} against {rate} ± {tol}");
-    assert!(t["workload"].get("phases").is_none(), "a constant rate is not phased");
+    assert!(
+        t["workload"].get("phases").is_none(),
+        "a constant rate is not phased"
+    );
     // Exponential service, whole-millisecond timers: the exponential family passes.
-    let app = t["workload"]["mix"][0]["app"].as_str().unwrap_or("(empirical)");
+    let app = t["workload"]["mix"][0]["app"]
+        .as_str()
+        .unwrap_or("(empirical)");
     assert!(app.starts_with("exp("), "{app}");
     let report = fs::read_to_string(d.join("fitted.fit/report.txt")).unwrap();
-    assert!(report.contains("malformed lines   3") && report.contains("exponential"), "{report}");
-    assert!(fs::read_to_string(d.join("fitted.fit/qq.svg")).unwrap().contains("<circle"));
-    assert!(fs::read_to_string(d.join("fitted.fit/histogram.svg")).unwrap().contains("<polyline"));
+    assert!(
+        report.contains("malformed lines   3") && report.contains("exponential"),
+        "{report}"
+    );
+    assert!(
+        fs::read_to_string(d.join("fitted.fit/qq.svg"))
+            .unwrap()
+            .contains("<circle")
+    );
+    assert!(
+        fs::read_to_string(d.join("fitted.fit/histogram.svg"))
+            .unwrap()
+            .contains("<polyline")
+    );
     // Two servers from the log.
     assert_eq!(t["servers"].as_array().unwrap().len(), 2);
     let _ = fs::remove_dir_all(&d);
@@ -224,17 +327,37 @@ fn fit_json_lines_and_a_log_with_the_config() {
     }
     fs::write(d.join("j.log"), &log).unwrap();
     let cfg = fixture("foobar.cfg");
-    ok(&sim(&d, &["fit", "j.log", "--format", "json", "--config", cfg.to_str().unwrap(), "-o", "j.toml", "-q"]));
+    ok(&sim(
+        &d,
+        &[
+            "fit",
+            "j.log",
+            "--format",
+            "json",
+            "--config",
+            cfg.to_str().unwrap(),
+            "-o",
+            "j.toml",
+            "-q",
+        ],
+    ));
     runs(&d, "j.toml");
     let t = table(&d.join("j.toml"));
     // Uniform service: no family of the model passes, the sample is used.
-    assert_eq!(t["workload"]["mix"][0]["app"]["dist"].as_str(), Some("empirical"));
+    assert_eq!(
+        t["workload"]["mix"][0]["app"]["dist"].as_str(),
+        Some("empirical")
+    );
     assert_eq!(t["workload"]["clients"].as_integer(), Some(1));
     // Servers come from the configuration; app_workers from its maxconn, marked.
     assert_eq!(t["servers"][0]["app_workers"].as_integer(), Some(16));
     assert_eq!(t["lb"]["algorithm"].as_str(), Some("roundrobin"));
     // A mostly unreadable log is refused, naming the file and a line.
-    fs::write(d.join("bad.log"), "x\ny\n1.2.3.4:5 [bad date] fe be/s 0/0/0/0/0 200\n").unwrap();
+    fs::write(
+        d.join("bad.log"),
+        "x\ny\n1.2.3.4:5 [bad date] fe be/s 0/0/0/0/0 200\n",
+    )
+    .unwrap();
     let o = sim(&d, &["fit", "bad.log", "-o", "bad.toml"]);
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);

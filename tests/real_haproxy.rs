@@ -104,7 +104,11 @@ impl App {
                 })
             })
             .collect();
-        App { port, stop, threads }
+        App {
+            port,
+            stop,
+            threads,
+        }
     }
 
     fn stop(self) {
@@ -310,7 +314,10 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<(String, f64, f
     let hap = HaProxy(child);
     let t0 = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "haproxy did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "haproxy did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // The readiness probe above is a connection without a request: HAProxy logs nothing
@@ -334,14 +341,24 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<(String, f64, f
         .arg("-q")
         .output()
         .unwrap();
-    assert!(o.status.success(), "fit: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "fit: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     eprintln!(
         "{}: {sent} requests sent ({late} found every client thread busy); {}",
         s.label,
-        String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("")
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
     );
     let (m_mean, m_p50, m_p99, n) = measured(&log);
-    assert!(n as f64 > 0.9 * sent as f64, "{n} of {sent} requests in the log");
+    assert!(
+        n as f64 > 0.9 * sent as f64,
+        "{n} of {sent} requests in the log"
+    );
     let sims: Vec<(f64, f64, f64)> = (1..=SEEDS).map(|k| simulated(&scenario, k)).collect();
     let mut rows = vec![];
     for (name, meas, pick) in [
@@ -349,10 +366,7 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<(String, f64, f
         ("p50", m_p50, 1),
         ("p99", m_p99, 2),
     ] {
-        let v: Vec<f64> = sims
-            .iter()
-            .map(|t| [t.0, t.1, t.2][pick])
-            .collect();
+        let v: Vec<f64> = sims.iter().map(|t| [t.0, t.1, t.2][pick]).collect();
         let (m, sd) = mean_sd(&v);
         let tol = 3.0 * sd * (1.0 + 1.0 / SEEDS as f64).sqrt();
         let ok = (meas - m).abs() <= tol;
@@ -364,15 +378,34 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<(String, f64, f
 #[test]
 fn the_fitted_simulation_matches_a_real_haproxy() {
     let secs = seconds();
-    let dir: PathBuf = std::env::temp_dir().join(format!("infrasim-haproxy-{}", std::process::id()));
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("infrasim-haproxy-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     // 85 % load: rate = 0.85 × servers × workers / mean slot time.
     let slot = (MEAN_MS + OVERHEAD_MS) / 1000.0;
     let setups = [
-        Setup { label: "roundrobin", balance: "roundrobin", workers: 2, maxconn: 2, rate: 0.85 * 4.0 / slot },
-        Setup { label: "leastconn", balance: "leastconn", workers: 2, maxconn: 2, rate: 0.85 * 4.0 / slot },
-        Setup { label: "maxconn1", balance: "roundrobin", workers: 1, maxconn: 1, rate: 0.85 * 2.0 / slot },
+        Setup {
+            label: "roundrobin",
+            balance: "roundrobin",
+            workers: 2,
+            maxconn: 2,
+            rate: 0.85 * 4.0 / slot,
+        },
+        Setup {
+            label: "leastconn",
+            balance: "leastconn",
+            workers: 2,
+            maxconn: 2,
+            rate: 0.85 * 4.0 / slot,
+        },
+        Setup {
+            label: "maxconn1",
+            balance: "roundrobin",
+            workers: 1,
+            maxconn: 1,
+            rate: 0.85 * 2.0 / slot,
+        },
     ];
     let mut table = String::from(
         "\nsetup        figure   measured (ms)  simulated (ms)  gap      tolerance (3 sd, from the seeds)\n",
@@ -400,5 +433,8 @@ fn the_fitted_simulation_matches_a_real_haproxy() {
     eprintln!("{table}");
     println!("{table}");
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(failures.is_empty(), "outside the tolerance: {failures:?}\n{table}");
+    assert!(
+        failures.is_empty(),
+        "outside the tolerance: {failures:?}\n{table}"
+    );
 }

@@ -308,6 +308,17 @@ fn find_any<'a>(
     None
 }
 
+/// The keyword an argument belongs to, for messages: `timeout server`, `inter`, `maxconn`.
+fn keyword(l: &Line, at: usize) -> String {
+    if l.words[0] == "timeout" && at == 2 {
+        return l.words[..2].join(" ");
+    }
+    l.words
+        .get(at.saturating_sub(1))
+        .cloned()
+        .unwrap_or_else(|| l.words[0].clone())
+}
+
 /// A time argument (manual §2.5), as nanoseconds; an error names the line.
 fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
     let w = l.words.get(at).map(String::as_str).unwrap_or("");
@@ -317,7 +328,7 @@ fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
             Some(l.no),
             format!(
                 "`{}`: {w:?} is not a time (digits and us, ms, s, m, h or d)",
-                l.words[0]
+                keyword(l, at)
             ),
         )
     })
@@ -331,7 +342,7 @@ fn int_arg(cfg: &Config, l: &Line, at: usize, lo: i64, hi: i64) -> Result<i64, I
             Some(l.no),
             format!(
                 "`{}`: {w:?} is not a whole number from {lo} to {hi}",
-                l.words[..at.min(l.words.len())].join(" ")
+                keyword(l, at)
             ),
         )
     })

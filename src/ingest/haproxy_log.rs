@@ -306,7 +306,7 @@ pub fn parse(file: &str, text: &str, format: Format) -> Result<Log, IngestError>
                 "the log holds no request".to_string()
             } else {
                 format!(
-                    "no line is a HAProxy {} log line ({})",
+                    "no line is a HAProxy {} log line: is it the right --format? ({})",
                     if format == Format::Json {
                         "JSON"
                     } else {
