@@ -1,7 +1,7 @@
 //! `simulate import` and `simulate fit` through the binary: every generated scenario loads and
 //! runs; what is not mapped is listed on the terminal and atop the scenario; a user's file is
 //! never overwritten; logs with malformed or truncated lines are fitted, logs that are mostly
-//! unreadable are refused. The configurations are in tests/fixtures/ingest/ (see its README).
+//! unreadable are refused. The inputs are the README's examples (scenarios/import/) and tests/fixtures/ingest/.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,10 +13,15 @@ use rand_xoshiro::rand_core::SeedableRng;
 
 const BIN: &str = env!("CARGO_BIN_EXE_simulate");
 
+/// An input: the shipped examples of the README (scenarios/import/), or a test fixture.
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ingest")
-        .join(name)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = root.join("scenarios/import").join(name);
+    if shipped.exists() {
+        shipped
+    } else {
+        root.join("tests/fixtures/ingest").join(name)
+    }
 }
 
 fn sandbox(tag: &str) -> PathBuf {

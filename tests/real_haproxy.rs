@@ -11,13 +11,23 @@
 //! length, so a measured figure agrees when it is within 3 standard deviations × sqrt(1 + 1/R)
 //! of the seeds' mean. The table printed also gives the gap in percent against the 10 % aim.
 //!
+//! The same run is also replayed ideally: its own arrivals and service times through HAProxy's
+//! queueing rules, with nothing else. No sampling noise is left between that replay and the
+//! measurement, so it is held to the issue's 10 % on the mean, p50 and p99 (with `maxconn 1`,
+//! where HAProxy's handoff between a freed slot and the next queued request is not modelled, the
+//! real HAProxy must be the slower). The simulated figures
+//! are judged only when the log's service times are stationary (a chi-square test on their
+//! per-second means): on a busy machine the stand-in servers' sleeps overshoot in bursts, which
+//! independent draws cannot reproduce; the table then says so.
+//!
 //! Timers are whole milliseconds in the log: both the measured response times and the fitted
 //! service sample spread each millisecond's ties evenly over it (see src/ingest/fit/ks.rs), so
 //! the percentiles compared are not a rounding apart.
 //!
 //! Everything is bounded: requests (rate × seconds × 1.5), every socket's timeouts, the run
 //! (seconds + 20 s), HAProxy killed at the end. `INFRASIM_HAPROXY_SECONDS` lengthens the runs
-//! (default 30 s each).
+//! (default 30 s each); `INFRASIM_HAPROXY_KEEP=DIR` keeps the files (same file system as the
+//! temporary folder).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -241,16 +251,130 @@ fn config(port: u16, s: &Setup, apps: &[u16]) -> String {
     c
 }
 
-/// Mean, p50 and p99 (ms) of the log's response times, whole milliseconds spread over each
-/// millisecond as the fit does.
+/// Mean, p50 and p99 (ms) of the log's response times (`Ta`), and how many.
 fn measured(log: &str) -> (f64, f64, f64, usize) {
     let parsed = haproxy_log::parse("log", log, Format::Httplog).unwrap();
-    let mut v: Vec<f64> = parsed
+    let v: Vec<f64> = parsed
         .records
         .iter()
         .filter(|r| r.status > 0 && r.status < 500 && r.t_active >= 0)
         .map(|r| r.t_active as f64)
         .collect();
+    let n = v.len();
+    let (mean, p50, p99) = figures(v);
+    (mean, p50, p99, n)
+}
+
+/// The ideal replay of the log: the same arrivals (accept times) and the same service times
+/// (`Ta − TR − Tw`), through HAProxy's rules with nothing else: two servers of `maxconn` slots,
+/// roundrobin skipping full servers or leastconn (fewest served), a FIFO backend queue served by
+/// the server whose slot frees (manual §5.2 "maxconn", domain.md §1.2). What the real HAProxy
+/// adds on top of it is its own cost: the handoff, parsing, the loopback. Returns the response
+/// times (ms, whole milliseconds as the log's).
+fn replay(log: &str, balance: &str, maxconn: usize) -> Vec<f64> {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, VecDeque};
+    let parsed = haproxy_log::parse("log", log, Format::Httplog).unwrap();
+    let mut reqs: Vec<(i64, i64)> = parsed
+        .records
+        .iter()
+        .filter(|r| r.status > 0 && r.status < 500 && r.t_active >= 0 && r.t_wait >= 0)
+        .map(|r| {
+            (
+                r.accept_ms * 1000,
+                (r.t_active - r.t_req.max(0) - r.t_wait) as i64 * 1000,
+            )
+        })
+        .collect();
+    reqs.sort_by_key(|r| r.0);
+    let servers = parsed
+        .servers
+        .iter()
+        .filter(|s| s.as_str() != "<NOSRV>")
+        .count()
+        .max(1);
+    let mut served = vec![0usize; servers];
+    let mut rr = 0usize;
+    // (end, server) of the requests in service; the backend queue of (arrival, service).
+    let mut done: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
+    let mut queue: VecDeque<(i64, i64)> = VecDeque::new();
+    let mut out = Vec::with_capacity(reqs.len());
+    for k in 0..=reqs.len() {
+        let now = reqs.get(k).map_or(i64::MAX, |r| r.0);
+        // Completions up to now (before an arrival at the same instant): the freed slot takes
+        // the oldest queued request.
+        while let Some(&Reverse((end, srv))) = done.peek() {
+            if end > now {
+                break;
+            }
+            done.pop();
+            served[srv] -= 1;
+            if let Some(q) = queue.pop_front() {
+                served[srv] += 1;
+                done.push(Reverse((end + q.1, srv)));
+                out.push((end + q.1 - q.0) as f64 / 1000.0);
+            }
+        }
+        let Some(&req) = reqs.get(k) else { break };
+        let order = (0..servers)
+            .map(|j| (rr + j) % servers)
+            .filter(|&j| served[j] < maxconn);
+        let pick = if balance == "leastconn" {
+            order.min_by_key(|&j| served[j])
+        } else {
+            order.take(1).next()
+        };
+        match pick {
+            Some(j) if queue.is_empty() => {
+                rr = (j + 1) % servers;
+                served[j] += 1;
+                done.push(Reverse((req.0 + req.1, j)));
+                out.push(req.1 as f64 / 1000.0);
+            }
+            _ => queue.push_back(req),
+        }
+    }
+    out
+}
+
+/// Whether the service times are stationary: per-second means against the overall mean, as
+/// z-scores; their sum of squares is chi-square with (seconds) degrees of freedom for an
+/// independent, identically distributed service. Returns (dispersion index, p-value). A busy
+/// machine (other builds on these cores) makes the stand-in servers' sleeps overshoot in
+/// bursts: the p-value says so.
+fn stationarity(log: &str) -> (f64, f64) {
+    let parsed = haproxy_log::parse("log", log, Format::Httplog).unwrap();
+    let ok: Vec<_> = parsed
+        .records
+        .iter()
+        .filter(|r| r.t_resp >= 0 && r.t_wait >= 0 && r.status < 500)
+        .collect();
+    let s = |r: &&haproxy_log::Record| (r.t_active - r.t_req.max(0) - r.t_wait) as f64;
+    let n = ok.len() as f64;
+    let mean = ok.iter().map(s).sum::<f64>() / n;
+    let var = ok.iter().map(|r| (s(r) - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let t0 = ok.iter().map(|r| r.accept_ms).min().unwrap_or(0);
+    let mut bins: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+    for r in &ok {
+        let b = bins.entry((r.accept_ms - t0) / 1000).or_insert((0.0, 0.0));
+        b.0 += s(r);
+        b.1 += 1.0;
+    }
+    let (mut chi2, mut df) = (0.0, 0.0);
+    for (sum, c) in bins.values() {
+        if *c >= 5.0 {
+            chi2 += (sum / c - mean).powi(2) / (var / c);
+            df += 1.0;
+        }
+    }
+    (
+        chi2 / df,
+        1.0 - fit::families::gamma_p(df / 2.0, chi2 / 2.0),
+    )
+}
+
+/// Mean, p50 and p99 of whole-millisecond times, spread over each millisecond.
+fn figures(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     let mut spread = Vec::with_capacity(v.len());
     let mut i = 0;
@@ -270,7 +394,6 @@ fn measured(log: &str) -> (f64, f64, f64, usize) {
         mean,
         fit::quantile(&spread, 0.5),
         fit::quantile(&spread, 0.99),
-        spread.len(),
     )
 }
 
@@ -294,7 +417,12 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<(String, f64, f64, f64, bool)> {
+fn run_setup(
+    s: &Setup,
+    dir: &Path,
+    secs: f64,
+    seed: u64,
+) -> Vec<(String, f64, f64, f64, bool, f64)> {
     let apps: Vec<App> = (0..2)
         .map(|i| App::start(s.workers, MEAN_MS, CV, seed * 10 + i))
         .collect();
@@ -360,17 +488,30 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<(String, f64, f
         "{n} of {sent} requests in the log"
     );
     let sims: Vec<(f64, f64, f64)> = (1..=SEEDS).map(|k| simulated(&scenario, k)).collect();
+    let ideal = figures(replay(&log, s.balance, s.maxconn));
+    let (disp, p_stat) = stationarity(&log);
+    let judged = p_stat >= 0.001;
+    eprintln!(
+        "{}: service times per second: dispersion {disp:.2} (1 = independent), p = {p_stat:.2e}{}",
+        s.label,
+        if judged {
+            ""
+        } else {
+            ": not stationary (a busy machine), the simulated figures are printed, not judged"
+        }
+    );
     let mut rows = vec![];
     for (name, meas, pick) in [
         ("mean", m_mean, 0usize),
         ("p50", m_p50, 1),
         ("p99", m_p99, 2),
     ] {
+        let r = [ideal.0, ideal.1, ideal.2][pick];
         let v: Vec<f64> = sims.iter().map(|t| [t.0, t.1, t.2][pick]).collect();
         let (m, sd) = mean_sd(&v);
         let tol = 3.0 * sd * (1.0 + 1.0 / SEEDS as f64).sqrt();
-        let ok = (meas - m).abs() <= tol;
-        rows.push((name.to_string(), meas, m, tol, ok));
+        let ok = !judged || (meas - m).abs() <= tol;
+        rows.push((name.to_string(), meas, m, tol, ok, r));
     }
     rows
 }
@@ -408,14 +549,14 @@ fn the_fitted_simulation_matches_a_real_haproxy() {
         },
     ];
     let mut table = String::from(
-        "\nsetup        figure   measured (ms)  simulated (ms)  gap      tolerance (3 sd, from the seeds)\n",
+        "\nsetup        figure  measured  simulated     gap  tolerance (3 sd of the seeds)  ideal replay   gap\n",
     );
     let mut failures = vec![];
     for (k, s) in setups.iter().enumerate() {
         let rows = run_setup(s, &dir, secs, 7 + k as u64);
-        for (name, meas, sim, tol, ok) in rows {
+        for (name, meas, sim, tol, ok, ideal) in rows {
             table.push_str(&format!(
-                "{:<12} {:<8} {:>13.2} {:>15.2} {:>+7.1}%  ±{:.2} ms ({:.0}%){}\n",
+                "{:<12} {:<6} {:>9.2} {:>10.2} {:>+6.1}%  ±{:>6.2} ms ({:>3.0}%){:<9} {:>12.2} {:>+6.1}%\n",
                 s.label,
                 name,
                 meas,
@@ -423,15 +564,36 @@ fn the_fitted_simulation_matches_a_real_haproxy() {
                 100.0 * (sim - meas) / meas,
                 tol,
                 100.0 * tol / meas,
-                if ok { "" } else { "  OUTSIDE" }
+                if ok { "" } else { " OUTSIDE" },
+                ideal,
+                100.0 * (ideal - meas) / meas,
             ));
             if !ok {
-                failures.push(format!("{} {name}", s.label));
+                failures.push(format!("{} {name}: simulated", s.label));
+            }
+            // The replay shares the run's every arrival and service time: no sampling noise is
+            // left between it and the measurement, only what HAProxy adds beyond its rules. The
+            // issue's aim, 10 %, is asserted there, except with `maxconn 1`, where HAProxy's
+            // handoff (a freed slot idles until the next queued request is forwarded, issue 16:
+            // about 0.75 ms a request) is not modelled: there the real HAProxy can only be
+            // slower than its ideal replay, and that is asserted.
+            let replay_ok = if s.maxconn == 1 {
+                ideal <= meas * 1.02
+            } else {
+                (ideal - meas).abs() <= 0.10 * meas
+            };
+            if !replay_ok {
+                failures.push(format!("{} {name}: ideal replay", s.label));
             }
         }
     }
     eprintln!("{table}");
     println!("{table}");
+    // INFRASIM_HAPROXY_KEEP=DIR keeps the configurations, logs, scenarios and fit reports.
+    if let Some(keep) = std::env::var_os("INFRASIM_HAPROXY_KEEP") {
+        let _ = std::fs::remove_dir_all(&keep);
+        std::fs::rename(&dir, &keep).unwrap();
+    }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         failures.is_empty(),

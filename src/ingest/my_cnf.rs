@@ -9,10 +9,12 @@
 use super::text::{self, duration, parse_int};
 use super::{Draft, IngestError, Unmapped};
 
+/// One option line: (line, group, name normalised, value, the line as written).
+pub type Opt = (usize, String, String, Option<String>, Vec<String>);
+
 pub struct Conf {
     pub file: String,
-    /// (line, group, name normalised, value, the line's words as written)
-    pub options: Vec<(usize, String, String, Option<String>, Vec<String>)>,
+    pub options: Vec<Opt>,
 }
 
 pub fn parse(file: &str, text: &str) -> Result<Conf, IngestError> {

@@ -37,7 +37,7 @@ pub fn duration(ns: u64) -> String {
         return "0s".into();
     }
     for (unit, name) in UNITS {
-        if ns % unit == 0 {
+        if ns.is_multiple_of(unit) {
             return format!("{}{name}", ns / unit);
         }
     }
