@@ -498,6 +498,8 @@ fn run_setup(
         s.label,
         if judged {
             ""
+        } else if s.maxconn == 1 {
+            ": maxconn 1, the simulated figures are printed, not judged (see above)"
         } else {
             ": not stationary (a busy machine), the simulated figures are printed, not judged"
         }
