@@ -476,6 +476,7 @@ fn base() -> impl Strategy<Value = Sys> {
                         )
                         .collect(),
                     connect_timeout: ms(connect_timeout),
+                    users: None,
                 },
                 lb: LbConfig {
                     algorithm,

@@ -83,6 +83,24 @@ pub struct WorkloadConfig {
     /// answer (host down, floating IP not yet taken over) before it gives up. Linux sends the
     /// SYN again after 1, 3, 7, 15, 31 and 63 s (`tcp_syn_retries` = 6) and fails at 127 s.
     pub connect_timeout: SimTime,
+    /// Closed-loop users (`[workload.users]`), in addition to the open arrivals (whose `rate`
+    /// may then be 0). None: open loop only, as before.
+    pub users: Option<UsersConfig>,
+}
+
+/// A closed population of users (`[workload.users]`): each one thinks, loads a page (its
+/// requests sent at once, the page done when the last is answered), thinks again, and after
+/// `pages` pages starts a new session.
+#[derive(Clone, Debug)]
+pub struct UsersConfig {
+    /// Users, >= 1: each is always either thinking or waiting for a page.
+    pub count: u32,
+    /// Think time between a page's end and the next page; its mean is > 0.
+    pub think: Dist,
+    /// Pages per session, >= 1.
+    pub pages: u32,
+    /// Requests per page, >= 1.
+    pub requests: u32,
 }
 
 /// One kind of request and the work it brings.

@@ -4,6 +4,7 @@
 
 pub mod availability;
 pub mod capacity;
+pub mod clients;
 pub mod colocation;
 pub mod config;
 pub mod degraded;

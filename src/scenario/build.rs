@@ -21,7 +21,7 @@ use crate::model::{
     Algorithm, ArrivalKind, Config, DbClient, DbConfig, DbFailover, DbNodeConfig, DbPool, Failures,
     FaultKind, HealthCheck, LbConfig, LbHa, MAX_PER_REQUEST_NODES, RandomFaults, RatePhase,
     ReadPolicy, ReplicationConfig, RequestClass, ScheduledFault, ServerConfig, Target, TargetKind,
-    Upstream, VrrpScript, WorkloadConfig,
+    Upstream, UsersConfig, VrrpScript, WorkloadConfig,
 };
 
 use super::dist_spec::{SpecError, parse_dist, parse_dist_str};
@@ -61,6 +61,11 @@ pub const MAX_PHASES: usize = 10_000;
 /// Most client addresses (`workload.clients`): the model keeps one slot per client (the last
 /// write each made, for read-your-writes), 80 MB at this limit.
 pub const MAX_CLIENTS: u32 = 10_000_000;
+/// Most closed-loop users (`workload.users.count`): the model keeps 24 bytes per user.
+pub const MAX_USERS: u32 = 1_000_000;
+/// Most pages per session and requests per page of a closed-loop user.
+pub const MAX_PAGES: u32 = 1_000_000;
+pub const MAX_PAGE_REQUESTS: u32 = 1000;
 /// Longest name of a scenario, server, database node or request class: names become folder
 /// names and CSV column names (a file name may have 255 bytes).
 pub const MAX_NAME_CHARS: usize = 100;

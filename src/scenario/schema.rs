@@ -87,6 +87,18 @@ pub struct Workload {
     pub mix: Option<Vec<Class>>,
     /// Duration string: how long a client retransmits its SYN to a silent LB address.
     pub connect_timeout: Option<Value>,
+    /// Closed-loop users (`[workload.users]`).
+    pub users: Option<Users>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Users {
+    pub count: Option<i64>,
+    /// Distribution spec: the think time between pages.
+    pub think: Option<Value>,
+    pub pages: Option<i64>,
+    pub requests: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

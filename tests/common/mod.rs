@@ -44,6 +44,7 @@ pub fn mmc(
                 static_file: false,
             }],
             connect_timeout: SimTime::from_secs(127),
+            users: None,
         },
         lb: LbConfig {
             algorithm,

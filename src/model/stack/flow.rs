@@ -16,6 +16,13 @@ impl Stack {
             cal.schedule_at(t, Ev::Arrival);
         }
         let work = self.workload.draw();
+        self.admit(cal, work, NO_USER);
+    }
+
+    /// A request with `work` leaves its client now (an open-loop arrival, or one of `user`'s
+    /// page requests): it connects to its LB address.
+    pub(super) fn admit(&mut self, cal: &mut Calendar<Ev>, work: Work, user: u32) {
+        let now = cal.now();
         let measured = now >= self.cfg.warmup;
         let id = self.reqs.alloc(Request {
             arrived: now,
@@ -50,6 +57,7 @@ impl Stack {
             db_raw: SimTime::ZERO,
             app_at: SimTime::ZERO,
             reply_lost: false,
+            user,
         });
         if measured {
             self.counts.arrived += 1;
@@ -883,9 +891,13 @@ impl Stack {
             self.counts.sojourn_ns += t.as_nanos() as u128;
             self.latency.record(t);
         }
+        let user = r.user;
         self.obs.completed(t);
         self.in_system.add(now, -1);
         self.reqs.finish(id);
+        if user != NO_USER {
+            self.user_answered(now, user, true);
+        }
     }
 
     /// `complete` for a request whose client already had an error, or lost its LB.
@@ -914,8 +926,12 @@ impl Stack {
             self.counts.errors[cause as usize] += 1;
             self.counts.sojourn_ns += (now - r.arrived).as_nanos() as u128;
         }
+        let user = r.user;
         self.obs.failed(cause);
         self.in_system.add(now, -1);
+        if user != NO_USER {
+            self.user_answered(now, user, false);
+        }
     }
 
     /// Counts the request as failed (if its client did not have an answer yet) and frees its

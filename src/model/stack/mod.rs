@@ -42,7 +42,9 @@ mod flow;
 mod lbha;
 mod observe;
 mod timeouts;
+mod users;
 
+use super::clients::{NO_USER, Users};
 use super::config::{Config, LbHa, Target, VrrpScript};
 use super::health::Health;
 use super::lb::{LbPolicy, Policy, ServerView};
@@ -213,6 +215,8 @@ pub enum Ev {
     /// (request, epoch): the app server's worker timeout of a request whose client already
     /// has its answer.
     WorkerKill(ReqId, u32),
+    /// A closed-loop user (`[workload.users]`) loads its next page.
+    UserWake(u32),
 }
 
 const NO_SERVER: u16 = u16::MAX;
@@ -345,6 +349,8 @@ struct Request {
     app_at: SimTime,
     /// Its query was executed but the reply was dropped by a blackholed link.
     reply_lost: bool,
+    /// The closed-loop user who sent it, or [`NO_USER`] (an open-loop arrival).
+    user: u32,
 }
 
 impl Request {
@@ -773,6 +779,11 @@ pub struct Stack {
     counts: Counters,
     events: u64,
     obs: observe::Observer,
+    /// Closed-loop users, if the scenario has any.
+    users: Option<Box<Users>>,
+    /// Users whose page just ended, with when they load the next one: scheduled once the
+    /// event that answered them is handled (`complete` and `fail_client` have no calendar).
+    wakes: Vec<(SimTime, u32)>,
 }
 
 impl Stack {
@@ -971,6 +982,16 @@ impl Stack {
             },
             events: 0,
             obs: observe::Observer::new(cfg),
+            users: cfg.workload.users.as_ref().map(|u| {
+                Box::new(Users::new(
+                    u,
+                    cfg.workload.clients,
+                    cfg.warmup,
+                    seed,
+                    replication,
+                ))
+            }),
+            wakes: Vec::new(),
             cfg: cfg.clone(),
             replication,
         };
@@ -1000,6 +1021,7 @@ impl Stack {
         if let Some(t) = self.workload.next_arrival(SimTime::ZERO) {
             cal.schedule_at(t, Ev::Arrival);
         }
+        self.start_users(cal);
         if self.obs.enabled() {
             cal.schedule_at(self.cfg.failures.timeline_interval, Ev::Sample);
         }
@@ -1074,6 +1096,10 @@ impl Model for Stack {
             Ev::VrrpScript(k, epoch) => self.on_vrrp_script(cal, k as usize, epoch),
             Ev::DnsUpdate(k, epoch) => self.on_dns_update(cal, k as usize, epoch),
             Ev::WorkerKill(id, epoch) => self.on_worker_kill(cal, id, epoch),
+            Ev::UserWake(u) => self.on_user_wake(cal, u),
+        }
+        if !self.wakes.is_empty() {
+            self.schedule_wakes(cal);
         }
     }
 }

@@ -356,6 +356,7 @@ impl Stack {
             capacity: capacity::analyse(cfg),
             faults,
             failover,
+            users: self.users.as_ref().map(|u| u.report(window)),
             story: vec![],
             latency_hist: self.latency.clone(),
             timeline: self.obs.rows.clone(),
