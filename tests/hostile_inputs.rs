@@ -536,6 +536,58 @@ fn corpus() -> Vec<Case> {
         &["--set", "workload.users.count=2000000"],
         &["workload.users.count"],
     ));
+    // Client retries (`[workload.retry]`): every key made bad in turn, and a cost bomb.
+    let retry = |key: &str, v: &str| {
+        let mut keys = vec![
+            ("retries", "3"),
+            ("backoff", "\"100ms\""),
+            ("multiplier", "2"),
+            ("max_backoff", "\"10s\""),
+            ("jitter", "true"),
+        ];
+        for k in &mut keys {
+            if k.0 == key {
+                k.1 = v;
+            }
+        }
+        let body: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        format!("{base}\n[workload.retry]\n{body}")
+    };
+    for (key, kind, extra) in [
+        ("retries", "count0", "101"),
+        ("backoff", "duration", "\"-1s\""),
+        ("multiplier", "positive", "0.5"),
+        ("max_backoff", "duration", "\"0s\""),
+        ("jitter", "bool", "\"yes\""),
+    ] {
+        for v in bad_values(kind).into_iter().chain([extra]) {
+            cases.push(case(
+                format!("workload.retry.{key} = {v}"),
+                &retry(key, v),
+                &[],
+                &[&format!("workload.retry.{key}")],
+            ));
+        }
+    }
+    cases.push(case(
+        "workload.retry without retries",
+        &format!("{base}\n[workload.retry]\nbackoff = \"1s\"\n"),
+        &[],
+        &["workload.retry.retries"],
+    ));
+    cases.push(case(
+        "workload.retry.retry",
+        &format!("{}retry = 1\n", retry("retries", "3")),
+        &[],
+        &["workload.retry.retry"],
+    ));
+    // 100 retries of 2e8 requests: 2e10 attempts at worst.
+    cases.push(case(
+        "cost workload.retry.retries = 100",
+        &retry("retries", "100"),
+        &["--set", "workload.rate=20000000"],
+        &["duration", "requests"],
+    ));
     // Failing and repaired within a nanosecond (or a millisecond): a failure every 2 ns.
     for (mttf, mttr) in [("\"1ns\"", "1ns"), ("\"10ns\"", "1us")] {
         let text = render(Some(("[random_faults]", "mttf", mttf)));

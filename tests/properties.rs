@@ -477,6 +477,7 @@ fn base() -> impl Strategy<Value = Sys> {
                         .collect(),
                     connect_timeout: ms(connect_timeout),
                     users: None,
+                    retry: None,
                 },
                 lb: LbConfig {
                     algorithm,

@@ -86,6 +86,24 @@ pub struct WorkloadConfig {
     /// Closed-loop users (`[workload.users]`), in addition to the open arrivals (whose `rate`
     /// may then be 0). None: open loop only, as before.
     pub users: Option<UsersConfig>,
+    /// Clients retry failed requests (`[workload.retry]`). None: they never do, as before.
+    pub retry: Option<RetryConfig>,
+}
+
+/// How clients retry a request that failed (`[workload.retry]`): up to `retries` more
+/// attempts, the k-th after `backoff` x `multiplier`^(k-1), at most `max_backoff`; with
+/// `jitter`, a uniform draw between 0 and that ("full jitter").
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryConfig {
+    /// Retries after the first attempt (0: none, for comparisons).
+    pub retries: u32,
+    /// Wait before the first retry (0: at once, the naive client).
+    pub backoff: SimTime,
+    /// Growth of the wait per retry, >= 1.
+    pub multiplier: f64,
+    /// Longest wait.
+    pub max_backoff: SimTime,
+    pub jitter: bool,
 }
 
 /// A closed population of users (`[workload.users]`): each one thinks, loads a page (its

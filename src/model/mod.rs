@@ -13,6 +13,7 @@ pub mod lb;
 pub mod repair;
 pub mod replication;
 pub mod results;
+pub mod retry;
 pub mod slo;
 pub mod stack;
 pub mod station;

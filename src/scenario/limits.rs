@@ -68,6 +68,11 @@ pub fn expected_user_requests(u: &crate::model::UsersConfig, duration: SimTime) 
     }
 }
 
+/// Client retries multiply the requests by at most 1 + `retries` (every attempt failing).
+pub fn retry_factor(r: Option<&crate::model::RetryConfig>) -> f64 {
+    r.map_or(1.0, |r| 1.0 + f64::from(r.retries))
+}
+
 /// The components of one kind of `[[random_faults]]`.
 fn components(cfg: &Config, kind: TargetKind) -> usize {
     match kind {
@@ -143,7 +148,8 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
     let secs = d.as_secs_f64();
     let f = &cfg.failures;
     let mut costs = vec![];
-    let requests = expected_requests(cfg.workload.rate, &cfg.workload.phases, d);
+    let retry = retry_factor(cfg.workload.retry.as_ref());
+    let requests = expected_requests(cfg.workload.rate, &cfg.workload.phases, d) * retry;
     let per = events_per_request(cfg);
     if let Some(u) = &cfg.workload.users {
         let n = expected_user_requests(u, d);
@@ -156,7 +162,7 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
                 every(SimTime::from_secs_f64(u.think.mean())),
                 every(d)
             ),
-            events: n * (per + 1.0 / u.requests as f64),
+            events: n * retry * (per + 1.0 / u.requests as f64),
         });
     }
     costs.push(Cost {

@@ -89,6 +89,19 @@ pub struct Workload {
     pub connect_timeout: Option<Value>,
     /// Closed-loop users (`[workload.users]`).
     pub users: Option<Users>,
+    /// Client retries (`[workload.retry]`).
+    pub retry: Option<Retry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    pub retries: Option<i64>,
+    /// Durations.
+    pub backoff: Option<Value>,
+    pub multiplier: Option<f64>,
+    pub max_backoff: Option<Value>,
+    pub jitter: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -45,6 +45,7 @@ pub fn mmc(
             }],
             connect_timeout: SimTime::from_secs(127),
             users: None,
+            retry: None,
         },
         lb: LbConfig {
             algorithm,

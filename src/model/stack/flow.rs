@@ -16,14 +16,26 @@ impl Stack {
             cal.schedule_at(t, Ev::Arrival);
         }
         let work = self.workload.draw();
-        self.admit(cal, work, NO_USER);
+        let measured = now >= self.cfg.warmup;
+        self.admit(cal, work, NO_USER, 1, measured);
     }
 
-    /// A request with `work` leaves its client now (an open-loop arrival, or one of `user`'s
-    /// page requests): it connects to its LB address.
-    pub(super) fn admit(&mut self, cal: &mut Calendar<Ev>, work: Work, user: u32) {
+    /// Attempt `attempt` of a request with `work` leaves its client now (an open-loop arrival,
+    /// one of `user`'s page requests, or a retry): it connects to its LB address.
+    /// `client_measured`: its first attempt was in the measurement window.
+    pub(super) fn admit(
+        &mut self,
+        cal: &mut Calendar<Ev>,
+        work: Work,
+        user: u32,
+        attempt: u8,
+        client_measured: bool,
+    ) {
         let now = cal.now();
         let measured = now >= self.cfg.warmup;
+        if let Some(r) = self.retries.as_mut() {
+            r.sent(attempt, client_measured);
+        }
         let id = self.reqs.alloc(Request {
             arrived: now,
             since: now,
@@ -58,6 +70,8 @@ impl Stack {
             app_at: SimTime::ZERO,
             reply_lost: false,
             user,
+            attempt,
+            client_measured,
         });
         if measured {
             self.counts.arrived += 1;
@@ -891,12 +905,13 @@ impl Stack {
             self.counts.sojourn_ns += t.as_nanos() as u128;
             self.latency.record(t);
         }
-        let user = r.user;
         self.obs.completed(t);
         self.in_system.add(now, -1);
         self.reqs.finish(id);
-        if user != NO_USER {
-            self.user_answered(now, user, true);
+        if self.client_side {
+            // (A finished slot keeps its contents until it is reused.)
+            let client = self.reqs.items[id as usize];
+            self.client_answered(now, &client, true);
         }
     }
 
@@ -926,11 +941,11 @@ impl Stack {
             self.counts.errors[cause as usize] += 1;
             self.counts.sojourn_ns += (now - r.arrived).as_nanos() as u128;
         }
-        let user = r.user;
         self.obs.failed(cause);
         self.in_system.add(now, -1);
-        if user != NO_USER {
-            self.user_answered(now, user, false);
+        if self.client_side {
+            let client = self.reqs.items[id as usize];
+            self.client_answered(now, &client, false);
         }
     }
 

@@ -50,6 +50,7 @@ use super::health::Health;
 use super::lb::{LbPolicy, Policy, ServerView};
 use super::replication::ReplicaLink;
 use super::results::*;
+use super::retry::{Pending, Retries};
 use super::station::{ReqId, Station};
 use super::workload::{Work, Workload};
 use crate::dist::{Dist, Sample};
@@ -217,6 +218,8 @@ pub enum Ev {
     WorkerKill(ReqId, u32),
     /// A closed-loop user (`[workload.users]`) loads its next page.
     UserWake(u32),
+    /// A client sends a failed request again (the slot of `model/retry.rs` it waits in).
+    ClientRetry(u32),
 }
 
 const NO_SERVER: u16 = u16::MAX;
@@ -351,6 +354,10 @@ struct Request {
     reply_lost: bool,
     /// The closed-loop user who sent it, or [`NO_USER`] (an open-loop arrival).
     user: u32,
+    /// Which attempt of its client's request it is (1: the first; more with client retries).
+    attempt: u8,
+    /// Its client's first attempt was in the measurement window.
+    client_measured: bool,
 }
 
 impl Request {
@@ -781,9 +788,14 @@ pub struct Stack {
     obs: observe::Observer,
     /// Closed-loop users, if the scenario has any.
     users: Option<Box<Users>>,
-    /// Users whose page just ended, with when they load the next one: scheduled once the
-    /// event that answered them is handled (`complete` and `fail_client` have no calendar).
-    wakes: Vec<(SimTime, u32)>,
+    /// Client retries, if the scenario has them.
+    retries: Option<Box<Retries>>,
+    /// Users or retries: a client's answer matters beyond the counts.
+    client_side: bool,
+    /// Client events decided where no calendar is at hand (a user's next page, a retry, when
+    /// a request is answered in `complete` or `fail_client`): scheduled once the current event
+    /// is handled.
+    deferred: Vec<(SimTime, Ev)>,
 }
 
 impl Stack {
@@ -991,7 +1003,13 @@ impl Stack {
                     replication,
                 ))
             }),
-            wakes: Vec::new(),
+            retries: cfg
+                .workload
+                .retry
+                .as_ref()
+                .map(|r| Box::new(Retries::new(r, seed, replication))),
+            client_side: cfg.workload.users.is_some() || cfg.workload.retry.is_some(),
+            deferred: Vec::new(),
             cfg: cfg.clone(),
             replication,
         };
@@ -1097,9 +1115,10 @@ impl Model for Stack {
             Ev::DnsUpdate(k, epoch) => self.on_dns_update(cal, k as usize, epoch),
             Ev::WorkerKill(id, epoch) => self.on_worker_kill(cal, id, epoch),
             Ev::UserWake(u) => self.on_user_wake(cal, u),
+            Ev::ClientRetry(slot) => self.on_client_retry(cal, slot),
         }
-        if !self.wakes.is_empty() {
-            self.schedule_wakes(cal);
+        if !self.deferred.is_empty() {
+            self.schedule_deferred(cal);
         }
     }
 }

@@ -357,6 +357,7 @@ impl Stack {
             faults,
             failover,
             users: self.users.as_ref().map(|u| u.report(window)),
+            retries: self.retries.as_ref().map(|r| r.report()),
             story: vec![],
             latency_hist: self.latency.clone(),
             timeline: self.obs.rows.clone(),

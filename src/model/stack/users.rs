@@ -1,6 +1,8 @@
-//! Where closed-loop users (`model/clients.rs`) meet the stack: a user's wake sends its page's
-//! requests down the same path as open-loop arrivals, and each answer goes back to the user.
-//! Nothing here runs for a scenario without `[workload.users]`.
+//! Where clients with a memory (closed-loop users, `model/clients.rs`; retries,
+//! `model/retry.rs`) meet the stack: a user's wake sends its page's requests down the same path
+//! as open-loop arrivals, a failed request may be sent again, and each final answer goes back
+//! to its user. Nothing here runs for a scenario without `[workload.users]` or
+//! `[workload.retry]`.
 
 use super::*;
 use crate::model::workload::FIRST_CLIENT_IP;
@@ -26,26 +28,69 @@ impl Stack {
         let now = cal.now();
         let n = users.wake(u, now);
         let ip = FIRST_CLIENT_IP.wrapping_add(users.client(u));
+        let measured = now >= self.cfg.warmup;
         for _ in 0..n {
             let mut work = self.workload.draw();
             work.client_ip = ip;
-            self.admit(cal, work, u);
+            self.admit(cal, work, u, 1, measured);
         }
     }
 
-    /// One of user `u`'s requests got its answer; the user's next page is scheduled once the
-    /// current event is handled.
+    /// Request `r` got its answer (`ok`: a success). A failure the client retries is sent
+    /// again after its backoff; otherwise the answer is final and goes to its user, whose next
+    /// page is scheduled once the current event is handled.
     #[cold]
-    pub(super) fn user_answered(&mut self, now: SimTime, u: u32, ok: bool) {
-        if let Some(next) = self.users.as_mut().and_then(|s| s.answered(u, now, ok)) {
-            self.wakes.push((next, u));
+    pub(super) fn client_answered(&mut self, now: SimTime, r: &Request, ok: bool) {
+        if let Some(retries) = self.retries.as_mut() {
+            if ok {
+                retries.succeeded(r.client_measured);
+            } else {
+                // The same request again: its queries, which the attempt counted down, are
+                // its class's (`db.rs`).
+                let class = &self.cfg.workload.mix[r.work.class as usize];
+                let work = Work {
+                    reads: class.reads,
+                    writes: class.writes,
+                    ..r.work
+                };
+                let again = Pending {
+                    work,
+                    user: r.user,
+                    attempt: r.attempt.saturating_add(1),
+                    measured: r.client_measured,
+                };
+                if let Some((at, slot)) = retries.failed(now, again) {
+                    self.deferred.push((at, Ev::ClientRetry(slot)));
+                    return;
+                }
+            }
+        }
+        if r.user == NO_USER {
+            return;
+        }
+        if let Some(next) = self
+            .users
+            .as_mut()
+            .and_then(|s| s.answered(r.user, now, ok))
+        {
+            self.deferred.push((next, Ev::UserWake(r.user)));
         }
     }
 
+    /// A failed request's retry is due: the same request leaves again, as its next attempt.
     #[cold]
-    pub(super) fn schedule_wakes(&mut self, cal: &mut Calendar<Ev>) {
-        for (t, u) in self.wakes.drain(..) {
-            cal.schedule_at(t, Ev::UserWake(u));
+    pub(super) fn on_client_retry(&mut self, cal: &mut Calendar<Ev>, slot: u32) {
+        let Some(retries) = self.retries.as_mut() else {
+            return;
+        };
+        let p = retries.take(slot);
+        self.admit(cal, p.work, p.user, p.attempt, p.measured);
+    }
+
+    #[cold]
+    pub(super) fn schedule_deferred(&mut self, cal: &mut Calendar<Ev>) {
+        for (t, ev) in self.deferred.drain(..) {
+            cal.schedule_at(t, ev);
         }
     }
 }

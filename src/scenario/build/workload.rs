@@ -23,6 +23,7 @@ impl Builder<'_> {
             }
         };
         let users = w.users.map(|u| self.users(&key.key("users"), u));
+        let retry = w.retry.map(|r| self.retry(&key.key("retry"), r));
         let rate = match w.rate {
             None if users.is_some() => 0.0,
             None => {
@@ -47,17 +48,18 @@ impl Builder<'_> {
         let phases = self.phases(&key.key("phases"), w.phases.unwrap_or_default());
         let mix = self.mix(&key.key("mix"), w.mix);
         if let Some(d) = duration {
-            let expected = limits::expected_requests(rate, &phases, d)
+            let expected = (limits::expected_requests(rate, &phases, d)
                 + users
                     .as_ref()
-                    .map_or(0.0, |u| limits::expected_user_requests(u, d));
+                    .map_or(0.0, |u| limits::expected_user_requests(u, d)))
+                * limits::retry_factor(retry.as_ref());
             if expected > MAX_REQUESTS {
                 self.problem(
                     &root("duration"),
                     format!(
                         "duration × rate gives about {expected:.3e} requests, more than the limit \
                          of {MAX_REQUESTS:.0e}: shorten the duration or lower the rate (or the \
-                         users, or lengthen their think time)"
+                         users or their retries, or lengthen their think time)"
                     ),
                 );
             }
@@ -75,6 +77,46 @@ impl Builder<'_> {
             mix,
             connect_timeout,
             users,
+            retry,
+        }
+    }
+
+    /// `[workload.retry]`: how clients retry failed requests.
+    fn retry(&mut self, key: &KeyPath, r: schema::Retry) -> RetryConfig {
+        let retries = match r.retries {
+            None => {
+                self.problem(
+                    &key.key("retries"),
+                    "is required: how many times a client sends a failed request again, e.g. \
+                     retries = 3",
+                );
+                1
+            }
+            Some(n) => self.count(&key.key("retries"), Some(n), 1, 0, MAX_CLIENT_RETRIES),
+        };
+        let backoff = self.duration(&key.key("backoff"), r.backoff.as_ref(), SimTime::ZERO);
+        let multiplier = match r.multiplier {
+            None => 2.0,
+            Some(m) if m.is_finite() && (1.0..=MAX_BACKOFF_MULTIPLIER).contains(&m) => m,
+            Some(m) => {
+                self.problem(
+                    &key.key("multiplier"),
+                    format!("must be a number from 1 to {MAX_BACKOFF_MULTIPLIER}, got {m}"),
+                );
+                2.0
+            }
+        };
+        let max_backoff = self.positive_duration(
+            &key.key("max_backoff"),
+            r.max_backoff.as_ref(),
+            DEFAULT_MAX_BACKOFF,
+        );
+        RetryConfig {
+            retries,
+            backoff,
+            multiplier,
+            max_backoff,
+            jitter: r.jitter.unwrap_or(false),
         }
     }
 
