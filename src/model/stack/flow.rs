@@ -23,6 +23,7 @@ impl Stack {
     /// Attempt `attempt` of a request with `work` leaves its client now (an open-loop arrival,
     /// one of `user`'s page requests, or a retry): it connects to its LB address.
     /// `client_measured`: its first attempt was in the measurement window.
+    #[inline(always)]
     pub(super) fn admit(
         &mut self,
         cal: &mut Calendar<Ev>,
