@@ -460,6 +460,134 @@ fn corpus() -> Vec<Case> {
                 .collect::<Vec<_>>(),
         ));
     }
+    // Closed-loop users (`[workload.users]`, not in BASE: with it, `workload.rate = 0` is
+    // valid): every key made bad in turn, the limits, a cost bomb, an unknown key.
+    let users = |count: &str, think: &str, pages: &str, requests: &str| {
+        format!(
+            "{base}\n[workload.users]\ncount = {count}\nthink = {think}\npages = {pages}\n\
+             requests = {requests}\n"
+        )
+    };
+    let ok = ("10", "\"exp(1s)\"", "3", "2");
+    for v in bad_values("count1").into_iter().chain(["1000001"]) {
+        let text = users(v, ok.1, ok.2, ok.3);
+        cases.push(case(
+            format!("workload.users.count = {v}"),
+            &text,
+            &[],
+            &["workload.users.count"],
+        ));
+    }
+    for v in bad_values("dist").into_iter().chain(["\"0s\""]) {
+        let text = users(ok.0, v, ok.2, ok.3);
+        cases.push(case(
+            format!("workload.users.think = {v}"),
+            &text,
+            &[],
+            &["workload.users.think"],
+        ));
+    }
+    for v in bad_values("count1").into_iter().chain(["1000001"]) {
+        let text = users(ok.0, ok.1, v, ok.3);
+        cases.push(case(
+            format!("workload.users.pages = {v}"),
+            &text,
+            &[],
+            &["workload.users.pages"],
+        ));
+    }
+    for v in bad_values("count1").into_iter().chain(["1001"]) {
+        let text = users(ok.0, ok.1, ok.2, v);
+        cases.push(case(
+            format!("workload.users.requests = {v}"),
+            &text,
+            &[],
+            &["workload.users.requests"],
+        ));
+    }
+    cases.push(case(
+        "workload.users without count",
+        &format!("{base}\n[workload.users]\nthink = \"1s\"\n"),
+        &[],
+        &["workload.users.count"],
+    ));
+    cases.push(case(
+        "workload.users without think",
+        &format!("{base}\n[workload.users]\ncount = 3\n"),
+        &[],
+        &["workload.users.think"],
+    ));
+    cases.push(case(
+        "workload.users.thinks",
+        &format!("{}thinks = 1\n", users(ok.0, ok.1, ok.2, ok.3)),
+        &[],
+        &["workload.users.thinks"],
+    ));
+    // A million users who think for a nanosecond: 1e21 requests, refused before running.
+    cases.push(case(
+        "cost workload.users think = 1ns",
+        &users("1000000", "\"1ns\"", "1", "1000"),
+        &[],
+        &["duration", "requests"],
+    ));
+    cases.push(case(
+        "--set workload.users.count=2000000",
+        &users(ok.0, ok.1, ok.2, ok.3),
+        &["--set", "workload.users.count=2000000"],
+        &["workload.users.count"],
+    ));
+    // Client retries (`[workload.retry]`): every key made bad in turn, and a cost bomb.
+    let retry = |key: &str, v: &str| {
+        let mut keys = vec![
+            ("retries", "3"),
+            ("backoff", "\"100ms\""),
+            ("multiplier", "2"),
+            ("max_backoff", "\"10s\""),
+            ("jitter", "true"),
+        ];
+        for k in &mut keys {
+            if k.0 == key {
+                k.1 = v;
+            }
+        }
+        let body: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+        format!("{base}\n[workload.retry]\n{body}")
+    };
+    for (key, kind, extra) in [
+        ("retries", "count0", "101"),
+        ("backoff", "duration", "\"-1s\""),
+        ("multiplier", "positive", "0.5"),
+        ("max_backoff", "duration", "\"0s\""),
+        ("jitter", "bool", "\"yes\""),
+    ] {
+        for v in bad_values(kind).into_iter().chain([extra]) {
+            cases.push(case(
+                format!("workload.retry.{key} = {v}"),
+                &retry(key, v),
+                &[],
+                &[&format!("workload.retry.{key}")],
+            ));
+        }
+    }
+    cases.push(case(
+        "workload.retry without retries",
+        &format!("{base}\n[workload.retry]\nbackoff = \"1s\"\n"),
+        &[],
+        &["workload.retry.retries"],
+    ));
+    cases.push(case(
+        "workload.retry.retry",
+        &format!("{}retry = 1\n", retry("retries", "3")),
+        &[],
+        &["workload.retry.retry"],
+    ));
+    // 100 retries of 2e8 requests: 2e10 attempts at worst.
+    cases.push(case(
+        "cost workload.retry.retries = 100",
+        &retry("retries", "100"),
+        &["--set", "workload.rate=20000000"],
+        &["duration", "requests"],
+    ));
     // Failing and repaired within a nanosecond (or a millisecond): a failure every 2 ns.
     for (mttf, mttr) in [("\"1ns\"", "1ns"), ("\"10ns\"", "1us")] {
         let text = render(Some(("[random_faults]", "mttf", mttf)));

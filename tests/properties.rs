@@ -476,6 +476,8 @@ fn base() -> impl Strategy<Value = Sys> {
                         )
                         .collect(),
                     connect_timeout: ms(connect_timeout),
+                    users: None,
+                    retry: None,
                 },
                 lb: LbConfig {
                     algorithm,

@@ -4,7 +4,8 @@
 //! rho = arrival rate x mean demand / servers. Application workers are held during DB round
 //! trips (and a semi-sync commit's acknowledgement), so their demand includes query service and
 //! network time (queueing at the DB is ignored, which makes the figure a lower bound). The peak
-//! rate over all phases is used, and traffic is assumed split across servers in proportion to
+//! rate over all phases is used (plus, with closed-loop users, the most they can send:
+//! [`users_ceiling`]), and traffic is assumed split across servers in proportion to
 //! weight. A replica's executors run both the reads sent to it and the replay of every write
 //! (`apply_factor` x the write's time), so both count towards its load.
 //!
@@ -83,13 +84,24 @@ fn demand(cfg: &Config) -> Demand {
     }
 }
 
+/// The most closed-loop users can send (requests/s): N x requests per page / mean think, the
+/// rate of pages that took no time. Their real rate is lower (N / (R + Z) pages per second), and
+/// a closed loop never grows its queues without bound (at most N pages are out), but near this
+/// rate it saturates what it uses.
+pub fn users_ceiling(cfg: &Config) -> f64 {
+    cfg.workload.users.as_ref().map_or(0.0, |u| {
+        f64::from(u.count) * f64::from(u.requests) / u.think.mean()
+    })
+}
+
 pub fn analyse(cfg: &Config) -> Capacity {
     let peak = cfg
         .workload
         .phases
         .iter()
         .map(|p| p.rate)
-        .fold(cfg.workload.rate, f64::max);
+        .fold(cfg.workload.rate, f64::max)
+        + users_ceiling(cfg);
     let d = demand(cfg);
     let db = &cfg.database;
     let fo = &cfg.failures.db_failover;

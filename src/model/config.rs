@@ -83,6 +83,42 @@ pub struct WorkloadConfig {
     /// answer (host down, floating IP not yet taken over) before it gives up. Linux sends the
     /// SYN again after 1, 3, 7, 15, 31 and 63 s (`tcp_syn_retries` = 6) and fails at 127 s.
     pub connect_timeout: SimTime,
+    /// Closed-loop users (`[workload.users]`), in addition to the open arrivals (whose `rate`
+    /// may then be 0). None: open loop only, as before.
+    pub users: Option<UsersConfig>,
+    /// Clients retry failed requests (`[workload.retry]`). None: they never do, as before.
+    pub retry: Option<RetryConfig>,
+}
+
+/// How clients retry a request that failed (`[workload.retry]`): up to `retries` more
+/// attempts, the k-th after `backoff` x `multiplier`^(k-1), at most `max_backoff`; with
+/// `jitter`, a uniform draw between 0 and that ("full jitter").
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryConfig {
+    /// Retries after the first attempt (0: none, for comparisons).
+    pub retries: u32,
+    /// Wait before the first retry (0: at once, the naive client).
+    pub backoff: SimTime,
+    /// Growth of the wait per retry, >= 1.
+    pub multiplier: f64,
+    /// Longest wait.
+    pub max_backoff: SimTime,
+    pub jitter: bool,
+}
+
+/// A closed population of users (`[workload.users]`): each one thinks, loads a page (its
+/// requests sent at once, the page done when the last is answered), thinks again, and after
+/// `pages` pages starts a new session.
+#[derive(Clone, Debug)]
+pub struct UsersConfig {
+    /// Users, >= 1: each is always either thinking or waiting for a page.
+    pub count: u32,
+    /// Think time between a page's end and the next page; its mean is > 0.
+    pub think: Dist,
+    /// Pages per session, >= 1.
+    pub pages: u32,
+    /// Requests per page, >= 1.
+    pub requests: u32,
 }
 
 /// One kind of request and the work it brings.

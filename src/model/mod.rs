@@ -4,6 +4,7 @@
 
 pub mod availability;
 pub mod capacity;
+pub mod clients;
 pub mod colocation;
 pub mod config;
 pub mod degraded;
@@ -12,6 +13,7 @@ pub mod lb;
 pub mod repair;
 pub mod replication;
 pub mod results;
+pub mod retry;
 pub mod slo;
 pub mod stack;
 pub mod station;

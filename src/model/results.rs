@@ -34,6 +34,12 @@ pub struct RunResults {
     pub errors: BTreeMap<String, u64>,
     /// Requests per class, in the order of the mix.
     pub classes: Vec<ClassStats>,
+    /// Closed-loop users' pages (`[workload.users]`); absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<super::clients::UsersReport>,
+    /// Client retries (`[workload.retry]`): what the clients saw; absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<super::retry::RetryReport>,
     pub littles_law: LittlesLaw,
     pub lb: LbStats,
     pub servers: Vec<ServerStats>,

@@ -137,6 +137,21 @@ pub fn render(r: &RunResults) -> String {
             x.backlog_end
         );
     }
+    if let Some(u) = &r.users {
+        let _ = writeln!(
+            o,
+            "\nusers: {} closed-loop, {:.2} pages/s ({} requests each), {} of pages served; page \
+             time mean {}, p99 {}; think {} on average; N/X - Z = {}",
+            u.users,
+            u.page_throughput,
+            u.requests_per_page,
+            pct(u.page_availability),
+            secs(u.page_time.mean),
+            secs(u.page_time.p99),
+            secs(u.mean_think_s),
+            secs(u.law_response_s)
+        );
+    }
     let ll = &r.littles_law;
     let _ = writeln!(
         o,

@@ -20,8 +20,8 @@ use crate::engine::SimTime;
 use crate::model::{
     Algorithm, ArrivalKind, Config, DbClient, DbConfig, DbFailover, DbNodeConfig, DbPool, Failures,
     FaultKind, HealthCheck, LbConfig, LbHa, MAX_PER_REQUEST_NODES, RandomFaults, RatePhase,
-    ReadPolicy, ReplicationConfig, RequestClass, ScheduledFault, ServerConfig, Target, TargetKind,
-    Upstream, VrrpScript, WorkloadConfig,
+    ReadPolicy, ReplicationConfig, RequestClass, RetryConfig, ScheduledFault, ServerConfig, Target,
+    TargetKind, Upstream, UsersConfig, VrrpScript, WorkloadConfig,
 };
 
 use super::dist_spec::{SpecError, parse_dist, parse_dist_str};
@@ -61,6 +61,18 @@ pub const MAX_PHASES: usize = 10_000;
 /// Most client addresses (`workload.clients`): the model keeps one slot per client (the last
 /// write each made, for read-your-writes), 80 MB at this limit.
 pub const MAX_CLIENTS: u32 = 10_000_000;
+/// Most closed-loop users (`workload.users.count`): the model keeps 24 bytes per user.
+pub const MAX_USERS: u32 = 1_000_000;
+/// Most pages per session and requests per page of a closed-loop user.
+pub const MAX_PAGES: u32 = 1_000_000;
+pub const MAX_PAGE_REQUESTS: u32 = 1000;
+/// Most client retries of one request (`workload.retry.retries`), and the largest backoff
+/// multiplier.
+pub const MAX_CLIENT_RETRIES: u32 = 100;
+pub const MAX_BACKOFF_MULTIPLIER: f64 = 1000.0;
+/// gRPC's connection backoff caps its wait at 120 s (doc/connection-backoff.md, MAX_BACKOFF):
+/// the default cap of a client's retry backoff.
+const DEFAULT_MAX_BACKOFF: SimTime = SimTime::from_secs(120);
 /// Longest name of a scenario, server, database node or request class: names become folder
 /// names and CSV column names (a file name may have 255 bytes).
 pub const MAX_NAME_CHARS: usize = 100;

@@ -56,6 +56,23 @@ pub fn expected_requests(rate: f64, phases: &[RatePhase], duration: SimTime) -> 
     total + r * (duration - t).as_secs_f64()
 }
 
+/// Requests closed-loop users can send over `[0, duration)` at most: a user sends at most one
+/// page per think time (its response times only lower that), so N x requests per page x
+/// duration / mean think.
+pub fn expected_user_requests(u: &crate::model::UsersConfig, duration: SimTime) -> f64 {
+    let z = u.think.mean();
+    if z > 0.0 {
+        u.count as f64 * u.requests as f64 * duration.as_secs_f64() / z
+    } else {
+        0.0 // a think time of mean 0 is refused at its own key
+    }
+}
+
+/// Client retries multiply the requests by at most 1 + `retries` (every attempt failing).
+pub fn retry_factor(r: Option<&crate::model::RetryConfig>) -> f64 {
+    r.map_or(1.0, |r| 1.0 + f64::from(r.retries))
+}
+
 /// The components of one kind of `[[random_faults]]`.
 fn components(cfg: &Config, kind: TargetKind) -> usize {
     match kind {
@@ -131,8 +148,23 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
     let secs = d.as_secs_f64();
     let f = &cfg.failures;
     let mut costs = vec![];
-    let requests = expected_requests(cfg.workload.rate, &cfg.workload.phases, d);
+    let retry = retry_factor(cfg.workload.retry.as_ref());
+    let requests = expected_requests(cfg.workload.rate, &cfg.workload.phases, d) * retry;
     let per = events_per_request(cfg);
+    if let Some(u) = &cfg.workload.users {
+        let n = expected_user_requests(u, d);
+        costs.push(Cost {
+            key: "workload.users.count".into(),
+            what: format!(
+                "at most {n:.3e} requests from {} users thinking {} on average over {} at ~{per:.0} \
+                 events each, and one per page",
+                u.count,
+                every(SimTime::from_secs_f64(u.think.mean())),
+                every(d)
+            ),
+            events: n * retry * (per + 1.0 / u.requests as f64),
+        });
+    }
     costs.push(Cost {
         key: "duration".into(),
         what: format!(

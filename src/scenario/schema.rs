@@ -87,6 +87,31 @@ pub struct Workload {
     pub mix: Option<Vec<Class>>,
     /// Duration string: how long a client retransmits its SYN to a silent LB address.
     pub connect_timeout: Option<Value>,
+    /// Closed-loop users (`[workload.users]`).
+    pub users: Option<Users>,
+    /// Client retries (`[workload.retry]`).
+    pub retry: Option<Retry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    pub retries: Option<i64>,
+    /// Durations.
+    pub backoff: Option<Value>,
+    pub multiplier: Option<f64>,
+    pub max_backoff: Option<Value>,
+    pub jitter: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Users {
+    pub count: Option<i64>,
+    /// Distribution spec: the think time between pages.
+    pub think: Option<Value>,
+    pub pages: Option<i64>,
+    pub requests: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

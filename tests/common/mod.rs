@@ -44,6 +44,8 @@ pub fn mmc(
                 static_file: false,
             }],
             connect_timeout: SimTime::from_secs(127),
+            users: None,
+            retry: None,
         },
         lb: LbConfig {
             algorithm,

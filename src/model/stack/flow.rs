@@ -17,6 +17,26 @@ impl Stack {
         }
         let work = self.workload.draw();
         let measured = now >= self.cfg.warmup;
+        self.admit(cal, work, NO_USER, 1, measured);
+    }
+
+    /// Attempt `attempt` of a request with `work` leaves its client now (an open-loop arrival,
+    /// one of `user`'s page requests, or a retry): it connects to its LB address.
+    /// `client_measured`: its first attempt was in the measurement window.
+    #[inline(always)]
+    pub(super) fn admit(
+        &mut self,
+        cal: &mut Calendar<Ev>,
+        work: Work,
+        user: u32,
+        attempt: u8,
+        client_measured: bool,
+    ) {
+        let now = cal.now();
+        let measured = now >= self.cfg.warmup;
+        if let Some(r) = self.retries.as_mut() {
+            r.sent(attempt, client_measured);
+        }
         let id = self.reqs.alloc(Request {
             arrived: now,
             since: now,
@@ -50,6 +70,9 @@ impl Stack {
             db_raw: SimTime::ZERO,
             app_at: SimTime::ZERO,
             reply_lost: false,
+            user,
+            attempt,
+            client_measured,
         });
         if measured {
             self.counts.arrived += 1;
@@ -886,6 +909,11 @@ impl Stack {
         self.obs.completed(t);
         self.in_system.add(now, -1);
         self.reqs.finish(id);
+        if self.client_side {
+            // (A finished slot keeps its contents until it is reused.)
+            let client = self.reqs.items[id as usize];
+            self.client_answered(now, &client, true);
+        }
     }
 
     /// `complete` for a request whose client already had an error, or lost its LB.
@@ -916,6 +944,10 @@ impl Stack {
         }
         self.obs.failed(cause);
         self.in_system.add(now, -1);
+        if self.client_side {
+            let client = self.reqs.items[id as usize];
+            self.client_answered(now, &client, false);
+        }
     }
 
     /// Counts the request as failed (if its client did not have an answer yet) and frees its

@@ -42,12 +42,15 @@ mod flow;
 mod lbha;
 mod observe;
 mod timeouts;
+mod users;
 
+use super::clients::{NO_USER, Users};
 use super::config::{Config, LbHa, Target, VrrpScript};
 use super::health::Health;
 use super::lb::{LbPolicy, Policy, ServerView};
 use super::replication::ReplicaLink;
 use super::results::*;
+use super::retry::{Pending, Retries};
 use super::station::{ReqId, Station};
 use super::workload::{Work, Workload};
 use crate::dist::{Dist, Sample};
@@ -213,6 +216,10 @@ pub enum Ev {
     /// (request, epoch): the app server's worker timeout of a request whose client already
     /// has its answer.
     WorkerKill(ReqId, u32),
+    /// A closed-loop user (`[workload.users]`) loads its next page.
+    UserWake(u32),
+    /// A client sends a failed request again (the slot of `model/retry.rs` it waits in).
+    ClientRetry(u32),
 }
 
 const NO_SERVER: u16 = u16::MAX;
@@ -345,6 +352,12 @@ struct Request {
     app_at: SimTime,
     /// Its query was executed but the reply was dropped by a blackholed link.
     reply_lost: bool,
+    /// The closed-loop user who sent it, or [`NO_USER`] (an open-loop arrival).
+    user: u32,
+    /// Which attempt of its client's request it is (1: the first; more with client retries).
+    attempt: u8,
+    /// Its client's first attempt was in the measurement window.
+    client_measured: bool,
 }
 
 impl Request {
@@ -773,6 +786,16 @@ pub struct Stack {
     counts: Counters,
     events: u64,
     obs: observe::Observer,
+    /// Closed-loop users, if the scenario has any.
+    users: Option<Box<Users>>,
+    /// Client retries, if the scenario has them.
+    retries: Option<Box<Retries>>,
+    /// Users or retries: a client's answer matters beyond the counts.
+    client_side: bool,
+    /// Client events decided where no calendar is at hand (a user's next page, a retry, when
+    /// a request is answered in `complete` or `fail_client`): scheduled once the current event
+    /// is handled.
+    deferred: Vec<(SimTime, Ev)>,
 }
 
 impl Stack {
@@ -971,6 +994,22 @@ impl Stack {
             },
             events: 0,
             obs: observe::Observer::new(cfg),
+            users: cfg.workload.users.as_ref().map(|u| {
+                Box::new(Users::new(
+                    u,
+                    cfg.workload.clients,
+                    cfg.warmup,
+                    seed,
+                    replication,
+                ))
+            }),
+            retries: cfg
+                .workload
+                .retry
+                .as_ref()
+                .map(|r| Box::new(Retries::new(r, seed, replication))),
+            client_side: cfg.workload.users.is_some() || cfg.workload.retry.is_some(),
+            deferred: Vec::new(),
             cfg: cfg.clone(),
             replication,
         };
@@ -1000,6 +1039,7 @@ impl Stack {
         if let Some(t) = self.workload.next_arrival(SimTime::ZERO) {
             cal.schedule_at(t, Ev::Arrival);
         }
+        self.start_users(cal);
         if self.obs.enabled() {
             cal.schedule_at(self.cfg.failures.timeline_interval, Ev::Sample);
         }
@@ -1074,6 +1114,11 @@ impl Model for Stack {
             Ev::VrrpScript(k, epoch) => self.on_vrrp_script(cal, k as usize, epoch),
             Ev::DnsUpdate(k, epoch) => self.on_dns_update(cal, k as usize, epoch),
             Ev::WorkerKill(id, epoch) => self.on_worker_kill(cal, id, epoch),
+            Ev::UserWake(u) => self.on_user_wake(cal, u),
+            Ev::ClientRetry(slot) => self.on_client_retry(cal, slot),
+        }
+        if !self.deferred.is_empty() {
+            self.schedule_deferred(cal);
         }
     }
 }

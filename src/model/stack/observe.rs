@@ -356,6 +356,8 @@ impl Stack {
             capacity: capacity::analyse(cfg),
             faults,
             failover,
+            users: self.users.as_ref().map(|u| u.report(window)),
+            retries: self.retries.as_ref().map(|r| r.report()),
             story: vec![],
             latency_hist: self.latency.clone(),
             timeline: self.obs.rows.clone(),

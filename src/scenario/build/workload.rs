@@ -22,14 +22,20 @@ impl Builder<'_> {
                 ArrivalKind::Poisson
             }
         };
+        let users = w.users.map(|u| self.users(&key.key("users"), u));
+        let retry = w.retry.map(|r| self.retry(&key.key("retry"), r));
         let rate = match w.rate {
+            None if users.is_some() => 0.0,
             None => {
                 self.problem(
                     &key.key("rate"),
-                    "is required: mean arrivals per second, e.g. rate = 300",
+                    "is required: mean arrivals per second, e.g. rate = 300 (or closed-loop \
+                     users, [workload.users])",
                 );
                 1.0
             }
+            // With users, the open arrivals are optional: 0 turns them off.
+            Some(r) if users.is_some() && r == 0.0 => 0.0,
             Some(r) => self.positive(&key.key("rate"), Some(r), 1.0),
         };
         let clients = self.count(
@@ -42,13 +48,18 @@ impl Builder<'_> {
         let phases = self.phases(&key.key("phases"), w.phases.unwrap_or_default());
         let mix = self.mix(&key.key("mix"), w.mix);
         if let Some(d) = duration {
-            let expected = limits::expected_requests(rate, &phases, d);
+            let expected = (limits::expected_requests(rate, &phases, d)
+                + users
+                    .as_ref()
+                    .map_or(0.0, |u| limits::expected_user_requests(u, d)))
+                * limits::retry_factor(retry.as_ref());
             if expected > MAX_REQUESTS {
                 self.problem(
                     &root("duration"),
                     format!(
                         "duration × rate gives about {expected:.3e} requests, more than the limit \
-                         of {MAX_REQUESTS:.0e}: shorten the duration or lower the rate"
+                         of {MAX_REQUESTS:.0e}: shorten the duration or lower the rate (or the \
+                         users or their retries, or lengthen their think time)"
                     ),
                 );
             }
@@ -65,6 +76,89 @@ impl Builder<'_> {
             clients,
             mix,
             connect_timeout,
+            users,
+            retry,
+        }
+    }
+
+    /// `[workload.retry]`: how clients retry failed requests.
+    fn retry(&mut self, key: &KeyPath, r: schema::Retry) -> RetryConfig {
+        let retries = match r.retries {
+            None => {
+                self.problem(
+                    &key.key("retries"),
+                    "is required: how many times a client sends a failed request again, e.g. \
+                     retries = 3",
+                );
+                1
+            }
+            Some(n) => self.count(&key.key("retries"), Some(n), 1, 0, MAX_CLIENT_RETRIES),
+        };
+        let backoff = self.duration(&key.key("backoff"), r.backoff.as_ref(), SimTime::ZERO);
+        let multiplier = match r.multiplier {
+            None => 2.0,
+            Some(m) if m.is_finite() && (1.0..=MAX_BACKOFF_MULTIPLIER).contains(&m) => m,
+            Some(m) => {
+                self.problem(
+                    &key.key("multiplier"),
+                    format!("must be a number from 1 to {MAX_BACKOFF_MULTIPLIER}, got {m}"),
+                );
+                2.0
+            }
+        };
+        let max_backoff = self.positive_duration(
+            &key.key("max_backoff"),
+            r.max_backoff.as_ref(),
+            DEFAULT_MAX_BACKOFF,
+        );
+        RetryConfig {
+            retries,
+            backoff,
+            multiplier,
+            max_backoff,
+            jitter: r.jitter.unwrap_or(false),
+        }
+    }
+
+    /// `[workload.users]`: closed-loop users.
+    fn users(&mut self, key: &KeyPath, u: schema::Users) -> UsersConfig {
+        let count = match u.count {
+            None => {
+                self.problem(
+                    &key.key("count"),
+                    "is required: how many users there are, e.g. count = 200",
+                );
+                1
+            }
+            Some(n) => self.count(&key.key("count"), Some(n), 1, 1, MAX_USERS),
+        };
+        let think = match &u.think {
+            None => {
+                self.problem(
+                    &key.key("think"),
+                    "is required: the think time between pages, e.g. think = \"exp(5s)\"",
+                );
+                Dist::det(1.0).expect("1 s is valid")
+            }
+            Some(v) => self.dist(&key.key("think"), Some(v), "1s"),
+        };
+        // A user who never thinks and whose requests fail at once would send pages forever at
+        // one instant of simulated time.
+        if u.think.is_some() && think.mean().partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+        {
+            self.problem(
+                &key.key("think"),
+                "must have a mean > 0: users who never think would send pages at one instant \
+                 forever when their requests fail at once",
+            );
+        }
+        let pages = self.count(&key.key("pages"), u.pages, 1, 1, MAX_PAGES);
+        let requests = self.count(&key.key("requests"), u.requests, 1, 1, MAX_PAGE_REQUESTS);
+        UsersConfig {
+            count,
+            think,
+            pages,
+            requests,
         }
     }
 

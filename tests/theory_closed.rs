@@ -1,0 +1,209 @@
+//! Closed-loop users (`[workload.users]`) against operational laws and mean-value analysis.
+//!
+//! - The interactive response time law, R = N/X - Z, holds on every sample path up to edge
+//!   effects, whatever the stack; the tolerance is derived below from the run itself.
+//! - Mean-value analysis (Reiser & Lavenberg 1980, "Mean-value analysis of closed multichain
+//!   queuing networks", JACM 27(2); Lazowska et al., *Quantitative System Performance*, 1984,
+//!   ch. 6) gives the exact throughput and response time of a product-form closed network:
+//!   exponential think time (a delay station) and single-server FIFO stations with exponential
+//!   service. Nginx (one worker) then the application (one worker) with every other stage
+//!   taking no time is such a network: a request leaves Nginx's worker before it queues for the
+//!   application. Replication means are compared with the exact figures through 99.9% Student
+//!   t intervals, as in `theory_queueing.rs`.
+
+mod common;
+use common::*;
+
+use infrasim::dist::Dist;
+use infrasim::model::*;
+use rayon::prelude::*;
+
+/// Replications per configuration.
+const R: u64 = 20;
+
+/// A check only means something if its interval is tight: standard error below this fraction
+/// of the theoretical value (as in `theory_queueing.rs`).
+const MAX_REL_SE: f64 = 0.01;
+
+/// `mmc` with the open arrivals off and `users` closed-loop users instead.
+fn closed(users: UsersConfig, seconds: u64) -> Config {
+    let mut cfg = common::mmc(1.0, 100.0, 1, 1, Algorithm::RoundRobin, seconds);
+    cfg.name = "closed-test".into();
+    cfg.workload.rate = 0.0;
+    cfg.workload.users = Some(users);
+    cfg
+}
+
+fn runs(cfg: &Config) -> Vec<RunResults> {
+    let runs: Vec<RunResults> = (0..R).into_par_iter().map(|k| Stack::run(cfg, k)).collect();
+    for r in &runs {
+        check_run(r);
+        assert_eq!(r.requests.failed, 0, "nothing can fail here");
+    }
+    runs
+}
+
+/// The interactive response time law on one run, with the edge bound derived from the run:
+///
+/// Over the window [w, e] of length T each of the N users is always either waiting for a page
+/// or thinking. Take the F pages that started in the window and finished by e, each with the
+/// think time that follows it (what `users` reports: R = mean page time, Z = mean of those
+/// thinks, X = F / T). A user's time in the window is covered by its cycles (page + think):
+/// those that lie inside the window, plus at most one cut by w and one cut by e, each shorter
+/// than C = max page time + max think. The F cycles include at most one per user that runs past
+/// e. So |N T - F (R + Z)| <= 3 N C, and with X = F / T:
+///     |R - (N / X - Z)| <= 3 N C / F.
+fn check_law(r: &RunResults) -> f64 {
+    let u = r.users.as_ref().expect("users report");
+    let n = f64::from(u.users);
+    let f = u.pages_completed as f64;
+    let c = u.page_time.max + u.max_think_s;
+    let bound = 3.0 * n * c / f;
+    let diff = (u.page_time.mean - u.law_response_s).abs();
+    assert!(
+        diff <= bound,
+        "run {}: R = {} but N/X - Z = {}: |diff| {diff} > edge bound {bound}",
+        r.run,
+        u.page_time.mean,
+        u.law_response_s
+    );
+    // The reported figure is N/X - Z of the reported X and Z.
+    let law = n / u.page_throughput - u.mean_think_s;
+    assert!((law - u.law_response_s).abs() <= 1e-12 * law.abs().max(1.0));
+    diff / bound
+}
+
+#[test]
+fn closed_loop_response_time_law() {
+    let _r = Report::start("closed loop: interactive response time law R = N/X - Z");
+    // Not product form on purpose: two servers round-robin, two workers each, log-normal work,
+    // three requests per page, sessions of four pages, uniform think times. The law holds
+    // whatever the stack does.
+    let mut cfg = closed(
+        UsersConfig {
+            count: 40,
+            think: Dist::Uniform(infrasim::dist::Uniform::new(0.2, 1.0).unwrap()),
+            pages: 4,
+            requests: 3,
+        },
+        1200,
+    );
+    cfg.servers = (0..2).map(|_| cfg.servers[0].clone()).collect();
+    for (i, s) in cfg.servers.iter_mut().enumerate() {
+        s.name = format!("web-{}", i + 1);
+        s.app_workers = 2;
+    }
+    cfg.workload.mix[0].app = Dist::LogNormal(infrasim::dist::LogNormal::new(0.02, 1.5).unwrap());
+    let runs = runs(&cfg);
+    let mut worst: f64 = 0.0;
+    for r in &runs {
+        worst = worst.max(check_law(r));
+        let u = r.users.as_ref().unwrap();
+        // Three requests per page: the requests the users sent are three per page.
+        assert!(r.requests.arrived >= 3 * u.pages_completed);
+        // Sessions of four pages: the window's pages are four per session started in it,
+        // give or take the sessions cut by its edges (at most one per user at each).
+        assert!(u.pages_completed <= 4 * u.sessions + 3 * 40, "{u:?}");
+        assert!(4 * u.sessions <= u.pages_completed + 4 * 40, "{u:?}");
+    }
+    let u = runs[0].users.as_ref().unwrap();
+    log(format!(
+        "  N = 40: X = {:.3} pages/s, R = {:.5} s, Z = {:.5} s, N/X - Z = {:.5} s; \
+         worst |diff| / bound over {R} runs {worst:.3}",
+        u.page_throughput, u.page_time.mean, u.mean_think_s, u.law_response_s
+    ));
+    // The bound must be tight enough to mean something: a few percent of R.
+    let bound = 3.0 * 40.0 * (u.page_time.max + u.max_think_s) / u.pages_completed as f64;
+    assert!(bound < 0.1 * u.page_time.mean, "bound {bound} too loose");
+}
+
+/// Exact MVA for single-server FIFO stations of demands `d` (seconds) and a delay of mean `z`:
+/// R_k(n) = D_k (1 + Q_k(n - 1)), X(n) = n / (Z + sum R_k(n)), Q_k(n) = X(n) R_k(n).
+/// Returns (X(n), R(n)) with R the sum over stations.
+fn mva(n: u32, d: &[f64], z: f64) -> (f64, f64) {
+    let mut q = vec![0.0; d.len()];
+    let (mut x, mut r) = (0.0, 0.0);
+    for k in 1..=n {
+        let rk: Vec<f64> = d.iter().zip(&q).map(|(d, q)| d * (1.0 + q)).collect();
+        r = rk.iter().sum();
+        x = f64::from(k) / (z + r);
+        q = rk.iter().map(|r| x * r).collect();
+    }
+    (x, r)
+}
+
+#[test]
+fn mva_matches_known_values() {
+    // One station, one user: R = D, X = 1 / (D + Z).
+    let (x, r) = mva(1, &[0.5], 1.5);
+    assert!((x - 0.5).abs() < 1e-15 && (r - 0.5).abs() < 1e-15);
+    // The machine-repairman model M/M/1//N (Kleinrock, Queueing Systems I, §3.10): with
+    // N = 2, D = 1, Z = 1, p0 = 1 / (1 + 2 + 2) = 0.2, X = (1 - p0) / D = 0.8.
+    let (x, _) = mva(2, &[1.0], 1.0);
+    assert!((x - 0.8).abs() < 1e-12, "{x}");
+    // Many users: X tends to 1 / D_max (the bottleneck).
+    let (x, _) = mva(500, &[0.02, 0.04], 0.5);
+    assert!((x - 25.0).abs() < 1e-6, "{x}");
+}
+
+fn check(label: &str, est: Est, theory: f64) {
+    let hw = est.hw999();
+    log(format!(
+        "  {label:<26} sim {:>10.6} ± {:.6} (SE {:.3}% of theory)   MVA {:>10.6}",
+        est.mean,
+        hw,
+        100.0 * est.se / theory,
+        theory
+    ));
+    assert!(
+        est.se <= MAX_REL_SE * theory,
+        "{label}: SE {} too wide",
+        est.se
+    );
+    assert!(
+        (est.mean - theory).abs() <= hw,
+        "{label}: simulation {} vs MVA {theory}: outside the 99.9% interval ± {hw}",
+        est.mean
+    );
+}
+
+#[test]
+fn closed_loop_matches_exact_mva() {
+    let _r = Report::start("closed loop: Nginx + app single-server stations, exact MVA");
+    // N = 12 users near the knee N* = (D + Z) / D_max = (0.06 + 0.5) / 0.04 = 14: both the
+    // queueing and the think time matter.
+    let (n, s_nginx, s_app, z) = (12u32, 0.02, 0.04, 0.5);
+    let mut cfg = closed(
+        UsersConfig {
+            count: n,
+            think: Dist::exp(z).unwrap(),
+            pages: 1,
+            requests: 1,
+        },
+        2000,
+    );
+    cfg.workload.mix[0].nginx = Dist::exp(s_nginx).unwrap();
+    cfg.workload.mix[0].app = Dist::exp(s_app).unwrap();
+    let runs = runs(&cfg);
+    for r in &runs {
+        check_law(r);
+    }
+    let (x, resp) = mva(n, &[s_nginx, s_app], z);
+    let users = |f: fn(&infrasim::model::clients::UsersReport) -> f64| {
+        Est::of(
+            &runs
+                .iter()
+                .map(|r| f(r.users.as_ref().unwrap()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    check("throughput X (pages/s)", users(|u| u.page_throughput), x);
+    check("response time R (s)", users(|u| u.page_time.mean), resp);
+    let util = Est::of(
+        &runs
+            .iter()
+            .map(|r| r.servers[0].app_utilisation)
+            .collect::<Vec<_>>(),
+    );
+    check("app utilisation X D", util, x * s_app);
+}
