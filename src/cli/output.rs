@@ -6,7 +6,9 @@
 use super::args::{OutArgs, Output as Wanted};
 use super::print;
 use infrasim::experiment::Shard;
-use infrasim::report::Level;
+use infrasim::model::timeline::NoRows;
+use infrasim::model::{Config, RunResults, Stack};
+use infrasim::report::{self, Level, Provenance};
 use infrasim::report::atomic::{self, OutDir, Previous};
 use infrasim::report::study::StudyRecord;
 use std::io;
@@ -103,6 +105,32 @@ impl Output {
     pub fn shown(&self) -> &str {
         &self.shown
     }
+}
+
+/// Runs replication `replication` of `config` and writes its folder (`report::write_run`):
+/// with `--output all` the run streams `timeline.csv` into the staging folder as it makes the
+/// rows, so no row is held in memory and the folder still appears whole or not at all.
+pub fn run_and_write(
+    output: &Output,
+    config: &Config,
+    replication: u64,
+    prov: &Provenance,
+) -> Result<RunResults, String> {
+    if output.dir().is_none() || output.level() < Level::All {
+        let results = Stack::run_with(config, replication, &mut NoRows);
+        output.write(|tmp, level| report::write_run(tmp, &results, prov, level))?;
+        return Ok(results);
+    }
+    let mut done = None;
+    output.write(|tmp, level| {
+        let mut csv = report::open_timeline(tmp)?;
+        let results = Stack::run_with(config, replication, &mut csv);
+        report::close_timeline(csv)?;
+        report::write_run(tmp, &results, prov, level)?;
+        done = Some(results);
+        Ok(())
+    })?;
+    done.ok_or_else(|| "error: the run wrote no results".to_string())
 }
 
 /// Writes a study folder: `study.json`, `runs.csv` and the `more` files (the data), then

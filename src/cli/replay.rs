@@ -2,10 +2,9 @@
 
 use super::Outcome;
 use super::args::OutArgs;
-use super::output::{Output, default_dir};
+use super::output::{Output, default_dir, run_and_write};
 use super::print;
 use super::source;
-use infrasim::model::Stack;
 use infrasim::report::{self, Provenance};
 use infrasim::scenario::build::name_problem;
 use infrasim::scenario::input;
@@ -68,7 +67,6 @@ pub fn replay(summary: &Path, out_args: &OutArgs) -> Outcome {
         out_args,
         default_dir(&format!("{}.replay", rec.scenario), None),
     )?;
-    let results = Stack::run(&sc.config, rec.run);
     // The provenance as recorded (the path as it was given), so that an identical run gives an
     // identical file wherever it is replayed from.
     let prov = Provenance::new(
@@ -76,8 +74,8 @@ pub fn replay(summary: &Path, out_args: &OutArgs) -> Outcome {
         &sc.source_hash,
         &rec.overrides,
     );
+    let results = run_and_write(&output, &sc.config, rec.run, &prov)?;
     let fresh = report::summary::to_json(&results, &prov).map_err(|e| e.to_string())?;
-    output.write(|tmp, level| report::write_run(tmp, &results, &prov, level))?;
     let written = match output.dir() {
         Some(_) => format!("; {}", output.written()),
         None => String::new(),

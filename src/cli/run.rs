@@ -5,13 +5,12 @@
 use super::Outcome;
 use super::args::{Output as Wanted, RunArgs};
 use super::gate::{Gate, judge};
-use super::output::{Output, default_dir};
+use super::output::{Output, default_dir, run_and_write};
 use super::print;
 use super::study::pool;
 use super::{montecarlo, sweep};
 use infrasim::experiment::Shard;
 use infrasim::experiment::metrics::{self, flatten};
-use infrasim::model::Stack;
 use infrasim::report::{self, Provenance};
 use infrasim::scenario::{self, Scenario, study::parse_sweep_arg};
 use infrasim::stats::MeanCi;
@@ -172,8 +171,7 @@ fn single(sc: &Scenario, args: &RunArgs, prov: &Provenance, gate: &Gate) -> Outc
         )?;
     }
     let output = Output::claim(&args.output, default_dir(&sc.config.name, None))?;
-    let results = Stack::run(&sc.config, 0);
-    output.write(|tmp, level| report::write_run(tmp, &results, prov, level))?;
+    let results = run_and_write(&output, &sc.config, 0, prov)?;
     if args.json {
         let json = report::summary::to_json(&results, prov).map_err(|e| e.to_string())?;
         print::out(&String::from_utf8_lossy(&json));

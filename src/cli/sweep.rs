@@ -13,6 +13,7 @@ use infrasim::experiment::Shard;
 use infrasim::experiment::metrics;
 use infrasim::experiment::sweep::{self, Point, PointSummary};
 use infrasim::model::Stack;
+use infrasim::model::timeline::NoRows;
 use infrasim::report::study::{self as files, StudyRecord};
 use infrasim::report::table::secs;
 use infrasim::report::{Level, Provenance, charts, html};
@@ -328,7 +329,7 @@ fn cdf_per_algorithm(
         .par_iter()
         .map(|&p| {
             let name = value(&labels[p], ALGO_PARAM).unwrap_or_default();
-            (name, Stack::run(&points[p].config, 0).latency_hist)
+            (name, Stack::run_with(&points[p].config, 0, &mut NoRows).latency_hist)
         })
         .collect();
     let at = if load.is_nan() {

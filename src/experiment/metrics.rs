@@ -2,6 +2,7 @@
 //! sweeps aggregate and assertions test ("latency.p99", "servers.web-01.app_utilisation").
 
 use crate::engine::SimTime;
+use crate::model::timeline::NoRows;
 use crate::model::{Config, RunResults, Stack};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -42,7 +43,7 @@ pub fn names(cfg: &Config) -> BTreeSet<String> {
     probe.warmup = SimTime::ZERO;
     probe.failures.scheduled.clear();
     probe.failures.random.clear();
-    let r = Stack::run(&probe, 0);
+    let r = Stack::run_with(&probe, 0, &mut NoRows);
     let v = serde_json::to_value(&r).unwrap_or(Value::Null);
     let mut out = BTreeSet::new();
     if let Value::Object(map) = v {

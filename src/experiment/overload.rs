@@ -17,6 +17,7 @@ use crate::engine::SimTime;
 use crate::model::Config;
 use crate::model::degraded::{self, Groups, Penalty, Serving, StatePenalty};
 use crate::model::stack::Stack;
+use crate::model::timeline::NoRows;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -76,7 +77,7 @@ impl<'a> StateRuns<'a> {
     }
 
     fn run(&self, s: &Serving) -> Measured {
-        let r = Stack::run(&self.config(s), 0);
+        let r = Stack::run_with(&self.config(s), 0, &mut NoRows);
         let finished = r.requests.completed + r.requests.failed;
         let (fail, late) = if finished == 0 {
             (0.0, 0.0)

@@ -7,6 +7,7 @@
 
 use super::metrics::flatten;
 use super::shard::Shard;
+use crate::model::timeline::NoRows;
 use crate::model::{Config, Stack};
 use crate::stats::MeanCi;
 use rayon::prelude::*;
@@ -70,7 +71,7 @@ pub fn run(
             if stop() {
                 return None;
             }
-            let r = Stack::run(&points[p].config, rep);
+            let r = Stack::run_with(&points[p].config, rep, &mut NoRows);
             let row = RunRow {
                 point: p,
                 rep,

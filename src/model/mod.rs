@@ -18,6 +18,7 @@ pub mod slo;
 pub mod stack;
 pub mod station;
 pub mod story;
+pub mod timeline;
 pub mod workload;
 
 pub use config::*;

@@ -54,9 +54,13 @@ pub struct RunResults {
     /// The end-to-end latency distribution, for CDF charts (not in summary.json).
     #[serde(skip)]
     pub latency_hist: LatencyHistogram,
-    /// Per-interval rows (timeline.csv).
+    /// Per-interval rows (timeline.csv), kept only by [`Stack::run`](super::Stack::run);
+    /// empty when they were streamed ([`Stack::run_with`](super::Stack::run_with)).
     #[serde(skip)]
     pub timeline: Vec<super::stack::TimelineRow>,
+    /// What the charts need of the timeline, bounded whatever the run's length.
+    #[serde(skip)]
+    pub timeline_chart: super::timeline::TimelineChart,
     /// Faults, detections, failovers (events.csv).
     #[serde(skip)]
     pub event_log: Vec<super::stack::LogEntry>,

@@ -2,7 +2,10 @@
 
 use super::num;
 use crate::model::RunResults;
+use crate::model::results::TimelineColumns;
+use crate::model::timeline::{TimelineRow, TimelineSink};
 use serde::Serialize;
+use std::io::Write;
 
 /// Rows as CSV, floats rounded ([`num::measured`]); the `name` column is left as written.
 fn to_csv<T: Serialize>(rows: &[T]) -> std::io::Result<Vec<u8>> {
@@ -32,43 +35,90 @@ pub fn replication(r: &RunResults) -> std::io::Result<Vec<u8>> {
     to_csv(&r.replication)
 }
 
-/// `timeline.csv`: one row per interval; per-server state, per-node lag and per-cause error
-/// columns are named after the components.
+/// `timeline.csv` of rows a run kept (`Stack::run`): what [`TimelineCsv`] writes as a run
+/// streams them.
 pub fn timeline(r: &RunResults) -> std::io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    let cols = &r.timeline_columns;
-    let mut header: Vec<String> = ["t_s", "arrivals", "completed", "failed", "p50_s", "p99_s"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    header.extend(cols.causes.iter().map(|c| format!("errors.{c}")));
-    header.extend(cols.servers.iter().map(|s| format!("state.{s}")));
-    header.extend(cols.db_nodes.iter().map(|n| format!("lag_s.{n}")));
-    header.push("primary".into());
-    header.push("lb".into());
-    w.write_record(&header).map_err(std::io::Error::other)?;
+    let mut w = TimelineCsv::new(vec![]);
+    w.columns(&r.timeline_columns);
     for row in &r.timeline {
-        let mut rec: Vec<String> = vec![
-            fmt(row.t),
-            row.arrivals.to_string(),
-            row.completed.to_string(),
-            row.failed.to_string(),
-            fmt(row.p50),
-            fmt(row.p99),
-        ];
-        rec.extend(row.errors.iter().map(|e| e.to_string()));
-        rec.extend(row.servers.iter().map(|s| s.to_string()));
-        rec.extend(
-            row.lag
-                .iter()
-                .map(|&l| if l.is_nan() { String::new() } else { fmt(l) }),
-        );
-        rec.push(row.primary.clone());
-        rec.push(row.lb.clone());
-        w.write_record(&rec).map_err(std::io::Error::other)?;
+        w.row(row);
     }
-    w.into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))
+    w.finish()
+}
+
+/// `timeline.csv`, written row by row as the run makes them (a [`TimelineSink`]): one row per
+/// interval; per-cause error, per-server state and per-node lag columns are named after the
+/// components. Nothing is held but the CSV writer's buffer, so a run of a million rows of a
+/// thousand servers writes its file in constant memory. The first write error is kept and
+/// returned by [`TimelineCsv::finish`] (the run itself cannot stop on it).
+pub struct TimelineCsv<W: Write> {
+    w: csv::Writer<W>,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> TimelineCsv<W> {
+    pub fn new(out: W) -> Self {
+        TimelineCsv {
+            w: csv::Writer::from_writer(out),
+            error: None,
+        }
+    }
+
+    /// Flushes the rows and returns the output, or the first error met.
+    pub fn finish(self) -> std::io::Result<W> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.w
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
+
+    fn write(&mut self, f: impl FnOnce(&mut csv::Writer<W>) -> csv::Result<()>) {
+        if self.error.is_none()
+            && let Err(e) = f(&mut self.w)
+        {
+            self.error = Some(std::io::Error::other(e));
+        }
+    }
+}
+
+impl<W: Write> TimelineSink for TimelineCsv<W> {
+    fn columns(&mut self, cols: &TimelineColumns) {
+        let mut header: Vec<String> = ["t_s", "arrivals", "completed", "failed", "p50_s", "p99_s"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        header.extend(cols.causes.iter().map(|c| format!("errors.{c}")));
+        header.extend(cols.servers.iter().map(|s| format!("state.{s}")));
+        header.extend(cols.db_nodes.iter().map(|n| format!("lag_s.{n}")));
+        header.push("primary".into());
+        header.push("lb".into());
+        self.write(|w| w.write_record(&header));
+    }
+
+    fn row(&mut self, row: &TimelineRow) {
+        self.write(|w| {
+            w.write_field(fmt(row.t))?;
+            w.write_field(row.arrivals.to_string())?;
+            w.write_field(row.completed.to_string())?;
+            w.write_field(row.failed.to_string())?;
+            w.write_field(fmt(row.p50))?;
+            w.write_field(fmt(row.p99))?;
+            for e in &row.errors {
+                w.write_field(e.to_string())?;
+            }
+            for s in &row.servers {
+                w.write_field(s)?;
+            }
+            for &l in &row.lag {
+                w.write_field(if l.is_nan() { String::new() } else { fmt(l) })?;
+            }
+            w.write_field(&row.primary)?;
+            w.write_field(&row.lb)?;
+            w.write_record(std::iter::empty::<&[u8]>())
+        });
+    }
 }
 
 /// `events.csv`: faults, detections, failovers, promotions, repairs, in time order.

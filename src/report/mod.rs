@@ -51,9 +51,24 @@ pub enum Level {
     All,
 }
 
+/// Opens `timeline.csv` in the staging folder `tmp`, for a run to stream its rows into as it
+/// makes them (`Stack::run_with`); [`close_timeline`] completes it.
+pub fn open_timeline(tmp: &Path) -> std::io::Result<csv_tables::TimelineCsv<std::fs::File>> {
+    Ok(csv_tables::TimelineCsv::new(std::fs::File::create(
+        tmp.join("timeline.csv"),
+    )?))
+}
+
+/// Flushes and syncs a streamed `timeline.csv`, or returns the first error its rows met.
+pub fn close_timeline(csv: csv_tables::TimelineCsv<std::fs::File>) -> std::io::Result<()> {
+    csv.finish()?.sync_all()
+}
+
 /// Writes the files of one run into `tmp` (a staging folder, swapped in whole by the caller):
 /// `summary.json`, then with [`Level::All`] `servers.csv`, `database.csv`, `replication.csv`,
-/// `timeline.csv`, `events.csv`, the charts and `index.html`.
+/// `events.csv`, the charts and `index.html`. `timeline.csv` is not written here: the run
+/// streams it into `tmp` ([`open_timeline`]), or, for rows a run kept,
+/// [`csv_tables::timeline`] makes it.
 pub fn write_run(
     tmp: &Path,
     results: &RunResults,
@@ -70,7 +85,6 @@ pub fn write_run(
         &tmp.join("replication.csv"),
         &csv_tables::replication(results)?,
     )?;
-    atomic::write_file(&tmp.join("timeline.csv"), &csv_tables::timeline(results)?)?;
     atomic::write_file(&tmp.join("events.csv"), &csv_tables::events(results)?)?;
     let mut charts = charts::failure_timeline(tmp, results)?;
     charts.extend(charts::latency_cdf(

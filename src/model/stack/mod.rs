@@ -1022,13 +1022,13 @@ impl Stack {
         stack
     }
 
-    /// Runs the whole scenario and returns its results.
+    /// Runs the whole scenario and returns its results, every timeline row kept in
+    /// `timeline` (memory grows as rows x servers: long runs stream them, [`Stack::run_with`]).
     pub fn run(cfg: &Config, replication: u64) -> RunResults {
-        let mut model = Stack::new(cfg, replication);
-        let mut cal = Calendar::with_capacity(4096);
-        model.start(&mut cal);
-        model.events = engine::run(&mut model, &mut cal, cfg.duration);
-        model.results(cal.now())
+        let mut rows = vec![];
+        let mut r = Self::run_with(cfg, replication, &mut rows);
+        r.timeline = rows;
+        r
     }
 
     /// Schedules the first arrival, the end of the warm-up, checks, polls and faults.

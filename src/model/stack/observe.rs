@@ -4,27 +4,8 @@
 use super::*;
 use crate::model::capacity;
 use crate::model::slo::{self, SloReport};
-
-/// One row of the timeline: what happened during (t - interval, t].
-#[derive(Clone, Debug)]
-pub struct TimelineRow {
-    pub t: f64,
-    pub arrivals: u64,
-    pub completed: u64,
-    pub failed: u64,
-    /// Failures in the interval, indexed like [`Cause::ALL`].
-    pub errors: Vec<u64>,
-    /// Latency quantiles of requests completed in the interval (seconds; 0 when none).
-    pub p50: f64,
-    pub p99: f64,
-    /// Per server: "up", "down-undetected" or "down-detected".
-    pub servers: Vec<&'static str>,
-    /// Per DB node: true replication lag in seconds (0 for the primary, NaN when down).
-    pub lag: Vec<f64>,
-    pub primary: String,
-    /// The LB instance taking new traffic ("none" when none).
-    pub lb: String,
-}
+pub use crate::model::timeline::TimelineRow;
+use crate::model::timeline::{TimelineChart, TimelineSink};
 
 /// One line of the event log.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -41,12 +22,61 @@ pub(super) struct Observer {
     completed: u64,
     failed: u64,
     errors: Vec<u64>,
-    /// Latencies (ns) of the requests completed in the current interval: exact quantiles at
-    /// a cost bounded by the interval's throughput (an HDR histogram would have to be wiped,
-    /// all of its ~600 KB, at every row).
-    interval_ns: Vec<u64>,
-    pub(super) rows: Vec<TimelineRow>,
+    /// Latencies of the requests completed in the current interval.
+    interval_ns: IntervalLatency,
+    /// The last row made, reused for the next (no allocation per row); `fresh` until the
+    /// run loop hands it to the sink ([`Stack::run_with`]).
+    row: TimelineRow,
+    fresh: bool,
+    /// What the charts need of every row, bounded.
+    chart: TimelineChart,
     pub(super) log: Vec<LogEntry>,
+}
+
+/// Most latencies kept exactly for one interval's quantiles (2 MB): an interval completing
+/// more (a wide interval on a busy stack) counts the rest in an HDR histogram, whose quantiles
+/// have 3 significant digits, so memory never grows with the interval's width.
+const EXACT_INTERVAL_LATENCIES: usize = 1 << 18;
+
+/// Latencies (ns) of the requests completed in the current interval: exact nearest-rank
+/// quantiles at a cost bounded by the interval's throughput (an HDR histogram would have to be
+/// wiped, all of its ~600 KB, at every row), up to [`EXACT_INTERVAL_LATENCIES`].
+#[derive(Default)]
+struct IntervalLatency {
+    exact: Vec<u64>,
+    hist: Option<Box<LatencyHistogram>>,
+}
+
+impl IntervalLatency {
+    #[inline]
+    fn push(&mut self, ns: u64) {
+        if let Some(h) = &mut self.hist {
+            h.record(SimTime::from_nanos(ns));
+            return;
+        }
+        self.exact.push(ns);
+        if self.exact.len() > EXACT_INTERVAL_LATENCIES {
+            let mut h = Box::new(LatencyHistogram::new());
+            self.exact
+                .iter()
+                .for_each(|&x| h.record(SimTime::from_nanos(x)));
+            self.exact = Vec::new();
+            self.hist = Some(h);
+        }
+    }
+
+    /// The q-quantile in seconds (0 when empty). Reorders the exact values.
+    fn quantile_secs(&mut self, q: f64) -> f64 {
+        match &self.hist {
+            Some(h) => h.quantile_secs(q),
+            None => quantile_secs(&mut self.exact, q),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.exact.clear();
+        self.hist = None;
+    }
 }
 
 impl Observer {
@@ -57,9 +87,24 @@ impl Observer {
             completed: 0,
             failed: 0,
             errors: vec![0; Cause::ALL.len()],
-            interval_ns: Vec::new(),
-            rows: vec![],
+            interval_ns: IntervalLatency::default(),
+            row: TimelineRow::default(),
+            fresh: false,
+            chart: TimelineChart::new(
+                Self::rows_announced(cfg),
+                1 + cfg.database.replicas.len(),
+            ),
             log: vec![],
+        }
+    }
+
+    /// Rows a run makes: one at every multiple of the interval up to the duration.
+    fn rows_announced(cfg: &Config) -> u64 {
+        let i = cfg.failures.timeline_interval.as_nanos();
+        if i == 0 {
+            0
+        } else {
+            cfg.duration.as_nanos() / i
         }
     }
 
@@ -107,53 +152,96 @@ impl Stack {
             cal.schedule_in(self.obs.interval, Ev::Sample);
         }
         let active_lb = self.active_lb();
-        let servers = (0..self.servers.len())
-            .map(|i| {
-                let s = &self.servers[i];
-                if s.app_up() {
-                    "up"
-                } else if active_lb.is_some_and(|k| self.lbs[k].views[i].usable) {
-                    "down-undetected"
-                } else {
-                    "down-detected"
-                }
-            })
-            .collect();
-        let lag = (0..self.db.len())
-            .map(|n| {
-                if !self.db[n].up() {
-                    f64::NAN
-                } else if n == self.dbs.primary || !self.db[n].was_replica {
-                    0.0
-                } else {
-                    self.links[n].current_lag(now).as_secs_f64()
-                }
-            })
-            .collect();
         let o = &mut self.obs;
-        let row = TimelineRow {
-            t: now.as_secs_f64(),
-            arrivals: o.arrivals,
-            completed: o.completed,
-            failed: o.failed,
-            errors: o.errors.clone(),
-            p50: quantile_secs(&mut o.interval_ns, 0.5),
-            p99: quantile_secs(&mut o.interval_ns, 0.99),
-            servers,
-            lag,
-            primary: if self.dbs.writes_open && self.db[self.dbs.primary].up() {
-                self.db[self.dbs.primary].name.clone()
+        let row = &mut o.row;
+        row.servers.clear();
+        row.servers.extend(self.servers.iter().enumerate().map(|(i, s)| {
+            if s.app_up() {
+                "up"
+            } else if active_lb.is_some_and(|k| self.lbs[k].views[i].usable) {
+                "down-undetected"
             } else {
-                "none".into()
-            },
-            lb: active_lb.map_or("none".into(), |k| self.lbs[k].name.clone()),
-        };
-        o.rows.push(row);
+                "down-detected"
+            }
+        }));
+        row.lag.clear();
+        row.lag.extend((0..self.db.len()).map(|n| {
+            if !self.db[n].up() {
+                f64::NAN
+            } else if n == self.dbs.primary || !self.db[n].was_replica {
+                0.0
+            } else {
+                self.links[n].current_lag(now).as_secs_f64()
+            }
+        }));
+        row.t = now.as_secs_f64();
+        row.arrivals = o.arrivals;
+        row.completed = o.completed;
+        row.failed = o.failed;
+        row.errors.clone_from(&o.errors);
+        row.p50 = o.interval_ns.quantile_secs(0.5);
+        row.p99 = o.interval_ns.quantile_secs(0.99);
+        let writing = self.dbs.writes_open && self.db[self.dbs.primary].up();
+        row.primary.clear();
+        row.primary.push_str(if writing {
+            &self.db[self.dbs.primary].name
+        } else {
+            "none"
+        });
+        row.lb.clear();
+        row.lb
+            .push_str(active_lb.map_or("none", |k| self.lbs[k].name.as_str()));
+        // The primary's lag is 0 by definition: the charts leave it out, as a node down.
+        // (A node's name is unique, so this is the node the row names as primary.)
+        o.chart.push(row, writing.then_some(self.dbs.primary));
+        o.fresh = true;
         o.arrivals = 0;
         o.completed = 0;
         o.failed = 0;
         o.errors.iter_mut().for_each(|e| *e = 0);
         o.interval_ns.clear();
+    }
+
+    /// Runs the whole scenario, handing each timeline row to `sink` as it is made, and
+    /// returns its results (without rows: `timeline` is empty; the charts' bounded summary is
+    /// in `timeline_chart`). Memory does not grow with the number of rows.
+    ///
+    /// The engine runs from one row's time to the next, and the row made at the end of each
+    /// stretch goes to the sink between them: the events handled, and so the results, are
+    /// those of one uninterrupted run.
+    pub fn run_with(cfg: &Config, replication: u64, sink: &mut dyn TimelineSink) -> RunResults {
+        let mut model = Stack::new(cfg, replication);
+        let mut cal = Calendar::with_capacity(4096);
+        model.start(&mut cal);
+        sink.columns(&model.timeline_columns());
+        let interval = model.obs.interval;
+        let mut events = 0;
+        if interval > SimTime::ZERO {
+            let mut next = interval;
+            while next <= cfg.duration {
+                events += engine::run(&mut model, &mut cal, next);
+                if model.obs.fresh {
+                    sink.row(&model.obs.row);
+                    model.obs.fresh = false;
+                }
+                let Some(after) = next.as_nanos().checked_add(interval.as_nanos()) else {
+                    break;
+                };
+                next = SimTime::from_nanos(after);
+            }
+        }
+        events += engine::run(&mut model, &mut cal, cfg.duration);
+        model.events = events;
+        model.results(cal.now())
+    }
+
+    /// Names behind the timeline's per-component columns.
+    fn timeline_columns(&self) -> TimelineColumns {
+        TimelineColumns {
+            servers: self.servers.iter().map(|s| s.name.clone()).collect(),
+            db_nodes: self.db.iter().map(|n| n.name.clone()).collect(),
+            causes: Cause::ALL.iter().map(|c| c.key().to_string()).collect(),
+        }
     }
 
     /// The LB instance that takes new traffic (for active-active: the first one up).
@@ -360,13 +448,10 @@ impl Stack {
             retries: self.retries.as_ref().map(|r| r.report()),
             story: vec![],
             latency_hist: self.latency.clone(),
-            timeline: self.obs.rows.clone(),
+            timeline: vec![],
+            timeline_chart: self.obs.chart.clone(),
             event_log: self.obs.log.clone(),
-            timeline_columns: TimelineColumns {
-                servers: self.servers.iter().map(|s| s.name.clone()).collect(),
-                db_nodes: self.db.iter().map(|n| n.name.clone()).collect(),
-                causes: Cause::ALL.iter().map(|c| c.key().to_string()).collect(),
-            },
+            timeline_columns: self.timeline_columns(),
         };
         r.story = super::super::story::tell(&r);
         r

@@ -4,7 +4,7 @@
 //! count every transaction rather than one sample per interval.
 
 use super::style::{self, DrawResult};
-use super::timeline::{clock_unit, merge, replica_columns, windows};
+use super::timeline::{clock_unit, replica_columns, windows};
 use super::{ChartFile, Figure};
 use crate::model::RunResults;
 use plotters::coord::Shift;
@@ -45,59 +45,37 @@ struct Lag {
     faults: Vec<(f64, f64)>,
 }
 
-/// Empirical CDF of `xs` (sorted in place), at most [`MAX_CDF_POINTS`] steps.
-fn ecdf(xs: &mut [f64]) -> Vec<(f64, f64)> {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n == 0 {
-        return vec![];
-    }
-    let step = n.div_ceil(MAX_CDF_POINTS).max(1);
-    let mut out: Vec<(f64, f64)> = (0..n)
-        .step_by(step)
-        .map(|i| (xs[i], (i + 1) as f64 / n as f64))
-        .collect();
-    out.push((xs[n - 1], 1.0));
-    out
-}
-
 impl Lag {
     fn new(r: &RunResults, title: String) -> Self {
-        let end_s = r
-            .duration_s
-            .max(r.timeline.last().map_or(0.0, |row| row.t))
-            .max(1e-9);
+        let end_s = r.duration_s.max(r.timeline_chart.last_t()).max(1e-9);
         let (div, clock) = clock_unit(end_s);
         let replicas = replica_columns(r);
-        let lag_max = r
-            .timeline
+        let chart = &r.timeline_chart;
+        let lag_max = replicas
             .iter()
-            .flat_map(|row| {
-                replicas
-                    .iter()
-                    .filter_map(|(_, n)| row.lag.get(*n).copied())
-            })
-            .filter(|l| l.is_finite())
+            .map(|(_, n)| chart.lag_max(*n))
             .fold(0.0, f64::max);
         let (scale, lag_unit) = style::time_unit(lag_max);
-        let buckets = merge(&r.timeline, div, &r.timeline_columns.db_nodes);
         let names: Vec<&str> = replicas.iter().map(|(name, _)| name.as_str()).collect();
         let colors = style::colors_for(&names);
         let series = replicas
             .iter()
             .zip(colors)
             .map(|((name, n), color)| {
-                let over_time = buckets
+                let over_time = chart
+                    .buckets()
                     .iter()
-                    .map(|b| (b.t, b.lag.get(*n).map_or(f64::NAN, |l| l * scale)))
+                    .map(|b| {
+                        (
+                            b.t / div,
+                            b.lag.get(*n).map_or(f64::NAN, |l| l * scale),
+                        )
+                    })
                     .collect();
-                let mut samples: Vec<f64> = r
-                    .timeline
-                    .iter()
-                    .filter(|row| &row.primary != name)
-                    .filter_map(|row| row.lag.get(*n).copied())
-                    .filter(|l| l.is_finite())
-                    .map(|l| l * scale)
+                let cdf = chart
+                    .lag_cdf(*n, MAX_CDF_POINTS)
+                    .into_iter()
+                    .map(|(l, share)| (l * scale, share))
                     .collect();
                 let legend = match r.replication.iter().find(|s| &s.name == name) {
                     Some(s) if s.transactions_applied > 0 => format!(
@@ -112,7 +90,7 @@ impl Lag {
                     color,
                     legend,
                     over_time,
-                    cdf: ecdf(&mut samples),
+                    cdf,
                 }
             })
             .collect();
@@ -247,6 +225,7 @@ impl Figure for Lag {
 mod tests {
     use super::super::testutil;
     use super::*;
+    use crate::model::timeline::TimelineChart;
 
     #[test]
     fn one_series_per_replica() {
@@ -268,6 +247,7 @@ mod tests {
         r.timeline
             .iter_mut()
             .for_each(|row| row.lag.iter_mut().for_each(|l| *l = 0.0));
+        r.timeline_chart = TimelineChart::of_rows(&r.timeline, &r.timeline_columns.db_nodes);
         let files = replication_lag(&dir, &r).unwrap();
         testutil::check(&dir, &files[0], &["no replica"]);
         let mut r = testutil::primary_down().clone();
@@ -275,18 +255,9 @@ mod tests {
             .iter_mut()
             .for_each(|row| row.lag.iter_mut().for_each(|l| *l = f64::NAN));
         r.timeline.truncate(1);
+        r.timeline_chart = TimelineChart::of_rows(&r.timeline, &r.timeline_columns.db_nodes);
         let files = replication_lag(&dir, &r).unwrap();
         testutil::check(&dir, &files[0], &[r.replication[0].name.as_str()]);
         testutil::done(&dir);
-    }
-
-    #[test]
-    fn ecdf_steps() {
-        let mut xs = vec![3.0, 1.0, 2.0];
-        assert_eq!(
-            ecdf(&mut xs),
-            vec![(1.0, 1.0 / 3.0), (2.0, 2.0 / 3.0), (3.0, 1.0), (3.0, 1.0)]
-        );
-        assert!(ecdf(&mut []).is_empty());
     }
 }

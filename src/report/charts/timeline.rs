@@ -4,13 +4,16 @@
 //! panel; fault starts, detections and recoveries (failover, VRRP takeover, repair) are
 //! vertical lines, labelled in a strip above the panels.
 //!
-//! Long runs are merged into at most [`MAX_POINTS`] intervals (counts summed, latency and lag
-//! quantiles taken at their highest), so the SVG stays small and quick to draw.
+//! Long runs are drawn from at most [`MAX_BUCKETS`](crate::model::timeline::MAX_BUCKETS)
+//! buckets of consecutive intervals (counts summed, latency and lag quantiles taken at their
+//! highest: `model::timeline::TimelineChart`, kept bounded while the run streams its rows), so
+//! the SVG stays small and quick to draw.
 
 use super::style::{self, DrawResult, Swatch};
 use super::{ChartFile, Figure};
 use crate::model::RunResults;
-use crate::model::stack::{LogEntry, TimelineRow};
+use crate::model::stack::LogEntry;
+use crate::model::timeline::Bucket;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -19,8 +22,6 @@ use std::io;
 use std::ops::Range;
 use std::path::Path;
 
-/// Most intervals drawn; more rows are merged.
-pub const MAX_POINTS: usize = 1000;
 /// Most events marked with a line; beyond that, an even selection (noted in the legend).
 const MAX_MARKS: usize = 200;
 /// Rows of event labels; events whose label does not fit keep their line without one.
@@ -39,22 +40,6 @@ pub fn failure_timeline(dir: &Path, r: &RunResults) -> io::Result<Vec<ChartFile>
     Ok(vec![super::write(dir, "failure_timeline", &title, &fig)?])
 }
 
-/// Timeline rows merged over consecutive intervals.
-pub(super) struct Bucket {
-    /// End of the bucket, in display units.
-    pub(super) t: f64,
-    /// Length in seconds.
-    dt: f64,
-    arrivals: u64,
-    completed: u64,
-    failed: u64,
-    errors: Vec<u64>,
-    p50: f64,
-    p99: f64,
-    /// Per DB node, seconds (the highest in the bucket); NaN when down throughout.
-    pub(super) lag: Vec<f64>,
-}
-
 /// (name, DB node index) of the nodes that were replicas at some point in the run: those
 /// with replication statistics, and any whose sampled lag was ever positive.
 pub(super) fn replica_columns(r: &RunResults) -> Vec<(String, usize)> {
@@ -64,9 +49,7 @@ pub(super) fn replica_columns(r: &RunResults) -> Vec<(String, usize)> {
         .enumerate()
         .filter(|(n, name)| {
             r.replication.iter().any(|s| &&s.name == name)
-                || r.timeline
-                    .iter()
-                    .any(|row| row.lag.get(*n).is_some_and(|&l| l > 0.0))
+                || r.timeline_chart.lagged(*n)
         })
         .map(|(n, name)| (name.clone(), n))
         .collect()
@@ -158,64 +141,19 @@ pub(super) fn clock_unit(end_s: f64) -> (f64, &'static str) {
     }
 }
 
-/// Merges `rows` into at most [`MAX_POINTS`] buckets, times divided by `div`. A node's lag
-/// counts only while it is a replica: `db_nodes[n]` being the primary (lag 0 by definition)
-/// leaves a gap, like being down.
-pub(super) fn merge(rows: &[TimelineRow], div: f64, db_nodes: &[String]) -> Vec<Bucket> {
-    let per = rows.len().div_ceil(MAX_POINTS).max(1);
-    let mut out: Vec<Bucket> = vec![];
-    let mut prev_t = 0.0;
-    for chunk in rows.chunks(per) {
-        let Some(last) = chunk.last() else { continue };
-        let nodes = chunk.iter().map(|r| r.lag.len()).max().unwrap_or(0);
-        let causes = chunk.iter().map(|r| r.errors.len()).max().unwrap_or(0);
-        let mut b = Bucket {
-            t: last.t / div,
-            dt: (last.t - prev_t).max(0.0),
-            arrivals: 0,
-            completed: 0,
-            failed: 0,
-            errors: vec![0; causes],
-            p50: 0.0,
-            p99: 0.0,
-            lag: vec![f64::NAN; nodes],
-        };
-        for r in chunk {
-            b.arrivals += r.arrivals;
-            b.completed += r.completed;
-            b.failed += r.failed;
-            for (k, e) in r.errors.iter().enumerate() {
-                b.errors[k] += e;
-            }
-            b.p50 = b.p50.max(r.p50);
-            b.p99 = b.p99.max(r.p99);
-            for (n, &l) in r.lag.iter().enumerate() {
-                if l.is_finite() && db_nodes.get(n) != Some(&r.primary) {
-                    b.lag[n] = if b.lag[n].is_nan() {
-                        l
-                    } else {
-                        b.lag[n].max(l)
-                    };
-                }
-            }
-        }
-        prev_t = last.t;
-        out.push(b);
-    }
-    out
-}
-
 /// A series of a panel: name, colour, (time, value) points.
 type Line = (String, RGBColor, Vec<(f64, f64)>);
 
-struct Timeline {
+struct Timeline<'r> {
     title: String,
     /// Events worth a mark in the log (more than `marks` holds when thinned out).
     events: usize,
     unit: &'static str,
     end: f64,
     warmup: f64,
-    buckets: Vec<Bucket>,
+    /// Seconds per display unit of time.
+    div: f64,
+    buckets: &'r [Bucket],
     /// (name, index into the timeline's per-cause columns) of the causes that occurred.
     causes: Vec<(String, usize)>,
     /// (name, DB node index) of the nodes that were replicas at some point.
@@ -225,14 +163,11 @@ struct Timeline {
     marks: Vec<Mark>,
 }
 
-impl Timeline {
-    fn new(r: &RunResults, title: String) -> Self {
-        let end_s = r
-            .duration_s
-            .max(r.timeline.last().map_or(0.0, |row| row.t))
-            .max(1e-9);
+impl<'r> Timeline<'r> {
+    fn new(r: &'r RunResults, title: String) -> Self {
+        let end_s = r.duration_s.max(r.timeline_chart.last_t()).max(1e-9);
         let (div, unit) = clock_unit(end_s);
-        let buckets = merge(&r.timeline, div, &r.timeline_columns.db_nodes);
+        let buckets = r.timeline_chart.buckets();
         let cols = &r.timeline_columns;
         let causes = cols
             .causes
@@ -281,6 +216,7 @@ impl Timeline {
             unit,
             end: end_s / div,
             warmup: r.warmup_s / div,
+            div,
             buckets,
             causes,
             replicas,
@@ -380,7 +316,7 @@ impl Timeline {
     }
 }
 
-impl Figure for Timeline {
+impl Figure for Timeline<'_> {
     fn size(&self) -> (u32, u32) {
         (1300, 1240)
     }
@@ -434,7 +370,7 @@ impl Figure for Timeline {
             }
         };
         let at = |f: &dyn Fn(&Bucket) -> f64| -> Vec<(f64, f64)> {
-            self.buckets.iter().map(|b| (b.t, f(b))).collect()
+            self.buckets.iter().map(|b| (b.t / self.div, f(b))).collect()
         };
         let no_rows = self.buckets.is_empty().then_some(
             "no timeline rows: the run had failures.timeline_interval = 0 or ended before the first",
@@ -551,7 +487,7 @@ impl Figure for Timeline {
     }
 }
 
-impl Timeline {
+impl Timeline<'_> {
     fn latency_panel<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
@@ -560,8 +496,9 @@ impl Timeline {
     where
         DB::ErrorType: 'static,
     {
-        let p50: Vec<(f64, f64)> = self.buckets.iter().map(|b| (b.t, b.p50)).collect();
-        let p99: Vec<(f64, f64)> = self.buckets.iter().map(|b| (b.t, b.p99)).collect();
+        let at = |b: &Bucket| b.t / self.div;
+        let p50: Vec<(f64, f64)> = self.buckets.iter().map(|b| (at(b), b.p50)).collect();
+        let p99: Vec<(f64, f64)> = self.buckets.iter().map(|b| (at(b), b.p99)).collect();
         let y = style::log_range(p50.iter().chain(&p99).map(|p| p.1), 1e-3..1.0);
         let span = style::decades(&y);
         let mut chart = ChartBuilder::on(area)
@@ -690,13 +627,16 @@ mod tests {
         let base = testutil::primary_down();
         let mut r = base.clone();
         let n = 100_000;
-        r.timeline = (0..n)
-            .map(|i| {
-                let mut row = base.timeline[i % base.timeline.len()].clone();
-                row.t = (i + 1) as f64;
-                row
-            })
-            .collect();
+        // Streamed as a run would: only the bounded summary is kept.
+        let db = &base.timeline_columns.db_nodes;
+        r.timeline_chart = crate::model::timeline::TimelineChart::new(n as u64, db.len());
+        for i in 0..n {
+            let mut row = base.timeline[i % base.timeline.len()].clone();
+            row.t = (i + 1) as f64;
+            r.timeline_chart
+                .push(&row, db.iter().position(|d| d == &row.primary));
+        }
+        assert!(r.timeline_chart.buckets().len() <= crate::model::timeline::MAX_BUCKETS);
         r.duration_s = n as f64;
         r.faults = (0..5000)
             .map(|i| FaultReport {
@@ -739,7 +679,7 @@ mod tests {
         let mut r = testutil::primary_down().clone();
         let dir = testutil::temp_dir("timeline-empty");
         // No rows at all.
-        r.timeline.clear();
+        r.timeline_chart = Default::default();
         r.event_log.clear();
         r.faults.clear();
         let files = failure_timeline(&dir, &r).unwrap();
@@ -749,7 +689,8 @@ mod tests {
         one.p50 = 0.0;
         one.p99 = 0.0;
         one.lag.iter_mut().for_each(|l| *l = f64::NAN);
-        r.timeline = vec![one];
+        r.timeline_chart =
+            crate::model::timeline::TimelineChart::of_rows(&[one], &r.timeline_columns.db_nodes);
         r.faults = vec![FaultReport {
             component: "db-primary".into(),
             kind: "crash".into(),
