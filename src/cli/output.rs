@@ -8,9 +8,9 @@ use super::print;
 use infrasim::experiment::Shard;
 use infrasim::model::timeline::NoRows;
 use infrasim::model::{Config, RunResults, Stack};
-use infrasim::report::{self, Level, Provenance};
 use infrasim::report::atomic::{self, OutDir, Previous};
 use infrasim::report::study::StudyRecord;
+use infrasim::report::{self, Level, Provenance};
 use std::io;
 use std::path::{Path, PathBuf};
 

@@ -329,7 +329,10 @@ fn cdf_per_algorithm(
         .par_iter()
         .map(|&p| {
             let name = value(&labels[p], ALGO_PARAM).unwrap_or_default();
-            (name, Stack::run_with(&points[p].config, 0, &mut NoRows).latency_hist)
+            (
+                name,
+                Stack::run_with(&points[p].config, 0, &mut NoRows).latency_hist,
+            )
         })
         .collect();
     let at = if load.is_nan() {

@@ -472,7 +472,10 @@ mod tests {
         // What must be held: MAX_BUCKETS buckets of 3 causes and 2 nodes, and the exact lag
         // samples or the histogram, whichever is larger.
         let bound = MAX_BUCKETS * (std::mem::size_of::<Bucket>() + 8 * 5)
-            + 2 * 8 * (EXACT_LAG_TOTAL / 2 + 1).next_power_of_two().max(HIST_BINS + 1)
+            + 2 * 8
+                * (EXACT_LAG_TOTAL / 2 + 1)
+                    .next_power_of_two()
+                    .max(HIST_BINS + 1)
             + 2;
         assert!(large <= bound, "{large} > {bound}");
         assert!(large <= small + small / 10, "{small} -> {large}");

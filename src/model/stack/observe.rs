@@ -90,22 +90,17 @@ impl Observer {
             interval_ns: IntervalLatency::default(),
             row: TimelineRow::default(),
             fresh: false,
-            chart: TimelineChart::new(
-                Self::rows_announced(cfg),
-                1 + cfg.database.replicas.len(),
-            ),
+            chart: TimelineChart::new(Self::rows_announced(cfg), 1 + cfg.database.replicas.len()),
             log: vec![],
         }
     }
 
     /// Rows a run makes: one at every multiple of the interval up to the duration.
     fn rows_announced(cfg: &Config) -> u64 {
-        let i = cfg.failures.timeline_interval.as_nanos();
-        if i == 0 {
-            0
-        } else {
-            cfg.duration.as_nanos() / i
-        }
+        cfg.duration
+            .as_nanos()
+            .checked_div(cfg.failures.timeline_interval.as_nanos())
+            .unwrap_or(0)
     }
 
     pub(super) fn enabled(&self) -> bool {
@@ -155,15 +150,16 @@ impl Stack {
         let o = &mut self.obs;
         let row = &mut o.row;
         row.servers.clear();
-        row.servers.extend(self.servers.iter().enumerate().map(|(i, s)| {
-            if s.app_up() {
-                "up"
-            } else if active_lb.is_some_and(|k| self.lbs[k].views[i].usable) {
-                "down-undetected"
-            } else {
-                "down-detected"
-            }
-        }));
+        row.servers
+            .extend(self.servers.iter().enumerate().map(|(i, s)| {
+                if s.app_up() {
+                    "up"
+                } else if active_lb.is_some_and(|k| self.lbs[k].views[i].usable) {
+                    "down-undetected"
+                } else {
+                    "down-detected"
+                }
+            }));
         row.lag.clear();
         row.lag.extend((0..self.db.len()).map(|n| {
             if !self.db[n].up() {

@@ -65,12 +65,7 @@ impl Lag {
                 let over_time = chart
                     .buckets()
                     .iter()
-                    .map(|b| {
-                        (
-                            b.t / div,
-                            b.lag.get(*n).map_or(f64::NAN, |l| l * scale),
-                        )
-                    })
+                    .map(|b| (b.t / div, b.lag.get(*n).map_or(f64::NAN, |l| l * scale)))
                     .collect();
                 let cdf = chart
                     .lag_cdf(*n, MAX_CDF_POINTS)

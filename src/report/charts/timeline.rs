@@ -48,8 +48,7 @@ pub(super) fn replica_columns(r: &RunResults) -> Vec<(String, usize)> {
         .iter()
         .enumerate()
         .filter(|(n, name)| {
-            r.replication.iter().any(|s| &&s.name == name)
-                || r.timeline_chart.lagged(*n)
+            r.replication.iter().any(|s| &&s.name == name) || r.timeline_chart.lagged(*n)
         })
         .map(|(n, name)| (name.clone(), n))
         .collect()
@@ -370,7 +369,10 @@ impl Figure for Timeline<'_> {
             }
         };
         let at = |f: &dyn Fn(&Bucket) -> f64| -> Vec<(f64, f64)> {
-            self.buckets.iter().map(|b| (b.t / self.div, f(b))).collect()
+            self.buckets
+                .iter()
+                .map(|b| (b.t / self.div, f(b)))
+                .collect()
         };
         let no_rows = self.buckets.is_empty().then_some(
             "no timeline rows: the run had failures.timeline_interval = 0 or ended before the first",
