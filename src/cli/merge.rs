@@ -152,7 +152,8 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
             record.scenario_file
         ));
     }
-    let ok = finish_sweep(&output, &record, &runs_csv, points.as_deref(), &gate, &name)?;
+    let points = points.as_deref().map(|p| (p, &[][..]));
+    let ok = finish_sweep(&output, &record, &runs_csv, points, &gate, &name)?;
     print::outln(&output.written());
     Ok(ok)
 }

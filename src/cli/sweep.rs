@@ -21,6 +21,7 @@ use infrasim::scenario::{self, Problem, Scenario, ScenarioError, limits};
 use infrasim::stats::{LatencyHistogram, MeanCi};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::Mutex;
 
 /// Most points of one sweep: each point's configuration is held in memory.
 pub const MAX_POINTS: usize = 100_000;
@@ -101,6 +102,25 @@ pub fn sweep_study(
     let output = Output::claim(&args.output, default_dir(&sc.config.name, shard))?;
     let all_jobs = sweep::jobs(points.len(), reps, shard);
     let journal_dir = output.dir().map(|d| d.journal_path());
+    // The latency distributions the CDF chart draws are kept as their runs finish: running
+    // those points again once the study is over (a few of its longest runs, fewer than the
+    // threads can share) held the last seconds of a study to one thread.
+    let charted = if shard.is_none()
+        && output.level() == Level::All
+        && keys.iter().any(|k| k == ALGO_PARAM)
+    {
+        cdf_points(&labels).1
+    } else {
+        vec![]
+    };
+    let kept: Mutex<Vec<(usize, LatencyHistogram)>> = Mutex::new(vec![]);
+    let keep = |p: usize, rep: u64, r: &infrasim::model::RunResults| {
+        if rep == 0 && charted.contains(&p) {
+            kept.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((p, r.latency_hist.clone()));
+        }
+    };
     let (journal, rows, elapsed) = journal::run_study(
         journal_dir.as_deref(),
         &record,
@@ -108,8 +128,9 @@ pub fn sweep_study(
         args.output.quiet,
         &all_jobs,
         |r: &sweep::RunRow| (r.point, r.rep),
-        |todo, stop, done| sweep::run(&points, todo, stop, done),
+        |todo, stop, done| sweep::run(&points, todo, stop, done, &keep),
     )?;
+    let kept = kept.into_inner().unwrap_or_else(|e| e.into_inner());
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
     if shard.is_some() {
         write_study(&output, &record, &runs_csv, &[], |_| Ok(()))
@@ -131,7 +152,7 @@ pub fn sweep_study(
         &output,
         &record,
         &runs_csv,
-        Some(&points),
+        Some((&points, &kept)),
         gate,
         &sc.config.name,
     )
@@ -220,12 +241,18 @@ fn label(l: &[(String, String)]) -> String {
     }
 }
 
+/// The latency distributions of replication 0 of the points the CDF chart draws, by point, as
+/// the study's own runs left them.
+pub type Kept<'a> = &'a [(usize, LatencyHistogram)];
+
 /// From `runs.csv` bytes to every output of a sweep; shared by unsharded runs and `merge`.
+/// `points` are the study's points, with the latency distributions of the runs the CDF chart
+/// draws that this process made (the others, on `--resume` or `merge`, are run again).
 pub fn finish_sweep(
     output: &Output,
     record: &StudyRecord,
     runs_csv: &[u8],
-    points: Option<&[Point]>,
+    points: Option<(&[Point], Kept<'_>)>,
     gate: &Gate,
     suite: &str,
 ) -> Outcome {
@@ -239,8 +266,8 @@ pub fn finish_sweep(
     let text = render_sweep(&labels, &sums, &cmps);
     let algos = keys.iter().any(|k| k == ALGO_PARAM);
     let cdf = match points {
-        Some(points) if algos && output.level() == Level::All => {
-            Some(cdf_per_algorithm(points, &labels))
+        Some((points, kept)) if algos && output.level() == Level::All => {
+            Some(cdf_per_algorithm(points, &labels, kept))
         }
         _ => None,
     };
@@ -296,22 +323,14 @@ pub fn finish_sweep(
 const LOAD_PARAM: &str = "workload.rate";
 const ALGO_PARAM: &str = "lb.algorithm";
 
-/// Latency distributions per algorithm at one load (the highest load of the first variant),
-/// from replication 0 of those points run again: deterministic, so a merged or resumed study
-/// draws the same chart.
-fn cdf_per_algorithm(
-    points: &[Point],
-    labels: &[Vec<(String, String)>],
-) -> (String, Vec<(String, LatencyHistogram)>) {
-    use rayon::prelude::*;
+/// The points the latency CDF chart draws (each algorithm at the highest load of the first
+/// variant), and that load as a caption suffix.
+fn cdf_points(labels: &[Vec<(String, String)>]) -> (String, Vec<usize>) {
     let others = |l: &[(String, String)]| -> Vec<(String, String)> {
         l.iter()
             .filter(|(k, _)| k != ALGO_PARAM && k != LOAD_PARAM)
             .cloned()
             .collect()
-    };
-    let value = |l: &[(String, String)], key: &str| {
-        l.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     };
     let base = others(&labels[0]);
     let load = labels
@@ -325,21 +344,39 @@ fn cdf_per_algorithm(
                 && value(&labels[p], LOAD_PARAM).is_none_or(|v| v.parse::<f64>().ok() == Some(load))
         })
         .collect();
-    let series = chosen
-        .par_iter()
-        .map(|&p| {
-            let name = value(&labels[p], ALGO_PARAM).unwrap_or_default();
-            (
-                name,
-                Stack::run_with(&points[p].config, 0, &mut NoRows).latency_hist,
-            )
-        })
-        .collect();
     let at = if load.is_nan() {
         String::new()
     } else {
         format!(" at {load} req/s")
     };
+    (at, chosen)
+}
+
+fn value(l: &[(String, String)], key: &str) -> Option<String> {
+    l.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+/// Latency distributions per algorithm at one load ([`cdf_points`]), from replication 0 of
+/// those points: as `kept` by the study's own runs, or run again (deterministic, so a merged
+/// or resumed study draws the same chart).
+fn cdf_per_algorithm(
+    points: &[Point],
+    labels: &[Vec<(String, String)>],
+    kept: Kept<'_>,
+) -> (String, Vec<(String, LatencyHistogram)>) {
+    use rayon::prelude::*;
+    let (at, chosen) = cdf_points(labels);
+    let series = chosen
+        .par_iter()
+        .map(|&p| {
+            let name = value(&labels[p], ALGO_PARAM).unwrap_or_default();
+            let hist = match kept.iter().find(|(q, _)| *q == p) {
+                Some((_, h)) => h.clone(),
+                None => Stack::run_with(&points[p].config, 0, &mut NoRows).latency_hist,
+            };
+            (name, hist)
+        })
+        .collect();
     (at, series)
 }
 

@@ -8,7 +8,7 @@
 use super::metrics::flatten;
 use super::shard::Shard;
 use crate::model::timeline::NoRows;
-use crate::model::{Config, Stack};
+use crate::model::{Config, RunResults, Stack};
 use crate::stats::MeanCi;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -59,12 +59,15 @@ pub fn jobs(points: usize, replications: u32, shard: Option<Shard>) -> Vec<(usiz
 
 /// Runs the jobs in parallel on the current rayon pool; results come back in job order.
 /// A job not yet started when `stop()` turns true is skipped (interruption); `done` sees
-/// every finished run as it finishes (progress, journal).
+/// every finished run as it finishes (progress, journal), and `seen` its whole results
+/// first (what a chart needs beyond the metrics, kept by the caller instead of running the
+/// point again).
 pub fn run(
     points: &[Point],
     jobs: &[(usize, u64)],
     stop: &(dyn Fn() -> bool + Sync),
     done: &(dyn Fn(&RunRow) + Sync),
+    seen: &(dyn Fn(usize, u64, &RunResults) + Sync),
 ) -> Vec<RunRow> {
     jobs.par_iter()
         .filter_map(|&(p, rep)| {
@@ -72,6 +75,7 @@ pub fn run(
                 return None;
             }
             let r = Stack::run_with(&points[p].config, rep, &mut NoRows);
+            seen(p, rep, &r);
             let row = RunRow {
                 point: p,
                 rep,
