@@ -453,3 +453,34 @@ impl Stack {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_latencies_stay_bounded() {
+        // Exact nearest-rank quantiles up to the cap; beyond, an HDR histogram (3 significant
+        // digits) and no stored values, whatever the interval's throughput.
+        let mut l = IntervalLatency::default();
+        for i in 1..=1000u64 {
+            l.push(i * 1_000_000);
+        }
+        assert!((l.quantile_secs(0.5) - 0.5).abs() < 1e-12);
+        assert!((l.quantile_secs(0.99) - 0.99).abs() < 1e-12);
+        l.clear();
+        let n = 3 * EXACT_INTERVAL_LATENCIES as u64;
+        for i in 1..=n {
+            l.push(i * 1_000);
+        }
+        assert!(l.exact.capacity() == 0 && l.hist.is_some());
+        let exact = |q: f64| (q * n as f64).ceil() * 1e-6;
+        for q in [0.5, 0.99] {
+            let got = l.quantile_secs(q);
+            assert!((got - exact(q)).abs() <= exact(q) * 1e-3, "q {q}: {got}");
+        }
+        l.clear();
+        assert!(l.hist.is_none() && l.exact.is_empty());
+        assert_eq!(l.quantile_secs(0.5), 0.0);
+    }
+}
