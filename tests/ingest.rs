@@ -1,7 +1,8 @@
 //! `simulate import` and `simulate fit` through the binary: every generated scenario loads and
 //! runs; what is not mapped is listed on the terminal and atop the scenario; a user's file is
 //! never overwritten; logs with malformed or truncated lines are fitted, logs that are mostly
-//! unreadable are refused. The inputs are the README's examples (scenarios/import/) and tests/fixtures/ingest/.
+//! unreadable are refused. The inputs are the README's examples (scenarios/import/), tests/fixtures/ingest/
+//! and HAProxy's own example configurations (Debian's haproxy package).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -369,4 +370,77 @@ fn fit_json_lines_and_a_log_with_the_config() {
     assert!(e.starts_with("error: bad.log line 1:"), "{e}");
     assert!(!d.join("bad.toml").exists());
     let _ = fs::remove_dir_all(&d);
+}
+
+/// HAProxy's own example configurations, as Debian's `haproxy` package ships them
+/// (`/usr/share/doc/haproxy/examples/*.cfg`, from HAProxy's `examples/` folder), or from
+/// `INFRASIM_HAPROXY_EXAMPLES` (`.ci/run` extracts them from the .deb when a minimal image drops
+/// /usr/share/doc). They are not copied here: they are HAProxy's, under its licence.
+fn haproxy_examples() -> PathBuf {
+    let dir = std::env::var_os("INFRASIM_HAPROXY_EXAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/doc/haproxy/examples"));
+    assert!(
+        dir.is_dir(),
+        "{} is missing: apt-get install -y haproxy (.ci/run does it), or point \
+         INFRASIM_HAPROXY_EXAMPLES at HAProxy's examples/ folder",
+        dir.display()
+    );
+    dir
+}
+
+/// Each example imports, lists its unmapped directives with file and line on the terminal and
+/// atop the scenario, and the scenario runs.
+#[test]
+fn haproxy_s_own_examples_import_and_run() {
+    let dir = haproxy_examples();
+    let mut cfgs: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cfg"))
+        .collect();
+    cfgs.sort();
+    assert!(
+        cfgs.len() >= 3,
+        "expected HAProxy's examples in {}",
+        dir.display()
+    );
+    let d = sandbox("examples");
+    for cfg in &cfgs {
+        let name = format!("{}.toml", cfg.file_stem().unwrap().to_string_lossy());
+        let err = ok(&sim(&d, &["import", cfg.to_str().unwrap(), "-o", &name]));
+        assert!(err.contains("not mapped"), "{name}: {err}");
+        let text = fs::read_to_string(d.join(&name)).unwrap();
+        let listed = text
+            .lines()
+            .take_while(|l| l.starts_with('#') || l.is_empty())
+            .filter(|l| l.contains(&format!("{}:", cfg.display())))
+            .count();
+        assert!(
+            listed > 0,
+            "{name}: no unmapped directive listed atop:\n{text}"
+        );
+        runs(&d, &name);
+    }
+}
+
+/// Debian's default `/etc/haproxy/haproxy.cfg` has no backend: import refuses it, naming why,
+/// and writes nothing.
+#[test]
+fn a_config_without_a_backend_is_refused_for_what_it_is() {
+    let cfg = Path::new("/etc/haproxy/haproxy.cfg");
+    assert!(
+        cfg.exists(),
+        "{} is missing: apt-get install -y haproxy (.ci/run does it)",
+        cfg.display()
+    );
+    let d = sandbox("nobackend");
+    let o = sim(&d, &["import", cfg.to_str().unwrap(), "-o", "default.toml"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no backend"), "{stderr}");
+    assert!(
+        !d.join("default.toml").exists(),
+        "a refused import wrote a scenario"
+    );
 }
