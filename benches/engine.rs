@@ -264,7 +264,7 @@ fn main() {
         (rate * horizon) as u64
     );
     let r1 = side_by_side("mm1", reps, || hand_loop(rate, service, 1, horizon), &mm1);
-    let r2 = side_by_side(
+    side_by_side(
         "leastconn2",
         reps,
         || hand_loop(2.0 * rate, service, 2, horizon),
@@ -282,7 +282,6 @@ fn main() {
             ns / (l * r1)
         );
     }
-    let _ = r2;
 
     let mut with_timeline = mm1.clone();
     with_timeline.failures.timeline_interval = SimTime::from_secs(1);

@@ -107,40 +107,26 @@ fn words(file: &str, no: usize, line: &str) -> Result<Vec<String>, IngestError> 
                     cur.push(n);
                 }
             }
-            '"' => {
+            '"' | '\'' => {
                 in_word = true;
+                // Inside double quotes a backslash escapes; inside single quotes nothing does.
                 loop {
                     match chars.next() {
                         None => {
+                            let which = if c == '"' { "double" } else { "single" };
                             return Err(IngestError::new(
                                 file,
                                 Some(no),
-                                "a double quote is not closed on this line",
+                                format!("a {which} quote is not closed on this line"),
                             ));
                         }
-                        Some('"') => break,
-                        Some('\\') => {
+                        Some(q) if q == c => break,
+                        Some('\\') if c == '"' => {
                             if let Some(n) = chars.next() {
                                 cur.push(n);
                             }
                         }
-                        Some(c) => cur.push(c),
-                    }
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        None => {
-                            return Err(IngestError::new(
-                                file,
-                                Some(no),
-                                "a single quote is not closed on this line",
-                            ));
-                        }
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
+                        Some(q) => cur.push(q),
                     }
                 }
             }

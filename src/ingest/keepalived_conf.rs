@@ -3,29 +3,19 @@
 //! `[lb.vrrp]`, and a tracked `vrrp_script` (or `track_process`) becomes `track_haproxy` with
 //! its `interval`, `fall` and `rise`. Everything else is listed as not mapped.
 
-use super::text::{Stmt, blocks, duration, parse_int};
+use super::text::{BlockConf, duration, parse_int};
 use super::{Draft, IngestError, Unmapped};
 
-pub struct Conf {
-    pub file: String,
-    pub stmts: Vec<Stmt>,
-}
+pub type Conf = BlockConf;
 
 pub fn parse(file: &str, text: &str) -> Result<Conf, IngestError> {
-    Ok(Conf {
-        file: file.to_string(),
-        stmts: blocks(file, text, false)?,
-    })
+    Conf::parse(file, text, false)
 }
 
 /// keepalived times are seconds, possibly fractional (`advert_int 0.5`).
 fn seconds(s: &str) -> Option<u64> {
     let v: f64 = s.parse().ok()?;
     (v.is_finite() && v > 0.0 && v < 1e6).then(|| (v * 1e9).round() as u64)
-}
-
-fn name(s: &Stmt) -> &str {
-    s.words.first().map(String::as_str).unwrap_or("")
 }
 
 pub fn map(conf: &Conf, d: &mut Draft) {
@@ -35,7 +25,7 @@ pub fn map(conf: &Conf, d: &mut Draft) {
     let instance = conf
         .stmts
         .iter()
-        .find(|s| name(s) == "vrrp_instance" && s.block.is_some());
+        .find(|s| s.name() == "vrrp_instance" && s.block.is_some());
     let mut tracked: Vec<&str> = vec![];
     let mut tracks_process = false;
     if let Some(inst) = instance {
@@ -48,11 +38,11 @@ pub fn map(conf: &Conf, d: &mut Draft) {
         let body = inst.block.as_deref().unwrap_or(&[]);
         let master = body
             .iter()
-            .any(|s| name(s) == "state" && s.words.get(1).map(String::as_str) == Some("MASTER"));
+            .any(|s| s.name() == "state" && s.words.get(1).map(String::as_str) == Some("MASTER"));
         for s in body {
             let arg = s.words.get(1).map(String::as_str).unwrap_or("");
             let c = format!("{f}:{}", s.line);
-            match name(s) {
+            match s.name() {
                 "state" => d.set("lb.vrrp", "master_state", arg == "MASTER", &c),
                 "advert_int" => match seconds(arg) {
                     Some(t) => d.set("lb.vrrp", "advert_int", duration(t).as_str(), &c),
@@ -96,7 +86,7 @@ pub fn map(conf: &Conf, d: &mut Draft) {
                     f,
                     s.line,
                     &s.words,
-                    format!("`{}` block is not modelled", name(s)),
+                    format!("`{}` block is not modelled", s.name()),
                 )),
                 _ => listed.push(Unmapped::new(
                     f,
@@ -113,20 +103,20 @@ pub fn map(conf: &Conf, d: &mut Draft) {
             continue;
         }
         let arg = s.words.get(1).map(String::as_str).unwrap_or("");
-        let is_tracked = (name(s) == "vrrp_script" && tracked.contains(&arg))
-            || (name(s) == "vrrp_track_process" && tracks_process);
+        let is_tracked = (s.name() == "vrrp_script" && tracked.contains(&arg))
+            || (s.name() == "vrrp_track_process" && tracks_process);
         if is_tracked && !script_mapped {
             script_mapped = true;
             d.set(
                 "lb.vrrp",
                 "track_haproxy",
                 true,
-                &format!("{f}:{}: {} {arg}", s.line, name(s)),
+                &format!("{f}:{}: {} {arg}", s.line, s.name()),
             );
             for b in s.block.as_deref().unwrap_or(&[]) {
                 let v = b.words.get(1).map(String::as_str).unwrap_or("");
                 let c = format!("{f}:{}", b.line);
-                match name(b) {
+                match b.name() {
                     "interval" | "delay" => match seconds(v) {
                         Some(t) => d.set("lb.vrrp", "script_interval", duration(t).as_str(), &c),
                         None => listed.push(Unmapped::new(f, b.line, &b.words, "not a time in seconds")),
@@ -151,7 +141,7 @@ pub fn map(conf: &Conf, d: &mut Draft) {
             }
             continue;
         }
-        let why = match name(s) {
+        let why = match s.name() {
             "vrrp_instance" => "only the first vrrp_instance is imported",
             "vrrp_script" | "vrrp_track_process" => "not tracked by the imported vrrp_instance",
             "virtual_server" => "keepalived's LVS load balancing is not modelled (HAProxy is)",

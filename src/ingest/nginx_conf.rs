@@ -5,7 +5,7 @@
 //! (`upstream`: a `unix:` socket or TCP). `include` is not followed: the included file is
 //! listed as not read. Everything else is listed as not mapped.
 
-use super::text::{Stmt, blocks, duration, parse_int, parse_time};
+use super::text::{BlockConf, Stmt, duration, parse_int, parse_time};
 use super::{Draft, IngestError, Unmapped};
 
 /// nginx time units ("Configuration file measurement units"): default seconds.
@@ -20,16 +20,10 @@ const UNITS: [(&str, u64); 8] = [
     ("y", 31_536_000_000_000_000),
 ];
 
-pub struct Conf {
-    pub file: String,
-    pub stmts: Vec<Stmt>,
-}
+pub type Conf = BlockConf;
 
 pub fn parse(file: &str, text: &str) -> Result<Conf, IngestError> {
-    Ok(Conf {
-        file: file.to_string(),
-        stmts: blocks(file, text, true)?,
-    })
+    Conf::parse(file, text, true)
 }
 
 /// A time such as `60s`, `1m30s` or `500ms`: nginx allows several parts.
@@ -68,7 +62,7 @@ pub fn map(conf: &Conf, d: &mut Draft) {
     let mut stack: Vec<(&Stmt, &str)> = conf.stmts.iter().rev().map(|s| (s, "")).collect();
     let mut listed: Vec<Unmapped> = vec![];
     while let Some((s, parent)) = stack.pop() {
-        let name = s.words.first().map(String::as_str).unwrap_or("");
+        let name = s.name();
         let arg = s.words.get(1).map(String::as_str).unwrap_or("");
         if let Some(b) = &s.block {
             if CONTAINERS.contains(&name) {

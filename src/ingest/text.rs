@@ -91,6 +91,30 @@ pub struct Stmt {
     pub block: Option<Vec<Stmt>>,
 }
 
+impl Stmt {
+    /// The directive's name: its first word ("" for an empty statement).
+    pub fn name(&self) -> &str {
+        self.words.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// A block-structured configuration file (nginx, keepalived) as parsed: its name, for the
+/// unmapped list, and its statements.
+pub struct BlockConf {
+    pub file: String,
+    pub stmts: Vec<Stmt>,
+}
+
+impl BlockConf {
+    /// Parses `text` with [`blocks`]: `semicolons` for nginx's syntax, not for keepalived's.
+    pub fn parse(file: &str, text: &str, semicolons: bool) -> Result<BlockConf, IngestError> {
+        Ok(BlockConf {
+            file: file.to_string(),
+            stmts: blocks(file, text, semicolons)?,
+        })
+    }
+}
+
 /// Parses a block-structured configuration. nginx ends statements with `;` and comments with
 /// `#` (nginx "Configuration file measurement units" and core docs); keepalived ends them at
 /// the line's end and also takes `!` as a comment (keepalived.conf(5)). Both quote with `"`
