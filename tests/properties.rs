@@ -482,6 +482,7 @@ fn base() -> impl Strategy<Value = Sys> {
                 lb: LbConfig {
                     algorithm,
                     processing: lbp.dist(),
+                    connect: infrasim::dist::Dist::zero(),
                     threads,
                     maxconn,
                     timeout_queue: ms(tq),

@@ -688,3 +688,53 @@ fn leastconn_beats_random_and_roundrobin() {
     // The theory's own ordering, for the record.
     assert!(mmc_response(lambda, MU, 2) < jsq && jsq < 1.0 / (MU * (1.0 - e2m1_sigma(rho))));
 }
+
+/// `lb.connect` (HAProxy's connection to the server, the log's `Tc`) holds the server's slot
+/// but none of its workers. One server, one worker, exponential work of mean 8 ms, a 2 ms
+/// connect, Poisson arrivals at 50/s:
+/// - with `maxconn 1` the slot is the bottleneck and a request holds it for connect + work: an
+///   M/G/1 with S = 2 ms + Exp(8 ms), E[S] = 10 ms, E[S^2] = 64e-6 + 100e-6 s^2, rho = 0.5,
+///   W = lambda E[S^2] / (2 (1 - rho)) = 8.2 ms (Pollaczek-Khinchine), E[T] = 18.2 ms;
+/// - without `maxconn` the queue sits inside the application, whose worker idles through no
+///   connect: 2 ms then an M/M/1 at 125/s: E[T] = 2 ms + 1/(125 - 50) = 15.33 ms.
+///
+/// Folding the connect into the work (a fit of the slot time `Ta - TR - Tw` as the service)
+/// would give 18.2 ms in both cases.
+#[test]
+fn connect_holds_the_slot_not_the_worker() {
+    let _report = Report::start("lb.connect: slot held, worker not");
+    let (lambda, mu, d) = (50.0, 125.0, 0.002);
+    let seconds = (300_000.0 / lambda) as u64;
+    for (maxconn, theory) in [
+        (
+            1,
+            d + 0.008 + lambda * (64e-6 + 100e-6) / (2.0 * (1.0 - lambda * (d + 0.008))),
+        ),
+        (0, d + 1.0 / (mu - lambda)),
+    ] {
+        let mut cfg = common::mmc(lambda, mu, 1, 1, Algorithm::RoundRobin, seconds);
+        cfg.seed = 301;
+        cfg.lb.connect = infrasim::dist::Dist::det(d).unwrap();
+        cfg.servers[0].maxconn = maxconn;
+        let runs: Vec<RunResults> = (0..R as u64)
+            .into_par_iter()
+            .map(|k| Stack::run(&cfg, k))
+            .collect();
+        for r in &runs {
+            assert_eq!(r.requests.failed, 0, "maxconn {maxconn}: {:?}", r.errors);
+        }
+        check(
+            &format!("mean response, maxconn {maxconn} (s)"),
+            Est::from_runs(&runs, |r| r.latency.mean),
+            theory,
+            0.0,
+        );
+        // The worker is busy for the work only: utilisation lambda / mu either way.
+        check(
+            &format!("app utilisation, maxconn {maxconn}"),
+            Est::from_runs(&runs, |r| r.servers[0].app_utilisation),
+            lambda / mu,
+            0.0,
+        );
+    }
+}

@@ -178,6 +178,9 @@ pub struct LbConfig {
     pub algorithm: Algorithm,
     /// HAProxy CPU time per request (before server selection). Zero bypasses the stage.
     pub processing: Dist,
+    /// Time HAProxy takes to open its connection to the chosen server and send the request
+    /// (the log's `Tc`): the server's slot is held, none of its workers. Zero bypasses it.
+    pub connect: Dist,
     /// Threads processing requests (`nbthread`), >= 1.
     pub threads: u32,
     /// Frontend `maxconn`: requests held by the LB at once; 0 = unlimited. Beyond it new

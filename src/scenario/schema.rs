@@ -140,6 +140,7 @@ pub struct Class {
 pub struct Lb {
     pub algorithm: Option<String>,
     pub processing: Option<Value>,
+    pub connect: Option<Value>,
     pub threads: Option<i64>,
     pub maxconn: Option<i64>,
     pub timeout_queue: Option<Value>,

@@ -50,6 +50,7 @@ pub fn mmc(
         lb: LbConfig {
             algorithm,
             processing: Dist::zero(),
+            connect: Dist::zero(),
             threads: 1,
             maxconn: 0,
             timeout_queue: SimTime::from_secs(3600),

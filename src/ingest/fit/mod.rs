@@ -3,9 +3,14 @@
 //! * **Arrivals**: requests per interval of the accept times. A constant rate is kept unless the
 //!   counts are over-dispersed for a Poisson process (index-of-dispersion test, chi-square with
 //!   bins − 1 degrees of freedom, p < 0.001): then the rate of each interval becomes a phase.
-//! * **Service time** of a request, as HAProxy's server slot sees it: `Ta − TR − Tw` (connect,
-//!   server response and transfer: manual §8.4, "Timing events"), from requests that reached a
-//!   server and got a response below 500. Pooled over the servers: the model draws one
+//! * **Service time** of a request, as the server does it: `Ta − TR − Tw − Tc` (the server's
+//!   response time and the transfer: manual §8.4, "Timing events"), from requests that reached a
+//!   server and got a response below 500. The connect `Tc` before it holds HAProxy's server slot
+//!   but no worker of the server (the kernel completes the handshake into the listen backlog),
+//!   so it becomes `lb.connect`: a gamma of its mean and cv (the timers count whole
+//!   milliseconds, too coarse for a shape). Folded into the service it would make the application's workers
+//!   busier than they are whenever the queue sits inside the application (server `maxconn`
+//!   above its workers, or none). Pooled over the servers: the model draws one
 //!   application time per request and divides it by the server's `speed`, so a server whose
 //!   mean differs by more than 5 % (and 4 standard errors) gets its own `speed`.
 //! * **Family**: each of the model's families is fitted by mean and cv and tested
@@ -196,8 +201,9 @@ pub fn fit(file: &str, log: &Log) -> Fit {
             && r.status > 0
             && r.status < 500
     };
-    let service_of =
-        |r: &super::haproxy_log::Record| (r.t_active - r.t_req.max(0) - r.t_wait).max(0) as f64;
+    let service_of = |r: &super::haproxy_log::Record| {
+        (r.t_active - r.t_req.max(0) - r.t_wait - r.t_connect).max(0) as f64
+    };
     let sample = sorted(recs.iter().filter(served).map(service_of).collect());
     let service = Summary::of(&sample);
     let mut servers = vec![];
@@ -372,7 +378,7 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
         Some(fam) => (
             toml::Value::from(fam.spec()),
             format!(
-                "{} fitted to Ta - TR - Tw (KS p = {:.3})",
+                "{} fitted to Ta - TR - Tw - Tc (KS p = {:.3})",
                 fam.name(),
                 f.candidates[0].p
             ),
@@ -385,7 +391,7 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
             (
                 toml::Value::Table(t),
                 format!(
-                    "measured Ta - TR - Tw; no family passed the KS test (best: {})",
+                    "measured Ta - TR - Tw - Tc; no family passed the KS test (best: {})",
                     f.candidates
                         .first()
                         .map(|c| format!("{} p = {:.1e}", c.family.name(), c.p))
@@ -403,6 +409,29 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
         _ => 0,
     };
     d.set_in("workload.mix", i, "app", app.0, &app.1);
+    if f.connect.mean > 0.0 {
+        // A gamma of the measured mean and cv keeps the connect's share of the slot time's
+        // second moment, which the queueing depends on; its shape is below the timers'
+        // resolution.
+        let spec = if f.connect.n >= 100 && f.connect.cv > 0.0 {
+            format!(
+                "gamma({:.0}us, cv={:.3})",
+                f.connect.mean * 1000.0,
+                f.connect.cv.min(100.0)
+            )
+        } else {
+            format!("det({:.0}us)", f.connect.mean * 1000.0)
+        };
+        d.set(
+            "lb",
+            "connect",
+            spec.as_str(),
+            &format!(
+                "Tc of {} requests, mean and cv (whole-ms timers): holds the server's slot, not a worker",
+                f.connect.n
+            ),
+        );
+    }
 
     // Servers: those of the configuration, or the log's when there is none.
     if d.len("servers") == 0 {

@@ -41,7 +41,7 @@ pub fn text(f: &Fit) -> String {
         ));
     };
     row(&mut o, "response (Ta)", &f.response);
-    row(&mut o, "service Ta-TR-Tw", &f.service);
+    row(&mut o, "service Tr+Td", &f.service);
     row(&mut o, "queue (Tw)", &f.wait);
     row(&mut o, "connect (Tc)", &f.connect);
     o.push_str("\nper server: requests, errors (>= 500 or no response), service, queue, most concurrent, speed\n");

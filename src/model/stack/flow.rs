@@ -359,11 +359,29 @@ impl Stack {
         }
     }
 
-    /// One connection attempt to the assigned server `i`.
+    /// One connection attempt to the assigned server `i`. With `lb.connect` the handshake and
+    /// the request's way to the server take that long, holding the server's slot (HAProxy
+    /// counts a server's connection from the moment it assigns it: `srv_inc_sess_ctr` and
+    /// `served` in src/backend.c `connect_server`) but none of its workers; the request then
+    /// arrives through the same path as a connect that waited for SYN retransmissions
+    /// (`Stage::LbSyn`), so a server that died or went silent meanwhile is met as such.
     #[inline(always)]
     fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
         match self.servers[i].host.answer() {
-            Answer::Up => self.established(cal, id, i),
+            Answer::Up if self.cfg.lb.connect.is_zero() => self.established(cal, id, i),
+            Answer::Up => {
+                let k = self.reqs.items[id as usize].lb as usize;
+                let d = self
+                    .cfg
+                    .lb
+                    .connect
+                    .sample_time(&mut self.lbs[k].connect_rng);
+                let r = &mut self.reqs.items[id as usize];
+                r.stage = Stage::LbSyn;
+                r.since = cal.now();
+                r.syn = 1;
+                cal.schedule_in(d, Ev::Syn(id));
+            }
             Answer::Refuses => self.conn_error(cal, id, true),
             Answer::Silent => {
                 let timeout = self.cfg.failures.health.timeout_connect;

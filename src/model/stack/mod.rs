@@ -583,6 +583,9 @@ struct Balancer {
     held: u32,
     queue_len: TimeAverage,
     rng: Rng,
+    /// Draws of `lb.connect` (stream `lb.connect[k]`): its own, so that setting it moves no
+    /// other draw.
+    connect_rng: Rng,
     /// keepalived: the instance is in FAULT (its tracked HAProxy failed).
     vrrp_fault: bool,
     /// keepalived's script: consecutive failures / successes, and its epoch.
@@ -836,6 +839,7 @@ impl Stack {
                     held: 0,
                     queue_len: TimeAverage::new(),
                     rng: Rng::new(StreamId::indexed(seed, "lb", k, replication)),
+                    connect_rng: Rng::new(StreamId::indexed(seed, "lb.connect", k, replication)),
                     vrrp_fault: false,
                     script_fails: 0,
                     script_passes: 0,

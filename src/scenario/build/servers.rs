@@ -50,6 +50,7 @@ impl Builder<'_> {
         let config = LbConfig {
             algorithm,
             processing: self.dist(&key.key("processing"), lb.processing.as_ref(), "0s"),
+            connect: self.dist(&key.key("connect"), lb.connect.as_ref(), "0s"),
             threads: self.count(&key.key("threads"), lb.threads, 1, 1, MAX_THREADS),
             maxconn: self.count(&key.key("maxconn"), lb.maxconn, 0, 0, u32::MAX),
             timeout_queue: {
