@@ -47,6 +47,7 @@ fn base() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
                 ("rate", s("20")),
                 ("clients", s("100")),
                 ("phases", s("[ { at = \"10s\", rate = 30 } ]")),
+                ("client_timeout", s("\"30s\"")),
             ],
         ),
         (
@@ -65,6 +66,8 @@ fn base() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
             vec![
                 ("algorithm", s("\"roundrobin\"")),
                 ("processing", s("\"det(50us)\"")),
+                ("connect", s("\"det(20us)\"")),
+                ("abortonclose", s("true")),
                 ("threads", s("1")),
                 ("maxconn", s("100")),
                 ("timeout_queue", s("\"5s\"")),
@@ -283,6 +286,7 @@ fn key_kinds() -> Vec<(&'static str, &'static str, &'static str)> {
         ("workload", "arrival", "enum"),
         ("workload", "rate", "positive"),
         ("workload", "clients", "count1"),
+        ("workload", "client_timeout", "duration"),
         ("[workload.mix]", "name", "name"),
         ("[workload.mix]", "weight", "positive"),
         ("[workload.mix]", "nginx", "dist"),
@@ -291,6 +295,8 @@ fn key_kinds() -> Vec<(&'static str, &'static str, &'static str)> {
         ("[workload.mix]", "writes", "count0"),
         ("lb", "algorithm", "enum"),
         ("lb", "processing", "dist"),
+        ("lb", "connect", "dist"),
+        ("lb", "abortonclose", "bool"),
         ("lb", "threads", "count1"),
         ("lb", "maxconn", "count0"),
         ("lb", "timeout_queue", "duration"),

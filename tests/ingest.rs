@@ -110,6 +110,7 @@ fn import_the_seed_design_and_a_defaults_chain() {
     assert_eq!(t["lb"]["maxconn"].as_integer(), Some(500));
     assert_eq!(t["health"]["retries"].as_integer(), Some(2));
     assert_eq!(t["health"]["redispatch"].as_bool(), Some(true));
+    assert_eq!(t["lb"]["abortonclose"].as_bool(), Some(true));
     assert_eq!(t["health"]["timeout_connect"].as_str(), Some("3s"));
     assert_eq!(t["health"]["inter"].as_str(), Some("500ms"));
     let servers = t["servers"].as_array().unwrap();

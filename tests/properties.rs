@@ -476,6 +476,7 @@ fn base() -> impl Strategy<Value = Sys> {
                         )
                         .collect(),
                     connect_timeout: ms(connect_timeout),
+                    client_timeout: None,
                     users: None,
                     retry: None,
                 },
@@ -483,6 +484,7 @@ fn base() -> impl Strategy<Value = Sys> {
                     algorithm,
                     processing: lbp.dist(),
                     connect: infrasim::dist::Dist::zero(),
+                    abortonclose: false,
                     threads,
                     maxconn,
                     timeout_queue: ms(tq),

@@ -17,8 +17,8 @@
 //! `maxqueue`, `backup` to the servers; `check`, `inter`, `fastinter`, `downinter`, `rise`,
 //! `fall`, `option httpchk`, `retries`, `option redispatch`, `timeout connect` and
 //! `timeout check` to `[health]`; `timeout server`, `timeout queue` (which falls back to
-//! `timeout connect`, manual "timeout queue"), frontend and global `maxconn`, and `nbthread`
-//! to `[lb]`. Everything else (cookies and stick tables: the model has no persistence;
+//! `timeout connect`, manual "timeout queue"), `option abortonclose`, frontend and global
+//! `maxconn`, and `nbthread` to `[lb]`. Everything else (cookies and stick tables: the model has no persistence;
 //! `slowstart`: not modelled; logging, TLS, ACLs...) is listed as not mapped.
 
 use super::text::{self, duration, parse_int, parse_time};
@@ -831,6 +831,23 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
         d.set(
             "health",
             "redispatch",
+            l.words[0] != "no",
+            &format!("{f}:{}", l.no),
+        );
+    }
+    let abort = find_any(
+        cfg,
+        be,
+        &[
+            &["option", "abortonclose"],
+            &["no", "option", "abortonclose"],
+        ],
+        &mut used,
+    );
+    if let Some(l) = abort {
+        d.set(
+            "lb",
+            "abortonclose",
             l.words[0] != "no",
             &format!("{f}:{}", l.no),
         );

@@ -83,6 +83,9 @@ pub struct WorkloadConfig {
     /// answer (host down, floating IP not yet taken over) before it gives up. Linux sends the
     /// SYN again after 1, 3, 7, 15, 31 and 63 s (`tcp_syn_retries` = 6) and fails at 127 s.
     pub connect_timeout: SimTime,
+    /// How long a client waits for its answer before it gives up (closes the connection and
+    /// sees an error): an HTTP client's request timeout. None: it waits as long as it takes.
+    pub client_timeout: Option<SimTime>,
     /// Closed-loop users (`[workload.users]`), in addition to the open arrivals (whose `rate`
     /// may then be 0). None: open loop only, as before.
     pub users: Option<UsersConfig>,
@@ -181,6 +184,9 @@ pub struct LbConfig {
     /// Time HAProxy takes to open its connection to the chosen server and send the request
     /// (the log's `Tc`): the server's slot is held, none of its workers. Zero bypasses it.
     pub connect: Dist,
+    /// `option abortonclose`: a request whose client gave up is dropped while it still waits
+    /// for a server slot or a connection to its server; otherwise HAProxy serves it anyway.
+    pub abortonclose: bool,
     /// Threads processing requests (`nbthread`), >= 1.
     pub threads: u32,
     /// Frontend `maxconn`: requests held by the LB at once; 0 = unlimited. Beyond it new

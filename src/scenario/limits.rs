@@ -364,7 +364,7 @@ pub fn check_montecarlo(
 /// Columns of a run's timeline: the fixed ones, one per failure cause, one per server and one
 /// per database node.
 pub fn timeline_columns(cfg: &Config) -> u64 {
-    (8 + crate::model::stack::Cause::ALL.len()
+    (8 + crate::model::stack::Cause::reported(cfg).len()
         + cfg.servers.len()
         + 1
         + cfg.database.replicas.len()) as u64

@@ -87,6 +87,8 @@ pub struct Workload {
     pub mix: Option<Vec<Class>>,
     /// Duration string: how long a client retransmits its SYN to a silent LB address.
     pub connect_timeout: Option<Value>,
+    /// Duration string or "none".
+    pub client_timeout: Option<Value>,
     /// Closed-loop users (`[workload.users]`).
     pub users: Option<Users>,
     /// Client retries (`[workload.retry]`).
@@ -141,6 +143,7 @@ pub struct Lb {
     pub algorithm: Option<String>,
     pub processing: Option<Value>,
     pub connect: Option<Value>,
+    pub abortonclose: Option<bool>,
     pub threads: Option<i64>,
     pub maxconn: Option<i64>,
     pub timeout_queue: Option<Value>,

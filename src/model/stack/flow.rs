@@ -80,6 +80,7 @@ impl Stack {
         }
         self.obs.arrivals += 1;
         self.in_system.add(now, 1);
+        self.arm_client_timeout(cal, id);
         // The common case first: one HAProxy, alive.
         if self.single_lb && self.lbs[0].faults.up() {
             self.lb_accept(cal, id, 0);

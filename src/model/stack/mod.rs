@@ -110,6 +110,9 @@ pub enum Cause {
     NoPrimary,
     /// The app tier cannot reach the database (a partition that rejects): 500.
     DbUnreachable,
+    /// The client gave up waiting for its answer (`workload.client_timeout`). Optional: see
+    /// [`Cause::OPTIONAL`].
+    ClientTimeout,
 }
 
 impl Cause {
@@ -137,6 +140,32 @@ impl Cause {
         Cause::DbUnreachable,
     ];
 
+    /// Causes that only a setting makes possible, listed (in `summary.json`'s `errors`, the
+    /// timeline's columns) only with it, after [`Cause::ALL`]: a scenario without the setting
+    /// keeps the outputs it had before the cause existed.
+    pub const OPTIONAL: [Cause; 1] = [Cause::ClientTimeout];
+
+    /// Every cause, listed or not.
+    pub const COUNT: usize = Cause::ALL.len() + Cause::OPTIONAL.len();
+
+    /// Whether `cfg` can produce this cause at all.
+    pub fn possible(self, cfg: &Config) -> bool {
+        match self {
+            Cause::ClientTimeout => cfg.workload.client_timeout.is_some(),
+            _ => true,
+        }
+    }
+
+    /// The causes a run of `cfg` reports, in their order: [`Cause::ALL`], then the optional
+    /// ones it makes possible.
+    pub fn reported(cfg: &Config) -> Vec<Cause> {
+        Cause::ALL
+            .iter()
+            .chain(Cause::OPTIONAL.iter().filter(|c| c.possible(cfg)))
+            .copied()
+            .collect()
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Cause::LbMaxconn => "lb_maxconn",
@@ -160,6 +189,7 @@ impl Cause {
             Cause::DbTimeout => "db_timeout_500",
             Cause::NoPrimary => "no_primary_500",
             Cause::DbUnreachable => "db_unreachable_500",
+            Cause::ClientTimeout => "client_timeout",
         }
     }
 }
@@ -660,7 +690,7 @@ struct Counters {
     failed: u64,
     /// Per request class: (arrived, completed, failed, completed within the SLO latency).
     classes: Vec<[u64; 4]>,
-    errors: [u64; Cause::ALL.len()],
+    errors: [u64; Cause::COUNT],
     /// Sum of time in system of measured requests that left (completed or failed), ns.
     sojourn_ns: u128,
 }
@@ -772,6 +802,8 @@ pub struct Stack {
     lb_deadlines: Deadlines,
     /// The MySQL client's read timeout per query.
     db_deadlines: Deadlines,
+    /// The clients' own timeout (`workload.client_timeout`).
+    client_deadlines: Deadlines,
     /// A per-worker MySQL pool has fewer connections than workers somewhere: which worker a
     /// request runs on matters, so free workers are tracked. Otherwise every worker has its
     /// connections and a query does not check.
@@ -972,6 +1004,7 @@ impl Stack {
             ),
             lb_deadlines: Deadlines::new(cfg.lb.timeout_server),
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
+            client_deadlines: Deadlines::new(cfg.workload.client_timeout),
             single_lb: matches!(cfg.failures.lb_ha, LbHa::Single),
             dequeuing: false,
             dequeue_pending: Vec::new(),

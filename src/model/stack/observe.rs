@@ -21,7 +21,10 @@ pub(super) struct Observer {
     pub(super) arrivals: u64,
     completed: u64,
     failed: u64,
+    /// Failures in the current interval, one per reported cause ([`Cause::reported`]).
     errors: Vec<u64>,
+    /// Each cause's place in `errors` (that of a cause the run cannot produce is unused).
+    column: [u8; Cause::COUNT],
     /// Latencies of the requests completed in the current interval.
     interval_ns: IntervalLatency,
     /// The last row made, reused for the next (no allocation per row); `fresh` until the
@@ -86,7 +89,14 @@ impl Observer {
             arrivals: 0,
             completed: 0,
             failed: 0,
-            errors: vec![0; Cause::ALL.len()],
+            errors: vec![0; Cause::reported(cfg).len()],
+            column: {
+                let mut column = [0u8; Cause::COUNT];
+                for (k, c) in Cause::reported(cfg).into_iter().enumerate() {
+                    column[c as usize] = k as u8;
+                }
+                column
+            },
             interval_ns: IntervalLatency::default(),
             row: TimelineRow::default(),
             fresh: false,
@@ -118,7 +128,7 @@ impl Observer {
     #[inline]
     pub(super) fn failed(&mut self, cause: Cause) {
         self.failed += 1;
-        self.errors[cause as usize] += 1;
+        self.errors[self.column[cause as usize] as usize] += 1;
     }
 
     pub(super) fn log(&mut self, t: SimTime, component: &str, event: &str, detail: &str) {
@@ -236,7 +246,10 @@ impl Stack {
         TimelineColumns {
             servers: self.servers.iter().map(|s| s.name.clone()).collect(),
             db_nodes: self.db.iter().map(|n| n.name.clone()).collect(),
-            causes: Cause::ALL.iter().map(|c| c.key().to_string()).collect(),
+            causes: Cause::reported(&self.cfg)
+                .iter()
+                .map(|c| c.key().to_string())
+                .collect(),
         }
     }
 
@@ -331,7 +344,7 @@ impl Stack {
                 .slo
                 .as_ref()
                 .map(|s| SloReport::new(s, good, c.completed, c.failed, &self.latency)),
-            errors: Cause::ALL
+            errors: Cause::reported(cfg)
                 .iter()
                 .map(|&k| (k.key().to_string(), c.errors[k as usize]))
                 .collect(),

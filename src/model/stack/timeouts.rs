@@ -29,6 +29,8 @@ pub(super) enum Kind {
     AppWorker = 2,
     /// The MySQL client's read timeout (one FIFO).
     DbRead = 3,
+    /// The client's own timeout, `workload.client_timeout` (one FIFO).
+    Client = 4,
 }
 
 impl Kind {
@@ -37,7 +39,8 @@ impl Kind {
             0 => Kind::Server,
             1 => Kind::NginxRead,
             2 => Kind::AppWorker,
-            _ => Kind::DbRead,
+            3 => Kind::DbRead,
+            _ => Kind::Client,
         }
     }
 }
@@ -93,7 +96,51 @@ pub(super) fn next_syn(started: SimTime, sent: u8, timeout: SimTime) -> SimTime 
     retransmit.min(started + timeout)
 }
 
+/// A request's identity for its client's deadline: its arrival instant (the low 32 bits of
+/// its nanoseconds). A slot reused by a request arriving at another instant does not match;
+/// one arriving at the same instant has the same deadline anyway.
+#[inline(always)]
+fn client_token(arrived: SimTime) -> u32 {
+    arrived.as_nanos() as u32
+}
+
 impl Stack {
+    /// Arms the client's own timeout for a request that just left its client.
+    #[inline(always)]
+    pub(super) fn arm_client_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        if self.client_deadlines.after.is_none() {
+            return;
+        }
+        let now = cal.now();
+        if self.client_deadlines.fifo.len() >= self.client_deadlines.trim_at {
+            self.trim(Kind::Client, 0);
+        }
+        if let Some(at) = self.client_deadlines.push(now, id, client_token(now)) {
+            cal.schedule_at(at, Ev::Deadline(Kind::Client as u8, 0));
+        }
+    }
+
+    /// The client gave up on request `id`: it closes its connection and sees an error now (and
+    /// may retry it, `[workload.retry]`). HAProxy notices the close only where it watches the
+    /// client while the request waits: with `option abortonclose` a request still pending in
+    /// the queue for a server slot, or whose connection to the server is not yet established,
+    /// is aborted ("option abortonclose", configuration manual §4.2); otherwise, and anywhere
+    /// later, it is served all the same and the answer is thrown away ("aborted requests will
+    /// be served"). A client still sending SYNs to an LB address just stops.
+    #[cold]
+    pub(super) fn client_gave_up(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let now = cal.now();
+        match self.reqs.items[id as usize].stage {
+            Stage::ClientSyn => self.fail(now, id, Cause::ClientTimeout),
+            Stage::Queued if self.cfg.lb.abortonclose => {
+                self.unqueue(now, id);
+                self.end(cal, id, Cause::ClientTimeout);
+            }
+            Stage::LbSyn if self.cfg.lb.abortonclose => self.end(cal, id, Cause::ClientTimeout),
+            _ => self.fail_client(now, id, Cause::ClientTimeout),
+        }
+    }
+
     /// Arms `timeout server` for a request that just reached its server (`token`: its epoch).
     #[inline(always)]
     pub(super) fn arm_server_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, token: u32) {
@@ -235,6 +282,7 @@ impl Stack {
             Kind::NginxRead => &mut self.servers[i].ngx_deadlines,
             Kind::AppWorker => &mut self.servers[i].app_deadlines,
             Kind::DbRead => &mut self.db_deadlines,
+            Kind::Client => &mut self.client_deadlines,
         }
     }
 
@@ -260,6 +308,7 @@ impl Stack {
                     && !self.servers[i].app_frozen()
             }
             Kind::DbRead => r.query == token && r.in_query && r.has(holds::APP),
+            Kind::Client => !r.counted && client_token(r.arrived) == token,
         }
     }
 
@@ -284,6 +333,7 @@ impl Stack {
                 Kind::NginxRead => self.upstream_timeout(cal, id),
                 Kind::AppWorker => self.worker_killed(cal, id),
                 Kind::DbRead => self.db_timeout(cal, id),
+                Kind::Client => self.client_gave_up(cal, id),
             }
         }
     }

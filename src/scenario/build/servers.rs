@@ -51,6 +51,7 @@ impl Builder<'_> {
             algorithm,
             processing: self.dist(&key.key("processing"), lb.processing.as_ref(), "0s"),
             connect: self.dist(&key.key("connect"), lb.connect.as_ref(), "0s"),
+            abortonclose: lb.abortonclose.unwrap_or(false),
             threads: self.count(&key.key("threads"), lb.threads, 1, 1, MAX_THREADS),
             maxconn: self.count(&key.key("maxconn"), lb.maxconn, 0, 0, u32::MAX),
             timeout_queue: {

@@ -69,6 +69,8 @@ impl Builder<'_> {
             w.connect_timeout.as_ref(),
             DEFAULT_CLIENT_CONNECT_TIMEOUT,
         );
+        let client_timeout =
+            self.optional_duration(&key.key("client_timeout"), w.client_timeout.as_ref(), None);
         WorkloadConfig {
             arrival,
             rate,
@@ -76,6 +78,7 @@ impl Builder<'_> {
             clients,
             mix,
             connect_timeout,
+            client_timeout,
             users,
             retry,
         }
