@@ -17,6 +17,7 @@ pub mod bars;
 pub mod ladder;
 pub mod lag;
 pub mod latency;
+pub mod raster;
 pub mod style;
 pub mod timeline;
 
@@ -67,7 +68,7 @@ fn write(dir: &Path, stem: &str, title: &str, fig: &impl Figure) -> io::Result<C
     }
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = raster::PngBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
         fig.draw(&root).map_err(|e| draw_error(stem, e))?;
         root.present().map_err(|e| draw_error(stem, e))?;
     }

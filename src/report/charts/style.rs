@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 /// DejaVu Sans (Bitstream Vera licence, `assets/fonts/LICENSE`): compiled in so that text
 /// renders on machines with no font installed, and identically everywhere.
-static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
 /// The family every chart asks for (plotters' own default family too, for tick labels).
 pub const FAMILY: &str = "sans-serif";
