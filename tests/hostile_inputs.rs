@@ -944,6 +944,21 @@ fn corpus() -> Vec<Case> {
             "sweep.parameters.\"workload.rte\" (line 5)",
         ),
         (
+            "sweep labels for an unswept parameter",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, 2] }\nlabels = { \"lb.algorithm\" = [\"a\"] }\n",
+            "sweep.labels.\"lb.algorithm\"",
+        ),
+        (
+            "sweep labels one short",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, 2] }\nlabels = { \"workload.rate\" = [\"slow\"] }\n",
+            "sweep.labels.\"workload.rate\"",
+        ),
+        (
+            "sweep label too long",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, 2] }\nlabels = { \"workload.rate\" = [\"slow\", \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"] }\n",
+            "sweep.labels.\"workload.rate\"[1]",
+        ),
+        (
             "sweep parameter bad value",
             "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, -2] }\n",
             "sweep.parameters.\"workload.rate\" (line 5)",

@@ -166,18 +166,35 @@ pub fn ladder(
             slo: s.slo_latency_s.map(|_| s.slo_availability),
         })
         .collect();
+    // The command that gives this folder again (the files as given, `--runs` if given).
+    let mut words = vec!["simulate".to_string(), "ladder".to_string()];
+    if let Some(n) = runs {
+        words.extend(["--runs".to_string(), n.to_string()]);
+    }
+    let files: Vec<String> = files_in.iter().map(|p| p.display().to_string()).collect();
+    words.extend(files.iter().cloned());
+    let reproduce = html::Reproduce::new(html::shell_words(&words), &files);
     output.write(|tmp, level| {
         atomic::write_file(&tmp.join("ladder.csv"), &csv)?;
         if level < Level::All {
             return Ok(());
         }
         let charts = charts::ladder(tmp, &chart_steps)?;
+        let tables = tables(&[("Designs", "ladder.csv")]);
         html::index(
             tmp,
-            "Design ladder: availability of each step",
-            html::Summary::Text(&text),
-            &charts,
-            &tables(&[("Designs", "ladder.csv")]),
+            &html::Page {
+                title: "Design ladder: availability of each step".into(),
+                kind: &format!(
+                    "Design ladder: {} designs, each a Monte Carlo study",
+                    steps.len()
+                ),
+                answer: infrasim::report::verdict::ladder_answer(&steps),
+                charts: &charts,
+                tables: &tables,
+                text: Some(&text),
+                reproduce: reproduce.clone(),
+            },
         )?;
         Ok(())
     })?;

@@ -98,6 +98,7 @@ pub fn monte_carlo(
         runs,
         horizon_s: Some(horizon.as_secs_f64()),
         parameters: vec![],
+        labels: vec![],
         components: names.clone(),
         spofs: availability::structural_spofs(&sc.config),
         degraded: degraded.single_failures(&sc.config),
@@ -185,20 +186,37 @@ pub fn finish_mc(
         ],
         |tmp| {
             let charts = charts::availability(tmp, &summary, &durations)?;
+            let tables = tables(&[
+                (
+                    "Components ranked by improvement potential",
+                    "components.csv",
+                ),
+                ("Outages", "outages.csv"),
+                ("What each state does to requests", "states.csv"),
+                ("Every run", "runs.csv"),
+            ]);
             html::index(
                 tmp,
-                &format!("{}: Monte Carlo availability study", record.name),
-                html::Summary::Text(&text),
-                &charts,
-                &tables(&[
-                    (
-                        "Components ranked by improvement potential",
-                        "components.csv",
+                &html::Page {
+                    title: format!("{}: Monte Carlo availability study", record.name),
+                    kind: &format!(
+                        "Monte Carlo availability study: {} runs of {}",
+                        summary.runs,
+                        infrasim::report::charts::style::duration(summary.horizon_s)
                     ),
-                    ("Outages", "outages.csv"),
-                    ("What each state does to requests", "states.csv"),
-                    ("Every run", "runs.csv"),
-                ]),
+                    answer: infrasim::report::verdict::availability_answer(&summary),
+                    charts: &charts,
+                    tables: &tables,
+                    text: Some(&text),
+                    reproduce: super::study::reproduce(
+                        record,
+                        &[
+                            "--montecarlo".into(),
+                            "--runs".into(),
+                            record.runs.to_string(),
+                        ],
+                    ),
+                },
             )?;
             Ok(())
         },

@@ -52,3 +52,42 @@ pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
     b.build()
         .map_err(|e| format!("error: cannot start worker threads: {e}"))
 }
+
+/// The command that reproduces a study's folder, from what the study recorded (so a merged,
+/// resumed or multi-threaded study shows the same one): the scenario file, its overrides,
+/// then `tail` (`--replications N`, `--montecarlo --runs N`), then a `--sweep` for every swept
+/// parameter the scenario file's own `[sweep]` does not hold. Options that do not change the
+/// results (`--out`, `--threads`, `--resume`, `--shard`) are left out.
+pub fn reproduce(
+    record: &infrasim::report::study::StudyRecord,
+    tail: &[String],
+) -> infrasim::report::html::Reproduce {
+    use infrasim::report::html::{Reproduce, shell_words};
+    let mut words = vec!["simulate".to_string(), record.scenario_file.clone()];
+    for o in &record.overrides {
+        words.push("--set".into());
+        words.push(o.clone());
+    }
+    words.extend(tail.iter().cloned());
+    let mut page = Reproduce::new(String::new(), std::slice::from_ref(&record.scenario_file));
+    let in_file: Vec<String> = page
+        .scenarios
+        .first()
+        .and_then(|(_, t)| t.as_deref())
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| {
+            let p = t.get("sweep")?.get("parameters")?.as_table()?;
+            Some(p.keys().cloned().collect())
+        })
+        .unwrap_or_default();
+    if record.kind == "sweep" {
+        for (key, values) in &record.parameters {
+            if !in_file.contains(key) {
+                words.push("--sweep".into());
+                words.push(format!("{key}={}", values.join(",")));
+            }
+        }
+    }
+    page.command = shell_words(&words);
+    page
+}

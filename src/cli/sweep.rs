@@ -93,6 +93,14 @@ pub fn sweep_study(
         runs: reps,
         horizon_s: None,
         parameters: params.clone(),
+        labels: sc
+            .study
+            .sweep
+            .iter()
+            .flat_map(|s| &s.parameters)
+            .filter(|p| !p.labels.is_empty())
+            .map(|p| (p.key.clone(), p.labels.clone()))
+            .collect(),
         components: vec![],
         spofs: vec![],
         degraded: vec![],
@@ -109,7 +117,7 @@ pub fn sweep_study(
         && output.level() == Level::All
         && keys.iter().any(|k| k == ALGO_PARAM)
     {
-        cdf_points(&labels).1
+        cdf_points(&labels, &|k, v| format!("{k}={v}")).1
     } else {
         vec![]
     };
@@ -267,7 +275,9 @@ pub fn finish_sweep(
     let algos = keys.iter().any(|k| k == ALGO_PARAM);
     let cdf = match points {
         Some((points, kept)) if algos && output.level() == Level::All => {
-            Some(cdf_per_algorithm(points, &labels, kept))
+            Some(cdf_per_algorithm(points, &labels, kept, &|k, v| {
+                record.value_name(k, v)
+            }))
         }
         _ => None,
     };
@@ -279,8 +289,9 @@ pub fn finish_sweep(
         |tmp| {
             let mut charts = vec![];
             if algos {
+                let name = |k: &str, v: &str| record.value_name(k, v);
                 charts.extend(charts::algorithm_comparison(
-                    tmp, &labels, &sums, ALGO_PARAM, LOAD_PARAM,
+                    tmp, &labels, &sums, ALGO_PARAM, LOAD_PARAM, &name,
                 )?);
             }
             if let Some((at, series)) = &cdf {
@@ -291,16 +302,39 @@ pub fn finish_sweep(
                     series,
                 )?);
             }
+            let name = |k: &str, v: &str| record.value_name(k, v);
+            let answer = infrasim::report::verdict::SweepView {
+                labels: &labels,
+                sums: &sums,
+                cmps: &cmps,
+                algo_param: ALGO_PARAM,
+                load_param: LOAD_PARAM,
+                name: &name,
+            }
+            .answer();
+            let tables = tables(&[
+                ("Mean and 95% interval per point", "sweep.csv"),
+                ("Paired comparisons", "comparisons.csv"),
+                ("Every run", "runs.csv"),
+            ]);
             html::index(
                 tmp,
-                &format!("{}: parameter sweep", record.name),
-                html::Summary::Text(&text),
-                &charts,
-                &tables(&[
-                    ("Mean and 95% interval per point", "sweep.csv"),
-                    ("Paired comparisons", "comparisons.csv"),
-                    ("Every run", "runs.csv"),
-                ]),
+                &html::Page {
+                    title: format!("{}: parameter sweep", record.name),
+                    kind: &format!(
+                        "Parameter sweep: {} points, {} replications each",
+                        labels.len(),
+                        record.runs
+                    ),
+                    answer,
+                    charts: &charts,
+                    tables: &tables,
+                    text: Some(&text),
+                    reproduce: super::study::reproduce(
+                        record,
+                        &["--replications".into(), record.runs.to_string()],
+                    ),
+                },
             )?;
             Ok(())
         },
@@ -325,7 +359,10 @@ const ALGO_PARAM: &str = "lb.algorithm";
 
 /// The points the latency CDF chart draws (each algorithm at the highest load of the first
 /// variant), and that load as a caption suffix.
-fn cdf_points(labels: &[Vec<(String, String)>]) -> (String, Vec<usize>) {
+fn cdf_points(
+    labels: &[Vec<(String, String)>],
+    name: &dyn Fn(&str, &str) -> String,
+) -> (String, Vec<usize>) {
     let others = |l: &[(String, String)]| -> Vec<(String, String)> {
         l.iter()
             .filter(|(k, _)| k != ALGO_PARAM && k != LOAD_PARAM)
@@ -344,10 +381,17 @@ fn cdf_points(labels: &[Vec<(String, String)>]) -> (String, Vec<usize>) {
                 && value(&labels[p], LOAD_PARAM).is_none_or(|v| v.parse::<f64>().ok() == Some(load))
         })
         .collect();
-    let at = if load.is_nan() {
+    // The title says which variant the curves show when the sweep has several.
+    let variant: Vec<String> = base.iter().map(|(k, v)| name(k, v)).collect();
+    let of = if variant.is_empty() {
         String::new()
     } else {
-        format!(" at {load} req/s")
+        format!(", {}", variant.join(", "))
+    };
+    let at = if load.is_nan() {
+        of
+    } else {
+        format!(" at {load} req/s{of}")
     };
     (at, chosen)
 }
@@ -363,9 +407,10 @@ fn cdf_per_algorithm(
     points: &[Point],
     labels: &[Vec<(String, String)>],
     kept: Kept<'_>,
+    name: &dyn Fn(&str, &str) -> String,
 ) -> (String, Vec<(String, LatencyHistogram)>) {
     use rayon::prelude::*;
-    let (at, chosen) = cdf_points(labels);
+    let (at, chosen) = cdf_points(labels, name);
     let series = chosen
         .par_iter()
         .map(|&p| {

@@ -14,6 +14,7 @@ pub mod num;
 pub mod study;
 pub mod summary;
 pub mod table;
+pub mod verdict;
 
 use crate::model::RunResults;
 use std::path::Path;
@@ -94,7 +95,7 @@ pub fn write_run(
             "{}: end-to-end latency of successful requests",
             results.scenario
         ),
-        &[(results.lb.algorithm.clone(), results.latency_hist.clone())],
+        &[("this run".to_string(), results.latency_hist.clone())],
     )?);
     if !results.replication.is_empty() {
         charts.extend(charts::replication_lag(tmp, results)?);
@@ -109,12 +110,29 @@ pub fn write_run(
     .iter()
     .map(|(l, f)| (l.to_string(), f.to_string()))
     .collect();
+    let mut words = vec!["simulate".to_string(), prov.scenario_file.clone()];
+    for o in &prov.overrides {
+        words.extend(["--set".to_string(), o.clone()]);
+    }
     html::index(
         tmp,
-        &format!("{}: simulation results", results.scenario),
-        html::Summary::Text(&table::render(results)),
-        &charts,
-        &tables,
+        &html::Page {
+            title: format!("{}: simulation results", results.scenario),
+            kind: &format!(
+                "Single run {} (seed {}): {} simulated",
+                results.run,
+                results.seed,
+                charts::style::duration(results.duration_s)
+            ),
+            answer: verdict::run_answer(results),
+            charts: &charts,
+            tables: &tables,
+            text: Some(&table::render(results)),
+            reproduce: html::Reproduce::new(
+                html::shell_words(&words),
+                std::slice::from_ref(&prov.scenario_file),
+            ),
+        },
     )?;
     Ok(())
 }

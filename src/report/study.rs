@@ -29,6 +29,10 @@ pub struct StudyRecord {
     /// Monte Carlo horizon in seconds.
     pub horizon_s: Option<f64>,
     pub parameters: Vec<(String, Vec<String>)>,
+    /// Sweep: a reader's name for each value of the parameters the scenario labels
+    /// (`[sweep] labels`): (key, one label per value). Absent from `study.json` when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, Vec<String>)>,
     /// Monte Carlo: the components, in column order.
     pub components: Vec<String>,
     /// Monte Carlo: structural single points of failure of the topology.
@@ -56,6 +60,25 @@ fn num(x: f64) -> String {
 fn est(ci: &crate::stats::MeanCi) -> [String; 3] {
     let f = |x: f64| super::num::estimate(x, ci.half_width);
     [f(ci.mean), f(ci.low()), f(ci.high())]
+}
+
+impl StudyRecord {
+    /// A reader's name for a swept (parameter, value): its label when the scenario gives one,
+    /// else `key=value`.
+    pub fn value_name(&self, key: &str, value: &str) -> String {
+        let label = self
+            .labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, l)| {
+                let values = &self.parameters.iter().find(|(k, _)| k == key)?.1;
+                l.get(values.iter().position(|v| v == value)?)
+            });
+        match label {
+            Some(l) => l.clone(),
+            None => format!("{key}={value}"),
+        }
+    }
 }
 
 // ---- sweeps ---------------------------------------------------------------------------------

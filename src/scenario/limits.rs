@@ -32,6 +32,10 @@ pub const MAX_TIMELINE_CELLS: u64 = 200_000_000;
 /// point holds its own copy: 100 million are 800 MB).
 pub const MAX_SWEEP_SAMPLES: u64 = 100_000_000;
 
+/// Longest label of a swept value (`[sweep] labels`), in characters: it is a chart title's
+/// and a table cell's text, so a sentence at most.
+pub const MAX_SWEEP_LABEL_CHARS: usize = 80;
+
 /// One mechanism's share of a run's events.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cost {

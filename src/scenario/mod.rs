@@ -20,6 +20,7 @@ pub mod limits;
 pub mod overrides;
 pub mod schema;
 pub mod study;
+pub mod sweep_labels;
 
 use std::path::{Path, PathBuf};
 

@@ -48,6 +48,10 @@ pub struct Sweep {
     pub replications: Option<i64>,
     /// Override key path -> list of values, in the order written.
     pub parameters: Option<toml::Table>,
+    /// Override key path -> a reader's name for each of its values, in the same order
+    /// (`scenario::study`): chart titles and the report say "web-04 at 30% speed" rather
+    /// than `servers[3].speed=0.3`.
+    pub labels: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]

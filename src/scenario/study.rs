@@ -11,6 +11,9 @@ pub struct Parameter {
     pub key: String,
     /// Each value as `--set` would take it (TOML text; strings unquoted).
     pub values: Vec<String>,
+    /// A reader's name for each value (`[sweep] labels`), or empty: then reports write
+    /// `key=value`.
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +61,7 @@ pub fn build(sweep: Option<Sweep>, mc: Option<MonteCarlo>) -> Result<StudySpec, 
                 toml::Value::Array(items) if !items.is_empty() => parameters.push(Parameter {
                     key,
                     values: items.iter().map(value_text).collect(),
+                    labels: vec![],
                 }),
                 _ => problems.push(Problem::new(
                     &at,
@@ -65,6 +69,7 @@ pub fn build(sweep: Option<Sweep>, mc: Option<MonteCarlo>) -> Result<StudySpec, 
                 )),
             }
         }
+        super::sweep_labels::attach(&mut problems, &mut parameters, s.labels);
         spec.sweep = Some(SweepSpec {
             replications,
             parameters,
@@ -218,6 +223,7 @@ pub fn parse_sweep_arg(arg: &str) -> Result<Parameter, String> {
     Ok(Parameter {
         key: key.to_string(),
         values,
+        labels: vec![],
     })
 }
 
@@ -245,6 +251,7 @@ mod tests {
             Some(Sweep {
                 replications: None,
                 parameters: Some(params),
+                labels: None,
             }),
             Some(MonteCarlo {
                 runs: Some(50),
@@ -264,6 +271,7 @@ mod tests {
             Some(Sweep {
                 replications: Some(0),
                 parameters: None,
+                labels: None,
             }),
             Some(MonteCarlo {
                 runs: None,

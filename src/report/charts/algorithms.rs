@@ -18,6 +18,9 @@ use plotters::prelude::*;
 use std::io;
 use std::path::Path;
 
+/// A reader's name for a swept (parameter, value): the scenario's label or `key=value`.
+pub type ValueName<'a> = &'a dyn Fn(&str, &str) -> String;
+
 /// Label of points that do not set the algorithm parameter.
 const AS_CONFIGURED: &str = "as configured";
 
@@ -32,12 +35,14 @@ pub fn algorithm_comparison(
     sums: &[PointSummary],
     algo_param: &str,
     load_param: &str,
+    name: ValueName<'_>,
 ) -> io::Result<Vec<ChartFile>> {
-    let study = Study::new(labels, sums, algo_param, load_param);
+    let study = Study::new(labels, sums, algo_param, load_param, name);
     let mut out = vec![];
     for (v, variant) in study.variants.iter().enumerate() {
+        // File names keep the parameter text (stable links); titles use the reader's names.
         let suffix = if study.variants.len() > 1 {
-            format!("_{}", slug(variant))
+            format!("_{}", slug(&study.variant_keys[v]))
         } else {
             String::new()
         };
@@ -46,7 +51,7 @@ pub fn algorithm_comparison(
         } else {
             format!(" ({variant})")
         };
-        let title = format!("Latency against offered load, per algorithm{of}");
+        let title = format!("Latency and failures against offered load, per algorithm{of}");
         let fig = LatencyVsLoad {
             title: title.clone(),
             study: &study,
@@ -89,7 +94,10 @@ struct Pt<'a> {
 
 struct Study<'a> {
     algos: Vec<String>,
+    /// Each variant as a reader names it ([`ValueName`]), the baseline first.
     variants: Vec<String>,
+    /// Each variant as `key=value` text (for file names).
+    variant_keys: Vec<String>,
     points: Vec<Pt<'a>>,
     load_param: String,
     /// Servers named by `servers.<name>.app_utilisation` metrics, first seen first.
@@ -116,9 +124,11 @@ impl<'a> Study<'a> {
         sums: &'a [PointSummary],
         algo_param: &str,
         load_param: &str,
+        name: ValueName<'_>,
     ) -> Self {
         let mut algos = vec![];
         let mut variants = vec![];
+        let mut variant_keys = vec![];
         let mut servers = vec![];
         let mut points = vec![];
         for s in sums {
@@ -133,12 +143,22 @@ impl<'a> Study<'a> {
             let load = value(load_param)
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .unwrap_or(f64::NAN);
-            let variant = label
-                .iter()
-                .filter(|(k, _)| k != algo_param && k != load_param)
+            let others = || {
+                label
+                    .iter()
+                    .filter(|(k, _)| k != algo_param && k != load_param)
+            };
+            let variant = others()
+                .map(|(k, v)| name(k, v))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let key = others()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(" ");
+            if !variant_keys.contains(&key) {
+                variant_keys.push(key);
+            }
             for (k, _) in &s.metrics {
                 if let Some(name) = k
                     .strip_prefix("servers.")
@@ -156,10 +176,12 @@ impl<'a> Study<'a> {
         }
         if variants.is_empty() {
             variants.push(String::new());
+            variant_keys.push(String::new());
         }
         Study {
             algos,
             variants,
+            variant_keys,
             points,
             load_param: load_param.to_string(),
             servers,
@@ -193,7 +215,9 @@ impl<'a> Study<'a> {
             .filter(|p| p.variant == variant && p.load.is_finite())
             .map(|p| p.load)
             .fold(f64::NAN, f64::max);
-        if top.is_finite() {
+        if top.is_finite() && self.load_param.ends_with("rate") {
+            format!("the highest load, {} req/s", style::num(top))
+        } else if top.is_finite() {
             format!(
                 "the highest load, {} = {}",
                 self.load_param,
@@ -242,107 +266,177 @@ impl LatencyVsLoad<'_, '_> {
             .collect()
     }
 
+    /// Per algorithm: (load, % failed, low, high) sorted by load.
+    fn failure_curves(&self) -> Vec<(usize, Vec<Band>)> {
+        (0..self.study.algos.len())
+            .map(|a| {
+                let mut pts: Vec<Band> = self
+                    .study
+                    .points
+                    .iter()
+                    .filter(|p| p.algo == a && p.variant == self.variant && p.load.is_finite())
+                    .filter_map(|p| Some((p.load, error_pct(p.sum, Bad::Failed)?)))
+                    .map(|(load, b)| (load, b.value, b.low, b.high))
+                    .collect();
+                pts.sort_by(|x, y| x.0.total_cmp(&y.0));
+                (a, pts)
+            })
+            .collect()
+    }
+
+    /// The swept loads, framed with a margin (loads rarely start at zero).
+    fn load_range(&self) -> std::ops::Range<f64> {
+        let loads: Vec<f64> = self
+            .study
+            .points
+            .iter()
+            .filter(|p| p.variant == self.variant && p.load.is_finite())
+            .map(|p| p.load)
+            .collect();
+        match (
+            loads.iter().copied().reduce(f64::min),
+            loads.iter().copied().reduce(f64::max),
+        ) {
+            (Some(lo), Some(hi)) => {
+                let pad = if hi > lo {
+                    (hi - lo) * 0.05
+                } else {
+                    hi.abs().max(1.0) * 0.1
+                };
+                (lo - pad)..(hi + pad)
+            }
+            _ => 0.0..1.0,
+        }
+    }
+
+    /// One panel: a latency metric on a log axis fitted to the data, or the failed share on a
+    /// linear one; one line and marker style per algorithm, bands for the 95% intervals.
     fn panel<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
-        key: &str,
-        what: &str,
+        curves: &[(usize, Vec<Band>)],
+        caption: &str,
+        y_desc: &str,
+        log: bool,
     ) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        let curves = self.curves(key);
-        let loads: Vec<f64> = curves
-            .iter()
-            .flat_map(|c| c.1.iter().map(|p| p.0))
-            .collect();
-        let mut x = style::linear_range(loads.iter().copied());
-        if let (Some(lo), Some(hi)) = (
-            loads.iter().copied().reduce(f64::min),
-            loads.iter().copied().reduce(f64::max),
-        ) {
-            // Loads rarely start at zero: frame the swept range, with a margin.
-            let pad = if hi > lo {
-                (hi - lo) * 0.05
-            } else {
-                hi.abs().max(1.0) * 0.1
-            };
-            x = (lo - pad)..(hi + pad);
-        }
-        let y = style::log_range(
+        let x = self.load_range();
+        let values = || {
             curves
                 .iter()
-                .flat_map(|c| c.1.iter().flat_map(|p| [p.1, p.3])),
-            1e-3..1.0,
-        );
-        let span = style::decades(&y);
-        let mut chart = ChartBuilder::on(area)
-            .caption(
-                format!("{what} latency (mean of runs, 95% band)"),
-                style::bold(style::CAPTION),
-            )
-            .margin_right(16)
-            .x_label_area_size(52)
-            .y_label_area_size(84)
-            .build_cartesian_2d(x, y.clone().log_scale())?;
-        let xf = |v: &f64| style::num(*v);
-        let yf = |v: &f64| {
-            if style::log_tick_shown(*v, span) {
-                style::duration(*v)
-            } else {
-                String::new()
-            }
+                .flat_map(|c| c.1.iter().flat_map(|p| [p.1, p.3]))
         };
-        chart
-            .configure_mesh()
-            .x_labels(8)
-            .y_labels(if span <= 2.0 { 30 } else { 12 })
-            .max_light_lines(4)
-            .x_label_formatter(&xf)
-            .y_label_formatter(&yf)
-            .x_desc(self.study.load_desc())
-            .y_desc(format!("{what} latency (log scale)"))
-            .label_style(style::font(style::TICK))
-            .axis_desc_style(style::font(style::DESC))
-            .light_line_style(style::GRID.mix(0.3))
-            .bold_line_style(style::GRID)
-            .draw()?;
-        let floor = y.start;
-        let colors = style::colors_for(&self.study.algos);
-        for (a, pts) in &curves {
-            let name = &self.study.algos[*a];
-            let color = colors[*a];
-            let band: Vec<(f64, f64)> = pts
-                .iter()
-                .filter(|p| p.2.is_finite() && p.3.is_finite() && p.3 > p.2)
-                .map(|p| (p.0, p.3))
-                .chain(
-                    pts.iter()
-                        .rev()
-                        .filter(|p| p.2.is_finite() && p.3.is_finite() && p.3 > p.2)
-                        .map(|p| (p.0, p.2.max(floor))),
-                )
-                .collect();
-            if band.len() >= 4 {
-                chart.draw_series(std::iter::once(Polygon::new(
-                    band,
-                    color.mix(0.18).filled(),
-                )))?;
+        let builder = |area| {
+            let mut b = ChartBuilder::on(area);
+            b.caption(caption, style::bold(style::CAPTION))
+                .margin_right(14)
+                .x_label_area_size(52)
+                .y_label_area_size(74);
+            b
+        };
+        let styles = style::algorithm_styles(&self.study.algos);
+        let xf = |v: &f64| style::num(*v);
+        if log {
+            let y = style::fitted_log_range(values(), 1e-3..1.0);
+            let span = (y.end / y.start).log10();
+            let mut chart = builder(area).build_cartesian_2d(x, y.clone().log_scale())?;
+            let yf = |v: &f64| {
+                if style::fitted_log_tick(*v, span) {
+                    style::duration(*v)
+                } else {
+                    String::new()
+                }
+            };
+            chart
+                .configure_mesh()
+                .x_labels(6)
+                .y_labels(16)
+                .max_light_lines(1)
+                .x_label_formatter(&xf)
+                .y_label_formatter(&yf)
+                .x_desc(self.study.load_desc())
+                .y_desc(y_desc)
+                .label_style(style::font(style::TICK))
+                .axis_desc_style(style::font(style::DESC))
+                .light_line_style(style::GRID.mix(0.3))
+                .bold_line_style(style::GRID)
+                .draw()?;
+            let floor = y.start;
+            for (a, pts) in curves {
+                let st = styles[*a];
+                let band = band_polygon(pts, floor);
+                if band.len() >= 4 {
+                    chart.draw_series(std::iter::once(Polygon::new(
+                        band,
+                        st.color.mix(0.14).filled(),
+                    )))?;
+                }
             }
-            let line: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1)).collect();
-            style::draw_lines(&mut chart, name, color, 2, &line, true)?;
-            chart.draw_series(
-                line.iter()
-                    .filter(|p| p.1 > 0.0 && p.1.is_finite())
-                    .map(|&p| Circle::new(p, 4, color.filled())),
-            )?;
+            let pa = chart.plotting_area().strip_coord_spec();
+            let base = pa.get_base_pixel();
+            for (a, pts) in curves {
+                let px: Vec<(i32, i32)> = pts
+                    .iter()
+                    .filter(|p| p.1.is_finite() && p.1 > 0.0)
+                    .map(|p| {
+                        let q = chart.backend_coord(&(p.0, p.1));
+                        (q.0 - base.0, q.1 - base.1)
+                    })
+                    .collect();
+                style::draw_styled_path(&pa, styles[*a], &px, 2, true)?;
+            }
+        } else {
+            let top = values().filter(|v| v.is_finite()).fold(0.0, f64::max);
+            let y = 0.0..if top > 0.0 { top * 1.1 } else { 1.0 };
+            let mut chart = builder(area).build_cartesian_2d(x, y.clone())?;
+            let yf = |v: &f64| format!("{}%", style::num(*v));
+            chart
+                .configure_mesh()
+                .x_labels(6)
+                .y_labels(8)
+                .max_light_lines(1)
+                .x_label_formatter(&xf)
+                .y_label_formatter(&yf)
+                .x_desc(self.study.load_desc())
+                .y_desc(y_desc)
+                .label_style(style::font(style::TICK))
+                .axis_desc_style(style::font(style::DESC))
+                .light_line_style(style::GRID.mix(0.3))
+                .bold_line_style(style::GRID)
+                .draw()?;
+            for (a, pts) in curves {
+                let band = band_polygon(pts, 0.0);
+                if band.len() >= 4 {
+                    chart.draw_series(std::iter::once(Polygon::new(
+                        band,
+                        styles[*a].color.mix(0.14).filled(),
+                    )))?;
+                }
+            }
+            let pa = chart.plotting_area().strip_coord_spec();
+            let base = pa.get_base_pixel();
+            for (a, pts) in curves {
+                let px: Vec<(i32, i32)> = pts
+                    .iter()
+                    .filter(|p| p.1.is_finite())
+                    .map(|p| {
+                        let q = chart.backend_coord(&(p.0, p.1));
+                        (q.0 - base.0, q.1 - base.1)
+                    })
+                    .collect();
+                style::draw_styled_path(&pa, styles[*a], &px, 2, true)?;
+            }
+            if top <= 0.0 && curves.iter().any(|c| !c.1.is_empty()) {
+                style::note(&pa, "no request failed")?;
+            }
         }
-        style::draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         if curves.iter().all(|c| c.1.is_empty()) {
             style::note(
-                &chart.plotting_area().strip_coord_spec(),
+                area,
                 &format!(
-                    "no point has both a numeric {} and a {key} metric",
+                    "no point has a numeric {} and this metric",
                     self.study.load_param
                 ),
             )?;
@@ -351,9 +445,20 @@ impl LatencyVsLoad<'_, '_> {
     }
 }
 
+/// The outline of a band of 95% intervals: along the high ends, back along the low ends
+/// (clamped to `floor`, the axis' bottom).
+fn band_polygon(pts: &[Band], floor: f64) -> Vec<(f64, f64)> {
+    let ok = |p: &&Band| p.2.is_finite() && p.3.is_finite() && p.3 > p.2;
+    pts.iter()
+        .filter(ok)
+        .map(|p| (p.0, p.3))
+        .chain(pts.iter().rev().filter(ok).map(|p| (p.0, p.2.max(floor))))
+        .collect()
+}
+
 impl Figure for LatencyVsLoad<'_, '_> {
     fn size(&self) -> (u32, u32) {
-        (1300, 600)
+        (1400, 620)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -361,19 +466,52 @@ impl Figure for LatencyVsLoad<'_, '_> {
         DB::ErrorType: 'static,
     {
         let body = style::titled(root, &self.title)?;
-        let (head, panels) = body.split_vertically(30);
+        // The legend above the panels, never over the data: one entry per algorithm (its
+        // colour, marker and line pattern, the same in every chart), then what the bands are.
+        let (head, panels) = body.split_vertically(56);
+        let styles = style::algorithm_styles(&self.study.algos);
+        let items: Vec<(Swatch, String)> = self
+            .study
+            .algos
+            .iter()
+            .zip(&styles)
+            .map(|(a, s)| (Swatch::Series(*s), a.clone()))
+            .collect();
+        style::legend_row(&head, (74, 12), &items)?;
         style::legend_row(
             &head,
-            (84, 12),
+            (74, 38),
             &[(
                 Swatch::Area(style::NEUTRAL, 0.25),
-                "band: 95% confidence interval of the mean over replications".to_string(),
+                "bands: 95% confidence intervals of the mean over replications. Latency counts \
+                 successful requests only: read it beside the failures (right)"
+                    .to_string(),
             )],
         )?;
         let (w, _) = panels.dim_in_pixel();
-        let (left, right) = panels.split_horizontally(w / 2);
-        self.panel(&left, "latency.p50", "p50")?;
-        self.panel(&right, "latency.p99", "p99")?;
+        let (left, rest) = panels.split_horizontally(w / 3);
+        let (middle, right) = rest.split_horizontally(w / 3);
+        self.panel(
+            &left,
+            &self.curves("latency.p50"),
+            "p50 latency (median)",
+            "p50 latency (log scale)",
+            true,
+        )?;
+        self.panel(
+            &middle,
+            &self.curves("latency.p99"),
+            "p99 latency",
+            "p99 latency (log scale)",
+            true,
+        )?;
+        self.panel(
+            &right,
+            &self.failure_curves(),
+            "Failed requests",
+            "failed (% of finished requests)",
+            false,
+        )?;
         Ok(())
     }
 }
@@ -422,12 +560,13 @@ impl Balance {
             "App-server utilisation per algorithm at {}{of}",
             study.highest_load_text(variant)
         );
-        let values: Vec<Vec<Option<Bar>>> = (0..study.algos.len())
-            .map(|a| {
-                study
-                    .servers
-                    .iter()
-                    .map(|srv| {
+        // One category per server, one bar per algorithm in the algorithm's colour.
+        let values: Vec<Vec<Option<Bar>>> = study
+            .servers
+            .iter()
+            .map(|srv| {
+                (0..study.algos.len())
+                    .map(|a| {
                         let p = study.at_highest_load(a, variant)?;
                         let ci = metric(p.sum, &format!("servers.{srv}.app_utilisation"))?;
                         Some(bar(ci, 100.0, format!("{}%", style::num(ci.mean * 100.0))))
@@ -453,21 +592,26 @@ impl Balance {
             title,
             bars: BarData {
                 caption: "Busy share of each server's app workers (mean, 95% interval)".into(),
-                categories: study.algos.clone(),
-                groups: study
-                    .servers
-                    .iter()
-                    .zip(style::colors_for(&study.servers))
-                    .map(|(s, c)| (s.clone(), c))
-                    .collect(),
+                categories: study.servers.clone(),
+                groups: algorithm_groups(study),
                 values,
-                x_desc: "load-balancing algorithm".into(),
+                x_desc: "app server".into(),
                 y_desc: "app utilisation (%)".into(),
                 y_range: Some(0.0..top),
                 note,
             },
         }
     }
+}
+
+/// The algorithms as bar groups, each in its own colour ([`style::algorithm_style`]).
+fn algorithm_groups(study: &Study<'_>) -> Vec<(String, RGBColor)> {
+    study
+        .algos
+        .iter()
+        .zip(style::algorithm_styles(&study.algos))
+        .map(|(a, st)| (a.clone(), st.color))
+        .collect()
 }
 
 fn draw_bar_data<DB: DrawingBackend>(
@@ -570,37 +714,26 @@ fn error_pct(s: &PointSummary, bad: Bad) -> Option<Bar> {
 
 impl Errors {
     fn new(study: &Study<'_>, bad: Bad) -> Self {
-        let variant_name = |v: &str| {
-            if v.is_empty() {
-                "as configured".to_string()
-            } else {
-                v.to_string()
-            }
-        };
-        // The baseline in grey, the degraded variants in colour.
+        // One category per variant (the baseline first), one bar per algorithm in the
+        // algorithm's colour, as in every other chart.
         let with_baseline = study.variants.len() > 1;
-        let grey = style::PALETTE.len() - 1;
-        let colors = style::colors_reserving(&study.variants, &[grey]);
-        let groups: Vec<(String, RGBColor)> = study
+        let categories: Vec<String> = study
             .variants
             .iter()
-            .zip(colors)
             .enumerate()
-            .map(|(i, (v, color))| {
+            .map(|(i, v)| {
+                let name = if v.is_empty() { "as configured" } else { v };
                 if i == 0 && with_baseline {
-                    (
-                        format!("{} (baseline)", variant_name(v)),
-                        style::PALETTE[grey],
-                    )
+                    format!("{name} (baseline)")
                 } else {
-                    (variant_name(v), color)
+                    name.to_string()
                 }
             })
             .collect();
-        let values: Vec<Vec<Option<Bar>>> = (0..study.algos.len())
-            .map(|a| {
-                (0..study.variants.len())
-                    .map(|v| {
+        let values: Vec<Vec<Option<Bar>>> = (0..study.variants.len())
+            .map(|v| {
+                (0..study.algos.len())
+                    .map(|a| {
                         study
                             .at_highest_load(a, v)
                             .and_then(|p| error_pct(p.sum, bad))
@@ -641,10 +774,10 @@ impl Errors {
             title,
             bars: BarData {
                 caption: caption.into(),
-                categories: study.algos.clone(),
-                groups,
+                categories,
+                groups: algorithm_groups(study),
                 values,
-                x_desc: "load-balancing algorithm".into(),
+                x_desc: "variant of the scenario".into(),
                 y_desc: y_desc.into(),
                 y_range: None,
                 note,
@@ -669,6 +802,10 @@ impl Figure for Errors {
 #[cfg(test)]
 mod tests {
     use super::super::testutil;
+
+    fn kv(k: &str, v: &str) -> String {
+        format!("{k}={v}")
+    }
     use super::*;
 
     fn ci(mean: f64, half_width: f64) -> MeanCi {
@@ -733,7 +870,8 @@ mod tests {
         let (labels, sums) = sweep();
         let t0 = std::time::Instant::now();
         let files =
-            algorithm_comparison(&dir, &labels, &sums, "lb.algorithm", "workload.rate").unwrap();
+            algorithm_comparison(&dir, &labels, &sums, "lb.algorithm", "workload.rate", &kv)
+                .unwrap();
         let elapsed = t0.elapsed();
         assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?}");
         let stems: Vec<&str> = files.iter().map(|f| f.stem.as_str()).collect();
@@ -776,7 +914,8 @@ mod tests {
                 .push(("slo_availability".into(), ci(a.mean - 0.05, 0.01)));
         }
         let files =
-            algorithm_comparison(&dir, &labels, &sums, "lb.algorithm", "workload.rate").unwrap();
+            algorithm_comparison(&dir, &labels, &sums, "lb.algorithm", "workload.rate", &kv)
+                .unwrap();
         let last = files.last().unwrap();
         assert_eq!(last.stem, "algorithms_slo");
         assert_eq!(files.len(), 6);
@@ -792,7 +931,8 @@ mod tests {
     fn degenerate_sweeps() {
         let dir = testutil::temp_dir("algorithms-degenerate");
         // Nothing at all.
-        let files = algorithm_comparison(&dir, &[], &[], "lb.algorithm", "workload.rate").unwrap();
+        let files =
+            algorithm_comparison(&dir, &[], &[], "lb.algorithm", "workload.rate", &kv).unwrap();
         assert_eq!(files.len(), 3);
         for f in &files {
             testutil::check(&dir, f, &[]);
@@ -808,7 +948,8 @@ mod tests {
             ],
         }];
         let files =
-            algorithm_comparison(&dir, &labels, &sums, "lb.algorithm", "workload.rate").unwrap();
+            algorithm_comparison(&dir, &labels, &sums, "lb.algorithm", "workload.rate", &kv)
+                .unwrap();
         testutil::check(&dir, &files[0], &["as configured"]);
         testutil::done(&dir);
     }

@@ -108,12 +108,12 @@ impl Figure for Components<'_> {
             (180, 38),
             &[
                 (
-                    Swatch::Area(style::PALETTE[0], 1.0),
-                    "one bar per component, in its colour".to_string(),
+                    Swatch::Area(style::NEUTRAL, 1.0),
+                    "solid: failed requests (each bar in its component's colour)".to_string(),
                 ),
                 (
-                    Swatch::Area(style::PALETTE[0], SLO_MIX),
-                    "pale: gain within the SLO latency (slow counts as down)".to_string(),
+                    Swatch::Area(style::NEUTRAL, SLO_MIX),
+                    "pale: within the SLO latency (slow counts as down)".to_string(),
                 ),
                 (
                     Swatch::Marker(style::TEXT),
@@ -180,45 +180,45 @@ impl Figure for Components<'_> {
             )?;
         }
 
-        // Availability gained if the component never failed (log scale).
-        // Ten times the largest gain: a decade of room for the labels right of the bars.
-        let gains = rows.iter().flat_map(|c| {
-            [
-                c.improvement.mean,
-                c.improvement.high(),
-                c.slo_improvement.mean,
-                10.0 * c.improvement.high().max(c.slo_improvement.mean),
-            ]
-        });
-        let x = style::log_range(gains, 1e-6..1e-3);
-        let span = style::decades(&x);
+        // Downtime a year removed if the component never failed, on a linear axis: a
+        // component that matters 1,000 times more draws a bar 1,000 times longer (a log axis
+        // made that look like 4x). Availability points times the minutes of a year.
+        let minutes = |a: f64| a * MINUTES_PER_YEAR;
+        let top = rows
+            .iter()
+            .flat_map(|c| {
+                [
+                    c.improvement.mean,
+                    c.improvement.high(),
+                    c.slo_improvement.mean,
+                ]
+            })
+            .map(minutes)
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        // Room right of the longest bar for its label.
+        let x = 0.0..if top > 0.0 { top * 1.3 } else { 1.0 };
         let mut chart = ChartBuilder::on(&right)
             .caption(
-                "Availability gained if it never failed",
+                "Downtime removed if it never failed",
                 style::bold(style::CAPTION),
             )
             .margin_left(8)
             .margin_right(24)
             .x_label_area_size(52)
             .y_label_area_size(8)
-            .build_cartesian_2d(x.clone().log_scale(), Categories::new(names.clone()))?;
-        let xf = |v: &f64| {
-            if style::log_tick_shown(*v, span) {
-                style::percent(*v)
-            } else {
-                String::new()
-            }
-        };
+            .build_cartesian_2d(x.clone(), Categories::new(names.clone()))?;
+        let xf = |v: &f64| style::num(*v);
         let none = |_: &f64| String::new();
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .x_labels(if span <= 2.0 { 30 } else { 12 })
+            .x_labels(8)
             .y_labels(names.len())
-            .max_light_lines(4)
+            .max_light_lines(1)
             .x_label_formatter(&xf)
             .y_label_formatter(&none)
-            .x_desc("availability gained, percentage points (log scale)")
+            .x_desc("downtime removed (minutes per year)")
             .label_style(style::font(style::TICK))
             .axis_desc_style(style::font(style::DESC))
             .light_line_style(style::GRID.mix(0.3))
@@ -228,12 +228,12 @@ impl Figure for Components<'_> {
         chart.draw_series(
             rows.iter()
                 .enumerate()
-                .filter(|(_, c)| c.improvement.mean > x.start)
+                .filter(|(_, c)| c.improvement.mean > 0.0)
                 .map(|(i, c)| {
                     Rectangle::new(
                         [
-                            (x.start, i as f64 + 0.42),
-                            (clamp(c.improvement.mean), i as f64 + 0.82),
+                            (0.0, i as f64 + 0.42),
+                            (clamp(minutes(c.improvement.mean)), i as f64 + 0.82),
                         ],
                         color(&c.component).filled(),
                     )
@@ -244,12 +244,12 @@ impl Figure for Components<'_> {
         chart.draw_series(
             rows.iter()
                 .enumerate()
-                .filter(|(_, c)| c.slo_improvement.mean > x.start)
+                .filter(|(_, c)| c.slo_improvement.mean > 0.0)
                 .map(|(i, c)| {
                     Rectangle::new(
                         [
-                            (x.start, i as f64 + 0.18),
-                            (clamp(c.slo_improvement.mean), i as f64 + 0.42),
+                            (0.0, i as f64 + 0.18),
+                            (clamp(minutes(c.slo_improvement.mean)), i as f64 + 0.42),
                         ],
                         color(&c.component).mix(SLO_MIX).filled(),
                     )
@@ -257,9 +257,9 @@ impl Figure for Components<'_> {
         )?;
         for (i, c) in rows.iter().enumerate() {
             let ci = c.improvement;
-            let y = i as f64 + 0.5;
-            if ci.half_width.is_finite() && ci.half_width > 0.0 && ci.high() > x.start {
-                let (lo, hi) = (clamp(ci.low()), clamp(ci.high()));
+            let y = i as f64 + 0.62;
+            if ci.half_width.is_finite() && ci.half_width > 0.0 && ci.high() > 0.0 {
+                let (lo, hi) = (clamp(minutes(ci.low())), clamp(minutes(ci.high())));
                 let style = style::TEXT.stroke_width(1);
                 chart.draw_series([
                     PathElement::new(vec![(lo, y), (hi, y)], style),
@@ -269,22 +269,26 @@ impl Figure for Components<'_> {
             }
             let slo = c.slo_improvement.mean;
             let label = if ci.mean > 0.0 && ci.mean.is_finite() {
-                format!("+{}", style::percent(ci.mean))
+                format!(
+                    "{} min/year (+{})",
+                    style::num(minutes(ci.mean)),
+                    style::percent(ci.mean)
+                )
             } else {
                 "none measured".to_string()
             };
-            let end = if ci.mean > x.start {
-                clamp(ci.high().max(ci.mean))
+            let end = if ci.mean > 0.0 {
+                clamp(minutes(ci.high().max(ci.mean)))
             } else {
-                x.start
+                0.0
             };
             let base = right.get_base_pixel();
-            let p = chart.backend_coord(&(end, i as f64 + 0.62));
+            let p = chart.backend_coord(&(end, y));
             right.draw_text(&label, &text, (p.0 - base.0 + 6, p.1 - base.1))?;
             if s.slo_latency_s.is_some() && slo > 0.0 && slo.is_finite() {
-                let p = chart.backend_coord(&(clamp(slo.max(x.start)), i as f64 + 0.3));
+                let p = chart.backend_coord(&(clamp(minutes(slo)), i as f64 + 0.3));
                 right.draw_text(
-                    &format!("within SLO +{}", style::percent(slo)),
+                    &format!("within SLO {} min/year", style::num(minutes(slo))),
                     &text,
                     (p.0 - base.0 + 6, p.1 - base.1),
                 )?;
@@ -293,6 +297,9 @@ impl Figure for Components<'_> {
         Ok(())
     }
 }
+
+/// Minutes in the 365-day year the study's per-year figures use (`montecarlo::summarise`).
+const MINUTES_PER_YEAR: f64 = 365.0 * 24.0 * 60.0;
 
 struct Outages<'a> {
     title: String,

@@ -4,7 +4,7 @@
 //! count every transaction rather than one sample per interval.
 
 use super::style::{self, DrawResult};
-use super::timeline::{clock_unit, replica_columns, windows};
+use super::timeline::{clock_unit, in_windows, replica_columns, windows, writerless};
 use super::{ChartFile, Figure};
 use crate::model::RunResults;
 use plotters::coord::Shift;
@@ -58,6 +58,10 @@ impl Lag {
         let (scale, lag_unit) = style::time_unit(lag_max);
         let names: Vec<&str> = replicas.iter().map(|(name, _)| name.as_str()).collect();
         let colors = style::colors_for(&names);
+        let headless = writerless(r);
+        // A bucket that ends inside a window without a primary has no lag to show: nothing
+        // is committed, so a replica's lag is undefined there, not zero.
+        let without_primary = |t: f64, dt: f64| in_windows(&headless, t, dt);
         let series = replicas
             .iter()
             .zip(colors)
@@ -65,7 +69,14 @@ impl Lag {
                 let over_time = chart
                     .buckets()
                     .iter()
-                    .map(|b| (b.t / div, b.lag.get(*n).map_or(f64::NAN, |l| l * scale)))
+                    .map(|b| {
+                        let lag = if without_primary(b.t, b.dt) {
+                            f64::NAN
+                        } else {
+                            b.lag.get(*n).map_or(f64::NAN, |l| l * scale)
+                        };
+                        (b.t / div, lag)
+                    })
                     .collect();
                 let cdf = chart
                     .lag_cdf(*n, MAX_CDF_POINTS)
@@ -137,10 +148,10 @@ impl Figure for Lag {
         );
         let mut chart = ChartBuilder::on(&left)
             .caption(
-                "Over time (gaps: node down or primary)",
+                "Over time (gaps: node down, primary, or no primary)",
                 style::bold(style::CAPTION),
             )
-            .margin_right(16)
+            .margin_right(style::LEGEND_COLUMN - 60)
             .x_label_area_size(52)
             .y_label_area_size(80)
             .build_cartesian_2d(0.0..self.end, y.clone())?;
@@ -173,7 +184,7 @@ impl Figure for Lag {
         for s in &self.series {
             style::draw_lines(&mut chart, &s.name, s.color, 2, &s.over_time, false)?;
         }
-        style::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        style::draw_legend_outside(&mut chart)?;
 
         let x = style::linear_range(self.series.iter().flat_map(|s| s.cdf.iter().map(|p| p.0)));
         let mut chart = ChartBuilder::on(&right)

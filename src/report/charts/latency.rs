@@ -25,9 +25,12 @@ pub fn latency_cdf(
 }
 
 struct Curve {
-    name: String,
-    color: RGBColor,
+    style: style::SeriesStyle,
     legend: String,
+    /// The p1 and the maximum, seconds: the x axis is fitted to these.
+    span: (f64, f64),
+    /// (p50, p99) in seconds, marked on the curves with the series' marker.
+    marks: (f64, f64),
     /// (latency s, cumulative share), from the last point below any value on.
     cdf: Vec<(f64, f64)>,
 }
@@ -42,11 +45,11 @@ struct Cdf {
 impl Cdf {
     fn new(title: &str, series: &[(String, LatencyHistogram)]) -> Self {
         let names: Vec<&str> = series.iter().map(|(name, _)| name.as_str()).collect();
-        let colors = style::colors_for(&names);
+        let styles = style::algorithm_styles(&names);
         let curves = series
             .iter()
-            .zip(colors)
-            .map(|((name, h), color)| {
+            .zip(styles)
+            .map(|((name, h), st)| {
                 let points = h.cdf_points();
                 let first = points
                     .iter()
@@ -68,10 +71,25 @@ impl Cdf {
                         h.count()
                     )
                 };
+                let q = |p: f64| {
+                    if h.count() == 0 {
+                        f64::NAN
+                    } else {
+                        h.quantile_secs(p)
+                    }
+                };
                 Curve {
-                    name: name.clone(),
-                    color,
+                    style: st,
                     legend,
+                    span: (
+                        q(0.01),
+                        if h.count() == 0 {
+                            f64::NAN
+                        } else {
+                            h.max_secs()
+                        },
+                    ),
+                    marks: (q(0.5), q(0.99)),
                     cdf,
                 }
             })
@@ -83,11 +101,13 @@ impl Cdf {
         }
     }
 
+    /// Fitted to the data: from the p1 of the fastest series to the slowest request. The
+    /// fastest 1% sit left of the axis: with exponential work a thousandth of the requests
+    /// take under a thousandth of the mean, and would stretch the axis down to microseconds
+    /// (the tail, right, is where differences show).
     fn x_range(&self) -> Range<f64> {
-        style::log_range(
-            self.curves
-                .iter()
-                .flat_map(|c| c.cdf.iter().filter(|p| p.1 > 0.0).map(|p| p.0)),
+        style::fitted_log_range(
+            self.curves.iter().flat_map(|c| [c.span.0, c.span.1]),
             1e-3..1.0,
         )
     }
@@ -114,15 +134,15 @@ impl Figure for Cdf {
             return Ok(());
         }
         let x = self.x_range();
-        let span = style::decades(&x);
+        let span = (x.end / x.start).log10();
         let xf = |v: &f64| {
-            if style::log_tick_shown(*v, span) {
+            if style::fitted_log_tick(*v, span) {
                 style::duration(*v)
             } else {
                 String::new()
             }
         };
-        let x_labels = if span <= 2.0 { 30 } else { 12 };
+        let x_labels = if span <= 2.5 { 40 } else { 12 };
 
         let mut chart = ChartBuilder::on(&left)
             .caption(
@@ -148,8 +168,18 @@ impl Figure for Cdf {
             .light_line_style(style::GRID.mix(0.3))
             .bold_line_style(style::GRID)
             .draw()?;
+        let pa = chart.plotting_area().strip_coord_spec();
         for c in &self.curves {
-            style::draw_lines(&mut chart, &c.name, c.color, 2, &c.cdf, false)?;
+            let inside = |p: &&(f64, f64)| p.0 >= x.start && p.0 <= x.end;
+            let px = to_pixels(&chart, c.cdf.iter().filter(inside).copied());
+            style::draw_styled_path(&pa, c.style, &px, 2, false)?;
+            // The series' marker where it crosses p50 and p99.
+            for (lat, share) in [(c.marks.0, 0.5), (c.marks.1, 0.99)] {
+                if lat.is_finite() && lat >= x.start && lat <= x.end {
+                    let p = to_pixels(&chart, std::iter::once((lat, share)));
+                    style::draw_marker(&pa, c.style.marker, p[0], 5, c.style.color)?;
+                }
+            }
         }
 
         let floor = if self.max_count > 1 {
@@ -210,12 +240,42 @@ impl Figure for Cdf {
                 )?;
             }
         }
+        let pa = chart.plotting_area().strip_coord_spec();
         for c in &self.curves {
-            let tail: Vec<(f64, f64)> = c.cdf.iter().map(|&(x, f)| (x, 1.0 - f)).collect();
-            style::draw_lines(&mut chart, &c.name, c.color, 2, &tail, true)?;
+            let tail = c
+                .cdf
+                .iter()
+                .map(|&(x, f)| (x, 1.0 - f))
+                .filter(|p| p.0 >= x.start && p.0 <= x.end && p.1 >= tail_y.start);
+            let px = to_pixels(&chart, tail);
+            style::draw_styled_path(&pa, c.style, &px, 2, false)?;
+            for (lat, share) in [(c.marks.0, 0.5), (c.marks.1, 0.01)] {
+                if lat.is_finite() && lat >= x.start && lat <= x.end {
+                    let p = to_pixels(&chart, std::iter::once((lat, share)));
+                    style::draw_marker(&pa, c.style.marker, p[0], 5, c.style.color)?;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// Data points to pixels of the chart's plotting area.
+fn to_pixels<'a, DB, X, Y>(
+    chart: &ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    pts: impl Iterator<Item = (f64, f64)>,
+) -> Vec<(i32, i32)>
+where
+    DB: DrawingBackend + 'a,
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+{
+    let base = chart.plotting_area().get_base_pixel();
+    pts.map(|p| {
+        let q = chart.backend_coord(&p);
+        (q.0 - base.0, q.1 - base.1)
+    })
+    .collect()
 }
 
 impl Cdf {
@@ -224,11 +284,20 @@ impl Cdf {
         DB::ErrorType: 'static,
     {
         for (i, c) in self.curves.iter().enumerate() {
-            let item = [(style::Swatch::Line(c.color), c.legend.clone())];
+            let item = [(style::Swatch::Series(c.style), c.legend.clone())];
             style::legend_row(area, (80, 14 + 22 * i as i32), &item)?;
         }
         if self.curves.is_empty() {
             style::note(area, "no series given")?;
+        } else {
+            let (w, _) = area.dim_in_pixel();
+            area.draw_text(
+                "markers: p50 and p99 of each series",
+                &style::font(style::LEGEND)
+                    .color(&style::NEUTRAL)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+                (w as i32 - 24, 14),
+            )?;
         }
         Ok(())
     }

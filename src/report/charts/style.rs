@@ -77,6 +77,215 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(0x79, 0x70, 0x6e), // 9 grey
 ];
 
+/// The load-balancing algorithms' colours: Okabe & Ito's "Color Universal Design" palette
+/// (2008, jfly.uni-koeln.de/color), chosen to stay apart for every common colour-vision
+/// deficiency; its yellow is darkened so that a thin line shows on white. Each algorithm also
+/// has its own marker and line pattern ([`algorithm_style`]), so the series stay apart in
+/// grayscale too.
+pub const OKABE_ITO: [RGBColor; 8] = [
+    RGBColor(0x00, 0x72, 0xb2), // 0 blue
+    RGBColor(0xd5, 0x5e, 0x00), // 1 vermillion
+    RGBColor(0x56, 0xb4, 0xe9), // 2 sky blue
+    RGBColor(0x00, 0x9e, 0x73), // 3 bluish green
+    RGBColor(0xcc, 0x79, 0xa7), // 4 reddish purple
+    RGBColor(0xe6, 0x9f, 0x00), // 5 orange
+    RGBColor(0x00, 0x00, 0x00), // 6 black
+    RGBColor(0x9a, 0x8a, 0x00), // 7 yellow, darkened
+];
+
+/// A marker shape drawn at each point of a series and in its legend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Square,
+    TriangleUp,
+    TriangleDown,
+    Diamond,
+    Cross,
+    Plus,
+    HollowCircle,
+}
+
+/// How one series is drawn: its colour, marker and whether its line is dashed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeriesStyle {
+    pub color: RGBColor,
+    pub marker: Marker,
+    pub dashed: bool,
+}
+
+const MARKERS: [Marker; 8] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::TriangleDown,
+    Marker::TriangleUp,
+    Marker::Diamond,
+    Marker::Cross,
+    Marker::Plus,
+    Marker::HollowCircle,
+];
+
+/// The fixed slot of a load-balancing algorithm (the names `lb.algorithm` takes).
+fn algorithm_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "roundrobin" => 0,
+        "leastconn" => 1,
+        "random" | "random(1)" => 2,
+        "random(2)" => 3,
+        "source" => 4,
+        "static-rr" => 5,
+        "first" => 6,
+        "source-consistent" => 7,
+        _ => return None,
+    })
+}
+
+/// Whether `name` is a load-balancing algorithm with its own style.
+pub fn is_algorithm(name: &str) -> bool {
+    algorithm_slot(name).is_some()
+}
+
+/// The style of algorithm `name` (or of any other series name, by hash), the same in every
+/// chart: the latency curves, the failure panels, the bars, the CDFs.
+pub fn algorithm_style(name: &str) -> SeriesStyle {
+    let k = algorithm_slot(name).unwrap_or_else(|| (fnv1a(name) % 8) as usize);
+    SeriesStyle {
+        color: OKABE_ITO[k],
+        marker: MARKERS[k],
+        // Alternate solid and dashed so that neighbours in the list differ in pattern too.
+        dashed: k % 2 == 1,
+    }
+}
+
+/// [`algorithm_style`] for the series of one chart: a name that is not an algorithm takes the
+/// first slot no earlier series took, so one chart never shows two series alike (up to 8).
+pub fn algorithm_styles<S: AsRef<str>>(names: &[S]) -> Vec<SeriesStyle> {
+    let mut used = [false; 8];
+    for n in names {
+        if let Some(k) = algorithm_slot(n.as_ref()) {
+            used[k] = true;
+        }
+    }
+    names
+        .iter()
+        .map(|n| {
+            let n = n.as_ref();
+            if is_algorithm(n) {
+                return algorithm_style(n);
+            }
+            let own = (fnv1a(n) % 8) as usize;
+            let k = (0..8)
+                .map(|d| (own + d) % 8)
+                .find(|k| !used[*k])
+                .unwrap_or(own);
+            used[k] = true;
+            SeriesStyle {
+                color: OKABE_ITO[k],
+                marker: MARKERS[k],
+                dashed: k % 2 == 1,
+            }
+        })
+        .collect()
+}
+
+/// Draws `marker` centred on `(x, y)` (pixels of `area`), about `r` pixels in radius.
+pub fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    marker: Marker,
+    (x, y): (i32, i32),
+    r: i32,
+    color: RGBColor,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let fill = color.filled();
+    let line = color.stroke_width(2);
+    match marker {
+        Marker::Circle => area.draw(&Circle::new((x, y), r, fill))?,
+        Marker::HollowCircle => {
+            area.draw(&Circle::new((x, y), r, WHITE.filled()))?;
+            area.draw(&Circle::new((x, y), r, line))?;
+        }
+        Marker::Square => {
+            let h = r * 85 / 100;
+            area.draw(&Rectangle::new([(x - h, y - h), (x + h, y + h)], fill))?
+        }
+        Marker::TriangleUp => area.draw(&Polygon::new(
+            vec![(x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)],
+            fill,
+        ))?,
+        Marker::TriangleDown => area.draw(&Polygon::new(
+            vec![(x, y + r + 1), (x + r + 1, y - r), (x - r - 1, y - r)],
+            fill,
+        ))?,
+        Marker::Diamond => area.draw(&Polygon::new(
+            vec![
+                (x, y - r - 1),
+                (x + r + 1, y),
+                (x, y + r + 1),
+                (x - r - 1, y),
+            ],
+            fill,
+        ))?,
+        Marker::Cross => {
+            area.draw(&PathElement::new(
+                vec![(x - r, y - r), (x + r, y + r)],
+                line,
+            ))?;
+            area.draw(&PathElement::new(
+                vec![(x - r, y + r), (x + r, y - r)],
+                line,
+            ))?;
+        }
+        Marker::Plus => {
+            area.draw(&PathElement::new(
+                vec![(x - r - 1, y), (x + r + 1, y)],
+                line,
+            ))?;
+            area.draw(&PathElement::new(
+                vec![(x, y - r - 1), (x, y + r + 1)],
+                line,
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// A series' line from `points` (pixels of `area`), solid or dashed, with its markers.
+pub fn draw_styled_path<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    s: SeriesStyle,
+    points: &[(i32, i32)],
+    width: u32,
+    markers: bool,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    if points.len() >= 2 {
+        if s.dashed {
+            area.draw(&plotters::element::DashedPathElement::new(
+                points.iter().copied(),
+                7,
+                5,
+                s.color.stroke_width(width),
+            ))?;
+        } else {
+            area.draw(&PathElement::new(
+                points.to_vec(),
+                s.color.stroke_width(width),
+            ))?;
+        }
+    }
+    if markers {
+        for &p in points {
+            draw_marker(area, s.marker, p, 4, s.color)?;
+        }
+    }
+    Ok(())
+}
+
 /// Fixed slots: the LB algorithms (compared side by side most often) and the timeline's
 /// series names.
 fn fixed_slot(name: &str) -> Option<usize> {
@@ -204,6 +413,49 @@ pub fn log_tick_shown(v: f64, decades: f64) -> bool {
     let mantissa = 10f64.powf(l - l.floor());
     let near = |m: f64| (mantissa - m).abs() < 1e-6 * m || (mantissa - 10.0 * m).abs() < 1e-5;
     near(1.0) || (decades <= 2.0 && (near(2.0) || near(5.0)))
+}
+
+/// A log range fitted to the positive finite values (`fallback` when there are none): from
+/// the 1-2-5 value at or below the lowest to the one at or above the highest, after a 10%
+/// margin, so that both ends are labelled values and no half of the plot is empty.
+pub fn fitted_log_range(values: impl IntoIterator<Item = f64>, fallback: Range<f64>) -> Range<f64> {
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for v in values.into_iter().filter(|v| v.is_finite() && *v > 0.0) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo > hi {
+        return fallback;
+    }
+    let steps = |v: f64| {
+        let d = 10f64.powf(v.log10().floor().clamp(-300.0, 300.0));
+        [d, 2.0 * d, 5.0 * d, 10.0 * d]
+    };
+    let below = lo / 1.1;
+    let start = steps(below)
+        .into_iter()
+        .rev()
+        .find(|s| *s <= below * (1.0 + 1e-9))
+        .unwrap_or(below);
+    let above = hi * 1.1;
+    let end = steps(above)
+        .into_iter()
+        .find(|s| *s >= above * (1.0 - 1e-9))
+        .unwrap_or(above);
+    // A hair beyond, so that plotters labels both ends.
+    start * 0.999..end.max(start * 2.0) * 1.001
+}
+
+/// Whether `v` is labelled on a [`fitted_log_range`] axis spanning `span` decades: the 1-2-5
+/// values, or only the powers of ten on a long axis.
+pub fn fitted_log_tick(v: f64, span: f64) -> bool {
+    if !(v.is_finite() && v > 0.0) {
+        return false;
+    }
+    let l = v.log10();
+    let m = 10f64.powf(l - l.floor());
+    let near = |k: f64| (m - k).abs() < 1e-6 * k || (m - 10.0 * k).abs() < 1e-5;
+    near(1.0) || (span <= 2.5 && (near(2.0) || near(5.0)))
 }
 
 /// Number of whole decades a log range spans.
@@ -488,6 +740,32 @@ where
     Ok(())
 }
 
+/// Width kept right of a plot for its legend ([`draw_legend_outside`]), pixels.
+pub const LEGEND_COLUMN: u32 = 190;
+
+/// The series legend right of the plot, in the [`LEGEND_COLUMN`] the chart keeps free there
+/// (`margin_right`), so it never covers data.
+pub fn draw_legend_outside<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged,
+    Y: Ranged,
+{
+    let (w, _) = chart.plotting_area().dim_in_pixel();
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::Coordinate(w as i32 + 10, 0))
+        .margin(4)
+        .background_style(WHITE)
+        .border_style(NEUTRAL.mix(0.5))
+        .label_font(font(LEGEND))
+        .draw()?;
+    Ok(())
+}
+
 /// How an entry of a [`legend_row`] is drawn.
 #[derive(Clone, Copy, Debug)]
 pub enum Swatch {
@@ -497,6 +775,8 @@ pub enum Swatch {
     Marker(RGBColor),
     /// A horizontal line (series).
     Line(RGBColor),
+    /// A series: its line pattern and marker.
+    Series(SeriesStyle),
 }
 
 /// A one-line legend drawn left to right from `(x, y)` (the line's vertical centre) in `area`,
@@ -534,6 +814,11 @@ where
                     vec![(x, y), (x + 16, y)],
                     c.stroke_width(3),
                 ))?;
+            }
+            Swatch::Series(s) => {
+                draw_styled_path(area, s, &[(x, y), (x + 30, y)], 2, false)?;
+                draw_marker(area, s.marker, (x + 15, y), 5, s.color)?;
+                x += 14;
             }
         }
         area.draw_text(text, &style, (x + 22, y))?;

@@ -130,6 +130,42 @@ pub(super) fn windows(w: impl Iterator<Item = (f64, f64)>, axis_end: f64) -> Vec
     out
 }
 
+/// The windows (seconds) in which no node was the primary taking writes: from a fault of the
+/// node that was primary (node 0 at the start, `Stack`'s initial `primary`; then each
+/// "promoted to primary") to the moment users stopped feeling it (the fault's `recovered_s`:
+/// a promotion, a resumption or the repair), or the end of the run.
+pub(super) fn writerless(r: &RunResults) -> Vec<(f64, f64)> {
+    let Some(first) = r.timeline_columns.db_nodes.first() else {
+        return vec![];
+    };
+    let mut promotions: Vec<(f64, &str)> = r
+        .event_log
+        .iter()
+        .filter(|e| e.event == "promoted to primary")
+        .map(|e| (e.t, e.component.as_str()))
+        .collect();
+    promotions.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let primary_at = |t: f64| {
+        promotions
+            .iter()
+            .take_while(|(pt, _)| *pt <= t)
+            .last()
+            .map_or(first.as_str(), |(_, c)| *c)
+    };
+    let end = r.duration_s.max(r.timeline_chart.last_t());
+    r.faults
+        .iter()
+        .filter(|f| f.start_s.is_finite() && f.component == primary_at(f.start_s))
+        .map(|f| (f.start_s, f.recovered_s.or(f.end_s).unwrap_or(end)))
+        .collect()
+}
+
+/// Whether a bucket ending at `t` after `dt` seconds ends inside one of `w` (the sample taken
+/// at a fault's own instant already sees the fault).
+pub(super) fn in_windows(w: &[(f64, f64)], t: f64, dt: f64) -> bool {
+    w.iter().any(|&(s, e)| t >= s && t - dt < e)
+}
+
 pub(super) fn clock_unit(end_s: f64) -> (f64, &'static str) {
     if end_s <= 1200.0 {
         (1.0, "s")
@@ -160,6 +196,8 @@ struct Timeline<'r> {
     /// (start, end) in display units.
     faults: Vec<(f64, f64)>,
     marks: Vec<Mark>,
+    /// (start, end) in seconds: no node was the primary taking writes ([`writerless`]).
+    writerless: Vec<(f64, f64)>,
 }
 
 impl<'r> Timeline<'r> {
@@ -209,6 +247,7 @@ impl<'r> Timeline<'r> {
             let step = marks.len().div_ceil(MAX_MARKS);
             marks = marks.into_iter().step_by(step).collect();
         }
+        let writerless = writerless(r);
         Timeline {
             events,
             title,
@@ -221,6 +260,7 @@ impl<'r> Timeline<'r> {
             replicas,
             faults,
             marks,
+            writerless,
         }
     }
 
@@ -277,7 +317,7 @@ impl<'r> Timeline<'r> {
         let y = style::linear_range(series.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
         let mut chart = ChartBuilder::on(area)
             .caption(caption, style::bold(style::CAPTION))
-            .margin_right(12)
+            .margin_right(style::LEGEND_COLUMN)
             .x_label_area_size(if last { 52 } else { 30 })
             .y_label_area_size(Y_AREA)
             .build_cartesian_2d(self.x_range(), y.clone())?;
@@ -303,7 +343,7 @@ impl<'r> Timeline<'r> {
         for (name, color, points) in series {
             style::draw_lines(&mut chart, name, *color, 2, points, false)?;
         }
-        style::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        style::draw_legend_outside(&mut chart)?;
         if let Some(text) = empty_note {
             style::note(&chart.plotting_area().strip_coord_spec(), text)?;
         }
@@ -471,7 +511,14 @@ impl Figure for Timeline<'_> {
                 (
                     name.clone(),
                     color,
-                    at(&|b| b.lag.get(n).map_or(f64::NAN, |l| l * scale)),
+                    at(&|b| {
+                        // No primary: nothing commits, so no lag to show (a gap, not 0).
+                        if in_windows(&self.writerless, b.t, b.dt) {
+                            f64::NAN
+                        } else {
+                            b.lag.get(n).map_or(f64::NAN, |l| l * scale)
+                        }
+                    }),
                 )
             })
             .collect();
@@ -479,7 +526,7 @@ impl Figure for Timeline<'_> {
             .then_some("no replica in this scenario: nothing to lag");
         self.linear_panel(
             &areas[3],
-            "Replication lag per replica (gaps: node down or primary)",
+            "Replication lag per replica (gaps: node down, primary, or no primary)",
             &format!("lag ({unit})"),
             &lags,
             no_rows.or(no_replicas),
@@ -501,20 +548,20 @@ impl Timeline<'_> {
         let at = |b: &Bucket| b.t / self.div;
         let p50: Vec<(f64, f64)> = self.buckets.iter().map(|b| (at(b), b.p50)).collect();
         let p99: Vec<(f64, f64)> = self.buckets.iter().map(|b| (at(b), b.p99)).collect();
-        let y = style::log_range(p50.iter().chain(&p99).map(|p| p.1), 1e-3..1.0);
-        let span = style::decades(&y);
+        let y = style::fitted_log_range(p50.iter().chain(&p99).map(|p| p.1), 1e-3..1.0);
+        let span = (y.end / y.start).log10();
         let mut chart = ChartBuilder::on(area)
             .caption(
                 "Latency of the requests completed in each interval",
                 style::bold(style::CAPTION),
             )
-            .margin_right(12)
+            .margin_right(style::LEGEND_COLUMN)
             .x_label_area_size(30)
             .y_label_area_size(Y_AREA)
             .build_cartesian_2d(self.x_range(), y.clone().log_scale())?;
         let xf = |v: &f64| style::num(*v);
         let yf = |v: &f64| {
-            if style::log_tick_shown(*v, span) {
+            if style::fitted_log_tick(*v, span) {
                 style::duration(*v)
             } else {
                 String::new()
@@ -523,7 +570,7 @@ impl Timeline<'_> {
         chart
             .configure_mesh()
             .x_labels(12)
-            .y_labels(if span <= 2.0 { 30 } else { 12 })
+            .y_labels(16)
             .x_label_formatter(&xf)
             .y_label_formatter(&yf)
             .y_desc("latency (log scale)")
@@ -536,7 +583,7 @@ impl Timeline<'_> {
         self.backdrop(&mut chart, &y)?;
         style::draw_lines(&mut chart, "p50", style::color_for("p50"), 2, &p50, true)?;
         style::draw_lines(&mut chart, "p99", style::color_for("p99"), 2, &p99, true)?;
-        style::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        style::draw_legend_outside(&mut chart)?;
         if let Some(text) = no_rows {
             style::note(&chart.plotting_area().strip_coord_spec(), text)?;
         }
