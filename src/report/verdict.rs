@@ -329,7 +329,7 @@ impl SweepView<'_> {
                 h,
                 "<li>Fewest failures: <b>{}</b>, {} served</li>",
                 esc(&label(s)),
-                pct_ci(c.mean * 100.0, c.half_width * 100.0)
+                availability_ci(c)
             );
         }
         let sig = self.cmps.iter().filter(|c| c.significant).count();
@@ -384,7 +384,16 @@ fn availability_text(a: MeanCi) -> String {
     } else {
         format!("{:.2} nines", -(1.0 - a.mean).log10())
     };
-    format!("{} ({nines})", pct_ci(a.mean * 100.0, a.half_width * 100.0))
+    format!("{} ({nines})", availability_ci(a))
+}
+
+/// An availability with its interval; without one, as many decimals as its nines need.
+fn availability_ci(a: MeanCi) -> String {
+    if a.half_width.is_finite() && a.half_width > 0.0 {
+        pct_ci(a.mean * 100.0, a.half_width * 100.0)
+    } else {
+        style::availability_pct(a.mean)
+    }
 }
 
 /// A single run's answer: what share was served, how fast, and what happened, in its own
@@ -392,7 +401,8 @@ fn availability_text(a: MeanCi) -> String {
 pub fn run_answer(r: &crate::model::RunResults) -> String {
     let mut h = String::new();
     let served = if r.requests.arrived > 0 {
-        format!("{}", pct_ci(r.availability * 100.0, 0.0))
+        // One run has no interval: as many decimals as the nines need (99.961%, not 100.0%).
+        style::availability_pct(r.availability)
     } else {
         "-".into()
     };

@@ -184,7 +184,19 @@ impl Figure for Lag {
         for s in &self.series {
             style::draw_lines(&mut chart, &s.name, s.color, 2, &s.over_time, false)?;
         }
-        style::draw_legend_outside(&mut chart)?;
+        let mut items: Vec<(style::Swatch, String)> = vec![];
+        if !self.faults.is_empty() {
+            items.push((
+                style::Swatch::Area(style::FAULT, 0.3),
+                "database fault".to_string(),
+            ));
+        }
+        items.extend(
+            self.series
+                .iter()
+                .map(|s| (style::Swatch::Line(s.color), s.name.clone())),
+        );
+        style::legend_column(&left, &chart, &items)?;
 
         let x = style::linear_range(self.series.iter().flat_map(|s| s.cdf.iter().map(|p| p.0)));
         let mut chart = ChartBuilder::on(&right)

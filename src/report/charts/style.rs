@@ -743,10 +743,13 @@ where
 /// Width kept right of a plot for its legend ([`draw_legend_outside`]), pixels.
 pub const LEGEND_COLUMN: u32 = 190;
 
-/// The series legend right of the plot, in the [`LEGEND_COLUMN`] the chart keeps free there
-/// (`margin_right`), so it never covers data.
-pub fn draw_legend_outside<'a, DB, X, Y>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+/// A legend right of a chart's plot, in the [`LEGEND_COLUMN`] the chart keeps free there
+/// (`margin_right`), one entry a line, so it never covers data. `area` is the area the chart
+/// was built on.
+pub fn legend_column<'a, DB, X, Y>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    chart: &ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    items: &[(Swatch, String)],
 ) -> DrawResult
 where
     DB: DrawingBackend + 'a,
@@ -754,15 +757,13 @@ where
     X: Ranged,
     Y: Ranged,
 {
+    let (x0, y0) = chart.plotting_area().get_base_pixel();
     let (w, _) = chart.plotting_area().dim_in_pixel();
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::Coordinate(w as i32 + 10, 0))
-        .margin(4)
-        .background_style(WHITE)
-        .border_style(NEUTRAL.mix(0.5))
-        .label_font(font(LEGEND))
-        .draw()?;
+    let base = area.get_base_pixel();
+    let (x, y) = (x0 - base.0 + w as i32 + 10, y0 - base.1 + 10);
+    for (i, item) in items.iter().enumerate() {
+        legend_row(area, (x, y + 20 * i as i32), std::slice::from_ref(item))?;
+    }
     Ok(())
 }
 

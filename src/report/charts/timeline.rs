@@ -343,7 +343,11 @@ impl<'r> Timeline<'r> {
         for (name, color, points) in series {
             style::draw_lines(&mut chart, name, *color, 2, points, false)?;
         }
-        style::draw_legend_outside(&mut chart)?;
+        let items: Vec<(Swatch, String)> = series
+            .iter()
+            .map(|(name, color, _)| (Swatch::Line(*color), name.clone()))
+            .collect();
+        style::legend_column(area, &chart, &items)?;
         if let Some(text) = empty_note {
             style::note(&chart.plotting_area().strip_coord_spec(), text)?;
         }
@@ -583,7 +587,14 @@ impl Timeline<'_> {
         self.backdrop(&mut chart, &y)?;
         style::draw_lines(&mut chart, "p50", style::color_for("p50"), 2, &p50, true)?;
         style::draw_lines(&mut chart, "p99", style::color_for("p99"), 2, &p99, true)?;
-        style::draw_legend_outside(&mut chart)?;
+        style::legend_column(
+            area,
+            &chart,
+            &[
+                (Swatch::Line(style::color_for("p50")), "p50".to_string()),
+                (Swatch::Line(style::color_for("p99")), "p99".to_string()),
+            ],
+        )?;
         if let Some(text) = no_rows {
             style::note(&chart.plotting_area().strip_coord_spec(), text)?;
         }
