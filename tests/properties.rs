@@ -478,6 +478,7 @@ fn base() -> impl Strategy<Value = Sys> {
                     connect_timeout: ms(connect_timeout),
                     users: None,
                     retry: None,
+                    flood: None,
                 },
                 lb: LbConfig {
                     algorithm,
@@ -487,6 +488,9 @@ fn base() -> impl Strategy<Value = Sys> {
                     maxconn,
                     timeout_queue: ms(tq),
                     timeout_server: ts.map(ms),
+                    tls: None,
+                    rate_limit: None,
+                    firewall: None,
                 },
                 servers,
                 database: DbConfig {

@@ -46,6 +46,7 @@ pub fn mmc(
             connect_timeout: SimTime::from_secs(127),
             users: None,
             retry: None,
+            flood: None,
         },
         lb: LbConfig {
             algorithm,
@@ -56,6 +57,9 @@ pub fn mmc(
             timeout_queue: SimTime::from_secs(3600),
             // Queueing theory knows no timeouts.
             timeout_server: None,
+            tls: None,
+            rate_limit: None,
+            firewall: None,
         },
         servers: (0..servers)
             .map(|i| ServerConfig {

@@ -86,7 +86,7 @@ impl Observer {
             arrivals: 0,
             completed: 0,
             failed: 0,
-            errors: vec![0; Cause::ALL.len()],
+            errors: vec![0; Cause::reported(cfg).len()],
             interval_ns: IntervalLatency::default(),
             row: TimelineRow::default(),
             fresh: false,
@@ -236,7 +236,10 @@ impl Stack {
         TimelineColumns {
             servers: self.servers.iter().map(|s| s.name.clone()).collect(),
             db_nodes: self.db.iter().map(|n| n.name.clone()).collect(),
-            causes: Cause::ALL.iter().map(|c| c.key().to_string()).collect(),
+            causes: Cause::reported(&self.cfg)
+                .iter()
+                .map(|c| c.key().to_string())
+                .collect(),
         }
     }
 
@@ -331,7 +334,7 @@ impl Stack {
                 .slo
                 .as_ref()
                 .map(|s| SloReport::new(s, good, c.completed, c.failed, &self.latency)),
-            errors: Cause::ALL
+            errors: Cause::reported(cfg)
                 .iter()
                 .map(|&k| (k.key().to_string(), c.errors[k as usize]))
                 .collect(),
@@ -339,9 +342,11 @@ impl Stack {
                 .workload
                 .mix
                 .iter()
+                .map(|m| m.name.as_str())
+                .chain(self.flood.as_ref().map(|_| "flood"))
                 .zip(&c.classes)
-                .map(|(m, &[arrived, completed, failed, good])| ClassStats {
-                    name: m.name.clone(),
+                .map(|(name, &[arrived, completed, failed, good])| ClassStats {
+                    name: name.to_string(),
                     arrived,
                     completed,
                     failed,
@@ -379,6 +384,15 @@ impl Stack {
                     .map(|l| l.queue_len.max())
                     .max()
                     .unwrap_or(0),
+                tls: self.tls.as_ref().map(|t| t.report()),
+                rate_limit: cfg.lb.rate_limit.as_ref().map(|_| {
+                    let mut r = crate::model::ratelimit::RateLimitReport::default();
+                    self.lbs
+                        .iter()
+                        .filter_map(|l| l.limiter.as_ref())
+                        .for_each(|l| l.add_to(&mut r));
+                    r
+                }),
             },
             servers: self
                 .servers
@@ -442,6 +456,7 @@ impl Stack {
             failover,
             users: self.users.as_ref().map(|u| u.report(window)),
             retries: self.retries.as_ref().map(|r| r.report()),
+            flood: self.flood.as_ref().map(|f| f.report(&c.classes)),
             story: vec![],
             latency_hist: self.latency.clone(),
             timeline: vec![],
