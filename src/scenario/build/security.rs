@@ -124,12 +124,6 @@ impl Builder<'_> {
             Act::Deny,
         );
         let tarpit = self.positive_duration(&key.key("tarpit"), r.tarpit.as_ref(), SimTime::ZERO);
-        if r.tarpit.is_some() && matches!(act, Act::Deny) {
-            self.problem(
-                &key.key("tarpit"),
-                "applies to action = \"tarpit\" only: remove it, or set the action",
-            );
-        }
         let conn_limit = r
             .conn_limit
             .map(|n| self.count(&key.key("conn_limit"), Some(n), 1, 1, MAX_RATE_LIMIT));
