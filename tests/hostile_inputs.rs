@@ -594,6 +594,142 @@ fn corpus() -> Vec<Case> {
         &["--set", "workload.rate=20000000"],
         &["duration", "requests"],
     ));
+    // Security (`[lb.tls]`, `[lb.rate_limit]`, `[workload.flood]`, `[firewall]`): every key
+    // made bad in turn, with the bad values of its kind and its own out-of-range ones.
+    let section = |header: &str, keys: &[(&str, &str)], key: &str, v: &str| {
+        let body: String = keys
+            .iter()
+            .map(|&(k, ok)| format!("{k} = {}\n", if k == key { v } else { ok }))
+            .collect();
+        format!("{base}\n[{header}]\n{body}")
+    };
+    let tls = [
+        ("key", "\"rsa2048\""),
+        ("handshake", "\"det(0.8ms)\""),
+        ("resumed", "\"det(50us)\""),
+        ("resumption", "0.5"),
+        ("requests_per_connection", "4"),
+    ];
+    let rate_limit = [
+        ("period", "\"10s\""),
+        ("limit", "100"),
+        ("action", "\"tarpit\""),
+        ("tarpit", "\"5s\""),
+        ("conn_limit", "20"),
+    ];
+    let flood = [
+        ("rate", "500"),
+        ("sources", "10"),
+        ("start", "\"5s\""),
+        ("stop", "\"15s\""),
+        ("like", "\"page\""),
+    ];
+    let flooded = section("workload.flood", &flood, "", "");
+    let firewall = |key: &str, v: &str| {
+        let keys = [
+            ("action", "\"drop\""),
+            ("block", "\"flood\""),
+            ("sources", "5"),
+            ("at", "\"8s\""),
+        ];
+        let body: String = keys
+            .iter()
+            .map(|&(k, ok)| format!("{k} = {}\n", if k == key { v } else { ok }))
+            .collect();
+        format!("{flooded}\n[firewall]\n{body}")
+    };
+    let security: Vec<(&str, &str, &str, Vec<&str>)> = vec![
+        ("lb.tls", "key", "enum", vec![]),
+        ("lb.tls", "handshake", "dist", vec![]),
+        ("lb.tls", "resumed", "dist", vec![]),
+        ("lb.tls", "resumption", "positive", vec!["1.5", "-0.1"]),
+        (
+            "lb.tls",
+            "requests_per_connection",
+            "positive",
+            vec!["0.5", "1e7"],
+        ),
+        (
+            "lb.rate_limit",
+            "period",
+            "duration",
+            vec!["\"0s\"", "\"100us\""],
+        ),
+        ("lb.rate_limit", "limit", "count0", vec![]),
+        ("lb.rate_limit", "action", "enum", vec![]),
+        ("lb.rate_limit", "tarpit", "duration", vec!["\"0s\""]),
+        ("lb.rate_limit", "conn_limit", "count1", vec![]),
+        ("workload.flood", "rate", "positive", vec![]),
+        ("workload.flood", "sources", "count1", vec!["65537"]),
+        ("workload.flood", "start", "duration", vec!["\"20s\""]),
+        (
+            "workload.flood",
+            "stop",
+            "duration",
+            vec!["\"5s\"", "\"1s\""],
+        ),
+        ("workload.flood", "like", "name", vec!["\"nope\""]),
+        ("firewall", "action", "enum", vec![]),
+        ("firewall", "block", "enum", vec![]),
+        ("firewall", "sources", "count1", vec!["11"]),
+        ("firewall", "at", "duration", vec![]),
+    ];
+    for (header, key, kind, extra) in security {
+        // A resumption share may be 0 and a limit may be 0: not bad values there.
+        let bad = bad_values(kind)
+            .into_iter()
+            .filter(|v| !(key == "resumption" && *v == "0"));
+        for v in bad.chain(extra) {
+            let text = match header {
+                "lb.tls" => section(header, &tls, key, v),
+                "lb.rate_limit" => section(header, &rate_limit, key, v),
+                "workload.flood" => section(header, &flood, key, v),
+                _ => firewall(key, v),
+            };
+            cases.push(case(
+                format!("{header}.{key} = {v}"),
+                &text,
+                &[],
+                &[&format!("{header}.{key}")],
+            ));
+        }
+    }
+    for (name, text, at) in [
+        (
+            "lb.rate_limit without limit",
+            format!("{base}\n[lb.rate_limit]\nperiod = \"1s\"\n"),
+            "lb.rate_limit.limit",
+        ),
+        (
+            "workload.flood without rate",
+            format!("{base}\n[workload.flood]\nsources = 3\n"),
+            "workload.flood.rate",
+        ),
+        (
+            "firewall without action",
+            format!("{flooded}\n[firewall]\nblock = \"all\"\n"),
+            "firewall.action",
+        ),
+        (
+            "firewall on a flood that is not there",
+            format!("{base}\n[firewall]\naction = \"drop\"\n"),
+            "firewall.block",
+        ),
+        (
+            "lb.tls.ciphers",
+            format!("{base}\n[lb.tls]\nciphers = 1\n"),
+            "lb.tls.ciphers",
+        ),
+    ] {
+        cases.push(case(name, &text, &[], &[at]));
+    }
+    // A flood of 1e9 requests per second: refused before running.
+    cases.push(case(
+        "cost workload.flood.rate = 1e9",
+        &section("workload.flood", &flood, "rate", "1e9"),
+        &[],
+        &["duration", "requests"],
+    ));
     // Failing and repaired within a nanosecond (or a millisecond): a failure every 2 ns.
     for (mttf, mttr) in [("\"1ns\"", "1ns"), ("\"10ns\"", "1us")] {
         let text = render(Some(("[random_faults]", "mttf", mttf)));

@@ -479,6 +479,7 @@ fn base() -> impl Strategy<Value = Sys> {
                     client_timeout: None,
                     users: None,
                     retry: None,
+                    flood: None,
                 },
                 lb: LbConfig {
                     algorithm,
@@ -489,6 +490,9 @@ fn base() -> impl Strategy<Value = Sys> {
                     maxconn,
                     timeout_queue: ms(tq),
                     timeout_server: ts.map(ms),
+                    tls: None,
+                    rate_limit: None,
+                    firewall: None,
                 },
                 servers,
                 database: DbConfig {

@@ -116,10 +116,12 @@ pub fn analyse(cfg: &Config) -> Capacity {
 
     // Demand per request on each resource, in seconds of one server.
     let mut offered = vec![];
-    if !cfg.lb.processing.is_zero() {
+    if !cfg.lb.processing.is_zero() || cfg.lb.tls.is_some() {
+        // TLS handshakes run on the same threads (`model/tls.rs`).
+        let tls = cfg.lb.tls.as_ref().map_or(0.0, |t| t.mean_per_request());
         offered.push(Offered {
             component: "lb".into(),
-            rho: peak * cfg.lb.processing.mean() / cfg.lb.threads as f64,
+            rho: peak * (cfg.lb.processing.mean() + tls) / cfg.lb.threads as f64,
         });
     }
     let primary_speed = db.primary.speed;

@@ -91,6 +91,8 @@ pub struct WorkloadConfig {
     pub users: Option<UsersConfig>,
     /// Clients retry failed requests (`[workload.retry]`). None: they never do, as before.
     pub retry: Option<RetryConfig>,
+    /// Attack traffic from a few addresses (`[workload.flood]`). None: none.
+    pub flood: Option<super::flood::FloodConfig>,
 }
 
 /// How clients retry a request that failed (`[workload.retry]`): up to `retries` more
@@ -198,6 +200,12 @@ pub struct LbConfig {
     /// 504 (the server's inactivity timer; our servers send nothing before the response).
     /// None = infinite, as HAProxy without the setting.
     pub timeout_server: Option<SimTime>,
+    /// HTTPS terminated here (`[lb.tls]`): handshake CPU on the LB threads. None: plain HTTP.
+    pub tls: Option<super::tls::TlsConfig>,
+    /// Per-source rate and connection limits (`[lb.rate_limit]`). None: no limit.
+    pub rate_limit: Option<super::ratelimit::RateLimitConfig>,
+    /// A packet filter in front of HAProxy (`[firewall]`). None: none.
+    pub firewall: Option<super::firewall::FirewallConfig>,
 }
 
 #[derive(Clone, Debug)]

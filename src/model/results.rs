@@ -40,6 +40,9 @@ pub struct RunResults {
     /// Client retries (`[workload.retry]`): what the clients saw; absent without.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<super::retry::RetryReport>,
+    /// Attack traffic (`[workload.flood]`) against the legitimate requests; absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flood: Option<super::flood::FloodReport>,
     pub littles_law: LittlesLaw,
     pub lb: LbStats,
     pub servers: Vec<ServerStats>,
@@ -190,6 +193,12 @@ pub struct LbStats {
     /// Mean number of requests waiting in HAProxy's backend and server queues.
     pub mean_queue: f64,
     pub max_queue: u64,
+    /// TLS handshakes (`[lb.tls]`); absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::tls::TlsReport>,
+    /// Per-source limits (`[lb.rate_limit]`); absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<super::ratelimit::RateLimitReport>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

@@ -20,7 +20,7 @@ pub struct TimelineRow {
     pub arrivals: u64,
     pub completed: u64,
     pub failed: u64,
-    /// Failures in the interval, indexed like [`Cause::ALL`](super::stack::Cause::ALL).
+    /// Failures in the interval, indexed like [`Cause::reported`](super::stack::Cause::reported).
     pub errors: Vec<u64>,
     /// Latency quantiles of requests completed in the interval (seconds; 0 when none).
     pub p50: f64,

@@ -36,6 +36,7 @@ mod failures;
 mod hosts;
 mod messages;
 mod repair;
+mod security;
 mod servers;
 mod slo;
 mod values;
@@ -274,6 +275,16 @@ impl Builder<'_> {
         self.unique_names(&servers, &database);
         let layout = self.hosts(f.hosts.unwrap_or_default());
         let health = self.health(f.health.unwrap_or_default());
+        let mut lb = lb;
+        // HAProxy's `timeout tarpit` defaults to `timeout connect` (HAP-CFG `timeout tarpit`).
+        if let Some(rl) = &mut lb.rate_limit
+            && rl.action == crate::model::ratelimit::LimitAction::Tarpit(SimTime::ZERO)
+        {
+            rl.action = crate::model::ratelimit::LimitAction::Tarpit(health.timeout_connect);
+        }
+        lb.firewall = f
+            .firewall
+            .map(|fw| self.firewall(fw, workload.flood.as_ref()));
         let targets = Targets::new(&servers, &database, &lb_ha, &layout);
         let scheduled = self.faults(f.faults.unwrap_or_default(), duration, &targets);
         // Which key sets each random fault's time to failure, for messages about its rate.

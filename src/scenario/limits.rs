@@ -74,6 +74,13 @@ pub fn expected_user_requests(u: &crate::model::UsersConfig, duration: SimTime) 
     }
 }
 
+/// Requests a flood (`[workload.flood]`) sends over `[0, duration)`: its rate over the part
+/// of the run it lasts.
+pub fn expected_flood_requests(f: &crate::model::flood::FloodConfig, duration: SimTime) -> f64 {
+    let end = f.stop.unwrap_or(duration).min(duration);
+    f.rate * end.saturating_sub(f.start).as_secs_f64()
+}
+
 /// Client retries multiply the requests by at most 1 + `retries` (every attempt failing).
 pub fn retry_factor(r: Option<&crate::model::RetryConfig>) -> f64 {
     r.map_or(1.0, |r| 1.0 + f64::from(r.retries))
@@ -119,7 +126,9 @@ fn events_per_request(cfg: &Config) -> f64 {
         })
         .sum::<f64>()
         / total_weight.max(f64::MIN_POSITIVE);
-    2.0 + nonzero(&cfg.lb.processing) + per_class
+    // With TLS the LB stage runs even when `processing` is zero (the handshakes).
+    let lb = nonzero(&cfg.lb.processing).max(if cfg.lb.tls.is_some() { 1.0 } else { 0.0 });
+    2.0 + lb + per_class
 }
 
 /// A duration in the largest unit that fits, to three significant digits (`584y`, `3.5h`):
@@ -169,6 +178,14 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
                 every(d)
             ),
             events: n * retry * (per + 1.0 / u.requests as f64),
+        });
+    }
+    if let Some(fl) = &cfg.workload.flood {
+        let n = expected_flood_requests(fl, d);
+        costs.push(Cost {
+            key: "workload.flood.rate".into(),
+            what: format!("about {n:.3e} flood requests at ~{per:.0} events each"),
+            events: n * per,
         });
     }
     costs.push(Cost {
@@ -436,6 +453,11 @@ pub fn empirical_samples(cfg: &Config) -> u64 {
         .map(|c| n(&c.nginx) + n(&c.app))
         .sum::<u64>()
         + n(&cfg.lb.processing)
+        + cfg
+            .lb
+            .tls
+            .as_ref()
+            .map_or(0, |t| n(&t.handshake) + n(&t.resumed))
         + n(&cfg.database.read_time)
         + n(&cfg.database.write_time)
         + n(&cfg.database.network)

@@ -36,6 +36,8 @@ pub struct ScenarioFile {
     pub timeline: Option<Timeline>,
     /// The latency objective requests are judged against (`[slo]`).
     pub slo: Option<Slo>,
+    /// A packet filter in front of HAProxy (`[firewall]`).
+    pub firewall: Option<Firewall>,
     /// Parameter sweep with replications (`[sweep]`).
     pub sweep: Option<Sweep>,
     /// Monte Carlo availability study (`[montecarlo]`).
@@ -97,6 +99,35 @@ pub struct Workload {
     pub users: Option<Users>,
     /// Client retries (`[workload.retry]`).
     pub retry: Option<Retry>,
+    /// Attack traffic (`[workload.flood]`).
+    pub flood: Option<Flood>,
+}
+
+/// `[workload.flood]` (`model/flood.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flood {
+    pub rate: Option<f64>,
+    pub sources: Option<i64>,
+    /// Durations.
+    pub start: Option<Value>,
+    pub stop: Option<Value>,
+    /// The name of a `[[workload.mix]]` class.
+    pub like: Option<String>,
+}
+
+/// `[firewall]` (`model/firewall.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Firewall {
+    /// `"reject"` or `"drop"`.
+    pub action: Option<String>,
+    /// `"flood"` or `"all"`.
+    pub block: Option<String>,
+    /// With `block = "flood"`: how many of the flood's sources (default: all).
+    pub sources: Option<i64>,
+    /// Duration.
+    pub at: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +190,41 @@ pub struct Lb {
     pub vrrp: Option<Vrrp>,
     /// DNS round robin settings (active-active only).
     pub dns: Option<Dns>,
+    /// HTTPS terminated at HAProxy (`[lb.tls]`).
+    pub tls: Option<LbTls>,
+    /// Per-source limits (`[lb.rate_limit]`).
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// `[lb.rate_limit]` (`model/ratelimit.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// false: no limit (for sweeps over `lb.rate_limit.enabled`).
+    pub enabled: Option<bool>,
+    /// Duration.
+    pub period: Option<Value>,
+    pub limit: Option<i64>,
+    /// `"deny"` or `"tarpit"`.
+    pub action: Option<String>,
+    /// Duration: `timeout tarpit`.
+    pub tarpit: Option<Value>,
+    pub conn_limit: Option<i64>,
+}
+
+/// `[lb.tls]`: handshake CPU and keep-alive (`model/tls.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LbTls {
+    /// false: plain HTTP (the table kept, e.g. for a sweep over `lb.tls.enabled`).
+    pub enabled: Option<bool>,
+    /// `"rsa2048"` or `"ecdsa-p256"`.
+    pub key: Option<String>,
+    /// Distribution specs.
+    pub handshake: Option<Value>,
+    pub resumed: Option<Value>,
+    pub resumption: Option<f64>,
+    pub requests_per_connection: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -47,6 +47,7 @@ pub fn mmc(
             client_timeout: None,
             users: None,
             retry: None,
+            flood: None,
         },
         lb: LbConfig {
             algorithm,
@@ -58,6 +59,9 @@ pub fn mmc(
             timeout_queue: SimTime::from_secs(3600),
             // Queueing theory knows no timeouts.
             timeout_server: None,
+            tls: None,
+            rate_limit: None,
+            firewall: None,
         },
         servers: (0..servers)
             .map(|i| ServerConfig {

@@ -81,6 +81,9 @@ impl Stack {
         self.obs.arrivals += 1;
         self.in_system.add(now, 1);
         self.arm_client_timeout(cal, id);
+        if self.cfg.lb.firewall.is_some() && !self.firewall(cal, id) {
+            return;
+        }
         // The common case first: one HAProxy, alive.
         if self.single_lb && self.lbs[0].faults.up() {
             self.lb_accept(cal, id, 0);
@@ -175,6 +178,7 @@ impl Stack {
                     }
                 }
             }
+            Stage::FirewallSyn => self.firewall_timeout(now, id),
             // These check and re-arm themselves.
             Stage::NginxSyn => self.upstream(cal, id, r.server as usize, true),
             Stage::DbSyn => self.db_connect(cal, id, true),
@@ -193,18 +197,28 @@ impl Stack {
             self.fail(now, id, Cause::LbMaxconn);
             return;
         }
+        let limited = lb.limiter.is_some();
+        let lb = if limited {
+            if !self.conn_limit(now, id, k) {
+                return;
+            }
+            &mut self.lbs[k]
+        } else {
+            lb
+        };
         lb.held += 1;
         let r = &mut self.reqs.items[id as usize];
         r.holds |= holds::LB;
         r.lb = k as u8;
         r.lb_epoch = lb.epoch;
         match &mut lb.station {
+            None if limited => self.http_rules(cal, id),
             None => self.select(cal, id),
             Some(st) => match st.arrive(now, id) {
                 Admit::Start => {
                     r.stage = Stage::LbProc;
                     r.st_epoch = st.epoch();
-                    let d = self.cfg.lb.processing.sample_time(&mut lb.rng);
+                    let d = lb_work(&self.cfg.lb, &mut lb.rng, &mut self.tls, r.measured);
                     cal.schedule_in(d, Ev::LbDone(id));
                 }
                 _ => r.stage = Stage::LbWait,
@@ -217,13 +231,14 @@ impl Stack {
         let r = self.reqs.items[id as usize];
         let k = r.lb as usize;
         let lb = &mut self.lbs[k];
+        let limited = lb.limiter.is_some();
         if let Some(st) = &mut lb.station
             && st.epoch() == r.st_epoch
             && let Some(next) = st.finish(now)
         {
             let st_epoch = st.epoch();
-            let d = self.cfg.lb.processing.sample_time(&mut lb.rng);
             let n = &mut self.reqs.items[next as usize];
+            let d = lb_work(&self.cfg.lb, &mut lb.rng, &mut self.tls, n.measured);
             n.stage = Stage::LbProc;
             n.st_epoch = st_epoch;
             cal.schedule_in(d, Ev::LbDone(next));
@@ -233,7 +248,11 @@ impl Stack {
             return;
         }
         self.reqs.items[id as usize].stage = Stage::Active;
-        self.select(cal, id);
+        if limited {
+            self.http_rules(cal, id);
+        } else {
+            self.select(cal, id);
+        }
     }
 
     /// HAProxy's server selection. A request being redispatched avoids the server that failed
@@ -975,5 +994,21 @@ impl Stack {
     pub(super) fn fail(&mut self, now: SimTime, id: ReqId, cause: Cause) {
         self.fail_client(now, id, cause);
         self.reqs.finish(id);
+    }
+}
+
+/// The LB thread time of the request whose processing starts now: `processing`, plus the TLS
+/// handshake of the connection it opened, if it opened one (`model/tls.rs`).
+#[inline(always)]
+fn lb_work(
+    lb: &crate::model::config::LbConfig,
+    rng: &mut Rng,
+    tls: &mut Option<Box<crate::model::tls::Tls>>,
+    measured: bool,
+) -> SimTime {
+    let d = lb.processing.sample_time(rng);
+    match tls {
+        None => d,
+        Some(t) => d + t.handshake(measured),
     }
 }

@@ -149,7 +149,12 @@ impl Stack {
         for id in victims {
             let r = &mut self.reqs.items[id as usize];
             match r.stage {
-                Stage::LbWait | Stage::LbProc | Stage::Queued | Stage::Retry | Stage::LbSyn => {
+                Stage::LbWait
+                | Stage::LbProc
+                | Stage::Queued
+                | Stage::Retry
+                | Stage::LbSyn
+                | Stage::Tarpit => {
                     r.holds &= !(holds::LB | holds::SRV);
                     self.fail(now, id, Cause::LbConnectionLost)
                 }
@@ -159,6 +164,9 @@ impl Stack {
         let lb = &mut self.lbs[k];
         lb.epoch = lb.epoch.wrapping_add(1);
         lb.held = 0;
+        if let Some(l) = &mut lb.limiter {
+            l.drop_connections();
+        }
         for i in 0..lb.views.len() {
             lb.update_view(i, |v| {
                 v.served = 0;

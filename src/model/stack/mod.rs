@@ -41,6 +41,7 @@ mod faults;
 mod flow;
 mod lbha;
 mod observe;
+mod security;
 mod timeouts;
 mod users;
 
@@ -113,6 +114,17 @@ pub enum Cause {
     /// The client gave up waiting for its answer (`workload.client_timeout`). Optional: see
     /// [`Cause::OPTIONAL`].
     ClientTimeout,
+    // ---- security (`[lb.rate_limit]`, `[firewall]`): reported only when configured ----
+    /// Over the source's request rate: `http-request deny`, 403.
+    RateLimited,
+    /// Over the source's request rate: `http-request tarpit`, 500 after `timeout tarpit`.
+    Tarpitted,
+    /// Over the source's open connections: `tcp-request connection reject` (a reset).
+    ConnRejected,
+    /// A firewall REJECT rule answered the SYN: refused at once.
+    FirewallRejected,
+    /// A firewall DROP rule swallowed the SYNs: the client gave up at its connect timeout.
+    FirewallDropped,
 }
 
 impl Cause {
@@ -143,7 +155,14 @@ impl Cause {
     /// Causes that only a setting makes possible, listed (in `summary.json`'s `errors`, the
     /// timeline's columns) only with it, after [`Cause::ALL`]: a scenario without the setting
     /// keeps the outputs it had before the cause existed.
-    pub const OPTIONAL: [Cause; 1] = [Cause::ClientTimeout];
+    pub const OPTIONAL: [Cause; 6] = [
+        Cause::ClientTimeout,
+        Cause::RateLimited,
+        Cause::Tarpitted,
+        Cause::ConnRejected,
+        Cause::FirewallRejected,
+        Cause::FirewallDropped,
+    ];
 
     /// Every cause, listed or not.
     pub const COUNT: usize = Cause::ALL.len() + Cause::OPTIONAL.len();
@@ -152,6 +171,17 @@ impl Cause {
     pub fn possible(self, cfg: &Config) -> bool {
         match self {
             Cause::ClientTimeout => cfg.workload.client_timeout.is_some(),
+            // The security causes come together, with any of `[lb.rate_limit]`,
+            // `[firewall]` or `[workload.flood]`.
+            Cause::RateLimited
+            | Cause::Tarpitted
+            | Cause::ConnRejected
+            | Cause::FirewallRejected
+            | Cause::FirewallDropped => {
+                cfg.lb.rate_limit.is_some()
+                    || cfg.lb.firewall.is_some()
+                    || cfg.workload.flood.is_some()
+            }
             _ => true,
         }
     }
@@ -190,6 +220,11 @@ impl Cause {
             Cause::NoPrimary => "no_primary_500",
             Cause::DbUnreachable => "db_unreachable_500",
             Cause::ClientTimeout => "client_timeout",
+            Cause::RateLimited => "rate_limited_403",
+            Cause::Tarpitted => "tarpit_500",
+            Cause::ConnRejected => "conn_limit_rejected",
+            Cause::FirewallRejected => "firewall_rejected",
+            Cause::FirewallDropped => "firewall_dropped",
         }
     }
 }
@@ -250,6 +285,10 @@ pub enum Ev {
     UserWake(u32),
     /// A client sends a failed request again (the slot of `model/retry.rs` it waits in).
     ClientRetry(u32),
+    /// The next request of the flood (`[workload.flood]`).
+    FloodArrival,
+    /// A tarpitted request's `timeout tarpit` is over: HAProxy answers 500.
+    TarpitDone(ReqId),
 }
 
 const NO_SERVER: u16 = u16::MAX;
@@ -296,6 +335,10 @@ enum Stage {
     /// Stuck with no event of its own: its server vanished, its application hangs, or its
     /// query was lost; it waits for a timeout (or a repair).
     Hung,
+    /// Held by HAProxy's `http-request tarpit` (`model/ratelimit.rs`).
+    Tarpit,
+    /// The client's SYNs are dropped by a firewall: it waits for its connect timeout.
+    FirewallSyn,
 }
 
 impl Stage {
@@ -314,6 +357,8 @@ impl Stage {
                 | Stage::Db
                 | Stage::FromDb
                 | Stage::DbSyn
+                | Stage::Tarpit
+                | Stage::FirewallSyn
         )
     }
 
@@ -413,6 +458,9 @@ impl Request {
         let lb = &mut lbs[self.lb as usize];
         if lb.epoch == self.lb_epoch {
             lb.held -= 1;
+            if let Some(l) = &mut lb.limiter {
+                l.disconnect(self.work.client_ip);
+            }
         }
     }
 
@@ -610,6 +658,8 @@ struct Balancer {
     server_q: Vec<VecDeque<(ReqId, u32)>>,
     /// LB threads; None when processing takes no time.
     station: Option<Station>,
+    /// Its stick table (`[lb.rate_limit]`), if the scenario limits sources.
+    limiter: Option<Box<super::ratelimit::RateLimiter>>,
     held: u32,
     queue_len: TimeAverage,
     rng: Rng,
@@ -825,6 +875,10 @@ pub struct Stack {
     users: Option<Box<Users>>,
     /// Client retries, if the scenario has them.
     retries: Option<Box<Retries>>,
+    /// TLS handshakes at HAProxy (`[lb.tls]`), if the scenario terminates HTTPS there.
+    tls: Option<Box<super::tls::Tls>>,
+    /// Attack traffic (`[workload.flood]`), if any.
+    flood: Option<Box<super::flood::Flood>>,
     /// Users or retries: a client's answer matters beyond the counts.
     client_side: bool,
     /// Client events decided where no calendar is at hand (a user's next page, a retry, when
@@ -866,8 +920,13 @@ impl Stack {
                     active: 0,
                     views,
                     backend_q: VecDeque::new(),
-                    station: (!cfg.lb.processing.is_zero())
+                    station: (!cfg.lb.processing.is_zero() || cfg.lb.tls.is_some())
                         .then(|| Station::new(cfg.lb.threads, usize::MAX)),
+                    limiter: cfg
+                        .lb
+                        .rate_limit
+                        .as_ref()
+                        .map(|c| Box::new(super::ratelimit::RateLimiter::new(c))),
                     held: 0,
                     queue_len: TimeAverage::new(),
                     rng: Rng::new(StreamId::indexed(seed, "lb", k, replication)),
@@ -1026,7 +1085,11 @@ impl Stack {
             slo_latency: cfg.slo.as_ref().map_or(SimTime::MAX, |s| s.latency),
             in_system: TimeAverage::new(),
             counts: Counters {
-                classes: vec![[0; 4]; cfg.workload.mix.len()],
+                // The flood, if any, is one more class after the mix's.
+                classes: vec![
+                    [0; 4];
+                    cfg.workload.mix.len() + usize::from(cfg.workload.flood.is_some())
+                ],
                 ..Counters::default()
             },
             events: 0,
@@ -1045,6 +1108,19 @@ impl Stack {
                 .retry
                 .as_ref()
                 .map(|r| Box::new(Retries::new(r, seed, replication))),
+            flood: cfg.workload.flood.as_ref().map(|f| {
+                Box::new(super::flood::Flood::new(
+                    f,
+                    &cfg.workload.mix,
+                    seed,
+                    replication,
+                ))
+            }),
+            tls: cfg
+                .lb
+                .tls
+                .as_ref()
+                .map(|t| Box::new(super::tls::Tls::new(t, seed, replication))),
             client_side: cfg.workload.users.is_some() || cfg.workload.retry.is_some(),
             deferred: Vec::new(),
             cfg: cfg.clone(),
@@ -1077,6 +1153,9 @@ impl Stack {
             cal.schedule_at(t, Ev::Arrival);
         }
         self.start_users(cal);
+        if let Some(t) = self.flood.as_mut().and_then(|f| f.first()) {
+            cal.schedule_at(t, Ev::FloodArrival);
+        }
         if self.obs.enabled() {
             cal.schedule_at(self.cfg.failures.timeline_interval, Ev::Sample);
         }
@@ -1153,6 +1232,8 @@ impl Model for Stack {
             Ev::WorkerKill(id, epoch) => self.on_worker_kill(cal, id, epoch),
             Ev::UserWake(u) => self.on_user_wake(cal, u),
             Ev::ClientRetry(slot) => self.on_client_retry(cal, slot),
+            Ev::FloodArrival => self.on_flood_arrival(cal),
+            Ev::TarpitDone(id) => self.on_tarpit_done(cal, id),
         }
         if !self.deferred.is_empty() {
             self.schedule_deferred(cal);

@@ -352,9 +352,11 @@ impl Stack {
                 .workload
                 .mix
                 .iter()
+                .map(|m| m.name.as_str())
+                .chain(self.flood.as_ref().map(|_| "flood"))
                 .zip(&c.classes)
-                .map(|(m, &[arrived, completed, failed, good])| ClassStats {
-                    name: m.name.clone(),
+                .map(|(name, &[arrived, completed, failed, good])| ClassStats {
+                    name: name.to_string(),
                     arrived,
                     completed,
                     failed,
@@ -392,6 +394,15 @@ impl Stack {
                     .map(|l| l.queue_len.max())
                     .max()
                     .unwrap_or(0),
+                tls: self.tls.as_ref().map(|t| t.report()),
+                rate_limit: cfg.lb.rate_limit.as_ref().map(|_| {
+                    let mut r = crate::model::ratelimit::RateLimitReport::default();
+                    self.lbs
+                        .iter()
+                        .filter_map(|l| l.limiter.as_ref())
+                        .for_each(|l| l.add_to(&mut r));
+                    r
+                }),
             },
             servers: self
                 .servers
@@ -455,6 +466,7 @@ impl Stack {
             failover,
             users: self.users.as_ref().map(|u| u.report(window)),
             retries: self.retries.as_ref().map(|r| r.report()),
+            flood: self.flood.as_ref().map(|f| f.report(&c.classes)),
             story: vec![],
             latency_hist: self.latency.clone(),
             timeline: vec![],

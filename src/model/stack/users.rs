@@ -41,6 +41,9 @@ impl Stack {
     /// page is scheduled once the current event is handled.
     #[cold]
     pub(super) fn client_answered(&mut self, now: SimTime, r: &Request, ok: bool) {
+        if self.flood.is_some() && self.is_flood(r) {
+            return; // the flood keeps its own rate: its sources neither retry nor wait
+        }
         if let Some(retries) = self.retries.as_mut() {
             if ok {
                 retries.succeeded(r.client_measured);

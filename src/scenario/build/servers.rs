@@ -70,6 +70,12 @@ impl Builder<'_> {
                 lb.timeout_server.as_ref(),
                 Some(DEFAULT_TIMEOUT_SERVER),
             ),
+            tls: lb.tls.and_then(|t| self.tls(&key.key("tls"), t)),
+            rate_limit: lb
+                .rate_limit
+                .and_then(|r| self.rate_limit(&key.key("rate_limit"), r)),
+            // Set by `config` once the flood is known.
+            firewall: None,
         };
         (config, ha)
     }

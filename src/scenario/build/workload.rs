@@ -47,8 +47,15 @@ impl Builder<'_> {
         );
         let phases = self.phases(&key.key("phases"), w.phases.unwrap_or_default());
         let mix = self.mix(&key.key("mix"), w.mix);
+        let flood = match (w.flood, mix.is_empty()) {
+            (Some(f), false) => Some(self.flood(&key.key("flood"), f, &mix, duration)),
+            _ => None,
+        };
         if let Some(d) = duration {
             let expected = (limits::expected_requests(rate, &phases, d)
+                + flood
+                    .as_ref()
+                    .map_or(0.0, |f| limits::expected_flood_requests(f, d))
                 + users
                     .as_ref()
                     .map_or(0.0, |u| limits::expected_user_requests(u, d)))
@@ -81,6 +88,7 @@ impl Builder<'_> {
             client_timeout,
             users,
             retry,
+            flood,
         }
     }
 
