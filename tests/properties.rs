@@ -479,6 +479,8 @@ fn base() -> impl Strategy<Value = Sys> {
                     client_timeout: None,
                     users: None,
                     retry: None,
+                    shape: None,
+                    popularity: None,
                 },
                 lb: LbConfig {
                     algorithm,

@@ -91,6 +91,13 @@ pub struct WorkloadConfig {
     pub users: Option<UsersConfig>,
     /// Clients retry failed requests (`[workload.retry]`). None: they never do, as before.
     pub retry: Option<RetryConfig>,
+    /// A time-varying rate (ramps, `[workload.profile]`, `[[workload.flash]]`), sampled by
+    /// thinning (`model/shape.rs`); Poisson arrivals only. None: `rate` and step `phases`, as
+    /// before.
+    pub shape: Option<super::shape::Shape>,
+    /// Heavy hitters among the open-loop clients (`client_popularity`, `nat_share`,
+    /// `model/popularity.rs`). None: uniform over `clients`, as before.
+    pub popularity: Option<super::popularity::PopularityConfig>,
 }
 
 /// How clients retry a request that failed (`[workload.retry]`): up to `retries` more

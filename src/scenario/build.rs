@@ -37,6 +37,7 @@ mod hosts;
 mod messages;
 mod repair;
 mod servers;
+mod shape;
 mod slo;
 mod values;
 mod workload;

@@ -93,6 +93,39 @@ pub struct Workload {
     pub users: Option<Users>,
     /// Client retries (`[workload.retry]`).
     pub retry: Option<Retry>,
+    /// A daily profile (`[workload.profile]`).
+    pub profile: Option<Profile>,
+    /// Flash crowds (`[[workload.flash]]`).
+    pub flash: Option<Vec<Flash>>,
+    /// `"uniform"` or `"zipf(s)"`.
+    pub client_popularity: Option<String>,
+    pub nat_share: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// `"daily"` (a cosine), or absent with `csv`.
+    pub shape: Option<String>,
+    pub peak: Option<f64>,
+    pub trough: Option<f64>,
+    /// Durations.
+    pub peak_at: Option<Value>,
+    pub period: Option<Value>,
+    /// A CSV of rates per interval, relative to the scenario's folder.
+    pub csv: Option<String>,
+    /// Duration: the length of one CSV row.
+    pub interval: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flash {
+    /// Durations.
+    pub at: Option<Value>,
+    pub multiple: Option<f64>,
+    pub rise: Option<Value>,
+    pub decay: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +154,8 @@ pub struct Users {
 pub struct Phase {
     pub at: Option<Value>,
     pub rate: Option<f64>,
+    /// `"step"` (the default) or `"linear"`.
+    pub ramp: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -47,6 +47,8 @@ pub fn mmc(
             client_timeout: None,
             users: None,
             retry: None,
+            shape: None,
+            popularity: None,
         },
         lb: LbConfig {
             algorithm,
