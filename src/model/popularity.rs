@@ -5,10 +5,12 @@
 //! server gets close to its share. Real traffic has heavy hitters: a few addresses send much
 //! of it (Zipf's law over client activity; Adamic & Huberman, "Zipf's law and the Internet",
 //! Glottometrics 3, 2002), and a NAT or a corporate proxy puts a whole office behind one
-//! address. Source hashing then sends all of a heavy address's requests to one server, which
-//! is the known imbalance of `balance source` (HAProxy's configuration manual on `balance
-//! source`: "the distribution of the traffic ... may be unfair" when few clients send most of
-//! it; domain.md §1.1).
+//! address. Source hashing then sends all of a heavy address's requests to one server: HAProxy's
+//! configuration manual says `balance source` hashes the address "divided by the total weight
+//! of the running servers" so that "the same client IP address will always reach the same
+//! server" (configuration.txt, `balance`, 2.6), and documents `hash-balance-factor` because
+//! "some hash buckets receive many more requests than others" (configuration.txt,
+//! `hash-balance-factor`). That is the known imbalance modelled here (domain.md §1.1).
 //!
 //! The model: with probability `nat_share` a request comes from the NAT, address 0 (10.0.0.1);
 //! otherwise from one of the other addresses (1 .. `clients` − 1, or all of them without a NAT),
