@@ -491,6 +491,7 @@ fn base() -> impl Strategy<Value = Sys> {
                     maxconn,
                     timeout_queue: ms(tq),
                     timeout_server: ts.map(ms),
+                    persistence: None,
                 },
                 servers,
                 database: DbConfig {

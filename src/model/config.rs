@@ -205,6 +205,9 @@ pub struct LbConfig {
     /// 504 (the server's inactivity timer; our servers send nothing before the response).
     /// None = infinite, as HAProxy without the setting.
     pub timeout_server: Option<SimTime>,
+    /// Session persistence (`[lb] persistence`, `persist`: `model/lb/stickiness.rs`). None:
+    /// none, as before.
+    pub persistence: Option<super::lb::stickiness::PersistenceConfig>,
 }
 
 #[derive(Clone, Debug)]

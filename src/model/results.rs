@@ -40,6 +40,9 @@ pub struct RunResults {
     /// Client retries (`[workload.retry]`): what the clients saw; absent without.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<super::retry::RetryReport>,
+    /// Session persistence (`[lb] persistence`); absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<super::lb::stickiness::PersistenceReport>,
     pub littles_law: LittlesLaw,
     pub lb: LbStats,
     pub servers: Vec<ServerStats>,

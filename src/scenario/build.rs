@@ -35,6 +35,7 @@ mod database;
 mod failures;
 mod hosts;
 mod messages;
+mod persistence;
 mod repair;
 mod servers;
 mod shape;

@@ -190,6 +190,10 @@ pub struct Lb {
     pub vrrp: Option<Vrrp>,
     /// DNS round robin settings (active-active only).
     pub dns: Option<Dns>,
+    /// `"cookie"` (`cookie SERVERID insert`) or `"source"` (`stick on src`).
+    pub persistence: Option<String>,
+    /// `option persist`.
+    pub persist: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -60,6 +60,7 @@ pub fn mmc(
             timeout_queue: SimTime::from_secs(3600),
             // Queueing theory knows no timeouts.
             timeout_server: None,
+            persistence: None,
         },
         servers: (0..servers)
             .map(|i| ServerConfig {

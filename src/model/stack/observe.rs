@@ -455,6 +455,7 @@ impl Stack {
             failover,
             users: self.users.as_ref().map(|u| u.report(window)),
             retries: self.retries.as_ref().map(|r| r.report()),
+            persistence: self.sticky.as_ref().map(|s| s.report()),
             story: vec![],
             latency_hist: self.latency.clone(),
             timeline: vec![],

@@ -70,6 +70,7 @@ impl Builder<'_> {
                 lb.timeout_server.as_ref(),
                 Some(DEFAULT_TIMEOUT_SERVER),
             ),
+            persistence: self.persistence(&key, lb.persistence.as_deref(), lb.persist),
         };
         (config, ha)
     }
