@@ -754,6 +754,28 @@ fn corpus() -> Vec<Case> {
         c.files.push(("r.csv".into(), content.as_bytes().to_vec()));
         cases.push(c);
     }
+    // Session persistence.
+    for (name, line, key) in [
+        (
+            "lb.persistence = sticky",
+            "persistence = \"sticky\"",
+            "lb.persistence",
+        ),
+        ("lb.persistence = 3", "persistence = 3", "lb.persistence"),
+        (
+            "lb.persist = yes",
+            "persistence = \"cookie\"\npersist = \"yes\"",
+            "lb.persist",
+        ),
+        (
+            "lb.persist without persistence",
+            "persist = true",
+            "lb.persist",
+        ),
+    ] {
+        let text = base.replacen("[lb]\n", &format!("[lb]\n{line}\n"), 1);
+        cases.push(case(name, &text, &[], &[key]));
+    }
     for (name, special, expect) in [
         ("profile csv /dev/zero link", "zero", "not a regular file"),
         ("profile csv FIFO", "fifo", "not a regular file"),
