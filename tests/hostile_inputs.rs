@@ -730,6 +730,206 @@ fn corpus() -> Vec<Case> {
         &[],
         &["duration", "requests"],
     ));
+    // Load shapes: a profile replaces `rate` and `phases`, so its cases drop both lines.
+    let unrated = base
+        .replace("rate = 20\n", "")
+        .replace("phases = [ { at = \"10s\", rate = 30 } ]\n", "");
+    let profile = |body: &str| format!("{unrated}\n[workload.profile]\n{body}");
+    let flash = |body: &str| format!("{base}\n[[workload.flash]]\n{body}");
+    for (name, text, key) in [
+        (
+            "profile with rate",
+            format!("{base}\n[workload.profile]\nshape = \"daily\"\npeak = 5\ntrough = 1\n"),
+            "workload.rate",
+        ),
+        (
+            "profile shape = weekly",
+            profile("shape = \"weekly\"\n"),
+            "workload.profile.shape",
+        ),
+        (
+            "profile empty",
+            profile("period = \"1h\"\n"),
+            "workload.profile",
+        ),
+        (
+            "profile peak = nan",
+            profile("shape = \"daily\"\npeak = nan\ntrough = 1\n"),
+            "workload.profile.peak",
+        ),
+        (
+            "profile peak = 1e300",
+            profile("shape = \"daily\"\npeak = 1e300\ntrough = 1\n"),
+            "workload.profile.peak",
+        ),
+        (
+            "profile trough > peak",
+            profile("shape = \"daily\"\npeak = 1\ntrough = 5\n"),
+            "workload.profile.trough",
+        ),
+        (
+            "profile period = 1ns",
+            profile("shape = \"daily\"\npeak = 5\ntrough = 1\nperiod = \"1ns\"\n"),
+            "workload.profile.period",
+        ),
+        (
+            "profile peak_at = -1s",
+            profile("shape = \"daily\"\npeak = 5\ntrough = 1\npeak_at = \"-1s\"\n"),
+            "workload.profile.peak_at",
+        ),
+        (
+            "profile shape and csv",
+            profile("shape = \"daily\"\ncsv = \"r.csv\"\n"),
+            "workload.profile.csv",
+        ),
+        (
+            "profile csv missing",
+            profile("csv = \"missing.csv\"\n"),
+            "workload.profile.csv",
+        ),
+        (
+            "profile interval and period",
+            profile("csv = \"r.csv\"\ninterval = \"1s\"\nperiod = \"1h\"\n"),
+            "workload.profile.interval",
+        ),
+        (
+            "flash without decay",
+            flash("at = \"1s\"\nmultiple = 3\n"),
+            "workload.flash[0].decay",
+        ),
+        (
+            "flash multiple = 1e9",
+            flash("at = \"1s\"\nmultiple = 1e9\ndecay = \"1s\"\n"),
+            "workload.flash[0].multiple",
+        ),
+        (
+            "flash multiple = -2",
+            flash("at = \"1s\"\nmultiple = -2\ndecay = \"1s\"\n"),
+            "workload.flash[0].multiple",
+        ),
+        (
+            "flash decay = 0s",
+            flash("at = \"1s\"\nmultiple = 2\ndecay = \"0s\"\n"),
+            "workload.flash[0].decay",
+        ),
+        (
+            "flash with deterministic arrivals",
+            flash("at = \"1s\"\nmultiple = 2\ndecay = \"1s\"\n")
+                .replace("\"poisson\"", "\"deterministic\""),
+            "workload.arrival",
+        ),
+        (
+            "phase ramp = cubic",
+            base.replace("rate = 30 }", "rate = 30, ramp = \"cubic\" }"),
+            "workload.phases[0].ramp",
+        ),
+        (
+            "client_popularity = zipf(-1)",
+            base.replace(
+                "clients = 100\n",
+                "clients = 100\nclient_popularity = \"zipf(-1)\"\n",
+            ),
+            "workload.client_popularity",
+        ),
+        (
+            "client_popularity = zipf(1e9)",
+            base.replace(
+                "clients = 100\n",
+                "clients = 100\nclient_popularity = \"zipf(1e9)\"\n",
+            ),
+            "workload.client_popularity",
+        ),
+        (
+            "client_popularity = pareto",
+            base.replace(
+                "clients = 100\n",
+                "clients = 100\nclient_popularity = \"pareto\"\n",
+            ),
+            "workload.client_popularity",
+        ),
+        (
+            "nat_share = 1.5",
+            base.replace("clients = 100\n", "clients = 100\nnat_share = 1.5\n"),
+            "workload.nat_share",
+        ),
+    ] {
+        let mut c = case(name, &text, &[], &[key]);
+        c.files.push(("r.csv".into(), b"10\n20\n".to_vec()));
+        cases.push(c);
+    }
+    let many: String = (0..101)
+        .map(|i| format!("[[workload.flash]]\nat = \"{i}s\"\nmultiple = 2\ndecay = \"1s\"\n"))
+        .collect();
+    cases.push(case(
+        "101 flash crowds",
+        &format!("{base}\n{many}"),
+        &[],
+        &["workload.flash"],
+    ));
+    // A flash of 1000x on 20 million requests a second: the shape's bound counts it.
+    cases.push(case(
+        "cost flash multiple = 1000",
+        &flash("at = \"0s\"\nmultiple = 1000\ndecay = \"1h\"\n"),
+        &["--set", "workload.rate=1000000"],
+        &["duration", "requests"],
+    ));
+    for (name, content, expect) in [
+        ("not a number", "rate\n10\nlots\n", "r.csv line 3"),
+        ("negative", "10\n-3\n", "r.csv line 2"),
+        ("nan", "10\nnan\n", "r.csv line 2"),
+        ("no rates", "rate\n", "no rates"),
+        ("all zero", "0\n0\n", "every rate is 0"),
+        ("two columns", "1,2\n", "r.csv line 1"),
+    ] {
+        let mut c = case(
+            format!("profile csv {name}"),
+            &profile("csv = \"r.csv\"\n"),
+            &[],
+            &["workload.profile.csv", expect],
+        );
+        c.files.push(("r.csv".into(), content.as_bytes().to_vec()));
+        cases.push(c);
+    }
+    // Session persistence.
+    for (name, line, key) in [
+        (
+            "lb.persistence = sticky",
+            "persistence = \"sticky\"",
+            "lb.persistence",
+        ),
+        ("lb.persistence = 3", "persistence = 3", "lb.persistence"),
+        (
+            "lb.persist = yes",
+            "persistence = \"cookie\"\npersist = \"yes\"",
+            "lb.persist",
+        ),
+        (
+            "lb.persist without persistence",
+            "persist = true",
+            "lb.persist",
+        ),
+    ] {
+        let text = base.replacen("[lb]\n", &format!("[lb]\n{line}\n"), 1);
+        cases.push(case(name, &text, &[], &[key]));
+    }
+    for (name, special, expect) in [
+        ("profile csv /dev/zero link", "zero", "not a regular file"),
+        ("profile csv FIFO", "fifo", "not a regular file"),
+        (
+            "profile csv 100 MB sparse",
+            "sparse:100000000",
+            "larger than",
+        ),
+    ] {
+        let mut c = case(
+            name,
+            &profile("csv = \"r.csv\"\n"),
+            &[],
+            &["workload.profile.csv", expect],
+        );
+        c.special.push(("r.csv".into(), special.into()));
+        cases.push(c);
+    }
     // Failing and repaired within a nanosecond (or a millisecond): a failure every 2 ns.
     for (mttf, mttr) in [("\"1ns\"", "1ns"), ("\"10ns\"", "1us")] {
         let text = render(Some(("[random_faults]", "mttf", mttf)));

@@ -480,6 +480,8 @@ fn base() -> impl Strategy<Value = Sys> {
                     users: None,
                     retry: None,
                     flood: None,
+                    shape: None,
+                    popularity: None,
                 },
                 lb: LbConfig {
                     algorithm,
@@ -493,6 +495,7 @@ fn base() -> impl Strategy<Value = Sys> {
                     tls: None,
                     rate_limit: None,
                     firewall: None,
+                    persistence: None,
                 },
                 servers,
                 database: DbConfig {

@@ -95,13 +95,17 @@ pub fn users_ceiling(cfg: &Config) -> f64 {
 }
 
 pub fn analyse(cfg: &Config) -> Capacity {
-    let peak = cfg
-        .workload
-        .phases
-        .iter()
-        .map(|p| p.rate)
-        .fold(cfg.workload.rate, f64::max)
-        + users_ceiling(cfg);
+    let open_peak = match &cfg.workload.shape {
+        // The highest bound of the shape's thinning cells: its peak (flash crowds included).
+        Some(s) => s.envelope(cfg.duration.as_secs_f64(), 2_000_000).1,
+        None => cfg
+            .workload
+            .phases
+            .iter()
+            .map(|p| p.rate)
+            .fold(cfg.workload.rate, f64::max),
+    };
+    let peak = open_peak + users_ceiling(cfg);
     let d = demand(cfg);
     let db = &cfg.database;
     let fo = &cfg.failures.db_failover;

@@ -124,6 +124,11 @@ impl Users {
         u % self.clients
     }
 
+    /// User `u`'s next page starts a new session.
+    pub fn starts_session(&self, u: u32) -> bool {
+        self.users[u as usize].pages_left == 0
+    }
+
     /// User `u` starts a page now: returns how many requests to send.
     pub fn wake(&mut self, u: u32, now: SimTime) -> u32 {
         let measured = now >= self.warmup;

@@ -93,6 +93,13 @@ pub struct WorkloadConfig {
     pub retry: Option<RetryConfig>,
     /// Attack traffic from a few addresses (`[workload.flood]`). None: none.
     pub flood: Option<super::flood::FloodConfig>,
+    /// A time-varying rate (ramps, `[workload.profile]`, `[[workload.flash]]`), sampled by
+    /// thinning (`model/shape.rs`); Poisson arrivals only. None: `rate` and step `phases`, as
+    /// before.
+    pub shape: Option<super::shape::Shape>,
+    /// Heavy hitters among the open-loop clients (`client_popularity`, `nat_share`,
+    /// `model/popularity.rs`). None: uniform over `clients`, as before.
+    pub popularity: Option<super::popularity::PopularityConfig>,
 }
 
 /// How clients retry a request that failed (`[workload.retry]`): up to `retries` more
@@ -206,6 +213,9 @@ pub struct LbConfig {
     pub rate_limit: Option<super::ratelimit::RateLimitConfig>,
     /// A packet filter in front of HAProxy (`[firewall]`). None: none.
     pub firewall: Option<super::firewall::FirewallConfig>,
+    /// Session persistence (`[lb] persistence`, `persist`: `model/lb/stickiness.rs`). None:
+    /// none, as before.
+    pub persistence: Option<super::lb::stickiness::PersistenceConfig>,
 }
 
 #[derive(Clone, Debug)]

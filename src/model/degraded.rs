@@ -159,6 +159,8 @@ pub fn state_config(
     c.failures.scheduled.clear();
     c.failures.random.clear();
     c.workload.phases.clear();
+    // A state's steady run is at the workload's mean rate: a profile's mean, not its shape.
+    c.workload.shape = None;
     c.warmup = warmup;
     c.duration = warmup + measured;
     c

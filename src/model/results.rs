@@ -43,6 +43,9 @@ pub struct RunResults {
     /// Attack traffic (`[workload.flood]`) against the legitimate requests; absent without.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flood: Option<super::flood::FloodReport>,
+    /// Session persistence (`[lb] persistence`); absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<super::lb::stickiness::PersistenceReport>,
     pub littles_law: LittlesLaw,
     pub lb: LbStats,
     pub servers: Vec<ServerStats>,

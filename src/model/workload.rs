@@ -6,6 +6,8 @@
 //! (common random numbers).
 
 use super::config::{ArrivalKind, RatePhase, RequestClass, WorkloadConfig};
+use super::popularity::Popularity;
+use super::shape::Thinning;
 use crate::dist::Sample;
 use crate::engine::{Rng, SimTime, StreamId};
 
@@ -35,6 +37,10 @@ pub struct Workload {
     cumulative: Vec<f64>,
     arrivals: Rng,
     work: Rng,
+    /// A time-varying rate (`model/shape.rs`), sampled from `arrivals`; None: the steps above.
+    shape: Option<Thinning>,
+    /// Heavy-hitter addresses and their stream, `clients`; None: uniform from `work`.
+    popularity: Option<(Popularity, Rng)>,
 }
 
 impl Workload {
@@ -59,6 +65,13 @@ impl Workload {
             cumulative,
             arrivals: Rng::new(StreamId::new(seed, "arrivals", replication)),
             work: Rng::new(StreamId::new(seed, "work", replication)),
+            shape: cfg.shape.clone().map(Thinning::new),
+            popularity: cfg.popularity.map(|p| {
+                (
+                    Popularity::new(&p, cfg.clients),
+                    Rng::new(StreamId::new(seed, "clients", replication)),
+                )
+            }),
         }
     }
 
@@ -69,6 +82,9 @@ impl Workload {
     /// rate (memorylessness makes that exact). Deterministic arrivals restart their spacing at
     /// each change.
     pub fn next_arrival(&mut self, now: SimTime) -> Option<SimTime> {
+        if let Some(shape) = self.shape.as_mut() {
+            return shape.next(&mut self.arrivals);
+        }
         let mut t = now;
         loop {
             let boundary = self.phases.get(self.next_phase).map(|p| p.at);
@@ -106,7 +122,13 @@ impl Workload {
                 .position(|&c| u < c)
                 .unwrap_or(self.mix.len() - 1)
         };
-        let client_ip = FIRST_CLIENT_IP.wrapping_add(self.work.below(self.clients as u64) as u32);
+        let mut client = self.work.below(self.clients as u64) as u32;
+        if let Some((p, rng)) = self.popularity.as_mut() {
+            // The uniform draw above is still taken, so the rest of `work` lines up with a
+            // run of uniform clients (common random numbers).
+            client = p.draw(rng);
+        }
+        let client_ip = FIRST_CLIENT_IP.wrapping_add(client);
         let c = &self.mix[class];
         let nginx = if c.nginx.is_zero() {
             SimTime::ZERO
@@ -127,6 +149,9 @@ impl Workload {
 
     /// The current arrival rate (requests per second).
     pub fn rate(&self) -> f64 {
-        self.rate
+        match &self.shape {
+            Some(s) => s.rate(),
+            None => self.rate,
+        }
     }
 }

@@ -62,6 +62,24 @@ pub fn expected_requests(rate: f64, phases: &[RatePhase], duration: SimTime) -> 
     total + r * (duration - t).as_secs_f64()
 }
 
+/// Most cells of a load shape walked to bound its requests; past it the rest of the run is
+/// counted at the highest rate met (over, never under).
+const MAX_SHAPE_CELLS: usize = 2_000_000;
+
+/// Requests the open-loop arrivals will generate over `[0, duration)`: [`expected_requests`],
+/// or with a load shape an upper bound from its thinning envelope (`model/shape.rs`).
+pub fn expected_open_requests(
+    rate: f64,
+    phases: &[RatePhase],
+    shape: Option<&crate::model::shape::Shape>,
+    duration: SimTime,
+) -> f64 {
+    match shape {
+        Some(s) => s.envelope(duration.as_secs_f64(), MAX_SHAPE_CELLS).0,
+        None => expected_requests(rate, phases, duration),
+    }
+}
+
 /// Requests closed-loop users can send over `[0, duration)` at most: a user sends at most one
 /// page per think time (its response times only lower that), so N x requests per page x
 /// duration / mean think.
@@ -164,7 +182,8 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
     let f = &cfg.failures;
     let mut costs = vec![];
     let retry = retry_factor(cfg.workload.retry.as_ref());
-    let requests = expected_requests(cfg.workload.rate, &cfg.workload.phases, d) * retry;
+    let w = &cfg.workload;
+    let requests = expected_open_requests(w.rate, &w.phases, w.shape.as_ref(), d) * retry;
     let per = events_per_request(cfg);
     if let Some(u) = &cfg.workload.users {
         let n = expected_user_requests(u, d);

@@ -101,6 +101,13 @@ pub struct Workload {
     pub retry: Option<Retry>,
     /// Attack traffic (`[workload.flood]`).
     pub flood: Option<Flood>,
+    /// A daily profile (`[workload.profile]`).
+    pub profile: Option<Profile>,
+    /// Flash crowds (`[[workload.flash]]`).
+    pub flash: Option<Vec<Flash>>,
+    /// `"uniform"` or `"zipf(s)"`.
+    pub client_popularity: Option<String>,
+    pub nat_share: Option<f64>,
 }
 
 /// `[workload.flood]` (`model/flood.rs`).
@@ -132,6 +139,32 @@ pub struct Firewall {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// `"daily"` (a cosine), or absent with `csv`.
+    pub shape: Option<String>,
+    pub peak: Option<f64>,
+    pub trough: Option<f64>,
+    /// Durations.
+    pub peak_at: Option<Value>,
+    pub period: Option<Value>,
+    /// A CSV of rates per interval, relative to the scenario's folder.
+    pub csv: Option<String>,
+    /// Duration: the length of one CSV row.
+    pub interval: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flash {
+    /// Durations.
+    pub at: Option<Value>,
+    pub multiple: Option<f64>,
+    pub rise: Option<Value>,
+    pub decay: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Retry {
     pub retries: Option<i64>,
     /// Durations.
@@ -156,6 +189,8 @@ pub struct Users {
 pub struct Phase {
     pub at: Option<Value>,
     pub rate: Option<f64>,
+    /// `"step"` (the default) or `"linear"`.
+    pub ramp: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +229,10 @@ pub struct Lb {
     pub tls: Option<LbTls>,
     /// Per-source limits (`[lb.rate_limit]`).
     pub rate_limit: Option<RateLimit>,
+    /// `"cookie"` (`cookie SERVERID insert`) or `"source"` (`stick on src`).
+    pub persistence: Option<String>,
+    /// `option persist`.
+    pub persist: Option<bool>,
 }
 
 /// `[lb.rate_limit]` (`model/ratelimit.rs`).

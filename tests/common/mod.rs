@@ -48,6 +48,8 @@ pub fn mmc(
             users: None,
             retry: None,
             flood: None,
+            shape: None,
+            popularity: None,
         },
         lb: LbConfig {
             algorithm,
@@ -62,6 +64,7 @@ pub fn mmc(
             tls: None,
             rate_limit: None,
             firewall: None,
+            persistence: None,
         },
         servers: (0..servers)
             .map(|i| ServerConfig {

@@ -11,6 +11,7 @@ mod random;
 mod roundrobin;
 mod source;
 mod static_rr;
+pub mod stickiness;
 
 pub use first::First;
 pub use leastconn::LeastConn;

@@ -73,6 +73,7 @@ impl Stack {
             user,
             attempt,
             client_measured,
+            direct: false,
         });
         if measured {
             self.counts.arrived += 1;
@@ -261,6 +262,10 @@ impl Stack {
     pub(super) fn select(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let r = &self.reqs.items[id as usize];
         let (k, avoid, client_ip) = (r.lb as usize, r.avoid as usize, r.work.client_ip);
+        // Persistence comes before balancing; a redispatched request is balanced.
+        if self.sticky.is_some() && avoid == NO_SERVER as usize && self.sticky_select(cal, id) {
+            return;
+        }
         if self.lbs[k].policy.fifo_fair() && self.live_backend_head(k) {
             self.enqueue(cal, id, None);
             return;
@@ -297,7 +302,7 @@ impl Stack {
     /// while it retries that server (HAProxy's `sess_change_server`, released only on the
     /// final failure or a redispatch: src/backend.c `back_handle_st_cer`).
     #[inline(always)]
-    fn assign(&mut self, id: ReqId, k: usize, i: usize) {
+    pub(super) fn assign(&mut self, id: ReqId, k: usize, i: usize) {
         self.lbs[k].update_view(i, |v| v.served += 1);
         let r = &mut self.reqs.items[id as usize];
         r.holds |= holds::SRV;
@@ -320,7 +325,7 @@ impl Stack {
         false
     }
 
-    fn enqueue(&mut self, cal: &mut Calendar<Ev>, id: ReqId, server: Option<usize>) {
+    pub(super) fn enqueue(&mut self, cal: &mut Calendar<Ev>, id: ReqId, server: Option<usize>) {
         let now = cal.now();
         let r = &mut self.reqs.items[id as usize];
         r.epoch = r.epoch.wrapping_add(1);
@@ -386,7 +391,7 @@ impl Stack {
     /// arrives through the same path as a connect that waited for SYN retransmissions
     /// (`Stage::LbSyn`), so a server that died or went silent meanwhile is met as such.
     #[inline(always)]
-    fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
+    pub(super) fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
         match self.servers[i].host.answer() {
             Answer::Up if self.cfg.lb.connect.is_zero() => self.established(cal, id, i),
             Answer::Up => {
@@ -434,8 +439,9 @@ impl Stack {
             self.cfg.lb.algorithm,
             crate::model::Algorithm::Source { .. }
         );
-        let redispatch =
-            h.redispatch && (!views[i].usable || retries == max || (!hashing && active > 1));
+        // A persistent request (`direct`) is redispatched only as a hashed one is.
+        let redispatch = h.redispatch
+            && (!views[i].usable || retries == max || (!hashing && !r.direct && active > 1));
         let turnaround = h.timeout_connect.min(SimTime::from_secs(1));
         let wait = explicit && (!redispatch || active <= 1);
         let measured = r.measured;
@@ -447,6 +453,7 @@ impl Stack {
             }
             rq.avoid = i as u16;
             rq.reselect = true;
+            rq.direct = false;
             self.release_srv(cal, id);
         } else {
             if measured {
@@ -573,6 +580,9 @@ impl Stack {
         r.epoch = r.epoch.wrapping_add(1);
         r.life = life;
         let (token, work) = (r.epoch, r.work);
+        if self.sticky.is_some() {
+            self.sticky_store(id, i, now);
+        }
         let conns = if work.static_file { 1 } else { 2 };
         self.arm_server_timeout(cal, id, token);
         let s = &mut self.servers[i];

@@ -42,12 +42,14 @@ mod flow;
 mod lbha;
 mod observe;
 mod security;
+mod sticky;
 mod timeouts;
 mod users;
 
 use super::clients::{NO_USER, Users};
 use super::config::{Config, LbHa, Target, VrrpScript};
 use super::health::Health;
+use super::lb::stickiness::{PersistKind, Stickiness};
 use super::lb::{LbPolicy, Policy, ServerView};
 use super::replication::ReplicaLink;
 use super::results::*;
@@ -433,6 +435,8 @@ struct Request {
     attempt: u8,
     /// Its client's first attempt was in the measurement window.
     client_measured: bool,
+    /// Sent straight to its session's server (HAProxy's `SF_DIRECT`, `model/lb/stickiness.rs`).
+    direct: bool,
 }
 
 impl Request {
@@ -879,6 +883,8 @@ pub struct Stack {
     tls: Option<Box<super::tls::Tls>>,
     /// Attack traffic (`[workload.flood]`), if any.
     flood: Option<Box<super::flood::Flood>>,
+    /// Session persistence (`[lb] persistence`), if the scenario has it.
+    sticky: Option<Box<Stickiness>>,
     /// Users or retries: a client's answer matters beyond the counts.
     client_side: bool,
     /// Client events decided where no calendar is at hand (a user's next page, a retry, when
@@ -1121,6 +1127,13 @@ impl Stack {
                 .tls
                 .as_ref()
                 .map(|t| Box::new(super::tls::Tls::new(t, seed, replication))),
+            sticky: cfg.lb.persistence.as_ref().map(|p| {
+                let keys = match p.kind {
+                    PersistKind::Cookie => cfg.workload.users.as_ref().map_or(0, |u| u.count),
+                    PersistKind::Source => cfg.workload.clients,
+                };
+                Box::new(Stickiness::new(p, keys, cfg.warmup))
+            }),
             client_side: cfg.workload.users.is_some() || cfg.workload.retry.is_some(),
             deferred: Vec::new(),
             cfg: cfg.clone(),

@@ -467,6 +467,7 @@ impl Stack {
             users: self.users.as_ref().map(|u| u.report(window)),
             retries: self.retries.as_ref().map(|r| r.report()),
             flood: self.flood.as_ref().map(|f| f.report(&c.classes)),
+            persistence: self.sticky.as_ref().map(|s| s.report()),
             story: vec![],
             latency_hist: self.latency.clone(),
             timeline: vec![],

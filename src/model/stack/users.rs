@@ -26,6 +26,12 @@ impl Stack {
             return;
         };
         let now = cal.now();
+        if users.starts_session(u)
+            && let Some(s) = self.sticky.as_mut()
+            && s.kind == PersistKind::Cookie
+        {
+            s.forget(u); // a new session has no cookie yet
+        }
         let n = users.wake(u, now);
         let ip = FIRST_CLIENT_IP.wrapping_add(users.client(u));
         let measured = now >= self.cfg.warmup;

@@ -76,6 +76,7 @@ impl Builder<'_> {
                 .and_then(|r| self.rate_limit(&key.key("rate_limit"), r)),
             // Set by `config` once the flood is known.
             firewall: None,
+            persistence: self.persistence(&key, lb.persistence.as_deref(), lb.persist),
         };
         (config, ha)
     }

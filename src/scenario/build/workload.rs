@@ -24,8 +24,20 @@ impl Builder<'_> {
         };
         let users = w.users.map(|u| self.users(&key.key("users"), u));
         let retry = w.retry.map(|r| self.retry(&key.key("retry"), r));
+        let profiled = w.profile.is_some();
+        if profiled {
+            for (k, set) in [("rate", w.rate.is_some()), ("phases", w.phases.is_some())] {
+                if set {
+                    self.problem(
+                        &key.key(k),
+                        "a [workload.profile] sets the rate: remove `rate` and `phases` (flash \
+                         crowds, [[workload.flash]], combine with it)",
+                    );
+                }
+            }
+        }
         let rate = match w.rate {
-            None if users.is_some() => 0.0,
+            None if users.is_some() || profiled => 0.0,
             None => {
                 self.problem(
                     &key.key("rate"),
@@ -45,14 +57,31 @@ impl Builder<'_> {
             1,
             MAX_CLIENTS,
         );
+        let ramps = self.ramps(&key.key("phases"), w.phases.as_deref());
         let phases = self.phases(&key.key("phases"), w.phases.unwrap_or_default());
+        let shape = self.shape(
+            &key,
+            shape::ShapeInput {
+                arrival,
+                rate,
+                phases: &phases,
+                ramps,
+                profile: w.profile,
+                flash: w.flash,
+            },
+        );
+        // A profile's long-run mean is the rate (the Monte Carlo's request counts, its
+        // steady-state runs).
+        let rate = shape.as_ref().and_then(|(_, mean)| *mean).unwrap_or(rate);
+        let shape = shape.map(|(s, _)| s);
+        let popularity = self.popularity(&key, w.client_popularity.as_deref(), w.nat_share);
         let mix = self.mix(&key.key("mix"), w.mix);
         let flood = match (w.flood, mix.is_empty()) {
             (Some(f), false) => Some(self.flood(&key.key("flood"), f, &mix, duration)),
             _ => None,
         };
         if let Some(d) = duration {
-            let expected = (limits::expected_requests(rate, &phases, d)
+            let expected = (limits::expected_open_requests(rate, &phases, shape.as_ref(), d)
                 + flood
                     .as_ref()
                     .map_or(0.0, |f| limits::expected_flood_requests(f, d))
@@ -89,6 +118,8 @@ impl Builder<'_> {
             users,
             retry,
             flood,
+            shape,
+            popularity,
         }
     }
 
