@@ -516,30 +516,8 @@ pub fn read_samples(path: &Path, unit_secs: f64) -> Result<Vec<f64>, String> {
     let shown = path.display();
     // Only a regular file, and only so much of it: `/dev/zero` would exhaust memory and
     // `/dev/stdin` or a FIFO block forever.
-    let bytes = super::input::read_file(path, MAX_EMPIRICAL_BYTES)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .from_reader(bytes.as_slice());
     let mut samples = Vec::new();
-    let mut first = true;
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("{shown}: {e}"))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let fields: Vec<&str> = record.iter().filter(|f| !f.is_empty()).collect();
-        if fields.is_empty() {
-            continue;
-        }
-        if fields.len() > 1 {
-            return Err(format!(
-                "{shown} line {line}: expected one value per line, found {} fields",
-                fields.len()
-            ));
-        }
-        let field = fields[0];
+    super::input::for_each_value(path, MAX_EMPIRICAL_BYTES, "value", |line, field, first| {
         let value = match field.parse::<f64>() {
             Ok(x) => Some(x * unit_secs),
             Err(_) => parse_duration(field).ok().map(|t| t.as_secs_f64()),
@@ -558,13 +536,13 @@ pub fn read_samples(path: &Path, unit_secs: f64) -> Result<Vec<f64>, String> {
                 ));
             }
         }
-        first = false;
         if samples.len() > MAX_EMPIRICAL_SAMPLES {
             return Err(format!(
                 "{shown}: more than {MAX_EMPIRICAL_SAMPLES} samples; subsample the file"
             ));
         }
-    }
+        Ok(())
+    })?;
     if samples.is_empty() {
         return Err(format!("{shown}: no samples (expected one value per line)"));
     }

@@ -30,6 +30,45 @@ pub const MAX_STRING_BYTES: usize = 4096;
 /// Deepest nesting of lists and inline tables.
 pub const MAX_DEPTH: usize = 32;
 
+/// Walks a one-column CSV file (an empirical sample, a profile's rates) of at most `limit`
+/// bytes: `#` comments and blank lines skipped, spaces around a value trimmed. `each(line,
+/// field, first)` gets every value with its line number, `first` for the first one (which may
+/// be a header). Errors name the file and the line; `one` names a value in the message for a
+/// line with several fields.
+pub fn for_each_value(
+    path: &Path,
+    limit: u64,
+    one: &str,
+    mut each: impl FnMut(u64, &str, bool) -> Result<(), String>,
+) -> Result<(), String> {
+    let shown = path.display();
+    let bytes = read_file(path, limit).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(bytes.as_slice());
+    let mut first = true;
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("{shown}: {e}"))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let fields: Vec<&str> = record.iter().filter(|f| !f.is_empty()).collect();
+        if fields.is_empty() {
+            continue;
+        }
+        if fields.len() > 1 {
+            return Err(format!(
+                "{shown} line {line}: expected one {one} per line, found {} fields",
+                fields.len()
+            ));
+        }
+        each(line, fields[0], first)?;
+        first = false;
+    }
+    Ok(())
+}
+
 /// Reads the regular file `path`, at most `limit` bytes. The error says what is wrong with the
 /// file (callers name it).
 pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {

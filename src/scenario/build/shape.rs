@@ -352,51 +352,28 @@ fn parse_popularity(s: &str) -> Result<Option<f64>, String> {
 /// comments and blank lines ignored. Errors name the file and the line.
 pub fn read_rates(path: &Path) -> Result<Vec<f64>, String> {
     let shown = path.display();
-    let bytes = super::super::input::read_file(path, MAX_PROFILE_BYTES)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .from_reader(bytes.as_slice());
     let mut rates = Vec::new();
-    let mut first = true;
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("{shown}: {e}"))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let fields: Vec<&str> = record.iter().filter(|f| !f.is_empty()).collect();
-        if fields.is_empty() {
-            continue;
-        }
-        if fields.len() > 1 {
-            return Err(format!(
-                "{shown} line {line}: expected one rate per line, found {} fields",
-                fields.len()
-            ));
-        }
-        match fields[0].parse::<f64>() {
+    super::super::input::for_each_value(path, MAX_PROFILE_BYTES, "rate", |line, field, first| {
+        match field.parse::<f64>() {
             Ok(x) if x.is_finite() && (0.0..=MAX_SHAPE_RATE).contains(&x) => rates.push(x),
             Ok(_) => {
                 return Err(format!(
-                    "{shown} line {line}: \"{}\" must be a rate from 0 to {MAX_SHAPE_RATE:.0e} \
-                     requests/s",
-                    fields[0]
+                    "{shown} line {line}: \"{field}\" must be a rate from 0 to \
+                     {MAX_SHAPE_RATE:.0e} requests/s"
                 ));
             }
             Err(_) if first => {} // a header
             Err(_) => {
                 return Err(format!(
-                    "{shown} line {line}: \"{}\" is not a number (requests per second)",
-                    fields[0]
+                    "{shown} line {line}: \"{field}\" is not a number (requests per second)"
                 ));
             }
         }
-        first = false;
         if rates.len() > MAX_PROFILE_ROWS {
             return Err(format!("{shown}: more than {MAX_PROFILE_ROWS} rows"));
         }
-    }
+        Ok(())
+    })?;
     if rates.is_empty() {
         return Err(format!("{shown}: no rates (expected one number per line)"));
     }
