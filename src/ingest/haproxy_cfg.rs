@@ -817,41 +817,29 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
         let r = int_arg(cfg, l, 1, 0, 100)?;
         d.set("health", "retries", r, &format!("{f}:{}", l.no));
     }
-    let redispatch = find_any(
-        cfg,
-        be,
+    // `option X` (true) or `no option X` (false) to a boolean key.
+    let mut flag = |table: &str, key: &str, forms: &[&[&str]]| {
+        if let Some(l) = find_any(cfg, be, forms, &mut used) {
+            d.set(table, key, l.words[0] != "no", &format!("{f}:{}", l.no));
+        }
+    };
+    flag(
+        "health",
+        "redispatch",
         &[
             &["option", "redispatch"],
             &["no", "option", "redispatch"],
             &["redispatch"],
         ],
-        &mut used,
     );
-    if let Some(l) = redispatch {
-        d.set(
-            "health",
-            "redispatch",
-            l.words[0] != "no",
-            &format!("{f}:{}", l.no),
-        );
-    }
-    let abort = find_any(
-        cfg,
-        be,
+    flag(
+        "lb",
+        "abortonclose",
         &[
             &["option", "abortonclose"],
             &["no", "option", "abortonclose"],
         ],
-        &mut used,
     );
-    if let Some(l) = abort {
-        d.set(
-            "lb",
-            "abortonclose",
-            l.words[0] != "no",
-            &format!("{f}:{}", l.no),
-        );
-    }
 
     // ---- timeouts -----------------------------------------------------------------------------
     let connect = find_any(
