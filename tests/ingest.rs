@@ -445,3 +445,64 @@ fn a_config_without_a_backend_is_refused_for_what_it_is() {
         "a refused import wrote a scenario"
     );
 }
+
+#[test]
+fn import_persistence_https_and_per_source_limits() {
+    let d = sandbox("sessions");
+    let cfg = fixture("sessions.cfg");
+    let err = ok(&sim(
+        &d,
+        &["import", cfg.to_str().unwrap(), "-o", "sessions.toml"],
+    ));
+    runs(&d, "sessions.toml");
+    let t = table(&d.join("sessions.toml"));
+    // cookie SERVERID insert + servers' cookie values, option persist.
+    assert_eq!(t["lb"]["persistence"].as_str(), Some("cookie"));
+    assert_eq!(t["lb"]["persist"].as_bool(), Some(true));
+    // `bind ... ssl`: TLS at HAProxy, the key type a placeholder.
+    assert_eq!(t["lb"]["tls"]["key"].as_str(), Some("rsa2048"));
+    let text = fs::read_to_string(d.join("sessions.toml")).unwrap();
+    assert!(text.contains("key = \"rsa2048\"  # PLACEHOLDER"), "{text}");
+    // The stick table's http_req_rate(10s), the named ACL's threshold, tarpit, conn_cur.
+    let rl = &t["lb"]["rate_limit"];
+    assert_eq!(rl["period"].as_str(), Some("10s"));
+    assert_eq!(rl["limit"].as_integer(), Some(100));
+    assert_eq!(rl["action"].as_str(), Some("tarpit"));
+    assert_eq!(rl["tarpit"].as_str(), Some("3s"));
+    assert_eq!(rl["conn_limit"].as_integer(), Some(20));
+    // A server without a cookie value is listed; nothing of the mapped lines is.
+    assert!(err.contains("server a3 (no cookie value)"), "{err}");
+    for mapped in [
+        "cookie SERVERID",
+        "stick-table",
+        "track-sc0",
+        "acl abuse",
+        "option persist",
+    ] {
+        assert!(
+            !err.contains(mapped),
+            "{mapped} listed as not mapped:\n{err}"
+        );
+    }
+
+    let cfg = fixture("stick_src.cfg");
+    let err = ok(&sim(
+        &d,
+        &["import", cfg.to_str().unwrap(), "-o", "stick.toml"],
+    ));
+    runs(&d, "stick.toml");
+    let t = table(&d.join("stick.toml"));
+    assert_eq!(t["lb"]["persistence"].as_str(), Some("source"));
+    assert!(t["lb"].get("persist").is_none());
+    assert!(t["lb"].get("tls").is_none());
+    // `ge 50` is `gt 49`; the table is the one `table per_ip` names.
+    let rl = &t["lb"]["rate_limit"];
+    assert_eq!(rl["period"].as_str(), Some("1s"));
+    assert_eq!(rl["limit"].as_integer(), Some(49));
+    assert_eq!(rl["action"].as_str(), Some("deny"));
+    assert!(err.contains("stick on hdr(x-user)"), "{err}");
+    assert!(!err.contains("per_ip"), "{err}");
+    let text = fs::read_to_string(d.join("stick.toml")).unwrap();
+    assert!(text.contains("the deny status is not modelled"), "{text}");
+    let _ = fs::remove_dir_all(&d);
+}

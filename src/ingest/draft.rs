@@ -45,12 +45,14 @@ pub struct Draft {
 /// Where a section goes in the file: TOML needs `[lb]` before `[lb.vrrp]`, readers want the
 /// traffic first, the database last.
 fn rank(header: &str) -> usize {
-    const ORDER: [&str; 12] = [
+    const ORDER: [&str; 14] = [
         "",
         "workload",
         "[workload.mix]",
         "lb",
         "lb.vrrp",
+        "lb.tls",
+        "lb.rate_limit",
         "health",
         "defaults.server",
         "[servers]",

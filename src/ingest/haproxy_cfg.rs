@@ -18,15 +18,16 @@
 //! `fall`, `option httpchk`, `retries`, `option redispatch`, `timeout connect` and
 //! `timeout check` to `[health]`; `timeout server`, `timeout queue` (which falls back to
 //! `timeout connect`, manual "timeout queue"), `option abortonclose`, frontend and global
-//! `maxconn`, and `nbthread` to `[lb]`. Everything else (cookies and stick tables: the model has no persistence;
-//! `slowstart`: not modelled; logging, TLS, ACLs...) is listed as not mapped.
+//! `maxconn`, and `nbthread` to `[lb]`; cookies, `stick on src` and `option persist` to
+//! `lb.persistence` (`haproxy_persistence.rs`). Everything else (`slowstart`: not modelled;
+//! logging, ACLs...) is listed as not mapped.
 
 use super::text::{self, duration, parse_int, parse_time};
 use super::{Draft, IngestError, MAX_SECTIONS, MAX_SERVERS, MAX_WORDS, Unmapped};
 use std::collections::HashSet;
 
 /// HAProxy time units (manual §2.5): default milliseconds.
-const UNITS: [(&str, u64); 6] = [
+pub(super) const UNITS: [(&str, u64); 6] = [
     ("us", 1_000),
     ("ms", 1_000_000),
     ("s", 1_000_000_000),
@@ -235,10 +236,10 @@ pub fn parse(file: &str, text: &str) -> Result<Config, IngestError> {
 }
 
 /// Which lines were mapped: (section, line index).
-type Used = HashSet<(usize, usize)>;
+pub(super) type Used = HashSet<(usize, usize)>;
 
 /// The section `s` and the defaults it inherits from, nearest first.
-fn chain(cfg: &Config, s: usize) -> Vec<usize> {
+pub(super) fn chain(cfg: &Config, s: usize) -> Vec<usize> {
     let mut out = vec![s];
     let mut cur = cfg.sections[s].defaults;
     while let Some(d) = cur {
@@ -254,13 +255,18 @@ fn chain(cfg: &Config, s: usize) -> Vec<usize> {
 /// The effective line for a directive in section `s` (its own, else inherited): the last one
 /// whose words start with `prefix` in the nearest section having one. The candidates in the
 /// sections further up are marked as mapped too (overridden by the nearest).
-fn find<'a>(cfg: &'a Config, s: usize, prefix: &[&str], used: &mut Used) -> Option<&'a Line> {
+pub(super) fn find<'a>(
+    cfg: &'a Config,
+    s: usize,
+    prefix: &[&str],
+    used: &mut Used,
+) -> Option<&'a Line> {
     find_any(cfg, s, &[prefix], used)
 }
 
 /// Like [`find`] for several spellings of one directive (`timeout server` and the old
 /// `srvtimeout`): the nearest section having any of them wins.
-fn find_any<'a>(
+pub(super) fn find_any<'a>(
     cfg: &'a Config,
     s: usize,
     prefixes: &[&[&str]],
@@ -306,7 +312,7 @@ fn keyword(l: &Line, at: usize) -> String {
 }
 
 /// A time argument (manual §2.5), as nanoseconds; an error names the line.
-fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
+pub(super) fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
     let w = l.words.get(at).map(String::as_str).unwrap_or("");
     parse_time(w, 1_000_000, &UNITS).ok_or_else(|| {
         IngestError::new(
@@ -320,7 +326,13 @@ fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
     })
 }
 
-fn int_arg(cfg: &Config, l: &Line, at: usize, lo: i64, hi: i64) -> Result<i64, IngestError> {
+pub(super) fn int_arg(
+    cfg: &Config,
+    l: &Line,
+    at: usize,
+    lo: i64,
+    hi: i64,
+) -> Result<i64, IngestError> {
     let w = l.words.get(at).map(String::as_str).unwrap_or("");
     parse_int(w, lo, hi).ok_or_else(|| {
         IngestError::new(
@@ -395,6 +407,8 @@ struct ServerParams {
     downinter: Option<u64>,
     rise: Option<i64>,
     fall: Option<i64>,
+    /// `cookie <value>`: the server's identifier in the persistence cookie.
+    cookie: Option<String>,
     /// Keywords not mapped, with their argument.
     other: Vec<String>,
 }
@@ -413,6 +427,7 @@ impl ServerParams {
             downinter: self.downinter.or(base.downinter),
             rise: self.rise.or(base.rise),
             fall: self.fall.or(base.fall),
+            cookie: self.cookie.clone().or_else(|| base.cookie.clone()),
             other: vec![],
         }
     }
@@ -452,6 +467,7 @@ fn server_params(cfg: &Config, l: &Line, from: usize) -> Result<ServerParams, In
             "downinter" => p.downinter = Some(time_arg(cfg, l, k + 1)?),
             "rise" => p.rise = Some(int_arg(cfg, l, k + 1, 1, 1000)?),
             "fall" => p.fall = Some(int_arg(cfg, l, k + 1, 1, 1000)?),
+            "cookie" => p.cookie = l.words.get(k + 1).cloned(),
             _ => p.other.push(format!(
                 "{kw} {}",
                 l.words.get(k + 1).map(String::as_str).unwrap_or("")
@@ -465,7 +481,6 @@ fn server_params(cfg: &Config, l: &Line, from: usize) -> Result<ServerParams, In
 /// Why a keyword of a server line is not mapped.
 fn server_reason(kw: &str) -> &'static str {
     match kw.split(' ').next().unwrap_or("") {
-        "cookie" => "session persistence (cookies) is not modelled",
         "slowstart" => "slowstart is not modelled: a returning server takes its full share at once",
         "weight" => "weight 0 (drained server) is not modelled",
         "minconn" => "dynamic maxconn (minconn/fullconn) is not modelled: maxconn is used",
@@ -482,8 +497,15 @@ fn directive_reason(words: &[String]) -> String {
     let w0 = words[0].as_str();
     let w1 = words.get(1).map(String::as_str).unwrap_or("");
     match (w0, w1) {
-        ("cookie", _) | ("stick-table", _) | ("stick", _) | ("option", "persist") => {
-            "session persistence is not modelled".into()
+        ("cookie", _) => {
+            "no server of the backend has a `cookie` value, so HAProxy persists no session".into()
+        }
+        ("stick-table", _) => "no mapped `stick` or tracking rule uses this table".into(),
+        ("stick", _) => {
+            "only `stick on src` / `stick match src` (persistence on the client's address) is modelled".into()
+        }
+        ("option", "persist") => {
+            "`option persist` needs session persistence, which this backend does not have".into()
         }
         ("timeout", "client") | ("clitimeout", _) => {
             "the model's clients send and read at once, so `timeout client` never fires (docs/scenario.md, [lb])".into()
@@ -841,6 +863,13 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
         ],
     );
 
+    let cookies: Vec<(String, usize, Option<String>)> = servers
+        .iter()
+        .zip(&eff)
+        .map(|((name, l, _), p)| (name.clone(), l.no, p.cookie.clone()))
+        .collect();
+    super::haproxy_persistence::map(cfg, be, &cookies, d, &mut used);
+
     // ---- timeouts -----------------------------------------------------------------------------
     let connect = find_any(
         cfg,
@@ -952,6 +981,8 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
             .collect();
         d.set("lb", "maxconn", m, &format!("maxconn ({})", src.join(", ")));
     }
+
+    super::haproxy_security::map(cfg, front, d, &mut used)?;
 
     // ---- everything else is listed ------------------------------------------------------------
     let mut relevant: Vec<usize> = chain(cfg, be);

@@ -18,6 +18,8 @@ pub mod draft;
 pub mod fit;
 pub mod haproxy_cfg;
 pub mod haproxy_log;
+pub mod haproxy_persistence;
+pub mod haproxy_security;
 pub mod keepalived_conf;
 pub mod my_cnf;
 pub mod nginx_conf;

@@ -1,0 +1,268 @@
+//! HTTPS and per-source limits in `haproxy.cfg`, mapped to `[lb.tls]` and `[lb.rate_limit]`
+//! (docs/scenario.md, "HTTPS" and "Per-source limits"; the model: `model/tls.rs`,
+//! `model/ratelimit.rs`).
+//!
+//! - `bind ... ssl crt <file>` terminates TLS at HAProxy (manual §5.1, `ssl`). The handshake's
+//!   cost depends on the certificate's key, which the configuration does not say: `key` is
+//!   written as a placeholder to check (`openssl x509 -noout -text -in <file>`).
+//! - The per-source limit is the manual's own pattern (§7.3.3, `sc_http_req_rate`, and the
+//!   "acl abuse sc0_http_req_rate gt 10" examples): a stick table storing
+//!   `http_req_rate(<period>)` (and `conn_cur`), a `track-sc<n> src` rule on the frontend, and
+//!   `http-request deny` / `http-request tarpit` / `tcp-request connection reject` on a
+//!   condition comparing the tracked counter with a threshold, written inline (`{ ... }`) or as
+//!   a named `acl` of one test. `ge N` is `gt N-1`. A condition of several tests, or on another
+//!   counter or fetch, is not what the model's limit is and stays listed.
+
+use super::haproxy_cfg::{Config, Line, UNITS, Used, chain, int_arg, time_arg};
+use super::text::duration;
+use super::{Draft, IngestError};
+
+/// Maps TLS termination and the per-source limits of the frontend `front` (or the `listen`
+/// section) into `d`, marking the lines used.
+pub fn map(cfg: &Config, front: usize, d: &mut Draft, used: &mut Used) -> Result<(), IngestError> {
+    let f = cfg.file.as_str();
+    let lines = &cfg.sections[front].lines;
+    for (j, l) in lines.iter().enumerate() {
+        if l.words[0] == "bind" && l.words.iter().any(|w| w == "ssl") {
+            used.insert((front, j));
+            d.placeholder(
+                "lb.tls",
+                "key",
+                "rsa2048",
+                &format!(
+                    "{f}:{}: `bind ... ssl`: the certificate's key type is not in the configuration \
+                     (rsa2048 or ecdsa-p256)",
+                    l.no
+                ),
+            );
+            break;
+        }
+    }
+    // The counter `track-scN src` tracks, and the table it tracks into.
+    let Some((tj, n, table)) = lines.iter().enumerate().find_map(|(j, l)| {
+        tracker(l).map(|(n, t)| (j, n, t.unwrap_or(cfg.sections[front].name.clone())))
+    }) else {
+        return Ok(());
+    };
+    let Some((ts, tl)) = table_line(cfg, &table) else {
+        return Ok(());
+    };
+    let stored: Vec<&str> = tl
+        .words
+        .iter()
+        .position(|w| w == "store")
+        .and_then(|p| tl.words.get(p + 1))
+        .map(|s| s.split(',').collect())
+        .unwrap_or_default();
+    let period = stored
+        .iter()
+        .find_map(|s| s.strip_prefix("http_req_rate(")?.strip_suffix(')'));
+    let conn_cur = stored.contains(&"conn_cur");
+    let acls = named_acls(lines);
+    let mut limit: Option<(i64, &str, &Line)> = None;
+    let mut conn_limit: Option<(i64, &Line)> = None;
+    for (j, l) in lines.iter().enumerate() {
+        let action = match (l.words[0].as_str(), l.words.get(1).map(String::as_str)) {
+            ("http-request", Some(a @ ("deny" | "tarpit"))) => a,
+            ("tcp-request", Some("connection" | "content"))
+                if l.words.get(2).map(String::as_str) == Some("reject") =>
+            {
+                "reject"
+            }
+            _ => continue,
+        };
+        let Some(test) = condition(l, &acls) else {
+            continue;
+        };
+        let Some((fetch, gt)) = threshold(cfg, l, &test.1)? else {
+            continue;
+        };
+        match (fetch_counter(&fetch), action) {
+            (Some(("http_req_rate", c)), "deny" | "tarpit") if c == n && period.is_some() => {
+                limit = Some((gt, action, l));
+            }
+            (Some(("conn_cur", c)), "reject") if c == n && conn_cur => conn_limit = Some((gt, l)),
+            _ => continue,
+        }
+        used.insert((front, j));
+        for (aj, al) in lines.iter().enumerate() {
+            if al.words[0] == "acl" && test.0.as_ref() == al.words.get(1) {
+                used.insert((front, aj));
+            }
+        }
+    }
+    if limit.is_none() && conn_limit.is_none() {
+        return Ok(());
+    }
+    used.insert((front, tj));
+    used.insert(ts);
+    let at = |l: &Line| format!("{f}:{}: {}", l.no, l.words.join(" "));
+    let h = "lb.rate_limit";
+    match limit {
+        Some((gt, action, l)) => {
+            let period_ns = super::text::parse_time(period.unwrap_or(""), 1_000_000, &UNITS)
+                .filter(|&p| p >= 1_000_000)
+                .ok_or_else(|| {
+                    IngestError::new(
+                        f,
+                        Some(tl.no),
+                        format!(
+                            "`store http_req_rate({})`: not a period of at least 1ms",
+                            period.unwrap_or("")
+                        ),
+                    )
+                })?;
+            d.set(h, "period", duration(period_ns).as_str(), &at(tl));
+            d.set(h, "limit", gt, &at(l));
+            d.set(h, "action", action, "");
+            if l.words.iter().any(|w| w == "deny_status" || w == "status") {
+                d.notes.push(format!(
+                    "{f}:{}: the deny status is not modelled: a denied request counts as \
+                     rate_limited_403",
+                    l.no
+                ));
+            }
+        }
+        None => d.set(
+            h,
+            "limit",
+            1_000_000_000i64,
+            "no request-rate rule: only the connection limit applies",
+        ),
+    }
+    if let Some((gt, l)) = conn_limit {
+        d.set(h, "conn_limit", gt.max(1), &at(l));
+    }
+    if limit.is_some_and(|(_, a, _)| a == "tarpit") {
+        for &s in &chain(cfg, front) {
+            if let Some((j, l)) = cfg.sections[s].lines.iter().enumerate().rfind(|(_, l)| {
+                l.words.len() >= 3 && l.words[0] == "timeout" && l.words[1] == "tarpit"
+            }) {
+                used.insert((s, j));
+                let t = time_arg(cfg, l, 2)?;
+                if t > 0 {
+                    d.set(h, "tarpit", duration(t).as_str(), &format!("{f}:{}", l.no));
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `http-request track-scN src [table T]` or `tcp-request connection|content track-scN src
+/// [table T]`, unconditional: the counter N and the table named, if any.
+fn tracker(l: &Line) -> Option<(u8, Option<String>)> {
+    let w = &l.words;
+    let at = match w[0].as_str() {
+        "http-request" => 1,
+        "tcp-request" if matches!(w.get(1).map(String::as_str), Some("connection" | "content")) => {
+            2
+        }
+        _ => return None,
+    };
+    let n = w.get(at)?.strip_prefix("track-sc")?.parse::<u8>().ok()?;
+    if w.get(at + 1).map(String::as_str) != Some("src")
+        || w.iter().any(|x| x == "if" || x == "unless")
+    {
+        return None;
+    }
+    let table = w
+        .iter()
+        .position(|x| x == "table")
+        .and_then(|p| w.get(p + 1))
+        .cloned();
+    Some((n, table))
+}
+
+/// The `stick-table type ip` of the proxy `name`: (section, line index) and the line.
+fn table_line<'a>(cfg: &'a Config, name: &str) -> Option<((usize, usize), &'a Line)> {
+    let ip = |l: &Line| {
+        l.words[0] == "stick-table" && l.words.windows(2).any(|p| p[0] == "type" && p[1] == "ip")
+    };
+    cfg.sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.name == name)
+        .find_map(|(si, s)| {
+            let (j, l) = s.lines.iter().enumerate().find(|(_, l)| ip(l))?;
+            Some(((si, j), l))
+        })
+}
+
+/// The section's `acl <name> <test...>` lines: name and test words.
+fn named_acls(lines: &[Line]) -> Vec<(&str, &[String])> {
+    lines
+        .iter()
+        .filter(|l| l.words[0] == "acl" && l.words.len() >= 3)
+        .map(|l| (l.words[1].as_str(), &l.words[2..]))
+        .collect()
+}
+
+/// The one test a rule's `if` applies (inline `{ ... }` or a named ACL), with the ACL's name;
+/// None for no condition, `unless`, a negation or several tests.
+fn condition(l: &Line, acls: &[(&str, &[String])]) -> Option<(Option<String>, Vec<String>)> {
+    let at = l.words.iter().position(|w| w == "if")?;
+    let rest = &l.words[at + 1..];
+    match rest {
+        [open, test @ .., close] if open == "{" && close == "}" => Some((None, test.to_vec())),
+        [name] if !name.starts_with('!') => {
+            let mut defs = acls.iter().filter(|(n, _)| n == name);
+            let (_, test) = defs.next()?;
+            // Several lines of one ACL name are ORed: not one threshold.
+            defs.next()
+                .is_none()
+                .then(|| (Some(name.clone()), test.to_vec()))
+        }
+        _ => None,
+    }
+}
+
+/// A test `<fetch> gt|ge <N>` as the fetch and the `gt` threshold.
+fn threshold(
+    cfg: &Config,
+    l: &Line,
+    test: &[String],
+) -> Result<Option<(String, i64)>, IngestError> {
+    let [fetch, op, value] = test else {
+        return Ok(None);
+    };
+    let ge = match op.as_str() {
+        "gt" => false,
+        "ge" => true,
+        _ => return Ok(None),
+    };
+    let Some(at) = l.words.iter().position(|w| w == value) else {
+        // The value is on the ACL's own line: parse it there (same bounds).
+        let n = super::text::parse_int(value, 0, 1_000_000_000).ok_or_else(|| {
+            IngestError::new(
+                &cfg.file,
+                Some(l.no),
+                format!("`{fetch} {op} {value}`: not a whole number from 0 to 1000000000"),
+            )
+        })?;
+        return Ok(Some((fetch.clone(), if ge { (n - 1).max(0) } else { n })));
+    };
+    let n = int_arg(cfg, l, at, 0, 1_000_000_000)?;
+    Ok(Some((fetch.clone(), if ge { (n - 1).max(0) } else { n })))
+}
+
+/// `sc_<name>(<n>)` or `sc<n>_<name>` (either with an optional table argument): the counter's
+/// data name and index.
+fn fetch_counter(fetch: &str) -> Option<(&str, u8)> {
+    if let Some(rest) = fetch.strip_prefix("sc_") {
+        let (name, args) = rest.split_once('(')?;
+        let n = args
+            .strip_suffix(')')?
+            .split(',')
+            .next()?
+            .trim()
+            .parse()
+            .ok()?;
+        return Some((name, n));
+    }
+    let rest = fetch.strip_prefix("sc")?;
+    let (n, name) = rest.split_once('_')?;
+    let name = name.split('(').next()?;
+    Some((name, n.parse().ok()?))
+}
