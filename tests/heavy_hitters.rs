@@ -116,3 +116,65 @@ fn source_balancing_shares_follow_the_hash_of_the_heavy_hitters() {
         assert!(heavy_ratio > uni_ratio + noise);
     }
 }
+
+/// The capacity figures (`capacity.offered`, computed from the configuration before the run)
+/// follow the same hash: each server's offered load is the peak rate times the share of the
+/// addresses hashed to it, not its weight's share, and the run's measured utilisation agrees
+/// with it within the noise of the request counts and the service times.
+#[test]
+fn capacity_follows_the_hash_not_the_weights() {
+    let heavy = PopularityConfig {
+        zipf: Some(1.1),
+        nat_share: 0.15,
+    };
+    let (rate, mu, workers, secs) = (8000.0, 1000.0, 4, 60);
+    for consistent in [false, true] {
+        let mut cfg = mmc(
+            rate,
+            mu,
+            workers,
+            SERVERS,
+            Algorithm::Source { consistent },
+            secs,
+        );
+        cfg.workload.clients = CLIENTS;
+        cfg.workload.popularity = Some(heavy);
+        let probs = Popularity::new(&heavy, CLIENTS).probabilities();
+        let mut expected = [0.0; SERVERS];
+        for (i, s) in server_of_each_address(consistent).into_iter().enumerate() {
+            expected[s] += probs[i];
+        }
+        let cap = infrasim::model::capacity::analyse(&cfg);
+        let r = Stack::run(&cfg, 0);
+        check_run(&r);
+        let n: u64 = r.servers.iter().map(|s| s.dispatched).sum();
+        for (s, server) in r.servers.iter().enumerate() {
+            let offered = cap
+                .offered
+                .iter()
+                .find(|o| o.component == format!("{}.app", server.name))
+                .unwrap()
+                .rho;
+            let predicted = rate * expected[s] / mu / f64::from(workers);
+            assert!(
+                (offered - predicted).abs() <= 1e-9 * predicted,
+                "consistent={consistent} server {s}: offered {offered}, the hash gives {predicted}"
+            );
+            // Relative noise of the measured utilisation: the server's count (multinomial)
+            // and the mean of its exponential service times.
+            let p = expected[s];
+            let rel = ((1.0 - p) / (n as f64 * p) + 1.0 / (n as f64 * p)).sqrt();
+            assert!(
+                (server.app_utilisation - offered).abs() <= Z_999 * rel * offered,
+                "consistent={consistent} server {s}: busy {:.4}, offered {offered:.4} ± {:.4}",
+                server.app_utilisation,
+                Z_999 * rel * offered
+            );
+        }
+        let max = expected.iter().cloned().fold(0.0, f64::max);
+        let busiest = cap.offered.iter().map(|o| o.rho).fold(0.0, f64::max);
+        assert!((busiest - rate * max / mu / f64::from(workers)).abs() < 1e-9);
+        // The even-spread figure it replaced: a quarter of the rate on every server.
+        assert!(busiest > 1.1 * rate / SERVERS as f64 / mu / f64::from(workers));
+    }
+}

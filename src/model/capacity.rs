@@ -5,8 +5,9 @@
 //! trips (and a semi-sync commit's acknowledgement), so their demand includes query service and
 //! network time (queueing at the DB is ignored, which makes the figure a lower bound). The peak
 //! rate over all phases is used (plus, with closed-loop users, the most they can send:
-//! [`users_ceiling`]), and traffic is assumed split across servers in proportion to
-//! weight. A replica's executors run both the reads sent to it and the replay of every write
+//! [`users_ceiling`]), and traffic is split across servers in proportion to weight, except
+//! under `balance source`, where each server takes what the addresses hashed to it send
+//! (`model/spread.rs`: heavy hitters and a NAT make that uneven). A replica's executors run both the reads sent to it and the replay of every write
 //! (`apply_factor` x the write's time), so both count towards its load.
 //!
 //! Degraded states are what a single failure leaves: one server down (its share goes to the
@@ -105,7 +106,11 @@ pub fn analyse(cfg: &Config) -> Capacity {
             .map(|p| p.rate)
             .fold(cfg.workload.rate, f64::max),
     };
-    let peak = open_peak + users_ceiling(cfg);
+    let users_peak = users_ceiling(cfg);
+    let peak = open_peak + users_peak;
+    let senders = super::spread::Senders::of(cfg, open_peak, users_peak);
+    // Under `balance source`, each server's share of the peak by the hash of the addresses.
+    let hashed = senders.as_ref().map(|s| s.shares(cfg, None));
     let d = demand(cfg);
     let db = &cfg.database;
     let fo = &cfg.failures.db_failover;
@@ -147,10 +152,13 @@ pub fn analyse(cfg: &Config) -> Capacity {
         .filter(|&i| !cfg.servers[i].backup)
         .collect();
     let weight_sum: f64 = active.iter().map(|&i| cfg.servers[i].weight as f64).sum();
+    let lambda_of = |i: usize| match &hashed {
+        Some(h) => peak * h[i],
+        None => peak * cfg.servers[i].weight as f64 / weight_sum,
+    };
     for &i in &active {
         let s = &cfg.servers[i];
-        let lambda = peak * s.weight as f64 / weight_sum;
-        let (nginx, app) = server_rho(s, lambda);
+        let (nginx, app) = server_rho(s, lambda_of(i));
         if d.nginx > 0.0 {
             offered.push(Offered {
                 component: format!("{}.nginx", s.name),
@@ -197,7 +205,36 @@ pub fn analyse(cfg: &Config) -> Capacity {
     let mut degraded = vec![];
     // One server down: its share goes to the others in proportion to weight. The worst one to
     // lose is the one after whose loss the busiest remaining part is busiest.
-    if active.len() >= 2 {
+    let rehash = senders
+        .as_ref()
+        .filter(|s| s.addresses() * active.len() as u64 <= super::spread::MAX_HASHED);
+    if let (true, Some(senders)) = (active.len() >= 2, rehash) {
+        // `balance source`: the map (or ring) without the lost server decides where each
+        // address goes; the worst loss is the one whose busiest remaining part is busiest.
+        let mut best: Option<(usize, (usize, bool), f64)> = None;
+        for &lost in &active {
+            let shares = senders.shares(cfg, Some(lost));
+            for &i in active.iter().filter(|&&i| i != lost) {
+                let (nginx, app) = server_rho(&cfg.servers[i], peak * shares[i]);
+                let nginx = if d.nginx > 0.0 { nginx } else { 0.0 };
+                for (rho, is_app) in [(nginx, false), (app, true)] {
+                    if best.is_none_or(|b| rho > b.2) {
+                        best = Some((lost, (i, is_app), rho));
+                    }
+                }
+            }
+        }
+        degraded.extend(best.map(|(lost, (i, app), rho)| Degraded {
+            state: format!("{} down", cfg.servers[lost].name),
+            bottleneck: format!(
+                "{}.{}",
+                cfg.servers[i].name,
+                if app { "app" } else { "nginx" }
+            ),
+            rho,
+            stable: rho < 1.0,
+        }));
+    } else if active.len() >= 2 {
         // Losing a server changes the others' load only through `rest`, the weight left. The
         // busiest part left is the first busiest (as `worst` folds them) of all the parts at
         // that `rest`, unless that part is the lost server's own: then it is the first busiest
@@ -263,7 +300,7 @@ pub fn analyse(cfg: &Config) -> Capacity {
             .iter()
             .map(|&i| {
                 let s = &cfg.servers[i];
-                let lambda = peak * s.weight as f64 / weight_sum;
+                let lambda = lambda_of(i);
                 Offered {
                     component: format!("{}.app", s.name),
                     rho: lambda * share * hold / s.app_workers as f64,

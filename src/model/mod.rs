@@ -20,6 +20,7 @@ pub mod results;
 pub mod retry;
 pub mod shape;
 pub mod slo;
+pub mod spread;
 pub mod stack;
 pub mod station;
 pub mod story;
