@@ -511,6 +511,26 @@ fn corpus() -> Vec<Case> {
             &["workload.users.requests"],
         ));
     }
+    // Abandonment: a probability, and a time away that needs it.
+    for v in ["1.5", "-0.1", "nan", "\"half\""] {
+        cases.push(case(
+            format!("workload.users.abandon = {v}"),
+            &format!("{}abandon = {v}\n", users(ok.0, ok.1, ok.2, ok.3)),
+            &[],
+            &["workload.users.abandon"],
+        ));
+    }
+    for v in bad_values("dist").into_iter().chain(["\"0s\""]) {
+        cases.push(case(
+            format!("workload.users.away = {v}"),
+            &format!(
+                "{}abandon = 0.5\naway = {v}\n",
+                users(ok.0, ok.1, ok.2, ok.3)
+            ),
+            &[],
+            &["workload.users.away"],
+        ));
+    }
     cases.push(case(
         "workload.users without count",
         &format!("{base}\n[workload.users]\nthink = \"1s\"\n"),

@@ -273,6 +273,8 @@ fn users_behind(action: FirewallAction) -> Config {
         think: Dist::det(10.0).unwrap(),
         pages: 1,
         requests: 1,
+        abandon: 0.0,
+        away: None,
     });
     cfg.lb.firewall = Some(FirewallConfig {
         action,

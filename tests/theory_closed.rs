@@ -85,6 +85,8 @@ fn closed_loop_response_time_law() {
             think: Dist::Uniform(infrasim::dist::Uniform::new(0.2, 1.0).unwrap()),
             pages: 4,
             requests: 3,
+            abandon: 0.0,
+            away: None,
         },
         1200,
     );
@@ -179,6 +181,8 @@ fn closed_loop_matches_exact_mva() {
             think: Dist::exp(z).unwrap(),
             pages: 1,
             requests: 1,
+            abandon: 0.0,
+            away: None,
         },
         2000,
     );
@@ -206,4 +210,67 @@ fn closed_loop_matches_exact_mva() {
             .collect::<Vec<_>>(),
     );
     check("app utilisation X D", util, x * s_app);
+}
+
+/// Users who leave after a failed page (`abandon`): every page fails here (clients give up
+/// after 1 ms on 10 ms of work), so a session of P pages ends early at page j < P with
+/// probability (1 − p)^(j−1) p: a share 1 − (1 − p)^(P−1) of sessions is abandoned and a
+/// session loads (1 − (1 − p)^P) / p pages on average. The decisions are independent draws,
+/// so the abandoned count is binomial over the sessions; the window's edges cut at most one
+/// session per user. The time away follows the page as a think time does, so the response
+/// time law still holds with it.
+#[test]
+fn users_leave_after_failed_pages() {
+    let _r = Report::start("closed loop: users abandon sessions after failed pages");
+    let (n, pages, p) = (20u32, 4u32, 0.3);
+    let mut cfg = closed(
+        UsersConfig {
+            count: n,
+            think: Dist::det(1.0).unwrap(),
+            pages,
+            requests: 1,
+            abandon: p,
+            away: Some(Dist::det(3.0).unwrap()),
+        },
+        3600,
+    );
+    cfg.workload.mix[0].app = Dist::det(0.01).unwrap();
+    cfg.workload.client_timeout = Some(infrasim::engine::SimTime::from_millis(1));
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    check_law(&r);
+    let u = r.users.as_ref().unwrap();
+    assert_eq!(u.pages_failed, u.pages_completed, "every page fails");
+    let sessions = u.sessions as f64;
+    let abandoned = u.sessions_abandoned.expect("reported with abandon") as f64;
+    let share = 1.0 - (1.0 - p).powi(pages as i32 - 1);
+    let per_session = (1.0 - (1.0 - p).powi(pages as i32)) / p;
+    let edge = f64::from(n) / sessions;
+    let tol = Z_999 * (share * (1.0 - share) / sessions).sqrt() + edge;
+    log(format!(
+        "  p = {p}, {pages} pages: {abandoned} of {sessions} sessions abandoned ({:.4}, theory \
+         {share:.4} ± {tol:.4}); {:.4} pages per session (theory {per_session:.4})",
+        abandoned / sessions,
+        u.pages_completed as f64 / sessions
+    ));
+    assert!((abandoned / sessions - share).abs() <= tol);
+    // Pages per session: a sum of the sessions' geometric page counts (each at most P).
+    let sd = (pages as f64) / (2.0 * sessions.sqrt());
+    assert!(
+        (u.pages_completed as f64 / sessions - per_session).abs()
+            <= Z_999 * sd + pages as f64 * edge
+    );
+    // Without `abandon` the same users click through every failure: four pages a session.
+    let mut stay = cfg.clone();
+    if let Some(u) = &mut stay.workload.users {
+        u.abandon = 0.0;
+        u.away = None;
+    }
+    let s = Stack::run(&stay, 0);
+    let su = s.users.as_ref().unwrap();
+    assert!(su.sessions_abandoned.is_none());
+    assert!(
+        (su.pages_completed as f64 / su.sessions as f64 - pages as f64).abs()
+            <= pages as f64 * f64::from(n) / su.sessions as f64
+    );
 }

@@ -17,6 +17,15 @@
 //! Each user sends from one client address: user u uses address u mod `workload.clients`
 //! (fewer addresses than users puts several users behind one address, as behind a NAT).
 //!
+//! A user whose page failed may give up on the site (`abandon`, the probability per failed
+//! page): the session ends there, with pages left, and the user stays away for `away` (one
+//! think time when not set) before starting a new one. Visitors who meet errors leave and
+//! come back later; a closed loop without it keeps every user clicking through an outage.
+//! The decision and the time away are drawn from their own stream, `users.abandon`, so a
+//! run without `abandon` draws exactly what it drew before. The time away follows the page
+//! as its think time does, so the response time law still holds with Z the mean of what
+//! follows a page (think or away): `mean_think_s` includes the time away.
+//!
 //! This file holds the users' state and what they measured; it never touches the stack. The
 //! stack asks it when a user wakes ([`Users::wake`]) and tells it when one of a user's
 //! requests is answered ([`Users::answered`]). Think times are drawn from their own stream,
@@ -52,10 +61,15 @@ pub struct Users {
     requests: u32,
     clients: u32,
     rng: Rng,
+    abandon: f64,
+    away: Option<Dist>,
+    /// `users.abandon`: whether a user leaves, and for how long.
+    leave_rng: Rng,
     users: Vec<User>,
     warmup: SimTime,
     // ---- measured (pages started at or after the warm-up) ----
     sessions: u64,
+    abandoned: u64,
     pages_ok: u64,
     pages_failed: u64,
     page_time: LatencyHistogram,
@@ -71,6 +85,10 @@ pub struct UsersReport {
     pub pages_per_session: u32,
     /// Sessions started in the window.
     pub sessions: u64,
+    /// Sessions ended by a user leaving after a failed page, with pages left (`abandon`);
+    /// only with `abandon`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions_abandoned: Option<u64>,
     /// Pages started in the window and finished by the end of the run.
     pub pages_completed: u64,
     /// Of those, pages with at least one failed request.
@@ -97,9 +115,13 @@ impl Users {
             requests: cfg.requests.max(1),
             clients: clients.max(1),
             rng: Rng::new(StreamId::new(seed, "users.think", rep)),
+            abandon: cfg.abandon,
+            away: cfg.away.clone(),
+            leave_rng: Rng::new(StreamId::new(seed, "users.abandon", rep)),
             users: vec![User::default(); cfg.count as usize],
             warmup,
             sessions: 0,
+            abandoned: 0,
             pages_ok: 0,
             pages_failed: 0,
             page_time: LatencyHistogram::new(),
@@ -155,7 +177,20 @@ impl Users {
         user.pages_left -= 1;
         let start = user.page_start;
         let failed = user.page_failed;
-        let think = self.think.sample_time(&mut self.rng);
+        let leaves = failed
+            && user.pages_left > 0
+            && self.abandon > 0.0
+            && self.leave_rng.uniform() < self.abandon;
+        let think = if leaves {
+            user.pages_left = 0;
+            self.abandoned += u64::from(start >= self.warmup);
+            match &self.away {
+                Some(d) => d.sample_time(&mut self.leave_rng),
+                None => self.think.sample_time(&mut self.leave_rng),
+            }
+        } else {
+            self.think.sample_time(&mut self.rng)
+        };
         if start >= self.warmup {
             if failed {
                 self.pages_failed += 1;
@@ -183,6 +218,7 @@ impl Users {
             requests_per_page: self.requests,
             pages_per_session: self.pages,
             sessions: self.sessions,
+            sessions_abandoned: (self.abandon > 0.0).then_some(self.abandoned),
             pages_completed: pages,
             pages_failed: self.pages_failed,
             page_throughput: x,
@@ -214,6 +250,8 @@ mod tests {
             think: Dist::det(1.0).unwrap(),
             pages,
             requests,
+            abandon: 0.0,
+            away: None,
         };
         Users::new(&cfg, 3, SimTime::ZERO, 1, 0)
     }

@@ -131,6 +131,12 @@ pub struct UsersConfig {
     pub pages: u32,
     /// Requests per page, >= 1.
     pub requests: u32,
+    /// Probability, in [0, 1], that a user leaves its session after a failed page
+    /// (`model/clients.rs`); 0: users never give up on the site.
+    pub abandon: f64,
+    /// How long a user who left stays away before starting a new session; None: one think
+    /// time, as between sessions.
+    pub away: Option<Dist>,
 }
 
 /// One kind of request and the work it brings.

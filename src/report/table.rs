@@ -151,7 +151,15 @@ pub fn render(r: &RunResults) -> String {
             secs(u.mean_think_s),
             secs(u.law_response_s)
         );
+        if let Some(a) = u.sessions_abandoned {
+            let _ = writeln!(
+                o,
+                "users left {a} of {} sessions after a failed page (think above includes their time away)",
+                u.sessions
+            );
+        }
     }
+    security(&mut o, r);
     let ll = &r.littles_law;
     let _ = writeln!(
         o,
@@ -309,3 +317,47 @@ fn slo(r: &RunResults, o: &mut String) {
 /// random failures has them all in its files).
 const SHOWN_FAULTS: usize = 20;
 const SHOWN_STORY: usize = 30;
+
+/// HTTPS, per-source limits and a flood, when configured: what they cost and what they did.
+fn security(o: &mut String, r: &RunResults) {
+    if let Some(t) = &r.lb.tls {
+        let _ = writeln!(
+            o,
+            "\nhttps ({}): {} full and {} resumed handshakes, {} requests on kept-alive \
+             connections; {} of LB thread time ({} per request expected)",
+            t.key,
+            t.full_handshakes,
+            t.resumed_handshakes,
+            t.reused_connections,
+            secs(t.handshake_cpu_s),
+            secs(t.expected_cpu_per_request_s)
+        );
+    }
+    if let Some(l) = &r.lb.rate_limit {
+        let conn = l
+            .conn_limit
+            .map_or(String::new(), |c| format!(", {c} connections at once"));
+        let _ = writeln!(
+            o,
+            "rate limit: {} requests per {} per source ({}){conn}: {} denied, {} tarpitted, {} \
+             connections rejected; {} sources tracked",
+            l.limit,
+            secs(l.period_s),
+            l.action,
+            l.denied,
+            l.tarpitted,
+            l.rejected_connections,
+            l.tracked_sources
+        );
+    }
+    if let Some(f) = &r.flood {
+        let _ = writeln!(
+            o,
+            "flood: {} requests from {} sources, {} of them served; legitimate users: {} served",
+            f.arrived,
+            f.sources,
+            pct(f.availability),
+            pct(f.legitimate_availability)
+        );
+    }
+}

@@ -182,6 +182,10 @@ pub struct Users {
     pub think: Option<Value>,
     pub pages: Option<i64>,
     pub requests: Option<i64>,
+    /// Probability that a user leaves its session after a failed page.
+    pub abandon: Option<f64>,
+    /// Distribution spec: how long a user who left stays away before a new session.
+    pub away: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -196,11 +196,40 @@ impl Builder<'_> {
         }
         let pages = self.count(&key.key("pages"), u.pages, 1, 1, MAX_PAGES);
         let requests = self.count(&key.key("requests"), u.requests, 1, 1, MAX_PAGE_REQUESTS);
+        let abandon = match u.abandon {
+            None => 0.0,
+            Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => x,
+            Some(x) => {
+                self.problem(
+                    &key.key("abandon"),
+                    format!(
+                        "must be a probability from 0 to 1 (that a user leaves its session after                          a failed page), got {x}"
+                    ),
+                );
+                0.0
+            }
+        };
+        let away = u.away.as_ref().map(|v| {
+            let known = self.problems.len();
+            let d = self.dist(&key.key("away"), Some(v), "1s");
+            // (A value that is not a distribution has been reported already.)
+            if self.problems.len() == known
+                && d.mean().partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+            {
+                self.problem(
+                    &key.key("away"),
+                    "must have a mean > 0: a user who left comes back after some time",
+                );
+            }
+            d
+        });
         UsersConfig {
             count,
             think,
             pages,
             requests,
+            abandon,
+            away,
         }
     }
 
