@@ -133,6 +133,7 @@ pub fn tell(r: &RunResults) -> Vec<String> {
             redispatches
         ));
     }
+    people(r, &mut out);
     if !r.capacity.stable {
         let b = &r.capacity.bottleneck;
         if let Some(replica) = b.strip_suffix(".applier") {
@@ -217,5 +218,50 @@ fn verb(kind: &str) -> String {
         "down" => "went silent (down)".into(),
         "blackhole" => "was blackholed".into(),
         other => format!("became {other}"),
+    }
+}
+
+/// What HTTPS cost, what a flood and the per-source limit did, and the users who left.
+fn people(r: &RunResults, out: &mut Vec<String>) {
+    if let Some(t) = &r.lb.tls {
+        out.push(format!(
+            "HTTPS handshakes ({}) took {} of HAProxy's thread time: {} full, {} resumed, {} \
+             requests on kept-alive connections.",
+            t.key,
+            dur(t.handshake_cpu_s),
+            t.full_handshakes,
+            t.resumed_handshakes,
+            t.reused_connections
+        ));
+    }
+    if let Some(f) = &r.flood {
+        out.push(format!(
+            "A flood sent {} requests from {} source(s); {:.1}% of them were served, and the \
+             legitimate users saw {:.2}% of theirs served.",
+            f.arrived,
+            f.sources,
+            f.availability * 100.0,
+            f.legitimate_availability * 100.0
+        ));
+    }
+    if let Some(l) =
+        r.lb.rate_limit
+            .as_ref()
+            .filter(|l| l.denied + l.tarpitted + l.rejected_connections > 0)
+    {
+        out.push(format!(
+            "HAProxy's per-source limit denied {} request(s), tarpitted {} and rejected {} \
+             connection(s).",
+            l.denied, l.tarpitted, l.rejected_connections
+        ));
+    }
+    if let Some(u) = &r.users
+        && let Some(a) = u.sessions_abandoned.filter(|&a| a > 0)
+    {
+        out.push(format!(
+            "Users left {a} of {} sessions after a failed page; the request availability does \
+             not count the pages they did not come back for.",
+            u.sessions
+        ));
     }
 }
