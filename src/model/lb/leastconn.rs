@@ -189,7 +189,14 @@ impl Policy for LeastConn {
             self.servers_changed(servers);
             return;
         }
-        self.refile(servers, i);
+        if self.small {
+            // No tree to keep in order: the key is stored as it is now. (`refile` keeps a
+            // filed fraction of equal value instead; every reader of `keys` compares values,
+            // so the two are the same choice.)
+            self.keys[i] = Load::of(&servers[i]);
+        } else {
+            self.refile(servers, i);
+        }
         self.usable.update(servers, i);
     }
 }
