@@ -132,7 +132,17 @@ impl LeastConn {
             for (i, k) in self.keys.iter().enumerate() {
                 let Some(k) = *k else { continue };
                 let wrapped = i < self.rotation;
-                if best.is_none_or(|(bk, bw, _)| k < bk || (k == bk && !wrapped && bw)) {
+                // One comparison of the fractions (two products), not one for `<` and another
+                // for `==`.
+                let better = match best {
+                    None => true,
+                    Some((bk, bw, _)) => match k.cmp(&bk) {
+                        Ordering::Less => true,
+                        Ordering::Equal => bw && !wrapped,
+                        Ordering::Greater => false,
+                    },
+                };
+                if better {
                     best = Some((k, wrapped, i));
                 }
             }
