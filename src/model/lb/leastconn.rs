@@ -132,7 +132,17 @@ impl LeastConn {
             for (i, k) in self.keys.iter().enumerate() {
                 let Some(k) = *k else { continue };
                 let wrapped = i < self.rotation;
-                if best.is_none_or(|(bk, bw, _)| k < bk || (k == bk && !wrapped && bw)) {
+                // One comparison of the fractions (two products), not one for `<` and another
+                // for `==`.
+                let better = match best {
+                    None => true,
+                    Some((bk, bw, _)) => match k.cmp(&bk) {
+                        Ordering::Less => true,
+                        Ordering::Equal => bw && !wrapped,
+                        Ordering::Greater => false,
+                    },
+                };
+                if better {
                     best = Some((k, wrapped, i));
                 }
             }
@@ -189,7 +199,14 @@ impl Policy for LeastConn {
             self.servers_changed(servers);
             return;
         }
-        self.refile(servers, i);
+        if self.small {
+            // No tree to keep in order: the key is stored as it is now. (`refile` keeps a
+            // filed fraction of equal value instead; every reader of `keys` compares values,
+            // so the two are the same choice.)
+            self.keys[i] = Load::of(&servers[i]);
+        } else {
+            self.refile(servers, i);
+        }
         self.usable.update(servers, i);
     }
 }

@@ -222,6 +222,12 @@ impl UsableCount {
         }
     }
 
+    /// Server `i`'s flag is as counted: [`UsableCount::update`] would do nothing.
+    #[inline]
+    pub fn is_current(&self, servers: &[ServerView], i: usize) -> bool {
+        self.flags[i] == servers[i].is_usable()
+    }
+
     /// [`no_free_server`] from the count.
     #[inline]
     pub fn no_free_server(&self) -> Pick {

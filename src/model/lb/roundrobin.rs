@@ -140,6 +140,14 @@ impl RoundRobin {
         };
     }
 
+    /// `server_updated` when something did change (up, down, full, weight): out of line.
+    #[cold]
+    #[inline(never)]
+    fn resync(&mut self, servers: &[ServerView], i: usize) {
+        self.sync(servers, i);
+        self.usable.update(servers, i);
+    }
+
     /// The richest eligible server after this pick's gain (credit at `gains + 1`), lowest
     /// index on a tie, with its weight.
     #[inline]
@@ -227,8 +235,19 @@ impl Policy for RoundRobin {
             self.servers_changed(servers);
             return;
         }
-        self.sync(servers, i);
-        self.usable.update(servers, i);
+        // The common case, checked here without a call: a request started or ended and the
+        // server is as eligible (and as usable, with the same weight) as it was filed, so
+        // `sync` and the usable count would both return without a change.
+        let s = &servers[i];
+        let eligible = s.is_usable() && !s.is_full();
+        let slot = self.slots[i];
+        if slot.eligible == eligible
+            && (!eligible || slot.weight == i64::from(s.weight))
+            && self.usable.is_current(servers, i)
+        {
+            return;
+        }
+        self.resync(servers, i);
     }
 
     fn fifo_fair(&self) -> bool {
