@@ -93,7 +93,10 @@ pub struct ClassStats {
     pub slo_availability: Option<f64>,
     /// End-to-end latency of the class's successful requests (the run's with one class).
     pub latency: LatencySummary,
-    /// The class's failed requests by cause (the causes of the run's `errors`).
+    /// The class's failed requests by cause (the causes of the run's `errors`): in
+    /// `classes.csv` only, so that a study's `runs.csv`, which has a column per figure of
+    /// `summary.json`, does not grow by every cause for every class.
+    #[serde(skip)]
     pub errors: BTreeMap<String, u64>,
 }
 

@@ -3,6 +3,7 @@
 //!
 //! Every collector here has constant memory, whatever the number of requests simulated.
 
+pub mod buckets;
 pub mod ci;
 pub mod latency;
 pub mod time_avg;
