@@ -122,7 +122,10 @@ fn check_mmc_wait(runs: &[RunResults], name: &str, lambda: f64, c: u32) {
         (0.99, "p99", |w| w.p99_s),
     ];
     for (q, label, get) in quantiles {
-        assert!(q > 1.0 - pw, "{label} falls on the zeros: pick a busier queue");
+        assert!(
+            q > 1.0 - pw,
+            "{label} falls on the zeros: pick a busier queue"
+        );
         let theory = (pw / (1.0 - q)).ln() / drain;
         check(
             &format!("{name}: {label} wait (s)"),
@@ -145,7 +148,11 @@ fn mm1_wait_at_the_app() {
         let lb = stage(r, "lb_queue");
         assert_eq!((lb.waited, lb.passed), (0, r.servers[0].dispatched));
         assert_eq!(stage(r, "db").passed, 0);
-        assert!(r.waits.iter().all(|w| w.stage != "lb_threads" && w.stage != "nginx"));
+        assert!(
+            r.waits
+                .iter()
+                .all(|w| w.stage != "lb_threads" && w.stage != "nginx")
+        );
         // The stage's P(wait) is the station's own, over measured requests instead of
         // arrivals after the warm-up: the two differ by the requests queued at the warm-up's
         // end at most.
@@ -215,8 +222,18 @@ fn two_classes_in_one_mg1_queue() {
     let rho = lambda * es;
     let wq = lambda * es2 / (2.0 * (1.0 - rho));
     let runs = replicate(&cfg);
-    check("app: P(wait) = rho", est(&runs, |r| stage(r, "app").wait_probability), rho, 0.0);
-    check("app: mean wait (s)", est(&runs, |r| stage(r, "app").mean_s), wq, 0.0);
+    check(
+        "app: P(wait) = rho",
+        est(&runs, |r| stage(r, "app").wait_probability),
+        rho,
+        0.0,
+    );
+    check(
+        "app: mean wait (s)",
+        est(&runs, |r| stage(r, "app").mean_s),
+        wq,
+        0.0,
+    );
     for (k, work) in [(0, 0.005), (1, 0.015)] {
         check(
             &format!("{}: mean response (s)", runs[0].classes[k].name),

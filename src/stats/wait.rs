@@ -171,7 +171,10 @@ mod tests {
         w.queued(); // left without a worker
         w.queued(); // still waiting at the end
         let s = w.summary("app", 1);
-        assert_eq!((s.passed, s.waited, s.left_queue, s.waiting_end), (1000, 300, 1, 1));
+        assert_eq!(
+            (s.passed, s.waited, s.left_queue, s.waiting_end),
+            (1000, 300, 1, 1)
+        );
         assert!((s.wait_probability - 0.3).abs() < 1e-12);
         // Mean over all passes: (1 + ... + 300) ms / 1000.
         assert!((s.mean_s - 300.0 * 301.0 / 2.0 * 1e-3 / 1000.0).abs() < 1e-12);

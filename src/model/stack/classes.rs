@@ -19,8 +19,9 @@ pub(super) struct ClassBreakdown {
 impl ClassBreakdown {
     pub(super) fn new(classes: usize) -> Self {
         ClassBreakdown {
+            // Made one by one (zeroed pages, touched as they fill), not cloned from one.
             latency: if classes > 1 {
-                vec![LatencyHistogram::new(); classes]
+                (0..classes).map(|_| LatencyHistogram::new()).collect()
             } else {
                 vec![]
             },
@@ -55,30 +56,32 @@ impl Stack {
             .chain(self.flood.as_ref().map(|_| "flood"))
             .zip(&self.counts.classes)
             .enumerate()
-            .map(|(k, (name, &[arrived, completed, failed, good]))| ClassStats {
-                name: name.to_string(),
-                arrived,
-                completed,
-                failed,
-                // None finished: nothing measured (null in JSON), as for the whole run.
-                availability: if completed + failed > 0 {
-                    completed as f64 / (completed + failed) as f64
-                } else {
-                    f64::NAN
+            .map(
+                |(k, (name, &[arrived, completed, failed, good]))| ClassStats {
+                    name: name.to_string(),
+                    arrived,
+                    completed,
+                    failed,
+                    // None finished: nothing measured (null in JSON), as for the whole run.
+                    availability: if completed + failed > 0 {
+                        completed as f64 / (completed + failed) as f64
+                    } else {
+                        f64::NAN
+                    },
+                    good: cfg.slo.as_ref().map(|_| good),
+                    slo_availability: cfg
+                        .slo
+                        .as_ref()
+                        .map(|_| slo::fraction(good, completed + failed)),
+                    latency: LatencySummary::from_hist(
+                        self.classes.latency.get(k).unwrap_or(&self.latency),
+                    ),
+                    errors: reported
+                        .iter()
+                        .map(|&c| (c.key().to_string(), self.classes.errors[k][c as usize]))
+                        .collect::<BTreeMap<_, _>>(),
                 },
-                good: cfg.slo.as_ref().map(|_| good),
-                slo_availability: cfg
-                    .slo
-                    .as_ref()
-                    .map(|_| slo::fraction(good, completed + failed)),
-                latency: LatencySummary::from_hist(
-                    self.classes.latency.get(k).unwrap_or(&self.latency),
-                ),
-                errors: reported
-                    .iter()
-                    .map(|&c| (c.key().to_string(), self.classes.errors[k][c as usize]))
-                    .collect::<BTreeMap<_, _>>(),
-            })
+            )
             .collect()
     }
 }

@@ -42,7 +42,12 @@ impl Stack {
         let w = &self.waits;
         // Measured requests still queued at the end, per stage.
         let mut waiting = [0u64; 5];
-        for r in self.reqs.items.iter().filter(|r| r.live && !r.zombie && r.measured) {
+        for r in self
+            .reqs
+            .items
+            .iter()
+            .filter(|r| r.live && !r.zombie && r.measured)
+        {
             let stage = match r.stage {
                 Stage::LbWait => 0,
                 Stage::Queued => 1,
