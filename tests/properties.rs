@@ -713,26 +713,22 @@ fn check_invariants(sys: &Sys, r: &RunResults) -> Result<(), TestCaseError> {
     // pass no more than the mean of those that waited; a stage nobody waited at shows zeros.
     // Every assignment by HAProxy passes its queue (a redispatch passes again).
     for w in &r.waits {
-        prop_assert!(w.waited <= w.passed, "{}: waited > passed", w.stage);
-        prop_assert!(unit(w.wait_probability), "{} P(wait)", w.stage);
+        prop_assert!(w.waited <= w.passed, "{}: waited > passed", w.name);
+        prop_assert!(unit(w.wait_probability), "{} P(wait)", w.name);
         prop_assert!(
             w.p50_s <= w.p90_s && w.p90_s <= w.p99_s && w.p99_s <= w.p999_s,
             "{}: percentiles out of order",
-            w.stage
+            w.name
         );
-        prop_assert!(w.p999_s <= w.max_s, "{}: p99.9 above the max", w.stage);
-        prop_assert!(
-            w.mean_s <= w.mean_if_waited_s * (1.0 + 1e-12),
-            "{}",
-            w.stage
-        );
-        prop_assert!(w.mean_if_waited_s <= w.max_s * (1.0 + 1e-12), "{}", w.stage);
+        prop_assert!(w.p999_s <= w.max_s, "{}: p99.9 above the max", w.name);
+        prop_assert!(w.mean_s <= w.mean_if_waited_s * (1.0 + 1e-12), "{}", w.name);
+        prop_assert!(w.mean_if_waited_s <= w.max_s * (1.0 + 1e-12), "{}", w.name);
         if w.waited == 0 {
-            prop_assert!(w.max_s == 0.0 && w.mean_s == 0.0, "{}", w.stage);
+            prop_assert!(w.max_s == 0.0 && w.mean_s == 0.0, "{}", w.name);
         }
     }
     let dispatched: u64 = r.servers.iter().map(|s| s.dispatched).sum();
-    let lb_queue = r.waits.iter().find(|w| w.stage == "lb_queue");
+    let lb_queue = r.waits.iter().find(|w| w.name == "lb_queue");
     prop_assert_eq!(lb_queue.map(|w| w.passed), Some(dispatched));
     // Time never goes backwards.
     let end = cfg.duration.as_secs_f64();

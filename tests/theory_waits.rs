@@ -61,7 +61,7 @@ fn replicate(cfg: &Config) -> Vec<RunResults> {
         assert_eq!(r.requests.failed, 0, "run {}: {:?}", r.run, r.errors);
         for w in &r.waits {
             // Nothing can leave a queue without a worker here; conservation of the counts.
-            assert_eq!(w.left_queue, 0, "run {} {}", r.run, w.stage);
+            assert_eq!(w.left_queue, 0, "run {} {}", r.run, w.name);
             assert!(w.waited <= w.passed);
         }
     }
@@ -71,7 +71,7 @@ fn replicate(cfg: &Config) -> Vec<RunResults> {
 fn stage<'a>(r: &'a RunResults, name: &str) -> &'a WaitSummary {
     r.waits
         .iter()
-        .find(|w| w.stage == name)
+        .find(|w| w.name == name)
         .unwrap_or_else(|| panic!("no stage {name} in {:?}", r.waits))
 }
 
@@ -151,7 +151,7 @@ fn mm1_wait_at_the_app() {
         assert!(
             r.waits
                 .iter()
-                .all(|w| w.stage != "lb_threads" && w.stage != "nginx")
+                .all(|w| w.name != "lb_threads" && w.name != "nginx")
         );
         // The stage's P(wait) is the station's own, over measured requests instead of
         // arrivals after the warm-up: the two differ by the requests queued at the warm-up's

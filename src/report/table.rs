@@ -244,7 +244,7 @@ fn waits(r: &RunResults, o: &mut String) {
         let _ = writeln!(
             o,
             "           {:<12} {:>10} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            w.stage,
+            w.name,
             w.passed,
             pct(w.wait_probability),
             secs(w.mean_s),

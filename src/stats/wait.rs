@@ -111,7 +111,7 @@ impl WaitTime {
         };
         let of_passed = |x: f64| if passed > 0 { x / passed as f64 } else { 0.0 };
         WaitSummary {
-            stage: stage.to_string(),
+            name: stage.to_string(),
             passed,
             waited,
             wait_probability: of_passed(waited as f64),
@@ -132,7 +132,9 @@ impl WaitTime {
 /// measured requests (arrived after the warm-up) that passed the stage.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct WaitSummary {
-    pub stage: String,
+    /// The stage: `lb_threads`, `lb_queue`, `nginx`, `app`, `db` (named `name` like the
+    /// components of `servers[]`, so that a study flattens it as `waits.<stage>.<figure>`).
+    pub name: String,
     /// Requests that took a worker (a slot) here.
     pub passed: u64,
     /// Of them, those that queued first.
