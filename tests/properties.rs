@@ -685,6 +685,51 @@ fn check_invariants(sys: &Sys, r: &RunResults) -> Result<(), TestCaseError> {
         prop_assert!(l.p999 <= l.max * (1.0 + HIST_REL) + 1e-9);
         prop_assert!(l.std >= 0.0 && l.std.is_finite());
     }
+    // Per class: completions, failures and failures by cause add up to the run's, and the
+    // classes' mean latencies weighted by their completions make the run's mean.
+    let classes = &r.classes;
+    prop_assert_eq!(
+        classes.iter().map(|c| c.completed).sum::<u64>(),
+        q.completed
+    );
+    prop_assert_eq!(classes.iter().map(|c| c.failed).sum::<u64>(), q.failed);
+    for (cause, &n) in &r.errors {
+        let by_class: u64 = classes.iter().map(|c| c.errors[cause]).sum();
+        prop_assert_eq!(by_class, n, "{} by class", cause);
+    }
+    if q.completed > 0 {
+        let weighted: f64 = classes
+            .iter()
+            .map(|c| c.latency.mean * c.completed as f64)
+            .sum::<f64>()
+            / q.completed as f64;
+        prop_assert!(
+            (weighted - l.mean).abs() <= 1e-9 * l.mean,
+            "classes' mean latency {weighted} vs the run's {}",
+            l.mean
+        );
+    }
+    // Waits: P(wait) a fraction, percentiles in order up to the maximum, the mean over every
+    // pass no more than the mean of those that waited; a stage nobody waited at shows zeros.
+    // Every assignment by HAProxy passes its queue (a redispatch passes again).
+    for w in &r.waits {
+        prop_assert!(w.waited <= w.passed, "{}: waited > passed", w.name);
+        prop_assert!(unit(w.wait_probability), "{} P(wait)", w.name);
+        prop_assert!(
+            w.p50_s <= w.p90_s && w.p90_s <= w.p99_s && w.p99_s <= w.p999_s,
+            "{}: percentiles out of order",
+            w.name
+        );
+        prop_assert!(w.p999_s <= w.max_s, "{}: p99.9 above the max", w.name);
+        prop_assert!(w.mean_s <= w.mean_if_waited_s * (1.0 + 1e-12), "{}", w.name);
+        prop_assert!(w.mean_if_waited_s <= w.max_s * (1.0 + 1e-12), "{}", w.name);
+        if w.waited == 0 {
+            prop_assert!(w.max_s == 0.0 && w.mean_s == 0.0, "{}", w.name);
+        }
+    }
+    let dispatched: u64 = r.servers.iter().map(|s| s.dispatched).sum();
+    let lb_queue = r.waits.iter().find(|w| w.name == "lb_queue");
+    prop_assert_eq!(lb_queue.map(|w| w.passed), Some(dispatched));
     // Time never goes backwards.
     let end = cfg.duration.as_secs_f64();
     let interval = cfg.failures.timeline_interval;

@@ -34,6 +34,8 @@ pub struct RunResults {
     pub errors: BTreeMap<String, u64>,
     /// Requests per class, in the order of the mix.
     pub classes: Vec<ClassStats>,
+    /// Waiting time before a worker at each stage (`model/stack/waits.rs`).
+    pub waits: Vec<crate::stats::WaitSummary>,
     /// Closed-loop users' pages (`[workload.users]`); absent without.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<super::clients::UsersReport>,
@@ -89,6 +91,13 @@ pub struct ClassStats {
     /// good / (completed + failed) (absent without `[slo]`; NaN when none finished).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo_availability: Option<f64>,
+    /// End-to-end latency of the class's successful requests (the run's with one class).
+    pub latency: LatencySummary,
+    /// The class's failed requests by cause (the causes of the run's `errors`): in
+    /// `classes.csv` only, so that a study's `runs.csv`, which has a column per figure of
+    /// `summary.json`, does not grow by every cause for every class.
+    #[serde(skip)]
+    pub errors: BTreeMap<String, u64>,
 }
 
 /// Names behind the timeline's per-component columns.

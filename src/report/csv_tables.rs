@@ -35,6 +35,56 @@ pub fn replication(r: &RunResults) -> std::io::Result<Vec<u8>> {
     to_csv(&r.replication)
 }
 
+/// `classes.csv`: one row per request class (the mix's, then the flood's): counts,
+/// availability (and the SLO's with `[slo]`), the latency of its successful requests, and its
+/// failures by cause (every cause the run reports, as in `summary.json`'s `errors`).
+pub fn classes(r: &RunResults) -> std::io::Result<Vec<u8>> {
+    let slo = r.slo.is_some();
+    let mut header: Vec<String> = ["name", "arrived", "completed", "failed", "availability"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if slo {
+        header.extend(["good".to_string(), "slo_availability".to_string()]);
+    }
+    header.extend(
+        ["mean", "std", "p50", "p90", "p99", "p999", "max"]
+            .iter()
+            .map(|s| format!("latency.{s}")),
+    );
+    header.extend(r.errors.keys().map(|c| format!("errors.{c}")));
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(&header).map_err(std::io::Error::other)?;
+    for c in &r.classes {
+        let mut row = vec![
+            c.name.clone(),
+            c.arrived.to_string(),
+            c.completed.to_string(),
+            c.failed.to_string(),
+            fmt(c.availability),
+        ];
+        if slo {
+            row.push(c.good.map_or(String::new(), |g| g.to_string()));
+            row.push(fmt(c.slo_availability.unwrap_or(f64::NAN)));
+        }
+        let l = &c.latency;
+        row.extend([l.mean, l.std, l.p50, l.p90, l.p99, l.p999, l.max].map(fmt));
+        row.extend(
+            r.errors
+                .keys()
+                .map(|k| c.errors.get(k).copied().unwrap_or(0).to_string()),
+        );
+        w.write_record(&row).map_err(std::io::Error::other)?;
+    }
+    w.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// `waits.csv`: one row per stage a request can queue at (`summary.json`'s `waits[]`).
+pub fn waits(r: &RunResults) -> std::io::Result<Vec<u8>> {
+    to_csv(&r.waits)
+}
+
 /// `timeline.csv` of rows a run kept (`Stack::run`): what [`TimelineCsv`] writes as a run
 /// streams them.
 pub fn timeline(r: &RunResults) -> std::io::Result<Vec<u8>> {

@@ -67,7 +67,7 @@ pub fn close_timeline(csv: csv_tables::TimelineCsv<std::fs::File>) -> std::io::R
 
 /// Writes the files of one run into `tmp` (a staging folder, swapped in whole by the caller):
 /// `summary.json`, then with [`Level::All`] `servers.csv`, `database.csv`, `replication.csv`,
-/// `events.csv`, the charts and `index.html`. `timeline.csv` is not written here: the run
+/// `events.csv`, `classes.csv`, `waits.csv`, the charts and `index.html`. `timeline.csv` is not written here: the run
 /// streams it into `tmp` ([`open_timeline`]), or, for rows a run kept,
 /// [`csv_tables::timeline`] makes it.
 pub fn write_run(
@@ -87,6 +87,8 @@ pub fn write_run(
         &csv_tables::replication(results)?,
     )?;
     atomic::write_file(&tmp.join("events.csv"), &csv_tables::events(results)?)?;
+    atomic::write_file(&tmp.join("classes.csv"), &csv_tables::classes(results)?)?;
+    atomic::write_file(&tmp.join("waits.csv"), &csv_tables::waits(results)?)?;
     let mut charts = charts::failure_timeline(tmp, results)?;
     charts.extend(charts::latency_cdf(
         tmp,
@@ -101,6 +103,8 @@ pub fn write_run(
         charts.extend(charts::replication_lag(tmp, results)?);
     }
     let tables: Vec<(String, String)> = [
+        ("Request classes", "classes.csv"),
+        ("Waiting time per stage", "waits.csv"),
         ("Servers", "servers.csv"),
         ("Database nodes", "database.csv"),
         ("Replication", "replication.csv"),

@@ -67,6 +67,7 @@ pub fn render(r: &RunResults) -> String {
         secs(l.p999),
         secs(l.max)
     );
+    waits(r, &mut o);
     let errs: Vec<String> = r
         .errors
         .iter()
@@ -76,21 +77,7 @@ pub fn render(r: &RunResults) -> String {
     if !errs.is_empty() {
         let _ = writeln!(o, "errors     {}", errs.join(", "));
     }
-    if r.classes.len() > 1 && q.failed > 0 {
-        let per: Vec<String> = r
-            .classes
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {} ({} failed)",
-                    c.name,
-                    availability(c.availability),
-                    c.failed
-                )
-            })
-            .collect();
-        let _ = writeln!(o, "by class   {}", per.join(", "));
-    }
+    classes(r, &mut o);
     slo(r, &mut o);
     let _ = writeln!(
         o,
@@ -240,6 +227,66 @@ pub fn render(r: &RunResults) -> String {
         );
     }
     o
+}
+
+/// The wait before a worker at each stage some request passed, next to the response time.
+fn waits(r: &RunResults, o: &mut String) {
+    let mut header = false;
+    for w in r.waits.iter().filter(|w| w.passed > 0) {
+        if !header {
+            let _ = writeln!(
+                o,
+                "wait       {:<12} {:>10} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "stage", "passed", "P(wait)", "mean", "p50", "p90", "p99", "max"
+            );
+            header = true;
+        }
+        let _ = writeln!(
+            o,
+            "           {:<12} {:>10} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            w.name,
+            w.passed,
+            pct(w.wait_probability),
+            secs(w.mean_s),
+            secs(w.p50_s),
+            secs(w.p90_s),
+            secs(w.p99_s),
+            secs(w.max_s)
+        );
+    }
+}
+
+/// One row per request class, when there is more than one: its counts, availability and
+/// latency (a single class is the run itself, shown above).
+fn classes(r: &RunResults, o: &mut String) {
+    if r.classes.len() < 2 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "class      {:<12} {:>10} {:>10} {:>8} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "name", "arrived", "completed", "failed", "availability", "mean", "p50", "p99", "p99.9"
+    );
+    for c in &r.classes {
+        let l = &c.latency;
+        let _ = writeln!(
+            o,
+            "           {:<12} {:>10} {:>10} {:>8} {:>12} {:>10} {:>10} {:>10} {:>10}",
+            c.name,
+            c.arrived,
+            c.completed,
+            c.failed,
+            if c.availability.is_nan() {
+                "n/a".to_string()
+            } else {
+                availability(c.availability)
+            },
+            secs(l.mean),
+            secs(l.p50),
+            secs(l.p99),
+            secs(l.p999)
+        );
+    }
 }
 
 /// The `[slo]` lines: served within the latency (overall and per class), the error budget, the

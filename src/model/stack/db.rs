@@ -219,7 +219,14 @@ impl Stack {
         }
         match self.db[node].station.arrive(now, id) {
             Admit::Start => self.db_start(cal, id, node),
-            _ => self.reqs.items[id as usize].stage = Stage::DbWait,
+            _ => {
+                let r = &mut self.reqs.items[id as usize];
+                r.stage = Stage::DbWait;
+                r.since = now;
+                if r.measured {
+                    self.waits.db.queued();
+                }
+            }
         }
     }
 
@@ -233,6 +240,10 @@ impl Stack {
             &self.cfg.database.read_time
         };
         let raw = dist.sample(&mut n.rng);
+        if r.measured {
+            let now = cal.now();
+            (self.waits.db).took_worker(r.stage == Stage::DbWait, now, r.since);
+        }
         r.db_raw = SimTime::from_secs_f64(raw);
         r.stage = Stage::Db;
         r.st_epoch = n.station.epoch();

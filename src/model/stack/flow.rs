@@ -217,12 +217,21 @@ impl Stack {
             None => self.select(cal, id),
             Some(st) => match st.arrive(now, id) {
                 Admit::Start => {
+                    if r.measured {
+                        self.waits.lb_threads.immediate();
+                    }
                     r.stage = Stage::LbProc;
                     r.st_epoch = st.epoch();
                     let d = lb_work(&self.cfg.lb, &mut lb.rng, &mut self.tls, r.measured);
                     cal.schedule_in(d, Ev::LbDone(id));
                 }
-                _ => r.stage = Stage::LbWait,
+                _ => {
+                    r.stage = Stage::LbWait;
+                    r.since = now;
+                    if r.measured {
+                        self.waits.lb_threads.queued();
+                    }
+                }
             },
         }
     }
@@ -239,6 +248,9 @@ impl Stack {
         {
             let st_epoch = st.epoch();
             let n = &mut self.reqs.items[next as usize];
+            if n.measured {
+                self.waits.lb_threads.waited(now - n.since);
+            }
             let d = lb_work(&self.cfg.lb, &mut lb.rng, &mut self.tls, n.measured);
             n.stage = Stage::LbProc;
             n.st_epoch = st_epoch;
@@ -332,6 +344,9 @@ impl Stack {
         r.queued = true;
         r.since = now;
         r.stage = Stage::Queued;
+        if r.measured {
+            self.waits.lb_queue.queued();
+        }
         let epoch = r.epoch;
         let lb = &mut self.lbs[r.lb as usize];
         match server {
@@ -529,7 +544,11 @@ impl Stack {
                 return;
             };
             self.lbs[k].queue_len.add(cal.now(), -1);
-            self.reqs.items[id as usize].stage = Stage::Active;
+            let r = &mut self.reqs.items[id as usize];
+            if r.measured {
+                self.waits.lb_queue.waited(cal.now() - r.since);
+            }
+            r.stage = Stage::Active;
             self.assign(id, k, i);
             self.connect(cal, id, i);
         }
@@ -597,11 +616,18 @@ impl Stack {
         if work.nginx == SimTime::ZERO {
             self.nginx_done(cal, id, i);
         } else if s.nginx.arrive(now, id) == Admit::Start {
+            if r.measured {
+                self.waits.nginx.immediate();
+            }
             r.stage = Stage::Nginx;
             r.st_epoch = s.nginx.epoch();
             cal.schedule_in(scale(work.nginx, s.speed), Ev::NginxDone(id));
         } else {
             r.stage = Stage::NginxWait;
+            r.since = now;
+            if r.measured {
+                self.waits.nginx.queued();
+            }
         }
     }
 
@@ -614,6 +640,9 @@ impl Stack {
             && let Some(next) = s.nginx.finish(now)
         {
             let n = &mut self.reqs.items[next as usize];
+            if n.measured {
+                self.waits.nginx.waited(now - n.since);
+            }
             n.stage = Stage::Nginx;
             n.st_epoch = s.nginx.epoch();
             cal.schedule_in(scale(n.work.nginx, s.speed), Ev::NginxDone(next));
@@ -678,7 +707,12 @@ impl Stack {
                 self.app_start(cal, id, i);
             }
             Admit::Queued => {
-                self.reqs.items[id as usize].stage = Stage::AppWait;
+                let r = &mut self.reqs.items[id as usize];
+                r.stage = Stage::AppWait;
+                r.since = now;
+                if r.measured {
+                    self.waits.app.queued();
+                }
                 self.arm_nginx_timeout(cal, id, i);
             }
             Admit::Rejected => self.upstream_full(cal, id, i, retrying),
@@ -709,6 +743,9 @@ impl Stack {
         r.holds |= holds::APP;
         // The station admitted it, so a worker is free (only tracked when it matters).
         r.worker = s.free_workers.pop().unwrap_or(0);
+        if r.measured {
+            (self.waits.app).took_worker(r.stage == Stage::AppWait, now, r.since);
+        }
         r.stage = Stage::AppCpu;
         r.st_epoch = s.app.epoch();
         r.app_at = now;
@@ -953,6 +990,7 @@ impl Stack {
             self.counts.classes[class][3] += u64::from(t <= self.slo_latency);
             self.counts.sojourn_ns += t.as_nanos() as u128;
             self.latency.record(t);
+            self.classes.completed(class, t);
         }
         self.obs.completed(t);
         self.in_system.add(now, -1);
@@ -988,6 +1026,7 @@ impl Stack {
             self.counts.failed += 1;
             self.counts.classes[r.work.class as usize][2] += 1;
             self.counts.errors[cause as usize] += 1;
+            self.classes.failed(r.work.class as usize, cause);
             self.counts.sojourn_ns += (now - r.arrived).as_nanos() as u128;
         }
         self.obs.failed(cause);

@@ -36,6 +36,7 @@
 //! died with an LB is *doomed*: it keeps using servers (they do not know) and is counted as
 //! failed when it finishes.
 
+mod classes;
 mod db;
 mod faults;
 mod flow;
@@ -45,6 +46,7 @@ mod security;
 mod sticky;
 mod timeouts;
 mod users;
+mod waits;
 
 use super::clients::{NO_USER, Users};
 use super::config::{Config, LbHa, Target, VrrpScript};
@@ -868,6 +870,10 @@ pub struct Stack {
     dequeuing: bool,
     dequeue_pending: Vec<(usize, usize)>,
     latency: LatencyHistogram,
+    /// Per-class latency and failures (`classes.rs`).
+    classes: classes::ClassBreakdown,
+    /// Waiting time per stage (`waits.rs`).
+    waits: waits::Waits,
     /// `[slo]` latency: a completion this fast is good (`SimTime::MAX` without an SLO, so the
     /// count is kept without a branch and never reported).
     slo_latency: SimTime,
@@ -1088,6 +1094,10 @@ impl Stack {
                 cfg.database.client.pool == super::config::DbPool::PerWorker && workers > fewest
             },
             latency: LatencyHistogram::new(),
+            classes: classes::ClassBreakdown::new(
+                cfg.workload.mix.len() + usize::from(cfg.workload.flood.is_some()),
+            ),
+            waits: waits::Waits::default(),
             slo_latency: cfg.slo.as_ref().map_or(SimTime::MAX, |s| s.latency),
             in_system: TimeAverage::new(),
             counts: Counters {

@@ -348,31 +348,8 @@ impl Stack {
                 .iter()
                 .map(|&k| (k.key().to_string(), c.errors[k as usize]))
                 .collect(),
-            classes: cfg
-                .workload
-                .mix
-                .iter()
-                .map(|m| m.name.as_str())
-                .chain(self.flood.as_ref().map(|_| "flood"))
-                .zip(&c.classes)
-                .map(|(name, &[arrived, completed, failed, good])| ClassStats {
-                    name: name.to_string(),
-                    arrived,
-                    completed,
-                    failed,
-                    // None finished: nothing measured (null in JSON), as for the whole run.
-                    availability: if completed + failed > 0 {
-                        completed as f64 / (completed + failed) as f64
-                    } else {
-                        f64::NAN
-                    },
-                    good: cfg.slo.as_ref().map(|_| good),
-                    slo_availability: cfg
-                        .slo
-                        .as_ref()
-                        .map(|_| slo::fraction(good, completed + failed)),
-                })
-                .collect(),
+            classes: self.class_report(),
+            waits: self.wait_report(),
             littles_law: LittlesLaw {
                 mean_in_system,
                 arrival_rate,
