@@ -90,7 +90,7 @@ pub fn monte_carlo(
     )?;
     let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
     let degraded = Degraded::new(&sc.config, &degraded_spec(sc)?, slo_latency(&sc.config));
-    let record = StudyRecord {
+    let mut record = StudyRecord {
         tool: prov.tool.clone(),
         name: sc.config.name.clone(),
         scenario_file: prov.scenario_file.clone(),
@@ -104,7 +104,8 @@ pub fn monte_carlo(
         labels: vec![],
         components: names.clone(),
         spofs: availability::structural_spofs(&sc.config),
-        degraded: degraded.single_failures(&sc.config),
+        // Measured while the first runs run (below).
+        degraded: vec![],
         slo_latency_s: slo_latency(&sc.config).map(|l| l.as_secs_f64()),
         shard: shard.map(|s| s.to_string()),
     };
@@ -122,6 +123,7 @@ pub fn monte_carlo(
         w.write(&r)
             .map_err(|e| scratch_error(journal_dir.as_deref(), e))
     };
+    let mut single = vec![];
     let (journal, elapsed) = journal::stream_study(
         journal_dir.as_deref(),
         &record,
@@ -130,10 +132,19 @@ pub fn monte_carlo(
         &all_reps,
         |r: &McRun| r.rep,
         |todo, stop, done, ordered| {
-            montecarlo::run(&sc.config, horizon, &degraded, todo, stop, done, ordered).map(|_| ())
+            // The request-level runs of the healthy stack and of each single loss (a few
+            // jobs, fewer than or not a multiple of the threads) are measured beside the
+            // study's runs rather than before them, so no thread waits for the last of them.
+            let (states, ran) = rayon::join(
+                || degraded.single_failures(&sc.config),
+                || montecarlo::run(&sc.config, horizon, &degraded, todo, stop, done, ordered),
+            );
+            single = states;
+            ran.map(|_| ())
         },
         &mut push,
     )?;
+    record.degraded = single;
     let rows = match rows {
         Some(w) => w,
         None => open_rows(journal_dir.as_deref(), &names)?,
