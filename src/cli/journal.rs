@@ -77,7 +77,13 @@ pub fn open<T: DeserializeOwned>(
             .map_err(|e| format!("error: --resume: {}: {e}", study.display()))?;
         let recorded: StudyRecord = serde_json::from_slice(&bytes)
             .map_err(|e| format!("error: --resume: {}: {e}", study.display()))?;
-        if &recorded != record {
+        // The measured degraded states follow from the rest (scenario, overrides, tool), and
+        // a Monte Carlo study measures them while it runs: not compared.
+        let plain = |r: &StudyRecord| StudyRecord {
+            degraded: vec![],
+            ..r.clone()
+        };
+        if plain(&recorded) != plain(record) {
             return Err(format!(
                 "error: --resume: {} holds a different study (scenario, overrides, parameters or \
                  runs differ); run without --resume to start afresh",
@@ -240,4 +246,106 @@ where
         std::process::exit(130);
     }
     Ok((journal, done, elapsed))
+}
+
+/// What [`stream_study`] hands each run to, in job order: where the rows go (a `Result` so
+/// that a full disk stops the study).
+pub type Ordered<'a, T> = dyn FnMut(T) -> Result<(), String> + Send + 'a;
+
+/// [`run_study`] for a study whose runs are not held (issue 13): `run` hands its finished runs
+/// to `ordered` in job order, and they go on to `sink` merged, in job order, with the runs the
+/// journal already held (`--resume`; only those are held in memory). Journals each finished
+/// run, and exits with code 130 on Ctrl-C, as `run_study`. Returns the journal and the time
+/// the new runs took.
+#[allow(clippy::too_many_arguments)]
+pub fn stream_study<J, T>(
+    journal_dir: Option<&Path>,
+    record: &StudyRecord,
+    resume: bool,
+    quiet: bool,
+    jobs: &[J],
+    key: impl Fn(&T) -> J + Sync,
+    run: impl FnOnce(
+        &[J],
+        &(dyn Fn() -> bool + Sync),
+        &(dyn Fn(&T) + Sync),
+        &mut Ordered<'_, T>,
+    ) -> Result<(), String>,
+    sink: &mut Ordered<'_, T>,
+) -> Result<(Option<Journal>, std::time::Duration), String>
+where
+    J: Copy + Ord + Send,
+    T: Serialize + DeserializeOwned + Send,
+{
+    let (journal, mut done) = match journal_dir {
+        Some(dir) => {
+            let (j, done) = open::<T>(dir, record, resume)?;
+            (Some(j), done)
+        }
+        None => (None, vec![]),
+    };
+    // `jobs` are in order: looked up by bisection, never copied unless some were resumed
+    // (a million jobs would otherwise cost tens of MB of sets).
+    debug_assert!(jobs.windows(2).all(|w| w[0] < w[1]));
+    done.retain(|r| jobs.binary_search(&key(r)).is_ok());
+    done.sort_by_key(&key);
+    done.dedup_by_key(|r| key(r));
+    let todo: std::borrow::Cow<'_, [J]> = if done.is_empty() {
+        std::borrow::Cow::Borrowed(jobs)
+    } else {
+        let have: BTreeSet<J> = done.iter().map(&key).collect();
+        std::borrow::Cow::Owned(jobs.iter().copied().filter(|j| !have.contains(j)).collect())
+    };
+    let progress = Progress::new(todo.len() as u64, &record.name, quiet);
+    watch_interrupts();
+    let t0 = std::time::Instant::now();
+    let mut held = done.into_iter().peekable();
+    let mut handed = 0usize;
+    let mut merged = |r: T| -> Result<(), String> {
+        let k = key(&r);
+        while let Some(h) = held.next_if(|h| key(h) < k) {
+            sink(h)?;
+            handed += 1;
+        }
+        sink(r)?;
+        handed += 1;
+        Ok(())
+    };
+    let ran = run(
+        &todo[..],
+        &interrupted,
+        &|r: &T| {
+            if let Some(j) = &journal {
+                j.append(r);
+            }
+            progress.tick();
+        },
+        &mut merged,
+    );
+    progress.finish();
+    let elapsed = t0.elapsed();
+    // A row that could not be written (a full disk): what the journal keeps finishes it.
+    let note = |e: String| with_resume_note(journal.as_ref(), jobs.len(), e);
+    ran.map_err(note)?;
+    for h in held {
+        sink(h).map_err(note)?;
+        handed += 1;
+    }
+    if interrupted() || handed < jobs.len() {
+        match &journal {
+            Some(j) => print::errln(&format!(
+                "interrupted: {} of {} runs are kept in {}/; run the same command with --resume \
+                 to finish the study",
+                j.kept.load(Ordering::Relaxed),
+                jobs.len(),
+                j.dir().display()
+            )),
+            None => print::errln(&format!(
+                "interrupted after {handed} of {} runs; nothing is kept (--output none)",
+                jobs.len()
+            )),
+        }
+        std::process::exit(130);
+    }
+    Ok((journal, elapsed))
 }

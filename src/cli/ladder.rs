@@ -68,8 +68,8 @@ pub fn ladder(
         let comps = availability::components(&sc.config);
         let reps = montecarlo::reps(n, None);
         let degraded = Degraded::new(&sc.config, spec, slo_latency(&sc.config));
-        let (_, results) = pool
-            .install(|| montecarlo::run(&sc.config, horizon, &degraded, &reps, &|| false, &|_| {}));
+        let (_, results) =
+            pool.install(|| montecarlo::run_held(&sc.config, horizon, &degraded, &reps));
         let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
         let summary = montecarlo::summarise(
             &names,

@@ -13,6 +13,7 @@ use super::sweep::{MAX_PAIRS, MAX_POINTS, build_points, finish_sweep};
 use infrasim::experiment::metrics;
 use infrasim::experiment::montecarlo::McSummary;
 use infrasim::experiment::sweep::{self, Point};
+use infrasim::report::scratch;
 use infrasim::report::study::{self as files, StudyRecord};
 use infrasim::scenario::build::name_problem;
 use infrasim::scenario::build::{MAX_REPLICAS, MAX_SERVERS};
@@ -92,10 +93,17 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
                 missing[0]
             ));
         }
-        let runs_csv =
-            files::encode_mc_runs(&record.components, &runs).map_err(|e| e.to_string())?;
+        let runs_csv = scratch::create(None, "runs.csv")
+            .and_then(|f| {
+                let mut w =
+                    files::McRunsWriter::new(std::io::BufWriter::new(f), &record.components)?;
+                runs.iter().try_for_each(|r| w.write(r))?;
+                w.finish()?.into_inner().map_err(|e| e.into_error())
+            })
+            .map_err(|e| format!("error: writing the merged rows to a temporary file: {e}"))?;
+        drop(runs);
         let output = Output::claim(out_args, default_dir(&name, None))?;
-        let ok = finish_mc(&output, &record, &runs_csv, &gate, &name)?;
+        let ok = finish_mc(&output, &record, runs_csv, None, &gate, &name)?;
         print::outln(&output.written());
         return Ok(ok);
     }

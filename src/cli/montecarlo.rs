@@ -5,21 +5,30 @@ use super::Outcome;
 use super::args::RunArgs;
 use super::gate::{Gate, judge};
 use super::journal::{self, with_resume_note};
-use super::output::{Output, default_dir, tables, write_study};
+use super::output::{Output, default_dir, tables};
 use super::print;
-use super::study::{check_count, check_values};
+use super::study::check_count;
 use infrasim::engine::SimTime;
 use infrasim::experiment::Shard;
-use infrasim::experiment::montecarlo::{self, Degraded, McSummary};
+use infrasim::experiment::mc_summary;
+use infrasim::experiment::montecarlo::{self, Degraded, McRun, McSummary};
 use infrasim::model::availability;
 use infrasim::model::degraded::DegradedSpec;
-use infrasim::report::study::{self as files, StudyRecord};
+use infrasim::report::charts::availability::OutageBins;
+use infrasim::report::scratch as report_scratch;
+use infrasim::report::study::{
+    self as files, McRunsReader, McRunsWriter, OutagesWriter, StudyRecord,
+};
 use infrasim::report::table::{availability as fmt_avail, secs};
+use infrasim::report::{Level, atomic};
 use infrasim::report::{Provenance, charts, html};
 use infrasim::scenario::error::Problem;
 use infrasim::scenario::{self, Scenario, limits};
 use infrasim::stats::MeanCi;
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
 
 /// The assertion metrics of a Monte Carlo study, for messages.
 pub fn known_metrics() -> String {
@@ -71,23 +80,17 @@ pub fn monte_carlo(
             sc.path.display()
         ));
     }
+    // The time bound; memory does not grow with the runs (their rows go to disk as they
+    // finish, and the summary reads them back), so it bounds nothing else.
     limits::check_montecarlo(&sc.config, horizon, runs, &|i| sc.fault_key(i))
         .map_err(|p| sc.error(vec![p]).to_string())?;
-    // Each run keeps two figures per component (downtime share, availability if perfect) and
-    // the duration of each of its outages (at most one per failure).
-    let outages: f64 = limits::expected_failures(&sc.config, horizon).iter().sum();
-    check_values(
-        &sc.path,
-        runs as u64,
-        2 * comps.len() as u64 + 8 + outages.ceil() as u64,
-    )?;
     gate.check_metrics(
         |m| (!McSummary::knows(m)).then(String::new),
         &known_metrics(),
     )?;
     let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
     let degraded = Degraded::new(&sc.config, &degraded_spec(sc)?, slo_latency(&sc.config));
-    let record = StudyRecord {
+    let mut record = StudyRecord {
         tool: prov.tool.clone(),
         name: sc.config.name.clone(),
         scenario_file: prov.scenario_file.clone(),
@@ -101,7 +104,8 @@ pub fn monte_carlo(
         labels: vec![],
         components: names.clone(),
         spofs: availability::structural_spofs(&sc.config),
-        degraded: degraded.single_failures(&sc.config),
+        // Measured while the first runs run (below).
+        degraded: vec![],
         slo_latency_s: slo_latency(&sc.config).map(|l| l.as_secs_f64()),
         shard: shard.map(|s| s.to_string()),
     };
@@ -109,18 +113,48 @@ pub fn monte_carlo(
     let all_reps = montecarlo::reps(runs, shard);
     let mine = all_reps.len();
     let journal_dir = output.dir().map(|d| d.journal_path());
-    let (journal, results, elapsed) = journal::run_study(
+    // The rows go to `runs.csv` in the journal folder as the runs finish, in rep order.
+    let mut rows: Option<McRunsWriter<BufWriter<File>>> = None;
+    let mut push = |r: McRun| -> Result<(), String> {
+        let w = match &mut rows {
+            Some(w) => w,
+            None => rows.insert(open_rows(journal_dir.as_deref(), &names)?),
+        };
+        w.write(&r)
+            .map_err(|e| scratch_error(journal_dir.as_deref(), e))
+    };
+    let mut single = vec![];
+    let (journal, elapsed) = journal::stream_study(
         journal_dir.as_deref(),
         &record,
         args.resume,
         args.output.quiet,
         &all_reps,
-        |r: &montecarlo::McRun| r.rep,
-        |todo, stop, done| montecarlo::run(&sc.config, horizon, &degraded, todo, stop, done).1,
+        |r: &McRun| r.rep,
+        |todo, stop, done, ordered| {
+            // The request-level runs of the healthy stack and of each single loss (a few
+            // jobs, fewer than or not a multiple of the threads) are measured beside the
+            // study's runs rather than before them, so no thread waits for the last of them.
+            let (states, ran) = rayon::join(
+                || degraded.single_failures(&sc.config),
+                || montecarlo::run(&sc.config, horizon, &degraded, todo, stop, done, ordered),
+            );
+            single = states;
+            ran.map(|_| ())
+        },
+        &mut push,
     )?;
-    let runs_csv = files::encode_mc_runs(&names, &results).map_err(|e| e.to_string())?;
+    record.degraded = single;
+    let rows = match rows {
+        Some(w) => w,
+        None => open_rows(journal_dir.as_deref(), &names)?,
+    };
+    let mut runs_csv = rows
+        .finish()
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .map_err(|e| scratch_error(journal_dir.as_deref(), e))?;
     if shard.is_some() {
-        write_study(&output, &record, &runs_csv, &[], |_| Ok(()))
+        write_mc(&output, &record, &mut runs_csv, None, &[], |_| Ok(()))
             .map_err(|e| with_resume_note(journal.as_ref(), mine, e))?;
         if let Some(j) = journal {
             j.remove();
@@ -133,8 +167,15 @@ pub fn monte_carlo(
         ));
         return Ok(true);
     }
-    let ok = finish_mc(&output, &record, &runs_csv, gate, &sc.config.name)
-        .map_err(|e| with_resume_note(journal.as_ref(), mine, e))?;
+    let ok = finish_mc(
+        &output,
+        &record,
+        runs_csv,
+        journal_dir.as_deref(),
+        gate,
+        &sc.config.name,
+    )
+    .map_err(|e| with_resume_note(journal.as_ref(), mine, e))?;
     if let Some(j) = journal {
         j.remove();
     }
@@ -147,45 +188,114 @@ pub fn monte_carlo(
     Ok(ok)
 }
 
+/// A new `runs.csv` scratch file of the study (`scratch` is the journal folder, if any), with
+/// its header.
+fn open_rows(
+    scratch: Option<&Path>,
+    names: &[String],
+) -> Result<McRunsWriter<BufWriter<File>>, String> {
+    report_scratch::create(scratch, "runs.csv")
+        .and_then(|f| McRunsWriter::new(BufWriter::with_capacity(1 << 16, f), names))
+        .map_err(|e| scratch_error(scratch, e))
+}
+
+fn scratch_error(scratch: Option<&Path>, e: std::io::Error) -> String {
+    match scratch {
+        Some(d) => format!("error: writing the study's rows to {}/: {e}", d.display()),
+        None => format!("error: writing the study's rows to a temporary file: {e}"),
+    }
+}
+
+/// Writes a Monte Carlo study's folder: `study.json`, `runs.csv` and `outages.csv` copied from
+/// their scratch files, the `more` files, then with `--output all` whatever `extra` adds; built
+/// aside and swapped in whole.
+fn write_mc(
+    output: &Output,
+    record: &StudyRecord,
+    runs_csv: &mut File,
+    outages_csv: Option<&mut File>,
+    more: &[(&str, Vec<u8>)],
+    extra: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
+    output.write(|tmp, level| {
+        atomic::write_file(&tmp.join("study.json"), &json)?;
+        report_scratch::copy_to(runs_csv, &tmp.join("runs.csv"))?;
+        if let Some(f) = outages_csv {
+            report_scratch::copy_to(f, &tmp.join("outages.csv"))?;
+        }
+        for (name, bytes) in more {
+            atomic::write_file(&tmp.join(name), bytes)?;
+        }
+        if level == Level::All {
+            extra(tmp)?;
+        }
+        Ok(())
+    })
+}
+
+/// Every output of a study from its `runs.csv` (a file read back as a stream, never held:
+/// shared with `merge`). `scratch` is where `outages.csv` is built (the journal folder; an
+/// unnamed temporary file without one).
 pub fn finish_mc(
     output: &Output,
     record: &StudyRecord,
-    runs_csv: &[u8],
+    runs_csv: File,
+    scratch: Option<&Path>,
     gate: &Gate,
     suite: &str,
 ) -> Outcome {
-    let runs =
-        files::decode_mc_runs(runs_csv, record.components.len()).map_err(|e| e.to_string())?;
     let horizon = SimTime::from_secs_f64(record.horizon_s.unwrap_or(0.0));
-    let summary = montecarlo::summarise(
+    let mut source = McRunsReader::new(runs_csv, record.components.len());
+    let mut outages = match output.dir() {
+        Some(_) => Some(
+            report_scratch::create(scratch, "outages.csv")
+                .and_then(|f| OutagesWriter::new(BufWriter::with_capacity(1 << 16, f)))
+                .map_err(|e| scratch_error(scratch, e))?,
+        ),
+        None => None,
+    };
+    let mut bins = OutageBins::default();
+    let summary = mc_summary::summarise(
         &record.components,
         record.spofs.clone(),
         record.degraded.clone(),
         record.slo_latency_s,
         horizon,
-        &runs,
-    );
+        &mut source,
+        &mut |rep, d| {
+            bins.add(d);
+            match &mut outages {
+                Some(w) => w.write(rep, d),
+                None => Ok(()),
+            }
+        },
+    )
+    .map_err(|e| format!("error: {e}"))?;
+    let mut outages_csv = outages
+        .map(|w| {
+            w.finish()
+                .and_then(|b| b.into_inner().map_err(|e| e.into_error()))
+        })
+        .transpose()
+        .map_err(|e| scratch_error(scratch, e))?;
+    let mut runs_csv = source.into_inner();
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     let comps = files::encode_components(&summary).map_err(|e| e.to_string())?;
-    let outages = files::encode_outages(&runs).map_err(|e| e.to_string())?;
     let states = files::encode_states(&summary).map_err(|e| e.to_string())?;
     let text = render_mc(&summary);
-    let durations: Vec<f64> = runs
-        .iter()
-        .flat_map(|r| r.outages.iter().copied())
-        .collect();
-    write_study(
+    write_mc(
         output,
         record,
-        runs_csv,
+        &mut runs_csv,
+        outages_csv.as_mut(),
         &[
             ("montecarlo.json", json),
             ("components.csv", comps),
-            ("outages.csv", outages),
             ("states.csv", states),
         ],
         |tmp| {
-            let charts = charts::availability(tmp, &summary, &durations)?;
+            let charts = charts::availability(tmp, &summary, &bins)?;
             let tables = tables(&[
                 (
                     "Components ranked by improvement potential",

@@ -7,8 +7,10 @@
 //! shard is just a subset of the same jobs.
 
 pub mod assertion;
+pub mod mc_summary;
 pub mod metrics;
 pub mod montecarlo;
+pub mod nearest_rank;
 pub mod overload;
 pub mod shard;
 pub mod sweep;

@@ -144,52 +144,105 @@ pub fn reps(runs: u32, shard: Option<Shard>) -> Vec<u64> {
         .collect()
 }
 
-/// Runs replications `reps` in parallel; results in `reps` order. As `sweep::run`, a run not
-/// started when `stop()` turns true is skipped, and `done` sees each finished run.
-pub fn run(
+/// Most figures (per-component values and outage durations) the runs in flight hold: a
+/// batch of runs is worked on while the one before is handed on, so a study holds at most
+/// two batches whatever its number of runs (8 MB of figures).
+const BATCH_FIGURES: usize = 1 << 19;
+
+/// Most runs in a batch. A batch ends with its slowest run, so it holds hundreds of runs on
+/// each thread: the threads wait for one run's time (about a millisecond) per batch.
+const BATCH_RUNS: usize = 512;
+
+/// Runs replications `reps` in parallel and hands each to `ordered` in `reps` order, holding
+/// at most two batches of runs (issue 13: memory does not grow with the runs). As
+/// `sweep::run`, a run not started when `stop()` turns true is skipped, and `done` sees each
+/// finished run as it finishes. Stops at the first error of `ordered`.
+pub fn run<E: Send>(
     cfg: &Config,
     horizon: SimTime,
     degraded: &Degraded,
     reps: &[u64],
     stop: &(dyn Fn() -> bool + Sync),
     done: &(dyn Fn(&McRun) + Sync),
-) -> (Vec<Component>, Vec<McRun>) {
+    ordered: &mut (dyn FnMut(McRun) -> Result<(), E> + Send),
+) -> Result<Vec<Component>, E> {
     let comps = availability::components(cfg);
     let opts = degraded.options(cfg);
-    let out = reps
-        .par_iter()
-        .filter_map(|&rep| {
-            if stop() {
-                return None;
-            }
-            let pass =
-                |perfect| availability::simulate_with(cfg, &comps, horizon, rep, perfect, &opts);
-            let base: PassResult = pass(None);
-            let (perfect, perfect_slo) = (0..comps.len())
-                .map(|c| {
-                    let p = pass(Some(c));
-                    (p.availability, p.slo_availability)
-                })
-                .unzip();
-            let run = McRun {
-                rep,
-                availability: base.availability,
-                slo_availability: base.slo_availability,
-                time_availability: base.time_availability,
-                downtime_s: base.downtime_s,
-                overload_s: base.overload_s,
-                failed_requests: base.failed_requests,
-                failures: base.failures,
-                outages: base.outages,
-                blame_s: base.blame_s,
-                perfect,
-                perfect_slo,
-            };
-            done(&run);
-            Some(run)
-        })
-        .collect();
-    (comps, out)
+    let one = |rep: u64| -> Option<McRun> {
+        if stop() {
+            return None;
+        }
+        let pass = |perfect| availability::simulate_with(cfg, &comps, horizon, rep, perfect, &opts);
+        let base: PassResult = pass(None);
+        let (perfect, perfect_slo) = (0..comps.len())
+            .map(|c| {
+                let p = pass(Some(c));
+                (p.availability, p.slo_availability)
+            })
+            .unzip();
+        let run = McRun {
+            rep,
+            availability: base.availability,
+            slo_availability: base.slo_availability,
+            time_availability: base.time_availability,
+            downtime_s: base.downtime_s,
+            overload_s: base.overload_s,
+            failed_requests: base.failed_requests,
+            failures: base.failures,
+            outages: base.outages,
+            blame_s: base.blame_s,
+            perfect,
+            perfect_slo,
+        };
+        done(&run);
+        Some(run)
+    };
+    // Figures of one run: three per component, and its outages (at most one per failure).
+    let expected: f64 = crate::scenario::limits::expected_failures(cfg, horizon)
+        .iter()
+        .sum();
+    let per_run = 3 * comps.len() + 8 + expected.min(1e9) as usize;
+    let threads = rayon::current_num_threads();
+    let batch = (BATCH_FIGURES / per_run).clamp(2 * threads, BATCH_RUNS.max(2 * threads));
+    let mut previous: Vec<McRun> = vec![];
+    for chunk in reps.chunks(batch) {
+        // The batch before is handed on (the rows written) while this one runs.
+        let (handed, next) = rayon::join(
+            || previous.drain(..).try_for_each(&mut *ordered),
+            || chunk.par_iter().filter_map(|&r| one(r)).collect::<Vec<_>>(),
+        );
+        handed?;
+        previous = next;
+    }
+    previous.into_iter().try_for_each(ordered)?;
+    Ok(comps)
+}
+
+/// Runs replications `reps` in parallel and keeps them all, in `reps` order (for studies
+/// small enough to hold: the design ladder).
+pub fn run_held(
+    cfg: &Config,
+    horizon: SimTime,
+    degraded: &Degraded,
+    reps: &[u64],
+) -> (Vec<Component>, Vec<McRun>) {
+    let mut runs = Vec::with_capacity(reps.len());
+    let comps = run::<std::convert::Infallible>(
+        cfg,
+        horizon,
+        degraded,
+        reps,
+        &|| false,
+        &|_| {},
+        &mut |r| {
+            runs.push(r);
+            Ok(())
+        },
+    );
+    match comps {
+        Ok(c) => (c, runs),
+        Err(never) => match never {},
+    }
 }
 
 /// A component's part in the study's downtime.
@@ -233,7 +286,8 @@ pub struct McSummary {
     pub degraded_states: Vec<StateRow>,
 }
 
-/// Aggregates runs; `components` are the names in column order (`McRun::blame_s`).
+/// Aggregates runs held in memory (`mc_summary::summarise` reads them as a stream);
+/// `components` are the names in column order (`McRun::blame_s`).
 pub fn summarise(
     components: &[String],
     spofs: Vec<Spof>,
@@ -242,64 +296,22 @@ pub fn summarise(
     horizon: SimTime,
     runs: &[McRun],
 ) -> McSummary {
-    let year = 365.0 * 86_400.0;
-    let per_year = year / horizon.as_secs_f64();
-    let col = |f: &dyn Fn(&McRun) -> f64| -> MeanCi {
-        MeanCi::from_samples(&runs.iter().map(f).collect::<Vec<_>>())
-    };
-    let mut durations: Vec<f64> = runs
-        .iter()
-        .flat_map(|r| r.outages.iter().copied())
-        .collect();
-    durations.sort_by(f64::total_cmp);
-    let q = |p: f64| -> f64 {
-        if durations.is_empty() {
-            0.0
-        } else {
-            let i = ((p * durations.len() as f64).ceil() as usize).clamp(1, durations.len()) - 1;
-            durations[i]
-        }
-    };
-    let total_blame: f64 = runs.iter().flat_map(|r| r.blame_s.iter()).sum();
-    let mut ranked: Vec<ComponentSummary> = components
-        .iter()
-        .enumerate()
-        .map(|(c, name)| ComponentSummary {
-            component: name.clone(),
-            downtime_share: if total_blame > 0.0 {
-                runs.iter().map(|r| r.blame_s[c]).sum::<f64>() / total_blame
-            } else {
-                0.0
-            },
-            improvement: col(&|r| r.perfect[c] - r.availability),
-            slo_improvement: col(&|r| r.perfect_slo[c] - r.slo_availability),
-        })
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.improvement
-            .mean
-            .total_cmp(&a.improvement.mean)
-            .then(a.component.cmp(&b.component))
+    let widths = runs.iter().all(|r| {
+        r.blame_s.len() == components.len()
+            && r.perfect.len() == components.len()
+            && r.perfect_slo.len() == components.len()
     });
-    McSummary {
-        runs: runs.len(),
-        horizon_s: horizon.as_secs_f64(),
-        availability: col(&|r| r.availability),
-        slo_latency_s,
-        slo_availability: col(&|r| r.slo_availability),
-        time_availability: col(&|r| r.time_availability),
-        downtime_minutes_per_year: col(&|r| r.downtime_s / 60.0 * per_year),
-        overload_minutes_per_year: col(&|r| r.overload_s / 60.0 * per_year),
-        outages_per_year: col(&|r| r.outages.len() as f64 * per_year),
-        failed_requests_per_year: col(&|r| r.failed_requests * per_year),
-        outage_p50_s: q(0.5),
-        outage_p90_s: q(0.9),
-        outage_p99_s: q(0.99),
-        outage_max_s: durations.last().copied().unwrap_or(0.0),
-        components: ranked,
-        structural_spofs: spofs,
+    assert!(widths, "every run has one value per component");
+    super::mc_summary::summarise(
+        components,
+        spofs,
         degraded_states,
-    }
+        slo_latency_s,
+        horizon,
+        &mut &runs[..],
+        &mut |_, _| Ok(()),
+    )
+    .expect("runs held in memory are read without error")
 }
 
 /// The figures of a Monte Carlo study assertions can name (each also under its long name,

@@ -18,7 +18,9 @@ use crate::model::Config;
 use crate::model::degraded::{self, Groups, Penalty, Serving, StatePenalty};
 use crate::model::stack::Stack;
 use crate::model::timeline::NoRows;
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Shortest warm-up of a state run. An overloaded state's queues fill up to their timeouts
@@ -44,7 +46,32 @@ pub struct StateRuns<'a> {
     measured: SimTime,
     /// The SLO latency the late fraction is counted against, if any.
     slo: Option<SimTime>,
-    cache: Mutex<HashMap<Serving, Arc<OnceLock<Measured>>>>,
+    cache: Mutex<HashMap<Serving, Arc<Slot>>>,
+}
+
+/// One state's entry in the cache: claimed by the first run that needs it, which measures it.
+#[derive(Default)]
+struct Slot {
+    claimed: AtomicBool,
+    value: OnceLock<Measured>,
+}
+
+/// Deepest nesting of other work a thread takes on while it waits for a state (each level
+/// holds the stack of a run that waits): past it, the thread waits idle.
+const MAX_NESTED_WAITS: u32 = 16;
+
+/// Releases a claim on a state whose run did not finish.
+struct Release<'a>(&'a AtomicBool);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+thread_local! {
+    /// How many waits for a state this thread is nested in.
+    static WAITS: Cell<u32> = const { Cell::new(0) };
 }
 
 impl<'a> StateRuns<'a> {
@@ -68,12 +95,44 @@ impl<'a> StateRuns<'a> {
     }
 
     /// What state `s` does to requests (run on first use, then cached).
+    ///
+    /// A run that needs a state another thread is measuring does not block its thread for the
+    /// length of a request-level run (that held a 2-thread study to one thread for as long,
+    /// issue 13): the thread works on other pending runs of the pool meanwhile
+    /// (`rayon::yield_now`) and comes back when the state is measured. Runs are keyed by
+    /// replication and the state's run by the state alone, so the results do not depend on
+    /// which thread does what.
     pub fn measure(&self, s: &Serving) -> Measured {
-        let cell = {
+        let slot = {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             cache.entry(s.clone()).or_default().clone()
         };
-        cell.get_or_init(|| self.run(s)).clone()
+        let mut waited = false;
+        let measured = loop {
+            if let Some(m) = slot.value.get() {
+                break m.clone();
+            }
+            if !slot.claimed.swap(true, Ordering::AcqRel) {
+                // Released if the run panics, so that a waiting thread does not wait forever.
+                let release = Release(&slot.claimed);
+                let m = slot.value.get_or_init(|| self.run(s)).clone();
+                std::mem::forget(release);
+                break m;
+            }
+            if !waited {
+                waited = true;
+                WAITS.with(|w| w.set(w.get() + 1));
+            }
+            let nested = WAITS.with(Cell::get) <= MAX_NESTED_WAITS;
+            match nested.then(rayon::yield_now).flatten() {
+                Some(rayon::Yield::Executed) => {}
+                _ => std::thread::sleep(std::time::Duration::from_micros(200)),
+            }
+        };
+        if waited {
+            WAITS.with(|w| w.set(w.get() - 1));
+        }
+        measured
     }
 
     fn run(&self, s: &Serving) -> Measured {
@@ -107,7 +166,7 @@ impl<'a> StateRuns<'a> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<(Serving, Measured)> = cache
             .iter()
-            .filter_map(|(k, v)| v.get().map(|m| (k.clone(), m.clone())))
+            .filter_map(|(k, v)| v.value.get().map(|m| (k.clone(), m.clone())))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out

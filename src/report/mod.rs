@@ -11,6 +11,7 @@ pub mod csv_tables;
 pub mod html;
 pub mod junit;
 pub mod num;
+pub mod scratch;
 pub mod study;
 pub mod summary;
 pub mod table;

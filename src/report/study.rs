@@ -250,35 +250,47 @@ pub fn encode_comparisons(
 
 // ---- Monte Carlo ----------------------------------------------------------------------------
 
-pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    let mut header: Vec<String> = [
-        "rep",
-        "availability",
-        "slo_availability",
-        "time_availability",
-        "downtime_s",
-        "overload_s",
-        "failed_requests",
-        "failures",
-        "outages",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    header.extend(components.iter().map(|c| format!("blame_s.{c}")));
-    header.extend(
-        components
-            .iter()
-            .map(|c| format!("availability_if_perfect.{c}")),
-    );
-    header.extend(
-        components
-            .iter()
-            .map(|c| format!("slo_availability_if_perfect.{c}")),
-    );
-    w.write_record(&header).map_err(io::Error::other)?;
-    for r in runs {
+/// `runs.csv` of a Monte Carlo study, written a run at a time (a study's runs are not held:
+/// issue 13): the fixed columns, then per component its blame, its availability if perfect and
+/// its SLO availability if perfect.
+pub struct McRunsWriter<W: io::Write> {
+    w: csv::Writer<W>,
+}
+
+impl<W: io::Write> McRunsWriter<W> {
+    /// Writes the header to `w`.
+    pub fn new(w: W, components: &[String]) -> io::Result<McRunsWriter<W>> {
+        let mut w = csv::Writer::from_writer(w);
+        let mut header: Vec<String> = [
+            "rep",
+            "availability",
+            "slo_availability",
+            "time_availability",
+            "downtime_s",
+            "overload_s",
+            "failed_requests",
+            "failures",
+            "outages",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        header.extend(components.iter().map(|c| format!("blame_s.{c}")));
+        header.extend(
+            components
+                .iter()
+                .map(|c| format!("availability_if_perfect.{c}")),
+        );
+        header.extend(
+            components
+                .iter()
+                .map(|c| format!("slo_availability_if_perfect.{c}")),
+        );
+        w.write_record(&header).map_err(io::Error::other)?;
+        Ok(McRunsWriter { w })
+    }
+
+    pub fn write(&mut self, r: &McRun) -> io::Result<()> {
         let mut rec = vec![
             r.rep.to_string(),
             num(r.availability),
@@ -297,9 +309,67 @@ pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u
         rec.extend(r.blame_s.iter().map(|x| num(*x)));
         rec.extend(r.perfect.iter().map(|x| num(*x)));
         rec.extend(r.perfect_slo.iter().map(|x| num(*x)));
-        w.write_record(&rec).map_err(io::Error::other)?;
+        self.w.write_record(&rec).map_err(io::Error::other)
     }
-    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+
+    /// Flushes and returns the writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.w
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
+pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u8>> {
+    let mut w = McRunsWriter::new(vec![], components)?;
+    for r in runs {
+        w.write(r)?;
+    }
+    w.finish()
+}
+
+/// One row of a Monte Carlo `runs.csv` (`line` for messages).
+fn decode_mc_run(rec: &csv::StringRecord, line: usize, components: usize) -> io::Result<McRun> {
+    // The fixed columns, then three per component.
+    const FIXED: usize = 9;
+    if rec.len() != FIXED + 3 * components {
+        return Err(bad(format!(
+            "runs.csv line {line}: expected {} fields",
+            FIXED + 3 * components
+        )));
+    }
+    let f = |j: usize| -> io::Result<f64> {
+        rec[j]
+            .parse()
+            .map_err(|_| bad(format!("runs.csv line {line}: bad number '{}'", &rec[j])))
+    };
+    let outages = rec[8]
+        .split_whitespace()
+        .map(|d| {
+            d.parse::<f64>()
+                .map_err(|_| bad(format!("runs.csv line {line}: bad outage '{d}'")))
+        })
+        .collect::<io::Result<Vec<f64>>>()?;
+    Ok(McRun {
+        rep: f(0)? as u64,
+        availability: f(1)?,
+        slo_availability: f(2)?,
+        time_availability: f(3)?,
+        downtime_s: f(4)?,
+        overload_s: f(5)?,
+        failed_requests: f(6)?,
+        failures: f(7)? as u64,
+        outages,
+        blame_s: (0..components)
+            .map(|c| f(FIXED + c))
+            .collect::<io::Result<_>>()?,
+        perfect: (0..components)
+            .map(|c| f(FIXED + components + c))
+            .collect::<io::Result<_>>()?,
+        perfect_slo: (0..components)
+            .map(|c| f(FIXED + 2 * components + c))
+            .collect::<io::Result<_>>()?,
+    })
 }
 
 pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>> {
@@ -308,48 +378,45 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
     for (i, rec) in rd.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| bad(format!("runs.csv line {line}: {e}")))?;
-        // The fixed columns, then three per component.
-        const FIXED: usize = 9;
-        if rec.len() != FIXED + 3 * components {
-            return Err(bad(format!(
-                "runs.csv line {line}: expected {} fields",
-                FIXED + 3 * components
-            )));
-        }
-        let f = |j: usize| -> io::Result<f64> {
-            rec[j]
-                .parse()
-                .map_err(|_| bad(format!("runs.csv line {line}: bad number '{}'", &rec[j])))
-        };
-        let outages = rec[8]
-            .split_whitespace()
-            .map(|d| {
-                d.parse::<f64>()
-                    .map_err(|_| bad(format!("runs.csv line {line}: bad outage '{d}'")))
-            })
-            .collect::<io::Result<Vec<f64>>>()?;
-        out.push(McRun {
-            rep: f(0)? as u64,
-            availability: f(1)?,
-            slo_availability: f(2)?,
-            time_availability: f(3)?,
-            downtime_s: f(4)?,
-            overload_s: f(5)?,
-            failed_requests: f(6)?,
-            failures: f(7)? as u64,
-            outages,
-            blame_s: (0..components)
-                .map(|c| f(FIXED + c))
-                .collect::<io::Result<_>>()?,
-            perfect: (0..components)
-                .map(|c| f(FIXED + components + c))
-                .collect::<io::Result<_>>()?,
-            perfect_slo: (0..components)
-                .map(|c| f(FIXED + 2 * components + c))
-                .collect::<io::Result<_>>()?,
-        });
+        out.push(decode_mc_run(&rec, line, components)?);
     }
     Ok(out)
+}
+
+/// A Monte Carlo `runs.csv` read back a row at a time, as often as the summary needs
+/// (`experiment::mc_summary`), from its start each time.
+pub struct McRunsReader<R: io::Read + io::Seek> {
+    file: R,
+    components: usize,
+}
+
+impl<R: io::Read + io::Seek> McRunsReader<R> {
+    pub fn new(file: R, components: usize) -> McRunsReader<R> {
+        McRunsReader { file, components }
+    }
+
+    /// The file, for copying it.
+    pub fn into_inner(self) -> R {
+        self.file
+    }
+}
+
+impl<R: io::Read + io::Seek> crate::experiment::mc_summary::RunSource for McRunsReader<R> {
+    fn each(&mut self, f: &mut dyn FnMut(&McRun) -> io::Result<()>) -> io::Result<()> {
+        self.file.seek(io::SeekFrom::Start(0))?;
+        let mut rd =
+            csv::Reader::from_reader(io::BufReader::with_capacity(1 << 16, &mut self.file));
+        let mut rec = csv::StringRecord::new();
+        let mut line = 1;
+        while rd
+            .read_record(&mut rec)
+            .map_err(|e| bad(format!("runs.csv line {}: {e}", line + 1)))?
+        {
+            line += 1;
+            f(&decode_mc_run(&rec, line, self.components)?)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn encode_components(s: &McSummary) -> io::Result<Vec<u8>> {
@@ -418,15 +485,38 @@ pub fn encode_states(s: &McSummary) -> io::Result<Vec<u8>> {
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
 
+/// `outages.csv`, written an outage at a time: the run and the duration of each outage.
+pub struct OutagesWriter<W: io::Write> {
+    w: csv::Writer<W>,
+}
+
+impl<W: io::Write> OutagesWriter<W> {
+    pub fn new(w: W) -> io::Result<OutagesWriter<W>> {
+        let mut w = csv::Writer::from_writer(w);
+        w.write_record(["rep", "duration_s"])
+            .map_err(io::Error::other)?;
+        Ok(OutagesWriter { w })
+    }
+
+    pub fn write(&mut self, rep: u64, duration_s: f64) -> io::Result<()> {
+        self.w
+            .write_record([rep.to_string(), num(duration_s)])
+            .map_err(io::Error::other)
+    }
+
+    pub fn finish(self) -> io::Result<W> {
+        self.w
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+}
+
 pub fn encode_outages(runs: &[McRun]) -> io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record(["rep", "duration_s"])
-        .map_err(io::Error::other)?;
+    let mut w = OutagesWriter::new(vec![])?;
     for r in runs {
         for d in &r.outages {
-            w.write_record([r.rep.to_string(), num(*d)])
-                .map_err(io::Error::other)?;
+            w.write(r.rep, *d)?;
         }
     }
-    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+    w.finish()
 }

@@ -10,6 +10,7 @@ use crate::experiment::montecarlo::McSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
@@ -19,9 +20,9 @@ const SLO_MIX: f64 = 0.4;
 /// Histogram bins per decade of outage duration.
 const BINS_PER_DECADE: f64 = 5.0;
 
-/// Writes `availability_components` and `availability_outages`. `outages` are the outage
-/// durations in seconds pooled over the study's runs (`McRun::outages` of every run).
-pub fn availability(dir: &Path, s: &McSummary, outages: &[f64]) -> io::Result<Vec<ChartFile>> {
+/// Writes `availability_components` and `availability_outages`. `outages` counts the outage
+/// durations pooled over the study's runs (`McRun::outages` of every run).
+pub fn availability(dir: &Path, s: &McSummary, outages: &OutageBins) -> io::Result<Vec<ChartFile>> {
     let over = format!("{} runs of {}", s.runs, style::duration(s.horizon_s));
     let title = format!("Where the downtime comes from, per component ({over})");
     let fig = Components {
@@ -309,37 +310,55 @@ struct Outages<'a> {
     total: usize,
 }
 
+/// The outage histogram the chart draws, counted one duration at a time (a study's outages are
+/// not held: issue 13): positive durations per log-spaced bin, [`BINS_PER_DECADE`] a decade.
+/// At most a few thousand bins exist between the smallest and the largest f64.
+#[derive(Clone, Debug, Default)]
+pub struct OutageBins {
+    /// Outages per bin `k` (from 10^(k/BINS_PER_DECADE) s).
+    counts: BTreeMap<i64, u64>,
+    total: usize,
+}
+
+impl OutageBins {
+    pub fn add(&mut self, d: f64) {
+        if d.is_finite() && d > 0.0 {
+            let k = (d.log10() * BINS_PER_DECADE).floor() as i64;
+            *self.counts.entry(k).or_default() += 1;
+            self.total += 1;
+        }
+    }
+
+    pub fn of(durations: &[f64]) -> OutageBins {
+        let mut b = OutageBins::default();
+        durations.iter().for_each(|&d| b.add(d));
+        b
+    }
+}
+
 impl<'a> Outages<'a> {
-    fn new(title: String, s: &'a McSummary, outages: &[f64]) -> Self {
-        let positive: Vec<f64> = outages
-            .iter()
-            .copied()
-            .filter(|d| d.is_finite() && *d > 0.0)
-            .collect();
+    fn new(title: String, s: &'a McSummary, outages: &OutageBins) -> Self {
         let mut bins = vec![];
-        if let (Some(lo), Some(hi)) = (
-            positive.iter().copied().reduce(f64::min),
-            positive.iter().copied().reduce(f64::max),
+        if let (Some((&a, _)), Some((&b, _))) = (
+            outages.counts.first_key_value(),
+            outages.counts.last_key_value(),
         ) {
-            let a = (lo.log10() * BINS_PER_DECADE).floor() as i64;
-            let b = ((hi.log10() * BINS_PER_DECADE).floor() as i64).max(a);
             let edge = |k: i64| 10f64.powf(k as f64 / BINS_PER_DECADE);
-            let mut counts = vec![0u64; (b - a + 1) as usize];
-            for d in &positive {
-                let k = ((d.log10() * BINS_PER_DECADE).floor() as i64).clamp(a, b);
-                counts[(k - a) as usize] += 1;
-            }
-            bins = counts
-                .into_iter()
-                .enumerate()
-                .map(|(i, n)| (edge(a + i as i64), edge(a + i as i64 + 1), n))
+            bins = (a..=b)
+                .map(|k| {
+                    (
+                        edge(k),
+                        edge(k + 1),
+                        outages.counts.get(&k).copied().unwrap_or(0),
+                    )
+                })
                 .collect();
         }
         Outages {
             title,
             s,
             bins,
-            total: positive.len(),
+            total: outages.total,
         }
     }
 }
@@ -505,7 +524,7 @@ mod tests {
             ("web-02", 0.0, 0.0),
         ]);
         let outages: Vec<f64> = (1..200).map(|i| 30.0 * 1.05f64.powi(i)).collect();
-        let files = availability(&dir, &s, &outages).unwrap();
+        let files = availability(&dir, &s, &OutageBins::of(&outages)).unwrap();
         assert_eq!(files.len(), 2);
         testutil::check(
             &dir,
@@ -530,14 +549,14 @@ mod tests {
         s.outage_p90_s = 0.0;
         s.outage_p99_s = 0.0;
         s.availability = ci(1.0, 0.0);
-        let files = availability(&dir, &s, &[]).unwrap();
+        let files = availability(&dir, &s, &OutageBins::default()).unwrap();
         testutil::check(&dir, &files[0], &["no component fails"]);
         testutil::check(&dir, &files[1], &["no outage in 100 runs"]);
         // One outage, zero-length ones, NaN.
         let files = availability(
             &dir,
             &summary(&[("web-01", 1.0, f64::NAN)]),
-            &[0.0, 42.0, f64::NAN],
+            &OutageBins::of(&[0.0, 42.0, f64::NAN]),
         )
         .unwrap();
         testutil::check(&dir, &files[1], &["1 over 100 runs"]);
