@@ -276,6 +276,10 @@ struct State<'a> {
     opts: &'a Options<'a>,
     /// What the healthy stack's requests suffer (the baseline overload is measured against).
     healthy: Penalty,
+    /// The penalties of the states this pass has been in: a pass asks at every change and
+    /// meets a handful of states, and the shared cache behind `opts.overload` is one lock for
+    /// every thread (asking it each time held a 2-thread study near 1.4x, issue 13).
+    seen: std::cell::RefCell<Vec<(Serving, Penalty)>>,
     /// Who repairs, and when (shared with the request-level model).
     repairs: Repairs,
     /// Per component: its fix, kept until a technician takes it, and when it failed.
@@ -300,7 +304,7 @@ impl State<'_> {
         let down = 1.0 - (1.0 - f_lb) * (1.0 - f_pool) * (1.0 - f_db);
         let (p, overloaded) = match (self.opts.overload, serving) {
             (Some(of), Some(key)) if down < 1.0 => {
-                let p = of.penalty(&key);
+                let p = self.penalty(of, key);
                 (p, p.fail > self.healthy.fail)
             }
             _ => (Penalty::default(), false),
@@ -312,6 +316,17 @@ impl State<'_> {
             bad: (down + rest * (p.fail + p.late)).min(1.0),
             overloaded,
         }
+    }
+
+    /// What state `key` does to requests: from this pass's own memo, else the shared cache.
+    fn penalty(&self, of: &dyn StatePenalty, key: Serving) -> Penalty {
+        let mut seen = self.seen.borrow_mut();
+        if let Some((_, p)) = seen.iter().find(|(k, _)| *k == key) {
+            return *p;
+        }
+        let p = of.penalty(&key);
+        seen.push((key, p));
+        p
     }
 
     /// Do clients arriving now at LB `k`'s address fail? Yes if its HAProxy refuses; if its
@@ -505,6 +520,7 @@ pub fn simulate_with(
         rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
         opts,
         healthy,
+        seen: std::cell::RefCell::new(Vec::new()),
         repairs: Repairs::new(cfg.failures.random.iter().map(|r| r.repair.clone())),
         fix: vec![SimTime::ZERO; comps.len()],
         failed_at: vec![SimTime::ZERO; comps.len()],
