@@ -36,20 +36,12 @@ impl Builder<'_> {
             t.resumed.as_ref(),
             &det(TlsKey::resumed_handshake_secs()),
         );
-        let resumption = match t.resumption {
-            None => 0.0,
-            Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => x,
-            Some(x) => {
-                self.problem(
-                    &key.key("resumption"),
-                    format!(
-                        "must be a fraction from 0 to 1 (the share of new connections that \
-                         resume a TLS session), got {x}"
-                    ),
-                );
-                0.0
-            }
-        };
+        let resumption = self.fraction(
+            &key.key("resumption"),
+            t.resumption,
+            "fraction",
+            " (the share of new connections that resume a TLS session)",
+        );
         let requests_per_connection = match t.requests_per_connection {
             None => 1.0,
             Some(x) if x.is_finite() && (1.0..=MAX_REQUESTS_PER_CONNECTION).contains(&x) => x,

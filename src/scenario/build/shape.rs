@@ -309,17 +309,7 @@ impl Builder<'_> {
                 None
             }
         });
-        let nat_share = match nat_share {
-            None => 0.0,
-            Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => x,
-            Some(x) => {
-                self.problem(
-                    &key.key("nat_share"),
-                    format!("must be a fraction from 0 to 1, got {x}"),
-                );
-                0.0
-            }
-        };
+        let nat_share = self.fraction(&key.key("nat_share"), nat_share, "fraction", "");
         (zipf.is_some() || nat_share > 0.0).then_some(PopularityConfig { zipf, nat_share })
     }
 }

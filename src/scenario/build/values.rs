@@ -33,6 +33,28 @@ impl Builder<'_> {
         }
     }
 
+    /// A number from 0 to 1, or 0 when unset; out of range: "must be a `noun` from 0 to
+    /// 1`meaning`, got x".
+    pub(super) fn fraction(
+        &mut self,
+        key: &KeyPath,
+        v: Option<f64>,
+        noun: &str,
+        meaning: &str,
+    ) -> f64 {
+        match v {
+            None => 0.0,
+            Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => x,
+            Some(x) => {
+                self.problem(
+                    key,
+                    format!("must be a {noun} from 0 to 1{meaning}, got {x}"),
+                );
+                0.0
+            }
+        }
+    }
+
     /// A finite number > 0, or `default` when unset.
     pub(super) fn positive(&mut self, key: &KeyPath, v: Option<f64>, default: f64) -> f64 {
         match v {

@@ -196,19 +196,12 @@ impl Builder<'_> {
         }
         let pages = self.count(&key.key("pages"), u.pages, 1, 1, MAX_PAGES);
         let requests = self.count(&key.key("requests"), u.requests, 1, 1, MAX_PAGE_REQUESTS);
-        let abandon = match u.abandon {
-            None => 0.0,
-            Some(x) if x.is_finite() && (0.0..=1.0).contains(&x) => x,
-            Some(x) => {
-                self.problem(
-                    &key.key("abandon"),
-                    format!(
-                        "must be a probability from 0 to 1 (that a user leaves its session after                          a failed page), got {x}"
-                    ),
-                );
-                0.0
-            }
-        };
+        let abandon = self.fraction(
+            &key.key("abandon"),
+            u.abandon,
+            "probability",
+            " (that a user leaves its session after a failed page)",
+        );
         let away = u.away.as_ref().map(|v| {
             let known = self.problems.len();
             let d = self.dist(&key.key("away"), Some(v), "1s");
