@@ -13,7 +13,7 @@
 //!   a named `acl` of one test. `ge N` is `gt N-1`. A condition of several tests, or on another
 //!   counter or fetch, is not what the model's limit is and stays listed.
 
-use super::haproxy_cfg::{Config, Line, UNITS, Used, chain, int_arg, time_arg};
+use super::haproxy_cfg::{Config, Line, UNITS, Used, find, int_arg, time_arg};
 use super::text::duration;
 use super::{Draft, IngestError};
 
@@ -74,7 +74,7 @@ pub fn map(cfg: &Config, front: usize, d: &mut Draft, used: &mut Used) -> Result
         let Some(test) = condition(l, &acls) else {
             continue;
         };
-        let Some((fetch, gt)) = threshold(cfg, l, &test.1)? else {
+        let Some((fetch, gt)) = threshold(cfg, &test)? else {
             continue;
         };
         match (fetch_counter(&fetch), action) {
@@ -86,7 +86,7 @@ pub fn map(cfg: &Config, front: usize, d: &mut Draft, used: &mut Used) -> Result
         }
         used.insert((front, j));
         for (aj, al) in lines.iter().enumerate() {
-            if al.words[0] == "acl" && test.0.as_ref() == al.words.get(1) {
+            if al.words[0] == "acl" && test.acl == al.words.get(1).map(String::as_str) {
                 used.insert((front, aj));
             }
         }
@@ -134,16 +134,12 @@ pub fn map(cfg: &Config, front: usize, d: &mut Draft, used: &mut Used) -> Result
         d.set(h, "conn_limit", gt.max(1), &at(l));
     }
     if limit.is_some_and(|(_, a, _)| a == "tarpit") {
-        for &s in &chain(cfg, front) {
-            if let Some((j, l)) = cfg.sections[s].lines.iter().enumerate().rfind(|(_, l)| {
-                l.words.len() >= 3 && l.words[0] == "timeout" && l.words[1] == "tarpit"
-            }) {
-                used.insert((s, j));
-                let t = time_arg(cfg, l, 2)?;
-                if t > 0 {
-                    d.set(h, "tarpit", duration(t).as_str(), &format!("{f}:{}", l.no));
-                }
-                break;
+        // `timeout tarpit`: the nearest section that sets it (HAProxy's default is `timeout
+        // connect`, which the model's default for `tarpit` already is).
+        if let Some(l) = find(cfg, front, &["timeout", "tarpit"], used) {
+            let t = time_arg(cfg, l, 2)?;
+            if t > 0 {
+                d.set(h, "tarpit", duration(t).as_str(), &format!("{f}:{}", l.no));
             }
         }
     }
@@ -190,41 +186,61 @@ fn table_line<'a>(cfg: &'a Config, name: &str) -> Option<((usize, usize), &'a Li
         })
 }
 
-/// The section's `acl <name> <test...>` lines: name and test words.
-fn named_acls(lines: &[Line]) -> Vec<(&str, &[String])> {
+/// A condition of one test, `<fetch> <op> <value>`, where it is written.
+struct Test<'a> {
+    /// The named ACL that holds it (None: inline `{ ... }`).
+    acl: Option<&'a str>,
+    /// The line the test is on (the ACL's own line for a named one), and the test's first word.
+    line: &'a Line,
+    at: usize,
+    len: usize,
+}
+
+impl Test<'_> {
+    fn words(&self) -> &[String] {
+        &self.line.words[self.at..self.at + self.len]
+    }
+}
+
+/// The section's `acl <name> <test...>` lines.
+fn named_acls(lines: &[Line]) -> Vec<&Line> {
     lines
         .iter()
         .filter(|l| l.words[0] == "acl" && l.words.len() >= 3)
-        .map(|l| (l.words[1].as_str(), &l.words[2..]))
         .collect()
 }
 
-/// The one test a rule's `if` applies (inline `{ ... }` or a named ACL), with the ACL's name;
-/// None for no condition, `unless`, a negation or several tests.
-fn condition(l: &Line, acls: &[(&str, &[String])]) -> Option<(Option<String>, Vec<String>)> {
+/// The one test a rule's `if` applies (inline `{ ... }` or a named ACL); None for no
+/// condition, `unless`, a negation or several tests.
+fn condition<'a>(l: &'a Line, acls: &[&'a Line]) -> Option<Test<'a>> {
     let at = l.words.iter().position(|w| w == "if")?;
     let rest = &l.words[at + 1..];
     match rest {
-        [open, test @ .., close] if open == "{" && close == "}" => Some((None, test.to_vec())),
+        [open, .., close] if open == "{" && close == "}" => Some(Test {
+            acl: None,
+            line: l,
+            at: at + 2,
+            len: rest.len() - 2,
+        }),
         [name] if !name.starts_with('!') => {
-            let mut defs = acls.iter().filter(|(n, _)| n == name);
-            let (_, test) = defs.next()?;
+            let mut defs = acls.iter().filter(|a| &a.words[1] == name);
+            let def = defs.next()?;
             // Several lines of one ACL name are ORed: not one threshold.
-            defs.next()
-                .is_none()
-                .then(|| (Some(name.clone()), test.to_vec()))
+            defs.next().is_none().then(|| Test {
+                acl: Some(name.as_str()),
+                line: def,
+                at: 2,
+                len: def.words.len() - 2,
+            })
         }
         _ => None,
     }
 }
 
-/// A test `<fetch> gt|ge <N>` as the fetch and the `gt` threshold.
-fn threshold(
-    cfg: &Config,
-    l: &Line,
-    test: &[String],
-) -> Result<Option<(String, i64)>, IngestError> {
-    let [fetch, op, value] = test else {
+/// A test `<fetch> gt|ge <N>` as the fetch and the `gt` threshold; a bad number is an error
+/// naming the line the test is written on.
+fn threshold(cfg: &Config, test: &Test) -> Result<Option<(String, i64)>, IngestError> {
+    let [fetch, op, _] = test.words() else {
         return Ok(None);
     };
     let ge = match op.as_str() {
@@ -232,18 +248,7 @@ fn threshold(
         "ge" => true,
         _ => return Ok(None),
     };
-    let Some(at) = l.words.iter().position(|w| w == value) else {
-        // The value is on the ACL's own line: parse it there (same bounds).
-        let n = super::text::parse_int(value, 0, 1_000_000_000).ok_or_else(|| {
-            IngestError::new(
-                &cfg.file,
-                Some(l.no),
-                format!("`{fetch} {op} {value}`: not a whole number from 0 to 1000000000"),
-            )
-        })?;
-        return Ok(Some((fetch.clone(), if ge { (n - 1).max(0) } else { n })));
-    };
-    let n = int_arg(cfg, l, at, 0, 1_000_000_000)?;
+    let n = int_arg(cfg, test.line, test.at + 2, 0, 1_000_000_000)?;
     Ok(Some((fetch.clone(), if ge { (n - 1).max(0) } else { n })))
 }
 
