@@ -90,7 +90,9 @@ impl<'a> Degraded<'a> {
             }
         }
         states.dedup();
-        // Measure in parallel: each state is an independent request-level run.
+        // Measure in parallel: each state is an independent request-level run, and a run of
+        // the study waiting for one of them measures another meanwhile.
+        runs.expect(&states);
         let measured: Vec<super::overload::Measured> =
             states.par_iter().map(|s| runs.measure(s)).collect();
         states

@@ -19,7 +19,7 @@ use crate::model::degraded::{self, Groups, Penalty, Serving, StatePenalty};
 use crate::model::stack::Stack;
 use crate::model::timeline::NoRows;
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -47,6 +47,8 @@ pub struct StateRuns<'a> {
     /// The SLO latency the late fraction is counted against, if any.
     slo: Option<SimTime>,
     cache: Mutex<HashMap<Serving, Arc<Slot>>>,
+    /// States expected to be needed, not yet claimed by a thread (see [`StateRuns::expect`]).
+    expected: Mutex<VecDeque<(Serving, Arc<Slot>)>>,
 }
 
 /// One state's entry in the cache: claimed by the first run that needs it, which measures it.
@@ -86,6 +88,7 @@ impl<'a> StateRuns<'a> {
             measured,
             slo,
             cache: Mutex::new(HashMap::new()),
+            expected: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -94,34 +97,76 @@ impl<'a> StateRuns<'a> {
         degraded::state_config(self.cfg, &self.groups, s, self.warmup, self.measured)
     }
 
+    /// The cache's entry for `s`, made if it has none.
+    fn slot(&self, s: &Serving) -> Arc<Slot> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(s.clone()).or_default().clone()
+    }
+
+    /// States the study will need (the healthy stack and each single loss), queued so that a
+    /// thread waiting for one state measures another instead of waiting (issue 13: in a
+    /// 2-thread study the thread that did not measure the healthy state spent a tenth of the
+    /// study asleep, waiting for states the other thread measured one after the other).
+    pub fn expect(&self, states: &[Serving]) {
+        let slots: Vec<(Serving, Arc<Slot>)> =
+            states.iter().map(|s| (s.clone(), self.slot(s))).collect();
+        let mut expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
+        expected.extend(slots);
+    }
+
+    /// Measures `s` into `slot` if no thread has claimed it yet; false if one has.
+    fn claim(&self, s: &Serving, slot: &Slot) -> bool {
+        if slot.claimed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        // Released if the run panics, so that a waiting thread does not wait forever.
+        let release = Release(&slot.claimed);
+        slot.value.get_or_init(|| self.run(s));
+        std::mem::forget(release);
+        true
+    }
+
+    /// Measures the first expected state no thread has claimed; false when none is left.
+    fn claim_expected(&self) -> bool {
+        loop {
+            let next = {
+                let mut expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
+                expected.pop_front()
+            };
+            let Some((s, slot)) = next else {
+                return false;
+            };
+            if self.claim(&s, &slot) {
+                return true;
+            }
+        }
+    }
+
     /// What state `s` does to requests (run on first use, then cached).
     ///
     /// A run that needs a state another thread is measuring does not block its thread for the
     /// length of a request-level run (that held a 2-thread study to one thread for as long,
-    /// issue 13): the thread works on other pending runs of the pool meanwhile
-    /// (`rayon::yield_now`) and comes back when the state is measured. Runs are keyed by
+    /// issue 13): the thread measures an expected state nobody has claimed
+    /// ([`StateRuns::expect`]), else works on other pending runs of the pool
+    /// (`rayon::yield_now`), and comes back when the state is measured. Runs are keyed by
     /// replication and the state's run by the state alone, so the results do not depend on
     /// which thread does what.
     pub fn measure(&self, s: &Serving) -> Measured {
-        let slot = {
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.entry(s.clone()).or_default().clone()
-        };
+        let slot = self.slot(s);
         let mut waited = false;
         let measured = loop {
             if let Some(m) = slot.value.get() {
                 break m.clone();
             }
-            if !slot.claimed.swap(true, Ordering::AcqRel) {
-                // Released if the run panics, so that a waiting thread does not wait forever.
-                let release = Release(&slot.claimed);
-                let m = slot.value.get_or_init(|| self.run(s)).clone();
-                std::mem::forget(release);
-                break m;
+            if self.claim(s, &slot) {
+                continue;
             }
             if !waited {
                 waited = true;
                 WAITS.with(|w| w.set(w.get() + 1));
+            }
+            if self.claim_expected() {
+                continue;
             }
             let nested = WAITS.with(Cell::get) <= MAX_NESTED_WAITS;
             match nested.then(rayon::yield_now).flatten() {
