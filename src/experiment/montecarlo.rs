@@ -16,6 +16,7 @@ use crate::model::availability::{self, Component, Options, PassResult, Spof};
 use crate::model::degraded::{DegradedSpec, OverloadMode};
 use crate::stats::MeanCi;
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// One Monte Carlo run.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -146,19 +147,25 @@ pub fn reps(runs: u32, shard: Option<Shard>) -> Vec<u64> {
         .collect()
 }
 
-/// Most figures (per-component values and outage durations) the runs in flight hold: a
-/// batch of runs is worked on while the one before is handed on, so a study holds at most
-/// two batches whatever its number of runs (8 MB of figures).
-const BATCH_FIGURES: usize = 1 << 19;
+/// Most figures (per-component values and outage durations) the runs in flight and the
+/// finished runs not yet handed on hold together: 16 MB of figures whatever the number of runs.
+const WINDOW_FIGURES: usize = 1 << 20;
 
-/// Most runs in a batch. A batch ends with its slowest run, so it holds hundreds of runs on
-/// each thread: the threads wait for one run's time (about a millisecond) per batch.
-const BATCH_RUNS: usize = 512;
+/// Most runs in the window. A run blocked for a moment (measuring a degraded state, a
+/// request-level run of up to a second) leaves the other threads this many runs to work on
+/// meanwhile: about a second of runs on each of two threads.
+const WINDOW_RUNS: usize = 1024;
 
 /// Runs replications `reps` in parallel and hands each to `ordered` in `reps` order, holding
-/// at most two batches of runs (issue 13: memory does not grow with the runs). As
-/// `sweep::run`, a run not started when `stop()` turns true is skipped, and `done` sees each
-/// finished run as it finishes. Stops at the first error of `ordered`.
+/// at most a window of runs (issue 13: memory does not grow with the runs). As `sweep::run`,
+/// a run not started when `stop()` turns true is skipped, and `done` sees each finished run as
+/// it finishes. Stops at the first error of `ordered`.
+///
+/// The window slides: a run starts as soon as it is within the window of the first run not
+/// yet handed on, and whichever thread finishes that first run hands on every finished run
+/// that follows it. Batches, where each started when the one before had finished, left a
+/// thread idle for as long as the other spent on a batch's slowest run: a request-level run
+/// of a degraded state, up to a second (issue 13).
 pub fn run<E: Send>(
     cfg: &Config,
     horizon: SimTime,
@@ -205,19 +212,71 @@ pub fn run<E: Send>(
         .sum();
     let per_run = 3 * comps.len() + 8 + expected.min(1e9) as usize;
     let threads = rayon::current_num_threads();
-    let batch = (BATCH_FIGURES / per_run).clamp(2 * threads, BATCH_RUNS.max(2 * threads));
-    let mut previous: Vec<McRun> = vec![];
-    for chunk in reps.chunks(batch) {
-        // The batch before is handed on (the rows written) while this one runs.
-        let (handed, next) = rayon::join(
-            || previous.drain(..).try_for_each(&mut *ordered),
-            || chunk.par_iter().filter_map(|&r| one(r)).collect::<Vec<_>>(),
-        );
-        handed?;
-        previous = next;
+    let window = (WINDOW_FIGURES / per_run).clamp(4 * threads, WINDOW_RUNS.max(4 * threads));
+    let hand = Mutex::new(Handing {
+        ring: (0..window.min(reps.len())).map(|_| None).collect(),
+        next: 0,
+        started: 0,
+        error: None,
+        ordered,
+    });
+    rayon::scope_fifo(|scope| {
+        let mut h = hand.lock().unwrap_or_else(|e| e.into_inner());
+        start_runs(scope, &mut h, reps, &hand, &one);
+    });
+    let h = hand.into_inner().unwrap_or_else(|e| e.into_inner());
+    match h.error {
+        Some(e) => Err(e),
+        None => Ok(comps),
     }
-    previous.into_iter().try_for_each(ordered)?;
-    Ok(comps)
+}
+
+/// The runs finished and not yet handed on, and where the window stands.
+struct Handing<'o, E> {
+    /// Run `i`'s outcome at `i % ring.len()`: `Some(None)` for a run skipped by `stop()`.
+    ring: Vec<Option<Option<McRun>>>,
+    /// The first run not yet handed on.
+    next: usize,
+    /// Runs started so far (they start in `reps` order).
+    started: usize,
+    /// `ordered`'s first error: nothing more is handed on or started.
+    error: Option<E>,
+    ordered: &'o mut (dyn FnMut(McRun) -> Result<(), E> + Send),
+}
+
+/// Starts every run the window now admits.
+fn start_runs<'s, 'o, E: Send, F>(
+    scope: &rayon::ScopeFifo<'s>,
+    h: &mut Handing<'o, E>,
+    reps: &'s [u64],
+    hand: &'s Mutex<Handing<'o, E>>,
+    one: &'s F,
+) where
+    F: Fn(u64) -> Option<McRun> + Sync,
+    'o: 's,
+{
+    while h.error.is_none() && h.started < reps.len() && h.started < h.next + h.ring.len() {
+        let i = h.started;
+        h.started += 1;
+        scope.spawn_fifo(move |scope| {
+            let run = one(reps[i]);
+            let mut h = hand.lock().unwrap_or_else(|e| e.into_inner());
+            let at = i % h.ring.len();
+            h.ring[at] = Some(run);
+            // Hand on what now follows without a gap, in order.
+            loop {
+                let at = h.next % h.ring.len();
+                let Some(run) = h.ring[at].take() else { break };
+                h.next += 1;
+                if let (Some(run), None) = (run, &h.error)
+                    && let Err(e) = (h.ordered)(run)
+                {
+                    h.error = Some(e);
+                }
+            }
+            start_runs(scope, &mut h, reps, hand, one);
+        });
+    }
 }
 
 /// Runs replications `reps` in parallel and keeps them all, in `reps` order (for studies
