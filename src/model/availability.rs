@@ -35,6 +35,8 @@ use super::degraded::{Groups, Penalty, Serving, StatePenalty};
 use super::repair::{Plan, Repairs};
 use crate::dist::Dist;
 use crate::engine::{Calendar, Rng, SimTime, StreamId};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -235,7 +237,6 @@ struct Mix {
     any_db: f64,
 }
 
-#[derive(Clone)]
 struct State<'a> {
     cfg: &'a Config,
     comps: &'a [Component],
@@ -279,7 +280,8 @@ struct State<'a> {
     /// The penalties of the states this pass has been in: a pass asks at every change and
     /// meets a handful of states, and the shared cache behind `opts.overload` is one lock for
     /// every thread (asking it each time held a 2-thread study near 1.4x, issue 13).
-    seen: std::cell::RefCell<Vec<(Serving, Penalty)>>,
+    /// Shared with the copies [`blame`] makes: a penalty depends on the state's key alone.
+    seen: Rc<RefCell<Vec<(Serving, Penalty)>>>,
     /// Who repairs, and when (shared with the request-level model).
     repairs: Repairs,
     /// Per component: its fix, kept until a technician takes it, and when it failed.
@@ -287,6 +289,118 @@ struct State<'a> {
     failed_at: Vec<SimTime>,
     /// Per component: the stream of its detection delays, `monitoring.<component>`.
     people: Vec<Rng>,
+}
+
+/// [`blame`] copies the state for every component it weighs, at every change of every pass:
+/// `clone_from` into one kept copy reuses its buffers where `clone` allocated some twenty
+/// `Vec`s each time (a quarter of a Monte Carlo study's instructions were `malloc` and `free`,
+/// issue 13). Both list every field, so a new one cannot be forgotten.
+impl Clone for State<'_> {
+    fn clone(&self) -> Self {
+        State {
+            cfg: self.cfg,
+            comps: self.comps,
+            down: self.down.clone(),
+            epoch: self.epoch.clone(),
+            host_down: self.host_down.clone(),
+            app_down: self.app_down.clone(),
+            out_of_rotation: self.out_of_rotation.clone(),
+            check_epoch: self.check_epoch.clone(),
+            lb_down: self.lb_down.clone(),
+            lb_silent: self.lb_silent.clone(),
+            lb_back_at: self.lb_back_at.clone(),
+            vrrp_fault: self.vrrp_fault.clone(),
+            dns_moved: self.dns_moved.clone(),
+            vip: self.vip,
+            vip_epoch: self.vip_epoch,
+            takeover_at: self.takeover_at,
+            db_down: self.db_down.clone(),
+            db_node_epoch: self.db_node_epoch.clone(),
+            in_read_pool: self.in_read_pool.clone(),
+            primary: self.primary,
+            writes_open: self.writes_open,
+            db_epoch: self.db_epoch,
+            link_down: self.link_down,
+            mix: self.mix,
+            rng: self.rng.clone(),
+            opts: self.opts,
+            healthy: self.healthy,
+            seen: self.seen.clone(),
+            repairs: self.repairs.clone(),
+            fix: self.fix.clone(),
+            failed_at: self.failed_at.clone(),
+            people: self.people.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        let State {
+            cfg,
+            comps,
+            down,
+            epoch,
+            host_down,
+            app_down,
+            out_of_rotation,
+            check_epoch,
+            lb_down,
+            lb_silent,
+            lb_back_at,
+            vrrp_fault,
+            dns_moved,
+            vip,
+            vip_epoch,
+            takeover_at,
+            db_down,
+            db_node_epoch,
+            in_read_pool,
+            primary,
+            writes_open,
+            db_epoch,
+            link_down,
+            mix,
+            rng,
+            opts,
+            healthy,
+            seen,
+            repairs,
+            fix,
+            failed_at,
+            people,
+        } = self;
+        *cfg = src.cfg;
+        *comps = src.comps;
+        down.clone_from(&src.down);
+        epoch.clone_from(&src.epoch);
+        host_down.clone_from(&src.host_down);
+        app_down.clone_from(&src.app_down);
+        out_of_rotation.clone_from(&src.out_of_rotation);
+        check_epoch.clone_from(&src.check_epoch);
+        lb_down.clone_from(&src.lb_down);
+        lb_silent.clone_from(&src.lb_silent);
+        lb_back_at.clone_from(&src.lb_back_at);
+        vrrp_fault.clone_from(&src.vrrp_fault);
+        dns_moved.clone_from(&src.dns_moved);
+        *vip = src.vip;
+        *vip_epoch = src.vip_epoch;
+        *takeover_at = src.takeover_at;
+        db_down.clone_from(&src.db_down);
+        db_node_epoch.clone_from(&src.db_node_epoch);
+        in_read_pool.clone_from(&src.in_read_pool);
+        *primary = src.primary;
+        *writes_open = src.writes_open;
+        *db_epoch = src.db_epoch;
+        *link_down = src.link_down;
+        *mix = src.mix;
+        rng.clone_from(&src.rng);
+        *opts = src.opts;
+        *healthy = src.healthy;
+        seen.clone_from(&src.seen);
+        repairs.clone_from(&src.repairs);
+        fix.clone_from(&src.fix);
+        failed_at.clone_from(&src.failed_at);
+        people.clone_from(&src.people);
+    }
 }
 
 impl State<'_> {
@@ -299,12 +413,12 @@ impl State<'_> {
     /// that is down, then, of the rest, those the serving parts fail or serve late.
     fn fractions(&self, now: SimTime) -> Fractions {
         let f_lb = self.f_lb(now);
-        let (f_pool, serving) = self.f_pool();
+        let (f_pool, serves) = self.f_pool();
         let f_db = self.f_db();
         let down = 1.0 - (1.0 - f_lb) * (1.0 - f_pool) * (1.0 - f_db);
-        let (p, overloaded) = match (self.opts.overload, serving) {
-            (Some(of), Some(key)) if down < 1.0 => {
-                let p = self.penalty(of, key);
+        let (p, overloaded) = match self.opts.overload {
+            Some(of) if serves && down < 1.0 => {
+                let p = self.penalty(of, self.serving_key());
                 (p, p.fail > self.healthy.fail)
             }
             _ => (Penalty::default(), false),
@@ -371,31 +485,41 @@ impl State<'_> {
         }
     }
 
-    /// The fraction of requests the server pool fails, and (when it serves at all) the key
-    /// of the state its serving parts are in.
-    fn f_pool(&self) -> (f64, Option<Serving>) {
+    /// Server `i` is in the rotation HAProxy serves from: the active servers in rotation, or
+    /// when none is, the first backup in rotation (no Vec built: this runs at every change of
+    /// every pass, issue 13).
+    fn in_rotation(&self, i: usize, actives: bool, first_backup: Option<usize>) -> bool {
+        if actives {
+            !self.cfg.servers[i].backup && !self.out_of_rotation[i]
+        } else {
+            Some(i) == first_backup
+        }
+    }
+
+    /// The fraction of requests the server pool fails, and whether the pool serves at all
+    /// (then [`State::serving_key`] names the state its serving parts are in).
+    fn f_pool(&self) -> (f64, bool) {
         let n = self.host_down.len();
         let h = &self.cfg.failures.health;
         let alive = |i: usize| !self.host_down[i] && !self.app_down[i];
-        let actives: Vec<usize> = (0..n).filter(|&i| !self.cfg.servers[i].backup).collect();
-        let backups: Vec<usize> = (0..n).filter(|&i| self.cfg.servers[i].backup).collect();
-        let in_rot = |set: &[usize]| -> Vec<usize> {
-            set.iter()
-                .copied()
-                .filter(|&i| !self.out_of_rotation[i])
-                .collect()
+        let servers = &self.cfg.servers;
+        let actives = (0..n).any(|i| !servers[i].backup && !self.out_of_rotation[i]);
+        let first_backup = if actives {
+            None
+        } else {
+            (0..n).find(|&i| servers[i].backup && !self.out_of_rotation[i])
         };
-        let mut rotation = in_rot(&actives);
-        if rotation.is_empty() {
-            rotation = in_rot(&backups).into_iter().take(1).collect();
+        let (mut rotation, mut serving) = (0usize, 0usize);
+        for i in (0..n).filter(|&i| self.in_rotation(i, actives, first_backup)) {
+            rotation += 1;
+            serving += usize::from(alive(i));
         }
-        let serving = rotation.iter().filter(|&&i| alive(i)).count();
         if serving == 0 || (serving as u32) < self.opts.min_servers {
-            return (1.0, None);
+            return (1.0, false);
         }
-        let share = 1.0 / rotation.len() as f64;
+        let share = 1.0 / rotation as f64;
         let mut f = 0.0;
-        for &i in &rotation {
+        for i in (0..n).filter(|&i| self.in_rotation(i, actives, first_backup)) {
             if alive(i) {
                 continue;
             }
@@ -408,12 +532,29 @@ impl State<'_> {
                 f += share;
             }
         }
-        let key = self.opts.groups.key(
-            |i| rotation.contains(&i) && alive(i),
+        (f.min(1.0), true)
+    }
+
+    /// The key of the state the serving parts are in (when [`State::f_pool`] says the pool
+    /// serves).
+    fn serving_key(&self) -> Serving {
+        let n = self.host_down.len();
+        let servers = &self.cfg.servers;
+        let actives = (0..n).any(|i| !servers[i].backup && !self.out_of_rotation[i]);
+        let first_backup = if actives {
+            None
+        } else {
+            (0..n).find(|&i| servers[i].backup && !self.out_of_rotation[i])
+        };
+        self.opts.groups.key(
+            |i| {
+                self.in_rotation(i, actives, first_backup)
+                    && !self.host_down[i]
+                    && !self.app_down[i]
+            },
             self.primary,
             |m| self.serves_reads(m),
-        );
-        (f.min(1.0), Some(key))
+        )
     }
 
     /// Node `m` is a replica that is up and (when reads go to replicas) in the read pool.
@@ -432,13 +573,15 @@ impl State<'_> {
             return m.any_db;
         }
         let writes_fail = if self.writes_open { 0.0 } else { 1.0 };
-        let pool: Vec<usize> = (0..self.db_down.len())
-            .filter(|&n| n != self.primary && self.in_read_pool[n])
-            .collect();
-        let reads_fail = if self.cfg.database.read_from == ReadPolicy::Primary || pool.is_empty() {
+        let in_pool = |n: usize| n != self.primary && self.in_read_pool[n];
+        let pool = (0..self.db_down.len()).filter(|&n| in_pool(n)).count();
+        let reads_fail = if self.cfg.database.read_from == ReadPolicy::Primary || pool == 0 {
             writes_fail
         } else {
-            pool.iter().filter(|&&n| self.db_down[n]).count() as f64 / pool.len() as f64
+            (0..self.db_down.len())
+                .filter(|&n| in_pool(n) && self.db_down[n])
+                .count() as f64
+                / pool as f64
         };
         // P(fail) for a request with reads and/or writes, assuming the two kinds of
         // request overlap as little as the mix allows (a bound, exact for disjoint classes).
@@ -520,7 +663,7 @@ pub fn simulate_with(
         rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
         opts,
         healthy,
-        seen: std::cell::RefCell::new(Vec::new()),
+        seen: Rc::new(RefCell::new(Vec::new())),
         repairs: Repairs::new(cfg.failures.random.iter().map(|r| r.repair.clone())),
         fix: vec![SimTime::ZERO; comps.len()],
         failed_at: vec![SimTime::ZERO; comps.len()],
@@ -559,6 +702,7 @@ pub fn simulate_with(
     let mut outage_start: Option<SimTime> = None;
     let (mut failed, mut bad, mut overload, mut clean_time) = (0.0, 0.0, 0.0, 0.0);
     let mut blame_now: Vec<(usize, f64)> = vec![];
+    let mut scratch: Option<State> = None;
     loop {
         let next = cal.pop_until(horizon);
         let now = if next.is_some() { cal.now() } else { horizon };
@@ -590,7 +734,7 @@ pub fn simulate_with(
             out.outages.push((now - s).as_secs_f64());
         }
         f_now = f;
-        blame_now = blame(&st, now, f.fail);
+        blame(&st, now, f.fail, &mut scratch, &mut blame_now);
     }
     if let Some(s) = outage_start {
         out.outages.push((horizon - s).as_secs_f64());
@@ -616,24 +760,38 @@ pub fn simulate_with(
 /// What is blamed is what failing parts add to the healthy stack's own failures (`f` minus
 /// the healthy baseline): overload included, since a server out of rotation is why the others
 /// are overloaded.
-fn blame(st: &State, now: SimTime, f: f64) -> Vec<(usize, f64)> {
+fn blame<'a>(
+    st: &State<'a>,
+    now: SimTime,
+    f: f64,
+    scratch: &mut Option<State<'a>>,
+    out: &mut Vec<(usize, f64)>,
+) {
+    out.clear();
     let excess = f - st.healthy.fail;
     if excess <= 0.0 {
-        return vec![];
+        return;
     }
-    let mut who = vec![];
     for c in 0..st.comps.len() {
         if !st.down[c] && !st.comps[c].members.iter().any(|&p| still_felt(st, p)) {
             continue;
         }
-        let mut without = st.clone();
-        restore(&mut without, c);
+        let without = match scratch {
+            Some(w) => {
+                w.clone_from(st);
+                w
+            }
+            None => scratch.insert(st.clone()),
+        };
+        restore(without, c);
         if without.failing(now) < f {
-            who.push(c);
+            out.push((c, 0.0));
         }
     }
-    let k = who.len().max(1) as f64;
-    who.into_iter().map(|c| (c, excess / k)).collect()
+    let k = out.len().max(1) as f64;
+    for (_, share) in out.iter_mut() {
+        *share = excess / k;
+    }
 }
 
 /// A repaired part whose failure still hurts: a server not yet back in rotation, a primary

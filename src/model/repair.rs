@@ -116,10 +116,24 @@ impl Detection {
 }
 
 /// The technicians of one `[[random_faults]]` entry.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Crews {
     /// When each technician is next free; empty when the crews are unlimited.
     free_at: Vec<SimTime>,
+}
+
+/// Copied with the fast path's state for every component it weighs: `clone_from` reuses the
+/// copy's buffer.
+impl Clone for Crews {
+    fn clone(&self) -> Self {
+        Crews {
+            free_at: self.free_at.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.free_at.clone_from(&src.free_at);
+    }
 }
 
 impl Crews {
@@ -166,10 +180,25 @@ pub enum Plan {
 }
 
 /// The repair side of one run: the crews of every `[[random_faults]]` entry.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Repairs {
     crews: Vec<Crews>,
     detection: Vec<Option<Detection>>,
+}
+
+/// As [`Crews`]: `clone_from` reuses the copy's buffers.
+impl Clone for Repairs {
+    fn clone(&self) -> Self {
+        Repairs {
+            crews: self.crews.clone(),
+            detection: self.detection.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.crews.clone_from(&src.crews);
+        self.detection.clone_from(&src.detection);
+    }
 }
 
 impl Repairs {
