@@ -323,6 +323,44 @@ mod tests {
     }
 
     #[test]
+    fn served_changes_a_policy_does_not_watch_change_nothing() {
+        // Two copies of each policy over the same servers: one told of every change of
+        // `served`, one only when `watches_served` says so (what the stack does). Their
+        // picks must never differ, with and without per-server `maxconn`.
+        let mut steps = rng("watches");
+        for a in ALL {
+            for (weights, maxconn) in [(&[1][..], &[0][..]), (&[2, 1, 3][..], &[0, 2, 0][..])] {
+                let mut s = servers(weights);
+                for (v, &m) in s.iter_mut().zip(maxconn) {
+                    v.maxconn = m;
+                }
+                let (mut told, mut lazy) = (LbPolicy::new(a, &s), LbPolicy::new(a, &s));
+                let (mut r1, mut r2) = (rng("w"), rng("w"));
+                for ip in 0..3000u32 {
+                    let i = if steps.below(2) == 0 {
+                        let pick = told.pick(&s, ip, &mut r1);
+                        assert_eq!(pick, lazy.pick(&s, ip, &mut r2), "{} at {ip}", a.name());
+                        let Pick::Server(i) = pick else { continue };
+                        s[i].served += 1;
+                        i
+                    } else {
+                        let i = steps.below(s.len() as u64) as usize;
+                        if s[i].served == 0 {
+                            continue;
+                        }
+                        s[i].served -= 1;
+                        i
+                    };
+                    told.server_updated(&s, i);
+                    if lazy.watches_served(&s[i]) {
+                        lazy.server_updated(&s, i);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_algorithm_handles_up_down_and_weights() {
         let mut r = rng("lbpolicy");
         for a in ALL {
