@@ -4,29 +4,40 @@
 //! in the order they were scheduled (first in, first out), as SimPy does. That tie-break is
 //! what makes a run reproducible. Both keys are packed into one `u128` so a comparison is a
 //! single integer compare, which matters: the heap sift is most of the engine's cost.
+//!
+//! A pop leaves the entry it hands out in the root slot, marked spent, and removes it only
+//! when the next operation is another pop. A handler mostly schedules something (the next
+//! arrival, the next service), and that push then takes the root slot and sifts down from
+//! there: one sift instead of a removal's sift down plus an insertion's sift up (issue 13).
+//! Keys are unique, so any heap over the same entries pops them in the same order: the
+//! sequence of events handled does not change.
 
 use super::time::SimTime;
 
+#[derive(Clone, Copy)]
 struct Entry<E> {
     /// `time << 64 | seq`: ordering by this integer is ordering by (time, seq).
     key: u128,
     event: E,
 }
 
-/// The future event list of one simulation run.
+/// The future event list of one simulation run. Events are `Copy` (the engine's contract:
+/// they are small and moved through the heap), which lets a spent root stay in place.
 pub struct Calendar<E> {
     heap: Vec<Entry<E>>,
+    /// `heap[0]` is the entry the last pop handed out, not a pending event.
+    spent_root: bool,
     seq: u64,
     now: SimTime,
 }
 
-impl<E> Default for Calendar<E> {
+impl<E: Copy> Default for Calendar<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Calendar<E> {
+impl<E: Copy> Calendar<E> {
     pub fn new() -> Self {
         Self::with_capacity(1024)
     }
@@ -34,6 +45,7 @@ impl<E> Calendar<E> {
     pub fn with_capacity(cap: usize) -> Self {
         Calendar {
             heap: Vec::with_capacity(cap),
+            spent_root: false,
             seq: 0,
             now: SimTime::ZERO,
         }
@@ -47,11 +59,11 @@ impl<E> Calendar<E> {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() - usize::from(self.spent_root)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     /// Schedules `event` at absolute time `at`. Times in the past are clamped to now, so time
@@ -73,13 +85,17 @@ impl<E> Calendar<E> {
     /// Pops the earliest event if it is due at or before `until`, advancing the clock to it.
     #[inline]
     pub fn pop_until(&mut self, until: SimTime) -> Option<E> {
+        if self.spent_root {
+            self.remove_spent_root();
+        }
         let first = self.heap.first()?;
         let at = SimTime((first.key >> 64) as u64);
         if at > until {
             return None;
         }
         self.now = at;
-        Some(self.pop_min().event)
+        self.spent_root = true;
+        Some(first.event)
     }
 
     /// Moves the clock forward to `t` (never backwards).
@@ -91,15 +107,19 @@ impl<E> Calendar<E> {
 
     #[inline(always)]
     fn push(&mut self, entry: Entry<E>) {
+        if self.spent_root {
+            // The new entry takes the spent root's slot.
+            self.spent_root = false;
+            self.sift_down_from_root(entry);
+            return;
+        }
         // Sift up with a hole instead of swaps: one move per level.
         let mut pos = self.heap.len();
         let key = entry.key;
         self.heap.push(entry);
         let heap = self.heap.as_mut_ptr();
-        // SAFETY: `pos` and every `parent` are < len; the element at the original `pos` is
-        // read out once and written back once, so no value is duplicated or dropped.
+        // SAFETY: `pos` and every `parent` are < len.
         unsafe {
-            let item = std::ptr::read(heap.add(pos));
             while pos > 0 {
                 let parent = (pos - 1) / 2;
                 if (*heap.add(parent)).key <= key {
@@ -108,24 +128,30 @@ impl<E> Calendar<E> {
                 std::ptr::copy_nonoverlapping(heap.add(parent), heap.add(pos), 1);
                 pos = parent;
             }
-            std::ptr::write(heap.add(pos), item);
+            std::ptr::write(heap.add(pos), entry);
         }
     }
 
+    /// Takes the spent root out: the last entry fills its slot and sifts down.
     #[inline]
-    fn pop_min(&mut self) -> Entry<E> {
-        let last = self.heap.pop().expect("pop_min on empty heap");
-        if self.heap.is_empty() {
-            return last;
+    fn remove_spent_root(&mut self) {
+        self.spent_root = false;
+        let last = self.heap.pop().expect("a spent root is in the heap");
+        if !self.heap.is_empty() {
+            self.sift_down_from_root(last);
         }
+    }
+
+    /// Writes `item` into the root slot, whose contents are no longer wanted, and sifts it
+    /// down with a hole ("bottom-up" style: one move per level).
+    #[inline(always)]
+    fn sift_down_from_root(&mut self, item: Entry<E>) {
         let len = self.heap.len();
         let heap = self.heap.as_mut_ptr();
-        // SAFETY: indices stay < len. The root is read out (returned), then `last` is sifted
-        // down into the hole with one move per level ("bottom-up" heap pop), written once.
+        // SAFETY: len >= 1 (the root slot exists) and every index read or written is < len.
         unsafe {
-            let root = std::ptr::read(heap);
             let mut pos = 0usize;
-            let key = last.key;
+            let key = item.key;
             loop {
                 let left = 2 * pos + 1;
                 if left >= len {
@@ -143,8 +169,7 @@ impl<E> Calendar<E> {
                 std::ptr::copy_nonoverlapping(heap.add(child), heap.add(pos), 1);
                 pos = child;
             }
-            std::ptr::write(heap.add(pos), last);
-            root
+            std::ptr::write(heap.add(pos), item);
         }
     }
 }
@@ -182,6 +207,29 @@ mod tests {
         cal.schedule_at(SimTime(3), 3); // in the past: clamped to now = 10
         assert_eq!(cal.pop_until(SimTime(15)), Some(3));
         assert_eq!(cal.now(), SimTime(10));
+    }
+
+    #[test]
+    fn a_handed_out_event_is_not_pending() {
+        let mut cal = Calendar::new();
+        cal.schedule_at(SimTime(2), 'b');
+        cal.schedule_at(SimTime(1), 'a');
+        assert_eq!(cal.pop_until(SimTime::MAX), Some('a'));
+        assert_eq!(cal.len(), 1);
+        // A push into the spent root's slot, then a pop that must remove a spent root.
+        cal.schedule_at(SimTime(3), 'c');
+        assert_eq!(cal.len(), 2);
+        assert_eq!(cal.pop_until(SimTime::MAX), Some('b'));
+        assert_eq!(cal.pop_until(SimTime::MAX), Some('c'));
+        assert!(cal.is_empty());
+        assert_eq!(cal.pop_until(SimTime::MAX), None);
+        assert!(cal.is_empty());
+        // Past `until`: nothing handed out, nothing lost.
+        cal.schedule_at(SimTime(9), 'd');
+        assert_eq!(cal.pop_until(SimTime(8)), None);
+        assert_eq!(cal.len(), 1);
+        assert_eq!(cal.pop_until(SimTime(9)), Some('d'));
+        assert!(cal.is_empty());
     }
 
     #[test]

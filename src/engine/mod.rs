@@ -14,8 +14,9 @@ pub use time::SimTime;
 
 /// A simulation model: owns its state, reacts to its own events.
 pub trait Model {
-    /// The event type. Keep it small and `Copy`: it is moved through the heap on every event.
-    type Event;
+    /// The event type, small and `Copy`: it is moved through the heap on every event (and
+    /// the calendar leaves a handed-out event in place until the next push or pop).
+    type Event: Copy;
 
     /// React to one event at `cal.now()`, scheduling any follow-ups on the calendar.
     fn handle(&mut self, event: Self::Event, cal: &mut Calendar<Self::Event>);

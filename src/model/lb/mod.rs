@@ -132,6 +132,26 @@ impl LbPolicy {
     }
 }
 
+impl LbPolicy {
+    /// Whether a change of `served` alone, on a server with view `v`, can change what this
+    /// policy picks next, i.e. whether [`Policy::server_updated`] has anything to do after a
+    /// request starts or ends there. `leastconn` keys on the count; `roundrobin` reads it only
+    /// through "full", which needs a `maxconn`; the others read nothing of it at all (their
+    /// `server_updated` is empty). Asked on every request start and end, so that the
+    /// notification, a call, is made only when it can matter (issue 13).
+    #[inline(always)]
+    pub fn watches_served(&self, v: &ServerView) -> bool {
+        match self {
+            LbPolicy::LeastConn(_) => true,
+            LbPolicy::RoundRobin(_) => v.maxconn > 0,
+            LbPolicy::StaticRr(_)
+            | LbPolicy::First(_)
+            | LbPolicy::Source(_)
+            | LbPolicy::Random(_) => false,
+        }
+    }
+}
+
 impl Policy for LbPolicy {
     #[inline]
     fn pick(&mut self, servers: &[ServerView], client_ip: u32, rng: &mut Rng) -> Pick {
@@ -299,6 +319,44 @@ mod tests {
                 Algorithm::RoundRobin | Algorithm::StaticRr | Algorithm::First
             );
             assert_eq!(LbPolicy::new(a, &s).fifo_fair(), fair, "{}", a.name());
+        }
+    }
+
+    #[test]
+    fn served_changes_a_policy_does_not_watch_change_nothing() {
+        // Two copies of each policy over the same servers: one told of every change of
+        // `served`, one only when `watches_served` says so (what the stack does). Their
+        // picks must never differ, with and without per-server `maxconn`.
+        let mut steps = rng("watches");
+        for a in ALL {
+            for (weights, maxconn) in [(&[1][..], &[0][..]), (&[2, 1, 3][..], &[0, 2, 0][..])] {
+                let mut s = servers(weights);
+                for (v, &m) in s.iter_mut().zip(maxconn) {
+                    v.maxconn = m;
+                }
+                let (mut told, mut lazy) = (LbPolicy::new(a, &s), LbPolicy::new(a, &s));
+                let (mut r1, mut r2) = (rng("w"), rng("w"));
+                for ip in 0..3000u32 {
+                    let i = if steps.below(2) == 0 {
+                        let pick = told.pick(&s, ip, &mut r1);
+                        assert_eq!(pick, lazy.pick(&s, ip, &mut r2), "{} at {ip}", a.name());
+                        let Pick::Server(i) = pick else { continue };
+                        s[i].served += 1;
+                        i
+                    } else {
+                        let i = steps.below(s.len() as u64) as usize;
+                        if s[i].served == 0 {
+                            continue;
+                        }
+                        s[i].served -= 1;
+                        i
+                    };
+                    told.server_updated(&s, i);
+                    if lazy.watches_served(&s[i]) {
+                        lazy.server_updated(&s, i);
+                    }
+                }
+            }
         }
     }
 

@@ -191,6 +191,17 @@ impl Policy for RoundRobin {
         if self.slots.len() != servers.len() {
             self.servers_changed(servers);
         }
+        // A pool of one: its credit is compared with nobody's, so it decides nothing and is
+        // not kept; the server is chosen whenever it is eligible as filed (the loop below
+        // would choose it too). Anything else (not eligible, or filed otherwise) goes the
+        // long way, which files it again.
+        if let [s] = servers {
+            let slot = self.slots[0];
+            if slot.eligible && s.is_usable() && !s.is_full() && i64::from(s.weight) == slot.weight
+            {
+                return Pick::Server(0);
+            }
+        }
         while let Some((i, w)) = self.richest() {
             let s = &servers[i];
             if !s.is_usable() || s.is_full() || i64::from(s.weight) != w {
@@ -277,6 +288,29 @@ mod tests {
             best = best.max(run);
         }
         best
+    }
+
+    #[test]
+    fn a_pool_of_one_follows_its_flags() {
+        let mut s = servers(&[2]);
+        let mut rr = RoundRobin::new(&s);
+        assert_eq!(picks(&mut rr, &s, 5), vec![0; 5]);
+        let mut r = rng("rr1");
+        // Full (maxconn reached), told or not: the backend queue; free again: chosen.
+        s[0].maxconn = 1;
+        s[0].served = 1;
+        assert_eq!(rr.pick(&s, 0, &mut r), Pick::BackendQueue);
+        rr.server_updated(&s, 0);
+        assert_eq!(rr.pick(&s, 0, &mut r), Pick::BackendQueue);
+        s[0].served = 0;
+        rr.server_updated(&s, 0);
+        assert_eq!(rr.pick(&s, 0, &mut r), Pick::Server(0));
+        // Down without notice: never chosen; a 503 once nothing is usable.
+        s[0].usable = false;
+        assert_eq!(rr.pick(&s, 0, &mut r), Pick::NoServer);
+        s[0].usable = true;
+        rr.servers_changed(&s);
+        assert_eq!(rr.pick(&s, 0, &mut r), Pick::Server(0));
     }
 
     #[test]

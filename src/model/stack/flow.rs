@@ -315,7 +315,7 @@ impl Stack {
     /// final failure or a redispatch: src/backend.c `back_handle_st_cer`).
     #[inline(always)]
     pub(super) fn assign(&mut self, id: ReqId, k: usize, i: usize) {
-        self.lbs[k].update_view(i, |v| v.served += 1);
+        self.lbs[k].add_served(i, true);
         let r = &mut self.reqs.items[id as usize];
         r.holds |= holds::SRV;
         r.server = i as u16;

@@ -482,7 +482,7 @@ impl Request {
         if lb.epoch != self.lb_epoch {
             return None; // that LB's state was wiped (crash, lost VIP): nothing to release
         }
-        lb.update_view(i, |v| v.served -= 1);
+        lb.add_served(i, false);
         Some((k, i))
     }
 
@@ -687,12 +687,28 @@ impl Balancer {
 
     /// Changes server `i`'s counters or flag through `f` and tells the policy, whose tree keys
     /// on them: every write to `served`, `queued` or `usable` outside [`Balancer::set_usable`]
-    /// goes through here, or a tree-keeping policy (`leastconn`, `roundrobin`) would choose
-    /// from stale keys.
+    /// goes through here (or [`Balancer::add_served`], a request's start and end), or a
+    /// tree-keeping policy (`leastconn`, `roundrobin`) would choose from stale keys.
     #[inline(always)]
     fn update_view(&mut self, i: usize, f: impl FnOnce(&mut ServerView)) {
         f(&mut self.views[i]);
         self.policy.server_updated(&self.views, i);
+    }
+
+    /// A request started (`up`) or ended at server `i`: its `served` count moves by one, and
+    /// the policy is told only if it reads that count ([`LbPolicy::watches_served`]): for
+    /// the others [`Policy::server_updated`] would change nothing.
+    #[inline(always)]
+    fn add_served(&mut self, i: usize, up: bool) {
+        let v = &mut self.views[i];
+        if up {
+            v.served += 1;
+        } else {
+            v.served -= 1;
+        }
+        if self.policy.watches_served(v) {
+            self.policy.server_updated(&self.views, i);
+        }
     }
 
     /// Recounts the usable servers after `usable` flags changed (O(n); up/down events only).

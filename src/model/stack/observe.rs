@@ -68,11 +68,12 @@ impl IntervalLatency {
         }
     }
 
-    /// The q-quantile in seconds (0 when empty). Reorders the exact values.
-    fn quantile_secs(&mut self, q: f64) -> f64 {
+    /// The `lo`- and `hi`-quantiles in seconds (0 when empty), `lo <= hi`. Reorders the
+    /// exact values.
+    fn quantiles_secs(&mut self, lo: f64, hi: f64) -> (f64, f64) {
         match &self.hist {
-            Some(h) => h.quantile_secs(q),
-            None => quantile_secs(&mut self.exact, q),
+            Some(h) => (h.quantile_secs(lo), h.quantile_secs(hi)),
+            None => quantile_pair_secs(&mut self.exact, lo, hi),
         }
     }
 
@@ -141,13 +142,27 @@ impl Observer {
     }
 }
 
-/// The q-quantile (nearest rank) of `xs` in seconds, 0 when empty. Reorders `xs`.
-fn quantile_secs(xs: &mut [u64], q: f64) -> f64 {
+/// The nearest rank of the q-quantile among `n` values, as an index into them sorted.
+fn rank(q: f64, n: usize) -> usize {
+    ((q * n as f64).ceil() as usize).clamp(1, n) - 1
+}
+
+/// The `lo`- and `hi`-quantiles (nearest rank, `lo <= hi`) of `xs` in seconds, 0 when empty.
+/// Reorders `xs`. After the selection of the lower rank every value above it is no smaller,
+/// so the higher rank is selected among those alone: the same two values as two selections
+/// over the whole interval, for about half the second one's work (this runs once per
+/// timeline row over the row's every latency: issue 13).
+fn quantile_pair_secs(xs: &mut [u64], lo: f64, hi: f64) -> (f64, f64) {
     if xs.is_empty() {
-        return 0.0;
+        return (0.0, 0.0);
     }
-    let rank = ((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1;
-    *xs.select_nth_unstable(rank).1 as f64 * 1e-9
+    let (a, b) = (rank(lo, xs.len()), rank(hi, xs.len()));
+    let (_, &mut low, above) = xs.select_nth_unstable(a);
+    let high = match b.checked_sub(a + 1) {
+        None => low,
+        Some(k) => *above.select_nth_unstable(k).1,
+    };
+    (low as f64 * 1e-9, high as f64 * 1e-9)
 }
 
 impl Stack {
@@ -185,8 +200,7 @@ impl Stack {
         row.completed = o.completed;
         row.failed = o.failed;
         row.errors.clone_from(&o.errors);
-        row.p50 = o.interval_ns.quantile_secs(0.5);
-        row.p99 = o.interval_ns.quantile_secs(0.99);
+        (row.p50, row.p99) = o.interval_ns.quantiles_secs(0.5, 0.99);
         let writing = self.dbs.writes_open && self.db[self.dbs.primary].up();
         row.primary.clear();
         row.primary.push_str(if writing {
@@ -469,8 +483,8 @@ mod tests {
         for i in 1..=1000u64 {
             l.push(i * 1_000_000);
         }
-        assert!((l.quantile_secs(0.5) - 0.5).abs() < 1e-12);
-        assert!((l.quantile_secs(0.99) - 0.99).abs() < 1e-12);
+        let (p50, p99) = l.quantiles_secs(0.5, 0.99);
+        assert!((p50 - 0.5).abs() < 1e-12 && (p99 - 0.99).abs() < 1e-12);
         l.clear();
         let n = 3 * EXACT_INTERVAL_LATENCIES as u64;
         for i in 1..=n {
@@ -478,12 +492,35 @@ mod tests {
         }
         assert!(l.exact.capacity() == 0 && l.hist.is_some());
         let exact = |q: f64| (q * n as f64).ceil() * 1e-6;
-        for q in [0.5, 0.99] {
-            let got = l.quantile_secs(q);
+        let (p50, p99) = l.quantiles_secs(0.5, 0.99);
+        for (q, got) in [(0.5, p50), (0.99, p99)] {
             assert!((got - exact(q)).abs() <= exact(q) * 1e-3, "q {q}: {got}");
         }
         l.clear();
         assert!(l.hist.is_none() && l.exact.is_empty());
-        assert_eq!(l.quantile_secs(0.5), 0.0);
+        assert_eq!(l.quantiles_secs(0.5, 0.99), (0.0, 0.0));
+    }
+
+    #[test]
+    fn quantile_pairs_match_a_sort() {
+        // The pair from one selection and one over the part above it, against the sorted
+        // values, on shuffled input of every small length (ties included) and a few large.
+        let mut rng = crate::engine::Rng::new(crate::engine::StreamId::new(3, "quantiles", 0));
+        for n in (1..=64).chain([999, 1000, 4097]) {
+            let mut xs: Vec<u64> = (0..n).map(|_| rng.below(50)).collect();
+            let mut sorted = xs.clone();
+            sorted.sort_unstable();
+            for (lo, hi) in [(0.5, 0.99), (0.5, 0.5), (0.0, 1.0), (0.9, 0.99)] {
+                let want = (
+                    sorted[rank(lo, n as usize)] as f64 * 1e-9,
+                    sorted[rank(hi, n as usize)] as f64 * 1e-9,
+                );
+                assert_eq!(
+                    quantile_pair_secs(&mut xs, lo, hi),
+                    want,
+                    "n {n} ({lo}, {hi})"
+                );
+            }
+        }
     }
 }
