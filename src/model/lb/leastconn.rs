@@ -14,13 +14,16 @@
 //! ([`key_of`]): an update is a walk up from one leaf that stops where the minimum no longer
 //! changes, and the tie rule's "first lightest server at or after the rotation point" is one
 //! walk up and down. Why not the alternatives (issue 13, callgrind instructions per request of
-//! `mm1.toml` at 1,000 servers and 90,000 requests/s, against random(2)'s 2,762):
+//! `mm1.toml` at 1,000 servers and 90,000 requests/s, against random(2)'s 2,761):
 //! - a `BTreeSet` of (fraction, index), which this replaced: 4,702 (1.70x random(2)), the
 //!   remove + insert of every start and end walking nodes of keys compared by two products,
-//!   and the successor query a `range()`; the flat tree: 2,617 (0.94x), with the same picks;
+//!   and the successor query a `range()`; the flat tree: 2,616 (0.95x), with the same picks;
 //! - a heap (the `priority-queue` crate used by [`super::RoundRobin`]) cannot answer the tie
 //!   rule's successor query without popping every tie, so it would change which of the tied
-//!   servers is chosen and with it every output.
+//!   servers is chosen and with it every output; and even keyed by (key, index), dropping the
+//!   rotation, it cost 3,683 (1.33x): each re-key hashes the server into the crate's
+//!   `IndexMap` and sifts its heap of positions, where the tree writes one slot per level it
+//!   climbs.
 //!
 //! Pools of up to 8 servers used to scan every slot instead (`SMALL_POOL`); the tree costs
 //! about the same there (the whole run's instructions at 2 servers +1.3%, at 8 servers -5%),
