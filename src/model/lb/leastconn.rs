@@ -6,19 +6,35 @@
 //! L209–234 key, L286–297 and L747–830 selection).
 //!
 //! Like HAProxy (an ebtree of servers by key, `fwlc_srv_reposition` on every connection taken
-//! or released), the candidates sit in an ordered tree, here a `BTreeSet` of (key, index),
-//! re-keyed through [`Policy::server_updated`] whenever a counter changes: a pick and an update
-//! cost O(log n), where the linear scan this replaces cost O(n) per request (3.4 µs per request
-//! at 1,000 servers, issue 13). An ordered set rather than a heap (the `priority-queue` crate
-//! used by [`super::RoundRobin`]) because the tie rule below needs "the first key-K entry at or
-//! after index r", a successor query a heap cannot answer without popping every tie.
+//! or released), the candidates are indexed by key and re-keyed through
+//! [`Policy::server_updated`] whenever a counter changes, so a pick and an update cost
+//! O(log n) where the linear scan this replaced cost O(n) per request (3.4 µs per request at
+//! 1,000 servers, issue 13). The index is a [`MinTree`], one flat `Vec` of per-subtree minimum
+//! keys over the servers in index order, with each key an exact integer image of its fraction
+//! ([`key_of`]): an update is a walk up from one leaf that stops where the minimum no longer
+//! changes, and the tie rule's "first lightest server at or after the rotation point" is one
+//! walk up and down. Why not the alternatives (issue 13, callgrind instructions per request of
+//! `mm1.toml` at 1,000 servers and 90,000 requests/s, against random(2)'s 2,761):
+//! - a `BTreeSet` of (fraction, index), which this replaced: 4,702 (1.70x random(2)), the
+//!   remove + insert of every start and end walking nodes of keys compared by two products,
+//!   and the successor query a `range()`; the flat tree: 2,616 (0.95x), with the same picks;
+//! - a heap (the `priority-queue` crate used by [`super::RoundRobin`]) cannot answer the tie
+//!   rule's successor query without popping every tie, so it would change which of the tied
+//!   servers is chosen and with it every output; and even keyed by (key, index), dropping the
+//!   rotation, it cost 3,683 (1.33x): each re-key hashes the server into the crate's
+//!   `IndexMap` and sifts its heap of positions, where the tree writes one slot per level it
+//!   climbs.
+//!
+//! Pools of up to 8 servers used to scan every slot instead (`SMALL_POOL`); the tree costs
+//! about the same there (the whole run's instructions at 2 servers +1.3%, at 8 servers -5%),
+//! so every pool size uses it and there is one path to test.
 //!
 //! Tie rule (unchanged from the scan, so outputs are byte-identical): among equal keys the
 //! first server at or after the rotation point (one past the last chosen server) in index order,
 //! wrapping round. HAProxy ≤ 3.1 serves equal keys in the order they were (re)inserted into the
 //! tree and 3.2+ rotates through a few lists from a random start; both are round-robin among
 //! ties, which is what domain.md asks for, and the cyclic index order is the deterministic one.
-//! Keys are compared exactly (cross-multiplication) where HAProxy truncates
+//! Keys are compared exactly (as fractions, see [`key_of`]) where HAProxy truncates
 //! `(inflight + 1) · 4096 / eweight` to an integer, so with unequal weights HAProxy sees a few
 //! more ties than we do.
 //!
@@ -27,71 +43,41 @@
 //! must be not full ([`ServerView::is_full`]) and otherwise the request waits in the backend
 //! queue, which any server draining first will serve.
 
-use std::cmp::Ordering;
-use std::collections::BTreeSet;
-
-use super::{Pick, Policy, SMALL_POOL, ServerView, UsableCount};
+use super::min_tree::{MinTree, NONE};
+use super::{Pick, Policy, ServerView, UsableCount};
 use crate::engine::Rng;
 
-/// A candidate's key, the fraction `num / den` = (inflight + 1) / weight, or 0 / weight for an
-/// idle server. Ordered by value, compared by cross-multiplication: exact in u64 because
-/// inflight + 1 ≤ 2^33 and weight ≤ 256 (config invariant), so each product stays below 2^41.
-#[derive(Clone, Copy, Debug)]
-struct Load {
-    num: u64,
-    den: u64,
-}
-
-impl Load {
-    /// The key of `s` if it is a candidate (usable and not full), else None.
-    #[inline]
-    fn of(s: &ServerView) -> Option<Load> {
-        if !s.is_usable() || s.is_full() {
-            return None;
-        }
-        let inflight = u64::from(s.served) + u64::from(s.queued);
-        Some(Load {
-            num: if inflight == 0 { 0 } else { inflight + 1 },
-            den: u64::from(s.weight),
-        })
+/// Server `s`'s key if it is a candidate (usable and not full), else [`NONE`]: the fraction
+/// (inflight + 1) / weight, or 0 for an idle server, as the integer ⌊(inflight + 1) · 2^16 /
+/// weight⌋. That image is exact: two distinct fractions with denominators of at most 256 (the
+/// weight's config bound) differ by at least 1/(256 · 256) = 2^-16, so their images differ
+/// and keep their order, and equal fractions (2/1 and 4/2) have equal images, so the ties, and
+/// with them the tie rule, are those of the exact fractions. inflight + 1 ≤ 2^33 (two u32
+/// counters), so the image stays below 2^49 < [`NONE`], and a busy server's image is at least
+/// 2 · 2^16 / 256 = 512 > 0, an idle one's.
+#[inline]
+fn key_of(s: &ServerView) -> u64 {
+    if !s.is_usable() || s.is_full() {
+        return NONE;
+    }
+    let inflight = u64::from(s.served) + u64::from(s.queued);
+    if inflight == 0 {
+        0
+    } else {
+        ((inflight + 1) << 16) / u64::from(s.weight)
     }
 }
-
-impl Ord for Load {
-    #[inline]
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.num * other.den).cmp(&(other.num * self.den))
-    }
-}
-
-impl PartialOrd for Load {
-    #[inline]
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Load {
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Load {}
 
 /// Least connections with round-robin among ties. Build with [`LeastConn::new`].
 #[derive(Clone, Debug, Default)]
 pub struct LeastConn {
     /// Where the tie-breaking search starts: one past the last chosen server.
     rotation: usize,
-    /// Each server's key as filed in `tree` (None: not a candidate, not in the tree).
-    keys: Vec<Option<Load>>,
-    /// The candidates by (key, index): the first entry is the lightest, lowest index.
-    tree: BTreeSet<(Load, u32)>,
+    /// Every server's key as filed (see [`key_of`]), [`NONE`] for a non-candidate.
+    tree: MinTree,
+    /// The pool size the tree was built for.
+    n: usize,
     usable: UsableCount,
-    /// At most [`SMALL_POOL`] servers: `tree` stays empty and a pick scans `keys`.
-    small: bool,
 }
 
 impl LeastConn {
@@ -101,61 +87,25 @@ impl LeastConn {
         lc
     }
 
-    /// Files server `i` under its current key (removing the old entry).
+    /// Files server `i` under its current key.
     #[inline]
     fn refile(&mut self, servers: &[ServerView], i: usize) {
-        let key = Load::of(&servers[i]);
-        let old = self.keys[i];
-        // Same value and both present (or both absent): the entry is where it belongs.
-        if old == key {
-            return;
-        }
-        self.keys[i] = key;
-        if self.small {
-            return;
-        }
-        if let Some(k) = old {
-            self.tree.remove(&(k, i as u32));
-        }
-        if let Some(k) = key {
-            self.tree.insert((k, i as u32));
+        let key = key_of(&servers[i]);
+        if self.tree.key(i) != key {
+            self.tree.set(i, key);
         }
     }
 
     /// The tie rule: among the lightest, the first at or after the rotation point, wrapping.
     #[inline]
     fn lightest(&self) -> Option<usize> {
-        if self.small {
-            // The tree's order, (key, index), with the tie rule folded in: among equal keys
-            // an index before the rotation point ranks after every index at or past it.
-            let mut best: Option<(Load, bool, usize)> = None;
-            for (i, k) in self.keys.iter().enumerate() {
-                let Some(k) = *k else { continue };
-                let wrapped = i < self.rotation;
-                // One comparison of the fractions (two products), not one for `<` and another
-                // for `==`.
-                let better = match best {
-                    None => true,
-                    Some((bk, bw, _)) => match k.cmp(&bk) {
-                        Ordering::Less => true,
-                        Ordering::Equal => bw && !wrapped,
-                        Ordering::Greater => false,
-                    },
-                };
-                if better {
-                    best = Some((k, wrapped, i));
-                }
-            }
-            return best.map(|(_, _, i)| i);
+        let m = self.tree.min();
+        if m == NONE {
+            return None;
         }
-        let &(key, first) = self.tree.first()?;
-        let from = u32::try_from(self.rotation).unwrap_or(u32::MAX);
-        let at_or_after = self
-            .tree
-            .range((key, from)..)
-            .next()
-            .filter(|(k, _)| *k == key);
-        Some(at_or_after.map_or(first, |&(_, i)| i) as usize)
+        self.tree
+            .first_at_most(self.rotation, m)
+            .or_else(|| self.tree.first_at_most(0, m))
     }
 }
 
@@ -166,11 +116,11 @@ impl Policy for LeastConn {
     /// re-filed and the search repeated, so a stale tree never returns an unusable or full
     /// server.
     fn pick(&mut self, servers: &[ServerView], _client_ip: u32, _rng: &mut Rng) -> Pick {
-        if self.keys.len() != servers.len() {
+        if self.n != servers.len() {
             self.servers_changed(servers);
         }
         while let Some(i) = self.lightest() {
-            if Load::of(&servers[i]) != self.keys[i] {
+            if key_of(&servers[i]) != self.tree.key(i) {
                 self.refile(servers, i);
                 self.usable.update(servers, i);
                 continue;
@@ -181,32 +131,24 @@ impl Policy for LeastConn {
         self.usable.no_free_server()
     }
 
-    /// Refiles every server (O(n log n), on up/down only); the rotation point is kept.
+    /// Refiles every server (O(n), on up/down only); the rotation point is kept.
     fn servers_changed(&mut self, servers: &[ServerView]) {
-        self.tree.clear();
-        self.keys.clear();
-        self.keys.resize(servers.len(), None);
-        self.small = servers.len() <= SMALL_POOL;
-        for i in 0..servers.len() {
-            self.refile(servers, i);
-        }
+        self.n = servers.len();
+        self.tree.reset(self.n);
+        self.tree.fill(self.n, |i| key_of(&servers[i]));
         self.usable.rebuild(servers);
     }
 
-    #[inline]
+    /// Not inlined: inlined, the tree walk made `LbPolicy::server_updated` too large to inline
+    /// into the backend, which cost the other algorithms instructions on every request start
+    /// and end (0.3% of `mm1.toml`'s, a roundrobin, under callgrind).
+    #[inline(never)]
     fn server_updated(&mut self, servers: &[ServerView], i: usize) {
-        if i >= self.keys.len() {
+        if i >= self.n {
             self.servers_changed(servers);
             return;
         }
-        if self.small {
-            // No tree to keep in order: the key is stored as it is now. (`refile` keeps a
-            // filed fraction of equal value instead; every reader of `keys` compares values,
-            // so the two are the same choice.)
-            self.keys[i] = Load::of(&servers[i]);
-        } else {
-            self.refile(servers, i);
-        }
+        self.refile(servers, i);
         self.usable.update(servers, i);
     }
 }
@@ -283,6 +225,43 @@ mod tests {
         assert_eq!(p.pick(&s, 0, &mut r), Pick::NoServer);
     }
 
+    /// [`key_of`]'s integer image orders and ties keys exactly as the fractions do
+    /// (cross-multiplication), over every weight 1..=256 and inflight counts from idle to the
+    /// largest two u32 counters can hold.
+    #[test]
+    fn keys_order_like_the_fractions() {
+        let mut r = rng("lc-keys");
+        let inflight = |r: &mut Rng| match r.below(3) {
+            0 => r.below(4),
+            1 => r.below(1 << 20),
+            _ => 2 * u64::from(u32::MAX) - r.below(1 << 20),
+        };
+        for _ in 0..1_000_000 {
+            let (wa, wb) = (1 + r.below(256), 1 + r.below(256));
+            let num = |i: u64| if i == 0 { 0 } else { i + 1 };
+            let ia = inflight(&mut r);
+            // Half the time b's fraction within a step of a's: the ties and near-ties.
+            let ib = if r.below(2) == 0 {
+                inflight(&mut r)
+            } else {
+                (num(ia) * wb / wa + r.below(3))
+                    .saturating_sub(2)
+                    .min(2 * u64::from(u32::MAX))
+            };
+            let view = |i: u64, w: u64| ServerView {
+                weight: w as u32,
+                served: (i / 2) as u32,
+                queued: (i - i / 2) as u32,
+                usable: true,
+                ..ServerView::default()
+            };
+            let exact = (num(ia) * wb).cmp(&(num(ib) * wa));
+            let (ka, kb) = (key_of(&view(ia, wa)), key_of(&view(ib, wb)));
+            assert_eq!(ka.cmp(&kb), exact, "{ia}/{wa} against {ib}/{wb}");
+            assert!(ka < NONE && kb < NONE);
+        }
+    }
+
     /// The scan this tree replaced (issue 13), kept as the reference: the first strictly
     /// lighter candidate from the rotation point round the slice.
     fn scan(servers: &[ServerView], rotation: usize) -> Option<usize> {
@@ -310,14 +289,14 @@ mod tests {
         best
     }
 
-    /// The tree's pick equals the brute-force scan's after every one of 200,000 random
+    /// The tree's pick equals the brute-force scan's after every one of 280,000 random
     /// updates (requests starting and ending, queues, maxconn, servers leaving and rejoining
     /// rotation, weights 1..=4 so that unequal fractions tie, like 2/1 and 4/2), with the
     /// rotation point carried along: the tie rule and the stale-entry path are both checked.
     #[test]
     fn tree_pick_is_the_scan_argmin() {
         let mut r = rng("lc-brute");
-        for n in [1usize, 2, 3, 7, 64] {
+        for n in [1usize, 2, 3, 7, 64, 100, 1_000] {
             let weights: Vec<u32> = (0..n).map(|_| 1 + r.below(4) as u32).collect();
             let mut s = servers(&weights);
             for (i, v) in s.iter_mut().enumerate() {

@@ -7,6 +7,7 @@
 pub mod chash;
 mod first;
 mod leastconn;
+mod min_tree;
 mod random;
 mod roundrobin;
 mod source;
@@ -23,12 +24,12 @@ pub use static_rr::StaticRr;
 use crate::engine::Rng;
 use crate::model::config::Algorithm;
 
-/// Pools up to this size are searched by a scan of a few slots instead of a tree or heaps
-/// (`leastconn`, `roundrobin`): the same choice, by the same rule, from the same per-server
-/// state, but at 2-8 servers a tree's re-keying on every request start and end costs more
-/// than reading eight slots (the `priority-queue` heaps were 18% of a 1-server M/M/1's
-/// instructions under callgrind). The brute-force tests in both files run pools on both sides
-/// of the threshold against the reference loop.
+/// Pools up to this size are searched by a scan of a few slots instead of heaps
+/// (`roundrobin`): the same choice, by the same rule, from the same per-server state, but at
+/// 2-8 servers the heaps' re-keying on every request start and end costs more than reading
+/// eight slots (the `priority-queue` heaps were 18% of a 1-server M/M/1's instructions under
+/// callgrind). Its brute-force test runs pools on both sides of the threshold against the
+/// reference loop. (`leastconn`'s flat tree costs no more than such a scan: it has no small path.)
 pub(crate) const SMALL_POOL: usize = 8;
 
 /// What a policy sees of one server: the LB's own counters, not the server's internals.
