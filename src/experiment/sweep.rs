@@ -10,8 +10,9 @@ use super::shard::Shard;
 use crate::model::timeline::NoRows;
 use crate::model::{Config, RunResults, Stack};
 use crate::stats::MeanCi;
-use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One combination of parameter values.
 #[derive(Clone, Debug)]
@@ -62,6 +63,12 @@ pub fn jobs(points: usize, replications: u32, shard: Option<Shard>) -> Vec<(usiz
 /// every finished run as it finishes (progress, journal), and `seen` its whole results
 /// first (what a chart needs beyond the metrics, kept by the caller instead of running the
 /// point again).
+///
+/// The jobs are taken longest first (the most requests expected: rate x (warm-up +
+/// duration); ties in job order) from one shared counter, so a study ends on its shortest
+/// runs: in job order, a rate sweep ended on its highest rates, one thread running the last
+/// of them while the other had nothing left (issue 13). The order runs are taken in changes
+/// nothing in them: each depends on its point and replication alone.
 pub fn run(
     points: &[Point],
     jobs: &[(usize, u64)],
@@ -69,11 +76,25 @@ pub fn run(
     done: &(dyn Fn(&RunRow) + Sync),
     seen: &(dyn Fn(usize, u64, &RunResults) + Sync),
 ) -> Vec<RunRow> {
-    jobs.par_iter()
-        .filter_map(|&(p, rep)| {
+    let requests = |&(p, _): &(usize, u64)| {
+        let c = &points[p].config;
+        c.workload.rate * (c.warmup + c.duration).as_secs_f64()
+    };
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by(|&a, &b| {
+        requests(&jobs[b])
+            .total_cmp(&requests(&jobs[a]))
+            .then(a.cmp(&b))
+    });
+    let next = AtomicUsize::new(0);
+    let finished = Mutex::new(Vec::with_capacity(jobs.len()));
+    let work = || {
+        let mut mine = vec![];
+        while let Some(&j) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
             if stop() {
-                return None;
+                continue;
             }
+            let (p, rep) = jobs[j];
             let r = Stack::run_with(&points[p].config, rep, &mut NoRows);
             seen(p, rep, &r);
             let row = RunRow {
@@ -82,9 +103,22 @@ pub fn run(
                 metrics: flatten(&r),
             };
             done(&row);
-            Some(row)
-        })
-        .collect()
+            mine.push((j, row));
+        }
+        finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(mine);
+    };
+    rayon::scope(|s| {
+        for _ in 1..rayon::current_num_threads() {
+            s.spawn(|_| work());
+        }
+        work();
+    });
+    let mut rows = finished.into_inner().unwrap_or_else(|e| e.into_inner());
+    rows.sort_unstable_by_key(|&(j, _)| j);
+    rows.into_iter().map(|(_, row)| row).collect()
 }
 
 /// Mean and 95% interval of every metric at one point.
