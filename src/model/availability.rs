@@ -229,6 +229,26 @@ enum E {
     ReplicaOut(u16, u32),
 }
 
+/// Which servers HAProxy serves from (see `State::rotation`), kept as two facts rather than a
+/// `Vec`: it is asked at every change of every pass (issue 13).
+#[derive(Clone, Copy)]
+struct Rotation {
+    /// Some active server is in rotation: the rotation is the active servers in it.
+    actives: bool,
+    /// Else the first backup in rotation, if any.
+    first_backup: Option<usize>,
+}
+
+impl Rotation {
+    fn has(self, st: &State, i: usize) -> bool {
+        if self.actives {
+            !st.cfg.servers[i].backup && !st.out_of_rotation[i]
+        } else {
+            Some(i) == self.first_backup
+        }
+    }
+}
+
 /// Static request mix shares the failing fraction needs.
 #[derive(Clone, Copy, Debug)]
 struct Mix {
@@ -485,14 +505,19 @@ impl State<'_> {
         }
     }
 
-    /// Server `i` is in the rotation HAProxy serves from: the active servers in rotation, or
-    /// when none is, the first backup in rotation (no Vec built: this runs at every change of
-    /// every pass, issue 13).
-    fn in_rotation(&self, i: usize, actives: bool, first_backup: Option<usize>) -> bool {
-        if actives {
-            !self.cfg.servers[i].backup && !self.out_of_rotation[i]
-        } else {
-            Some(i) == first_backup
+    /// The rotation HAProxy serves from now: the active servers in rotation, or when none is,
+    /// the first backup in rotation.
+    fn rotation(&self) -> Rotation {
+        let n = self.host_down.len();
+        let servers = &self.cfg.servers;
+        let actives = (0..n).any(|i| !servers[i].backup && !self.out_of_rotation[i]);
+        Rotation {
+            actives,
+            first_backup: if actives {
+                None
+            } else {
+                (0..n).find(|&i| servers[i].backup && !self.out_of_rotation[i])
+            },
         }
     }
 
@@ -502,15 +527,9 @@ impl State<'_> {
         let n = self.host_down.len();
         let h = &self.cfg.failures.health;
         let alive = |i: usize| !self.host_down[i] && !self.app_down[i];
-        let servers = &self.cfg.servers;
-        let actives = (0..n).any(|i| !servers[i].backup && !self.out_of_rotation[i]);
-        let first_backup = if actives {
-            None
-        } else {
-            (0..n).find(|&i| servers[i].backup && !self.out_of_rotation[i])
-        };
+        let set = self.rotation();
         let (mut rotation, mut serving) = (0usize, 0usize);
-        for i in (0..n).filter(|&i| self.in_rotation(i, actives, first_backup)) {
+        for i in (0..n).filter(|&i| set.has(self, i)) {
             rotation += 1;
             serving += usize::from(alive(i));
         }
@@ -519,7 +538,7 @@ impl State<'_> {
         }
         let share = 1.0 / rotation as f64;
         let mut f = 0.0;
-        for i in (0..n).filter(|&i| self.in_rotation(i, actives, first_backup)) {
+        for i in (0..n).filter(|&i| set.has(self, i)) {
             if alive(i) {
                 continue;
             }
@@ -538,20 +557,9 @@ impl State<'_> {
     /// The key of the state the serving parts are in (when [`State::f_pool`] says the pool
     /// serves).
     fn serving_key(&self) -> Serving {
-        let n = self.host_down.len();
-        let servers = &self.cfg.servers;
-        let actives = (0..n).any(|i| !servers[i].backup && !self.out_of_rotation[i]);
-        let first_backup = if actives {
-            None
-        } else {
-            (0..n).find(|&i| servers[i].backup && !self.out_of_rotation[i])
-        };
+        let rotation = self.rotation();
         self.opts.groups.key(
-            |i| {
-                self.in_rotation(i, actives, first_backup)
-                    && !self.host_down[i]
-                    && !self.app_down[i]
-            },
+            |i| rotation.has(self, i) && !self.host_down[i] && !self.app_down[i],
             self.primary,
             |m| self.serves_reads(m),
         )
