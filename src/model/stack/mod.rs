@@ -686,9 +686,10 @@ impl Balancer {
     }
 
     /// Changes server `i`'s counters or flag through `f` and tells the policy, whose tree keys
-    /// on them: every write to `served`, `queued` or `usable` outside [`Balancer::set_usable`]
-    /// goes through here (or [`Balancer::add_served`], a request's start and end), or a
-    /// tree-keeping policy (`leastconn`, `roundrobin`) would choose from stale keys.
+    /// on them: every write to `served`, `queued` or `usable` goes through here (or
+    /// [`Balancer::add_served`], a request's start and end), except `Stack::refresh_usable`'s,
+    /// which re-files every server at once (`servers_changed`); otherwise a tree-keeping policy
+    /// (`leastconn`, `roundrobin`) would choose from stale keys.
     #[inline(always)]
     fn update_view(&mut self, i: usize, f: impl FnOnce(&mut ServerView)) {
         f(&mut self.views[i]);
