@@ -225,19 +225,6 @@ fn config(
 
 // ---- closed forms ------------------------------------------------------------------------------
 
-/// Erlang C: probability that an arrival waits in M/M/c with offered load a = lambda/mu, via
-/// the Erlang B recursion B_0 = 1, B_k = a B_{k-1} / (k + a B_{k-1}) (numerically stable), then
-/// C = B_c / (1 - rho + rho B_c) with rho = a / c (domain.md §8).
-fn erlang_c(a: f64, c: u32) -> f64 {
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (k as f64 + a * b);
-    }
-    let rho = a / c as f64;
-    assert!(rho < 1.0);
-    b / (1.0 - rho + rho * b)
-}
-
 /// M/M/c mean response time: E[T] = C / (c mu - lambda) + 1 / mu.
 fn mmc_response(lambda: f64, mu: f64, c: u32) -> f64 {
     erlang_c(lambda / mu, c) / (c as f64 * mu - lambda) + 1.0 / mu

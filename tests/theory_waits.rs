@@ -87,16 +87,6 @@ fn config(lambda: f64, c: u32, requests: u64, seed: u64) -> Config {
     cfg
 }
 
-/// Erlang C (domain.md §8), via the Erlang B recursion; c = 1 gives rho.
-fn erlang_c(a: f64, c: u32) -> f64 {
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (k as f64 + a * b);
-    }
-    let rho = a / c as f64;
-    b / (1.0 - rho + rho * b)
-}
-
 /// Checks one stage against M/M/c: P(wait) = C, E[Wq] = C / (c mu - lambda), and, as
 /// P(Wq > t) = C e^{-(c mu - lambda) t}, the q-quantile ln(C / (1 - q)) / (c mu - lambda) for
 /// q > 1 - C (0 below: those ranks are the requests that did not wait).

@@ -153,6 +153,20 @@ pub fn stack(
     cfg
 }
 
+/// Erlang C: probability that an arrival waits in M/M/c with offered load a = lambda/mu, via
+/// the Erlang B recursion B_0 = 1, B_k = a B_{k-1} / (k + a B_{k-1}) (numerically stable), then
+/// C = B_c / (1 - rho + rho B_c) with rho = a / c (domain.md §8); c = 1 gives rho.
+/// (theory_queueing.rs checks it against known values.)
+pub fn erlang_c(a: f64, c: u32) -> f64 {
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (k as f64 + a * b);
+    }
+    let rho = a / c as f64;
+    assert!(rho < 1.0);
+    b / (1.0 - rho + rho * b)
+}
+
 /// P(|T| < t) for Student t with `df` degrees of freedom, exact for integer df (Abramowitz &
 /// Stegun 26.7.3-4), with theta = atan(t / sqrt(df)):
 ///   odd df:  (2/pi) (theta + sin theta (cos theta + 2/3 cos^3 theta + ...
