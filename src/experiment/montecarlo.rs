@@ -148,12 +148,13 @@ pub fn reps(runs: u32, shard: Option<Shard>) -> Vec<u64> {
 }
 
 /// Most figures (per-component values and outage durations) the runs in flight and the
-/// finished runs not yet handed on hold together: 16 MB of figures whatever the number of runs.
+/// finished runs not yet handed on hold together: 8 MB of figures whatever the number of runs.
 const WINDOW_FIGURES: usize = 1 << 20;
 
 /// Most runs in the window. A run blocked for a moment (measuring a degraded state, a
 /// request-level run of up to a second) leaves the other threads this many runs to work on
-/// meanwhile: about a second of runs on each of two threads.
+/// meanwhile: for `spof_study.toml`, about a third of a second of runs on each of two threads,
+/// as long as one of its state runs.
 const WINDOW_RUNS: usize = 1024;
 
 /// Runs replications `reps` in parallel and hands each to `ordered` in `reps` order, holding
