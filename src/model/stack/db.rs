@@ -13,7 +13,7 @@ const APPLY: ReqId = ReqId::MAX;
 impl Stack {
     /// Issues the request's next query, or finishes it when none is left.
     pub(super) fn next_query(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.in_query = false;
         let write = if r.work.reads > 0 {
             r.work.reads -= 1;
@@ -45,7 +45,7 @@ impl Stack {
                 }
             }
         };
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.db_node = node as u16;
         r.query = r.query.wrapping_add(1);
         r.in_query = true;
@@ -61,7 +61,7 @@ impl Stack {
     #[inline(always)]
     pub(super) fn db_connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId, retrying: bool) {
         let now = cal.now();
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         let n = r.db_node as usize;
         let client = &self.cfg.database.client;
         if retrying {
@@ -110,7 +110,7 @@ impl Stack {
             _ => {
                 let timeout = self.cfg.database.client.connect_timeout;
                 if retrying {
-                    self.reqs.items[id as usize].stage = Stage::DbSyn;
+                    self.reqs[id].stage = Stage::DbSyn;
                 }
                 self.syn_wait(cal, id, Stage::DbSyn, timeout);
                 return false;
@@ -121,7 +121,7 @@ impl Stack {
             return false;
         }
         self.db[n].open_conns += 1;
-        self.reqs.items[id as usize].db_conns |= 1u64 << n;
+        self.reqs[id].db_conns |= 1u64 << n;
         true
     }
 
@@ -133,7 +133,7 @@ impl Stack {
                 self.db_arrive(cal, id);
             }
         } else {
-            self.reqs.items[id as usize].stage = Stage::ToDb;
+            self.reqs[id].stage = Stage::ToDb;
             let d = self.cfg.database.network.sample_time(&mut self.net_rng);
             cal.schedule_in(d, Ev::DbArrive(id));
         }
@@ -141,7 +141,7 @@ impl Stack {
 
     /// Closes the request's per-request MySQL connections.
     pub(super) fn release_db_conns(&mut self, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         let mut mask = std::mem::take(&mut r.db_conns);
         while mask != 0 {
             let n = mask.trailing_zeros() as usize;
@@ -174,7 +174,7 @@ impl Stack {
         if self.dbs.link.answer() != Answer::Silent {
             return false;
         }
-        self.reqs.items[id as usize].stage = Stage::Hung;
+        self.reqs[id].stage = Stage::Hung;
         true
     }
 
@@ -185,12 +185,12 @@ impl Stack {
         if !self.query_lost(id) {
             return false;
         }
-        self.reqs.items[id as usize].reply_lost = true;
+        self.reqs[id].reply_lost = true;
         true
     }
 
     pub(super) fn on_db_arrive(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if r.zombie {
             self.reqs.release(id);
             return;
@@ -205,14 +205,14 @@ impl Stack {
     #[inline(always)]
     fn db_arrive(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
-        let node = self.reqs.items[id as usize].db_node as usize;
+        let node = self.reqs[id].db_node as usize;
         match self.db[node].faults.answer() {
             Answer::Refuses => {
                 self.end(cal, id, Cause::DbNodeDown);
                 return;
             }
             Answer::Silent => {
-                self.reqs.items[id as usize].stage = Stage::Hung;
+                self.reqs[id].stage = Stage::Hung;
                 return;
             }
             Answer::Up => {}
@@ -220,7 +220,7 @@ impl Stack {
         match self.db[node].station.arrive(now, id) {
             Admit::Start => self.db_start(cal, id, node),
             _ => {
-                let r = &mut self.reqs.items[id as usize];
+                let r = &mut self.reqs[id];
                 r.stage = Stage::DbWait;
                 r.since = now;
                 if r.measured {
@@ -232,7 +232,7 @@ impl Stack {
 
     #[inline]
     fn db_start(&mut self, cal: &mut Calendar<Ev>, id: ReqId, node: usize) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         let n = &mut self.db[node];
         let dist = if r.in_write {
             &self.cfg.database.write_time
@@ -255,7 +255,7 @@ impl Stack {
 
     pub(super) fn on_db_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         let node = r.db_node as usize;
         if self.db[node].station.epoch() != r.st_epoch {
             // The node died during the query: a crash already failed the request; silence
@@ -263,7 +263,7 @@ impl Stack {
             if r.zombie {
                 self.reqs.release(id);
             } else {
-                self.reqs.items[id as usize].stage = Stage::Hung;
+                self.reqs[id].stage = Stage::Hung;
             }
             return;
         }
@@ -287,12 +287,12 @@ impl Stack {
             self.reqs.release(id);
             return;
         }
-        self.reqs.items[id as usize].stage = Stage::Active;
+        self.reqs[id].stage = Stage::Active;
         if self.server_lost(now, id) || self.reply_lost(id) {
             return;
         }
         if waits {
-            self.reqs.items[id as usize].stage = Stage::Ack;
+            self.reqs[id].stage = Stage::Ack;
         } else {
             self.db_reply(cal, id);
         }
@@ -322,17 +322,17 @@ impl Stack {
     #[inline(always)]
     fn db_reply(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         if self.cfg.database.network.is_zero() {
-            self.reqs.items[id as usize].stage = Stage::Active;
+            self.reqs[id].stage = Stage::Active;
             self.query_answered(cal, id);
         } else {
-            self.reqs.items[id as usize].stage = Stage::FromDb;
+            self.reqs[id].stage = Stage::FromDb;
             let d = self.cfg.database.network.sample_time(&mut self.net_rng);
             cal.schedule_in(d, Ev::DbReply(id));
         }
     }
 
     pub(super) fn on_db_reply(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if r.zombie {
             self.reqs.release(id);
             return;
@@ -359,7 +359,7 @@ impl Stack {
     /// The MySQL client's read timeout expired: the application answers 500.
     pub(super) fn db_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         self.drop_db_wait(cal.now(), id);
-        self.reqs.items[id as usize].in_query = false;
+        self.reqs[id].in_query = false;
         self.end(cal, id, Cause::DbTimeout);
     }
 
@@ -403,7 +403,7 @@ impl Stack {
         }
         self.ship_buf = arrivals;
         if semi {
-            let token = self.reqs.items[id as usize].query;
+            let token = self.reqs[id].query;
             self.dbs.semi_waiters.push_back((id, token, self.gtid));
             cal.schedule_in(fo.semi_sync_timeout, Ev::SemiTimeout(self.gtid));
         }
@@ -492,7 +492,7 @@ impl Stack {
     }
 
     fn semi_waiting(&self, id: ReqId, token: u32) -> bool {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         r.live && !r.zombie && r.query == token && r.stage == Stage::Ack
     }
 
@@ -540,7 +540,7 @@ impl Stack {
         }
         for (id, token, _) in waiters {
             if self.semi_waiting(id, token) {
-                if self.reqs.items[id as usize].measured {
+                if self.reqs[id].measured {
                     self.dbs.semi_stalled_commits += 1;
                 }
                 self.db_reply(cal, id);
@@ -631,7 +631,7 @@ impl Stack {
             self.dbs.semi_waiters.clear();
         }
         for id in victims {
-            let r = &mut self.reqs.items[id as usize];
+            let r = &mut self.reqs[id];
             if matches!(r.stage, Stage::DbWait | Stage::Ack) {
                 r.stage = Stage::Active;
             }
@@ -762,7 +762,7 @@ impl Stack {
         let victims = self.requests_where(|r| r.in_query && r.stage.at_db());
         for id in victims {
             self.drop_db_wait(now, id);
-            let r = &mut self.reqs.items[id as usize];
+            let r = &mut self.reqs[id];
             if matches!(r.stage, Stage::DbWait | Stage::Ack) {
                 r.stage = Stage::Active;
             }
@@ -783,9 +783,9 @@ impl Stack {
                 && !servers[r.server as usize].app_frozen()
         });
         for id in hung {
-            let r = &self.reqs.items[id as usize];
+            let r = &self.reqs[id];
             if r.reply_lost {
-                self.reqs.items[id as usize].reply_lost = false;
+                self.reqs[id].reply_lost = false;
                 self.db_reply(cal, id);
             } else if self.db[r.db_node as usize].faults.answer() != Answer::Silent {
                 self.send_query(cal, id);
@@ -912,7 +912,7 @@ impl Stack {
         // Commits still waiting on the old primary wait for a host that does not answer.
         for (id, token, _) in std::mem::take(&mut self.dbs.semi_waiters) {
             if self.semi_waiting(id, token) {
-                self.reqs.items[id as usize].stage = Stage::Hung;
+                self.reqs[id].stage = Stage::Hung;
             }
         }
         for n in 0..self.db.len() {

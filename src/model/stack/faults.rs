@@ -308,7 +308,7 @@ impl Stack {
         for id in victims {
             self.drop_db_wait(now, id);
             self.release_db_conns(id);
-            let r = &mut self.reqs.items[id as usize];
+            let r = &mut self.reqs[id];
             // The stations were wiped: nothing to give back there.
             r.holds &= !(holds::NGX | holds::APP);
             r.ngx_conns = 0;
@@ -359,7 +359,7 @@ impl Stack {
         }
         for id in victims {
             self.drop_db_wait(now, id);
-            let r = &mut self.reqs.items[id as usize];
+            let r = &mut self.reqs[id];
             r.holds &= !holds::APP;
             r.in_query = false;
             if matches!(r.stage, Stage::AppWait | Stage::DbWait) {
@@ -372,7 +372,7 @@ impl Stack {
 
     /// A request waiting for a DB executor leaves that queue (its client went away).
     pub(super) fn drop_db_wait(&mut self, now: SimTime, id: ReqId) {
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         if r.stage == Stage::DbWait {
             self.db[r.db_node as usize].station.remove_waiting(now, id);
         }
@@ -473,7 +473,7 @@ impl Stack {
     fn redispatch_queue(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         let waiting: Vec<(ReqId, u32)> = self.lbs[k].server_q[i].drain(..).collect();
         for (id, epoch) in waiting {
-            let r = &self.reqs.items[id as usize];
+            let r = &self.reqs[id];
             if !(r.live && r.queued && r.epoch == epoch) {
                 continue;
             }

@@ -92,7 +92,7 @@ impl Stack {
         }
         match self.resolve(now, work.client_ip) {
             Some(addr) => {
-                self.reqs.items[id as usize].addr = addr;
+                self.reqs[id].addr = addr;
                 self.client_connect(cal, id);
             }
             None => self.fail(now, id, Cause::LbDown),
@@ -104,7 +104,7 @@ impl Stack {
     /// retransmitted until the client's connect timeout.
     #[inline]
     fn client_connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let addr = self.reqs.items[id as usize].addr;
+        let addr = self.reqs[id].addr;
         match self.lb_at(addr) {
             (Answer::Up, Some(k)) => self.lb_accept(cal, id, k),
             (Answer::Refuses, _) | (Answer::Up, None) => self.fail(cal.now(), id, Cause::LbDown),
@@ -124,7 +124,7 @@ impl Stack {
         stage: Stage,
         timeout: SimTime,
     ) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if r.stage != stage {
             r.since = cal.now();
             r.syn = 0;
@@ -138,7 +138,7 @@ impl Stack {
     /// stage stays while the connect goes on (its start and SYN count with it), and becomes
     /// `Active` once the request moves on.
     pub(super) fn on_syn(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         if r.zombie {
             self.reqs.release(id);
             return;
@@ -208,7 +208,7 @@ impl Stack {
             lb
         };
         lb.held += 1;
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.holds |= holds::LB;
         r.lb = k as u8;
         r.lb_epoch = lb.epoch;
@@ -238,7 +238,7 @@ impl Stack {
 
     pub(super) fn on_lb_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         let k = r.lb as usize;
         let lb = &mut self.lbs[k];
         let limited = lb.limiter.is_some();
@@ -247,7 +247,7 @@ impl Stack {
             && let Some(next) = st.finish(now)
         {
             let st_epoch = st.epoch();
-            let n = &mut self.reqs.items[next as usize];
+            let n = &mut self.reqs[next];
             if n.measured {
                 self.waits.lb_threads.waited(now - n.since);
             }
@@ -260,7 +260,7 @@ impl Stack {
             self.reqs.release(id);
             return;
         }
-        self.reqs.items[id as usize].stage = Stage::Active;
+        self.reqs[id].stage = Stage::Active;
         if limited {
             self.http_rules(cal, id);
         } else {
@@ -272,13 +272,13 @@ impl Stack {
     /// it, unless no other is usable (`srvtoavoid` in HAProxy's `get_server_*`).
     #[inline]
     pub(super) fn select(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         let (k, avoid, client_ip) = (r.lb as usize, r.avoid as usize, r.work.client_ip);
         // Persistence comes before balancing; a redispatched request is balanced.
         if self.sticky.is_some() && avoid == NO_SERVER as usize && self.sticky_select(cal, id) {
             return;
         }
-        if self.lbs[k].policy.fifo_fair() && self.live_backend_head(k) {
+        if self.lbs[k].fifo_fair && self.live_backend_head(k) {
             self.enqueue(cal, id, None);
             return;
         }
@@ -316,7 +316,7 @@ impl Stack {
     #[inline(always)]
     pub(super) fn assign(&mut self, id: ReqId, k: usize, i: usize) {
         self.lbs[k].add_served(i, true);
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.holds |= holds::SRV;
         r.server = i as u16;
         r.avoid = NO_SERVER;
@@ -328,7 +328,7 @@ impl Stack {
     /// True if LB `k`'s backend queue holds at least one live entry (drops stale heads).
     fn live_backend_head(&mut self, k: usize) -> bool {
         while let Some(&(id, epoch)) = self.lbs[k].backend_q.front() {
-            let r = &self.reqs.items[id as usize];
+            let r = &self.reqs[id];
             if r.queued && r.epoch == epoch {
                 return true;
             }
@@ -339,7 +339,7 @@ impl Stack {
 
     pub(super) fn enqueue(&mut self, cal: &mut Calendar<Ev>, id: ReqId, server: Option<usize>) {
         let now = cal.now();
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.epoch = r.epoch.wrapping_add(1);
         r.queued = true;
         r.since = now;
@@ -365,7 +365,7 @@ impl Stack {
     }
 
     pub(super) fn on_queue_timeout(&mut self, cal: &mut Calendar<Ev>, id: ReqId, epoch: u32) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if !r.live || !r.queued || r.epoch != epoch {
             return; // already dequeued: stale timer
         }
@@ -375,7 +375,7 @@ impl Stack {
 
     /// Takes a queued request out of its LB's queue accounting (its entry goes stale).
     pub(super) fn unqueue(&mut self, now: SimTime, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.queued = false;
         r.stage = Stage::Active;
         let lb = &mut self.lbs[r.lb as usize];
@@ -391,7 +391,7 @@ impl Stack {
     pub(super) fn purge_backend_queue(&mut self, cal: &mut Calendar<Ev>, k: usize) {
         let waiting: Vec<(ReqId, u32)> = self.lbs[k].backend_q.drain(..).collect();
         for (id, epoch) in waiting {
-            let r = &self.reqs.items[id as usize];
+            let r = &self.reqs[id];
             if r.live && r.queued && r.epoch == epoch {
                 self.unqueue(cal.now(), id);
                 self.end(cal, id, Cause::NoServer);
@@ -408,15 +408,15 @@ impl Stack {
     #[inline(always)]
     pub(super) fn connect(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
         match self.servers[i].host.answer() {
-            Answer::Up if self.cfg.lb.connect.is_zero() => self.established(cal, id, i),
+            Answer::Up if !self.lb_connect_delay => self.established(cal, id, i),
             Answer::Up => {
-                let k = self.reqs.items[id as usize].lb as usize;
+                let k = self.reqs[id].lb as usize;
                 let d = self
                     .cfg
                     .lb
                     .connect
                     .sample_time(&mut self.lbs[k].connect_rng);
-                let r = &mut self.reqs.items[id as usize];
+                let r = &mut self.reqs[id];
                 r.stage = Stage::LbSyn;
                 r.since = cal.now();
                 r.syn = 1;
@@ -440,7 +440,7 @@ impl Stack {
     /// `back_handle_st_cer`).
     fn conn_error(&mut self, cal: &mut Calendar<Ev>, id: ReqId, explicit: bool) {
         let h = &self.cfg.failures.health;
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         let (k, i) = (r.lb as usize, r.server as usize);
         let max = h.retries.min(255) as u8;
         if r.retries >= max {
@@ -460,7 +460,7 @@ impl Stack {
         let turnaround = h.timeout_connect.min(SimTime::from_secs(1));
         let wait = explicit && (!redispatch || active <= 1);
         let measured = r.measured;
-        let rq = &mut self.reqs.items[id as usize];
+        let rq = &mut self.reqs[id];
         rq.retries = retries;
         if redispatch {
             if measured {
@@ -474,10 +474,10 @@ impl Stack {
             if measured {
                 self.servers[i].retries += 1;
             }
-            self.reqs.items[id as usize].reselect = false;
+            self.reqs[id].reselect = false;
         }
         if wait {
-            self.reqs.items[id as usize].stage = Stage::Retry;
+            self.reqs[id].stage = Stage::Retry;
             cal.schedule_in(turnaround, Ev::Retry(id));
         } else {
             self.retry(cal, id);
@@ -485,16 +485,16 @@ impl Stack {
     }
 
     pub(super) fn on_retry(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        if self.reqs.items[id as usize].zombie {
+        if self.reqs[id].zombie {
             self.reqs.release(id);
             return;
         }
-        self.reqs.items[id as usize].stage = Stage::Active;
+        self.reqs[id].stage = Stage::Active;
         self.retry(cal, id);
     }
 
     fn retry(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if r.reselect {
             r.reselect = false;
             self.select(cal, id);
@@ -544,7 +544,7 @@ impl Stack {
                 return;
             };
             self.lbs[k].queue_len.add(cal.now(), -1);
-            let r = &mut self.reqs.items[id as usize];
+            let r = &mut self.reqs[id];
             if r.measured {
                 self.waits.lb_queue.waited(cal.now() - r.since);
             }
@@ -582,7 +582,7 @@ impl Stack {
         } else {
             lb.backend_q.pop_front()?
         };
-        self.reqs.items[id as usize].queued = false;
+        self.reqs[id].queued = false;
         Some(id)
     }
 
@@ -595,7 +595,7 @@ impl Stack {
     fn established(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
         let now = cal.now();
         let life = self.servers[i].life;
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.epoch = r.epoch.wrapping_add(1);
         r.life = life;
         let (token, work) = (r.epoch, r.work);
@@ -610,7 +610,7 @@ impl Stack {
             return;
         }
         s.inside += conns;
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.holds |= holds::NGX;
         r.ngx_conns = conns as u8;
         if work.nginx == SimTime::ZERO {
@@ -633,13 +633,13 @@ impl Stack {
 
     pub(super) fn on_nginx_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         let i = r.server as usize;
         let s = &mut self.servers[i];
         if s.nginx.epoch() == r.st_epoch
             && let Some(next) = s.nginx.finish(now)
         {
-            let n = &mut self.reqs.items[next as usize];
+            let n = &mut self.reqs[next];
             if n.measured {
                 self.waits.nginx.waited(now - n.since);
             }
@@ -651,7 +651,7 @@ impl Stack {
             self.reqs.release(id);
             return;
         }
-        self.reqs.items[id as usize].stage = Stage::Active;
+        self.reqs[id].stage = Stage::Active;
         if self.server_lost(now, id) {
             return;
         }
@@ -662,7 +662,7 @@ impl Stack {
     /// upstream.
     #[inline(always)]
     fn nginx_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if r.work.static_file {
             if r.measured && r.doomed.is_none() {
                 self.servers[i].completed += 1;
@@ -684,7 +684,7 @@ impl Stack {
         let now = cal.now();
         if retrying {
             // The connect carries on (its stage says so until now); anything else moves on.
-            let r = &mut self.reqs.items[id as usize];
+            let r = &mut self.reqs[id];
             r.stage = Stage::Active;
             if now >= r.since + self.cfg.servers[i].proxy_connect_timeout {
                 // No SYN leaves at the timeout: Nginx gives up.
@@ -707,7 +707,7 @@ impl Stack {
                 self.app_start(cal, id, i);
             }
             Admit::Queued => {
-                let r = &mut self.reqs.items[id as usize];
+                let r = &mut self.reqs[id];
                 r.stage = Stage::AppWait;
                 r.since = now;
                 if r.measured {
@@ -726,7 +726,7 @@ impl Stack {
             Upstream::Unix => self.end(cal, id, Cause::AppQueueFull),
             Upstream::Tcp => {
                 if retrying {
-                    self.reqs.items[id as usize].stage = Stage::NginxSyn;
+                    self.reqs[id].stage = Stage::NginxSyn;
                 }
                 let timeout = self.cfg.servers[i].proxy_connect_timeout;
                 self.syn_wait(cal, id, Stage::NginxSyn, timeout)
@@ -739,7 +739,7 @@ impl Stack {
     fn app_start(&mut self, cal: &mut Calendar<Ev>, id: ReqId, i: usize) {
         let now = cal.now();
         let s = &mut self.servers[i];
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.holds |= holds::APP;
         // The station admitted it, so a worker is free (only tracked when it matters).
         r.worker = s.free_workers.pop().unwrap_or(0);
@@ -755,12 +755,12 @@ impl Stack {
     }
 
     pub(super) fn on_app_cpu_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         if r.zombie {
             self.reqs.release(id);
             return;
         }
-        self.reqs.items[id as usize].stage = Stage::Active;
+        self.reqs[id].stage = Stage::Active;
         if self.server_lost(cal.now(), id) || self.app_stuck(id) {
             return;
         }
@@ -770,7 +770,7 @@ impl Stack {
     /// The application answered: free the worker, Nginx and the LB, respond.
     #[inline(always)]
     pub(super) fn app_finish(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         let (i, good) = (
             r.server as usize,
             r.measured && !r.counted && r.doomed.is_none(),
@@ -788,7 +788,7 @@ impl Stack {
     /// The response passes back through Nginx and HAProxy to the client.
     #[inline(always)]
     fn respond(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.release_nginx(&mut self.servers);
         if let Some((k, i)) = r.release_srv(&mut self.lbs) {
             self.lb_dequeue(cal, k, i);
@@ -802,7 +802,7 @@ impl Stack {
     /// client already has its answer). True when that happened.
     #[inline]
     pub(super) fn server_lost(&mut self, now: SimTime, id: ReqId) -> bool {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         if r.server == NO_SERVER || self.servers[r.server as usize].life == r.life {
             return false;
         }
@@ -812,13 +812,13 @@ impl Stack {
 
     #[cold]
     fn lose_server_side(&mut self, now: SimTime, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         // The host's stations were wiped when it died: nothing to give back there.
         r.holds &= !(holds::NGX | holds::APP);
         r.ngx_conns = 0;
         r.in_query = false;
         self.release_db_conns(id);
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         r.stage = Stage::Hung;
         if !r.has(holds::SRV) {
             // Nothing waits for an answer from this server any more.
@@ -830,7 +830,7 @@ impl Stack {
     /// until a timeout or the restart. True when that happened.
     #[inline]
     pub(super) fn app_stuck(&mut self, id: ReqId) -> bool {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if !self.servers[r.server as usize].app_frozen() {
             return false;
         }
@@ -869,7 +869,7 @@ impl Stack {
     pub(super) fn worker_killed(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
         self.drop_db_wait(now, id);
-        self.reqs.items[id as usize].in_query = false;
+        self.reqs[id].in_query = false;
         self.end(cal, id, Cause::AppWorkerTimeout);
     }
 
@@ -878,12 +878,12 @@ impl Stack {
     /// told: `proxy_ignore_client_abort` off closes the socket, a sync worker notices only when
     /// it writes its answer).
     fn drop_from_nginx(&mut self, now: SimTime, id: ReqId) {
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         if r.stage == Stage::NginxWait {
             self.servers[r.server as usize]
                 .nginx
                 .remove_waiting(now, id);
-            self.reqs.items[id as usize].stage = Stage::Active;
+            self.reqs[id].stage = Stage::Active;
         }
         self.release_nginx(id);
     }
@@ -891,7 +891,7 @@ impl Stack {
     /// After the client got its answer, the request lives on only while the application
     /// still works on it (a worker, or its backlog); otherwise it is over.
     fn orphan(&mut self, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         if !(r.has(holds::APP) || r.stage == Stage::AppWait) {
             self.reqs.finish(id);
         }
@@ -901,25 +901,25 @@ impl Stack {
 
     #[inline]
     pub(super) fn release_lb(&mut self, id: ReqId) {
-        self.reqs.items[id as usize].release_lb(&mut self.lbs);
+        self.reqs[id].release_lb(&mut self.lbs);
     }
 
     /// Frees the server slot at the LB and lets the oldest queued request in.
     #[inline]
     pub(super) fn release_srv(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        if let Some((k, i)) = self.reqs.items[id as usize].release_srv(&mut self.lbs) {
+        if let Some((k, i)) = self.reqs[id].release_srv(&mut self.lbs) {
             self.lb_dequeue(cal, k, i);
         }
     }
 
     #[inline]
     pub(super) fn release_nginx(&mut self, id: ReqId) {
-        self.reqs.items[id as usize].release_nginx(&mut self.servers);
+        self.reqs[id].release_nginx(&mut self.servers);
     }
 
     #[inline(always)]
     pub(super) fn release_app(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if !r.take(holds::APP) {
             return;
         }
@@ -949,7 +949,7 @@ impl Stack {
     /// occupies included) and the client gets the error.
     pub(super) fn end(&mut self, cal: &mut Calendar<Ev>, id: ReqId, cause: Cause) {
         let now = cal.now();
-        let r = self.reqs.items[id as usize];
+        let r = self.reqs[id];
         match r.stage {
             Stage::NginxWait => {
                 self.servers[r.server as usize]
@@ -963,7 +963,7 @@ impl Stack {
             _ => {}
         }
         if matches!(r.stage, Stage::NginxWait | Stage::AppWait | Stage::DbWait) {
-            self.reqs.items[id as usize].stage = Stage::Active;
+            self.reqs[id].stage = Stage::Active;
         }
         self.release_app(cal, id);
         self.release_db_conns(id);
@@ -977,7 +977,7 @@ impl Stack {
 
     #[inline]
     pub(super) fn complete(&mut self, now: SimTime, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         if r.counted || r.doomed.is_some() {
             self.complete_failed(now, id);
             return;
@@ -997,7 +997,7 @@ impl Stack {
         self.reqs.finish(id);
         if self.client_side {
             // (A finished slot keeps its contents until it is reused.)
-            let client = self.reqs.items[id as usize];
+            let client = self.reqs[id];
             self.client_answered(now, &client, true);
         }
     }
@@ -1005,7 +1005,7 @@ impl Stack {
     /// `complete` for a request whose client already had an error, or lost its LB.
     #[cold]
     fn complete_failed(&mut self, now: SimTime, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         if r.counted {
             self.reqs.finish(id);
         } else if let Some(cause) = r.doomed {
@@ -1016,7 +1016,7 @@ impl Stack {
     /// The client gets an error now (counted once); the request may still hold resources on
     /// the server side.
     pub(super) fn fail_client(&mut self, now: SimTime, id: ReqId, cause: Cause) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if r.counted {
             return;
         }
@@ -1032,7 +1032,7 @@ impl Stack {
         self.obs.failed(cause);
         self.in_system.add(now, -1);
         if self.client_side {
-            let client = self.reqs.items[id as usize];
+            let client = self.reqs[id];
             self.client_answered(now, &client, false);
         }
     }

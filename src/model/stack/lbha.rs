@@ -147,7 +147,7 @@ impl Stack {
         let victims =
             self.requests_where(|r| r.has(holds::LB) && r.lb as usize == k && r.lb_epoch == epoch);
         for id in victims {
-            let r = &mut self.reqs.items[id as usize];
+            let r = &mut self.reqs[id];
             match r.stage {
                 Stage::LbWait
                 | Stage::LbProc

@@ -497,7 +497,8 @@ impl Request {
     }
 }
 
-/// Requests in the system, indexed by `ReqId`, slots reused through a free list.
+/// Requests in the system, indexed by `ReqId` (`self.reqs[id]`), slots reused through a free
+/// list. `items` only ever grows: the unchecked indexing below relies on it.
 struct Slab {
     items: Vec<Request>,
     free: Vec<ReqId>,
@@ -543,6 +544,39 @@ impl Slab {
             r.live = false;
             self.free.push(id);
         }
+    }
+}
+
+/// `self.reqs[id]`: a request by its id, without a bounds check. A request is reached a
+/// dozen times per event (its stage, holds, counters, epochs), each through `&mut self`, so
+/// the compiler re-reads the slab's length and compares it every time: 53 of M/M/1's 1,526
+/// instructions per request (issue 13).
+impl std::ops::Index<ReqId> for Slab {
+    type Output = Request;
+    #[inline(always)]
+    fn index(&self, id: ReqId) -> &Request {
+        debug_assert!(
+            (id as usize) < self.items.len(),
+            "request id {id} out of the slab"
+        );
+        // SAFETY: every `ReqId` in the model (in events, stations, queues, deadline FIFOs,
+        // waiters) was returned by `Slab::alloc`, which returns either an index popped from
+        // `free` (pushed only by `release` and `finish`, with an id that was valid then) or
+        // `items.len() - 1` after a push; `items` only grows (nothing in the model truncates,
+        // drains or replaces it), so an id once valid stays below `items.len()`.
+        unsafe { self.items.get_unchecked(id as usize) }
+    }
+}
+
+impl std::ops::IndexMut<ReqId> for Slab {
+    #[inline(always)]
+    fn index_mut(&mut self, id: ReqId) -> &mut Request {
+        debug_assert!(
+            (id as usize) < self.items.len(),
+            "request id {id} out of the slab"
+        );
+        // SAFETY: as for `Index` above.
+        unsafe { self.items.get_unchecked_mut(id as usize) }
     }
 }
 
@@ -653,6 +687,8 @@ struct Balancer {
     /// Bumped when the process restarts: checks of the previous life are dropped.
     check_epoch: u32,
     policy: LbPolicy,
+    /// `policy.fifo_fair()`, asked for every request (the policy never changes).
+    fifo_fair: bool,
     views: Vec<ServerView>,
     /// Servers with `usable` set, and those of them that are not backups: kept by
     /// [`Balancer::recount`] so that the per-request paths (redispatch, retries) need no scan.
@@ -883,6 +919,8 @@ pub struct Stack {
     track_workers: bool,
     /// One HAProxy (`lb.ha = "single"`): a client's address is always that LB's.
     single_lb: bool,
+    /// `lb.connect` takes time (it is not the point mass at zero): asked at every connect.
+    lb_connect_delay: bool,
     /// An LB queue is being drained (`lb_dequeue`): nested drains are noted, not run.
     dequeuing: bool,
     dequeue_pending: Vec<(usize, usize)>,
@@ -943,6 +981,7 @@ impl Stack {
                     epoch: 0,
                     check_epoch: 0,
                     policy: LbPolicy::new(cfg.lb.algorithm, &views),
+                    fifo_fair: false,
                     health: vec![Health::new(f.health.rise, f.health.fall); views.len()],
                     server_q: vec![VecDeque::new(); views.len()],
                     usable: 0,
@@ -966,6 +1005,7 @@ impl Stack {
                     script_epoch: 0,
                 };
                 lb.recount(|i| cfg.servers[i].backup);
+                lb.fifo_fair = lb.policy.fifo_fair();
                 lb
             })
             .collect();
@@ -1094,6 +1134,7 @@ impl Stack {
             db_deadlines: Deadlines::new(cfg.database.client.read_timeout),
             client_deadlines: Deadlines::new(cfg.workload.client_timeout),
             single_lb: matches!(cfg.failures.lb_ha, LbHa::Single),
+            lb_connect_delay: !cfg.lb.connect.is_zero(),
             dequeuing: false,
             dequeue_pending: Vec::new(),
             track_workers: {

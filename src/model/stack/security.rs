@@ -38,7 +38,7 @@ impl Stack {
             return true;
         };
         let now = cal.now();
-        match fw.verdict(self.reqs.items[id as usize].work.client_ip, now) {
+        match fw.verdict(self.reqs[id].work.client_ip, now) {
             None => true,
             Some(FirewallAction::Reject) => {
                 self.fail(now, id, Cause::FirewallRejected);
@@ -47,7 +47,7 @@ impl Stack {
             Some(FirewallAction::Drop) => {
                 // The rule holds for the rest of the run: no SYN gets through, so only the
                 // connect timeout matters (the retransmissions change nothing).
-                let r = &mut self.reqs.items[id as usize];
+                let r = &mut self.reqs[id];
                 r.stage = Stage::FirewallSyn;
                 r.since = now;
                 cal.schedule_in(self.cfg.workload.connect_timeout, Ev::Syn(id));
@@ -60,7 +60,7 @@ impl Stack {
     /// request failed) if the source has too many connections open there.
     #[cold]
     pub(super) fn conn_limit(&mut self, now: SimTime, id: ReqId, k: usize) -> bool {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         let (src, measured) = (r.work.client_ip, r.measured);
         let ok = match &mut self.lbs[k].limiter {
             Some(l) => l.connect(src, now, measured),
@@ -77,7 +77,7 @@ impl Stack {
     /// selection.
     #[cold]
     pub(super) fn http_rules(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         let (k, src, measured) = (r.lb as usize, r.work.client_ip, r.measured);
         if let Some(l) = &mut self.lbs[k].limiter {
             match l.request(src, cal.now(), measured) {
@@ -88,7 +88,7 @@ impl Stack {
                 }
                 Verdict::Tarpit(t) => {
                     // Held with its frontend connection until `timeout tarpit`.
-                    self.reqs.items[id as usize].stage = Stage::Tarpit;
+                    self.reqs[id].stage = Stage::Tarpit;
                     cal.schedule_in(t, Ev::TarpitDone(id));
                     return;
                 }
@@ -100,7 +100,7 @@ impl Stack {
     /// `timeout tarpit` is over: HAProxy answers 500 and closes.
     #[cold]
     pub(super) fn on_tarpit_done(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &mut self.reqs.items[id as usize];
+        let r = &mut self.reqs[id];
         if r.zombie {
             self.reqs.release(id);
             return;
@@ -112,7 +112,7 @@ impl Stack {
     /// The connect timeout of a client whose SYNs a firewall dropped.
     #[cold]
     pub(super) fn firewall_timeout(&mut self, now: SimTime, id: ReqId) {
-        self.reqs.items[id as usize].stage = Stage::Active;
+        self.reqs[id].stage = Stage::Active;
         self.fail(now, id, Cause::FirewallDropped);
     }
 }

@@ -11,7 +11,7 @@ impl Stack {
     /// `SF_DIRECT`): now, or into that server's own queue when it is full. False: balance it.
     #[cold]
     pub(super) fn sticky_select(&mut self, cal: &mut Calendar<Ev>, id: ReqId) -> bool {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         let k = r.lb as usize;
         let Some(sticky) = self.sticky.as_mut() else {
             return false;
@@ -24,7 +24,7 @@ impl Stack {
         let Some(i) = sticky.lookup(key, |i| views[i].usable, r.measured) else {
             return false;
         };
-        self.reqs.items[id as usize].direct = true;
+        self.reqs[id].direct = true;
         let v = views[i];
         let pick = if v.is_full() {
             Pick::ServerQueue(i)
@@ -48,7 +48,7 @@ impl Stack {
     /// the stick table's entry).
     #[cold]
     pub(super) fn sticky_store(&mut self, id: ReqId, i: usize, now: SimTime) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         let client = r.work.client_ip.wrapping_sub(FIRST_CLIENT_IP);
         if let Some(s) = self.sticky.as_mut()
             && let Some(key) = s.key(r.user, client)

@@ -130,7 +130,7 @@ impl Stack {
     #[cold]
     pub(super) fn client_gave_up(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
-        match self.reqs.items[id as usize].stage {
+        match self.reqs[id].stage {
             Stage::ClientSyn => self.fail(now, id, Cause::ClientTimeout),
             Stage::Queued if self.cfg.lb.abortonclose => {
                 self.unqueue(now, id);
@@ -161,7 +161,7 @@ impl Stack {
         if self.servers[i].ngx_deadlines.after.is_none() {
             return;
         }
-        let token = self.reqs.items[id as usize].epoch;
+        let token = self.reqs[id].epoch;
         if self.servers[i].ngx_deadlines.fifo.len() >= self.servers[i].ngx_deadlines.trim_at {
             self.trim(Kind::NginxRead, i);
         }
@@ -210,7 +210,7 @@ impl Stack {
         if self.db_deadlines.after.is_none() {
             return;
         }
-        let token = self.reqs.items[id as usize].query;
+        let token = self.reqs[id].query;
         if self.db_deadlines.fifo.len() >= self.db_deadlines.trim_at {
             self.trim(Kind::DbRead, 0);
         }
@@ -261,7 +261,7 @@ impl Stack {
     /// when the worker timeout is not kept in the FIFO, its kill is scheduled now, at the
     /// worker's deadline.
     pub(super) fn schedule_worker_kill(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         let i = r.server as usize;
         if !r.has(holds::APP) || !self.servers[i].kill_at_server_timeout {
             return;
@@ -272,7 +272,7 @@ impl Stack {
     }
 
     pub(super) fn on_worker_kill(&mut self, cal: &mut Calendar<Ev>, id: ReqId, epoch: u32) {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         if self.deadline_live(Kind::AppWorker, r.server as usize, id, epoch) {
             self.worker_killed(cal, id);
         }
@@ -291,7 +291,7 @@ impl Stack {
     /// Does the deadline (`id`, `token`) still guard something? Its request must be the same
     /// (token) and still hold what the timeout is about.
     fn deadline_live(&self, kind: Kind, i: usize, id: ReqId, token: u32) -> bool {
-        let r = &self.reqs.items[id as usize];
+        let r = &self.reqs[id];
         if !r.live || r.zombie {
             return false;
         }
