@@ -25,9 +25,15 @@
 //!   `IndexMap` and sifts its heap of positions, where the tree writes one slot per level it
 //!   climbs.
 //!
-//! Pools of up to 8 servers used to scan every slot instead (`SMALL_POOL`); the tree costs
-//! about the same there (the whole run's instructions at 2 servers +1.3%, at 8 servers -5%),
-//! so every pool size uses it and there is one path to test.
+//! Pools of at most [`SCAN_POOL`] servers keep no tree: a pick scans the live counters, with
+//! the same keys and the same tie rule, and a request's start or end costs nothing
+//! ([`LeastConn::keeps_tree`] is false, so the backend does not even call
+//! [`Policy::server_updated`]). Keeping the tree there cost more than scanning a handful of
+//! servers: at 2 servers the tree's pick, re-keying and update cost about 280 instructions per
+//! request under callgrind (`mm1.toml`, 2 servers, 160 requests/s), the scan about 60 (issue
+//! 13). An earlier small-pool scan (`SMALL_POOL`, replaced by the tree) still stored every
+//! server's key on every update; this one stores nothing. The scan is O(pool) per request,
+//! which is O(1) for a pool bounded by [`SCAN_POOL`].
 //!
 //! Tie rule (unchanged from the scan, so outputs are byte-identical): among equal keys the
 //! first server at or after the rotation point (one past the last chosen server) in index order,
@@ -44,7 +50,7 @@
 //! queue, which any server draining first will serve.
 
 use super::min_tree::{MinTree, NONE};
-use super::{Pick, Policy, ServerView, UsableCount};
+use super::{Pick, Policy, ServerView, UsableCount, no_free_server};
 use crate::engine::Rng;
 
 /// Server `s`'s key if it is a candidate (usable and not full), else [`NONE`]: the fraction
@@ -68,6 +74,9 @@ fn key_of(s: &ServerView) -> u64 {
     }
 }
 
+/// Largest pool searched by a scan instead of a tree (see the module's doc).
+const SCAN_POOL: usize = 16;
+
 /// Least connections with round-robin among ties. Build with [`LeastConn::new`].
 #[derive(Clone, Debug, Default)]
 pub struct LeastConn {
@@ -78,13 +87,64 @@ pub struct LeastConn {
     /// The pool size the tree was built for.
     n: usize,
     usable: UsableCount,
+    /// Pools up to this size are scanned (no tree, no usable count kept).
+    scan_up_to: usize,
+    /// This pool is scanned: `tree` and `usable` are empty and unused.
+    scan: bool,
 }
 
 impl LeastConn {
     pub fn new(servers: &[ServerView]) -> Self {
-        let mut lc = LeastConn::default();
+        Self::scanning_up_to(servers, SCAN_POOL)
+    }
+
+    /// A policy that scans pools of at most `scan_up_to` servers and keeps a tree for larger
+    /// ones (the tests force either path on every size).
+    fn scanning_up_to(servers: &[ServerView], scan_up_to: usize) -> Self {
+        let mut lc = LeastConn {
+            scan_up_to,
+            ..LeastConn::default()
+        };
         lc.servers_changed(servers);
         lc
+    }
+
+    /// Whether this policy keys its servers in a tree, which must hear of every change of a
+    /// server's counters; a scanned pool reads them live at each pick.
+    #[inline]
+    pub fn keeps_tree(&self) -> bool {
+        !self.scan
+    }
+
+    /// The tie rule over the live counters: the first strictly lightest candidate from the
+    /// rotation point round the pool. Keys are compared as the fractions they are, by
+    /// cross-multiplication (exact: (inflight + 1) < 2^34 and weight <= 256), which orders and
+    /// ties them as [`key_of`]'s images do, without a division per server.
+    #[inline]
+    fn scan_pick(&mut self, servers: &[ServerView]) -> Pick {
+        let n = servers.len();
+        let start = if self.rotation < n { self.rotation } else { 0 };
+        // (index, numerator, weight) of the lightest candidate so far.
+        let mut best: Option<(usize, u64, u64)> = None;
+        for i in (start..n).chain(0..start) {
+            let s = &servers[i];
+            if !s.is_usable() || s.is_full() {
+                continue;
+            }
+            let inflight = u64::from(s.served) + u64::from(s.queued);
+            let num = if inflight == 0 { 0 } else { inflight + 1 };
+            let den = u64::from(s.weight);
+            if best.is_none_or(|(_, bn, bd)| num * bd < bn * den) {
+                best = Some((i, num, den));
+            }
+        }
+        match best {
+            Some((i, _, _)) => {
+                self.rotation = i + 1;
+                Pick::Server(i)
+            }
+            None => no_free_server(servers),
+        }
     }
 
     /// Files server `i` under its current key.
@@ -119,6 +179,9 @@ impl Policy for LeastConn {
         if self.n != servers.len() {
             self.servers_changed(servers);
         }
+        if self.scan {
+            return self.scan_pick(servers);
+        }
         while let Some(i) = self.lightest() {
             if key_of(&servers[i]) != self.tree.key(i) {
                 self.refile(servers, i);
@@ -134,6 +197,10 @@ impl Policy for LeastConn {
     /// Refiles every server (O(n), on up/down only); the rotation point is kept.
     fn servers_changed(&mut self, servers: &[ServerView]) {
         self.n = servers.len();
+        self.scan = self.n <= self.scan_up_to;
+        if self.scan {
+            return;
+        }
         self.tree.reset(self.n);
         self.tree.fill(self.n, |i| key_of(&servers[i]));
         self.usable.rebuild(servers);
@@ -146,6 +213,9 @@ impl Policy for LeastConn {
     fn server_updated(&mut self, servers: &[ServerView], i: usize) {
         if i >= self.n {
             self.servers_changed(servers);
+            return;
+        }
+        if self.scan {
             return;
         }
         self.refile(servers, i);
@@ -262,8 +332,8 @@ mod tests {
         }
     }
 
-    /// The scan this tree replaced (issue 13), kept as the reference: the first strictly
-    /// lighter candidate from the rotation point round the slice.
+    /// The reference, written apart from [`LeastConn::scan_pick`]: the first strictly lighter
+    /// candidate from the rotation point round the slice.
     fn scan(servers: &[ServerView], rotation: usize) -> Option<usize> {
         let n = servers.len();
         let start = if rotation < n { rotation } else { 0 };
@@ -289,10 +359,11 @@ mod tests {
         best
     }
 
-    /// The tree's pick equals the brute-force scan's after every one of 280,000 random
-    /// updates (requests starting and ending, queues, maxconn, servers leaving and rejoining
-    /// rotation, weights 1..=4 so that unequal fractions tie, like 2/1 and 4/2), with the
-    /// rotation point carried along: the tie rule and the stale-entry path are both checked.
+    /// The tree's pick and the small-pool scan's both equal the reference scan's after every
+    /// one of 280,000 random updates (requests starting and ending, queues, maxconn, servers
+    /// leaving and rejoining rotation, weights 1..=4 so that unequal fractions tie, like 2/1
+    /// and 4/2), with the rotation point carried along: the tie rule and the tree's
+    /// stale-entry path are both checked, each path on every pool size.
     #[test]
     fn tree_pick_is_the_scan_argmin() {
         let mut r = rng("lc-brute");
@@ -302,7 +373,10 @@ mod tests {
             for (i, v) in s.iter_mut().enumerate() {
                 v.maxconn = if i % 3 == 0 { 3 } else { 0 };
             }
-            let mut p = LeastConn::new(&s);
+            // The tree on every size, and the scan on every size: both are checked.
+            let mut p = LeastConn::scanning_up_to(&s, 0);
+            let mut q = LeastConn::scanning_up_to(&s, usize::MAX);
+            assert!(p.keeps_tree() && !q.keeps_tree());
             let mut rotation = 0;
             for step in 0..40_000 {
                 let i = r.below(n as u64) as usize;
@@ -315,12 +389,18 @@ mod tests {
                         // A pick: the tree and the scan agree, and the scan's rotation follows.
                         let want = scan(&s, rotation);
                         let got = p.pick(&s, 0, &mut r);
+                        assert_eq!(
+                            q.pick(&s, 0, &mut r),
+                            got,
+                            "n {n} step {step}: scan vs tree"
+                        );
                         match want {
                             Some(w) => {
                                 assert_eq!(got, Pick::Server(w), "n {n} step {step}: {s:?}");
                                 rotation = w + 1;
                                 s[w].served += 1;
                                 p.server_updated(&s, w);
+                                q.server_updated(&s, w);
                             }
                             None if s.iter().any(ServerView::is_usable) => {
                                 assert_eq!(got, Pick::BackendQueue)
@@ -331,6 +411,7 @@ mod tests {
                     }
                 }
                 p.server_updated(&s, i);
+                q.server_updated(&s, i);
             }
         }
     }

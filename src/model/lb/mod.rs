@@ -140,14 +140,14 @@ impl LbPolicy {
 impl LbPolicy {
     /// Whether a change of `served` alone, on a server with view `v`, can change what this
     /// policy picks next, i.e. whether [`Policy::server_updated`] has anything to do after a
-    /// request starts or ends there. `leastconn` keys on the count; `roundrobin` reads it only
-    /// through "full", which needs a `maxconn`; the others read nothing of it at all (their
-    /// `server_updated` is empty). Asked on every request start and end, so that the
+    /// request starts or ends there. `leastconn`'s tree keys on the count (a small pool, scanned,
+    /// reads it live at each pick); `roundrobin` reads it only through "full", which needs a
+    /// `maxconn`; the others read nothing of it at all (their `server_updated` is empty). Asked on every request start and end, so that the
     /// notification, a call, is made only when it can matter (issue 13).
     #[inline(always)]
     pub fn watches_served(&self, v: &ServerView) -> bool {
         match self {
-            LbPolicy::LeastConn(_) => true,
+            LbPolicy::LeastConn(p) => p.keeps_tree(),
             LbPolicy::RoundRobin(_) => v.maxconn > 0,
             LbPolicy::StaticRr(_)
             | LbPolicy::First(_)
