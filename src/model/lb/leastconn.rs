@@ -124,27 +124,30 @@ impl LeastConn {
     fn scan_pick(&mut self, servers: &[ServerView]) -> Pick {
         let n = servers.len();
         let start = if self.rotation < n { self.rotation } else { 0 };
-        // (index, numerator, weight) of the lightest candidate so far.
-        let mut best: Option<(usize, u64, u64)> = None;
-        for i in (start..n).chain(0..start) {
+        // The lightest candidate so far: index (usize::MAX: none yet), numerator, weight.
+        // (A plain index that wraps: `(start..n).chain(0..start)` cost twice the instructions.)
+        let (mut best, mut best_num, mut best_den) = (usize::MAX, 0u64, 0u64);
+        let mut i = start;
+        for _ in 0..n {
             let s = &servers[i];
-            if !s.is_usable() || s.is_full() {
-                continue;
+            if s.is_usable() && !s.is_full() {
+                let inflight = u64::from(s.served) + u64::from(s.queued);
+                let num = if inflight == 0 { 0 } else { inflight + 1 };
+                let den = u64::from(s.weight);
+                if best == usize::MAX || num * best_den < best_num * den {
+                    (best, best_num, best_den) = (i, num, den);
+                }
             }
-            let inflight = u64::from(s.served) + u64::from(s.queued);
-            let num = if inflight == 0 { 0 } else { inflight + 1 };
-            let den = u64::from(s.weight);
-            if best.is_none_or(|(_, bn, bd)| num * bd < bn * den) {
-                best = Some((i, num, den));
+            i += 1;
+            if i == n {
+                i = 0;
             }
         }
-        match best {
-            Some((i, _, _)) => {
-                self.rotation = i + 1;
-                Pick::Server(i)
-            }
-            None => no_free_server(servers),
+        if best == usize::MAX {
+            return no_free_server(servers);
         }
+        self.rotation = best + 1;
+        Pick::Server(best)
     }
 
     /// Files server `i` under its current key.
