@@ -76,7 +76,11 @@ mod tests {
                 assert_eq!(reps.len(), listed.len(), "{runs} {shard:?}");
                 assert_eq!(reps.is_empty(), listed.is_empty());
                 for r in 0..u64::from(runs) + 3 {
-                    assert_eq!(reps.contains(r), listed.contains(&r), "{runs} {shard:?} {r}");
+                    assert_eq!(
+                        reps.contains(r),
+                        listed.contains(&r),
+                        "{runs} {shard:?} {r}"
+                    );
                 }
             }
         }
