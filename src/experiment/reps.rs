@@ -45,7 +45,7 @@ impl Reps {
 
     /// Whether replication `rep` is one of them.
     pub fn contains(&self, rep: u64) -> bool {
-        rep >= self.first && rep < self.end && (rep - self.first) % self.step == 0
+        rep >= self.first && rep < self.end && (rep - self.first).is_multiple_of(self.step)
     }
 
     /// The replications, in increasing order.
