@@ -493,3 +493,98 @@ fn replay_reproduces_a_run_and_reports_a_changed_scenario() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_no_leftovers(&tmp.0);
 }
+
+/// A Monte Carlo study resumed from a journal with gaps (its first run, every third run, the
+/// last runs missing, and a line cut by a kill) writes exactly the files of the uninterrupted
+/// study, unsharded and as a shard: the runs still to do are drawn around the journaled ones,
+/// and the two streams are merged back in run order (issue 13). The journal is written from
+/// the uninterrupted study's rows (`runs.csv` holds each figure's shortest exact decimal), so
+/// which runs it holds does not depend on when a kill lands.
+#[test]
+fn a_montecarlo_study_resumed_from_a_journal_with_gaps_equals_the_uninterrupted_one() {
+    use infrasim::report::atomic::{Kind, create_marked};
+    use infrasim::report::study::decode_mc_runs;
+    let tmp = Tmp::new("mc-resume");
+    let study = |out: &Path, shard: Option<&str>, resume: bool| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "scenarios/spof_study.toml",
+            "--runs",
+            "90",
+            "--set",
+            "montecarlo.horizon=30d",
+            "--threads",
+            "2",
+            "--output",
+            "summary",
+            "-q",
+            "--out",
+            s(out),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        if let Some(k) = shard {
+            a.extend(["--shard".to_string(), k.to_string()]);
+        }
+        if resume {
+            a.push("--resume".into());
+        }
+        a
+    };
+    for (tag, shard) in [("whole", None), ("shard", Some("2/3"))] {
+        let clean = tmp.join(&format!("{tag}-clean"));
+        let o = Command::new(BIN)
+            .current_dir(ROOT)
+            .args(study(&clean, shard, false))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{tag}: {}", text(&o));
+
+        // The journal of an interrupted run of the same study.
+        let out = tmp.join(&format!("{tag}-resumed"));
+        let partial = tmp.join(&format!("{tag}-resumed.partial"));
+        create_marked(&partial, Kind::Journal).unwrap();
+        let record = fs::read(clean.join("study.json")).unwrap();
+        fs::write(partial.join("study.json"), &record).unwrap();
+        let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
+        let components = record["components"].as_array().unwrap().len();
+        let runs = decode_mc_runs(&fs::read(clean.join("runs.csv")).unwrap(), components).unwrap();
+        assert_eq!(runs.len(), if shard.is_some() { 30 } else { 90 }, "{tag}");
+        let mut journal = vec![];
+        let mut kept = 0;
+        for (i, r) in runs.iter().enumerate() {
+            if i % 3 == 0 || i + 4 >= runs.len() {
+                continue;
+            }
+            // Finished out of order, as threads finish them.
+            let line = serde_json::to_vec(r).unwrap();
+            if i % 3 == 2 {
+                journal.splice(0..0, line.into_iter().chain([b'\n']));
+            } else {
+                journal.extend(line);
+                journal.push(b'\n');
+            }
+            kept += 1;
+        }
+        let cut = serde_json::to_vec(&runs[runs.len() - 1]).unwrap();
+        journal.extend(&cut[..cut.len() / 2]);
+        fs::write(partial.join("runs.jsonl"), &journal).unwrap();
+        assert!(kept > runs.len() / 2, "{tag}: the journal holds most runs");
+
+        let o = Command::new(BIN)
+            .current_dir(ROOT)
+            .args(study(&out, shard, true))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{tag}: resume: {}", text(&o));
+        assert!(!partial.exists(), "{tag}: the journal is removed");
+        assert_eq!(names(&out), names(&clean), "{tag}");
+        for f in names(&clean) {
+            assert!(
+                fs::read(out.join(&f)).unwrap() == fs::read(clean.join(&f)).unwrap(),
+                "{tag}: {f} differs between the resumed and the uninterrupted study"
+            );
+        }
+    }
+    assert_no_leftovers(&tmp.0);
+}

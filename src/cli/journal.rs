@@ -12,6 +12,7 @@
 
 use super::print;
 use super::progress::Progress;
+use infrasim::experiment::Reps;
 use infrasim::report::atomic;
 use infrasim::report::study::StudyRecord;
 use infrasim::scenario::input;
@@ -252,21 +253,25 @@ where
 /// that a full disk stops the study).
 pub type Ordered<'a, T> = dyn FnMut(T) -> Result<(), String> + Send + 'a;
 
+/// The jobs of a streamed study still to run, drawn one at a time as they start.
+pub type Todo<'a> = dyn Iterator<Item = u64> + Send + 'a;
+
 /// [`run_study`] for a study whose runs are not held (issue 13): `run` hands its finished runs
 /// to `ordered` in job order, and they go on to `sink` merged, in job order, with the runs the
-/// journal already held (`--resume`; only those are held in memory). Journals each finished
-/// run, and exits with code 130 on Ctrl-C, as `run_study`. Returns the journal and the time
-/// the new runs took.
+/// journal already held (`--resume`; only those are held in memory). The jobs are replications
+/// described by `jobs`, never listed: what is left to run is drawn from it as runs start.
+/// Journals each finished run, and exits with code 130 on Ctrl-C, as `run_study`. Returns the
+/// journal and the time the new runs took.
 #[allow(clippy::too_many_arguments)]
-pub fn stream_study<J, T>(
+pub fn stream_study<T>(
     journal_dir: Option<&Path>,
     record: &StudyRecord,
     resume: bool,
     quiet: bool,
-    jobs: &[J],
-    key: impl Fn(&T) -> J + Sync,
+    jobs: Reps,
+    key: impl Fn(&T) -> u64 + Sync,
     run: impl FnOnce(
-        &[J],
+        &mut Todo<'_>,
         &(dyn Fn() -> bool + Sync),
         &(dyn Fn(&T) + Sync),
         &mut Ordered<'_, T>,
@@ -274,7 +279,6 @@ pub fn stream_study<J, T>(
     sink: &mut Ordered<'_, T>,
 ) -> Result<(Option<Journal>, std::time::Duration), String>
 where
-    J: Copy + Ord + Send,
     T: Serialize + DeserializeOwned + Send,
 {
     let (journal, mut done) = match journal_dir {
@@ -284,19 +288,14 @@ where
         }
         None => (None, vec![]),
     };
-    // `jobs` are in order: looked up by bisection, never copied unless some were resumed
-    // (a million jobs would otherwise cost tens of MB of sets).
-    debug_assert!(jobs.windows(2).all(|w| w[0] < w[1]));
-    done.retain(|r| jobs.binary_search(&key(r)).is_ok());
+    done.retain(|r| jobs.contains(key(r)));
     done.sort_by_key(&key);
     done.dedup_by_key(|r| key(r));
-    let todo: std::borrow::Cow<'_, [J]> = if done.is_empty() {
-        std::borrow::Cow::Borrowed(jobs)
-    } else {
-        let have: BTreeSet<J> = done.iter().map(&key).collect();
-        std::borrow::Cow::Owned(jobs.iter().copied().filter(|j| !have.contains(j)).collect())
-    };
-    let progress = Progress::new(todo.len() as u64, &record.name, quiet);
+    // The jobs the journal already holds, in order (empty unless resumed): skipped by bisection.
+    let have: Vec<u64> = done.iter().map(&key).collect();
+    let mut todo = jobs.iter().filter(|j| have.binary_search(j).is_err());
+    let todo_len = jobs.len() - have.len();
+    let progress = Progress::new(todo_len as u64, &record.name, quiet);
     watch_interrupts();
     let t0 = std::time::Instant::now();
     let mut held = done.into_iter().peekable();
@@ -312,7 +311,7 @@ where
         Ok(())
     };
     let ran = run(
-        &todo[..],
+        &mut todo,
         &interrupted,
         &|r: &T| {
             if let Some(j) = &journal {

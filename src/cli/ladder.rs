@@ -7,6 +7,7 @@ use super::output::{Output, default_dir, tables};
 use super::print;
 use super::study::{check_count, check_values, pool};
 use infrasim::engine::SimTime;
+use infrasim::experiment::Reps;
 use infrasim::experiment::montecarlo::{self, Degraded, McSummary};
 use infrasim::model::availability;
 use infrasim::model::degraded::DegradedSpec;
@@ -66,10 +67,9 @@ pub fn ladder(
     for (sc, n, horizon, spec) in &plans {
         let (n, horizon) = (*n, *horizon);
         let comps = availability::components(&sc.config);
-        let reps = montecarlo::reps(n, None);
         let degraded = Degraded::new(&sc.config, spec, slo_latency(&sc.config));
         let (_, results) =
-            pool.install(|| montecarlo::run_held(&sc.config, horizon, &degraded, &reps));
+            pool.install(|| montecarlo::run_held(&sc.config, horizon, &degraded, Reps::all(n)));
         let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
         let summary = montecarlo::summarise(
             &names,

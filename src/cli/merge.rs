@@ -11,6 +11,7 @@ use super::run::examples;
 use super::source;
 use super::sweep::{MAX_PAIRS, MAX_POINTS, build_points, finish_sweep};
 use infrasim::experiment::metrics;
+use infrasim::experiment::montecarlo::McRun;
 use infrasim::experiment::montecarlo::McSummary;
 use infrasim::experiment::sweep::{self, Point};
 use infrasim::report::scratch;
@@ -19,6 +20,8 @@ use infrasim::scenario::build::name_problem;
 use infrasim::scenario::build::{MAX_REPLICAS, MAX_SERVERS};
 use infrasim::scenario::{self, input};
 use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Largest `study.json` and `runs.csv` of a shard read (a study's runs are bounded well below).
@@ -28,7 +31,7 @@ const MAX_RUNS_CSV: u64 = 4 << 30;
 pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outcome {
     let gate = Gate::new(gate_args)?;
     let mut record: Option<StudyRecord> = None;
-    let mut parts: Vec<(PathBuf, Vec<u8>)> = vec![];
+    let mut parts: Vec<(PathBuf, Rows)> = vec![];
     for d in dirs {
         let read = |name: &str, limit: u64| {
             input::read_file(&d.join(name), limit)
@@ -54,7 +57,17 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
                 dirs[0].display()
             ));
         }
-        parts.push((d.clone(), read("runs.csv", MAX_RUNS_CSV)?));
+        // A Monte Carlo study's rows are read as a stream, never whole (issue 13).
+        let rows = if r.kind == "montecarlo" {
+            let path = d.join("runs.csv");
+            Rows::File(
+                input::open_file(&path, MAX_RUNS_CSV)
+                    .map_err(|e| format!("error: {}: {e}", path.display()))?,
+            )
+        } else {
+            Rows::Bytes(read("runs.csv", MAX_RUNS_CSV)?)
+        };
+        parts.push((d.clone(), rows));
         record = Some(r);
     }
     let mut record = record.ok_or("error: nothing to merge")?;
@@ -66,42 +79,16 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
             |m| (!McSummary::knows(m)).then(String::new),
             &known_metrics(),
         )?;
-        let n = record.components.len();
-        let mut runs = vec![];
-        for (d, bytes) in &parts {
-            runs.extend(
-                files::decode_mc_runs(bytes, n)
-                    .map_err(|e| format!("error: {}: {e}", d.display()))?,
-            );
+        let mut files = vec![];
+        for (d, rows) in &mut parts {
+            match rows {
+                Rows::File(f) => files.push((d.as_path(), f)),
+                Rows::Bytes(_) => {
+                    return Err(format!("error: {}: not a Monte Carlo study", d.display()));
+                }
+            }
         }
-        if let Some(r) = runs.iter().find(|r| r.rep >= u64::from(record.runs)) {
-            return Err(format!(
-                "error: a shard's runs.csv holds run {}, outside the study's {} runs",
-                r.rep, record.runs
-            ));
-        }
-        runs.sort_by_key(|r| r.rep);
-        runs.dedup_by_key(|r| r.rep);
-        let missing: Vec<u64> = (0..record.runs as u64)
-            .filter(|r| runs.binary_search_by_key(r, |x| x.rep).is_err())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "error: the shards lack {} of {} runs (e.g. run {}): merge every shard",
-                missing.len(),
-                record.runs,
-                missing[0]
-            ));
-        }
-        let runs_csv = scratch::create(None, "runs.csv")
-            .and_then(|f| {
-                let mut w =
-                    files::McRunsWriter::new(std::io::BufWriter::new(f), &record.components)?;
-                runs.iter().try_for_each(|r| w.write(r))?;
-                w.finish()?.into_inner().map_err(|e| e.into_error())
-            })
-            .map_err(|e| format!("error: writing the merged rows to a temporary file: {e}"))?;
-        drop(runs);
+        let runs_csv = merge_mc_rows(&mut files, &record)?;
         let output = Output::claim(out_args, default_dir(&name, None))?;
         let ok = finish_mc(&output, &record, runs_csv, None, &gate, &name)?;
         print::outln(&output.written());
@@ -110,7 +97,10 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
     let keys: Vec<String> = record.parameters.iter().map(|(k, _)| k.clone()).collect();
     let labels = sweep::product(&record.parameters);
     let mut rows = vec![];
-    for (d, bytes) in &parts {
+    for (d, part) in &parts {
+        let Rows::Bytes(bytes) = part else {
+            return Err(format!("error: {}: not a sweep", d.display()));
+        };
         rows.extend(
             files::decode_runs(bytes, keys.len())
                 .map_err(|e| format!("error: {}: {e}", d.display()))?,
@@ -243,4 +233,138 @@ fn points_of(record: &StudyRecord, shard: &Path) -> Option<Vec<Point>> {
         return None;
     }
     build_points(&found.scenario, &sweep::product(&record.parameters)).ok()
+}
+
+/// A shard's `runs.csv`: a sweep's read whole, a Monte Carlo study's opened to be read as a
+/// stream.
+enum Rows {
+    Bytes(Vec<u8>),
+    File(File),
+}
+
+/// The rows of the Monte Carlo shards `files` merged into one `runs.csv` (a temporary file),
+/// in run order, each run once: what sorting every shard's rows by run (stably, the shards in
+/// the order given) and keeping the first of each run gives, and the same errors (a row that
+/// does not decode, a run outside the study, runs no shard holds). Each file is read as a
+/// stream, a few times: memory does not grow with the runs (issue 13), unless a shard's rows
+/// are out of run order (a file simulate did not write so), which are then held and sorted.
+fn merge_mc_rows(files: &mut [(&Path, &mut File)], record: &StudyRecord) -> Result<File, String> {
+    let n = record.components.len();
+    let total = u64::from(record.runs);
+    // Every row decodes; the first run outside the study; which shards are in run order.
+    let mut outside = None;
+    let mut ordered = vec![true; files.len()];
+    for (i, (d, f)) in files.iter_mut().enumerate() {
+        let mut last = None;
+        for r in rows_of(f, n).map_err(|e| format!("error: {}: {e}", d.display()))? {
+            let r = r.map_err(|e| format!("error: {}: {e}", d.display()))?;
+            if r.rep >= total && outside.is_none() {
+                outside = Some(r.rep);
+            }
+            if last.is_some_and(|l| r.rep < l) {
+                ordered[i] = false;
+            }
+            last = Some(r.rep);
+        }
+    }
+    if let Some(rep) = outside {
+        return Err(format!(
+            "error: a shard's runs.csv holds run {rep}, outside the study's {} runs",
+            record.runs
+        ));
+    }
+    // The runs no shard holds, before anything is written.
+    let (mut missing, mut first_missing, mut next) = (0u64, None, 0u64);
+    walk(files, &ordered, n, &mut |r| {
+        if r.rep > next {
+            missing += r.rep - next;
+            first_missing.get_or_insert(next);
+        }
+        next = r.rep + 1;
+        Ok(())
+    })?;
+    if next < total {
+        missing += total - next;
+        first_missing.get_or_insert(next);
+    }
+    if let Some(first) = first_missing {
+        return Err(format!(
+            "error: the shards lack {missing} of {} runs (e.g. run {first}): merge every shard",
+            record.runs
+        ));
+    }
+    let written =
+        |e: std::io::Error| format!("error: writing the merged rows to a temporary file: {e}");
+    let f = scratch::create(None, "runs.csv").map_err(written)?;
+    let mut w = files::McRunsWriter::new(BufWriter::with_capacity(1 << 16, f), &record.components)
+        .map_err(written)?;
+    walk(files, &ordered, n, &mut |r| w.write(r).map_err(written))?;
+    w.finish()
+        .and_then(|b| b.into_inner().map_err(|e| e.into_error()))
+        .map_err(written)
+}
+
+/// A shard's rows from the start of its file.
+fn rows_of(
+    f: &mut File,
+    components: usize,
+) -> std::io::Result<files::McRows<BufReader<&mut File>>> {
+    f.seek(SeekFrom::Start(0))?;
+    Ok(files::McRows::new(
+        BufReader::with_capacity(1 << 16, f),
+        components,
+    ))
+}
+
+/// Hands `each` every run of the shards `files` once, in run order: of rows of the same run,
+/// the first of the first shard holding it. The shards not `ordered` are read whole and
+/// sorted (stably) first.
+fn walk(
+    files: &mut [(&Path, &mut File)],
+    ordered: &[bool],
+    components: usize,
+    each: &mut dyn FnMut(&McRun) -> Result<(), String>,
+) -> Result<(), String> {
+    type Source<'a> = std::iter::Peekable<Box<dyn Iterator<Item = std::io::Result<McRun>> + 'a>>;
+    let dirs: Vec<PathBuf> = files.iter().map(|(d, _)| d.to_path_buf()).collect();
+    let mut heads: Vec<Source<'_>> = vec![];
+    for ((d, f), &in_order) in files.iter_mut().zip(ordered) {
+        let rows = rows_of(f, components).map_err(|e| format!("error: {}: {e}", d.display()))?;
+        let rows: Box<dyn Iterator<Item = std::io::Result<McRun>>> = if in_order {
+            Box::new(rows)
+        } else {
+            let mut held = rows
+                .collect::<std::io::Result<Vec<McRun>>>()
+                .map_err(|e| format!("error: {}: {e}", d.display()))?;
+            held.sort_by_key(|r| r.rep);
+            Box::new(held.into_iter().map(Ok))
+        };
+        heads.push(rows.peekable());
+    }
+    loop {
+        // The least run at the heads, the first shard's on a tie.
+        let mut least: Option<(usize, u64)> = None;
+        for (i, h) in heads.iter_mut().enumerate() {
+            if let Some(Err(_)) = h.peek()
+                && let Some(Err(e)) = h.next()
+            {
+                return Err(format!("error: {}: {e}", dirs[i].display()));
+            }
+            if let Some(Ok(r)) = h.peek()
+                && least.is_none_or(|(_, l)| r.rep < l)
+            {
+                least = Some((i, r.rep));
+            }
+        }
+        let Some((i, rep)) = least else {
+            return Ok(());
+        };
+        let Some(Ok(run)) = heads[i].next() else {
+            return Ok(());
+        };
+        for h in &mut heads {
+            while h.next_if(|r| matches!(r, Ok(r) if r.rep == rep)).is_some() {}
+        }
+        each(&run)?;
+    }
 }

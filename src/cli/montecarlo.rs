@@ -9,9 +9,9 @@ use super::output::{Output, default_dir, tables};
 use super::print;
 use super::study::check_count;
 use infrasim::engine::SimTime;
-use infrasim::experiment::Shard;
 use infrasim::experiment::mc_summary;
 use infrasim::experiment::montecarlo::{self, Degraded, McRun, McSummary};
+use infrasim::experiment::{Reps, Shard};
 use infrasim::model::availability;
 use infrasim::model::degraded::DegradedSpec;
 use infrasim::report::charts::availability::OutageBins;
@@ -110,8 +110,8 @@ pub fn monte_carlo(
         shard: shard.map(|s| s.to_string()),
     };
     let output = Output::claim(&args.output, default_dir(&sc.config.name, shard))?;
-    let all_reps = montecarlo::reps(runs, shard);
-    let mine = all_reps.len();
+    let mine_reps = Reps::owned(runs, shard);
+    let mine = mine_reps.len();
     let journal_dir = output.dir().map(|d| d.journal_path());
     // The rows go to `runs.csv` in the journal folder as the runs finish, in rep order.
     let mut rows: Option<McRunsWriter<BufWriter<File>>> = None;
@@ -129,7 +129,7 @@ pub fn monte_carlo(
         &record,
         args.resume,
         args.output.quiet,
-        &all_reps,
+        mine_reps,
         |r: &McRun| r.rep,
         |todo, stop, done, ordered| {
             // The request-level runs of the healthy stack and of each single loss (a few

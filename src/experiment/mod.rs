@@ -12,8 +12,10 @@ pub mod metrics;
 pub mod montecarlo;
 pub mod nearest_rank;
 pub mod overload;
+pub mod reps;
 pub mod shard;
 pub mod sweep;
 
 pub use assertion::{Assertion, Verdict};
+pub use reps::Reps;
 pub use shard::Shard;

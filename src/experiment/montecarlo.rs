@@ -9,7 +9,7 @@
 //! (`overload::StateRuns`), shared by every run and every pass.
 
 use super::overload::StateRuns;
-use super::shard::Shard;
+use super::reps::Reps;
 use crate::engine::SimTime;
 use crate::model::Config;
 use crate::model::availability::{self, Component, Options, PassResult, Spof};
@@ -140,13 +140,6 @@ pub struct StateRow {
     pub p99_s: f64,
 }
 
-/// The replications a (possibly sharded) study of `runs` runs owns.
-pub fn reps(runs: u32, shard: Option<Shard>) -> Vec<u64> {
-    (0..runs as u64)
-        .filter(|&r| shard.is_none_or(|s| s.owns(r as usize)))
-        .collect()
-}
-
 /// Most figures (per-component values and outage durations) the runs in flight and the
 /// finished runs not yet handed on hold together: 8 MB of figures whatever the number of runs.
 const WINDOW_FIGURES: usize = 1 << 20;
@@ -157,8 +150,9 @@ const WINDOW_FIGURES: usize = 1 << 20;
 /// as long as one of its state runs.
 const WINDOW_RUNS: usize = 1024;
 
-/// Runs replications `reps` in parallel and hands each to `ordered` in `reps` order, holding
-/// at most a window of runs (issue 13: memory does not grow with the runs). As `sweep::run`,
+/// Runs replications `reps` (in increasing order, drawn as they start: never listed) in
+/// parallel and hands each to `ordered` in `reps` order, holding at most a window of runs
+/// (issue 13: memory does not grow with the runs). As `sweep::run`,
 /// a run not started when `stop()` turns true is skipped, and `done` sees each finished run as
 /// it finishes. Stops at the first error of `ordered`.
 ///
@@ -167,11 +161,11 @@ const WINDOW_RUNS: usize = 1024;
 /// that follows it. Batches, where each started when the one before had finished, left a
 /// thread idle for as long as the other spent on a batch's slowest run: a request-level run
 /// of a degraded state, up to a second (issue 13).
-pub fn run<E: Send>(
+pub fn run<E: Send, I: Iterator<Item = u64> + Send>(
     cfg: &Config,
     horizon: SimTime,
     degraded: &Degraded,
-    reps: &[u64],
+    reps: I,
     stop: &(dyn Fn() -> bool + Sync),
     done: &(dyn Fn(&McRun) + Sync),
     ordered: &mut (dyn FnMut(McRun) -> Result<(), E> + Send),
@@ -214,16 +208,19 @@ pub fn run<E: Send>(
     let per_run = 3 * comps.len() + 8 + expected.min(1e9) as usize;
     let threads = rayon::current_num_threads();
     let window = (WINDOW_FIGURES / per_run).clamp(4 * threads, WINDOW_RUNS.max(4 * threads));
+    // The ring needs no more slots than there are runs (`size_hint`'s bound: at least as many).
+    let most = reps.size_hint().1.unwrap_or(usize::MAX);
     let hand = Mutex::new(Handing {
-        ring: (0..window.min(reps.len())).map(|_| None).collect(),
+        ring: (0..window.min(most)).map(|_| None).collect(),
         next: 0,
         started: 0,
+        reps,
         error: None,
         ordered,
     });
     rayon::scope_fifo(|scope| {
         let mut h = hand.lock().unwrap_or_else(|e| e.into_inner());
-        start_runs(scope, &mut h, reps, &hand, &one);
+        start_runs(scope, &mut h, &hand, &one);
     });
     let h = hand.into_inner().unwrap_or_else(|e| e.into_inner());
     match h.error {
@@ -233,34 +230,37 @@ pub fn run<E: Send>(
 }
 
 /// The runs finished and not yet handed on, and where the window stands.
-struct Handing<'o, E> {
+struct Handing<'o, E, I> {
     /// Run `i`'s outcome at `i % ring.len()`: `Some(None)` for a run skipped by `stop()`.
     ring: Vec<Option<Option<McRun>>>,
     /// The first run not yet handed on.
     next: usize,
     /// Runs started so far (they start in `reps` order).
     started: usize,
+    /// The replications not yet started.
+    reps: I,
     /// `ordered`'s first error: nothing more is handed on or started.
     error: Option<E>,
     ordered: &'o mut (dyn FnMut(McRun) -> Result<(), E> + Send),
 }
 
 /// Starts every run the window now admits.
-fn start_runs<'s, 'o, E: Send, F>(
+fn start_runs<'s, 'o, E: Send, I, F>(
     scope: &rayon::ScopeFifo<'s>,
-    h: &mut Handing<'o, E>,
-    reps: &'s [u64],
-    hand: &'s Mutex<Handing<'o, E>>,
+    h: &mut Handing<'o, E, I>,
+    hand: &'s Mutex<Handing<'o, E, I>>,
     one: &'s F,
 ) where
+    I: Iterator<Item = u64> + Send,
     F: Fn(u64) -> Option<McRun> + Sync,
     'o: 's,
 {
-    while h.error.is_none() && h.started < reps.len() && h.started < h.next + h.ring.len() {
+    while h.error.is_none() && h.started < h.next + h.ring.len() {
+        let Some(rep) = h.reps.next() else { break };
         let i = h.started;
         h.started += 1;
         scope.spawn_fifo(move |scope| {
-            let run = one(reps[i]);
+            let run = one(rep);
             let mut h = hand.lock().unwrap_or_else(|e| e.into_inner());
             let at = i % h.ring.len();
             h.ring[at] = Some(run);
@@ -275,7 +275,7 @@ fn start_runs<'s, 'o, E: Send, F>(
                     h.error = Some(e);
                 }
             }
-            start_runs(scope, &mut h, reps, hand, one);
+            start_runs(scope, &mut h, hand, one);
         });
     }
 }
@@ -286,14 +286,14 @@ pub fn run_held(
     cfg: &Config,
     horizon: SimTime,
     degraded: &Degraded,
-    reps: &[u64],
+    reps: Reps,
 ) -> (Vec<Component>, Vec<McRun>) {
     let mut runs = Vec::with_capacity(reps.len());
-    let comps = run::<std::convert::Infallible>(
+    let comps = run::<std::convert::Infallible, _>(
         cfg,
         horizon,
         degraded,
-        reps,
+        reps.iter(),
         &|| false,
         &|_| {},
         &mut |r| {

@@ -383,6 +383,49 @@ pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>>
     Ok(out)
 }
 
+/// The rows of a Monte Carlo `runs.csv` read one at a time, with the messages of
+/// [`decode_mc_runs`] (`merge` walks the shards' files side by side, row by row). Ends after
+/// the first error.
+pub struct McRows<R: io::Read> {
+    rd: csv::Reader<R>,
+    rec: csv::StringRecord,
+    line: usize,
+    components: usize,
+    failed: bool,
+}
+
+impl<R: io::Read> McRows<R> {
+    pub fn new(r: R, components: usize) -> McRows<R> {
+        McRows {
+            rd: csv::Reader::from_reader(r),
+            rec: csv::StringRecord::new(),
+            line: 1,
+            components,
+            failed: false,
+        }
+    }
+}
+
+impl<R: io::Read> Iterator for McRows<R> {
+    type Item = io::Result<McRun>;
+
+    fn next(&mut self) -> Option<io::Result<McRun>> {
+        if self.failed {
+            return None;
+        }
+        let row = match self.rd.read_record(&mut self.rec) {
+            Ok(false) => return None,
+            Ok(true) => {
+                self.line += 1;
+                decode_mc_run(&self.rec, self.line, self.components)
+            }
+            Err(e) => Err(bad(format!("runs.csv line {}: {e}", self.line + 1))),
+        };
+        self.failed = row.is_err();
+        Some(row)
+    }
+}
+
 /// A Monte Carlo `runs.csv` read back a row at a time, as often as the summary needs
 /// (`experiment::mc_summary`), from its start each time.
 pub struct McRunsReader<R: io::Read + io::Seek> {

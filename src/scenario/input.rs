@@ -95,6 +95,25 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Opens the regular file `path` for reading as a stream, with the checks and messages of
+/// [`read_file`] (a regular file of at most `limit` bytes), without reading it.
+pub fn open_file(path: &Path, limit: u64) -> Result<File, String> {
+    let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta).into());
+    }
+    let file = open_nonblocking(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta).into());
+    }
+    if meta.len() > limit {
+        return Err(too_big(limit));
+    }
+    Ok(file)
+}
+
 fn too_big(limit: u64) -> String {
     let size = if limit >= 1 << 20 {
         format!("{} MiB", limit >> 20)
