@@ -9,7 +9,7 @@ pub mod rng;
 pub mod time;
 
 pub use calendar::Calendar;
-pub use rng::{Rng, StreamId};
+pub use rng::{Rng, StreamId, StreamName};
 pub use time::SimTime;
 
 /// A simulation model: owns its state, reacts to its own events.

@@ -25,10 +25,26 @@ pub struct StreamId {
     key: u64,
 }
 
+/// A stream name hashed once (`h` above), for a stream made again for each replication: the
+/// Monte Carlo fast path makes two per component in every pass, and formatting and hashing
+/// their names was most of a short run's cost (issue 13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamName(u64);
+
+impl StreamName {
+    pub fn new(name: &str) -> Self {
+        StreamName(fnv1a(name.as_bytes()))
+    }
+}
+
 impl StreamId {
     pub fn new(seed: u64, name: &str, replication: u64) -> Self {
-        let h = fnv1a(name.as_bytes());
-        let key = splitmix64(splitmix64(seed) ^ h)
+        Self::named(seed, StreamName::new(name), replication)
+    }
+
+    /// The stream [`StreamId::new`] makes for the name `name` was hashed from.
+    pub fn named(seed: u64, name: StreamName, replication: u64) -> Self {
+        let key = splitmix64(splitmix64(seed) ^ name.0)
             ^ splitmix64(replication.wrapping_add(0x9E37_79B9_7F4A_7C15));
         StreamId { key }
     }

@@ -34,7 +34,7 @@ use super::config::{Config, FaultKind, LbHa, ReadPolicy, Target, TargetKind};
 use super::degraded::{Groups, Penalty, Serving, StatePenalty};
 use super::repair::{Plan, Repairs};
 use crate::dist::Dist;
-use crate::engine::{Calendar, Rng, SimTime, StreamId};
+use crate::engine::{Calendar, Rng, SimTime, StreamId, StreamName};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -63,6 +63,10 @@ pub struct Component {
     /// The single parts it takes down: itself, or each server host and DB node on a host or
     /// rack.
     members: Vec<Part>,
+    /// Its streams' names, `faults.<name>` and `monitoring.<name>`, hashed once: every pass
+    /// of every run makes both streams again for its replication.
+    faults_stream: StreamName,
+    people_stream: StreamName,
 }
 
 /// The components that fail at random in `cfg`, named as in the request-level model.
@@ -107,6 +111,8 @@ pub fn components(cfg: &Config) -> Vec<Component> {
         };
         for (part, name) in parts {
             out.push(Component {
+                faults_stream: StreamName::new(&format!("faults.{name}")),
+                people_stream: StreamName::new(&format!("monitoring.{name}")),
                 name,
                 part,
                 kind: spec.fault,
@@ -677,18 +683,12 @@ pub fn simulate_with(
         failed_at: vec![SimTime::ZERO; comps.len()],
         people: comps
             .iter()
-            .map(|c| {
-                Rng::new(StreamId::new(
-                    cfg.seed,
-                    &format!("monitoring.{}", c.name),
-                    rep,
-                ))
-            })
+            .map(|c| Rng::new(StreamId::named(cfg.seed, c.people_stream, rep)))
             .collect(),
     };
     let mut rngs: Vec<Rng> = comps
         .iter()
-        .map(|c| Rng::new(StreamId::new(cfg.seed, &format!("faults.{}", c.name), rep)))
+        .map(|c| Rng::new(StreamId::named(cfg.seed, c.faults_stream, rep)))
         .collect();
     let mut cal: Calendar<E> = Calendar::with_capacity(64);
     for (c, comp) in comps.iter().enumerate() {

@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod charts;
 pub mod csv_tables;
+mod decimal;
 pub mod html;
 pub mod junit;
 pub mod num;

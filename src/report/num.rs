@@ -22,6 +22,10 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
+    // The same value in integers when it is in range (`report/decimal.rs`), else by text.
+    if let Some(y) = super::decimal::round_sig(x, digits) {
+        return y;
+    }
     let text = format!("{:.*e}", (digits - 1).max(0) as usize, x);
     text.parse().unwrap_or(x)
 }
