@@ -148,8 +148,9 @@ impl Workload {
         }
     }
 
-    /// Draws what the next request is.
-    #[inline]
+    /// Draws what the next request is (inlined into its callers, once per arrival: the call and
+    /// the returned struct's trip through memory cost more than the body).
+    #[inline(always)]
     pub fn draw(&mut self) -> Work {
         let class = if self.mix.len() == 1 {
             0
