@@ -152,13 +152,19 @@ impl<E: Copy> Calendar<E> {
         unsafe {
             let mut pos = 0usize;
             let key = item.key;
+            // While both children exist: one bound check per level instead of two.
             loop {
                 let left = 2 * pos + 1;
-                if left >= len {
+                let right = left + 1;
+                if right >= len {
+                    // At most a left child, and it is the last entry (a leaf).
+                    if left < len && (*heap.add(left)).key < key {
+                        std::ptr::copy_nonoverlapping(heap.add(left), heap.add(pos), 1);
+                        pos = left;
+                    }
                     break;
                 }
-                let right = left + 1;
-                let child = if right < len && (*heap.add(right)).key < (*heap.add(left)).key {
+                let child = if (*heap.add(right)).key < (*heap.add(left)).key {
                     right
                 } else {
                     left

@@ -35,24 +35,35 @@ impl SimTime {
     ///
     /// Every sampled duration passes here, so it avoids `f64::round`, which on the baseline
     /// x86-64 target is a library call (no SSE4.1 `roundsd`; 2.6% of an M/M/1 run's
-    /// instructions): for x >= 0 the truncation `n = x as u64` is exact and so is `x - n`
-    /// (the two are within 1 of each other), so `n + (x - n >= 0.5)` is `x.round()` exactly,
-    /// halves away from zero included (a unit test compares the two).
+    /// instructions), and rounds with one addition and one truncation (issue 13):
     ///
-    /// Below 2^63 ns (292 years: every duration a run draws) the two conversions go through
-    /// `i64`, one instruction each way (`cvttsd2si`, `cvtsi2sd`), where `u64`'s take a compare,
-    /// a subtraction and a select each on baseline x86-64; the values are the same.
+    /// - For 0.5 <= x < 2^52, `(x + 0.5)` truncated is `x.round()` exactly. Say
+    ///   2^k <= x < 2^(k+1) (-1 <= k <= 51): x is a multiple of its ulp u = 2^(k-52) <= 1/2,
+    ///   and so is 0.5, so the exact sum s is a multiple of u. Below 2^(k+1) that is
+    ///   representable: no rounding at all. At or above 2^(k+1) the spacing is 2u and s may
+    ///   round up by u, but s < 2^(k+1) + 1/2 and u <= 1/2, so the rounded sum stays below
+    ///   the integer 2^(k+1) + 1 and truncates to the same integer as s. Halves go up, as
+    ///   `round`'s do (away from zero, and x > 0).
+    /// - For 2^52 <= x < 2^63, x is a whole number: truncation is exact.
+    ///
+    /// Below 2^63 ns (292 years: every duration a run draws) the conversion goes through
+    /// `i64`, one instruction (`cvttsd2si`), where `u64`'s takes a compare, a subtraction and
+    /// a select on baseline x86-64; the values are the same. A unit test compares the whole
+    /// function with `f64::round` on edge cases and ten million random values.
     #[inline]
     pub fn from_secs_f64(s: f64) -> Self {
-        /// 2^63 as an f64 (exact).
+        /// 2^52 and 2^63 as f64s (exact).
+        const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
         const I64_END: f64 = 9_223_372_036_854_775_808.0;
         let x = s * 1e9;
         if x.is_nan() || x < 0.5 {
             SimTime(0)
+        } else if x < WHOLE_FROM {
+            // SAFETY: 1 <= x + 0.5 < 2^52 + 1 and not NaN, so its truncation is a valid i64.
+            SimTime(unsafe { (x + 0.5).to_int_unchecked::<i64>() } as u64)
         } else if x < I64_END {
-            // SAFETY: 0.5 <= x < 2^63 and not NaN, so its truncation is a valid i64.
-            let n = unsafe { x.to_int_unchecked::<i64>() };
-            SimTime(n as u64 + u64::from(x - n as f64 >= 0.5))
+            // SAFETY: 2^52 <= x < 2^63, so its truncation is a valid i64 (and exact).
+            SimTime(unsafe { x.to_int_unchecked::<i64>() } as u64)
         } else if x >= u64::MAX as f64 {
             SimTime::MAX
         } else {
@@ -162,6 +173,16 @@ mod tests {
                 edges.push(f64::from_bits((x + d).to_bits().saturating_sub(1)) * 1e-9);
             }
         }
+        for k in 0..64 {
+            // Around every power of two and every half above it, in nanoseconds.
+            let x = (1u64 << k) as f64;
+            for y in [x, x + 0.5, x - 0.5, x * 1.5, x + 1.0] {
+                for b in y.to_bits().saturating_sub(3)..=y.to_bits() + 3 {
+                    edges.push(f64::from_bits(b) / 1e9);
+                    edges.push(f64::from_bits(b) * 1e-9);
+                }
+            }
+        }
         let mut r = crate::engine::Rng::new(crate::engine::StreamId::new(5, "round", 0));
         for _ in 0..200_000 {
             // Seconds over many magnitudes, and values just around half a nanosecond.
@@ -170,6 +191,22 @@ mod tests {
             edges.push((r.below(1 << 40) as f64 + 0.5) * 1e-9);
         }
         for s in edges {
+            assert_eq!(SimTime::from_secs_f64(s), by_round(s), "{s:e}");
+        }
+    }
+
+    /// Ten million random values: gaps and service times (1 ns to 10^4 s, log-uniform),
+    /// raw bit patterns of positive doubles, and values a few ulps from n + 1/2 ns.
+    #[test]
+    fn rounding_is_f64_round_on_ten_million_random_values() {
+        let mut r = crate::engine::Rng::new(crate::engine::StreamId::new(6, "round", 0));
+        for _ in 0..10_000_000 / 3 {
+            let s = 10f64.powf(r.uniform() * 13.0 - 9.0);
+            assert_eq!(SimTime::from_secs_f64(s), by_round(s), "{s:e}");
+            let s = f64::from_bits(r.next_u64() >> 1);
+            assert_eq!(SimTime::from_secs_f64(s), by_round(s), "{s:e}");
+            let half = (r.below(1 << 53) as f64 + 0.5) * 1e-9;
+            let s = f64::from_bits((half.to_bits() + r.below(7)).saturating_sub(3));
             assert_eq!(SimTime::from_secs_f64(s), by_round(s), "{s:e}");
         }
     }

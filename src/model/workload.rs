@@ -41,6 +41,22 @@ pub struct Workload {
     shape: Option<Thinning>,
     /// Heavy-hitter addresses and their stream, `clients`; None: uniform from `work`.
     popularity: Option<(Popularity, Rng)>,
+    /// The gap's law when it never changes (no phases, no shape, a rate > 0), fixed here so
+    /// `next_arrival` branches once instead of walking the phase logic per request.
+    steady: Option<SteadyGap>,
+    /// Per class: the Nginx stage is a point mass at zero (skipped, no draw), decided once
+    /// here instead of by a `Dist::is_zero` per request.
+    nginx_zero: Vec<bool>,
+}
+
+/// The gap between arrivals at one constant rate.
+#[derive(Clone, Copy, Debug)]
+enum SteadyGap {
+    /// Poisson: exponential gaps of this mean, `1 / rate` (the same value the general path
+    /// computes, so the draws and their rounding are the same).
+    Poisson(f64),
+    /// Deterministic: this gap, `1 / rate` rounded once as the general path rounds it.
+    Every(SimTime),
 }
 
 impl Workload {
@@ -62,6 +78,15 @@ impl Workload {
             next_phase: 0,
             clients: cfg.clients.max(1),
             mix: cfg.mix.clone(),
+            steady: (cfg.phases.is_empty() && cfg.shape.is_none() && cfg.rate > 0.0).then(|| {
+                match cfg.arrival {
+                    ArrivalKind::Poisson => SteadyGap::Poisson(1.0 / cfg.rate),
+                    ArrivalKind::Deterministic => {
+                        SteadyGap::Every(SimTime::from_secs_f64(1.0 / cfg.rate))
+                    }
+                }
+            }),
+            nginx_zero: cfg.mix.iter().map(|c| c.nginx.is_zero()).collect(),
             cumulative,
             arrivals: Rng::new(StreamId::new(seed, "arrivals", replication)),
             work: Rng::new(StreamId::new(seed, "work", replication)),
@@ -80,8 +105,22 @@ impl Workload {
     /// A Poisson process with a piecewise-constant rate is sampled exactly: if a gap would
     /// cross a rate change, the clock moves to the change and a fresh gap is drawn at the new
     /// rate (memorylessness makes that exact). Deterministic arrivals restart their spacing at
-    /// each change.
+    /// each change. The constant-rate case is inlined into the arrival handler; the rest is
+    /// out of line.
+    #[inline(always)]
     pub fn next_arrival(&mut self, now: SimTime) -> Option<SimTime> {
+        match self.steady {
+            Some(SteadyGap::Poisson(mean)) => {
+                Some(now + SimTime::from_secs_f64(self.arrivals.exp(mean)))
+            }
+            Some(SteadyGap::Every(gap)) => Some(now + gap),
+            None => self.next_arrival_changing(now),
+        }
+    }
+
+    /// [`Workload::next_arrival`] with phases or a shape, or a zero rate.
+    #[inline(never)]
+    fn next_arrival_changing(&mut self, now: SimTime) -> Option<SimTime> {
         if let Some(shape) = self.shape.as_mut() {
             return shape.next(&mut self.arrivals);
         }
@@ -110,8 +149,9 @@ impl Workload {
         }
     }
 
-    /// Draws what the next request is.
-    #[inline]
+    /// Draws what the next request is (inlined into its callers, once per arrival: the call and
+    /// the returned struct's trip through memory cost more than the body).
+    #[inline(always)]
     pub fn draw(&mut self) -> Work {
         let class = if self.mix.len() == 1 {
             0
@@ -130,7 +170,7 @@ impl Workload {
         }
         let client_ip = FIRST_CLIENT_IP.wrapping_add(client);
         let c = &self.mix[class];
-        let nginx = if c.nginx.is_zero() {
+        let nginx = if self.nginx_zero[class] {
             SimTime::ZERO
         } else {
             SimTime::from_secs_f64(c.nginx.sample(&mut self.work))
