@@ -72,20 +72,8 @@ pub fn for_each_value(
 /// Reads the regular file `path`, at most `limit` bytes. The error says what is wrong with the
 /// file (callers name it).
 pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
-    let meta = std::fs::metadata(path).map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(not_regular(&meta).into());
-    }
-    let file = open_nonblocking(path).map_err(cannot)?;
-    let meta = file.metadata().map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(not_regular(&meta).into());
-    }
-    if meta.len() > limit {
-        return Err(too_big(limit));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let (file, len) = open_checked(path, limit)?;
+    let mut bytes = Vec::with_capacity(len as usize);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
@@ -98,7 +86,13 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 /// Opens the regular file `path` for reading as a stream, with the checks and messages of
 /// [`read_file`] (a regular file of at most `limit` bytes), without reading it.
 pub fn open_file(path: &Path, limit: u64) -> Result<File, String> {
-    let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+    open_checked(path, limit).map(|(file, _)| file)
+}
+
+/// The checks of [`read_file`] and [`open_file`]: a regular file (asked before opening, so that
+/// a FIFO is never opened, and again of what was opened) of at most `limit` bytes; the file
+/// and its length.
+fn open_checked(path: &Path, limit: u64) -> Result<(File, u64), String> {
     let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
         return Err(not_regular(&meta).into());
@@ -111,7 +105,11 @@ pub fn open_file(path: &Path, limit: u64) -> Result<File, String> {
     if meta.len() > limit {
         return Err(too_big(limit));
     }
-    Ok(file)
+    Ok((file, meta.len()))
+}
+
+fn cannot(e: std::io::Error) -> String {
+    format!("cannot read the file: {e}")
 }
 
 fn too_big(limit: u64) -> String {
