@@ -373,19 +373,12 @@ fn decode_mc_run(rec: &csv::StringRecord, line: usize, components: usize) -> io:
 }
 
 pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>> {
-    let mut rd = csv::Reader::from_reader(bytes);
-    let mut out = vec![];
-    for (i, rec) in rd.records().enumerate() {
-        let line = i + 2;
-        let rec = rec.map_err(|e| bad(format!("runs.csv line {line}: {e}")))?;
-        out.push(decode_mc_run(&rec, line, components)?);
-    }
-    Ok(out)
+    McRows::new(bytes, components).collect()
 }
 
-/// The rows of a Monte Carlo `runs.csv` read one at a time, with the messages of
-/// [`decode_mc_runs`] (`merge` walks the shards' files side by side, row by row). Ends after
-/// the first error.
+/// The rows of a Monte Carlo `runs.csv` read one at a time (`merge` walks the shards' files
+/// side by side, row by row; [`decode_mc_runs`] and [`McRunsReader`] read through it too).
+/// Ends after the first error.
 pub struct McRows<R: io::Read> {
     rd: csv::Reader<R>,
     rec: csv::StringRecord,
@@ -447,16 +440,12 @@ impl<R: io::Read + io::Seek> McRunsReader<R> {
 impl<R: io::Read + io::Seek> crate::experiment::mc_summary::RunSource for McRunsReader<R> {
     fn each(&mut self, f: &mut dyn FnMut(&McRun) -> io::Result<()>) -> io::Result<()> {
         self.file.seek(io::SeekFrom::Start(0))?;
-        let mut rd =
-            csv::Reader::from_reader(io::BufReader::with_capacity(1 << 16, &mut self.file));
-        let mut rec = csv::StringRecord::new();
-        let mut line = 1;
-        while rd
-            .read_record(&mut rec)
-            .map_err(|e| bad(format!("runs.csv line {}: {e}", line + 1)))?
-        {
-            line += 1;
-            f(&decode_mc_run(&rec, line, self.components)?)?;
+        let rows = McRows::new(
+            io::BufReader::with_capacity(1 << 16, &mut self.file),
+            self.components,
+        );
+        for r in rows {
+            f(&r?)?;
         }
         Ok(())
     }

@@ -87,10 +87,8 @@ pub struct LeastConn {
     /// The pool size the tree was built for.
     n: usize,
     usable: UsableCount,
-    /// Pools up to this size are scanned (no tree, no usable count kept).
+    /// Pools up to this size are scanned: `tree` and `usable` are then empty and unused.
     scan_up_to: usize,
-    /// This pool is scanned: `tree` and `usable` are empty and unused.
-    scan: bool,
 }
 
 impl LeastConn {
@@ -113,7 +111,7 @@ impl LeastConn {
     /// server's counters; a scanned pool reads them live at each pick.
     #[inline]
     pub fn keeps_tree(&self) -> bool {
-        !self.scan
+        self.n > self.scan_up_to
     }
 
     /// The tie rule over the live counters: the first strictly lightest candidate from the
@@ -182,7 +180,7 @@ impl Policy for LeastConn {
         if self.n != servers.len() {
             self.servers_changed(servers);
         }
-        if self.scan {
+        if !self.keeps_tree() {
             return self.scan_pick(servers);
         }
         while let Some(i) = self.lightest() {
@@ -200,8 +198,7 @@ impl Policy for LeastConn {
     /// Refiles every server (O(n), on up/down only); the rotation point is kept.
     fn servers_changed(&mut self, servers: &[ServerView]) {
         self.n = servers.len();
-        self.scan = self.n <= self.scan_up_to;
-        if self.scan {
+        if !self.keeps_tree() {
             return;
         }
         self.tree.reset(self.n);
@@ -218,7 +215,7 @@ impl Policy for LeastConn {
             self.servers_changed(servers);
             return;
         }
-        if self.scan {
+        if !self.keeps_tree() {
             return;
         }
         self.refile(servers, i);

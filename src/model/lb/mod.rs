@@ -29,7 +29,8 @@ use crate::model::config::Algorithm;
 /// 2-8 servers the heaps' re-keying on every request start and end costs more than reading
 /// eight slots (the `priority-queue` heaps were 18% of a 1-server M/M/1's instructions under
 /// callgrind). Its brute-force test runs pools on both sides of the threshold against the
-/// reference loop. (`leastconn`'s flat tree costs no more than such a scan: it has no small path.)
+/// reference loop. (`leastconn` scans pools of up to its own `SCAN_POOL`, 16, and keeps no
+/// per-server state for them at all: see `leastconn.rs`.)
 pub(crate) const SMALL_POOL: usize = 8;
 
 /// What a policy sees of one server: the LB's own counters, not the server's internals.
@@ -142,8 +143,9 @@ impl LbPolicy {
     /// policy picks next, i.e. whether [`Policy::server_updated`] has anything to do after a
     /// request starts or ends there. `leastconn`'s tree keys on the count (a small pool, scanned,
     /// reads it live at each pick); `roundrobin` reads it only through "full", which needs a
-    /// `maxconn`; the others read nothing of it at all (their `server_updated` is empty). Asked on every request start and end, so that the
-    /// notification, a call, is made only when it can matter (issue 13).
+    /// `maxconn`; the others read nothing of it at all (their `server_updated` is empty). Asked
+    /// on every request start and end, so that the notification, a call, is made only when it
+    /// can matter (issue 13).
     #[inline(always)]
     pub fn watches_served(&self, v: &ServerView) -> bool {
         match self {
