@@ -505,7 +505,7 @@ fn a_montecarlo_study_resumed_from_a_journal_with_gaps_equals_the_uninterrupted_
     use infrasim::report::atomic::{Kind, create_marked};
     use infrasim::report::study::decode_mc_runs;
     let tmp = Tmp::new("mc-resume");
-    let study = |out: &Path, shard: Option<&str>, resume: bool| -> Vec<String> {
+    let study = |out: &Path, shard: Option<&str>, resume: bool| -> Output {
         let mut a: Vec<String> = [
             "scenarios/spof_study.toml",
             "--runs",
@@ -529,15 +529,11 @@ fn a_montecarlo_study_resumed_from_a_journal_with_gaps_equals_the_uninterrupted_
         if resume {
             a.push("--resume".into());
         }
-        a
+        run(&a.iter().map(String::as_str).collect::<Vec<_>>())
     };
     for (tag, shard) in [("whole", None), ("shard", Some("2/3"))] {
         let clean = tmp.join(&format!("{tag}-clean"));
-        let o = Command::new(BIN)
-            .current_dir(ROOT)
-            .args(study(&clean, shard, false))
-            .output()
-            .unwrap();
+        let o = study(&clean, shard, false);
         assert!(o.status.success(), "{tag}: {}", text(&o));
 
         // The journal of an interrupted run of the same study.
@@ -571,11 +567,7 @@ fn a_montecarlo_study_resumed_from_a_journal_with_gaps_equals_the_uninterrupted_
         fs::write(partial.join("runs.jsonl"), &journal).unwrap();
         assert!(kept > runs.len() / 2, "{tag}: the journal holds most runs");
 
-        let o = Command::new(BIN)
-            .current_dir(ROOT)
-            .args(study(&out, shard, true))
-            .output()
-            .unwrap();
+        let o = study(&out, shard, true);
         assert!(o.status.success(), "{tag}: resume: {}", text(&o));
         assert!(!partial.exists(), "{tag}: the journal is removed");
         assert_eq!(names(&out), names(&clean), "{tag}");
