@@ -55,6 +55,15 @@ impl Buckets {
         ((bucket as usize) << (SUB_BITS - 1)) + (v >> bucket) as usize
     }
 
+    /// The lowest value that falls in bucket `index`.
+    fn lowest_in(index: usize) -> u64 {
+        if index == 0 {
+            0
+        } else {
+            Self::highest_in(index - 1) + 1
+        }
+    }
+
     /// The highest value that falls in bucket `index`.
     fn highest_in(index: usize) -> u64 {
         if index < 2 * HALF {
@@ -76,6 +85,34 @@ impl Buckets {
 
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// The exact sum of the recorded values, in ns.
+    pub fn sum_ns(&self) -> u128 {
+        self.sum_ns
+    }
+
+    /// The exact maximum recorded, in ns.
+    pub fn max_ns(&self) -> u64 {
+        self.max_ns
+    }
+
+    /// (lowest value of the bucket in ns, count) of every bucket that holds values, lowest
+    /// first: what another histogram of the same layout needs to hold the same counts.
+    pub fn filled(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        (self.counts.iter().enumerate())
+            .filter(|&(_, &c)| c > 0)
+            .map(|(i, &c)| (Self::lowest_in(i), c))
+    }
+
+    /// Adds another histogram's values.
+    pub fn merge(&mut self, other: &Buckets) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.count += other.count;
+        self.sum_ns += other.sum_ns;
+        self.max_ns = self.max_ns.max(other.max_ns);
     }
 
     /// Exact mean in seconds (0 when empty).
