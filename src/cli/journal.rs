@@ -10,6 +10,7 @@
 //! removed once the final output is in place; it is kept when the output cannot be written (a
 //! full disk), and the message says that `--resume` finishes the study.
 
+use super::journal_sort::{self, JobSet, PLAN, Sorted, Spill};
 use super::print;
 use super::progress::Progress;
 use infrasim::experiment::Reps;
@@ -20,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -54,17 +55,23 @@ pub struct Journal {
     incomplete: AtomicBool,
 }
 
-/// Opens the journal `dir` of a study. With `resume`, returns the runs it already holds (the
-/// journal must belong to the same study); without, starts a new one, replacing an old journal
-/// (never a folder simulate did not write).
+/// What [`open`] hands each run a resumed journal holds, with its line.
+pub type Held<'a, T> = dyn FnMut(T, &[u8]) -> Result<(), String> + 'a;
+
+/// Opens the journal `dir` of a study. With `resume`, hands `each` the runs it already holds,
+/// one at a time as its lines are read, with the line (the journal must belong to the same
+/// study); without, starts a new one, replacing an old journal (never a folder simulate did
+/// not write).
 pub fn open<T: DeserializeOwned>(
     dir: &Path,
     record: &StudyRecord,
     resume: bool,
-) -> Result<(Journal, Vec<T>), String> {
+    each: &mut Held<'_, T>,
+) -> Result<Journal, String> {
     let study = dir.join("study.json");
     let runs = dir.join("runs.jsonl");
-    let mut done = vec![];
+    let mut kept = 0;
+    let mut torn_tail = false;
     // A journal killed before its record was written holds no run: resuming it is starting.
     let resume = resume && !(atomic::is_marked(dir) && fs::symlink_metadata(&study).is_err());
     if resume {
@@ -91,13 +98,21 @@ pub fn open<T: DeserializeOwned>(
                 dir.display()
             ));
         }
-        let text = input::read_file(&runs, MAX_JOURNAL_BYTES).unwrap_or_default();
-        for line in text.split(|&b| b == b'\n') {
+        // What an earlier --resume killed during its sort left (runs.jsonl is all that counts).
+        journal_sort::clear(dir).map_err(|e| {
+            format!(
+                "error: --resume: {}: {e}",
+                journal_sort::sort_dir(dir).display()
+            )
+        })?;
+        torn_tail = journal_lines(&runs, &mut |line| {
             // A line cut by a hard kill is simply run again.
             if let Ok(item) = serde_json::from_slice(line) {
-                done.push(item);
+                kept += 1;
+                each(item, line)?;
             }
-        }
+            Ok(())
+        })?;
     } else {
         if fs::symlink_metadata(dir).is_ok() && !atomic::remove_marked(dir) {
             return Err(format!(
@@ -112,25 +127,83 @@ pub fn open<T: DeserializeOwned>(
         atomic::write_file(&study, &json)
             .map_err(|e| format!("error: {}: {e}", study.display()))?;
     }
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&runs)
         .map_err(|e| format!("error: {}: {e}", runs.display()))?;
-    let kept = AtomicUsize::new(done.len());
-    Ok((
-        Journal {
-            dir: dir.to_path_buf(),
-            file: Mutex::new(file),
-            kept,
-            incomplete: AtomicBool::new(false),
-        },
-        done,
-    ))
+    if torn_tail {
+        // The new runs start on a line of their own, not glued to a cut one (and lost with it).
+        file.write_all(b"\n")
+            .map_err(|e| format!("error: {}: {e}", runs.display()))?;
+    }
+    Ok(Journal {
+        dir: dir.to_path_buf(),
+        file: Mutex::new(file),
+        kept: AtomicUsize::new(kept),
+        incomplete: AtomicBool::new(false),
+    })
 }
 
 /// A journal past this size is not read back (a study's runs are bounded well below it).
 const MAX_JOURNAL_BYTES: u64 = 16 << 30;
+
+/// A journal line longer than this is taken for a damaged one and its run is run again (a
+/// run's line is a few hundred bytes plus 20 or so per outage; this is the bound on what is
+/// held of one line). The unit tests lower it to reach it.
+#[cfg(not(test))]
+const MAX_LINE: usize = journal_sort::MAX_LINE;
+#[cfg(test)]
+const MAX_LINE: usize = 100;
+
+/// Hands `each` the lines of the journal `runs` (without their newline), read as a stream: at
+/// most one line is held, and a line longer than [`MAX_LINE`] is skipped (as a cut one is).
+/// A missing file holds no line. Returns whether the file ends in a cut line (no newline).
+fn journal_lines(
+    runs: &Path,
+    each: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+) -> Result<bool, String> {
+    if fs::symlink_metadata(runs).is_err() {
+        return Ok(false);
+    }
+    let shown = runs.display();
+    let file = input::open_file(runs, MAX_JOURNAL_BYTES)
+        .map_err(|e| format!("error: --resume: {shown}: {e}"))?;
+    let mut rd = BufReader::with_capacity(1 << 16, file);
+    let mut line = vec![];
+    let mut too_long = false;
+    loop {
+        let buf = rd
+            .fill_buf()
+            .map_err(|e| format!("error: --resume: {shown}: {e}"))?;
+        if buf.is_empty() {
+            if !too_long && !line.is_empty() {
+                each(&line)?;
+            }
+            return Ok(too_long || !line.is_empty());
+        }
+        let (part, used, ends) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        if !too_long {
+            if line.len() + part.len() > MAX_LINE {
+                too_long = true;
+                line = vec![];
+            } else {
+                line.extend_from_slice(part);
+            }
+        }
+        rd.consume(used);
+        if ends {
+            if !too_long {
+                each(&line)?;
+            }
+            line.clear();
+            too_long = false;
+        }
+    }
+}
 
 impl Journal {
     /// Appends one finished run as a single write. A failed write (a full disk) is noted: the
@@ -204,12 +277,13 @@ where
     J: Copy + Ord,
     T: Serialize + DeserializeOwned,
 {
-    let (journal, mut done) = match journal_dir {
-        Some(dir) => {
-            let (j, done) = open::<T>(dir, record, resume)?;
-            (Some(j), done)
-        }
-        None => (None, vec![]),
+    let mut done = vec![];
+    let journal = match journal_dir {
+        Some(dir) => Some(open::<T>(dir, record, resume, &mut |r, _| {
+            done.push(r);
+            Ok(())
+        })?),
+        None => None,
     };
     let wanted: BTreeSet<J> = jobs.iter().copied().collect();
     done.retain(|r| wanted.contains(&key(r)));
@@ -281,30 +355,38 @@ pub fn stream_study<T>(
 where
     T: Serialize + DeserializeOwned + Send,
 {
-    let (journal, mut done) = match journal_dir {
-        Some(dir) => {
-            let (j, done) = open::<T>(dir, record, resume)?;
-            (Some(j), done)
-        }
-        None => (None, vec![]),
+    // The runs the journal holds (`--resume`) are sorted on disk as they are read, and read
+    // back in job order as the new runs need them (journal_sort.rs): memory does not grow
+    // with the journal.
+    let mut spill = journal_dir.map(|dir| Spill::new(dir, PLAN));
+    let journal = match journal_dir {
+        Some(dir) => Some(open::<T>(dir, record, resume, &mut |r, line| {
+            let job = key(&r);
+            match &mut spill {
+                Some(s) if jobs.contains(job) => s.push(job, line).map_err(|e| sort_error(dir, e)),
+                _ => Ok(()),
+            }
+        })?),
+        None => None,
     };
-    done.retain(|r| jobs.contains(key(r)));
-    done.sort_by_key(&key);
-    done.dedup_by_key(|r| key(r));
-    // The jobs the journal already holds, in order (empty unless resumed): skipped by bisection.
-    let have: Vec<u64> = done.iter().map(&key).collect();
-    let mut todo = jobs.iter().filter(|j| have.binary_search(j).is_err());
+    let (mut held, have) = match (spill, journal_dir) {
+        (Some(s), Some(dir)) => s.finish().map_err(|e| sort_error(dir, e))?,
+        _ => (Sorted::empty(), JobSet::default()),
+    };
     let todo_len = jobs.len() - have.len();
+    // The jobs the journal already holds are skipped (a bit per job).
+    let mut todo = jobs.iter().filter(move |&j| !have.contains(j));
     let progress = Progress::new(todo_len as u64, &record.name, quiet);
     watch_interrupts();
     let t0 = std::time::Instant::now();
-    let mut held = done.into_iter().peekable();
     let mut handed = 0usize;
     let mut merged = |r: T| -> Result<(), String> {
         let k = key(&r);
-        while let Some(h) = held.next_if(|h| key(h) < k) {
-            sink(h)?;
-            handed += 1;
+        while held.peek_job().is_some_and(|h| h < k) {
+            if let Some(h) = next_held(&mut held, journal_dir)? {
+                sink(h)?;
+                handed += 1;
+            }
         }
         sink(r)?;
         handed += 1;
@@ -326,10 +408,11 @@ where
     // A row that could not be written (a full disk): what the journal keeps finishes it.
     let note = |e: String| with_resume_note(journal.as_ref(), jobs.len(), e);
     ran.map_err(note)?;
-    for h in held {
+    while let Some(h) = next_held(&mut held, journal_dir).map_err(note)? {
         sink(h).map_err(note)?;
         handed += 1;
     }
+    drop(held);
     if interrupted() || handed < jobs.len() {
         match &journal {
             Some(j) => print::errln(&format!(
@@ -347,4 +430,213 @@ where
         std::process::exit(130);
     }
     Ok((journal, elapsed))
+}
+
+/// The next run the journal held, in job order.
+fn next_held<T: DeserializeOwned>(
+    held: &mut Sorted,
+    journal_dir: Option<&Path>,
+) -> Result<Option<T>, String> {
+    let dir = journal_dir.unwrap_or(Path::new("."));
+    let Some((_, line)) = held.next_row().map_err(|e| sort_error(dir, e))? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(line)
+        .map(Some)
+        .map_err(|e| sort_error(dir, std::io::Error::other(e)))
+}
+
+fn sort_error(journal_dir: &Path, e: std::io::Error) -> String {
+    format!(
+        "error: --resume: sorting the journal's runs in {}/: {e}",
+        journal_sort::sort_dir(journal_dir).display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Row {
+        rep: u64,
+        tag: String,
+    }
+
+    fn record() -> StudyRecord {
+        StudyRecord {
+            tool: "test".into(),
+            name: "journal".into(),
+            scenario_file: "x.toml".into(),
+            scenario_hash: "0".into(),
+            overrides: vec![],
+            kind: "montecarlo".into(),
+            seed: 1,
+            runs: 200,
+            horizon_s: Some(1.0),
+            parameters: vec![],
+            labels: vec![],
+            components: vec![],
+            spofs: vec![],
+            degraded: vec![],
+            slo_latency_s: None,
+            shard: None,
+        }
+    }
+
+    fn line(rep: u64, tag: &str) -> Vec<u8> {
+        let mut l = serde_json::to_vec(&Row {
+            rep,
+            tag: tag.into(),
+        })
+        .unwrap();
+        l.push(b'\n');
+        l
+    }
+
+    /// Resumes the study of `jobs` from the journal in `dir`: what the sink got (in order) and
+    /// the jobs that were run.
+    fn resume(dir: &Path, jobs: Reps) -> (Vec<(u64, String)>, Vec<u64>) {
+        let mut got = vec![];
+        let mut ran = vec![];
+        let mut sink = |r: Row| -> Result<(), String> {
+            got.push((r.rep, r.tag));
+            Ok(())
+        };
+        let (journal, _) = stream_study(
+            Some(dir),
+            &record(),
+            true,
+            true,
+            jobs,
+            |r: &Row| r.rep,
+            |todo, _stop, done, ordered| {
+                for rep in todo {
+                    ran.push(rep);
+                    let r = Row {
+                        rep,
+                        tag: "fresh".into(),
+                    };
+                    done(&r);
+                    ordered(r)?;
+                }
+                Ok(())
+            },
+            &mut sink,
+        )
+        .unwrap();
+        assert!(
+            !journal_sort::sort_dir(dir).exists(),
+            "the chunks are removed once read"
+        );
+        drop(journal);
+        (got, ran)
+    }
+
+    /// A journal of several out-of-order sequences, with runs journaled twice, runs of other
+    /// jobs, an over-long line and a cut last line, spanning many chunks and merge passes
+    /// (the test `PLAN`): the sink gets every job once, in order, the first journaled line of
+    /// each held one, and only the others are run. A second resume (after a kill that left
+    /// chunks behind) reads the runs the first appended, the cut line kept apart from them.
+    #[test]
+    fn a_resumed_study_gets_held_and_new_runs_in_job_order() {
+        let dir = std::env::temp_dir().join(format!("infrasim-journal-{}", std::process::id()));
+        let _ = atomic::remove_marked(&dir);
+        atomic::create_marked(&dir, atomic::Kind::Journal).unwrap();
+        atomic::write_file(
+            &dir.join("study.json"),
+            &serde_json::to_vec_pretty(&record()).unwrap(),
+        )
+        .unwrap();
+        // Shard 2/3 of 200 runs: jobs 1, 4, ..., 199.
+        let jobs = Reps::owned(
+            200,
+            Some(infrasim::experiment::Shard { k: 2, n: 3 }),
+        );
+        let mut journal = vec![];
+        let mut first = std::collections::BTreeMap::new();
+        // Jobs 7 and 199 are journaled only damaged (below).
+        let mut add = |journal: &mut Vec<u8>, rep: u64, tag: &str| {
+            if rep == 7 || rep == 199 {
+                return;
+            }
+            if jobs.contains(rep) {
+                first.entry(rep).or_insert_with(|| tag.to_string());
+            }
+            journal.extend(line(rep, tag));
+        };
+        // First sequence: scrambled (the threads' completion order), with other jobs.
+        for i in 0..150u64 {
+            add(&mut journal, (i * 77) % 200, "one");
+        }
+        // A line too long to be held: its run is run again.
+        journal.extend(line(7, &"x".repeat(MAX_LINE)));
+        // Second sequence: some again (kept from the first), then backwards.
+        for rep in (0..200u64).step_by(5) {
+            add(&mut journal, rep, "two");
+        }
+        journal.extend(b"not json\n");
+        for rep in (100..190u64).rev() {
+            add(&mut journal, rep, "three");
+        }
+        let cut = line(199, "cut");
+        journal.extend(&cut[..cut.len() / 2]);
+        fs::write(dir.join("runs.jsonl"), &journal).unwrap();
+        assert!(
+            journal.len() > 10 * journal_sort::PLAN.chunk_bytes,
+            "several chunks"
+        );
+
+        let (got, ran) = resume(&dir, jobs);
+        let expected: Vec<(u64, String)> = jobs
+            .iter()
+            .map(|j| (j, first.get(&j).cloned().unwrap_or("fresh".into())))
+            .collect();
+        assert_eq!(got, expected);
+        let not_held: Vec<u64> = jobs.iter().filter(|j| !first.contains_key(j)).collect();
+        assert_eq!(ran, not_held);
+        assert!(ran.contains(&7) && ran.contains(&199));
+
+        // As if a resume had been killed during its sort: chunks left, one damaged.
+        let sort = journal_sort::sort_dir(&dir);
+        fs::create_dir(&sort).unwrap();
+        fs::write(sort.join("000000.chunk"), b"\x05\x00").unwrap();
+        let (again, ran) = resume(&dir, jobs);
+        assert!(ran.is_empty(), "everything is journaled: {ran:?}");
+        assert_eq!(again, expected);
+        assert!(atomic::remove_marked(&dir));
+    }
+
+    /// Lines are read as a stream: cut, over-long and empty lines, with and without a final
+    /// newline.
+    #[test]
+    fn journal_lines_are_bounded_and_a_cut_tail_is_reported() {
+        let dir = std::env::temp_dir().join(format!("infrasim-lines-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("runs.jsonl");
+        let read = |bytes: &[u8]| {
+            fs::write(&p, bytes).unwrap();
+            let mut lines = vec![];
+            let torn = journal_lines(&p, &mut |l| {
+                lines.push(String::from_utf8(l.to_vec()).unwrap());
+                Ok(())
+            })
+            .unwrap();
+            (lines, torn)
+        };
+        assert_eq!(read(b""), (vec![], false));
+        assert_eq!(read(b"a\n\nb\n"), (vec!["a".into(), "".into(), "b".into()], false));
+        assert_eq!(read(b"a\nb"), (vec!["a".into(), "b".into()], true));
+        let long = "y".repeat(MAX_LINE + 1);
+        assert_eq!(
+            read(format!("{long}\nc\n{long}").as_bytes()),
+            (vec!["c".to_string()], true)
+        );
+        let just = "z".repeat(MAX_LINE);
+        assert_eq!(read(format!("{just}\n").as_bytes()), (vec![just], false));
+        fs::remove_file(&p).unwrap();
+        assert_eq!(journal_lines(&p, &mut |_| Ok(())), Ok(false), "no file");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

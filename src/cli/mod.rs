@@ -12,6 +12,7 @@ mod fit;
 mod gate;
 mod import;
 mod journal;
+mod journal_sort;
 mod ladder;
 mod merge;
 mod montecarlo;
