@@ -550,10 +550,7 @@ mod tests {
         )
         .unwrap();
         // Shard 2/3 of 200 runs: jobs 1, 4, ..., 199.
-        let jobs = Reps::owned(
-            200,
-            Some(infrasim::experiment::Shard { k: 2, n: 3 }),
-        );
+        let jobs = Reps::owned(200, Some(infrasim::experiment::Shard { k: 2, n: 3 }));
         let mut journal = vec![];
         let mut first = std::collections::BTreeMap::new();
         // Jobs 7 and 199 are journaled only damaged (below).
@@ -626,7 +623,10 @@ mod tests {
             (lines, torn)
         };
         assert_eq!(read(b""), (vec![], false));
-        assert_eq!(read(b"a\n\nb\n"), (vec!["a".into(), "".into(), "b".into()], false));
+        assert_eq!(
+            read(b"a\n\nb\n"),
+            (vec!["a".into(), "".into(), "b".into()], false)
+        );
         assert_eq!(read(b"a\nb"), (vec!["a".into(), "b".into()], true));
         let long = "y".repeat(MAX_LINE + 1);
         assert_eq!(

@@ -437,6 +437,14 @@ mod tests {
         fs::write(&sort, b"a file").unwrap();
         clear(&dir).unwrap();
         assert!(!sort.exists());
+        // A link in its place is removed, not followed.
+        let user = journal("killed-user");
+        fs::write(user.join("precious"), b"mine").unwrap();
+        std::os::unix::fs::symlink(&user, &sort).unwrap();
+        clear(&dir).unwrap();
+        assert!(fs::symlink_metadata(&sort).is_err());
+        assert_eq!(fs::read(user.join("precious")).unwrap(), b"mine");
+        fs::remove_dir_all(&user).unwrap();
         clear(&dir).unwrap();
         let mut spill = Spill::new(
             &dir,
