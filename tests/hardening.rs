@@ -221,6 +221,55 @@ fn resume_without_a_journal_is_a_clear_error() {
     assert!(!out.exists());
 }
 
+/// A journal whose `runs.jsonl` is not a file (a FIFO: reading or appending would block) is
+/// refused at once, naming the file, rather than read, waited on or silently started afresh.
+#[test]
+fn a_journal_that_is_not_a_file_is_a_clear_error() {
+    use infrasim::report::atomic::{Kind, create_marked};
+    let tmp = Tmp::new("resume-fifo");
+    let args = |out: &Path, resume: bool| {
+        let mut a = vec![
+            "scenarios/spof_study.toml".to_string(),
+            "--runs".into(),
+            "10".into(),
+            "--set".into(),
+            "montecarlo.horizon=1d".into(),
+            "--set".into(),
+            "montecarlo.overload=none".into(),
+            "-q".into(),
+            "--out".into(),
+            s(out).into(),
+        ];
+        if resume {
+            a.push("--resume".into());
+        }
+        a
+    };
+    let clean = tmp.join("clean");
+    let o = simulate(&[]).args(args(&clean, false)).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = tmp.join("x");
+    let partial = tmp.join("x.partial");
+    create_marked(&partial, Kind::Journal).unwrap();
+    fs::copy(clean.join("study.json"), partial.join("study.json")).unwrap();
+    let fifo = partial.join("runs.jsonl");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let mut child = simulate(&[])
+        .args(args(&out, true))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, err) = wait_at_most(&mut child, Duration::from_secs(60), "resume from a FIFO");
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("runs.jsonl") && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
 // ---- output folders -------------------------------------------------------------------------------
 
 /// A short single run of mm1.toml into `out`.
