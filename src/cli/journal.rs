@@ -9,6 +9,11 @@
 //! replication, and every output is computed from the runs in study order). The journal is
 //! removed once the final output is in place; it is kept when the output cannot be written (a
 //! full disk), and the message says that `--resume` finishes the study.
+//!
+//! The journal is read back line by line. A streamed study (Monte Carlo, [`stream_study`])
+//! does not hold the runs it read either: they are sorted on disk and read back in job order
+//! as the new runs need them (`journal_sort.rs`), so a `--resume` takes no more memory than a
+//! fresh run, whatever the journal holds. Sweeps and the ladder ([`run_study`]) hold theirs.
 
 use super::journal_sort::{self, JobSet, PLAN, Sorted, Spill};
 use super::print;
@@ -332,8 +337,9 @@ pub type Todo<'a> = dyn Iterator<Item = u64> + Send + 'a;
 
 /// [`run_study`] for a study whose runs are not held (issue 13): `run` hands its finished runs
 /// to `ordered` in job order, and they go on to `sink` merged, in job order, with the runs the
-/// journal already held (`--resume`; only those are held in memory). The jobs are replications
-/// described by `jobs`, never listed: what is left to run is drawn from it as runs start.
+/// journal already held (`--resume`; sorted on disk and read back as needed, not held). The
+/// jobs are replications described by `jobs`, never listed: what is left to run is drawn from
+/// it as runs start, skipping those held (a bit per job: [`JobSet`]).
 /// Journals each finished run, and exits with code 130 on Ctrl-C, as `run_study`. Returns the
 /// journal and the time the new runs took.
 #[allow(clippy::too_many_arguments)]
