@@ -129,6 +129,8 @@ pub struct Spill {
     index: Vec<(u64, usize, usize)>,
     chunks: Vec<PathBuf>,
     named: usize,
+    /// Whether the chunks are still this sort's to remove (until [`Sorted`] takes them).
+    owns_chunks: bool,
 }
 
 impl Spill {
@@ -142,6 +144,7 @@ impl Spill {
             index: vec![],
             chunks: vec![],
             named: 0,
+            owns_chunks: true,
         }
     }
 
@@ -198,7 +201,10 @@ impl Spill {
                 write_row(&mut bytes, job, &self.lines[s..e])?;
             }
             let source: Box<dyn BufRead + Send> = Box::new(Cursor::new(bytes));
-            return Ok((Sorted::new(vec![source], None)?, self.held));
+            return Ok((
+                Sorted::new(vec![source], None)?,
+                std::mem::take(&mut self.held),
+            ));
         }
         if !self.index.is_empty() {
             self.spill()?;
@@ -221,7 +227,17 @@ impl Spill {
             self.chunks.push(path);
         }
         let sorted = Sorted::open(&self.chunks, Some(self.dir.clone()))?;
-        Ok((sorted, self.held))
+        self.owns_chunks = false;
+        Ok((sorted, std::mem::take(&mut self.held)))
+    }
+}
+
+impl Drop for Spill {
+    /// A sort that failed (a full disk) or was never finished leaves no chunk behind.
+    fn drop(&mut self) {
+        if self.owns_chunks && self.named > 0 {
+            let _ = remove(&self.dir);
+        }
     }
 }
 
@@ -459,6 +475,25 @@ mod tests {
         let (mut sorted, _) = spill.finish().unwrap();
         let jobs: Vec<u64> = drain(&mut sorted).into_iter().map(|(j, _)| j).collect();
         assert_eq!(jobs, [0, 1, 2]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A sort dropped before it is finished (an error while reading the journal) removes its
+    /// chunks.
+    #[test]
+    fn an_unfinished_sort_leaves_no_chunk() {
+        let dir = journal("unfinished");
+        let mut spill = Spill::new(
+            &dir,
+            Plan {
+                chunk_bytes: 1,
+                fan_in: 2,
+            },
+        );
+        spill.push(1, b"x").unwrap();
+        assert!(dir.join(SORT_DIR).exists());
+        drop(spill);
+        assert!(!dir.join(SORT_DIR).exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 
