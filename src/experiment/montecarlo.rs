@@ -12,10 +12,11 @@ use super::overload::StateRuns;
 use super::reps::Reps;
 use crate::engine::SimTime;
 use crate::model::Config;
-use crate::model::availability::{self, Component, Options, PassResult, Spof};
+use crate::model::availability::{self, Component, Options, PassScratch, Spof};
 use crate::model::degraded::{DegradedSpec, OverloadMode};
 use crate::stats::MeanCi;
 use rayon::prelude::*;
+use std::cell::RefCell;
 use std::sync::Mutex;
 
 /// One Monte Carlo run.
@@ -176,28 +177,30 @@ pub fn run<E: Send, I: Iterator<Item = u64> + Send>(
         if stop() {
             return None;
         }
-        let pass = |perfect| availability::simulate_with(cfg, &comps, horizon, rep, perfect, &opts);
-        let base: PassResult = pass(None);
-        let (perfect, perfect_slo) = (0..comps.len())
-            .map(|c| {
-                let p = pass(Some(c));
-                (p.availability, p.slo_availability)
-            })
-            .unzip();
-        let run = McRun {
-            rep,
-            availability: base.availability,
-            slo_availability: base.slo_availability,
-            time_availability: base.time_availability,
-            downtime_s: base.downtime_s,
-            overload_s: base.overload_s,
-            failed_requests: base.failed_requests,
-            failures: base.failures,
-            outages: base.outages,
-            blame_s: base.blame_s,
-            perfect,
-            perfect_slo,
-        };
+        let run = with_scratch(|scratch| {
+            let base = availability::simulate_in(scratch, cfg, &comps, horizon, rep, None, &opts);
+            let mut run = McRun {
+                rep,
+                availability: base.availability,
+                slo_availability: base.slo_availability,
+                time_availability: base.time_availability,
+                downtime_s: base.downtime_s,
+                overload_s: base.overload_s,
+                failed_requests: base.failed_requests,
+                failures: base.failures,
+                outages: base.outages.clone(),
+                blame_s: base.blame_s.clone(),
+                perfect: Vec::with_capacity(comps.len()),
+                perfect_slo: Vec::with_capacity(comps.len()),
+            };
+            for c in 0..comps.len() {
+                let p =
+                    availability::simulate_in(scratch, cfg, &comps, horizon, rep, Some(c), &opts);
+                run.perfect.push(p.availability);
+                run.perfect_slo.push(p.slo_availability);
+            }
+            run
+        });
         done(&run);
         Some(run)
     };
@@ -278,6 +281,22 @@ fn start_runs<'s, 'o, E: Send, I, F>(
             start_runs(scope, &mut h, hand, one);
         });
     }
+}
+
+thread_local! {
+    /// Each worker thread's pass buffers (`model::availability::PassScratch` says why), kept
+    /// from run to run. A stack, not one: a run waiting for a degraded state that another
+    /// thread measures may run other runs on its thread meanwhile
+    /// (`overload::StateRuns::measure`), and each takes a scratch of its own.
+    static SCRATCH: RefCell<Vec<PassScratch>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with one of this thread's pass scratches (a new one if none is free).
+fn with_scratch<R>(f: impl FnOnce(&mut PassScratch) -> R) -> R {
+    let mut scratch = SCRATCH.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+    let out = f(&mut scratch);
+    SCRATCH.with(|s| s.borrow_mut().push(scratch));
+    out
 }
 
 /// Runs replications `reps` in parallel and keeps them all, in `reps` order (for studies

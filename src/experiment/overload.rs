@@ -97,9 +97,13 @@ impl<'a> StateRuns<'a> {
         degraded::state_config(self.cfg, &self.groups, s, self.warmup, self.measured)
     }
 
-    /// The cache's entry for `s`, made if it has none.
+    /// The cache's entry for `s`, made if it has none (the key is cloned only then: every
+    /// pass of a study asks, issue 13).
     fn slot(&self, s: &Serving) -> Arc<Slot> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = cache.get(s) {
+            return slot.clone();
+        }
         cache.entry(s.clone()).or_default().clone()
     }
 

@@ -35,8 +35,12 @@ use super::degraded::{Groups, Penalty, Serving, StatePenalty};
 use super::repair::{Plan, Repairs};
 use crate::dist::Dist;
 use crate::engine::{Calendar, Rng, SimTime, StreamId, StreamName};
+use scratch::{Buffers, Memo};
 use std::cell::RefCell;
 use std::rc::Rc;
+
+mod scratch;
+pub use scratch::PassScratch;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -184,7 +188,7 @@ impl Fractions {
 }
 
 /// What one simulated horizon gave.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PassResult {
     /// Request-weighted availability: 1 - integral of f / horizon.
     pub availability: f64,
@@ -307,7 +311,7 @@ struct State<'a> {
     /// meets a handful of states, and the shared cache behind `opts.overload` is one lock for
     /// every thread (asking it each time held a 2-thread study near 1.4x, issue 13).
     /// Shared with the copies [`blame`] makes: a penalty depends on the state's key alone.
-    seen: Rc<RefCell<Vec<(Serving, Penalty)>>>,
+    seen: Rc<RefCell<Memo>>,
     /// Who repairs, and when (shared with the request-level model).
     repairs: Repairs,
     /// Per component: its fix, kept until a technician takes it, and when it failed.
@@ -315,51 +319,18 @@ struct State<'a> {
     failed_at: Vec<SimTime>,
     /// Per component: the stream of its detection delays, `monitoring.<component>`.
     people: Vec<Rng>,
+    /// Where [`was_failing`] lists a component's parts (kept, not allocated at every failure
+    /// and repair); its contents only matter while one event is handled.
+    before: Vec<(Part, bool)>,
 }
 
 /// [`blame`] copies the state for every component it weighs, at every change of every pass:
-/// `clone_from` into one kept copy reuses its buffers where `clone` allocated some twenty
-/// `Vec`s each time (a quarter of a Monte Carlo study's instructions were `malloc` and `free`,
-/// issue 13). Both list every field, so a new one cannot be forgotten.
-impl Clone for State<'_> {
-    fn clone(&self) -> Self {
-        State {
-            cfg: self.cfg,
-            comps: self.comps,
-            down: self.down.clone(),
-            epoch: self.epoch.clone(),
-            host_down: self.host_down.clone(),
-            app_down: self.app_down.clone(),
-            out_of_rotation: self.out_of_rotation.clone(),
-            check_epoch: self.check_epoch.clone(),
-            lb_down: self.lb_down.clone(),
-            lb_silent: self.lb_silent.clone(),
-            lb_back_at: self.lb_back_at.clone(),
-            vrrp_fault: self.vrrp_fault.clone(),
-            dns_moved: self.dns_moved.clone(),
-            vip: self.vip,
-            vip_epoch: self.vip_epoch,
-            takeover_at: self.takeover_at,
-            db_down: self.db_down.clone(),
-            db_node_epoch: self.db_node_epoch.clone(),
-            in_read_pool: self.in_read_pool.clone(),
-            primary: self.primary,
-            writes_open: self.writes_open,
-            db_epoch: self.db_epoch,
-            link_down: self.link_down,
-            mix: self.mix,
-            rng: self.rng.clone(),
-            opts: self.opts,
-            healthy: self.healthy,
-            seen: self.seen.clone(),
-            repairs: self.repairs.clone(),
-            fix: self.fix.clone(),
-            failed_at: self.failed_at.clone(),
-            people: self.people.clone(),
-        }
-    }
-
-    fn clone_from(&mut self, src: &Self) {
+/// copying into one kept copy reuses its buffers where `clone` allocated some twenty `Vec`s
+/// each time (a quarter of a Monte Carlo study's instructions were `malloc` and `free`, issue
+/// 13), and that copy's buffers are kept from pass to pass ([`PassScratch`]). It lists every
+/// field, so a new one cannot be forgotten.
+impl State<'_> {
+    fn copy_from(&mut self, src: &Self) {
         let State {
             cfg,
             comps,
@@ -393,6 +364,7 @@ impl Clone for State<'_> {
             fix,
             failed_at,
             people,
+            before: _,
         } = self;
         *cfg = src.cfg;
         *comps = src.comps;
@@ -444,7 +416,7 @@ impl State<'_> {
         let down = 1.0 - (1.0 - f_lb) * (1.0 - f_pool) * (1.0 - f_db);
         let (p, overloaded) = match self.opts.overload {
             Some(of) if serves && down < 1.0 => {
-                let p = self.penalty(of, self.serving_key());
+                let p = self.penalty(of);
                 (p, p.fail > self.healthy.fail)
             }
             _ => (Penalty::default(), false),
@@ -458,14 +430,17 @@ impl State<'_> {
         }
     }
 
-    /// What state `key` does to requests: from this pass's own memo, else the shared cache.
-    fn penalty(&self, of: &dyn StatePenalty, key: Serving) -> Penalty {
-        let mut seen = self.seen.borrow_mut();
-        if let Some((_, p)) = seen.iter().find(|(k, _)| *k == key) {
+    /// What the state the serving parts are in now (when [`State::f_pool`] says the pool
+    /// serves) does to requests: from this pass's own memo, else the shared cache.
+    fn penalty(&self, of: &dyn StatePenalty) -> Penalty {
+        let mut memo = self.seen.borrow_mut();
+        let Memo { seen, len, key } = &mut *memo;
+        self.serving_key(key);
+        if let Some((_, p)) = seen[..*len].iter().find(|(k, _)| k == key) {
             return *p;
         }
-        let p = of.penalty(&key);
-        seen.push((key, p));
+        let p = of.penalty(key);
+        scratch::remember(seen, len, key, p);
         p
     }
 
@@ -560,15 +535,16 @@ impl State<'_> {
         (f.min(1.0), true)
     }
 
-    /// The key of the state the serving parts are in (when [`State::f_pool`] says the pool
-    /// serves).
-    fn serving_key(&self) -> Serving {
+    /// Writes into `key` the key of the state the serving parts are in (when
+    /// [`State::f_pool`] says the pool serves).
+    fn serving_key(&self, key: &mut Serving) {
         let rotation = self.rotation();
-        self.opts.groups.key(
+        self.opts.groups.key_into(
             |i| rotation.has(self, i) && !self.host_down[i] && !self.app_down[i],
             self.primary,
             |m| self.serves_reads(m),
-        )
+            key,
+        );
     }
 
     /// Node `m` is a replica that is up and (when reads go to replicas) in the read pool.
@@ -643,54 +619,46 @@ pub fn simulate_with(
     perfect: Option<usize>,
     opts: &Options,
 ) -> PassResult {
+    let mut scratch = PassScratch::default();
+    simulate_in(&mut scratch, cfg, comps, horizon, rep, perfect, opts);
+    scratch.into_result()
+}
+
+/// [`simulate_with`] in `scratch`'s buffers, which a study keeps from pass to pass
+/// ([`PassScratch`] says why): the result lives in the scratch until its next pass. Every
+/// buffer starts each pass as a fresh one would, so the figures are the same to the bit
+/// whatever the scratch held before.
+pub fn simulate_in<'s>(
+    scratch: &'s mut PassScratch,
+    cfg: &Config,
+    comps: &[Component],
+    horizon: SimTime,
+    rep: u64,
+    perfect: Option<usize>,
+    opts: &Options,
+) -> &'s PassResult {
+    let PassScratch {
+        state,
+        copy,
+        rngs,
+        cal,
+        blame_now,
+        memo,
+        result: out,
+    } = scratch;
     let healthy = opts.overload.map_or(Penalty::default(), |of| {
-        of.penalty(&opts.groups.healthy(cfg))
+        let key = &mut memo.borrow_mut().key;
+        opts.groups.healthy_into(cfg, key);
+        of.penalty(key)
     });
-    let nodes = 1 + cfg.database.replicas.len();
-    let n = cfg.servers.len();
-    let lbs = cfg.failures.lb_ha.instances();
-    let mut st = State {
-        cfg,
-        comps,
-        down: vec![false; comps.len()],
-        epoch: vec![0; comps.len()],
-        host_down: vec![false; n],
-        app_down: vec![false; n],
-        out_of_rotation: vec![false; n],
-        check_epoch: vec![0; n],
-        lb_down: vec![false; lbs],
-        lb_silent: vec![false; lbs],
-        lb_back_at: vec![SimTime::ZERO; lbs],
-        vrrp_fault: vec![false; lbs],
-        dns_moved: vec![false; lbs],
-        vip: Some(0),
-        vip_epoch: 0,
-        takeover_at: None,
-        db_down: vec![false; nodes],
-        db_node_epoch: vec![0; nodes],
-        in_read_pool: vec![true; nodes],
-        primary: 0,
-        writes_open: true,
-        db_epoch: 0,
-        link_down: false,
-        mix: mix_of(cfg),
-        rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
-        opts,
-        healthy,
-        seen: Rc::new(RefCell::new(Vec::new())),
-        repairs: Repairs::new(cfg.failures.random.iter().map(|r| r.repair.clone())),
-        fix: vec![SimTime::ZERO; comps.len()],
-        failed_at: vec![SimTime::ZERO; comps.len()],
-        people: comps
+    let mut st = State::fresh(cfg, comps, opts, healthy, rep, std::mem::take(state), memo);
+    rngs.clear();
+    rngs.extend(
+        comps
             .iter()
-            .map(|c| Rng::new(StreamId::named(cfg.seed, c.people_stream, rep)))
-            .collect(),
-    };
-    let mut rngs: Vec<Rng> = comps
-        .iter()
-        .map(|c| Rng::new(StreamId::named(cfg.seed, c.faults_stream, rep)))
-        .collect();
-    let mut cal: Calendar<E> = Calendar::with_capacity(64);
+            .map(|c| Rng::new(StreamId::named(cfg.seed, c.faults_stream, rep))),
+    );
+    cal.clear();
     for (c, comp) in comps.iter().enumerate() {
         // Draw even for a perfect component, so the stream positions match the
         // request-level model's draw order exactly.
@@ -699,18 +667,16 @@ pub fn simulate_with(
             cal.schedule_at(t, E::Fail(c as u16));
         }
     }
-    let mut out = PassResult {
-        blame_s: vec![0.0; comps.len()],
-        ..Default::default()
-    };
+    out.reset(comps.len());
     let mut last = SimTime::ZERO;
     // What held over [last, now): at the start, the healthy stack (its own overload and late
     // requests are part of what users feel).
     let mut f_now = st.fractions(SimTime::ZERO);
     let mut outage_start: Option<SimTime> = None;
     let (mut failed, mut bad, mut overload, mut clean_time) = (0.0, 0.0, 0.0, 0.0);
-    let mut blame_now: Vec<(usize, f64)> = vec![];
-    let mut scratch: Option<State> = None;
+    blame_now.clear();
+    // [`blame`]'s copy of the state, made from the scratch's spare buffers when first needed.
+    let mut without: Option<State> = None;
     loop {
         let next = cal.pop_until(horizon);
         let now = if next.is_some() { cal.now() } else { horizon };
@@ -722,16 +688,16 @@ pub fn simulate_with(
         if !f_now.outage() {
             clean_time += dt;
         }
-        for &(c, share) in &blame_now {
+        for &(c, share) in blame_now.iter() {
             out.blame_s[c] += share * dt;
         }
         last = now;
         let Some(ev) = next else { break };
-        handle(&mut st, &mut cal, &mut rngs, &mut out, ev);
+        handle(&mut st, cal, rngs, out, ev);
         // Same-instant events settle before the fraction is read: a failure and the mechanism
         // that routes around it at the same instant make no outage.
         while let Some(ev) = cal.pop_until(now) {
-            handle(&mut st, &mut cal, &mut rngs, &mut out, ev);
+            handle(&mut st, cal, rngs, out, ev);
         }
         let f = st.fractions(now);
         if f.outage() && outage_start.is_none() {
@@ -742,7 +708,11 @@ pub fn simulate_with(
             out.outages.push((now - s).as_secs_f64());
         }
         f_now = f;
-        blame(&st, now, f.fail, &mut scratch, &mut blame_now);
+        blame(&st, now, f.fail, &mut without, copy, blame_now);
+    }
+    *state = st.into_buffers();
+    if let Some(w) = without {
+        *copy = w.into_buffers();
     }
     if let Some(s) = outage_start {
         out.outages.push((horizon - s).as_secs_f64());
@@ -773,6 +743,7 @@ fn blame<'a>(
     now: SimTime,
     f: f64,
     scratch: &mut Option<State<'a>>,
+    spare: &mut Buffers,
     out: &mut Vec<(usize, f64)>,
 ) {
     out.clear();
@@ -786,10 +757,10 @@ fn blame<'a>(
         }
         let without = match scratch {
             Some(w) => {
-                w.clone_from(st);
+                w.copy_from(st);
                 w
             }
-            None => scratch.insert(st.clone()),
+            None => scratch.insert(st.copy_into(std::mem::take(spare))),
         };
         restore(without, c);
         if without.failing(now) < f {
@@ -960,7 +931,7 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                 Part::Link => {}
                 _ => {
                     let silent = st.comps[c].kind.is_silent();
-                    for (p, was) in before {
+                    for &(p, was) in &before {
                         match p {
                             Part::Host(i) | Part::App(i) => {
                                 let app = matches!(p, Part::App(_));
@@ -972,6 +943,7 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                     }
                 }
             }
+            st.before = before;
         }
         E::Ready(c) => {
             let c = c as usize;
@@ -1022,7 +994,7 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                 }
                 Part::Link => {}
                 _ => {
-                    for (p, was) in before {
+                    for &(p, was) in &before {
                         match p {
                             Part::Host(i) | Part::App(i) => server_repaired(st, cal, i, was),
                             Part::Db(n) if was && !st.db_down[n] => {
@@ -1038,6 +1010,7 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                     }
                 }
             }
+            st.before = before;
         }
         E::Rejoin(i, epoch) => {
             if epoch == st.check_epoch[i as usize] {
@@ -1118,17 +1091,17 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
 }
 
 /// Component `c`'s single parts, each with whether it already failed (a server: its health
-/// check failed; a DB node: it was down) before `c`'s flags change.
-fn was_failing(st: &State, c: usize) -> Vec<(Part, bool)> {
-    st.comps[c]
-        .members
-        .iter()
-        .map(|&p| match p {
-            Part::Host(i) | Part::App(i) => (p, st.check_fails(i)),
-            Part::Db(n) => (p, st.db_down[n]),
-            _ => (p, false),
-        })
-        .collect()
+/// check failed; a DB node: it was down) before `c`'s flags change, listed in the state's
+/// own buffer (the caller puts it back in `st.before`).
+fn was_failing(st: &mut State, c: usize) -> Vec<(Part, bool)> {
+    let mut before = std::mem::take(&mut st.before);
+    before.clear();
+    before.extend(st.comps[c].members.iter().map(|&p| match p {
+        Part::Host(i) | Part::App(i) => (p, st.check_fails(i)),
+        Part::Db(n) => (p, st.db_down[n]),
+        _ => (p, false),
+    }));
+    before
 }
 
 /// Server `i`'s host (or, `app`, its application) failed: if its health check starts failing

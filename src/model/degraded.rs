@@ -15,7 +15,7 @@
 use super::config::{Config, DbNodeConfig, ServerConfig};
 
 /// The parts serving requests in one state of the stack.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Serving {
     /// Serving servers per server group (see [`Groups`]).
     pub servers: Vec<u16>,
@@ -72,23 +72,41 @@ impl Groups {
         primary: usize,
         serving_replica: impl Fn(usize) -> bool,
     ) -> Serving {
-        let mut servers = vec![0u16; self.server_groups];
+        let mut key = Serving::default();
+        self.key_into(serving_server, primary, serving_replica, &mut key);
+        key
+    }
+
+    /// [`Groups::key`] written into `key`, reusing its buffers: the fast path asks at every
+    /// change of every pass, and allocating two `Vec`s each time was a good part of a Monte
+    /// Carlo study's `malloc` calls (issue 13).
+    pub fn key_into(
+        &self,
+        serving_server: impl Fn(usize) -> bool,
+        primary: usize,
+        serving_replica: impl Fn(usize) -> bool,
+        key: &mut Serving,
+    ) {
+        let Serving {
+            servers,
+            primary: primary_group,
+            replicas,
+        } = key;
+        servers.clear();
+        servers.resize(self.server_groups, 0);
         for (i, &g) in self.server.iter().enumerate() {
             if serving_server(i) {
                 servers[g as usize] += 1;
             }
         }
-        let mut replicas = vec![0u16; self.node_groups];
+        replicas.clear();
+        replicas.resize(self.node_groups, 0);
         for (n, &g) in self.node.iter().enumerate() {
             if n != primary && serving_replica(n) {
                 replicas[g as usize] += 1;
             }
         }
-        Serving {
-            servers,
-            primary: self.node[primary],
-            replicas,
-        }
+        *primary_group = self.node[primary];
     }
 
     /// The key of the healthy stack: every active server, the initial primary and every
@@ -96,6 +114,12 @@ impl Groups {
     pub fn healthy(&self, cfg: &Config) -> Serving {
         let any_active = cfg.servers.iter().any(|s| !s.backup);
         self.key(|i| !any_active || !cfg.servers[i].backup, 0, |_| true)
+    }
+
+    /// [`Groups::healthy`] written into `key`, reusing its buffers ([`Groups::key_into`]).
+    pub fn healthy_into(&self, cfg: &Config, key: &mut Serving) {
+        let any_active = cfg.servers.iter().any(|s| !s.backup);
+        self.key_into(|i| !any_active || !cfg.servers[i].backup, 0, |_| true, key);
     }
 
     /// Servers serving in state `s`.

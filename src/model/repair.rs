@@ -180,7 +180,7 @@ pub enum Plan {
 }
 
 /// The repair side of one run: the crews of every `[[random_faults]]` entry.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Repairs {
     crews: Vec<Crews>,
     detection: Vec<Option<Detection>>,
@@ -197,7 +197,23 @@ impl Clone for Repairs {
 
     fn clone_from(&mut self, src: &Self) {
         self.crews.clone_from(&src.crews);
-        self.detection.clone_from(&src.detection);
+        same_detection(&mut self.detection, src.detection.iter());
+    }
+}
+
+/// Makes `mine` equal to `want`, cloning only an entry that differs: a `Detection` may hold
+/// an empirical distribution's samples, and copies of one run's repairs hold the same ones.
+fn same_detection<'p>(
+    mine: &mut Vec<Option<Detection>>,
+    want: impl ExactSizeIterator<Item = &'p Option<Detection>>,
+) {
+    mine.truncate(want.len());
+    for (k, d) in want.enumerate() {
+        match mine.get_mut(k) {
+            Some(m) if m == d => {}
+            Some(m) => *m = d.clone(),
+            None => mine.push(d.clone()),
+        }
     }
 }
 
@@ -209,6 +225,24 @@ impl Repairs {
             .map(|p| (Crews::new(p.crews), p.detection))
             .unzip();
         Repairs { crews, detection }
+    }
+
+    /// Back to what [`Repairs::new`] makes of `policies` (every technician free at time
+    /// zero), reusing this one's buffers: the fast path's passes reuse one per thread (issue
+    /// 13).
+    pub fn reset<'p>(&mut self, policies: impl ExactSizeIterator<Item = &'p RepairPolicy> + Clone) {
+        self.crews.truncate(policies.len());
+        for (k, p) in policies.clone().enumerate() {
+            let n = p.crews.unwrap_or(0) as usize;
+            match self.crews.get_mut(k) {
+                Some(c) => {
+                    c.free_at.clear();
+                    c.free_at.resize(n, SimTime::ZERO);
+                }
+                None => self.crews.push(Crews::new(p.crews)),
+            }
+        }
+        same_detection(&mut self.detection, policies.map(|p| &p.detection));
     }
 
     /// How long people take to act on a failure of entry `entry` (zero without detection: no
