@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/files.rs"]
+mod files;
+use files::names;
+
 const BIN: &str = env!("CARGO_BIN_EXE_simulate");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -83,16 +87,6 @@ fn lines(p: &Path) -> usize {
     fs::read(p)
         .map(|b| b.iter().filter(|&&c| c == b'\n').count())
         .unwrap_or(0)
-}
-
-/// Names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// No staging or temporary sibling (`.x.tmp-<pid>`, `.x.new-<pid>`, `.x.old-<pid>`) anywhere

@@ -26,6 +26,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/files.rs"]
+mod files;
+use files::names;
+
 const BIN: &str = env!("CARGO_BIN_EXE_simulate");
 
 /// As in `memory_montecarlo.rs`: what legitimately varies between the two sizes (buffers,
@@ -77,15 +81,6 @@ fn run(args: &[String]) {
         args.join(" "),
         String::from_utf8_lossy(&o.stderr)
     );
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// The journal (`<out>.partial/`) of an interrupted run of the study whose uninterrupted folder

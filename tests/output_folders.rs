@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/files.rs"]
+mod files;
+use files::names;
+
 const BIN: &str = env!("CARGO_BIN_EXE_simulate");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -82,15 +86,6 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
         }
     }
     out
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// A project folder of the user's: a scenario, a file and a sub-folder.
