@@ -15,7 +15,7 @@
 use super::config::{Config, DbNodeConfig, ServerConfig};
 
 /// The parts serving requests in one state of the stack.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Serving {
     /// Serving servers per server group (see [`Groups`]).
     pub servers: Vec<u16>,
@@ -23,6 +23,24 @@ pub struct Serving {
     pub primary: u16,
     /// Replicas serving (in the read pool and up) per DB node group, the primary excluded.
     pub replicas: Vec<u16>,
+}
+
+/// `clone_from` copies into the key's own buffers (the derived one allocates a new key): the
+/// fast path's memo copies every key it meets into a spare entry (issue 13).
+impl Clone for Serving {
+    fn clone(&self) -> Self {
+        Serving {
+            servers: self.servers.clone(),
+            primary: self.primary,
+            replicas: self.replicas.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.servers.clone_from(&src.servers);
+        self.primary = src.primary;
+        self.replicas.clone_from(&src.replicas);
+    }
 }
 
 /// What requests reaching the serving parts of a state suffer, as fractions of them.
@@ -112,8 +130,9 @@ impl Groups {
     /// The key of the healthy stack: every active server, the initial primary and every
     /// replica serving.
     pub fn healthy(&self, cfg: &Config) -> Serving {
-        let any_active = cfg.servers.iter().any(|s| !s.backup);
-        self.key(|i| !any_active || !cfg.servers[i].backup, 0, |_| true)
+        let mut key = Serving::default();
+        self.healthy_into(cfg, &mut key);
+        key
     }
 
     /// [`Groups::healthy`] written into `key`, reusing its buffers ([`Groups::key_into`]).

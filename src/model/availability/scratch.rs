@@ -88,10 +88,7 @@ pub(super) fn remember(
 ) {
     match seen.get_mut(*len) {
         Some((k, q)) => {
-            // `Serving`'s derived `clone_from` would allocate: copy field by field.
-            k.servers.clone_from(&key.servers);
-            k.primary = key.primary;
-            k.replicas.clone_from(&key.replicas);
+            k.clone_from(key);
             *q = p;
         }
         None => seen.push((key.clone(), p)),
