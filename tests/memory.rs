@@ -8,7 +8,9 @@
 //! shorter one. Holding the timeline's rows, as the tool once did, costs ~30 KB per row of
 //! 1,000 servers: the 3,950 extra rows below would add over 100 MB.
 
-use nix::sys::resource::{UsageWho, getrusage};
+#[path = "common/rss.rs"]
+mod rss;
+use rss::children_peak_kb;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -22,13 +24,6 @@ fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
         .join(name)
-}
-
-/// Peak RSS (KB) of all the children waited for so far.
-fn children_peak_kb() -> i64 {
-    getrusage(UsageWho::RUSAGE_CHILDREN)
-        .expect("getrusage")
-        .max_rss()
 }
 
 /// Runs `simulate` with `args`, writing everything into a fresh folder; returns the folder.

@@ -13,7 +13,9 @@
 //! child waited for so far, which is why this check has a test binary of its own (the
 //! threads of another test file's children would mix in).
 
-use nix::sys::resource::{UsageWho, getrusage};
+#[path = "common/rss.rs"]
+mod rss;
+use rss::children_peak_kb;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -22,12 +24,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_simulate");
 /// Slack for what legitimately varies between a study of 1,000 runs and one of 100,000: the
 /// runs in flight when a slow one holds a batch back, buffers, allocator fragmentation.
 const SLACK_KB: i64 = 8 * 1024;
-
-fn children_peak_kb() -> i64 {
-    getrusage(UsageWho::RUSAGE_CHILDREN)
-        .expect("getrusage")
-        .max_rss()
-}
 
 /// The SPOF study with a day's horizon and no request-level runs of its states: 100,000 runs
 /// take about 4.5 s of CPU.

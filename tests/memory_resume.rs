@@ -19,7 +19,9 @@
 
 use infrasim::report::atomic::{Kind, create_marked};
 use infrasim::report::study::McRows;
-use nix::sys::resource::{UsageWho, getrusage};
+#[path = "common/rss.rs"]
+mod rss;
+use rss::children_peak_kb;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -35,12 +37,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_simulate");
 /// As in `memory_montecarlo.rs`: what legitimately varies between the two sizes (buffers,
 /// allocator fragmentation, runs in flight).
 const SLACK_KB: i64 = 8 * 1024;
-
-fn children_peak_kb() -> i64 {
-    getrusage(UsageWho::RUSAGE_CHILDREN)
-        .expect("getrusage")
-        .max_rss()
-}
 
 /// The SPOF study with a day's horizon and no request-level runs of its states.
 fn study(runs: u32, out: &Path, resume: bool) -> Vec<String> {
