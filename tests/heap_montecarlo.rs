@@ -75,14 +75,14 @@ fn peak_of(runs: u32) -> (usize, u64) {
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     pool.install(|| {
-        montecarlo::run::<(), _>(
+        montecarlo::run::<(), _, _>(
             &sc.config,
             horizon,
             &degraded,
             Reps::all(runs).iter(),
             &|| false,
-            &|_| {},
-            &mut |r| {
+            &|r| r,
+            &mut |r: montecarlo::McRun| {
                 assert_eq!(r.rep, handed, "runs are handed on in order");
                 handed += 1;
                 Ok(())

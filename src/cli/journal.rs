@@ -2,7 +2,10 @@
 //!
 //! While a study runs, every finished run is appended (one JSON line, written whole) to
 //! `<out>.partial/runs.jsonl`, next to the study's `study.json` (a folder marked as this tool's,
-//! like the results). Ctrl-C stops new runs from
+//! like the results). A run finished within [`BATCH_WAIT`] of the last write waits for the next
+//! (at most [`BATCH_BYTES`] at a time): a write per run was one system call per run, under the
+//! journal's lock, and two threads of short runs queued on it (issue 13). A hard kill loses at
+//! most those runs, which `--resume` runs again. Ctrl-C stops new runs from
 //! starting, lets the running ones finish and be journaled, and exits with code 130. Running
 //! the same command with `--resume` reads the journal back, runs only what is missing, and
 //! produces exactly the output an uninterrupted run gives (runs are keyed by point and
@@ -51,9 +54,36 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
+/// A finished run's line is written at once if the last write is this old; with the next
+/// write otherwise.
+pub const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Most bytes written at a time.
+pub const BATCH_BYTES: usize = 1 << 16;
+
+/// The journal file and the lines not yet written to it.
+struct Pending {
+    file: File,
+    lines: Vec<u8>,
+    count: usize,
+    /// When lines were last written.
+    last: Option<std::time::Instant>,
+}
+
+impl Pending {
+    /// Writes the waiting lines (whole lines, in one write). Returns how many runs that kept,
+    /// or `Err` if the write failed.
+    fn write(&mut self) -> std::io::Result<usize> {
+        let n = std::mem::take(&mut self.count);
+        let r = self.file.write_all(&self.lines);
+        self.lines.clear();
+        r.map(|()| n)
+    }
+}
+
 pub struct Journal {
     dir: PathBuf,
-    file: Mutex<File>,
+    file: Mutex<Pending>,
     /// Runs the journal holds (those read back on --resume, and those appended since).
     kept: AtomicUsize,
     /// An append failed (a full disk): the journal lacks some finished runs.
@@ -144,7 +174,12 @@ pub fn open<T: DeserializeOwned>(
     }
     Ok(Journal {
         dir: dir.to_path_buf(),
-        file: Mutex::new(file),
+        file: Mutex::new(Pending {
+            file,
+            lines: Vec::with_capacity(BATCH_BYTES),
+            count: 0,
+            last: None,
+        }),
         kept: AtomicUsize::new(kept),
         incomplete: AtomicBool::new(false),
     })
@@ -211,20 +246,45 @@ fn journal_lines(
 }
 
 impl Journal {
-    /// Appends one finished run as a single write. A failed write (a full disk) is noted: the
-    /// run is still in memory, and only a later `--resume` would have to run it again.
+    /// Appends one finished run: its line is written at once when the last write is
+    /// [`BATCH_WAIT`] old, else with the next write, or at the latest by [`Journal::flush`]. A failed write (a
+    /// full disk) is noted: the runs are still in memory, and only a later `--resume` would have
+    /// to run them again.
     pub fn append<T: Serialize>(&self, item: &T) {
         let Ok(mut line) = serde_json::to_vec(item) else {
             return;
         };
         line.push(b'\n');
-        if let Ok(mut f) = self.file.lock() {
-            match f.write_all(&line) {
-                Ok(()) => {
-                    self.kept.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(_) => self.incomplete.store(true, Ordering::Relaxed),
+        let now = std::time::Instant::now();
+        if let Ok(mut p) = self.file.lock() {
+            if p.lines.len() + line.len() > BATCH_BYTES && p.count > 0 {
+                self.wrote(p.write());
             }
+            p.lines.extend_from_slice(&line);
+            p.count += 1;
+            let due = p.last.is_none_or(|t| now.duration_since(t) >= BATCH_WAIT);
+            if due || p.lines.len() >= BATCH_BYTES {
+                self.wrote(p.write());
+                p.last = Some(now);
+            }
+        }
+    }
+
+    /// Writes the lines still waiting (before the study's outcome is judged or reported).
+    pub fn flush(&self) {
+        if let Ok(mut p) = self.file.lock()
+            && p.count > 0
+        {
+            self.wrote(p.write());
+        }
+    }
+
+    fn wrote(&self, r: std::io::Result<usize>) {
+        match r {
+            Ok(n) => {
+                self.kept.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(_) => self.incomplete.store(true, Ordering::Relaxed),
         }
     }
 
@@ -304,6 +364,9 @@ where
         progress.tick();
     });
     progress.finish();
+    if let Some(j) = &journal {
+        j.flush();
+    }
     let elapsed = t0.elapsed();
     done.extend(fresh);
     done.sort_by_key(&key);
@@ -328,6 +391,11 @@ where
     Ok((journal, done, elapsed))
 }
 
+/// A run of a streamed study, or what it became: which job it is.
+pub trait Job {
+    fn job(&self) -> u64;
+}
+
 /// What [`stream_study`] hands each run to, in job order: where the rows go (a `Result` so
 /// that a full disk stops the study).
 pub type Ordered<'a, T> = dyn FnMut(T) -> Result<(), String> + Send + 'a;
@@ -342,24 +410,29 @@ pub type Todo<'a> = dyn Iterator<Item = u64> + Send + 'a;
 /// it as runs start, skipping those held (a bit per job: [`JobSet`]).
 /// Journals each finished run, and exits with code 130 on Ctrl-C, as `run_study`. Returns the
 /// journal and the time the new runs took.
+///
+/// Each run becomes what the sink takes by `prepare`: a new run in `run`'s `done`, on the thread
+/// that ran it, as it finishes (so that work is shared by the threads, not left to the one
+/// handing runs on in order); a held run as it is read back.
 #[allow(clippy::too_many_arguments)]
-pub fn stream_study<T>(
+pub fn stream_study<T, U>(
     journal_dir: Option<&Path>,
     record: &StudyRecord,
     resume: bool,
     quiet: bool,
     jobs: Reps,
-    key: impl Fn(&T) -> u64 + Sync,
+    prepare: impl Fn(T) -> U + Sync,
     run: impl FnOnce(
         &mut Todo<'_>,
         &(dyn Fn() -> bool + Sync),
-        &(dyn Fn(&T) + Sync),
-        &mut Ordered<'_, T>,
+        &(dyn Fn(T) -> U + Sync),
+        &mut Ordered<'_, U>,
     ) -> Result<(), String>,
-    sink: &mut Ordered<'_, T>,
+    sink: &mut Ordered<'_, U>,
 ) -> Result<(Option<Journal>, std::time::Duration), String>
 where
-    T: Serialize + DeserializeOwned + Send,
+    T: Serialize + DeserializeOwned + Send + Job,
+    U: Send + Job,
 {
     // The runs the journal holds (`--resume`) are sorted on disk as they are read, and read
     // back in job order as the new runs need them (journal_sort.rs): memory does not grow
@@ -367,7 +440,7 @@ where
     let mut spill = journal_dir.map(|dir| Spill::new(dir, PLAN));
     let journal = match journal_dir {
         Some(dir) => Some(open::<T>(dir, record, resume, &mut |r, line| {
-            let job = key(&r);
+            let job = r.job();
             match &mut spill {
                 Some(s) if jobs.contains(job) => s.push(job, line).map_err(|e| sort_error(dir, e)),
                 _ => Ok(()),
@@ -386,11 +459,11 @@ where
     watch_interrupts();
     let t0 = std::time::Instant::now();
     let mut handed = 0usize;
-    let mut merged = |r: T| -> Result<(), String> {
-        let k = key(&r);
+    let mut merged = |r: U| -> Result<(), String> {
+        let k = r.job();
         while held.peek_job().is_some_and(|h| h < k) {
             if let Some(h) = next_held(&mut held, journal_dir)? {
-                sink(h)?;
+                sink(prepare(h))?;
                 handed += 1;
             }
         }
@@ -401,21 +474,25 @@ where
     let ran = run(
         &mut todo,
         &interrupted,
-        &|r: &T| {
+        &|r: T| {
             if let Some(j) = &journal {
-                j.append(r);
+                j.append(&r);
             }
             progress.tick();
+            prepare(r)
         },
         &mut merged,
     );
     progress.finish();
+    if let Some(j) = &journal {
+        j.flush();
+    }
     let elapsed = t0.elapsed();
     // A row that could not be written (a full disk): what the journal keeps finishes it.
     let note = |e: String| with_resume_note(journal.as_ref(), jobs.len(), e);
     ran.map_err(note)?;
-    while let Some(h) = next_held(&mut held, journal_dir).map_err(note)? {
-        sink(h).map_err(note)?;
+    while let Some(h) = next_held::<T>(&mut held, journal_dir).map_err(note)? {
+        sink(prepare(h)).map_err(note)?;
         handed += 1;
     }
     drop(held);
@@ -470,6 +547,12 @@ mod tests {
         tag: String,
     }
 
+    impl Job for Row {
+        fn job(&self) -> u64 {
+            self.rep
+        }
+    }
+
     fn record() -> StudyRecord {
         StudyRecord {
             tool: "test".into(),
@@ -516,7 +599,7 @@ mod tests {
             true,
             true,
             jobs,
-            |r: &Row| r.rep,
+            |r: Row| r,
             |todo, _stop, done, ordered| {
                 for rep in todo {
                     ran.push(rep);
@@ -524,8 +607,7 @@ mod tests {
                         rep,
                         tag: "fresh".into(),
                     };
-                    done(&r);
-                    ordered(r)?;
+                    ordered(done(r))?;
                 }
                 Ok(())
             },

@@ -90,7 +90,7 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
         }
         let runs_csv = merge_mc_rows(&mut files, &record)?;
         let output = Output::claim(out_args, default_dir(&name, None))?;
-        let ok = finish_mc(&output, &record, runs_csv, None, &gate, &name)?;
+        let ok = finish_mc(&output, &record, runs_csv, None, None, &gate, &name)?;
         print::outln(&output.written());
         return Ok(ok);
     }

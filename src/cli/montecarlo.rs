@@ -10,14 +10,16 @@ use super::print;
 use super::study::check_count;
 use infrasim::engine::SimTime;
 use infrasim::experiment::mc_summary;
+use infrasim::experiment::mc_summary::RunSource;
 use infrasim::experiment::montecarlo::{self, Degraded, McRun, McSummary};
 use infrasim::experiment::{Reps, Shard};
 use infrasim::model::availability;
 use infrasim::model::degraded::DegradedSpec;
 use infrasim::report::charts::availability::OutageBins;
+use infrasim::report::runs_bin::{RunsBinReader, RunsBinWriter};
 use infrasim::report::scratch as report_scratch;
 use infrasim::report::study::{
-    self as files, McRunsReader, McRunsWriter, OutagesWriter, StudyRecord,
+    self as files, McRunsReader, McRunsWriter, OutagesWriter, StudyRecord, WrittenRun,
 };
 use infrasim::report::table::{availability as fmt_avail, secs};
 use infrasim::report::{Level, atomic};
@@ -113,15 +115,24 @@ pub fn monte_carlo(
     let mine_reps = Reps::owned(runs, shard);
     let mine = mine_reps.len();
     let journal_dir = output.dir().map(|d| d.journal_path());
-    // The rows go to `runs.csv` in the journal folder as the runs finish, in rep order.
-    let mut rows: Option<McRunsWriter<BufWriter<File>>> = None;
-    let mut push = |r: McRun| -> Result<(), String> {
-        let w = match &mut rows {
+    // The rows go to `runs.csv` in the journal folder as the runs finish, in rep order, and
+    // feed the summary's first pass on their way (not a shard's: merge summarises).
+    let mut rows: Option<(McRunsWriter<BufWriter<File>>, Option<Tally>)> = None;
+    let mut push = |w: WrittenRun| -> Result<(), String> {
+        let scratch = journal_dir.as_deref();
+        let (rows, tally) = match &mut rows {
             Some(w) => w,
-            None => rows.insert(open_rows(journal_dir.as_deref(), &names)?),
+            None => {
+                let tally = match shard {
+                    Some(_) => None,
+                    None => Some(Tally::new(&output, scratch, names.len(), horizon)?),
+                };
+                rows.insert((open_rows(scratch, &names)?, tally))
+            }
         };
-        w.write(&r)
-            .map_err(|e| scratch_error(journal_dir.as_deref(), e))
+        rows.write_row(&w)
+            .and_then(|()| tally.as_mut().map_or(Ok(()), |t| t.add(&w.run)))
+            .map_err(|e| scratch_error(scratch, e))
     };
     let mut single = vec![];
     let (journal, elapsed) = journal::stream_study(
@@ -130,7 +141,7 @@ pub fn monte_carlo(
         args.resume,
         args.output.quiet,
         mine_reps,
-        |r: &McRun| r.rep,
+        WrittenRun::new,
         |todo, stop, done, ordered| {
             // The request-level runs of the healthy stack and of each single loss (a few
             // jobs, fewer than or not a multiple of the threads) are measured beside the
@@ -145,9 +156,9 @@ pub fn monte_carlo(
         &mut push,
     )?;
     record.degraded = single;
-    let rows = match rows {
+    let (rows, tally) = match rows {
         Some(w) => w,
-        None => open_rows(journal_dir.as_deref(), &names)?,
+        None => (open_rows(journal_dir.as_deref(), &names)?, None),
     };
     let mut runs_csv = rows
         .finish()
@@ -171,6 +182,7 @@ pub fn monte_carlo(
         &output,
         &record,
         runs_csv,
+        tally,
         journal_dir.as_deref(),
         gate,
         &sc.config.name,
@@ -234,42 +246,99 @@ fn write_mc(
     })
 }
 
+/// What a study's runs feed in rep order as they are written (the study's) or read back
+/// (`merge`'s): the summary's first pass, the binary copy of the runs its other passes read,
+/// the outage histogram and `outages.csv` (with an output folder).
+pub struct Tally {
+    first: mc_summary::Sums,
+    runs: RunsBinWriter<BufWriter<File>>,
+    bins: OutageBins,
+    outages: Option<OutagesWriter<BufWriter<File>>>,
+}
+
+impl Tally {
+    /// `scratch` is where `outages.csv` is built (the journal folder; an unnamed temporary file
+    /// without one).
+    fn new(
+        output: &Output,
+        scratch: Option<&Path>,
+        components: usize,
+        horizon: SimTime,
+    ) -> Result<Tally, String> {
+        let outages = match output.dir() {
+            Some(_) => Some(
+                report_scratch::create(scratch, "outages.csv")
+                    .and_then(|f| OutagesWriter::new(BufWriter::with_capacity(1 << 16, f)))
+                    .map_err(|e| scratch_error(scratch, e))?,
+            ),
+            None => None,
+        };
+        let runs = report_scratch::create(scratch, "runs.bin")
+            .map(|f| RunsBinWriter::new(BufWriter::with_capacity(1 << 16, f)))
+            .map_err(|e| scratch_error(scratch, e))?;
+        Ok(Tally {
+            first: mc_summary::Sums::new(components, horizon),
+            runs,
+            bins: OutageBins::default(),
+            outages,
+        })
+    }
+
+    fn add(&mut self, r: &McRun) -> std::io::Result<()> {
+        self.runs.write(r)?;
+        let (bins, outages) = (&mut self.bins, &mut self.outages);
+        self.first.add(r, &mut |rep, d| {
+            bins.add(d);
+            match outages {
+                Some(w) => w.write(rep, d),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
 /// Every output of a study from its `runs.csv` (a file read back as a stream, never held:
-/// shared with `merge`). `scratch` is where `outages.csv` is built (the journal folder; an
+/// shared with `merge`) and `tally`, what its runs fed as they were written (read from
+/// `runs.csv` when `None`). `scratch` is where `outages.csv` is built (the journal folder; an
 /// unnamed temporary file without one).
 pub fn finish_mc(
     output: &Output,
     record: &StudyRecord,
     runs_csv: File,
+    tally: Option<Tally>,
     scratch: Option<&Path>,
     gate: &Gate,
     suite: &str,
 ) -> Outcome {
     let horizon = SimTime::from_secs_f64(record.horizon_s.unwrap_or(0.0));
     let mut source = McRunsReader::new(runs_csv, record.components.len());
-    let mut outages = match output.dir() {
-        Some(_) => Some(
-            report_scratch::create(scratch, "outages.csv")
-                .and_then(|f| OutagesWriter::new(BufWriter::with_capacity(1 << 16, f)))
-                .map_err(|e| scratch_error(scratch, e))?,
-        ),
-        None => None,
+    let tally = match tally {
+        Some(t) => t,
+        None => {
+            let mut t = Tally::new(output, scratch, record.components.len(), horizon)?;
+            source
+                .each(&mut |r| t.add(r))
+                .map_err(|e| format!("error: {e}"))?;
+            t
+        }
     };
-    let mut bins = OutageBins::default();
-    let summary = mc_summary::summarise(
+    let Tally {
+        first,
+        runs,
+        bins,
+        outages,
+    } = tally;
+    let runs = runs
+        .finish()
+        .and_then(|b| b.into_inner().map_err(|e| e.into_error()))
+        .map_err(|e| scratch_error(scratch, e))?;
+    let summary = mc_summary::summarise_from(
+        first,
         &record.components,
         record.spofs.clone(),
         record.degraded.clone(),
         record.slo_latency_s,
-        horizon,
-        &mut source,
-        &mut |rep, d| {
-            bins.add(d);
-            match &mut outages {
-                Some(w) => w.write(rep, d),
-                None => Ok(()),
-            }
-        },
+        &mut RunsBinReader::new(runs, record.components.len()),
     )
     .map_err(|e| format!("error: {e}"))?;
     let mut outages_csv = outages
@@ -477,4 +546,16 @@ fn render_mc(s: &McSummary) -> String {
         );
     }
     o
+}
+
+impl journal::Job for McRun {
+    fn job(&self) -> u64 {
+        self.rep
+    }
+}
+
+impl journal::Job for WrittenRun {
+    fn job(&self) -> u64 {
+        self.run.rep
+    }
 }

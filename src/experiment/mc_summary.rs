@@ -95,6 +95,64 @@ fn mean_ci(n: usize, sum: f64, squares: f64) -> MeanCi {
     }
 }
 
+/// The summary's first pass, fed the runs one at a time in rep order: the column sums, the
+/// blame, the outage durations' first pass. The study feeds it each run as it is written
+/// (`cli::montecarlo`, so the file is not read for it), `summarise` by reading the runs.
+pub struct Sums {
+    per_year: f64,
+    horizon: SimTime,
+    components: usize,
+    sums: Vec<f64>,
+    blame: Vec<f64>,
+    total_blame: f64,
+    n: usize,
+    durations: FirstPass,
+    row: Vec<f64>,
+}
+
+impl Sums {
+    /// For runs of `components` components over `horizon`.
+    pub fn new(components: usize, horizon: SimTime) -> Sums {
+        let year = 365.0 * 86_400.0;
+        let width = FIXED + 2 * components;
+        Sums {
+            per_year: year / horizon.as_secs_f64(),
+            horizon,
+            components,
+            // `Iterator::sum` of f64 starts from -0.0 (so that a sum of -0.0 stays -0.0).
+            sums: vec![-0.0f64; width],
+            blame: vec![-0.0f64; components],
+            total_blame: -0.0f64,
+            n: 0,
+            durations: FirstPass::default(),
+            row: Vec::with_capacity(width),
+        }
+    }
+
+    /// Adds the next run; `outage` sees each of its outage durations (rep, seconds).
+    pub fn add(
+        &mut self,
+        r: &McRun,
+        outage: &mut dyn FnMut(u64, f64) -> io::Result<()>,
+    ) -> io::Result<()> {
+        check_width(r, self.components)?;
+        columns(r, self.per_year, &mut self.row);
+        for (s, x) in self.sums.iter_mut().zip(&self.row) {
+            *s += x;
+        }
+        for (b, x) in self.blame.iter_mut().zip(&r.blame_s) {
+            *b += x;
+            self.total_blame += x;
+        }
+        for &d in &r.outages {
+            self.durations.add(d);
+            outage(r.rep, d)?;
+        }
+        self.n += 1;
+        Ok(())
+    }
+}
+
 /// Aggregates the runs of `source`; `components` are the names in column order
 /// (`McRun::blame_s`). `outage` sees every outage duration (rep, seconds) once, in run order.
 pub fn summarise(
@@ -106,33 +164,44 @@ pub fn summarise(
     source: &mut dyn RunSource,
     outage: &mut dyn FnMut(u64, f64) -> io::Result<()>,
 ) -> io::Result<McSummary> {
-    let year = 365.0 * 86_400.0;
-    let per_year = year / horizon.as_secs_f64();
-    let width = FIXED + 2 * components.len();
-    // `Iterator::sum` of f64 starts from -0.0 (so that a sum of -0.0 stays -0.0).
-    let mut sums = vec![-0.0f64; width];
-    let mut blame = vec![-0.0f64; components.len()];
-    let mut total_blame = -0.0f64;
-    let mut n = 0usize;
-    let mut durations = FirstPass::default();
-    let mut row = Vec::with_capacity(width);
-    source.each(&mut |r| {
-        check_width(r, components.len())?;
-        columns(r, per_year, &mut row);
-        for (s, x) in sums.iter_mut().zip(&row) {
-            *s += x;
-        }
-        for (b, x) in blame.iter_mut().zip(&r.blame_s) {
-            *b += x;
-            total_blame += x;
-        }
-        for &d in &r.outages {
-            durations.add(d);
-            outage(r.rep, d)?;
-        }
-        n += 1;
-        Ok(())
-    })?;
+    let mut first = Sums::new(components.len(), horizon);
+    source.each(&mut |r| first.add(r, outage))?;
+    summarise_from(
+        first,
+        components,
+        spofs,
+        degraded_states,
+        slo_latency_s,
+        source,
+    )
+}
+
+/// [`summarise`] once `first` has seen every run of `source`: the passes after the first.
+pub fn summarise_from(
+    first: Sums,
+    components: &[String],
+    spofs: Vec<Spof>,
+    degraded_states: Vec<StateRow>,
+    slo_latency_s: Option<f64>,
+    source: &mut dyn RunSource,
+) -> io::Result<McSummary> {
+    let Sums {
+        per_year,
+        horizon,
+        sums,
+        blame,
+        total_blame,
+        n,
+        durations,
+        mut row,
+        ..
+    } = first;
+    let width = sums.len();
+    debug_assert_eq!(
+        components.len(),
+        blame.len(),
+        "a first pass of another study"
+    );
     let means: Vec<f64> = sums.iter().map(|s| s / n as f64).collect();
     let mut squares = vec![-0.0f64; width];
     let q = [0.5, 0.9, 0.99];

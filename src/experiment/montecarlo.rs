@@ -154,26 +154,28 @@ const WINDOW_RUNS: usize = 1024;
 /// Runs replications `reps` (in increasing order, drawn as they start: never listed) in
 /// parallel and hands each to `ordered` in `reps` order, holding at most a window of runs
 /// (issue 13: memory does not grow with the runs). As `sweep::run`,
-/// a run not started when `stop()` turns true is skipped, and `done` sees each finished run as
-/// it finishes. Stops at the first error of `ordered`.
+/// a run not started when `stop()` turns true is skipped, and `done` turns each run, as it
+/// finishes and on the thread that ran it, into what `ordered` is handed (the CLI journals the
+/// run and formats its row there: work not left to the one thread handing runs on, issue 13).
+/// Stops at the first error of `ordered`.
 ///
 /// The window slides: a run starts as soon as it is within the window of the first run not
 /// yet handed on, and whichever thread finishes that first run hands on every finished run
 /// that follows it. Batches, where each started when the one before had finished, left a
 /// thread idle for as long as the other spent on a batch's slowest run: a request-level run
 /// of a degraded state, up to a second (issue 13).
-pub fn run<E: Send, I: Iterator<Item = u64> + Send>(
+pub fn run<E: Send, I: Iterator<Item = u64> + Send, U: Send>(
     cfg: &Config,
     horizon: SimTime,
     degraded: &Degraded,
     reps: I,
     stop: &(dyn Fn() -> bool + Sync),
-    done: &(dyn Fn(&McRun) + Sync),
-    ordered: &mut (dyn FnMut(McRun) -> Result<(), E> + Send),
+    done: &(dyn Fn(McRun) -> U + Sync),
+    ordered: &mut (dyn FnMut(U) -> Result<(), E> + Send),
 ) -> Result<Vec<Component>, E> {
     let comps = availability::components(cfg);
     let opts = degraded.options(cfg);
-    let one = |rep: u64| -> Option<McRun> {
+    let one = |rep: u64| -> Option<U> {
         if stop() {
             return None;
         }
@@ -201,8 +203,7 @@ pub fn run<E: Send, I: Iterator<Item = u64> + Send>(
             }
             run
         });
-        done(&run);
-        Some(run)
+        Some(done(run))
     };
     // Figures of one run: three per component, and its outages (at most one per failure).
     let expected: f64 = crate::scenario::limits::expected_failures(cfg, horizon)
@@ -236,12 +237,12 @@ pub fn run<E: Send, I: Iterator<Item = u64> + Send>(
 
 /// What hands finished runs on: `ordered`, behind a lock of its own that only the thread handing
 /// runs on takes.
-type Pen<'o, E> = Mutex<&'o mut (dyn FnMut(McRun) -> Result<(), E> + Send)>;
+type Pen<'o, E, U> = Mutex<&'o mut (dyn FnMut(U) -> Result<(), E> + Send)>;
 
 /// The runs finished and not yet handed on, and where the window stands.
-struct Handing<E, I> {
+struct Handing<E, I, U> {
     /// Run `i`'s outcome at `i % ring.len()`: `Some(None)` for a run skipped by `stop()`.
-    ring: Vec<Option<Option<McRun>>>,
+    ring: Vec<Option<Option<U>>>,
     /// The first run not yet handed on.
     next: usize,
     /// Runs started so far (they start in `reps` order).
@@ -253,7 +254,7 @@ struct Handing<E, I> {
     /// A thread is handing runs on (one at a time, so they go in order).
     handing: bool,
     /// The runs being handed on (kept for its capacity).
-    batch: Vec<Option<McRun>>,
+    batch: Vec<Option<U>>,
 }
 
 /// Starts every run the window now admits.
@@ -264,15 +265,15 @@ struct Handing<E, I> {
 /// lock, the write kept the other thread from putting its runs in the ring: two threads ran
 /// 200,000 one-day runs 1.1-1.7x as fast as one, now 1.2-2.0x, docs/performance.md). The window
 /// slides once they are handed on, so it still bounds the runs held.
-fn start_runs<'s, 'o, E: Send, I, F>(
+fn start_runs<'s, 'o, E: Send, I, F, U: Send>(
     scope: &rayon::ScopeFifo<'s>,
-    h: &mut Handing<E, I>,
-    hand: &'s Mutex<Handing<E, I>>,
-    pen: &'s Pen<'o, E>,
+    h: &mut Handing<E, I, U>,
+    hand: &'s Mutex<Handing<E, I, U>>,
+    pen: &'s Pen<'o, E, U>,
     one: &'s F,
 ) where
     I: Iterator<Item = u64> + Send,
-    F: Fn(u64) -> Option<McRun> + Sync,
+    F: Fn(u64) -> Option<U> + Sync,
     'o: 's,
 {
     while h.error.is_none() && h.started < h.next + h.ring.len() {
@@ -296,11 +297,11 @@ fn start_runs<'s, 'o, E: Send, I, F>(
 
 /// Hands on every finished run that follows the last one handed on without a gap, in order,
 /// until none does; `ordered` runs with `hand` released. Returns the lock, taken again.
-fn hand_on<'s, 'o, E, I>(
-    mut h: MutexGuard<'s, Handing<E, I>>,
-    hand: &'s Mutex<Handing<E, I>>,
-    pen: &'s Pen<'o, E>,
-) -> MutexGuard<'s, Handing<E, I>> {
+fn hand_on<'s, 'o, E, I, U>(
+    mut h: MutexGuard<'s, Handing<E, I, U>>,
+    hand: &'s Mutex<Handing<E, I, U>>,
+    pen: &'s Pen<'o, E, U>,
+) -> MutexGuard<'s, Handing<E, I, U>> {
     loop {
         let mut batch = std::mem::take(&mut h.batch);
         let (len, next) = (h.ring.len(), h.next);
@@ -358,13 +359,13 @@ pub fn run_held(
     reps: Reps,
 ) -> (Vec<Component>, Vec<McRun>) {
     let mut runs = Vec::with_capacity(reps.len());
-    let comps = run::<std::convert::Infallible, _>(
+    let comps = run::<std::convert::Infallible, _, _>(
         cfg,
         horizon,
         degraded,
         reps.iter(),
         &|| false,
-        &|_| {},
+        &|r| r,
         &mut |r| {
             runs.push(r);
             Ok(())

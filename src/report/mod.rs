@@ -12,6 +12,7 @@ mod decimal;
 pub mod html;
 pub mod junit;
 pub mod num;
+pub mod runs_bin;
 pub mod scratch;
 pub mod study;
 pub mod summary;

@@ -252,15 +252,15 @@ pub fn encode_comparisons(
 
 /// `runs.csv` of a Monte Carlo study, written a run at a time (a study's runs are not held:
 /// issue 13): the fixed columns, then per component its blame, its availability if perfect and
-/// its SLO availability if perfect.
+/// its SLO availability if perfect. The rows come formatted ([`WrittenRun`], made on the thread
+/// that ran the run), so the one thread writing them in order only copies bytes.
 pub struct McRunsWriter<W: io::Write> {
-    w: csv::Writer<W>,
+    w: W,
 }
 
 impl<W: io::Write> McRunsWriter<W> {
     /// Writes the header to `w`.
-    pub fn new(w: W, components: &[String]) -> io::Result<McRunsWriter<W>> {
-        let mut w = csv::Writer::from_writer(w);
+    pub fn new(mut w: W, components: &[String]) -> io::Result<McRunsWriter<W>> {
         let mut header: Vec<String> = [
             "rep",
             "availability",
@@ -286,37 +286,85 @@ impl<W: io::Write> McRunsWriter<W> {
                 .iter()
                 .map(|c| format!("slo_availability_if_perfect.{c}")),
         );
-        w.write_record(&header).map_err(io::Error::other)?;
+        // Component names are the scenario's: the csv crate quotes one that needs it.
+        let mut h = csv::Writer::from_writer(vec![]);
+        h.write_record(&header).map_err(io::Error::other)?;
+        let h = h
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        w.write_all(&h)?;
         Ok(McRunsWriter { w })
     }
 
     pub fn write(&mut self, r: &McRun) -> io::Result<()> {
-        let mut rec = vec![
-            r.rep.to_string(),
-            num(r.availability),
-            num(r.slo_availability),
-            num(r.time_availability),
-            num(r.downtime_s),
-            num(r.overload_s),
-            num(r.failed_requests),
-            r.failures.to_string(),
-            r.outages
-                .iter()
-                .map(|d| num(*d))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ];
-        rec.extend(r.blame_s.iter().map(|x| num(*x)));
-        rec.extend(r.perfect.iter().map(|x| num(*x)));
-        rec.extend(r.perfect_slo.iter().map(|x| num(*x)));
-        self.w.write_record(&rec).map_err(io::Error::other)
+        self.write_row(&WrittenRun::new(r.clone()))
+    }
+
+    /// Writes a row formatted beforehand.
+    pub fn write_row(&mut self, r: &WrittenRun) -> io::Result<()> {
+        self.w.write_all(r.row.as_bytes())
     }
 
     /// Flushes and returns the writer.
-    pub fn finish(self) -> io::Result<W> {
-        self.w
-            .into_inner()
-            .map_err(|e| io::Error::other(e.to_string()))
+    pub fn finish(mut self) -> io::Result<W> {
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+/// A run as `runs.csv` holds it, with its row: every figure rounded as [`num`] writes it (the
+/// shortest text that reads back as the rounded value), so the run read back from the file is
+/// `run`, bit for bit, and a summary can take it from here instead of from the file.
+#[derive(Clone, Debug)]
+pub struct WrittenRun {
+    pub run: McRun,
+    /// The CSV line, with its newline. No field ever needs quoting: numbers, and outage
+    /// durations joined by spaces.
+    pub row: String,
+}
+
+impl WrittenRun {
+    pub fn new(mut run: McRun) -> WrittenRun {
+        use std::fmt::Write;
+        let round = |x: &mut f64| {
+            if !x.is_nan() {
+                *x = super::num::round_sig(*x, super::num::DIGITS);
+            }
+        };
+        let mut row = String::with_capacity(64 + 24 * (3 * run.perfect.len() + run.outages.len()));
+        // `write!` to a String cannot fail.
+        let field = |row: &mut String, x: &mut f64, sep: Option<char>| {
+            round(x);
+            row.extend(sep);
+            if !x.is_nan() {
+                let _ = write!(row, "{x}");
+            }
+        };
+        let _ = write!(row, "{}", run.rep);
+        for x in [
+            &mut run.availability,
+            &mut run.slo_availability,
+            &mut run.time_availability,
+            &mut run.downtime_s,
+            &mut run.overload_s,
+            &mut run.failed_requests,
+        ] {
+            field(&mut row, x, Some(','));
+        }
+        let _ = write!(row, ",{},", run.failures);
+        for (i, d) in run.outages.iter_mut().enumerate() {
+            field(&mut row, d, (i > 0).then_some(' '));
+        }
+        for x in run
+            .blame_s
+            .iter_mut()
+            .chain(run.perfect.iter_mut())
+            .chain(run.perfect_slo.iter_mut())
+        {
+            field(&mut row, x, Some(','));
+        }
+        row.push('\n');
+        WrittenRun { run, row }
     }
 }
 
@@ -551,4 +599,95 @@ pub fn encode_outages(runs: &[McRun]) -> io::Result<Vec<u8>> {
         }
     }
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Rng, StreamId};
+
+    /// The row as the csv crate writes it, each figure through [`num`] (how `runs.csv` was
+    /// written before rows were formatted on the runs' threads).
+    fn csv_row(r: &McRun) -> String {
+        let mut rec = vec![
+            r.rep.to_string(),
+            num(r.availability),
+            num(r.slo_availability),
+            num(r.time_availability),
+            num(r.downtime_s),
+            num(r.overload_s),
+            num(r.failed_requests),
+            r.failures.to_string(),
+            r.outages
+                .iter()
+                .map(|d| num(*d))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ];
+        rec.extend(r.blame_s.iter().map(|x| num(*x)));
+        rec.extend(r.perfect.iter().map(|x| num(*x)));
+        rec.extend(r.perfect_slo.iter().map(|x| num(*x)));
+        let mut w = csv::Writer::from_writer(vec![]);
+        w.write_record(&rec).unwrap();
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
+
+    fn value(rng: &mut Rng) -> f64 {
+        match rng.below(8) {
+            0 => 0.0,
+            1 => -0.0,
+            2 => 1.0,
+            3 => f64::INFINITY,
+            4 => rng.uniform() * 1e-9,
+            5 => (rng.uniform() * 1e6).round(),
+            _ => rng.uniform() * 10f64.powi(rng.below(30) as i32 - 15),
+        }
+    }
+
+    /// A `WrittenRun`'s row is what the csv crate wrote, and its run is what reading that row
+    /// back gives, bit for bit: the summary may take the run instead of reading the file.
+    #[test]
+    fn written_runs_are_the_rows_read_back() {
+        let mut rng = Rng::new(StreamId::new(7, "written", 0));
+        for i in 0..20_000u64 {
+            let comps = rng.below(5) as usize;
+            let vals = |rng: &mut Rng, n: usize| (0..n).map(|_| value(rng)).collect::<Vec<_>>();
+            let run = McRun {
+                rep: i * 7919,
+                availability: value(&mut rng),
+                slo_availability: value(&mut rng),
+                time_availability: value(&mut rng),
+                downtime_s: value(&mut rng),
+                overload_s: value(&mut rng),
+                failed_requests: value(&mut rng),
+                failures: rng.below(1000),
+                outages: {
+                    let n = rng.below(4) as usize;
+                    vals(&mut rng, n)
+                },
+                blame_s: vals(&mut rng, comps),
+                perfect: vals(&mut rng, comps),
+                perfect_slo: vals(&mut rng, comps),
+            };
+            let w = WrittenRun::new(run.clone());
+            assert_eq!(w.row, csv_row(&run), "run {run:?}");
+            let names: Vec<String> = (0..comps).map(|c| format!("c{c}")).collect();
+            let mut file = McRunsWriter::new(vec![], &names).unwrap();
+            file.write_row(&w).unwrap();
+            let back = decode_mc_runs(&file.finish().unwrap(), comps).unwrap();
+            let bits = |r: &McRun| -> Vec<u64> {
+                [r.availability, r.slo_availability, r.time_availability]
+                    .into_iter()
+                    .chain([r.downtime_s, r.overload_s, r.failed_requests])
+                    .chain(r.outages.iter().copied())
+                    .chain(r.blame_s.iter().copied())
+                    .chain(r.perfect.iter().copied())
+                    .chain(r.perfect_slo.iter().copied())
+                    .map(f64::to_bits)
+                    .collect()
+            };
+            assert_eq!(bits(&back[0]), bits(&w.run), "run {run:?}");
+            assert_eq!((back[0].rep, back[0].failures), (w.run.rep, w.run.failures));
+        }
+    }
 }
