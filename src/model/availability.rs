@@ -34,7 +34,7 @@ use super::config::{Config, FaultKind, LbHa, ReadPolicy, Target, TargetKind};
 use super::degraded::{Groups, Penalty, Serving, StatePenalty};
 use super::repair::{Plan, Repairs};
 use crate::dist::Dist;
-use crate::engine::{Calendar, Rng, SimTime, StreamId, StreamName};
+use crate::engine::{Calendar, Rng, SimTime, StreamName};
 use scratch::{Buffers, Memo};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -641,6 +641,7 @@ pub fn simulate_in<'s>(
         state,
         copy,
         rngs,
+        seeds,
         cal,
         blame_now,
         memo,
@@ -651,13 +652,17 @@ pub fn simulate_in<'s>(
         opts.groups.healthy_into(cfg, key);
         of.penalty(key)
     });
-    let mut st = State::fresh(cfg, comps, opts, healthy, rep, std::mem::take(state), memo);
-    rngs.clear();
-    rngs.extend(
-        comps
-            .iter()
-            .map(|c| Rng::new(StreamId::named(cfg.seed, c.faults_stream, rep))),
+    seeds.derive(cfg.seed, comps, rep);
+    let mut st = State::fresh(
+        cfg,
+        comps,
+        opts,
+        healthy,
+        seeds,
+        std::mem::take(state),
+        memo,
     );
+    rngs.clone_from(&seeds.faults);
     cal.clear();
     for (c, comp) in comps.iter().enumerate() {
         // Draw even for a perfect component, so the stream positions match the

@@ -2,7 +2,7 @@
 //!
 //! Why: a Monte Carlo run is one pass of [`super::simulate_in`] plus one per component made
 //! perfect, and a pass built everything afresh: a dozen `Vec`s sized by components, servers,
-//! LBs and DB nodes, the repair crews, a random stream per component, a calendar, the copy
+//! LBs and DB nodes, the repair crews, random streams per component, a calendar, the copy
 //! [`super::blame`] weighs components on, the list of outages, and a key for every state it
 //! asked the penalty of. A one-day run meets no failure in most passes, so that setup was the
 //! pass: in a callgrind profile of a one-day SPOF study, about 35% of the instructions were
@@ -22,7 +22,7 @@
 //! other.
 
 use super::{E, Part, PassResult, State};
-use crate::engine::{Calendar, Rng, SimTime, StreamId};
+use crate::engine::{Calendar, Rng, SimTime, StreamId, StreamName};
 use crate::model::Config;
 use crate::model::degraded::{Penalty, Serving};
 use crate::model::repair::Repairs;
@@ -38,6 +38,8 @@ pub struct PassScratch {
     pub(super) copy: Buffers,
     /// Per component: its stream of failure and repair draws, `faults.<component>`.
     pub(super) rngs: Vec<Rng>,
+    /// The streams passes of the last replication started from.
+    pub(super) seeds: Seeds,
     pub(super) cal: Calendar<E>,
     /// The components blamed for the failing fraction now, with their shares.
     pub(super) blame_now: Vec<(usize, f64)>,
@@ -52,6 +54,7 @@ impl Default for PassScratch {
             state: Buffers::default(),
             copy: Buffers::default(),
             rngs: vec![],
+            seeds: Seeds::default(),
             // As the fast path always had: a pass rarely holds more than a few events per
             // component.
             cal: Calendar::with_capacity(64),
@@ -66,6 +69,62 @@ impl PassScratch {
     /// The last pass's result, taken out of the scratch.
     pub fn into_result(self) -> PassResult {
         self.result
+    }
+}
+
+/// The streams every pass of one replication starts from, derived once for all of them: each
+/// pass of a run starts each stream from the same seed (that is what pairs the comparison of a
+/// component made perfect), and deriving them, a hash and a xoshiro seeding per stream, two
+/// streams per component and one more, was 12% of a one-day SPOF study's instructions (issue
+/// 13). A pass copies them (32 bytes a stream).
+pub(super) struct Seeds {
+    /// What they were derived for: the seed and the replication, with each component's stream
+    /// names in `names`.
+    key: Option<(u64, u64)>,
+    names: Vec<(StreamName, StreamName)>,
+    /// Per component, `faults.<component>` and `monitoring.<component>`.
+    pub(super) faults: Vec<Rng>,
+    pub(super) people: Vec<Rng>,
+    /// `mc.mechanics`.
+    pub(super) mechanics: Rng,
+}
+
+impl Default for Seeds {
+    fn default() -> Self {
+        Seeds {
+            key: None,
+            names: vec![],
+            faults: vec![],
+            people: vec![],
+            // Replaced before any pass reads it (`key` is None).
+            mechanics: Rng::new(StreamId::new(0, "mc.mechanics", 0)),
+        }
+    }
+}
+
+impl Seeds {
+    /// Derives the streams of replication `rep` of `comps` under `seed`, unless they are
+    /// those already held.
+    pub(super) fn derive(&mut self, seed: u64, comps: &[super::Component], rep: u64) {
+        let held = self.key == Some((seed, rep))
+            && self.names.len() == comps.len()
+            && (self.names.iter().zip(comps))
+                .all(|(&n, c)| n == (c.faults_stream, c.people_stream));
+        if held {
+            return;
+        }
+        self.key = Some((seed, rep));
+        self.names.clear();
+        self.names
+            .extend(comps.iter().map(|c| (c.faults_stream, c.people_stream)));
+        let stream = |name| Rng::new(StreamId::named(seed, name, rep));
+        self.faults.clear();
+        self.faults
+            .extend(comps.iter().map(|c| stream(c.faults_stream)));
+        self.people.clear();
+        self.people
+            .extend(comps.iter().map(|c| stream(c.people_stream)));
+        self.mechanics = Rng::new(StreamId::new(seed, "mc.mechanics", rep));
     }
 }
 
@@ -128,14 +187,14 @@ fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
 }
 
 impl<'a> State<'a> {
-    /// The state at the start of replication `rep`'s pass, in buffers `b`: what `simulate`
-    /// built afresh, value for value.
+    /// The state at the start of a pass of the replication `seeds` were derived for, in
+    /// buffers `b`: what `simulate` built afresh, value for value.
     pub(super) fn fresh(
         cfg: &'a Config,
         comps: &'a [super::Component],
         opts: &'a super::Options<'a>,
         healthy: Penalty,
-        rep: u64,
+        seeds: &Seeds,
         b: Buffers,
         memo: &Rc<RefCell<Memo>>,
     ) -> State<'a> {
@@ -181,12 +240,7 @@ impl<'a> State<'a> {
         repairs.reset(cfg.failures.random.iter().map(|r| &r.repair));
         refill(&mut fix, c, SimTime::ZERO);
         refill(&mut failed_at, c, SimTime::ZERO);
-        people.clear();
-        people.extend(
-            comps
-                .iter()
-                .map(|k| Rng::new(StreamId::named(cfg.seed, k.people_stream, rep))),
-        );
+        people.clone_from(&seeds.people);
         before.clear();
         memo.borrow_mut().len = 0;
         State {
@@ -214,7 +268,7 @@ impl<'a> State<'a> {
             db_epoch: 0,
             link_down: false,
             mix: super::mix_of(cfg),
-            rng: Rng::new(StreamId::new(cfg.seed, "mc.mechanics", rep)),
+            rng: seeds.mechanics.clone(),
             opts,
             healthy,
             seen: memo.clone(),
