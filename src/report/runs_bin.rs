@@ -4,7 +4,8 @@
 //! without parsing text. Reading `runs.csv` back was most of what a study of short runs still
 //! did on one thread after its runs (issue 13: 200,000 one-day runs, two threads).
 //!
-//! A run is its rep and failures (`u64`), its number of outages (`u32`), then its figures in
+//! A run is its length in bytes (`u32`, what follows it), its rep and failures (`u64`), its
+//! number of outages (`u32`), then its figures in
 //! `runs.csv`'s order (six fixed, the outages, then per component blame, availability if
 //! perfect and SLO availability if perfect), each a tag byte: 0 for `+0.0`, 1 for `1.0` (most
 //! figures of short runs), 2 followed by the value's bits. All little-endian: about the size of
@@ -32,6 +33,7 @@ impl<W: Write> RunsBinWriter<W> {
     pub fn write(&mut self, r: &McRun) -> io::Result<()> {
         let b = &mut self.buf;
         b.clear();
+        b.extend_from_slice(&[0; 4]);
         b.extend_from_slice(&r.rep.to_le_bytes());
         b.extend_from_slice(&r.failures.to_le_bytes());
         let outages = u32::try_from(r.outages.len()).map_err(io::Error::other)?;
@@ -55,6 +57,8 @@ impl<W: Write> RunsBinWriter<W> {
                 }
             }
         }
+        let len = u32::try_from(b.len() - 4).map_err(io::Error::other)?;
+        b[..4].copy_from_slice(&len.to_le_bytes());
         self.w.write_all(b)
     }
 
@@ -78,34 +82,52 @@ impl<R: Read + Seek> RunsBinReader<R> {
     }
 }
 
-fn array<const N: usize>(r: &mut impl Read) -> io::Result<[u8; N]> {
-    let mut a = [0; N];
-    r.read_exact(&mut a)?;
-    Ok(a)
+fn bad(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("runs scratch file: {what}"),
+    )
 }
 
-fn value(r: &mut impl Read) -> io::Result<f64> {
-    match array::<1>(r)?[0] {
+/// Takes the next `N` bytes of `b`.
+#[inline(always)]
+fn take<const N: usize>(b: &mut &[u8]) -> io::Result<[u8; N]> {
+    let (head, rest) = b
+        .split_first_chunk::<N>()
+        .ok_or_else(|| bad("a run is cut"))?;
+    *b = rest;
+    Ok(*head)
+}
+
+#[inline(always)]
+fn value(b: &mut &[u8]) -> io::Result<f64> {
+    match take::<1>(b)?[0] {
         ZERO => Ok(0.0),
         ONE => Ok(1.0),
-        BITS => Ok(f64::from_bits(u64::from_le_bytes(array(r)?))),
-        t => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("runs scratch file: bad tag {t}"),
-        )),
+        BITS => Ok(f64::from_bits(u64::from_le_bytes(take(b)?))),
+        t => Err(bad(&format!("bad tag {t}"))),
     }
 }
 
-/// Reads the next run into `run` (its vectors reused); `false` at the end of the file.
-fn next(r: &mut impl Read, components: usize, run: &mut McRun) -> io::Result<bool> {
-    let mut rep = [0; 8];
-    match r.read(&mut rep[..1])? {
+/// Reads the next run into `run` (its vectors reused; `buf` holds its bytes); `false` at the
+/// end of the file.
+fn next(
+    r: &mut impl Read,
+    components: usize,
+    buf: &mut Vec<u8>,
+    run: &mut McRun,
+) -> io::Result<bool> {
+    let mut len = [0; 4];
+    match r.read(&mut len[..1])? {
         0 => return Ok(false),
-        _ => r.read_exact(&mut rep[1..])?,
+        _ => r.read_exact(&mut len[1..])?,
     }
-    run.rep = u64::from_le_bytes(rep);
-    run.failures = u64::from_le_bytes(array(r)?);
-    let outages = u32::from_le_bytes(array(r)?) as usize;
+    buf.resize(u32::from_le_bytes(len) as usize, 0);
+    r.read_exact(buf)?;
+    let b = &mut &buf[..];
+    run.rep = u64::from_le_bytes(take(b)?);
+    run.failures = u64::from_le_bytes(take(b)?);
+    let outages = u32::from_le_bytes(take(b)?) as usize;
     for x in [
         &mut run.availability,
         &mut run.slo_availability,
@@ -114,12 +136,12 @@ fn next(r: &mut impl Read, components: usize, run: &mut McRun) -> io::Result<boo
         &mut run.overload_s,
         &mut run.failed_requests,
     ] {
-        *x = value(r)?;
+        *x = value(b)?;
     }
     let mut fill = |v: &mut Vec<f64>, n: usize| -> io::Result<()> {
         v.clear();
         for _ in 0..n {
-            v.push(value(r)?);
+            v.push(value(b)?);
         }
         Ok(())
     };
@@ -127,6 +149,9 @@ fn next(r: &mut impl Read, components: usize, run: &mut McRun) -> io::Result<boo
     fill(&mut run.blame_s, components)?;
     fill(&mut run.perfect, components)?;
     fill(&mut run.perfect_slo, components)?;
+    if !b.is_empty() {
+        return Err(bad("a run is longer than its figures"));
+    }
     Ok(true)
 }
 
@@ -148,7 +173,8 @@ impl<R: Read + Seek> RunSource for RunsBinReader<R> {
             perfect: vec![],
             perfect_slo: vec![],
         };
-        while next(&mut r, self.components, &mut run)? {
+        let mut buf = vec![];
+        while next(&mut r, self.components, &mut buf, &mut run)? {
             f(&run)?;
         }
         Ok(())
