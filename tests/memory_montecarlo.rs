@@ -1,8 +1,9 @@
 //! Flat memory of Monte Carlo studies (issue 13): a study's runs are not held.
 //!
 //! Each run's row goes to `runs.csv` on disk as the runs finish (in run order, at most a
-//! window of runs in memory), and the summary reads the file back as a stream (two passes
-//! for the means and intervals, a few more for the exact outage quantiles). So a study of
+//! window of runs in memory), and the summary takes the runs as a stream (its first pass as
+//! the rows are written, then a binary copy of them read back for the intervals and the exact
+//! outage quantiles). So a study of
 //! 100,000 runs may not peak more than a few MB above one of 1,000 (measured on two threads:
 //! 11.5 and 12.0 MB; `heap_montecarlo.rs` counts the runs' heap to the byte).
 //! Holding the runs, as the tool once did, cost about 3.4 KB per one-year run of this study

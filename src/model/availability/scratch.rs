@@ -12,7 +12,8 @@
 //! `spof_study.toml --set montecarlo.horizon=1d --threads 1`, 4,000 runs minus 2,000): 278
 //! allocations and 185,700 instructions per run before, 54 and 124,200 after with
 //! `montecarlo.overload=none`; 367 and 232,500 before, 54 and 141,000 after with the states
-//! run. The 54 left are the run's own: its row (`McRun`), written out and read back.
+//! run. The 54 left were the run's own: its row (`McRun`), written out and read back. (Since
+//! then a run's streams are also derived once for all its passes: [`Seeds`].)
 //!
 //! What it must never do: carry anything from one pass into the next. Each pass resets every
 //! buffer to what a fresh one held (`vec![false; n]`, a calendar at time zero, an empty memo),
