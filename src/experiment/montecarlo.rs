@@ -41,6 +41,29 @@ pub struct McRun {
     pub perfect_slo: Vec<f64>,
 }
 
+#[cfg(test)]
+impl McRun {
+    /// Every figure's bits, in `runs.csv`'s order, then the rep, the failures and the number of
+    /// outages: what two copies of a run written and read back must agree on.
+    pub(crate) fn bits(&self) -> Vec<u64> {
+        let fixed = [
+            self.availability,
+            self.slo_availability,
+            self.time_availability,
+        ];
+        fixed
+            .into_iter()
+            .chain([self.downtime_s, self.overload_s, self.failed_requests])
+            .chain(self.outages.iter().copied())
+            .chain(self.blame_s.iter().copied())
+            .chain(self.perfect.iter().copied())
+            .chain(self.perfect_slo.iter().copied())
+            .map(f64::to_bits)
+            .chain([self.rep, self.failures, self.outages.len() as u64])
+            .collect()
+    }
+}
+
 /// How a study treats degraded states: the fast path's options and the state-run cache
 /// behind them.
 pub struct Degraded<'a> {

@@ -228,24 +228,12 @@ mod tests {
             w.write(r).unwrap();
         }
         let bytes = w.finish().unwrap().into_inner();
-        let bits = |r: &McRun| -> Vec<u64> {
-            [r.availability, r.slo_availability, r.time_availability]
-                .into_iter()
-                .chain([r.downtime_s, r.overload_s, r.failed_requests])
-                .chain(r.outages.iter().copied())
-                .chain(r.blame_s.iter().copied())
-                .chain(r.perfect.iter().copied())
-                .chain(r.perfect_slo.iter().copied())
-                .map(f64::to_bits)
-                .chain([r.rep, r.failures, r.outages.len() as u64])
-                .collect()
-        };
         let mut source = RunsBinReader::new(io::Cursor::new(bytes.clone()), comps);
         for _ in 0..2 {
             let mut i = 0;
             source
                 .each(&mut |r| {
-                    assert_eq!(bits(r), bits(&runs[i]), "run {i}");
+                    assert_eq!(r.bits(), runs[i].bits(), "run {i}");
                     i += 1;
                     Ok(())
                 })
