@@ -41,6 +41,21 @@ pub struct McRun {
     pub perfect_slo: Vec<f64>,
 }
 
+impl McRun {
+    /// The six figures every run has, in `runs.csv`'s order (the files' writers and readers
+    /// go through them in that order).
+    pub fn fixed_mut(&mut self) -> [&mut f64; 6] {
+        [
+            &mut self.availability,
+            &mut self.slo_availability,
+            &mut self.time_availability,
+            &mut self.downtime_s,
+            &mut self.overload_s,
+            &mut self.failed_requests,
+        ]
+    }
+}
+
 #[cfg(test)]
 impl McRun {
     /// Every figure's bits, in `runs.csv`'s order, then the rep, the failures and the number of

@@ -128,14 +128,7 @@ fn next(
     run.rep = u64::from_le_bytes(take(b)?);
     run.failures = u64::from_le_bytes(take(b)?);
     let outages = u32::from_le_bytes(take(b)?) as usize;
-    for x in [
-        &mut run.availability,
-        &mut run.slo_availability,
-        &mut run.time_availability,
-        &mut run.downtime_s,
-        &mut run.overload_s,
-        &mut run.failed_requests,
-    ] {
+    for x in run.fixed_mut() {
         *x = value(b)?;
     }
     let mut fill = |v: &mut Vec<f64>, n: usize| -> io::Result<()> {

@@ -341,14 +341,7 @@ impl WrittenRun {
             }
         };
         let _ = write!(row, "{}", run.rep);
-        for x in [
-            &mut run.availability,
-            &mut run.slo_availability,
-            &mut run.time_availability,
-            &mut run.downtime_s,
-            &mut run.overload_s,
-            &mut run.failed_requests,
-        ] {
+        for x in run.fixed_mut() {
             field(&mut row, x, Some(','));
         }
         let _ = write!(row, ",{},", run.failures);
