@@ -247,9 +247,9 @@ fn journal_lines(
 
 impl Journal {
     /// Appends one finished run: its line is written at once when the last write is
-    /// [`BATCH_WAIT`] old, else with the next write, or at the latest by [`Journal::flush`]. A failed write (a
-    /// full disk) is noted: the runs are still in memory, and only a later `--resume` would have
-    /// to run them again.
+    /// [`BATCH_WAIT`] old, else with the next write, or at the latest by [`Journal::flush`]. A
+    /// failed write (a full disk) is noted: the runs are still in memory, and only a later
+    /// `--resume` would have to run them again.
     pub fn append<T: Serialize>(&self, item: &T) {
         let Ok(mut line) = serde_json::to_vec(item) else {
             return;

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::sync::{Mutex, MutexGuard};
 
 /// One Monte Carlo run.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct McRun {
     pub rep: u64,
     pub availability: f64,
@@ -44,6 +44,18 @@ pub struct McRun {
 impl McRun {
     /// The six figures every run has, in `runs.csv`'s order (the files' writers and readers
     /// go through them in that order).
+    pub fn fixed(&self) -> [f64; 6] {
+        [
+            self.availability,
+            self.slo_availability,
+            self.time_availability,
+            self.downtime_s,
+            self.overload_s,
+            self.failed_requests,
+        ]
+    }
+
+    /// [`McRun::fixed`], to set.
     pub fn fixed_mut(&mut self) -> [&mut f64; 6] {
         [
             &mut self.availability,
@@ -61,14 +73,8 @@ impl McRun {
     /// Every figure's bits, in `runs.csv`'s order, then the rep, the failures and the number of
     /// outages: what two copies of a run written and read back must agree on.
     pub(crate) fn bits(&self) -> Vec<u64> {
-        let fixed = [
-            self.availability,
-            self.slo_availability,
-            self.time_availability,
-        ];
-        fixed
+        self.fixed()
             .into_iter()
-            .chain([self.downtime_s, self.overload_s, self.failed_requests])
             .chain(self.outages.iter().copied())
             .chain(self.blame_s.iter().copied())
             .chain(self.perfect.iter().copied())

@@ -38,14 +38,7 @@ impl<W: Write> RunsBinWriter<W> {
         b.extend_from_slice(&r.failures.to_le_bytes());
         let outages = u32::try_from(r.outages.len()).map_err(io::Error::other)?;
         b.extend_from_slice(&outages.to_le_bytes());
-        let fixed = [
-            r.availability,
-            r.slo_availability,
-            r.time_availability,
-            r.downtime_s,
-            r.overload_s,
-            r.failed_requests,
-        ];
+        let fixed = r.fixed();
         let values = fixed.iter().chain(&r.outages).chain(&r.blame_s);
         for &x in values.chain(&r.perfect).chain(&r.perfect_slo) {
             match x.to_bits() {
@@ -152,20 +145,7 @@ impl<R: Read + Seek> RunSource for RunsBinReader<R> {
     fn each(&mut self, f: &mut dyn FnMut(&McRun) -> io::Result<()>) -> io::Result<()> {
         self.file.seek(SeekFrom::Start(0))?;
         let mut r = BufReader::with_capacity(1 << 16, &mut self.file);
-        let mut run = McRun {
-            rep: 0,
-            availability: 0.0,
-            slo_availability: 0.0,
-            time_availability: 0.0,
-            downtime_s: 0.0,
-            overload_s: 0.0,
-            failed_requests: 0.0,
-            failures: 0,
-            outages: vec![],
-            blame_s: vec![],
-            perfect: vec![],
-            perfect_slo: vec![],
-        };
+        let mut run = McRun::default();
         let mut buf = vec![];
         while next(&mut r, self.components, &mut buf, &mut run)? {
             f(&run)?;

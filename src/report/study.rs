@@ -326,15 +326,10 @@ pub struct WrittenRun {
 impl WrittenRun {
     pub fn new(mut run: McRun) -> WrittenRun {
         use std::fmt::Write;
-        let round = |x: &mut f64| {
-            if !x.is_nan() {
-                *x = super::num::round_sig(*x, super::num::DIGITS);
-            }
-        };
         let mut row = String::with_capacity(64 + 24 * (3 * run.perfect.len() + run.outages.len()));
-        // `write!` to a String cannot fail.
+        // As [`num`] writes a figure (NaN as an empty cell); `write!` to a String cannot fail.
         let field = |row: &mut String, x: &mut f64, sep: Option<char>| {
-            round(x);
+            *x = super::num::round_sig(*x, super::num::DIGITS);
             row.extend(sep);
             if !x.is_nan() {
                 let _ = write!(row, "{x}");
