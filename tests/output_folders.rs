@@ -276,6 +276,53 @@ fn replacing_earlier_results_says_so_in_one_line() {
     assert!(!stderr(&quiet).contains("replaced"), "{}", text(&quiet));
 }
 
+/// A results folder the user has added files to (the scenario copied in to rerun it from
+/// there, notes) is not replaced: replacing it whole would delete them. Found by an audit: the
+/// run deleted the scenario it was reading.
+#[test]
+fn results_holding_the_users_files_are_left_alone() {
+    let tmp = Tmp::new("added");
+    with_mm1(&tmp);
+    let first = run(&tmp.0, &args(QUICK, &["--out", "r1", "-q"]));
+    assert!(first.status.success(), "{}", text(&first));
+    fs::copy(tmp.join("mm1.toml"), tmp.join("r1/my_scenario.toml")).unwrap();
+    fs::create_dir_all(tmp.join("r1/mine")).unwrap();
+    fs::write(tmp.join("r1/mine/notes.txt"), "mine\n").unwrap();
+    let before = snapshot(&tmp.0);
+    for (scenario, extra) in [
+        ("r1/my_scenario.toml", &["-q"][..]),
+        ("mm1.toml", &["--replications", "2", "-q"][..]),
+    ] {
+        let mut a = vec![
+            scenario,
+            "--set",
+            "duration=5s",
+            "--set",
+            "warmup=1s",
+            "--out",
+            "r1",
+        ];
+        a.extend(extra);
+        let o = run(&tmp.0, &a);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("r1")
+                && e.contains("mine/,")
+                && !e.contains("notes.txt")
+                && e.contains("my_scenario.toml")
+                && e.contains("--out"),
+            "the message names the folder, what the user added and the way out: {e}"
+        );
+        assert_eq!(snapshot(&tmp.0), before, "the user's files were touched");
+    }
+    // Once they are moved out, the folder is the tool's again and is replaced.
+    fs::remove_file(tmp.join("r1/my_scenario.toml")).unwrap();
+    fs::remove_dir_all(tmp.join("r1/mine")).unwrap();
+    let o = run(&tmp.0, &args(QUICK, &["--out", "r1", "-q"]));
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 // ---- item 23: --output none|summary|all ------------------------------------------------------------------
 
 #[test]

@@ -122,8 +122,8 @@ pub enum LogFormat {
 #[derive(Args, Debug, Clone)]
 pub struct OutArgs {
     /// Output folder (default: results/<scenario name>/). A new folder, or one simulate wrote
-    /// (it is then replaced whole); a symbolic link to such a folder is followed. Anything
-    /// else is refused.
+    /// and nobody added to (it is then replaced whole); a symbolic link to such a folder is
+    /// followed. Anything else is refused.
     #[arg(long)]
     pub out: Option<PathBuf>,
 

@@ -7,6 +7,9 @@
 //!   ([`MARKER`]). A missing path or an empty folder may be written; a folder without the
 //!   marker, a file (the scenario itself included), `.`, `..` or `/` is refused. A symbolic link
 //!   to a folder is followed: the folder it points to is replaced and the link stays.
+//! * The marker lists what the tool wrote in the folder. A marked folder that has gained
+//!   anything else since (a scenario copied in to rerun it, notes) is refused too, at the claim
+//!   and again at the swap: replacing the folder whole would delete the user's files.
 //! * The new folder is built aside (`.NAME.new-PID`, same parent, same file system) and swapped
 //!   in with one `renameat2(RENAME_EXCHANGE)`: at every instant the target is the complete old
 //!   folder or the complete new one, even under `kill -9` (the old content, now under the
@@ -81,6 +84,103 @@ pub fn create_marked(dir: &Path, kind: Kind) -> io::Result<()> {
     fs::create_dir(dir)?;
     let mut f = fs::File::create(dir.join(MARKER))?;
     f.write_all(kind.marker_text().as_bytes())
+}
+
+/// The line of a results marker after which the files the tool wrote are listed, one
+/// relative path a line (`/`-separated, a folder with a trailing `/`).
+const MANIFEST: &str =
+    "Written here by simulate (anything else keeps it from replacing this folder):";
+
+/// Longest marker read back: a few KB for the largest study; more is not one the tool wrote.
+const MARKER_MAX: u64 = 1 << 20;
+
+/// Everything under `dir` but the marker, as relative paths (`/`-separated, folders with a
+/// trailing `/`), sorted. Symbolic links are listed, never followed.
+fn entries(dir: &Path) -> io::Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if prefix.is_empty() && name == MARKER {
+                continue;
+            }
+            let rel = format!("{prefix}{name}");
+            if e.file_type()?.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(&e.path(), &format!("{rel}/"), out)?;
+            } else {
+                out.push(rel);
+            }
+        }
+        Ok(())
+    }
+    let mut out = vec![];
+    walk(dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Rewrites the marker of the results folder `dir`, just built, with the list of what it holds
+/// (renamed into place: the folder is marked at every instant).
+fn write_manifest(dir: &Path) -> io::Result<()> {
+    let mut text = Kind::Results.marker_text();
+    text.push_str(MANIFEST);
+    text.push('\n');
+    for e in entries(dir)? {
+        text.push_str(&e);
+        text.push('\n');
+    }
+    write_file(&dir.join(MARKER), text.as_bytes())
+}
+
+/// What a marked folder holds that the tool did not write there, sorted; empty for a marker
+/// without a list (written before the list existed: such a folder is replaced whole, as it
+/// always was) or one that cannot be read as the tool writes it.
+fn foreign_entries(dir: &Path) -> Vec<String> {
+    let mut text = String::new();
+    let read =
+        fs::File::open(dir.join(MARKER)).and_then(|f| f.take(MARKER_MAX).read_to_string(&mut text));
+    if read.is_err() {
+        return vec![];
+    }
+    let Some((_, listed)) = text.split_once(&format!("{MANIFEST}\n")) else {
+        return vec![];
+    };
+    let listed: std::collections::HashSet<&str> = listed.lines().collect();
+    match entries(dir) {
+        // A foreign folder stands for what it holds (sorted: a folder comes before its
+        // contents).
+        Ok(found) => found.into_iter().fold(vec![], |mut out: Vec<String>, e| {
+            let inside = out
+                .last()
+                .is_some_and(|f| f.ends_with('/') && e.starts_with(f));
+            if !listed.contains(e.as_str()) && !inside {
+                out.push(e);
+            }
+            out
+        }),
+        // A folder that cannot be listed cannot be checked: treat it as holding something.
+        Err(e) => vec![format!("(cannot list it: {e})")],
+    }
+}
+
+/// The refusal for a marked folder holding `foreign` (not empty).
+fn foreign_message(shown: &str, foreign: &[String]) -> String {
+    let n = foreign.len();
+    let mut names = foreign
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if n > 3 {
+        names.push_str(&format!(", ... ({n} entries)"));
+    }
+    format!(
+        "{shown} holds results simulate wrote, and also {names}, which it did not write: \
+         replacing the folder would delete them, so it is left alone. Move them out of \
+         {shown}, or give another --out"
+    )
 }
 
 /// Removes `dir` and everything in it, but only if this tool wrote it (it holds the marker);
@@ -215,6 +315,7 @@ impl OutDir {
         }
         let built = create_marked(&staging, Kind::Results)
             .and_then(|()| build(&staging))
+            .and_then(|()| write_manifest(&staging))
             .and_then(|()| sync_dir(&staging));
         if let Err(e) = built {
             let _ = fs::remove_dir_all(&staging);
@@ -222,9 +323,18 @@ impl OutDir {
         }
         let swapped = match fs::symlink_metadata(&self.path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => move_new(&staging, &self.path),
-            Ok(m) if m.is_dir() && (is_marked(&self.path) || is_empty(&self.path)) => {
-                self.exchange(&staging)
+            Ok(m) if m.is_dir() && is_marked(&self.path) => {
+                let foreign = foreign_entries(&self.path);
+                if foreign.is_empty() {
+                    self.exchange(&staging)
+                } else {
+                    Err(io::Error::other(format!(
+                        "{} (nothing was replaced: it gained them while the run was in progress)",
+                        foreign_message(&self.path.display().to_string(), &foreign)
+                    )))
+                }
             }
+            Ok(m) if m.is_dir() && is_empty(&self.path) => self.exchange(&staging),
             _ => Err(io::Error::other(format!(
                 "{} changed while the run was in progress (it is no longer a folder simulate \
                  wrote); nothing was replaced",
@@ -372,6 +482,10 @@ fn inspect(path: &Path, shown: &str) -> Result<Previous, OutError> {
         )));
     }
     if is_marked(path) {
+        let foreign = foreign_entries(path);
+        if !foreign.is_empty() {
+            return Err(refuse(foreign_message(shown, &foreign)));
+        }
         return Ok(Previous::Results);
     }
     if is_empty(path) {
@@ -659,6 +773,61 @@ mod tests {
         assert_eq!(fs::read(dir.join("b.txt")).unwrap(), b"2");
         drop(out);
         assert_eq!(names(&base), ["run"], "no staging or lock left behind");
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn files_added_to_results_keep_them_from_being_replaced() {
+        let base = base("added");
+        let dir = base.join("run");
+        let out = OutDir::claim(&dir).unwrap();
+        out.write(|t| {
+            fs::create_dir(t.join("charts"))?;
+            write_file(&t.join("charts/a.svg"), b"1")?;
+            write_file(&t.join("summary.json"), b"{}")
+        })
+        .unwrap();
+        // What the tool wrote is listed in its marker, and nothing else is.
+        let marker = fs::read_to_string(dir.join(MARKER)).unwrap();
+        let listed: Vec<&str> = marker.lines().skip(2).collect();
+        assert_eq!(listed, ["charts/", "charts/a.svg", "summary.json"]);
+        // A file added after the claim stops the swap; the new results are not swapped in.
+        fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let e = out
+            .write(|t| write_file(&t.join("b.txt"), b"2"))
+            .unwrap_err();
+        assert!(e.to_string().contains("notes.txt"), "{e}");
+        assert_eq!(fs::read(dir.join("notes.txt")).unwrap(), b"mine");
+        assert!(!dir.join("b.txt").exists());
+        drop(out);
+        // And a claim with it there is refused, in the top folder or a sub-folder, a link
+        // included (listed, not followed).
+        let e = OutDir::claim(&dir).unwrap_err();
+        assert!(
+            e.message.contains("notes.txt") && e.message.contains("--out"),
+            "{e}"
+        );
+        fs::remove_file(dir.join("notes.txt")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&base, dir.join("charts/link")).unwrap();
+        #[cfg(unix)]
+        {
+            let e = OutDir::claim(&dir).unwrap_err();
+            assert!(e.message.contains("charts/link"), "{e}");
+            fs::remove_file(dir.join("charts/link")).unwrap();
+        }
+        // Removing or editing what the tool wrote is not the user's work: still replaced.
+        fs::remove_file(dir.join("charts/a.svg")).unwrap();
+        fs::write(dir.join("summary.json"), "edited").unwrap();
+        let out = OutDir::claim(&dir).unwrap();
+        assert_eq!(out.previous(), Previous::Results);
+        out.write(|t| write_file(&t.join("c.txt"), b"3")).unwrap();
+        assert_eq!(names(&dir), [MARKER, "c.txt"]);
+        drop(out);
+        // A marker without the list (an earlier version's) is replaced whole, as it was.
+        fs::write(dir.join(MARKER), Kind::Results.marker_text()).unwrap();
+        fs::write(dir.join("old.txt"), "x").unwrap();
+        assert!(OutDir::claim(&dir).is_ok());
         fs::remove_dir_all(&base).unwrap();
     }
 
