@@ -2503,3 +2503,122 @@ fn db_partition_scenario_takes_down_the_classes_that_never_query() {
         }
     }
 }
+
+// ---- 14. Backup servers (domain.md §1.1, §1.5) ------------------------------------------------
+//
+// HAProxy uses the backup group only when no active server is usable (src/backend.c
+// `assign_server`, the LB trees hold the backups apart: `recount_servers`), and without
+// `option allbackups` only the first usable backup. Found by an audit: backups took an equal
+// share from the start of every run (only a health-check transition applied the rule), and
+// when every active server died a `roundrobin` backend queue was never drained.
+
+/// Two active servers and a backup, every algorithm, no fault: the backup gets nothing, and
+/// every request is served by the two others.
+#[test]
+fn backups_take_no_traffic_while_an_active_server_is_up() {
+    let _r = Report::start("a backup server beside two healthy active ones:");
+    for algorithm in [
+        Algorithm::RoundRobin,
+        Algorithm::StaticRr,
+        Algorithm::LeastConn,
+        Algorithm::First,
+        Algorithm::Source { consistent: false },
+        Algorithm::Source { consistent: true },
+        Algorithm::Random { draws: 2 },
+    ] {
+        let mut cfg = common::stack(200.0, 3, 0, 0, 0, 20);
+        cfg.name = format!("backup idle {}", algorithm.name());
+        cfg.lb.algorithm = algorithm;
+        cfg.workload.mix[0].app = Dist::exp(0.004).unwrap();
+        cfg.servers[2].backup = true;
+        for r in replicate(&cfg, 2) {
+            let d: Vec<u64> = r.servers.iter().map(|s| s.dispatched).collect();
+            assert_eq!(d[2], 0, "{}: the backup was sent requests: {d:?}", cfg.name);
+            assert_eq!(d[0] + d[1], r.requests.arrived, "{}: {d:?}", cfg.name);
+            assert_eq!(r.requests.failed, 0, "{}: {:?}", cfg.name, nonzero(&r));
+            if r.run == 0 {
+                log(format!("  {}: dispatched {d:?}", algorithm.name()));
+            }
+        }
+    }
+}
+
+/// Both active servers (maxconn 4) crash for good at T0; a backup stands by. Requests sent to
+/// the dead servers hold their slots through their retries (3 s), the rest wait in the backend
+/// queue (`timeout queue` 100 s, so none expires). Once both are marked DOWN and their last
+/// retrying request has failed, nothing is being served: the next arrival is balanced (the
+/// backup is the only usable server), and each completion on the backup takes the oldest
+/// queued request. So every arrival after that moment is served, and the only failures are
+/// the connects to the dead servers. A model that queues every new arrival while the backend
+/// queue is non-empty (without HAProxy's `queue.length != beconn`) never uses the backup:
+/// every request from T0 on fails or waits for good.
+#[test]
+fn a_backup_takes_over_when_every_active_server_dies() {
+    let _r = Report::start("both active servers crash for good, a backup stands by:");
+    for algorithm in [Algorithm::RoundRobin, Algorithm::StaticRr, Algorithm::First] {
+        let mut cfg = common::stack(100.0, 3, 0, 0, 0, 40);
+        cfg.name = format!("backup takeover {}", algorithm.name());
+        cfg.lb.algorithm = algorithm;
+        cfg.lb.timeout_queue = SimTime::from_secs(100);
+        cfg.workload.mix[0].app = Dist::det(0.002).unwrap();
+        for s in &mut cfg.servers {
+            s.maxconn = 4;
+        }
+        cfg.servers[2].backup = true;
+        cfg.failures.scheduled = (0..2)
+            .map(|i| fault(Target::Server(i), FaultKind::Crash, RST_T0, None))
+            .collect();
+        for r in replicate(&cfg, 3) {
+            let arr = arrivals(&cfg, r.run);
+            check_rebuilt(&r, &arr);
+            let down = log_time(&r, "server marked DOWN", "web-01").max(log_time(
+                &r,
+                "server marked DOWN",
+                "web-02",
+            ));
+            // The last request sent to a dead server gives up at most `RST_HOLD` after it was
+            // sent, and none is sent after both are DOWN.
+            let free = down + RST_HOLD;
+            let after = arr.iter().filter(|(t, _)| secs(*t) > free).count() as u64;
+            let backup = &r.servers[2];
+            assert!(
+                backup.completed >= after,
+                "{}: the backup completed {} requests, {after} arrived after {free:.3} s; {:?}",
+                cfg.name,
+                backup.completed,
+                nonzero(&r)
+            );
+            // Requests in service on the dead servers at T0 (at most their 8 slots) end in a
+            // 502; the rest of the failures are connects to them.
+            let crashed = errors(&r, "server_crash_502");
+            assert!(crashed <= 8, "{}: {:?}", cfg.name, nonzero(&r));
+            assert_eq!(
+                r.requests.failed,
+                errors(&r, "connect_failed_503") + crashed,
+                "{}: only connects to the dead servers fail: {:?}",
+                cfg.name,
+                nonzero(&r)
+            );
+            // Each of the 8 dead slots is taken at most once per retry cycle until DOWN.
+            let cycles = ((down - secs(RST_T0)) / RST_HOLD).ceil() as u64 + 1;
+            assert!(
+                r.requests.failed <= 8 * cycles,
+                "{}: {} failed, at most {} expected",
+                cfg.name,
+                r.requests.failed,
+                8 * cycles
+            );
+            if r.run == 0 {
+                log(format!(
+                    "  {}: both DOWN at {down:.3} s; failed {} ({:?}); backup completed {} of \
+                     {} arrivals",
+                    algorithm.name(),
+                    r.requests.failed,
+                    nonzero(&r),
+                    backup.completed,
+                    arr.len()
+                ));
+            }
+        }
+    }
+}

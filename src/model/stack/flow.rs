@@ -278,7 +278,12 @@ impl Stack {
         if self.sticky.is_some() && avoid == NO_SERVER as usize && self.sticky_select(cal, id) {
             return;
         }
-        if self.lbs[k].fifo_fair && self.live_backend_head(k) {
+        // `roundrobin`, `static-rr` and `first` keep FIFO order: with requests already in the
+        // backend queue, a new one joins its back without a selection, while some request is
+        // being served (src/backend.c `assign_server`: `queue.length && queue.length !=
+        // beconn`). When none is (the servers that held them died, and a backup took over),
+        // nothing would ever drain the queue: the selection runs.
+        if self.lbs[k].fifo_fair && self.lbs[k].serving > 0 && self.live_backend_head(k) {
             self.enqueue(cal, id, None);
             return;
         }

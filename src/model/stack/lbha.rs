@@ -164,6 +164,7 @@ impl Stack {
         let lb = &mut self.lbs[k];
         lb.epoch = lb.epoch.wrapping_add(1);
         lb.held = 0;
+        lb.serving = 0;
         if let Some(l) = &mut lb.limiter {
             l.drop_connections();
         }

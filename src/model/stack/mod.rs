@@ -694,6 +694,10 @@ struct Balancer {
     /// [`Balancer::recount`] so that the per-request paths (redispatch, retries) need no scan.
     usable: usize,
     active: usize,
+    /// Requests holding a server slot at this LB (the sum of the views' `served`): HAProxy
+    /// sends a new request straight to a non-empty backend queue only while some are, since
+    /// otherwise the queue would never drain ([`Stack::select`]).
+    serving: u32,
     /// Health-check state per server (UP as far as this LB knows).
     health: Vec<Health>,
     backend_q: VecDeque<(ReqId, u32)>,
@@ -740,8 +744,10 @@ impl Balancer {
         let v = &mut self.views[i];
         if up {
             v.served += 1;
+            self.serving += 1;
         } else {
             v.served -= 1;
+            self.serving -= 1;
         }
         if self.policy.watches_served(v) {
             self.policy.server_updated(&self.views, i);
@@ -986,6 +992,7 @@ impl Stack {
                     server_q: vec![VecDeque::new(); views.len()],
                     usable: 0,
                     active: 0,
+                    serving: 0,
                     views,
                     backend_q: VecDeque::new(),
                     station: (!cfg.lb.processing.is_zero() || cfg.lb.tls.is_some())
@@ -1210,6 +1217,14 @@ impl Stack {
         if stack.track_workers {
             for (s, c) in stack.servers.iter_mut().zip(&cfg.servers) {
                 s.free_workers = (0..c.app_workers).rev().collect();
+            }
+        }
+        // Backups take traffic only while no active server is usable (§1.5 of the domain
+        // reference; HAProxy's `recount_servers`/`srv_currently_usable`), from the start: the
+        // views above made every server with a weight usable.
+        if cfg.servers.iter().any(|s| s.backup) {
+            for k in 0..stack.lbs.len() {
+                stack.refresh_usable(k);
             }
         }
         stack.build_faults();
