@@ -640,3 +640,68 @@ fn a_line_ending_in_a_backslash_is_refused() {
     assert!(!d.join("cont.cfg.toml").exists());
     let _ = fs::remove_dir_all(&d);
 }
+
+/// my.cnf as MySQL reads it (MySQL 8.0 manual, "Using Option Files"; mysys/my_default.cc): a
+/// bare boolean is ON, numbers take K/M/G suffixes, `#` after a tab starts a comment, dashes and
+/// underscores are alike, `loose-` is ignored and `skip-` turns a boolean off.
+#[test]
+fn my_cnf_forms_mysql_accepts() {
+    let d = sandbox("mycnf");
+    let cfg = fixture("foobar.cfg");
+    let cfg = cfg.to_str().unwrap();
+    fs::write(
+        d.join("my.cnf"),
+        "[client]\nport = 3306\n[mysqld]\nmax_connections = 2K\nrpl_semi_sync_source_enabled\n\
+         rpl-semi-sync-source-timeout = 5000\t# five seconds\nreplica_parallel_workers=4#four\n\
+         loose-rpl_semi_sync_source_wait_for_replica_count = '2'\n!includedir /etc/mysql/conf.d/\n",
+    )
+    .unwrap();
+    let o = sim(&d, &["import", cfg, "--mysql", "my.cnf", "-o", "my.toml"]);
+    let err = ok(&o);
+    runs(&d, "my.toml");
+    let t = table(&d.join("my.toml"));
+    let db = &t["database"];
+    assert_eq!(db["primary"]["max_connections"].as_integer(), Some(2048));
+    assert_eq!(db["replication"]["semi_sync"].as_bool(), Some(true));
+    assert_eq!(db["replication"]["semi_sync_timeout"].as_str(), Some("5s"));
+    assert_eq!(db["replication"]["appliers"].as_integer(), Some(4));
+    assert_eq!(
+        db["replication"]["semi_sync_replicas"].as_integer(),
+        Some(2)
+    );
+    assert!(err.contains("my.cnf:2: port = 3306"), "{err}");
+    assert!(err.contains("my.cnf:9: !includedir"), "{err}");
+    for wrong in ["not a boolean", "outside", "not a time", "not a number"] {
+        assert!(!err.contains(wrong), "{wrong}:\n{err}");
+    }
+
+    // skip- turns the boolean off; a later [mysqld-8.0] line overrides; a value MySQL cannot
+    // read is listed with the reason.
+    fs::write(
+        d.join("off.cnf"),
+        "[mysqld]\nrpl_semi_sync_source_enabled = ON\nskip-rpl-semi-sync-source-enabled\n\
+         max_connections = 2KB\n[mysqld-8.0]\nmax_connections = 800\n",
+    )
+    .unwrap();
+    let err = ok(&sim(
+        &d,
+        &["import", cfg, "--mysql", "off.cnf", "-o", "off.toml"],
+    ));
+    let t = table(&d.join("off.toml"));
+    let db = &t["database"];
+    assert_eq!(db["replication"]["semi_sync"].as_bool(), Some(false));
+    assert_eq!(db["primary"]["max_connections"].as_integer(), Some(800));
+    assert!(err.contains("\"2KB\" is not a number"), "{err}");
+
+    // An option before any group: MySQL refuses the file; so does the import, naming the line.
+    fs::write(d.join("nogroup.cnf"), "max_connections = 10\n[mysqld]\n").unwrap();
+    let o = sim(
+        &d,
+        &["import", cfg, "--mysql", "nogroup.cnf", "-o", "ng.toml"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("error: nogroup.cnf line 1:"), "{e}");
+    assert!(!d.join("ng.toml").exists());
+    let _ = fs::remove_dir_all(&d);
+}
