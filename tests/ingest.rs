@@ -506,3 +506,202 @@ fn import_persistence_https_and_per_source_limits() {
     assert!(text.contains("the deny status is not modelled"), "{text}");
     let _ = fs::remove_dir_all(&d);
 }
+
+/// Imports `text` written as `name` in `d`; the exit status, the scenario (if written) and the
+/// terminal's text.
+fn import_text(d: &Path, name: &str, text: &str, extra: &[&str]) -> (Option<i32>, String) {
+    fs::write(d.join(name), text).unwrap();
+    let out = format!("{name}.toml");
+    let mut args = vec!["import", name];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-o", &out]);
+    let o = sim(d, &args);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// `default-server` as HAProxy applies it (manual §4.2; src/server.c copies the proxy's
+/// default-server settings into each `server` as it is parsed): the defaults section's line,
+/// then the backend's lines in file order, each adding to and overriding the ones above it, and
+/// each `server` taking what is in effect at its own line. The expected values are what a real
+/// HAProxy 2.6 reports for these files on its stats socket (tests/real_haproxy.rs checks them).
+#[test]
+fn default_server_lines_accumulate_in_file_order() {
+    let d = sandbox("defsrv");
+    // The defaults section's line and the backend's: both apply.
+    let (code, err) = import_text(
+        &d,
+        "ds1.cfg",
+        "defaults\n    mode http\n    timeout connect 5s\n    timeout server 30s\n    \
+         default-server inter 3s fall 5 rise 4 maxconn 50\n\
+         frontend fe\n    bind :8080\n    default_backend app\n\
+         backend app\n    balance leastconn\n    default-server check weight 10\n    \
+         server web1 127.0.0.1:8001\n    server web2 127.0.0.1:8002\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !err.contains("default-server"),
+        "a mapped line listed:\n{err}"
+    );
+    runs(&d, "ds1.cfg.toml");
+    let t = table(&d.join("ds1.cfg.toml"));
+    let ds = &t["defaults"]["server"];
+    assert_eq!(ds["maxconn"].as_integer(), Some(50));
+    assert_eq!(ds["weight"].as_integer(), Some(10));
+    assert_eq!(t["health"]["enabled"].as_bool(), Some(true));
+    assert_eq!(t["health"]["inter"].as_str(), Some("3s"));
+    assert_eq!(t["health"]["rise"].as_integer(), Some(4));
+    assert_eq!(t["health"]["fall"].as_integer(), Some(5));
+    let text = fs::read_to_string(d.join("ds1.cfg.toml")).unwrap();
+    assert!(
+        text.contains("maxconn = 50  # ds1.cfg:5: default-server"),
+        "{text}"
+    );
+
+    // Two lines in one backend: the second adds to the first; a server's own keyword wins.
+    let (code, err) = import_text(
+        &d,
+        "ds2.cfg",
+        "defaults\n    timeout connect 5s\n    timeout server 30s\n\
+         backend app\n    default-server maxconn 20 check\n    default-server inter 2s\n    \
+         server web1 127.0.0.1:8001\n    server web2 127.0.0.1:8002 maxconn 5\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&d.join("ds2.cfg.toml"));
+    assert_eq!(t["defaults"]["server"]["maxconn"].as_integer(), Some(20));
+    assert_eq!(t["servers"][0].get("maxconn"), None);
+    assert_eq!(t["servers"][1]["maxconn"].as_integer(), Some(5));
+    assert_eq!(t["health"]["enabled"].as_bool(), Some(true));
+    assert_eq!(t["health"]["inter"].as_str(), Some("2s"));
+
+    // A default-server below a server does not reach it (haproxy -c: valid, web1 active).
+    let (code, err) = import_text(
+        &d,
+        "dsorder.cfg",
+        "defaults\n    timeout connect 5s\n    timeout server 30s\n\
+         listen app\n    bind :8080\n    server web1 127.0.0.1:8001 check\n    \
+         default-server maxconn 10 backup\n    server web2 127.0.0.1:8002 check\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    runs(&d, "dsorder.cfg.toml");
+    let t = table(&d.join("dsorder.cfg.toml"));
+    assert!(t.get("defaults").is_none(), "{t:?}");
+    let s = t["servers"].as_array().unwrap();
+    assert_eq!(s[0].get("backup"), None);
+    assert_eq!(s[0].get("maxconn"), None);
+    assert_eq!(s[1]["backup"].as_bool(), Some(true));
+    assert_eq!(s[1]["maxconn"].as_integer(), Some(10));
+
+    // A later line overrides an earlier one's keyword; weight 0 is listed for the servers it
+    // reaches, and only those.
+    let (code, err) = import_text(
+        &d,
+        "dsw.cfg",
+        "defaults\n    timeout connect 5s\n    timeout server 30s\n\
+         backend app\n    default-server weight 5\n    server a 127.0.0.1:8001\n    \
+         default-server weight 0\n    server b 127.0.0.1:8002\n    server c 127.0.0.1:8003 weight 7\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&d.join("dsw.cfg.toml"));
+    let s = t["servers"].as_array().unwrap();
+    assert_eq!(s[0]["weight"].as_integer(), Some(5));
+    assert_eq!(s[1].get("weight"), None);
+    assert_eq!(s[2]["weight"].as_integer(), Some(7));
+    assert!(err.contains("dsw.cfg:8: server b ... weight 0"), "{err}");
+    assert!(!err.contains("server a ... weight 0"), "{err}");
+    assert!(!err.contains("server c ... weight 0"), "{err}");
+    let _ = fs::remove_dir_all(&d);
+}
+
+/// HAProxy has no line continuation (src/cfgparse.c reads a line at a time; `parse_line()` keeps
+/// a final `\` in the word): `haproxy -c` rejects `server ... check \` ("unknown keyword '\'").
+/// The import refuses it too, naming the file and the line, and writes nothing.
+#[test]
+fn a_line_ending_in_a_backslash_is_refused() {
+    let d = sandbox("cont");
+    let (code, err) = import_text(
+        &d,
+        "cont.cfg",
+        "defaults\n    timeout connect 2s\n    timeout server 10s\n\
+         listen app\n    bind :8080\n    balance roundrobin\n    \
+         server web1 127.0.0.1:8001 check \\\n        weight 3 maxconn 30\n    \
+         server web2 127.0.0.1:8002 check\n",
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("error: cont.cfg line 7:"), "{err}");
+    assert!(err.contains("no line continuation"), "{err}");
+    assert!(!d.join("cont.cfg.toml").exists());
+    let _ = fs::remove_dir_all(&d);
+}
+
+/// my.cnf as MySQL reads it (MySQL 8.0 manual, "Using Option Files"; mysys/my_default.cc): a
+/// bare boolean is ON, numbers take K/M/G suffixes, `#` after a tab starts a comment, dashes and
+/// underscores are alike, `loose-` is ignored and `skip-` turns a boolean off.
+#[test]
+fn my_cnf_forms_mysql_accepts() {
+    let d = sandbox("mycnf");
+    let cfg = fixture("foobar.cfg");
+    let cfg = cfg.to_str().unwrap();
+    fs::write(
+        d.join("my.cnf"),
+        "[client]\nport = 3306\n[mysqld]\nmax_connections = 2K\nrpl_semi_sync_source_enabled\n\
+         rpl-semi-sync-source-timeout = 5000\t# five seconds\nreplica_parallel_workers=4#four\n\
+         loose-rpl_semi_sync_source_wait_for_replica_count = '2'\n!includedir /etc/mysql/conf.d/\n",
+    )
+    .unwrap();
+    let o = sim(&d, &["import", cfg, "--mysql", "my.cnf", "-o", "my.toml"]);
+    let err = ok(&o);
+    runs(&d, "my.toml");
+    let t = table(&d.join("my.toml"));
+    let db = &t["database"];
+    assert_eq!(db["primary"]["max_connections"].as_integer(), Some(2048));
+    assert_eq!(db["replication"]["semi_sync"].as_bool(), Some(true));
+    assert_eq!(db["replication"]["semi_sync_timeout"].as_str(), Some("5s"));
+    assert_eq!(db["replication"]["appliers"].as_integer(), Some(4));
+    assert_eq!(
+        db["replication"]["semi_sync_replicas"].as_integer(),
+        Some(2)
+    );
+    assert!(err.contains("my.cnf:2: port = 3306"), "{err}");
+    assert!(err.contains("my.cnf:9: !includedir"), "{err}");
+    for wrong in ["not a boolean", "outside", "not a time", "not a number"] {
+        assert!(!err.contains(wrong), "{wrong}:\n{err}");
+    }
+
+    // skip- turns the boolean off; a later [mysqld-8.0] line overrides; a value MySQL cannot
+    // read is listed with the reason.
+    fs::write(
+        d.join("off.cnf"),
+        "[mysqld]\nrpl_semi_sync_source_enabled = ON\nskip-rpl-semi-sync-source-enabled\n\
+         max_connections = 2KB\n[mysqld-8.0]\nmax_connections = 800\n",
+    )
+    .unwrap();
+    let err = ok(&sim(
+        &d,
+        &["import", cfg, "--mysql", "off.cnf", "-o", "off.toml"],
+    ));
+    let t = table(&d.join("off.toml"));
+    let db = &t["database"];
+    assert_eq!(db["replication"]["semi_sync"].as_bool(), Some(false));
+    assert_eq!(db["primary"]["max_connections"].as_integer(), Some(800));
+    assert!(err.contains("\"2KB\" is not a number"), "{err}");
+
+    // An option before any group: MySQL refuses the file; so does the import, naming the line.
+    fs::write(d.join("nogroup.cnf"), "max_connections = 10\n[mysqld]\n").unwrap();
+    let o = sim(
+        &d,
+        &["import", cfg, "--mysql", "nogroup.cnf", "-o", "ng.toml"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.starts_with("error: nogroup.cnf line 1:"), "{e}");
+    assert!(!d.join("ng.toml").exists());
+    let _ = fs::remove_dir_all(&d);
+}

@@ -655,3 +655,148 @@ fn the_fitted_simulation_matches_a_real_haproxy() {
         "outside the tolerance: {failures:?}\n{table}"
     );
 }
+
+/// `default-server` against HAProxy itself: for configurations where the settings come from a
+/// `defaults` section's line, from two lines in one backend, and from a line between two
+/// servers, what HAProxy reports per server on its stats socket (`show stat`: `slim`, `weight`,
+/// `bck`, `check_status`, `check_rise`, `check_fall`) is what `simulate import` writes.
+#[test]
+fn default_server_is_imported_as_haproxy_applies_it() {
+    use std::os::unix::net::UnixStream;
+    let dir = std::env::temp_dir().join(format!("infrasim-haproxy-ds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bodies = [
+        "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    \
+         default-server inter 3s fall 5 rise 4 maxconn 50\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend app\n\
+         backend app\n    balance leastconn\n    default-server check weight 10\n    \
+         server web1 127.0.0.1:{s1}\n    server web2 127.0.0.1:{s2}\n",
+        "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+         backend app\n    default-server maxconn 20 check\n    default-server inter 2s rise 3\n    \
+         server web1 127.0.0.1:{s1}\n    server web2 127.0.0.1:{s2} maxconn 5 weight 4\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend app\n",
+        "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+         listen app\n    bind 127.0.0.1:{port}\n    server web1 127.0.0.1:{s1} check\n    \
+         default-server maxconn 10 backup fall 7\n    server web2 127.0.0.1:{s2} check\n",
+    ];
+    for (k, body) in bodies.iter().enumerate() {
+        let sock = dir.join(format!("ds{k}.sock"));
+        // Nothing listens on the servers' ports: the checks fail, which changes no setting.
+        let cfg = format!(
+            "global\n    stats socket {} mode 600 level admin\n{}",
+            sock.display(),
+            body.replace("{port}", &free_port().to_string())
+                .replace("{s1}", &free_port().to_string())
+                .replace("{s2}", &free_port().to_string())
+        );
+        let path = dir.join(format!("ds{k}.cfg"));
+        std::fs::write(&path, &cfg).unwrap();
+        let child = Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("haproxy is not installed: apt-get install -y haproxy (.ci/run does it)");
+        let hap = HaProxy(child);
+        let t0 = Instant::now();
+        let stat = loop {
+            if let Ok(mut s) = UnixStream::connect(&sock) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                s.write_all(b"show stat\n").unwrap();
+                let mut out = String::new();
+                let _ = s.read_to_string(&mut out);
+                break out;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "haproxy did not start: {cfg}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        drop(hap);
+        let header: Vec<&str> = stat
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("# ")
+            .split(',')
+            .collect();
+        let col = |row: &[&str], name: &str| -> String {
+            let i = header.iter().position(|h| *h == name).unwrap();
+            row[i].to_string()
+        };
+        let rows: Vec<Vec<&str>> = stat
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|r| r.len() > 2 && r[1].starts_with("web"))
+            .collect();
+        assert_eq!(rows.len(), 2, "{stat}");
+
+        let scenario = dir.join(format!("ds{k}.toml"));
+        let o = Command::new(BIN)
+            .arg("import")
+            .arg(&path)
+            .arg("-o")
+            .arg(&scenario)
+            .arg("-q")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "import: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let t: toml::Table = toml::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+        let defaults = t
+            .get("defaults")
+            .and_then(|d| d.get("server"))
+            .cloned()
+            .unwrap_or(toml::Value::Table(Default::default()));
+        let health = &t["health"];
+        for (i, row) in rows.iter().enumerate() {
+            let s = &t["servers"][i];
+            let key = |k: &str| s.get(k).or_else(|| defaults.get(k)).cloned();
+            let what = format!("config {k}, server {}:\n{cfg}", row[1]);
+            let slim = col(row, "slim");
+            assert_eq!(
+                key("maxconn")
+                    .and_then(|v| v.as_integer())
+                    .map(|v| v.to_string()),
+                (!slim.is_empty()).then_some(slim),
+                "maxconn, {what}"
+            );
+            assert_eq!(
+                key("weight")
+                    .and_then(|v| v.as_integer())
+                    .unwrap_or(1)
+                    .to_string(),
+                col(row, "weight"),
+                "weight, {what}"
+            );
+            assert_eq!(
+                key("backup").and_then(|v| v.as_bool()).unwrap_or(false),
+                col(row, "bck") == "1",
+                "backup, {what}"
+            );
+            // A server without checks has no check status.
+            let checked = !col(row, "check_status").is_empty();
+            assert_eq!(health["enabled"].as_bool(), Some(checked), "check, {what}");
+            // The model has one check setting for every server: it is the first checked one's.
+            if i == 0 {
+                let get = |k: &str, dflt: i64| {
+                    health
+                        .get(k)
+                        .and_then(|v| v.as_integer())
+                        .unwrap_or(dflt)
+                        .to_string()
+                };
+                assert_eq!(get("rise", 2), col(row, "check_rise"), "rise, {what}");
+                assert_eq!(get("fall", 3), col(row, "check_fall"), "fall, {what}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,9 +4,10 @@
 //!
 //! Parsing follows HAProxy's configuration manual §2 ("Configuring HAProxy"): a line is words
 //! separated by blanks; `#` outside quotes starts a comment; `"..."` groups words and
-//! understands `\` escapes, `'...'` is taken literally; `\` escapes the next character outside
-//! quotes; a `\` ending a line joins the next one. Sections (`global`, `defaults`, `frontend`,
-//! `backend`, `listen`, and the others, which the model has no use for) start at their keyword
+//! understands `\` escapes, `'...'` is taken literally; outside single quotes `\` escapes the
+//! characters `parse_line()` knows (see [`words`]). There is no line continuation (HAProxy
+//! reads a final `\` as part of the line): such a line is refused, naming it. Sections
+//! (`global`, `defaults`, `frontend`, `backend`, `listen`, and the others, which the model has no use for) start at their keyword
 //! and run to the next. A proxy inherits from the last `defaults` section above it, or the one
 //! its `from` names (manual §4, "Proxies"); a `defaults` section may itself inherit with
 //! `from`. Conditional blocks (`.if`) are not evaluated: their lines are read as if true, and
@@ -87,65 +88,116 @@ fn section_kind(word: &str) -> Option<Kind> {
     })
 }
 
-/// Splits one logical line into words (manual §2.2).
+/// Splits one line into words as HAProxy's `parse_line()` does (HAP-SRC src/tools.c, called by
+/// `readcfgfile()` in src/cfgparse.c with the quote, backslash and `#` options; manual §2.2):
+/// blanks separate words; `#` outside quotes ends the line; `"` and `'` open and close quoted
+/// parts of a word (a backslash escapes nothing inside single quotes); outside single quotes
+/// `\ `, `\\`, `\#`, `\'`, `\"` give the character, `\t`, `\n`, `\r` the control character,
+/// `\xHH` the byte, and any other `\` is kept as it is (`\1` stays `\1`). HAProxy has no line
+/// continuation: `readcfgfile()` hands `parse_line()` one line at a time, so a `\` ending a line
+/// escapes nothing and stays in the word (`server ... check \` makes `\` a server keyword,
+/// which `haproxy -c` rejects: "unknown keyword '\'"). Such a line is refused here, naming it,
+/// rather than imported as something HAProxy would not run.
 fn words(file: &str, no: usize, line: &str) -> Result<Vec<String>, IngestError> {
+    let b = line.as_bytes();
     let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
+    let mut cur: Vec<u8> = Vec::new();
     let mut in_word = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' => {
+    // The open quote, if any.
+    let mut quote: Option<u8> = None;
+    let err = |m: String| IngestError::new(file, Some(no), m);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match (c, quote) {
+            (b'"' | b'\'', None) => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (q, Some(open)) if q == open => quote = None,
+            (b'#', None) => break,
+            // `parse_line()` stops at a carriage return or line feed, quoted or not.
+            (b'\r' | b'\n', _) => break,
+            (b' ' | b'\t' | b'\x0b' | b'\x0c', None) => {
                 if in_word {
-                    out.push(std::mem::take(&mut cur));
+                    out.push(String::from_utf8_lossy(&std::mem::take(&mut cur)).into_owned());
                     in_word = false;
-                }
-            }
-            '#' => break,
-            '\\' => {
-                in_word = true;
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            '"' | '\'' => {
-                in_word = true;
-                // Inside double quotes a backslash escapes; inside single quotes nothing does.
-                loop {
-                    match chars.next() {
-                        None => {
-                            let which = if c == '"' { "double" } else { "single" };
-                            return Err(IngestError::new(
-                                file,
-                                Some(no),
-                                format!("a {which} quote is not closed on this line"),
-                            ));
-                        }
-                        Some(q) if q == c => break,
-                        Some('\\') if c == '"' => {
-                            if let Some(n) = chars.next() {
-                                cur.push(n);
-                            }
-                        }
-                        Some(q) => cur.push(q),
+                    if out.len() > MAX_WORDS {
+                        return Err(err(format!("more than {MAX_WORDS} words on one line")));
                     }
                 }
             }
-            c => {
+            (b'\\', q) if q != Some(b'\'') => {
+                in_word = true;
+                let next = b.get(i + 1).copied();
+                match next {
+                    None if quote.is_none() => {
+                        return Err(err(
+                            "the line ends with `\\`: HAProxy has no line continuation (its \
+                             parser keeps the `\\` in the word and reads the next line as a \
+                             directive of its own; `haproxy -c` rejects `server ... \\` with \
+                             \"unknown keyword '\\'\"): write the directive on one line, or \
+                             quote a backslash meant as a value ('\\')"
+                                .to_string(),
+                        ));
+                    }
+                    Some(n @ (b' ' | b'\\' | b'#' | b'\'' | b'"')) => {
+                        cur.push(n);
+                        i += 1;
+                    }
+                    // `\$` escapes the environment variable's sign inside double quotes only.
+                    Some(b'$') if quote == Some(b'"') => {
+                        cur.push(b'$');
+                        i += 1;
+                    }
+                    Some(b't') => {
+                        cur.push(b'\t');
+                        i += 1;
+                    }
+                    Some(b'n') => {
+                        cur.push(b'\n');
+                        i += 1;
+                    }
+                    Some(b'r') => {
+                        cur.push(b'\r');
+                        i += 1;
+                    }
+                    Some(b'x') => {
+                        let hex = b
+                            .get(i + 2..i + 4)
+                            .and_then(|h| std::str::from_utf8(h).ok())
+                            .and_then(|h| u8::from_str_radix(h, 16).ok());
+                        match hex {
+                            Some(v) => {
+                                cur.push(v);
+                                i += 3;
+                            }
+                            None => {
+                                return Err(err(
+                                    "`\\x` is not followed by two hexadecimal digits (HAProxy \
+                                     refuses the line too)"
+                                        .to_string(),
+                                ));
+                            }
+                        }
+                    }
+                    // Any other combination is not an escape: the backslash stays.
+                    _ => cur.push(b'\\'),
+                }
+            }
+            (c, _) => {
                 in_word = true;
                 cur.push(c);
             }
         }
-        if out.len() > MAX_WORDS {
-            return Err(IngestError::new(
-                file,
-                Some(no),
-                format!("more than {MAX_WORDS} words on one line"),
-            ));
-        }
+        i += 1;
+    }
+    if let Some(q) = quote {
+        let which = if q == b'"' { "double" } else { "single" };
+        return Err(err(format!("a {which} quote is not closed on this line")));
     }
     if in_word {
-        out.push(cur);
+        out.push(String::from_utf8_lossy(&cur).into_owned());
     }
     Ok(out)
 }
@@ -159,25 +211,8 @@ pub fn parse(file: &str, text: &str) -> Result<Config, IngestError> {
     };
     let raw = text::lines(file, text)?;
     let mut last_defaults: Option<usize> = None;
-    let mut i = 0;
-    while i < raw.len() {
-        let (no, first) = raw[i];
-        let mut logical = first.to_string();
-        // A `\` ending a line (not itself escaped) joins the next line.
-        while logical.ends_with('\\') && !logical.ends_with("\\\\") && i + 1 < raw.len() {
-            logical.pop();
-            i += 1;
-            logical.push_str(raw[i].1);
-            if logical.len() > super::MAX_LINE_BYTES {
-                return Err(IngestError::new(
-                    file,
-                    Some(no),
-                    "a continued line is longer than a configuration line may be",
-                ));
-            }
-        }
-        i += 1;
-        let w = words(file, no, &logical)?;
+    for (no, text) in raw {
+        let w = words(file, no, text)?;
         if w.is_empty() {
             continue;
         }
@@ -451,15 +486,8 @@ fn server_params(cfg: &Config, l: &Line, from: usize) -> Result<ServerParams, In
         }
         match kw {
             // HAProxy accepts weights 0..=256; 0 takes the server out of balancing, which the
-            // model's weights (1..=256) cannot say: listed instead.
-            "weight" => {
-                let w = int_arg(cfg, l, k + 1, 0, 256)?;
-                if w == 0 {
-                    p.other.push("weight 0".into());
-                } else {
-                    p.weight = Some(w);
-                }
-            }
+            // model's weights (1..=256) cannot say: listed for the servers it ends up on.
+            "weight" => p.weight = Some(int_arg(cfg, l, k + 1, 0, 256)?),
             "maxconn" => p.maxconn = Some(int_arg(cfg, l, k + 1, 0, i32::MAX as i64)?),
             "maxqueue" => p.maxqueue = Some(int_arg(cfg, l, k + 1, 0, i32::MAX as i64)?),
             "inter" => p.inter = Some(time_arg(cfg, l, k + 1)?),
@@ -677,26 +705,21 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
     }
 
     // ---- servers ------------------------------------------------------------------------------
-    let defaults_line = find(cfg, be, &["default-server"], &mut used);
-    let base = match defaults_line {
-        Some(l) => server_params(cfg, l, 1)?,
-        None => ServerParams::default(),
-    };
-    if let Some(l) = defaults_line {
-        let c = format!("{f}:{}: default-server", l.no);
-        if let Some(w) = base.weight {
-            d.set("defaults.server", "weight", w, &c);
-        }
-        if let Some(m) = base.maxconn {
-            d.set("defaults.server", "maxconn", m, &c);
-        }
-        if let Some(q) = base.maxqueue {
-            d.set("defaults.server", "maxqueue", q, &c);
-        }
-        if let Some(b) = base.backup {
-            d.set("defaults.server", "backup", b, &c);
-        }
-        for o in &base.other {
+    // `default-server` (manual §4.2 "default-server", §5): each line sets defaults for the
+    // `server` lines that follow it, adding to and overriding what earlier lines set. HAProxy
+    // keeps them in the proxy's `defsrv`: a proxy starts from a copy of its defaults section's
+    // (HAP-SRC src/proxy.c `proxy_defproxy_cpy()` -> `srv_settings_cpy()`), each `default-server`
+    // line parses its keywords into it, and each `server` line starts from a copy of it as it
+    // stands at that line (src/server.c `_srv_parse_init()`), then applies its own keywords.
+    // So the settings accumulate down the chain (the furthest defaults section first) and then
+    // in file order through the backend; a `default-server` below a `server` does not reach it.
+    let mut in_effect: Vec<(usize, ServerParams)> = vec![];
+    let push_default = |l: &Line,
+                        d: &mut Draft,
+                        in_effect: &mut Vec<(usize, ServerParams)>|
+     -> Result<(), IngestError> {
+        let p = server_params(cfg, l, 1)?;
+        for o in &p.other {
             d.unmapped.push(Unmapped::new(
                 f,
                 l.no,
@@ -704,11 +727,29 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
                 server_reason(o),
             ));
         }
+        in_effect.push((l.no, p));
+        Ok(())
+    };
+    for sec in chain(cfg, be).into_iter().skip(1).rev() {
+        for (j, l) in cfg.sections[sec].lines.iter().enumerate() {
+            if l.words[0] == "default-server" {
+                used.insert((sec, j));
+                push_default(l, d, &mut in_effect)?;
+            }
+        }
     }
-    let mut servers: Vec<(String, &Line, ServerParams)> = vec![];
+    // (name, line, its own settings, the default-server lines in effect at it)
+    type Declared<'a> = (String, &'a Line, ServerParams, Vec<(usize, ServerParams)>);
+    let mut servers: Vec<Declared> = vec![];
     for (j, l) in cfg.sections[be].lines.iter().enumerate() {
-        if l.words[0] != "server" {
-            continue;
+        match l.words[0].as_str() {
+            "default-server" => {
+                used.insert((be, j));
+                push_default(l, d, &mut in_effect)?;
+                continue;
+            }
+            "server" => {}
+            _ => continue,
         }
         used.insert((be, j));
         if servers.len() >= MAX_SERVERS {
@@ -730,34 +771,75 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
                 server_reason(o),
             ));
         }
-        servers.push((name, l, own));
+        servers.push((name, l, own, in_effect.clone()));
+    }
+    let inherited: Vec<ServerParams> = servers
+        .iter()
+        .map(|(_, _, _, ds)| {
+            ds.iter()
+                .fold(ServerParams::default(), |acc, (_, p)| p.over(&acc))
+        })
+        .collect();
+    let eff: Vec<ServerParams> = servers
+        .iter()
+        .zip(&inherited)
+        .map(|((_, _, own, _), base)| own.over(base))
+        .collect();
+    // A value every server inherits alike goes to `[defaults.server]`, citing the
+    // `default-server` line that set it, and a server's own keyword overrides it there; when
+    // the servers inherit different values (a `default-server` between two `server` lines),
+    // each server gets its own. A weight of 0 is listed below instead.
+    macro_rules! server_key {
+        ($field:ident, $key:literal, $valid:expr) => {{
+            let valid = $valid;
+            let first = inherited[0].$field;
+            let alike = first.is_some_and(valid) && inherited.iter().all(|b| b.$field == first);
+            if let Some(v) = first.filter(|_| alike) {
+                let line = servers[0]
+                    .3
+                    .iter()
+                    .rev()
+                    .find(|(_, p)| p.$field.is_some())
+                    .map_or(0, |(no, _)| *no);
+                d.set(
+                    "defaults.server",
+                    $key,
+                    v,
+                    &format!("{f}:{line}: default-server"),
+                );
+            }
+            for (i, ((_, _, own, _), e)) in servers.iter().zip(&eff).enumerate() {
+                let v = if alike { own.$field } else { e.$field };
+                if let Some(v) = v.filter(|v| valid(*v)) {
+                    d.set_in("servers", i, $key, v, "");
+                }
+            }
+        }};
     }
     let mut names: HashSet<String> = HashSet::new();
-    for (name, l, own) in &servers {
+    for (name, l, _, _) in &servers {
         let i = d.push("servers");
         let mut n = super::server_name(name);
         while !names.insert(n.clone()) {
             n.push('_');
         }
-        let c = format!("{f}:{}", l.no);
-        d.set_in("servers", i, "name", n.as_str(), &c);
-        if let Some(w) = own.weight {
-            d.set_in("servers", i, "weight", w, "");
-        }
-        if let Some(m) = own.maxconn {
-            d.set_in("servers", i, "maxconn", m, "");
-        }
-        if let Some(q) = own.maxqueue {
-            d.set_in("servers", i, "maxqueue", q, "");
-        }
-        if let Some(b) = own.backup {
-            d.set_in("servers", i, "backup", b, "");
+        d.set_in("servers", i, "name", n.as_str(), &format!("{f}:{}", l.no));
+    }
+    server_key!(weight, "weight", |w: i64| w > 0);
+    server_key!(maxconn, "maxconn", |_: i64| true);
+    server_key!(maxqueue, "maxqueue", |_: i64| true);
+    server_key!(backup, "backup", |_: bool| true);
+    for ((name, l, _, _), e) in servers.iter().zip(&eff) {
+        if e.weight == Some(0) {
+            d.unmapped.push(Unmapped::new(
+                f,
+                l.no,
+                &[format!("server {name} ... weight 0")],
+                server_reason("weight"),
+            ));
         }
     }
-    if servers
-        .iter()
-        .all(|(_, _, p)| p.over(&base).backup == Some(true))
-    {
+    if eff.iter().all(|p| p.backup == Some(true)) {
         return Err(IngestError::new(
             f,
             Some(servers[0].1.no),
@@ -766,7 +848,6 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
     }
 
     // ---- health checks ------------------------------------------------------------------------
-    let eff: Vec<ServerParams> = servers.iter().map(|(_, _, p)| p.over(&base)).collect();
     let checked: Vec<usize> = (0..eff.len())
         .filter(|&k| eff[k].check == Some(true))
         .collect();
@@ -866,7 +947,7 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
     let cookies: Vec<(String, usize, Option<String>)> = servers
         .iter()
         .zip(&eff)
-        .map(|((name, l, _), p)| (name.clone(), l.no, p.cookie.clone()))
+        .map(|((name, l, _, _), p)| (name.clone(), l.no, p.cookie.clone()))
         .collect();
     super::haproxy_persistence::map(cfg, be, &cookies, d, &mut used);
 
@@ -1053,6 +1134,25 @@ mod tests {
             vec!["http-request", "set-header", "X", "a b\"c", "d e", "f g"]
         );
         assert!(words("f", 1, "a \"b").is_err());
+        // parse_line(): only the escapes it knows; any other backslash stays.
+        let w = words("f", 1, r#"a\1 \x41\#b 'c\d' "e\$f" \$g"#).unwrap();
+        assert_eq!(w, vec![r"a\1", "A#b", r"c\d", "e$f", r"\$g"]);
+        assert!(words("f", 1, r"a \xZ1").is_err());
+        assert!(
+            words("f", 1, r"a a\\").is_ok(),
+            "an escaped backslash ends the line"
+        );
+        // No line continuation: a final backslash is refused, alone or ending a word.
+        for l in [
+            r"server a 1.2.3.4:80 check \",
+            r"server a 1.2.3.4:80 weight 3\",
+        ] {
+            let e = words("f", 7, l).unwrap_err().to_string();
+            assert!(
+                e.contains("line 7") && e.contains("no line continuation"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
