@@ -93,14 +93,20 @@ pub struct Journal {
 /// What [`open`] hands each run a resumed journal holds, with its line.
 pub type Held<'a, T> = dyn FnMut(T, &[u8]) -> Result<(), String> + 'a;
 
-/// Opens the journal `dir` of a study. With `resume`, hands `each` the runs it already holds,
-/// one at a time as its lines are read, with the line (the journal must belong to the same
-/// study); without, starts a new one, replacing an old journal (never a folder simulate did
-/// not write).
+/// What a run read back from the journal must pass before it is used: `Err` says which of its
+/// figures no study produces (the journal is this tool's file, but a damaged one must give an
+/// error rather than an absurd result).
+pub type Check<'a, T> = dyn Fn(&T) -> Result<(), String> + 'a;
+
+/// Opens the journal `dir` of a study. With `resume`, hands `each` the runs it already holds
+/// (each passing `check`, else an error naming the line), one at a time as its lines are read,
+/// with the line (the journal must belong to the same study); without, starts a new one,
+/// replacing an old journal (never a folder simulate did not write).
 pub fn open<T: DeserializeOwned>(
     dir: &Path,
     record: &StudyRecord,
     resume: bool,
+    check: &Check<'_, T>,
     each: &mut Held<'_, T>,
 ) -> Result<Journal, String> {
     let study = dir.join("study.json");
@@ -140,9 +146,12 @@ pub fn open<T: DeserializeOwned>(
                 journal_sort::sort_dir(dir).display()
             )
         })?;
-        torn_tail = journal_lines(&runs, &mut |line| {
+        torn_tail = journal_lines(&runs, &mut |line, number| {
             // A line cut by a hard kill is simply run again.
             if let Ok(item) = serde_json::from_slice(line) {
+                check(&item).map_err(|why| {
+                    format!("error: --resume: {} line {number}: {why}", runs.display())
+                })?;
                 kept += 1;
                 each(item, line)?;
             }
@@ -196,13 +205,14 @@ const MAX_LINE: usize = journal_sort::MAX_LINE;
 #[cfg(test)]
 const MAX_LINE: usize = 100;
 
+/// What [`journal_lines`] hands each line to, with its number.
+type Line<'a> = dyn FnMut(&[u8], usize) -> Result<(), String> + 'a;
+
 /// Hands `each` the lines of the journal `runs` (without their newline), read as a stream: at
 /// most one line is held, and a line longer than [`MAX_LINE`] is skipped (as a cut one is).
 /// A missing file holds no line. Returns whether the file ends in a cut line (no newline).
-fn journal_lines(
-    runs: &Path,
-    each: &mut dyn FnMut(&[u8]) -> Result<(), String>,
-) -> Result<bool, String> {
+/// `each` gets each line's number too (from 1, skipped lines counted).
+fn journal_lines(runs: &Path, each: &mut Line<'_>) -> Result<bool, String> {
     if fs::symlink_metadata(runs).is_err() {
         return Ok(false);
     }
@@ -212,13 +222,14 @@ fn journal_lines(
     let mut rd = BufReader::with_capacity(1 << 16, file);
     let mut line = vec![];
     let mut too_long = false;
+    let mut number = 1;
     loop {
         let buf = rd
             .fill_buf()
             .map_err(|e| format!("error: --resume: {shown}: {e}"))?;
         if buf.is_empty() {
             if !too_long && !line.is_empty() {
-                each(&line)?;
+                each(&line, number)?;
             }
             return Ok(too_long || !line.is_empty());
         }
@@ -237,8 +248,9 @@ fn journal_lines(
         rd.consume(used);
         if ends {
             if !too_long {
-                each(&line)?;
+                each(&line, number)?;
             }
+            number += 1;
             line.clear();
             too_long = false;
         }
@@ -344,7 +356,7 @@ where
 {
     let mut done = vec![];
     let journal = match journal_dir {
-        Some(dir) => Some(open::<T>(dir, record, resume, &mut |r, _| {
+        Some(dir) => Some(open::<T>(dir, record, resume, &|_| Ok(()), &mut |r, _| {
             done.push(r);
             Ok(())
         })?),
@@ -408,8 +420,8 @@ pub type Todo<'a> = dyn Iterator<Item = u64> + Send + 'a;
 /// journal already held (`--resume`; sorted on disk and read back as needed, not held). The
 /// jobs are replications described by `jobs`, never listed: what is left to run is drawn from
 /// it as runs start, skipping those held (a bit per job: [`JobSet`]).
-/// Journals each finished run, and exits with code 130 on Ctrl-C, as `run_study`. Returns the
-/// journal and the time the new runs took.
+/// Journals each finished run, and exits with code 130 on Ctrl-C, as `run_study`; a held run
+/// must pass `check`. Returns the journal and the time the new runs took.
 ///
 /// Each run becomes what the sink takes by `prepare`: a new run in `run`'s `done`, on the thread
 /// that ran it, as it finishes (so that work is shared by the threads, not left to the one
@@ -421,6 +433,7 @@ pub fn stream_study<T, U>(
     resume: bool,
     quiet: bool,
     jobs: Reps,
+    check: &Check<'_, T>,
     prepare: impl Fn(T) -> U + Sync,
     run: impl FnOnce(
         &mut Todo<'_>,
@@ -439,7 +452,7 @@ where
     // with the journal.
     let mut spill = journal_dir.map(|dir| Spill::new(dir, PLAN));
     let journal = match journal_dir {
-        Some(dir) => Some(open::<T>(dir, record, resume, &mut |r, line| {
+        Some(dir) => Some(open::<T>(dir, record, resume, check, &mut |r, line| {
             let job = r.job();
             match &mut spill {
                 Some(s) if jobs.contains(job) => s.push(job, line).map_err(|e| sort_error(dir, e)),
@@ -599,6 +612,7 @@ mod tests {
             true,
             true,
             jobs,
+            &|_| Ok(()),
             |r: Row| r,
             |todo, _stop, done, ordered| {
                 for rep in todo {
@@ -703,7 +717,7 @@ mod tests {
         let read = |bytes: &[u8]| {
             fs::write(&p, bytes).unwrap();
             let mut lines = vec![];
-            let torn = journal_lines(&p, &mut |l| {
+            let torn = journal_lines(&p, &mut |l, _| {
                 lines.push(String::from_utf8(l.to_vec()).unwrap());
                 Ok(())
             })
@@ -724,7 +738,7 @@ mod tests {
         let just = "z".repeat(MAX_LINE);
         assert_eq!(read(format!("{just}\n").as_bytes()), (vec![just], false));
         fs::remove_file(&p).unwrap();
-        assert_eq!(journal_lines(&p, &mut |_| Ok(())), Ok(false), "no file");
+        assert_eq!(journal_lines(&p, &mut |_, _| Ok(())), Ok(false), "no file");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

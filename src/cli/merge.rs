@@ -10,6 +10,7 @@ use super::print;
 use super::run::examples;
 use super::source;
 use super::sweep::{MAX_PAIRS, MAX_POINTS, build_points, finish_sweep};
+use infrasim::engine::SimTime;
 use infrasim::experiment::metrics;
 use infrasim::experiment::montecarlo::McRun;
 use infrasim::experiment::montecarlo::McSummary;
@@ -170,6 +171,24 @@ fn check_record(r: &StudyRecord, file: &Path) -> Result<(), String> {
             format!("must be \"sweep\" or \"montecarlo\", got {:?}", r.kind),
         );
     }
+    // A Monte Carlo study's figures are checked against its horizon, and summarised per year
+    // of it.
+    let max_horizon = SimTime::MAX.as_secs_f64();
+    match r.horizon_s {
+        Some(h) if r.kind == "montecarlo" && !(h >= 1e-9 && h <= max_horizon) => {
+            return fail(
+                "horizon_s",
+                format!("must be seconds from 1e-9 to {max_horizon}, got {h}"),
+            );
+        }
+        None if r.kind == "montecarlo" => {
+            return fail(
+                "horizon_s",
+                "is missing (a Monte Carlo study's horizon)".into(),
+            );
+        }
+        _ => {}
+    }
     let max_runs = scenario::study::MAX_RUNS as u64;
     if r.runs == 0 || u64::from(r.runs) > max_runs {
         return fail(
@@ -249,15 +268,18 @@ enum Rows {
 /// stream, a few times: memory does not grow with the runs (issue 13), unless a shard's rows
 /// are out of run order (a file simulate did not write so), which are then held and sorted.
 fn merge_mc_rows(files: &mut [(&Path, &mut File)], record: &StudyRecord) -> Result<File, String> {
-    let n = record.components.len();
+    let n = Layout {
+        components: record.components.len(),
+        horizon_s: record.horizon_s.unwrap_or(0.0),
+    };
     let total = u64::from(record.runs);
     // Every row decodes; the first run outside the study; which shards are in run order.
     let mut outside = None;
     let mut ordered = vec![true; files.len()];
     for (i, (d, f)) in files.iter_mut().enumerate() {
         let mut last = None;
-        for r in rows_of(f, n).map_err(|e| format!("error: {}: {e}", d.display()))? {
-            let r = r.map_err(|e| format!("error: {}: {e}", d.display()))?;
+        for r in rows_of(f, n).map_err(|e| shard_error(d, e))? {
+            let r = r.map_err(|e| shard_error(d, e))?;
             if r.rep >= total && outside.is_none() {
                 outside = Some(r.rep);
             }
@@ -304,16 +326,25 @@ fn merge_mc_rows(files: &mut [(&Path, &mut File)], record: &StudyRecord) -> Resu
         .map_err(written)
 }
 
-/// A shard's rows from the start of its file.
-fn rows_of(
-    f: &mut File,
+/// What a Monte Carlo shard's rows hold: runs of so many components over a horizon (s).
+#[derive(Clone, Copy)]
+struct Layout {
     components: usize,
-) -> std::io::Result<files::McRows<BufReader<&mut File>>> {
+    horizon_s: f64,
+}
+
+/// A shard's rows from the start of its file, each checked ([`McRun::check`]).
+fn rows_of(f: &mut File, layout: Layout) -> std::io::Result<files::McRows<BufReader<&mut File>>> {
     f.seek(SeekFrom::Start(0))?;
-    Ok(files::McRows::new(
-        BufReader::with_capacity(1 << 16, f),
-        components,
-    ))
+    Ok(
+        files::McRows::new(BufReader::with_capacity(1 << 16, f), layout.components)
+            .within(layout.horizon_s),
+    )
+}
+
+/// An error reading the `runs.csv` of shard `dir` (its rows' errors start with the line).
+fn shard_error(dir: &Path, e: std::io::Error) -> String {
+    format!("error: {} {e}", dir.join("runs.csv").display())
 }
 
 /// Hands `each` every run of the shards `files` once, in run order: of rows of the same run,
@@ -322,20 +353,20 @@ fn rows_of(
 fn walk(
     files: &mut [(&Path, &mut File)],
     ordered: &[bool],
-    components: usize,
+    layout: Layout,
     each: &mut dyn FnMut(&McRun) -> Result<(), String>,
 ) -> Result<(), String> {
     type Source<'a> = std::iter::Peekable<Box<dyn Iterator<Item = std::io::Result<McRun>> + 'a>>;
     let dirs: Vec<PathBuf> = files.iter().map(|(d, _)| d.to_path_buf()).collect();
     let mut heads: Vec<Source<'_>> = vec![];
     for ((d, f), &in_order) in files.iter_mut().zip(ordered) {
-        let rows = rows_of(f, components).map_err(|e| format!("error: {}: {e}", d.display()))?;
+        let rows = rows_of(f, layout).map_err(|e| shard_error(d, e))?;
         let rows: Box<dyn Iterator<Item = std::io::Result<McRun>>> = if in_order {
             Box::new(rows)
         } else {
             let mut held = rows
                 .collect::<std::io::Result<Vec<McRun>>>()
-                .map_err(|e| format!("error: {}: {e}", d.display()))?;
+                .map_err(|e| shard_error(d, e))?;
             held.sort_by_key(|r| r.rep);
             Box::new(held.into_iter().map(Ok))
         };
@@ -348,7 +379,7 @@ fn walk(
             if let Some(Err(_)) = h.peek()
                 && let Some(Err(e)) = h.next()
             {
-                return Err(format!("error: {}: {e}", dirs[i].display()));
+                return Err(shard_error(&dirs[i], e));
             }
             if let Some(Ok(r)) = h.peek()
                 && least.is_none_or(|(_, l)| r.rep < l)

@@ -141,6 +141,7 @@ pub fn monte_carlo(
         args.resume,
         args.output.quiet,
         mine_reps,
+        &|r: &McRun| check_held(r, &names, horizon.as_secs_f64()),
         WrittenRun::new,
         |todo, stop, done, ordered| {
             // The request-level runs of the healthy stack and of each single loss (a few
@@ -198,6 +199,23 @@ pub fn monte_carlo(
         output.written()
     ));
     Ok(ok)
+}
+
+/// Whether a run the journal held is one the study could have produced ([`McRun::check`]),
+/// else which figure is not, named by its `runs.csv` column.
+fn check_held(r: &McRun, names: &[String], horizon_s: f64) -> Result<(), String> {
+    let Err(e) = r.check(names.len(), horizon_s) else {
+        return Ok(());
+    };
+    let header = files::mc_header(names);
+    let column = header.get(e.column).map_or("?", String::as_str);
+    Err(match e.value {
+        Some(v) => format!("{column}: {v:?} is not {}", e.range.describe(horizon_s)),
+        None => format!(
+            "{column}: missing or extra (a run has {} of each per-component figure)",
+            names.len()
+        ),
+    })
 }
 
 /// A new `runs.csv` scratch file of the study (`scratch` is the journal folder, if any), with
@@ -310,8 +328,9 @@ pub fn finish_mc(
     gate: &Gate,
     suite: &str,
 ) -> Outcome {
-    let horizon = SimTime::from_secs_f64(record.horizon_s.unwrap_or(0.0));
-    let mut source = McRunsReader::new(runs_csv, record.components.len());
+    let horizon_s = record.horizon_s.unwrap_or(0.0);
+    let horizon = SimTime::from_secs_f64(horizon_s);
+    let mut source = McRunsReader::new(runs_csv, record.components.len(), horizon_s);
     let tally = match tally {
         Some(t) => t,
         None => {

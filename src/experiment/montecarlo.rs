@@ -68,6 +68,115 @@ impl McRun {
     }
 }
 
+/// What a figure of a run can be: what `model::availability` computes it as, over a horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Range {
+    /// A fraction of the horizon or of the requests (availability, SLO availability, time
+    /// availability, and those with a component made perfect): from 0 to 1.
+    Fraction,
+    /// Seconds of the horizon (downtime, overload, an outage, a component's blame): from 0 to
+    /// the horizon.
+    Duration,
+    /// A non-negative amount without an upper bound the study records (failed requests: the
+    /// rate times the downtime).
+    Amount,
+}
+
+/// How far a figure may stray past its range by floating-point rounding: a duration is a sum
+/// of the intervals of a run (each an exact time converted to seconds), which can exceed the
+/// horizon by a few units in the last place, and an availability is 1 minus such a sum over
+/// the horizon, so it can fall below 0 by as much. Far above any such error, far below any
+/// difference a study reports.
+const ROUNDING: f64 = 1e-9;
+
+impl Range {
+    /// Whether `x` is in the range over a horizon of `horizon_s` seconds (finite: never NaN
+    /// nor infinite).
+    pub fn holds(self, x: f64, horizon_s: f64) -> bool {
+        let (low, high) = match self {
+            Range::Fraction => (-ROUNDING, 1.0 + ROUNDING),
+            // A sum of non-negative terms is never below 0.
+            Range::Duration => (0.0, horizon_s * (1.0 + ROUNDING)),
+            Range::Amount => (0.0, f64::MAX),
+        };
+        x.is_finite() && low <= x && x <= high
+    }
+
+    /// The range, for messages.
+    pub fn describe(self, horizon_s: f64) -> String {
+        match self {
+            Range::Fraction => "a fraction from 0 to 1".into(),
+            Range::Duration => format!("seconds from 0 to the study's horizon ({horizon_s} s)"),
+            Range::Amount => "a finite number, 0 or more".into(),
+        }
+    }
+}
+
+/// A figure of a run outside what a study can produce ([`McRun::check`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BadFigure {
+    /// Its column in `runs.csv` (0 is `rep`, 8 `outages`, then three per component).
+    pub column: usize,
+    /// `None` when a per-component list is shorter or longer than the components.
+    pub value: Option<f64>,
+    pub range: Range,
+}
+
+impl McRun {
+    /// The range of each of [`McRun::fixed`].
+    pub const FIXED_RANGES: [Range; 6] = [
+        Range::Fraction,
+        Range::Fraction,
+        Range::Fraction,
+        Range::Duration,
+        Range::Duration,
+        Range::Amount,
+    ];
+
+    /// The first figure of the run (in `runs.csv`'s order) that no study of `components`
+    /// components over `horizon_s` seconds produces: a run read back from a file (a shard's
+    /// `runs.csv`, a journal) is checked before it is summarised, so a damaged or tampered
+    /// file gives an error rather than an absurd figure. Per-component lists of another length
+    /// are reported at the first column missing or extra.
+    pub fn check(&self, components: usize, horizon_s: f64) -> Result<(), BadFigure> {
+        const FIXED: usize = 9;
+        let bad = |column, value, range| {
+            Err(BadFigure {
+                column,
+                value,
+                range,
+            })
+        };
+        for (j, (x, range)) in self.fixed().into_iter().zip(Self::FIXED_RANGES).enumerate() {
+            if !range.holds(x, horizon_s) {
+                return bad(1 + j, Some(x), range);
+            }
+        }
+        if let Some(&d) = self
+            .outages
+            .iter()
+            .find(|&&d| !Range::Duration.holds(d, horizon_s))
+        {
+            return bad(8, Some(d), Range::Duration);
+        }
+        let lists = [
+            (&self.blame_s, Range::Duration),
+            (&self.perfect, Range::Fraction),
+            (&self.perfect_slo, Range::Fraction),
+        ];
+        for (k, (list, range)) in lists.into_iter().enumerate() {
+            let first = FIXED + k * components;
+            if list.len() != components {
+                return bad(first + list.len().min(components), None, range);
+            }
+            if let Some(c) = list.iter().position(|&x| !range.holds(x, horizon_s)) {
+                return bad(first + c, Some(list[c]), range);
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 impl McRun {
     /// Every figure's bits, in `runs.csv`'s order, then the rep, the failures and the number of

@@ -258,34 +258,39 @@ pub struct McRunsWriter<W: io::Write> {
     w: W,
 }
 
+/// The fixed columns of a Monte Carlo `runs.csv`, before three per component.
+const MC_FIXED: [&str; 9] = [
+    "rep",
+    "availability",
+    "slo_availability",
+    "time_availability",
+    "downtime_s",
+    "overload_s",
+    "failed_requests",
+    "failures",
+    "outages",
+];
+
+/// What each component's three columns start with, before its name.
+const MC_PER_COMPONENT: [&str; 3] = [
+    "blame_s.",
+    "availability_if_perfect.",
+    "slo_availability_if_perfect.",
+];
+
+/// The header of a Monte Carlo `runs.csv` of `components`.
+pub fn mc_header(components: &[String]) -> Vec<String> {
+    let mut header: Vec<String> = MC_FIXED.iter().map(|s| s.to_string()).collect();
+    for prefix in MC_PER_COMPONENT {
+        header.extend(components.iter().map(|c| format!("{prefix}{c}")));
+    }
+    header
+}
+
 impl<W: io::Write> McRunsWriter<W> {
     /// Writes the header to `w`.
     pub fn new(mut w: W, components: &[String]) -> io::Result<McRunsWriter<W>> {
-        let mut header: Vec<String> = [
-            "rep",
-            "availability",
-            "slo_availability",
-            "time_availability",
-            "downtime_s",
-            "overload_s",
-            "failed_requests",
-            "failures",
-            "outages",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        header.extend(components.iter().map(|c| format!("blame_s.{c}")));
-        header.extend(
-            components
-                .iter()
-                .map(|c| format!("availability_if_perfect.{c}")),
-        );
-        header.extend(
-            components
-                .iter()
-                .map(|c| format!("slo_availability_if_perfect.{c}")),
-        );
+        let header = mc_header(components);
         // Component names are the scenario's: the csv crate quotes one that needs it.
         let mut h = csv::Writer::from_writer(vec![]);
         h.write_record(&header).map_err(io::Error::other)?;
@@ -364,37 +369,116 @@ pub fn encode_mc_runs(components: &[String], runs: &[McRun]) -> io::Result<Vec<u
     w.finish()
 }
 
-/// One row of a Monte Carlo `runs.csv` (`line` for messages).
-fn decode_mc_run(rec: &csv::StringRecord, line: usize, components: usize) -> io::Result<McRun> {
-    // The fixed columns, then three per component.
-    const FIXED: usize = 9;
-    if rec.len() != FIXED + 3 * components {
+/// Checks a Monte Carlo `runs.csv`'s header: the fixed columns, then three per component,
+/// each named as [`McRunsWriter`] names them (a shard's columns in another order would be
+/// read as the wrong figures).
+fn check_mc_header(header: &csv::StringRecord, components: usize) -> io::Result<()> {
+    let want = MC_FIXED.len() + 3 * components;
+    if header.len() != want {
         return Err(bad(format!(
-            "runs.csv line {line}: expected {} fields",
-            FIXED + 3 * components
+            "line 1: the header has {} columns; a study of {components} components has {want}",
+            header.len()
         )));
     }
+    for (j, name) in header.iter().enumerate() {
+        let ok = match j.checked_sub(MC_FIXED.len()) {
+            None => name == MC_FIXED[j],
+            Some(k) => name.starts_with(MC_PER_COMPONENT[k / components]),
+        };
+        if !ok {
+            let expected = match j.checked_sub(MC_FIXED.len()) {
+                None => MC_FIXED[j].to_string(),
+                Some(k) => format!("{}<component>", MC_PER_COMPONENT[k / components]),
+            };
+            return Err(bad(format!(
+                "line 1: column {}: expected '{expected}', found '{name}'",
+                j + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One row of a Monte Carlo `runs.csv` (`line` and the `header`'s column names for
+/// messages), every figure checked against what a study over `horizon_s` produces
+/// ([`McRun::check`]).
+fn decode_mc_run(
+    rec: &csv::StringRecord,
+    header: &csv::StringRecord,
+    line: usize,
+    components: usize,
+    horizon_s: f64,
+) -> io::Result<McRun> {
+    let run = parse_mc_run(rec, header, line, components)?;
+    if let Err(e) = run.check(components, horizon_s) {
+        // The text as written (of the outages, the one out of range).
+        let text = match (e.column, e.value) {
+            (8, Some(v)) => rec[8]
+                .split_whitespace()
+                .find(|d| d.parse::<f64>().is_ok_and(|x| x.to_bits() == v.to_bits()))
+                .unwrap_or(""),
+            (j, _) => &rec[j],
+        };
+        return Err(bad(format!(
+            "line {line}: {}: '{text}' is not {}",
+            header.get(e.column).unwrap_or("?"),
+            e.range.describe(horizon_s)
+        )));
+    }
+    Ok(run)
+}
+
+/// One row of a Monte Carlo `runs.csv` as numbers, unchecked ([`decode_mc_run`]).
+fn parse_mc_run(
+    rec: &csv::StringRecord,
+    header: &csv::StringRecord,
+    line: usize,
+    components: usize,
+) -> io::Result<McRun> {
+    const FIXED: usize = MC_FIXED.len();
+    if rec.len() != FIXED + 3 * components {
+        return Err(bad(format!(
+            "line {line}: expected {} fields, found {}",
+            FIXED + 3 * components,
+            rec.len()
+        )));
+    }
+    let column = |j: usize| header.get(j).unwrap_or("?");
     let f = |j: usize| -> io::Result<f64> {
-        rec[j]
-            .parse()
-            .map_err(|_| bad(format!("runs.csv line {line}: bad number '{}'", &rec[j])))
+        rec[j].parse().map_err(|_| {
+            bad(format!(
+                "line {line}: {}: '{}' is not a number",
+                column(j),
+                &rec[j]
+            ))
+        })
+    };
+    // Written as integers: anything else is not from a study.
+    let u = |j: usize| -> io::Result<u64> {
+        rec[j].parse().map_err(|_| {
+            bad(format!(
+                "line {line}: {}: '{}' is not a whole number, 0 or more",
+                column(j),
+                &rec[j]
+            ))
+        })
     };
     let outages = rec[8]
         .split_whitespace()
         .map(|d| {
             d.parse::<f64>()
-                .map_err(|_| bad(format!("runs.csv line {line}: bad outage '{d}'")))
+                .map_err(|_| bad(format!("line {line}: {}: '{d}' is not a number", column(8))))
         })
         .collect::<io::Result<Vec<f64>>>()?;
     Ok(McRun {
-        rep: f(0)? as u64,
+        rep: u(0)?,
         availability: f(1)?,
         slo_availability: f(2)?,
         time_availability: f(3)?,
         downtime_s: f(4)?,
         overload_s: f(5)?,
         failed_requests: f(6)?,
-        failures: f(7)? as u64,
+        failures: u(7)?,
         outages,
         blame_s: (0..components)
             .map(|c| f(FIXED + c))
@@ -408,29 +492,78 @@ fn decode_mc_run(rec: &csv::StringRecord, line: usize, components: usize) -> io:
     })
 }
 
+/// The runs of a Monte Carlo `runs.csv` held whole (errors name the file `runs.csv`).
 pub fn decode_mc_runs(bytes: &[u8], components: usize) -> io::Result<Vec<McRun>> {
-    McRows::new(bytes, components).collect()
+    McRows::new(bytes, components)
+        .map(|r| r.map_err(|e| in_file("runs.csv", e)))
+        .collect()
+}
+
+/// `e`, a message starting with a line number, preceded by the file it is in.
+fn in_file(file: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{file} {e}"))
 }
 
 /// The rows of a Monte Carlo `runs.csv` read one at a time (`merge` walks the shards' files
 /// side by side, row by row; [`decode_mc_runs`] and [`McRunsReader`] read through it too).
-/// Ends after the first error.
+/// Ends after the first error. Every row is checked ([`McRun::check`]); an error's message
+/// starts with the line (`line 6: downtime_s: ...`), for the reader to name the file.
 pub struct McRows<R: io::Read> {
     rd: csv::Reader<R>,
     rec: csv::StringRecord,
+    header: Option<csv::StringRecord>,
     line: usize,
     components: usize,
+    horizon_s: f64,
     failed: bool,
 }
 
 impl<R: io::Read> McRows<R> {
+    /// Rows of `components` components; durations are checked against a horizon only with
+    /// [`McRows::within`].
     pub fn new(r: R, components: usize) -> McRows<R> {
         McRows {
             rd: csv::Reader::from_reader(r),
             rec: csv::StringRecord::new(),
+            header: None,
             line: 1,
             components,
+            horizon_s: f64::MAX,
             failed: false,
+        }
+    }
+
+    /// Checks durations against the study's horizon (seconds) too.
+    pub fn within(mut self, horizon_s: f64) -> McRows<R> {
+        self.horizon_s = horizon_s;
+        self
+    }
+
+    fn read(&mut self) -> Option<io::Result<McRun>> {
+        if self.header.is_none() {
+            let header = match self.rd.headers() {
+                Ok(h) => h.clone(),
+                Err(e) => return Some(Err(bad(format!("line 1: {e}")))),
+            };
+            if let Err(e) = check_mc_header(&header, self.components) {
+                return Some(Err(e));
+            }
+            self.header = Some(header);
+        }
+        let header = self.header.as_ref()?;
+        match self.rd.read_record(&mut self.rec) {
+            Ok(false) => None,
+            Ok(true) => {
+                self.line += 1;
+                Some(decode_mc_run(
+                    &self.rec,
+                    header,
+                    self.line,
+                    self.components,
+                    self.horizon_s,
+                ))
+            }
+            Err(e) => Some(Err(bad(format!("line {}: {e}", self.line + 1)))),
         }
     }
 }
@@ -442,14 +575,7 @@ impl<R: io::Read> Iterator for McRows<R> {
         if self.failed {
             return None;
         }
-        let row = match self.rd.read_record(&mut self.rec) {
-            Ok(false) => return None,
-            Ok(true) => {
-                self.line += 1;
-                decode_mc_run(&self.rec, self.line, self.components)
-            }
-            Err(e) => Err(bad(format!("runs.csv line {}: {e}", self.line + 1))),
-        };
+        let row = self.read()?;
         self.failed = row.is_err();
         Some(row)
     }
@@ -460,11 +586,17 @@ impl<R: io::Read> Iterator for McRows<R> {
 pub struct McRunsReader<R: io::Read + io::Seek> {
     file: R,
     components: usize,
+    horizon_s: f64,
 }
 
 impl<R: io::Read + io::Seek> McRunsReader<R> {
-    pub fn new(file: R, components: usize) -> McRunsReader<R> {
-        McRunsReader { file, components }
+    /// Runs of `components` components over `horizon_s` seconds.
+    pub fn new(file: R, components: usize, horizon_s: f64) -> McRunsReader<R> {
+        McRunsReader {
+            file,
+            components,
+            horizon_s,
+        }
     }
 
     /// The file, for copying it.
@@ -479,9 +611,10 @@ impl<R: io::Read + io::Seek> crate::experiment::mc_summary::RunSource for McRuns
         let rows = McRows::new(
             io::BufReader::with_capacity(1 << 16, &mut self.file),
             self.components,
-        );
+        )
+        .within(self.horizon_s);
         for r in rows {
-            f(&r?)?;
+            f(&r.map_err(|e| in_file("runs.csv", e))?)?;
         }
         Ok(())
     }
@@ -633,7 +766,8 @@ mod tests {
     }
 
     /// A `WrittenRun`'s row is what the csv crate wrote, and its run is what reading that row
-    /// back gives, bit for bit: the summary may take the run instead of reading the file.
+    /// back gives, bit for bit: the summary may take the run instead of reading the file. (Read
+    /// unchecked: the figures here go beyond what a study produces, to reach every format.)
     #[test]
     fn written_runs_are_the_rows_read_back() {
         let mut rng = Rng::new(StreamId::new(7, "written", 0));
@@ -662,8 +796,12 @@ mod tests {
             let names: Vec<String> = (0..comps).map(|c| format!("c{c}")).collect();
             let mut file = McRunsWriter::new(vec![], &names).unwrap();
             file.write_row(&w).unwrap();
-            let back = decode_mc_runs(&file.finish().unwrap(), comps).unwrap();
-            assert_eq!(back[0].bits(), w.run.bits(), "run {run:?}");
+            let bytes = file.finish().unwrap();
+            let mut rd = csv::Reader::from_reader(&bytes[..]);
+            let header = rd.headers().unwrap().clone();
+            let rec = rd.records().next().unwrap().unwrap();
+            let back = parse_mc_run(&rec, &header, 2, comps).unwrap();
+            assert_eq!(back.bits(), w.run.bits(), "run {run:?}");
         }
     }
 }
