@@ -2622,3 +2622,59 @@ fn a_backup_takes_over_when_every_active_server_dies() {
         }
     }
 }
+
+/// An active-passive keepalived pair: both HAProxy instances check the servers, each on its
+/// own phase, but only the holder of the floating IP (lb-1 here: nothing fails it) takes
+/// traffic. web-01 crashes at T0 with web-02 to take over: users stop feeling it when lb-1
+/// marks it DOWN, whatever lb-2 (passive) sees. Found by an audit: `time_to_recover_s` waited
+/// for the later of the two instances. Over 8 replications lb-2 marks it DOWN after lb-1 in
+/// some runs and before in others (independent check phases), so both orders are covered.
+#[test]
+fn active_passive_recovery_follows_the_floating_ip_holder() {
+    let _r = Report::start("server crash behind an active-passive pair:");
+    let mut cfg = common::stack(10.0, 2, 0, 0, 0, 60);
+    cfg.failures.lb_ha = LbHa::ActivePassive {
+        advert_int: SimTime::from_secs(1),
+        backup_priority: 100,
+        preempt: true,
+        master_state: true,
+        track: None,
+    };
+    let t0 = SimTime::from_millis(20_012);
+    cfg.failures.scheduled = vec![fault(Target::Server(0), FaultKind::Crash, t0, None)];
+    let (mut later, mut earlier) = (0, 0);
+    for r in replicate(&cfg, 8) {
+        let down = |lb: &str| {
+            let e: Vec<_> = log_entries(&r, "server marked DOWN")
+                .into_iter()
+                .filter(|e| e.component == lb && e.detail == "web-01")
+                .collect();
+            assert_eq!(e.len(), 1, "run {}: {:?}", r.run, r.event_log);
+            e[0].t
+        };
+        let (active, passive) = (down("lb-1"), down("lb-2"));
+        let f = &r.faults[0];
+        let recovered = f.recovered_s.expect("recovered");
+        assert!(
+            (recovered - active).abs() < EPS,
+            "run {}: recovered at {recovered} s, lb-1 (the VIP holder) marked web-01 DOWN at \
+             {active} s, lb-2 at {passive} s",
+            r.run
+        );
+        assert!((f.detected_s.unwrap() - active.min(passive)).abs() < EPS);
+        if passive > active {
+            later += 1;
+        } else {
+            earlier += 1;
+        }
+        if r.run == 0 {
+            log(format!(
+                "  run 0: lb-1 DOWN +{:.3} s, lb-2 DOWN +{:.3} s, recovered +{:.3} s",
+                active - secs(t0),
+                passive - secs(t0),
+                recovered - secs(t0)
+            ));
+        }
+    }
+    assert!(later > 0 && earlier > 0, "both orders: {later} / {earlier}");
+}

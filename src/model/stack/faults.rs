@@ -532,10 +532,12 @@ impl Stack {
         }
     }
 
-    /// A server or application fault stops hurting users when every live LB either routes
-    /// around the server (marked DOWN, with another server to send traffic to) or uses it
-    /// again after its repair. One server down with no other to take over is therefore
-    /// recovered only when it is marked UP again, `rise` checks after the repair.
+    /// A server or application fault stops hurting users when every live LB that takes
+    /// traffic either routes around the server (marked DOWN, with another server to send
+    /// traffic to) or uses it again after its repair. One server down with no other to take
+    /// over is therefore recovered only when it is marked UP again, `rise` checks after the
+    /// repair. In an active-passive pair only the holder of the floating IP takes traffic: the
+    /// passive one's checks (each HAProxy checks on its own) say nothing of what users see.
     pub(super) fn update_server_mitigation(&mut self, now: SimTime) {
         for f in 0..self.faults.len() {
             let rec = &self.faults[f];
@@ -547,7 +549,14 @@ impl Stack {
                 continue;
             }
             let repaired = rec.end.is_some();
-            let mut live = self.lbs.iter().filter(|lb| lb.up()).peekable();
+            let vip = match self.cfg.failures.lb_ha {
+                LbHa::ActivePassive { .. } => self.vip,
+                _ => None,
+            };
+            let mut live = (self.lbs.iter().enumerate())
+                .filter(|&(k, lb)| lb.up() && vip.is_none_or(|v| v == k))
+                .map(|(_, lb)| lb)
+                .peekable();
             if live.peek().is_none() {
                 continue;
             }

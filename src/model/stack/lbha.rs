@@ -283,6 +283,8 @@ impl Stack {
         if self.lbs[k].up() {
             self.mark_detected(now, |t| t == Target::Lb(other));
             self.mark_mitigated(now, |t| t == Target::Lb(other) || t == Target::Lb(k));
+            // Users now see this instance's view of the servers.
+            self.update_server_mitigation(now);
         }
     }
 
