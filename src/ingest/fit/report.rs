@@ -297,7 +297,8 @@ mod tests {
         assert_eq!(bar_width(3_600_000), 20_000);
         for top in [1u64, 150, 999, 1000, 12_345, 3_600_000, i32::MAX as u64] {
             let w = bar_width(top);
-            assert!(top / w + 1 <= MAX_BARS, "{top}: {w}");
+            let bars = top / w + 1;
+            assert!(bars <= MAX_BARS, "{top}: {w} ms makes {bars} bars");
         }
     }
 }
