@@ -705,3 +705,258 @@ fn my_cnf_forms_mysql_accepts() {
     assert!(!d.join("ng.toml").exists());
     let _ = fs::remove_dir_all(&d);
 }
+
+/// Runs the binary, killing it and failing if it takes more than `secs`: a runaway fails the
+/// test instead of hanging it.
+fn sim_within(dir: &Path, args: &[&str], secs: u64) -> (Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("simulate {args:?} ran for more than {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child.wait_with_output().unwrap(), start.elapsed())
+}
+
+fn folder_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+/// A line of `synthetic_log`'s shape at its first second, with these timers, status and request.
+fn long_line(k: usize, ta: i64, status: u16, request: &str) -> String {
+    format!(
+        "10.9.0.{k}:5{k:04} [29/Nov/2025:21:00:00.{k:03}] fe be/web-01 0/0/0/{ta}/{ta} {status} 51 - - ---- 1/1/0/0/0 0/0 \"{request}\"\n"
+    )
+}
+
+#[test]
+fn long_requests_keep_the_fit_bounded_and_tunnels_out_of_the_service_time() {
+    let d = sandbox("long");
+    let (rate, secs, mean) = (100.0, 20.0, 10.0);
+    let base = synthetic_log(rate, secs, mean, 11);
+    // One-hour WebSocket upgrades and a CONNECT tunnel: tunnels, not service times.
+    let mut ws = base.clone();
+    for k in 0..10 {
+        ws.push_str(&long_line(k, 3_600_000, 101, "GET /ws HTTP/1.1"));
+    }
+    ws.push_str(&long_line(10, 36_000_000, 200, "CONNECT db:5432 HTTP/1.1"));
+    fs::write(d.join("ws.log"), &ws).unwrap();
+    let (o, took) = sim_within(&d, &["fit", "ws.log", "-o", "ws.toml"], 30);
+    ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("11 tunnel(s)"), "{out}");
+    let report = fs::read_to_string(d.join("ws.fit/report.txt")).unwrap();
+    assert!(report.contains("tunnels           11 "), "{report}");
+    // The service time is the requests' (exponential, 10 ms), not the tunnels' hour.
+    let ms: f64 = out
+        .split("service time ")
+        .nth(1)
+        .and_then(|s| s.split(" ms mean").next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!((ms - mean).abs() < 1.0, "{out}");
+    runs(&d, "ws.toml");
+
+    // Answered requests of an hour, and of 2^31 - 1 ms (HAProxy's largest timer): kept in the
+    // sample, but neither the time nor the pictures grow with them. One bar per millisecond
+    // took 23 s and 477 MB for the hour, and never finished for 2^31 ms.
+    for ta in [3_600_000i64, i32::MAX as i64] {
+        let mut long = base.clone();
+        for k in 0..10 {
+            long.push_str(&long_line(k, ta, 200, "GET /report HTTP/1.1"));
+        }
+        fs::write(d.join("long.log"), &long).unwrap();
+        let (o, took_long) = sim_within(&d, &["fit", "long.log", "-o", "long.toml"], 30);
+        ok(&o);
+        assert!(
+            took_long.as_secs_f64() < 10.0,
+            "Ta = {ta}: {took_long:?} (the plain log: {took:?})"
+        );
+        let hist = fs::read_to_string(d.join("long.fit/histogram.svg")).unwrap();
+        assert!(
+            hist.len() < 200_000,
+            "Ta = {ta}: histogram of {} bytes",
+            hist.len()
+        );
+        assert!(hist.matches("<rect").count() <= 202, "Ta = {ta}");
+        let all = folder_bytes(&d.join("long.fit"));
+        assert!(all < 1_000_000, "Ta = {ta}: {all} bytes in long.fit/");
+        let report = fs::read_to_string(d.join("long.fit/report.txt")).unwrap();
+        assert!(
+            report.contains(&format!("{ta}.0")),
+            "the max is reported: {report}"
+        );
+    }
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_out_of_range_json_value_is_one_malformed_line_not_a_wrong_fit() {
+    let d = sandbox("jrange");
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+    let mut log = String::new();
+    let mut t = 1_764_450_000.0f64;
+    for _ in 0..500 {
+        t += -rng.random::<f64>().max(1e-300).ln() / 100.0;
+        let service = (-rng.random::<f64>().max(1e-300).ln() * 10.0).floor();
+        log.push_str(&format!(
+            "{{\"ts\":{},\"ms\":{},\"server\":\"a\",\"TR\":0,\"Tw\":0,\"Tc\":0,\"Tr\":{service},\"Ta\":{service},\"status\":200}}\n",
+            t.floor(),
+            (t.fract() * 1000.0).floor()
+        ));
+    }
+    fs::write(d.join("clean.log"), &log).unwrap();
+    ok(&sim(
+        &d,
+        &["fit", "clean.log", "--format", "json", "-o", "clean.toml"],
+    ));
+    let clean = table(&d.join("clean.toml"))["workload"]["rate"]
+        .as_float()
+        .unwrap();
+    assert!((clean - 100.0).abs() < 20.0, "{clean}");
+    let bad = |kv: &str| {
+        format!("{{\"ts\":1764450003,{kv},\"server\":\"a\",\"Tw\":0,\"Tc\":0,\"Tr\":5,\"Ta\":5}}\n")
+    };
+    for (key, line) in [
+        ("ms", bad("\"ms\":1e300,\"status\":200")),
+        ("ms", bad("\"ms\":-1e300,\"status\":200")),
+        ("ms", bad("\"ms\":99999999,\"status\":200")),
+        ("status", bad("\"ms\":5,\"status\":1e300")),
+    ] {
+        fs::write(d.join("x.log"), format!("{log}{line}")).unwrap();
+        let o = sim(&d, &["fit", "x.log", "--format", "json", "-o", "x.toml"]);
+        let err = ok(&o);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains("500 requests") && out.contains("1 malformed"),
+            "{line}: {out}"
+        );
+        assert!(
+            err.contains(&format!("x.log line 501: \"{key}\" is")),
+            "{line}: {err}"
+        );
+        let report = fs::read_to_string(d.join("x.fit/report.txt")).unwrap();
+        assert!(report.contains(&format!("line 501: \"{key}\"")), "{report}");
+        // The line changes nothing: the same rate as without it.
+        let rate = table(&d.join("x.toml"))["workload"]["rate"]
+            .as_float()
+            .unwrap();
+        assert_eq!(rate, clean, "{line}");
+    }
+    let _ = fs::remove_dir_all(&d);
+}
+
+/// Every entry of a folder with its bytes, to tell whether anything changed.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = if p.is_dir() {
+                snapshot(&p)
+                    .into_iter()
+                    .flat_map(|(n, b)| n.into_bytes().into_iter().chain(b))
+                    .collect()
+            } else {
+                fs::read(&p).unwrap()
+            };
+            (name, bytes)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_stray_date_is_set_aside_and_a_refused_fit_leaves_the_previous_pair() {
+    let d = sandbox("dates");
+    let (rate, secs) = (200.0, 30.0);
+    let base = synthetic_log(rate, secs, 10.0, 21);
+    let n = base.lines().count();
+    let line = |date: &str| {
+        format!(
+            "10.0.0.1:5 [{date}] fe be/web-01 0/0/0/7/7 200 51 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n"
+        )
+    };
+    // A zeroed clock first, a corrupt year last: both set aside and named; the fit is the log's.
+    let log = format!(
+        "{}{base}{}",
+        line("01/Jan/1970:00:00:00.000"),
+        line("01/Jan/9999:00:00:00.000")
+    );
+    fs::write(d.join("stray.log"), &log).unwrap();
+    let o = sim(&d, &["fit", "stray.log", "-o", "stray.toml"]);
+    let err = ok(&o);
+    assert!(
+        err.contains("stray.log line 1: accept date 01/Jan/1970:00:00:00.000")
+            && err.contains(&format!(
+                "stray.log line {}: accept date 01/Jan/9999:00:00:00.000",
+                n + 2
+            )),
+        "{err}"
+    );
+    let report = fs::read_to_string(d.join("stray.fit/report.txt")).unwrap();
+    assert!(report.contains("dated apart       2"), "{report}");
+    let t = table(&d.join("stray.toml"));
+    let r = t["workload"]["rate"].as_float().unwrap();
+    let tol = 4.0 * (n as f64).sqrt() / secs;
+    assert!((r - rate).abs() < tol, "rate {r} against {rate} ± {tol}");
+    assert!(t["workload"].get("phases").is_none());
+    runs(&d, "stray.toml");
+
+    // A fit, then a refused one to the same -o: the scenario and its report stay as they were
+    // (before, the report folder was swapped in before the refusal), nothing is left beside.
+    fs::write(d.join("base.log"), &base).unwrap();
+    ok(&sim(&d, &["fit", "base.log", "-o", "x.toml", "-q"]));
+    let before = snapshot(&d);
+    let tiny = format!(
+        "{}{}",
+        base.lines().next().unwrap().to_string() + "\n",
+        line("01/Jan/9999:00:00:00.000")
+    );
+    fs::write(d.join("tiny.log"), &tiny).unwrap();
+    let before = {
+        let mut b = before;
+        b.push(("tiny.log".into(), tiny.clone().into_bytes()));
+        b.sort();
+        b
+    };
+    for out in ["x.toml", "y.toml"] {
+        let o = sim(&d, &["fit", "tiny.log", "-o", out]);
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.starts_with("error: tiny.log line 1: the log spans")
+                && e.contains("line 2 (01/Jan/9999:00:00:00.000)")
+                && !e.contains("bug"),
+            "{e}"
+        );
+        assert_eq!(snapshot(&d), before, "-o {out} changed the folder");
+    }
+    // Two logs a month apart: not strays; refused, naming a line.
+    let later = synthetic_log(rate, 5.0, 10.0, 22).replace("29/Nov/2025", "29/Dec/2025");
+    fs::write(d.join("joined.log"), format!("{base}{later}")).unwrap();
+    let o = sim(&d, &["fit", "joined.log", "-o", "joined.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.starts_with(&format!("error: joined.log line {}:", n + 1)) && e.contains("two logs"),
+        "{e}"
+    );
+    assert!(!d.join("joined.toml").exists() && !d.join("joined.fit").exists());
+    let _ = fs::remove_dir_all(&d);
+}

@@ -3,7 +3,9 @@
 //! builds the scenario in `ingest`, checks that it loads as any scenario does, and writes it
 //! where `-o` says: a new file or one this tool wrote (`report::atomic::claim_file`), never a
 //! user's. A log's fit report goes into `NAME.fit/` beside it, a folder claimed and swapped in
-//! whole like every output folder. Unmapped directives are listed on stderr.
+//! whole like every output folder, and put in place with the scenario or not at all (the
+//! scenario is checked against the staged report first). Unmapped directives, malformed lines
+//! and lines dated apart are listed on stderr.
 
 use super::Outcome;
 use super::args::{IngestArgs, LogFormat};
@@ -107,42 +109,72 @@ pub fn import(
         (None, None, Some(l)) => name_of(l),
         _ => "imported".into(),
     };
-    let inputs = Inputs {
+    let inputs = |fit_dir| Inputs {
         haproxy: pair(&cfg),
         backend: a.backend.as_deref(),
         nginx: pair(&nginx),
         keepalived: pair(&keepalived),
         mysql: pair(&mysql),
         fit: fitted.as_ref(),
-        fit_dir: &fit_dir_name,
+        fit_dir,
     };
-    let mut draft = ingest::build(&name, &inputs).map_err(|e| e.to_string())?;
+    let mut draft = ingest::build(&name, &inputs(&fit_dir_name)).map_err(|e| e.to_string())?;
     draft.command = command.to_string();
     let text = draft.render();
 
-    if let (Some(dir), Some(f)) = (&fit_dir, &fitted) {
-        let report = fit::report::text(f);
-        let qq = fit::report::qq_svg(f);
-        let hist = fit::report::histogram_svg(f);
-        let csv = fit::empirical_csv(f);
-        dir.write(|tmp| {
-            atomic::write_file(&tmp.join("report.txt"), report.as_bytes())?;
-            atomic::write_file(&tmp.join("qq.svg"), qq.as_bytes())?;
-            atomic::write_file(&tmp.join("histogram.svg"), hist.as_bytes())?;
-            atomic::write_file(&tmp.join("service.csv"), csv.as_bytes())
-        })
-        .map_err(|e| format!("error: writing the fit report: {e}"))?;
-    }
-
-    // The scenario must load as a user's would: a failure here is this tool's bug, said so.
+    // The scenario must load as a user's would: a failure here is this tool's bug, said so
+    // (a bad input is refused, naming its file and line, before this point).
     let origin: PathBuf = out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{name}.toml")));
-    if let Err(e) = scenario::load_str(&text, &origin, &[]) {
-        return Err(format!(
+    let bug = |e: String| {
+        format!(
             "error: the scenario written from these inputs does not load (a bug in `simulate {command}`, please report it):\n{e}"
-        ));
-    }
+        )
+    };
+    // The scenario and its fit report are put in place together or not at all: the report is
+    // built in its staging folder, the scenario checked against it there (its empirical
+    // sample is read from that folder), the scenario file written aside; only then is the
+    // folder swapped in and the file renamed. A refusal at any step leaves the previous pair
+    // as it was and no new folder.
+    let staged = match (&fit_dir, &fitted, &out) {
+        (Some(dir), Some(f), Some(path)) => {
+            // The same scenario, its report folder named as seen from inside the staging
+            // folder, where the check runs.
+            let check = ingest::build(&name, &inputs("."))
+                .map_err(|e| e.to_string())?
+                .render();
+            let report = fit::report::text(f);
+            let qq = fit::report::qq_svg(f);
+            let hist = fit::report::histogram_svg(f);
+            let csv = fit::empirical_csv(f);
+            let mut refused = None;
+            let mut staged = None;
+            dir.write(|tmp| {
+                atomic::write_file(&tmp.join("report.txt"), report.as_bytes())?;
+                atomic::write_file(&tmp.join("qq.svg"), qq.as_bytes())?;
+                atomic::write_file(&tmp.join("histogram.svg"), hist.as_bytes())?;
+                atomic::write_file(&tmp.join("service.csv"), csv.as_bytes())?;
+                let at = tmp.join(origin.file_name().unwrap_or("fit.toml".as_ref()));
+                if let Err(e) = scenario::load_str(&check, &at, &[]) {
+                    refused = Some(bug(e.to_string()));
+                    return Err(std::io::Error::other("the scenario does not load"));
+                }
+                staged = Some(atomic::StagedFile::new(path, text.as_bytes())?);
+                Ok(())
+            })
+            .map_err(|e| {
+                refused
+                    .take()
+                    .unwrap_or_else(|| format!("error: writing the fit report: {e}"))
+            })?;
+            staged
+        }
+        _ => {
+            scenario::load_str(&text, &origin, &[]).map_err(|e| bug(e.to_string()))?;
+            None
+        }
+    };
 
     if !a.quiet && !draft.unmapped.is_empty() {
         print::errln(&format!(
@@ -156,14 +188,38 @@ pub fn import(
     let placeholders = text.lines().filter(|l| l.contains("# PLACEHOLDER")).count();
     match &out {
         Some(path) => {
-            atomic::write_file(path, text.as_bytes())
-                .map_err(|e| format!("error: writing {}: {e}", path.display()))?;
+            match staged {
+                Some(file) => file.commit(),
+                None => atomic::write_file(path, text.as_bytes()),
+            }
+            .map_err(|e| format!("error: writing {}: {e}", path.display()))?;
             let shown = a
                 .out
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
             if let Some(f) = &fitted {
+                for (line, why) in f.examples.iter().take(3) {
+                    print::errln(&format!("note: {} line {line}: {why}: skipped", f.file));
+                }
+                if f.malformed > 3 {
+                    print::errln(&format!(
+                        "note: ... and {} more malformed line(s) (the first ten in {fit_dir_name}/report.txt)",
+                        f.malformed - 3
+                    ));
+                }
+                for (line, date) in f.dated_apart.iter().take(10) {
+                    print::errln(&format!(
+                        "note: {} line {line}: accept date {date} is far from the rest of the log: set aside",
+                        f.file
+                    ));
+                }
+                if f.dated_apart.len() > 10 {
+                    print::errln(&format!(
+                        "note: ... and {} more line(s) dated apart (all in {fit_dir_name}/report.txt)",
+                        f.dated_apart.len() - 10
+                    ));
+                }
                 print::outln(&fit_summary(f));
             }
             print::outln(&format!(
@@ -183,12 +239,14 @@ pub fn import(
 
 fn fit_summary(f: &fit::Fit) -> String {
     format!(
-        "{}: {} requests over {:.1} s ({:.2}/s), {} malformed line(s); service time {:.2} ms mean (cv {:.2}): {}",
+        "{}: {} requests over {:.1} s ({:.2}/s), {} malformed line(s), {} dated apart; {} tunnel(s) (101, CONNECT) left out of the service time; service time {:.2} ms mean (cv {:.2}): {}",
         f.file,
         f.requests,
         f.span_s,
         f.rate,
         f.malformed,
+        f.dated_apart.len(),
+        f.tunnels,
         f.service.mean,
         f.service.cv,
         match &f.chosen {

@@ -34,19 +34,48 @@ pub const MARKER: &str = ".infrasim";
 /// Writes `bytes` to `path` through `.NAME.tmp-<pid>` and a rename, so readers see either the
 /// old file or the complete new one.
 pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = sibling(path, "tmp");
-    let written = (|| {
-        let mut f = fs::File::create(&tmp)?;
+    StagedFile::new(path, bytes)?.commit()
+}
+
+/// A file written whole beside its place (`.NAME.tmp-<pid>`), put in place by
+/// [`StagedFile::commit`], a rename. Outputs that belong together (a fitted scenario and its
+/// report folder) are all written before any is put in place, so that a failure writing one
+/// leaves every old one as it was; only the renames remain after the first. Dropped without a
+/// commit, the temporary file is removed.
+#[derive(Debug)]
+pub struct StagedFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl StagedFile {
+    pub fn new(path: &Path, bytes: &[u8]) -> io::Result<StagedFile> {
+        let staged = StagedFile {
+            tmp: sibling(path, "tmp"),
+            path: path.to_path_buf(),
+            committed: false,
+        };
+        let mut f = fs::File::create(&staged.tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
+        f.sync_all()?;
+        Ok(staged)
     }
-    fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
+
+    /// Renames the file into place.
+    pub fn commit(mut self) -> io::Result<()> {
+        fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// What a folder holds: the marker names it.

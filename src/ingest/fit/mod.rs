@@ -1,11 +1,14 @@
 //! From a HAProxy log to the traffic and service times of a scenario.
 //!
-//! * **Arrivals**: requests per interval of the accept times. A constant rate is kept unless the
+//! * **Arrivals**: requests per interval of the accept times (lines dated far from the rest are
+//!   set aside by the reader and listed: [`super::haproxy_log::outlying`]). A constant rate is kept unless the
 //!   counts are over-dispersed for a Poisson process (index-of-dispersion test, chi-square with
 //!   bins − 1 degrees of freedom, p < 0.001): then the rate of each interval becomes a phase.
 //! * **Service time** of a request, as the server does it: `Ta − TR − Tw − Tc` (the server's
 //!   response time and the transfer: manual §8.4, "Timing events"), from requests that reached a
-//!   server and got a response below 500. The connect `Tc` before it holds HAProxy's server slot
+//!   server and got a response below 500, tunnels left out (a `101` upgrade or a `CONNECT`:
+//!   their `Ta` is how long the tunnel stayed open, see [`Record::tunnel`]; they are counted
+//!   and reported). The connect `Tc` before it holds HAProxy's server slot
 //!   but no worker of the server (the kernel completes the handshake into the listen backlog),
 //!   so it becomes `lb.connect`: a gamma of its mean and cv (the timers count whole
 //!   milliseconds, too coarse for a shape). Folded into the service it would make the application's workers
@@ -26,7 +29,7 @@ pub mod ks;
 pub mod report;
 
 use super::Draft;
-use super::haproxy_log::Log;
+use super::haproxy_log::{Log, Record};
 use families::Family;
 
 /// A summary of a sample in milliseconds.
@@ -97,7 +100,11 @@ pub struct Fit {
     pub lines: usize,
     pub malformed: usize,
     pub examples: Vec<(usize, String)>,
+    /// Lines set aside for their accept date (line, date), see [`Log::dated_apart`].
+    pub dated_apart: Vec<(usize, String)>,
     pub requests: usize,
+    /// Tunnels (`101` upgrades, `CONNECT`s), left out of the service and response times.
+    pub tunnels: usize,
     pub backend: String,
     /// First to last accept, seconds.
     pub span_s: f64,
@@ -193,17 +200,17 @@ pub fn fit(file: &str, log: &Log) -> Fit {
         vec![]
     };
 
-    let served = |r: &&super::haproxy_log::Record| {
-        r.t_resp >= 0
+    let served = |r: &&Record| {
+        !r.tunnel
+            && r.t_resp >= 0
             && r.t_active >= 0
             && r.t_wait >= 0
             && r.t_connect >= 0
             && r.status > 0
             && r.status < 500
     };
-    let service_of = |r: &super::haproxy_log::Record| {
-        (r.t_active - r.t_req.max(0) - r.t_wait - r.t_connect).max(0) as f64
-    };
+    let service_of =
+        |r: &Record| (r.t_active - r.t_req.max(0) - r.t_wait - r.t_connect).max(0) as f64;
     let sample = sorted(recs.iter().filter(served).map(service_of).collect());
     let service = Summary::of(&sample);
     let mut servers = vec![];
@@ -230,7 +237,7 @@ pub fn fit(file: &str, log: &Log) -> Fit {
         servers.push(ServerFit {
             name: name.clone(),
             requests: mine.len(),
-            errors: mine.len() - ok.len(),
+            errors: mine.iter().filter(|r| !r.tunnel).count() - ok.len(),
             service: s,
             wait: Summary::of(&sorted(ok.iter().map(|r| r.t_wait as f64).collect())),
             connect: Summary::of(&sorted(ok.iter().map(|r| r.t_connect as f64).collect())),
@@ -265,7 +272,9 @@ pub fn fit(file: &str, log: &Log) -> Fit {
         lines: log.lines,
         malformed: log.malformed,
         examples: log.examples.clone(),
+        dated_apart: log.dated_apart.clone(),
         requests: recs.len(),
+        tunnels: recs.iter().filter(|r| r.tunnel).count(),
         backend: log.backend.clone(),
         span_s,
         rate,
@@ -309,6 +318,17 @@ pub fn empirical_csv(f: &Fit) -> String {
     out
 }
 
+/// A rate as the scenario gets it: to the thousandth of a request per second, or to 4
+/// significant digits below 1/s, so that the rate of a sparse log (one request an hour) is not
+/// rounded to 0, which no scenario accepts.
+fn rate_value(r: f64) -> f64 {
+    if r >= 1.0 {
+        (r * 1000.0).round() / 1000.0
+    } else {
+        crate::report::num::round_sig(r, 4)
+    }
+}
+
 /// Writes what the log says into the scenario: traffic, service times, servers. `dir` is the
 /// folder (relative to the scenario) holding the fit's files, for an empirical distribution.
 pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
@@ -317,7 +337,8 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
     d.set(
         "",
         "duration",
-        super::text::duration(((f.span_s.ceil() as u64).max(10)) * 1_000_000_000).as_str(),
+        super::text::duration(((f.span_s.ceil() as u64).max(10)).saturating_mul(1_000_000_000))
+            .as_str(),
         &format!("the log's span: {src}"),
     );
     d.set(
@@ -329,7 +350,7 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
     d.set(
         "workload",
         "rate",
-        (f.rate * 1000.0).round() / 1000.0,
+        rate_value(f.rate),
         &format!("requests per second over {src}"),
     );
     if !f.phases.is_empty() {
@@ -344,7 +365,7 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
                     "at".into(),
                     super::text::duration((*at * 1e9) as u64).into(),
                 );
-                t.insert("rate".into(), ((r * 1000.0).round() / 1000.0).into());
+                t.insert("rate".into(), rate_value(*r).into());
                 toml::Value::Table(t)
             })
             .collect();
@@ -352,7 +373,7 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
             d.set(
                 "workload",
                 "rate",
-                (r0 * 1000.0).round() / 1000.0,
+                rate_value(*r0),
                 &format!("the first {}s of {src}", f.interval_s),
             );
         }
@@ -485,7 +506,19 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
         }
     }
     d.notes.push(format!(
-        "Fitted from {}: {} requests over {:.0} s ({:.2}/s), {} malformed line(s) skipped; service {:.2} ms mean (cv {:.2}), response p50 {:.0} ms p99 {:.0} ms as measured.",
-        f.file, f.requests, f.span_s, f.rate, f.malformed, f.service.mean, f.service.cv, f.response.p50, f.response.p99
+        "Fitted from {}: {} requests over {:.0} s ({:.2}/s), {} malformed line(s) and {} dated apart skipped, {} tunnel(s) left out of the service time; service {:.2} ms mean (cv {:.2}), response p50 {:.0} ms p99 {:.0} ms as measured.",
+        f.file, f.requests, f.span_s, f.rate, f.malformed, f.dated_apart.len(), f.tunnels, f.service.mean, f.service.cv, f.response.p50, f.response.p99
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sparse_rate_is_not_rounded_to_zero() {
+        assert_eq!(rate_value(294.8049), 294.805);
+        assert_eq!(rate_value(1.0 / 3600.0), 0.0002778);
+        assert!(rate_value(1.0 / (366.0 * 86_400.0)) > 0.0);
+    }
 }

@@ -16,6 +16,20 @@ pub fn text(f: &Fit) -> String {
     for (l, why) in &f.examples {
         o.push_str(&format!("  line {l}: {why}\n"));
     }
+    o.push_str(&format!(
+        "dated apart       {} (set aside: accept date far from the rest of the log)\n",
+        f.dated_apart.len()
+    ));
+    for (l, date) in f.dated_apart.iter().take(20) {
+        o.push_str(&format!("  line {l}: {date}\n"));
+    }
+    if f.dated_apart.len() > 20 {
+        o.push_str(&format!("  ... and {} more\n", f.dated_apart.len() - 20));
+    }
+    o.push_str(&format!(
+        "tunnels           {} (101 upgrades, CONNECT: their Ta is the tunnel's life, left out of the service and response times)\n",
+        f.tunnels
+    ));
     o.push_str(&format!("backend           {}\n", f.backend));
     o.push_str(&format!(
         "span              {:.1} s\nrate              {:.3} req/s\n",
@@ -188,44 +202,70 @@ pub fn qq_svg(f: &Fit) -> String {
     o + "</svg>\n"
 }
 
-/// Histogram of the sample (1 ms bins up to its p99.5) with each family's expected counts.
+/// The most bars the histogram draws. Its width is then bounded whatever the longest time:
+/// with one bar per millisecond, ten one-hour requests made a 477 MB picture in 23 s, and one of
+/// 2^31 ms never finished.
+pub const MAX_BARS: u64 = 200;
+
+/// The bar width in whole milliseconds: the smallest of 1, 2, 5 × 10^k ms that keeps `top` ms
+/// within [`MAX_BARS`] bars (a whole number, so that each bar holds whole logged values).
+pub fn bar_width(top: u64) -> u64 {
+    let mut w = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            if top / (w * m) < MAX_BARS {
+                return w * m;
+            }
+        }
+        w *= 10;
+    }
+}
+
+/// Histogram of the sample (bars of 1 ms, or wider when the sample's p99.5 is above
+/// [`MAX_BARS`] ms: [`bar_width`]) with each family's expected counts.
 pub fn histogram_svg(f: &Fit) -> String {
     let (w, h) = (640.0, 420.0);
     let mut o = svg_head("service time: observed (bars) and fitted (lines)", w, h);
     if f.sample.is_empty() {
         return o + "</svg>\n";
     }
-    let top = quantile(&f.sample, 0.995).max(1.0).ceil() as usize;
-    let mut bins = vec![0u64; top + 1];
+    // Whole milliseconds: the sample holds whole timers, at most 2^31 - 1.
+    let top = quantile(&f.sample, 0.995).max(1.0).ceil() as u64;
+    let width = bar_width(top);
+    let bars = (top / width + 1) as usize;
+    let mut counts = vec![0u64; bars];
     for &x in &f.sample {
-        let b = x.round() as usize;
-        if b <= top {
-            bins[b] += 1;
+        let b = (x.round() as u64 / width) as usize;
+        if let Some(c) = counts.get_mut(b) {
+            *c += 1;
         }
     }
+    let wf = width as f64;
     let n = f.sample.len() as f64;
-    let ymax = bins.iter().copied().max().unwrap_or(1) as f64 * 1.1;
+    let ymax = counts.iter().copied().max().unwrap_or(1) as f64 * 1.1;
     let at = axes(
         &mut o,
         w,
         h,
-        top as f64 + 1.0,
+        bars as f64 * wf,
         ymax,
         "service time (ms)",
-        "requests per ms",
+        &format!("requests per {width} ms"),
     );
-    for (k, &c) in bins.iter().enumerate() {
-        let (x0, y0) = at(k as f64, c as f64);
-        let (x1, y1) = at(k as f64 + 1.0, 0.0);
+    for (k, &c) in counts.iter().enumerate() {
+        let (x0, y0) = at(k as f64 * wf, c as f64);
+        let (x1, y1) = at((k + 1) as f64 * wf, 0.0);
         o.push_str(&format!("<rect x=\"{x0:.1}\" y=\"{y0:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#c6dbef\" stroke=\"#6baed6\"/>\n", (x1 - x0).max(0.5), (y1 - y0).max(0.0)));
     }
     const COLOURS: [&str; 4] = ["#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
     for (i, c) in f.candidates.iter().enumerate() {
-        // Logged k holds durations in about (k − 0.5, k + 0.5) (see ks.rs).
-        let pts: Vec<String> = (0..=top)
+        // Logged k holds durations in about (k − 0.5, k + 0.5) (see ks.rs): bar k holds the
+        // logged values k·width to k·width + width − 1.
+        let pts: Vec<String> = (0..bars)
             .map(|k| {
-                let e = n * (c.family.cdf(k as f64 + 0.5) - c.family.cdf(k as f64 - 0.5));
-                let (x, y) = at(k as f64 + 0.5, e);
+                let lo = k as f64 * wf;
+                let e = n * (c.family.cdf(lo + wf - 0.5) - c.family.cdf(lo - 0.5));
+                let (x, y) = at(lo + wf / 2.0, e);
                 format!("{x:.1},{y:.1}")
             })
             .collect();
@@ -243,4 +283,22 @@ pub fn histogram_svg(f: &Fit) -> String {
         ));
     }
     o + "</svg>\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_stay_few_and_whole_whatever_the_longest_time() {
+        assert_eq!(bar_width(1), 1);
+        assert_eq!(bar_width(199), 1);
+        assert_eq!(bar_width(200), 2);
+        assert_eq!(bar_width(3_600_000), 20_000);
+        for top in [1u64, 150, 999, 1000, 12_345, 3_600_000, i32::MAX as u64] {
+            let w = bar_width(top);
+            let bars = top / w + 1;
+            assert!(bars <= MAX_BARS, "{top}: {w} ms makes {bars} bars");
+        }
+    }
 }
