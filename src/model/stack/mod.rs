@@ -506,7 +506,7 @@ impl Request {
 /// 190 bytes (its 128-byte `Request` in the slab, whose `Vec` doubles, so up to 256; a
 /// calendar entry of 32 when it has an event pending; 8 in a queue of HAProxy or a station;
 /// 16 in each deadline FIFO it is registered in; 4 in the free list once it ends): a run at
-/// the bound peaks at about 1.2-1.5 GB (measured: docs/model.md, "Limits"), which a runaway
+/// the bound peaks at about 1.1-1.4 GB (measured: docs/model.md, "Engine"), which a runaway
 /// reaches in seconds, far from exhausting a 16 GB machine (a study runs one such run per
 /// thread at most).
 pub const MAX_IN_FLIGHT: usize = 1 << 23;
