@@ -524,8 +524,9 @@ impl Slab {
     /// A slot for `r`, or None when every one of the `limit` slots is in use. The check is
     /// made only where the slab grows, which happens only when the requests in flight exceed
     /// every earlier peak: the steady state, which reuses freed slots, never makes it.
-    /// Always inlined: called once per request with a 128-byte `Request`, which inlining
-    /// builds in place (a call cost M/M/1 74 instructions per request, measured).
+    /// Always inlined, and the push written here rather than in a cold function taking the
+    /// `Request`: either way the 128-byte request was built aside and copied, 37 and 16
+    /// instructions per request on M/M/1 (callgrind).
     #[inline(always)]
     fn alloc(&mut self, r: Request) -> Option<ReqId> {
         match self.free.pop() {
@@ -537,18 +538,14 @@ impl Slab {
                 self.items[id as usize] = Request { epoch, query, ..r };
                 Some(id)
             }
-            None => self.grow(r),
+            None => {
+                if self.items.len() >= self.limit {
+                    return None;
+                }
+                self.items.push(r);
+                Some((self.items.len() - 1) as ReqId)
+            }
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self, r: Request) -> Option<ReqId> {
-        if self.items.len() >= self.limit {
-            return None;
-        }
-        self.items.push(r);
-        Some((self.items.len() - 1) as ReqId)
     }
 
     #[inline]
@@ -1398,7 +1395,7 @@ mod tests {
         assert!(r.clone().complete().is_err());
         assert!(cut.to_string().contains("5000 requests in flight"));
         // Under the bound: the same run as an unbounded one, and complete.
-        let calm = mm1(&["duration=60s"]);
+        let calm = mm1(&["duration=120s"]);
         let a = Stack::run_bounded(&calm, 0, &mut crate::model::timeline::NoRows, 10_000);
         let b = Stack::run_with(&calm, 0, &mut crate::model::timeline::NoRows);
         assert!(a.cut_short.is_none() && b.cut_short.is_none());
