@@ -348,7 +348,7 @@ pub fn run_study<J, T>(
     quiet: bool,
     jobs: &[J],
     key: impl Fn(&T) -> J,
-    run: impl FnOnce(&[J], &(dyn Fn() -> bool + Sync), &(dyn Fn(&T) + Sync)) -> Vec<T>,
+    run: impl FnOnce(&[J], &(dyn Fn() -> bool + Sync), &(dyn Fn(&T) + Sync)) -> Result<Vec<T>, String>,
 ) -> Result<(Option<Journal>, Vec<T>, std::time::Duration), String>
 where
     J: Copy + Ord,
@@ -380,7 +380,10 @@ where
         j.flush();
     }
     let elapsed = t0.elapsed();
-    done.extend(fresh);
+    // A run that could not finish (cut short for its requests in flight): the runs that did
+    // are kept for --resume, which fails the same way unless the scenario changes (and then
+    // the journal is another study's).
+    done.extend(fresh?);
     done.sort_by_key(&key);
     done.dedup_by_key(|r| key(r));
     if interrupted() || done.len() < jobs.len() {

@@ -135,7 +135,7 @@ pub fn monte_carlo(
             .map_err(|e| scratch_error(scratch, e))
     };
     let mut single = vec![];
-    let (journal, elapsed) = journal::stream_study(
+    let streamed = journal::stream_study(
         journal_dir.as_deref(),
         &record,
         args.resume,
@@ -147,15 +147,29 @@ pub fn monte_carlo(
             // The request-level runs of the healthy stack and of each single loss (a few
             // jobs, fewer than or not a multiple of the threads) are measured beside the
             // study's runs rather than before them, so no thread waits for the last of them.
+            // A state whose run was cut short for its requests in flight stops the study.
+            let stop = || stop() || degraded.failed();
             let (states, ran) = rayon::join(
                 || degraded.single_failures(&sc.config),
-                || montecarlo::run(&sc.config, horizon, &degraded, todo, stop, done, ordered),
+                || montecarlo::run(&sc.config, horizon, &degraded, todo, &stop, done, ordered),
             );
             single = states;
+            if degraded.failed() {
+                return Err("a state run was cut short".into());
+            }
             ran.map(|_| ())
         },
         &mut push,
-    )?;
+    );
+    if let Some((state, config, cut)) = degraded.overflowed() {
+        // The runs journaled so far used that state's made-up figure: none is kept.
+        if let Some(dir) = &journal_dir {
+            atomic::remove_marked(dir);
+        }
+        let at = format!("Monte Carlo state run of the degraded state: {state}");
+        return Err(limits::in_flight_error(&sc.path, Some(&at), &config, &cut));
+    }
+    let (journal, elapsed) = streamed?;
     record.degraded = single;
     let (rows, tally) = match rows {
         Some(w) => w,

@@ -7,10 +7,11 @@ use super::args::{OutArgs, Output as Wanted};
 use super::print;
 use infrasim::experiment::Shard;
 use infrasim::model::timeline::NoRows;
-use infrasim::model::{Config, RunResults, Stack};
+use infrasim::model::{Config, CutShort, RunResults, Stack};
 use infrasim::report::atomic::{self, OutDir, Previous};
 use infrasim::report::study::StudyRecord;
 use infrasim::report::{self, Level, Provenance};
+use infrasim::scenario::limits;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -109,27 +110,42 @@ impl Output {
 
 /// Runs replication `replication` of `config` and writes its folder (`report::write_run`):
 /// with `--output all` the run streams `timeline.csv` into the staging folder as it makes the
-/// rows, so no row is held in memory and the folder still appears whole or not at all.
+/// rows, so no row is held in memory and the folder still appears whole or not at all. A run
+/// cut short for its requests in flight is an error naming the keys that would bound them,
+/// and writes nothing (its staging folder is removed, earlier results stay).
 pub fn run_and_write(
     output: &Output,
     config: &Config,
     replication: u64,
     prov: &Provenance,
 ) -> Result<RunResults, String> {
+    let overloaded =
+        |cut: CutShort| limits::in_flight_error(Path::new(&prov.scenario_file), None, config, &cut);
     if output.dir().is_none() || output.level() < Level::All {
-        let results = Stack::run_with(config, replication, &mut NoRows);
+        let results = Stack::run_with(config, replication, &mut NoRows)
+            .complete()
+            .map_err(overloaded)?;
         output.write(|tmp, level| report::write_run(tmp, &results, prov, level))?;
         return Ok(results);
     }
     let mut done = None;
-    output.write(|tmp, level| {
+    let mut cut = None;
+    let written = output.write(|tmp, level| {
         let mut csv = report::open_timeline(tmp)?;
         let results = Stack::run_with(config, replication, &mut csv);
         report::close_timeline(csv)?;
+        let results = results.complete().map_err(|c| {
+            cut = Some(c);
+            io::Error::other(c.to_string())
+        })?;
         report::write_run(tmp, &results, prov, level)?;
         done = Some(results);
         Ok(())
-    })?;
+    });
+    if let Some(c) = cut {
+        return Err(overloaded(c));
+    }
+    written?;
     done.ok_or_else(|| "error: the run wrote no results".to_string())
 }
 

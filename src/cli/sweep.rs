@@ -136,7 +136,12 @@ pub fn sweep_study(
         args.output.quiet,
         &all_jobs,
         |r: &sweep::RunRow| (r.point, r.rep),
-        |todo, stop, done| sweep::run(&points, todo, stop, done, &keep),
+        |todo, stop, done| {
+            sweep::run(&points, todo, stop, done, &keep).map_err(|o| {
+                let at = point_words(&points[o.point].label, o.rep, reps);
+                limits::in_flight_error(&sc.path, Some(&at), &points[o.point].config, &o.cut)
+            })
+        },
     )?;
     let kept = kept.into_inner().unwrap_or_else(|e| e.into_inner());
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
@@ -423,6 +428,21 @@ fn cdf_per_algorithm(
         })
         .collect();
     (at, series)
+}
+
+/// A point of a sweep and its replication, for messages: `point lb.maxconn=0, replication 2`.
+fn point_words(label: &[(String, String)], rep: u64, reps: u32) -> String {
+    let values: Vec<String> = label.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let point = if values.is_empty() {
+        "the scenario as written".to_string()
+    } else {
+        format!("point {}", values.join(", "))
+    };
+    if reps > 1 {
+        format!("{point}, replication {rep}")
+    } else {
+        point
+    }
 }
 
 fn ci_text(c: Option<&MeanCi>, f: fn(f64) -> String) -> String {

@@ -61,6 +61,14 @@ impl<E: Copy> Calendar<E> {
         self.now = SimTime::ZERO;
     }
 
+    /// Drops every pending event, keeping the clock and the sequence: the run ends at `now`
+    /// (a model that must stop at once, `Stack`'s bound on requests in flight). Callable from
+    /// a handler: the event being handled was already handed out.
+    pub fn clear_pending(&mut self) {
+        self.heap.clear();
+        self.spent_root = false;
+    }
+
     /// The current simulated time: the time of the event being handled.
     #[inline]
     pub fn now(&self) -> SimTime {
@@ -246,6 +254,19 @@ mod tests {
         assert_eq!(cal.len(), 1);
         assert_eq!(cal.pop_until(SimTime(9)), Some('d'));
         assert!(cal.is_empty());
+    }
+
+    #[test]
+    fn clear_pending_keeps_the_clock() {
+        let mut cal = Calendar::new();
+        cal.schedule_at(SimTime(4), 'a');
+        cal.schedule_at(SimTime(6), 'b');
+        assert_eq!(cal.pop_until(SimTime::MAX), Some('a'));
+        // From inside the handler of 'a': nothing else runs, the clock stays at 4.
+        cal.clear_pending();
+        assert!(cal.is_empty());
+        assert_eq!(cal.pop_until(SimTime::MAX), None);
+        assert_eq!(cal.now(), SimTime(4));
     }
 
     #[test]

@@ -265,6 +265,17 @@ impl<'a> Degraded<'a> {
             .collect()
     }
 
+    /// A state's request-level run was cut short for its requests in flight: the state in
+    /// words, its configuration and where its run stopped ([`StateRuns::overflowed`]).
+    pub fn overflowed(&self) -> Option<(String, Config, crate::model::CutShort)> {
+        self.runs.as_ref().and_then(StateRuns::overflowed)
+    }
+
+    /// Whether a state's run was cut short (cheap: asked before every run of the study).
+    pub fn failed(&self) -> bool {
+        self.runs.as_ref().is_some_and(StateRuns::failed)
+    }
+
     /// The fast path's options for `cfg`.
     pub fn options(&self, cfg: &Config) -> Options<'_> {
         Options {

@@ -14,10 +14,10 @@
 //! is that of a state lasting `state_run`.
 
 use crate::engine::SimTime;
-use crate::model::Config;
 use crate::model::degraded::{self, Groups, Penalty, Serving, StatePenalty};
 use crate::model::stack::Stack;
 use crate::model::timeline::NoRows;
+use crate::model::{Config, CutShort};
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +49,10 @@ pub struct StateRuns<'a> {
     cache: Mutex<HashMap<Serving, Arc<Slot>>>,
     /// States expected to be needed, not yet claimed by a thread (see [`StateRuns::expect`]).
     expected: Mutex<VecDeque<(Serving, Arc<Slot>)>>,
+    /// A state's run was cut short for its requests in flight ([`StateRuns::overflowed`]).
+    failed: AtomicBool,
+    /// The first such state in key order, and where its run stopped.
+    overflow: Mutex<Option<(Serving, CutShort)>>,
 }
 
 /// One state's entry in the cache: claimed by the first run that needs it, which measures it.
@@ -89,6 +93,8 @@ impl<'a> StateRuns<'a> {
             slo,
             cache: Mutex::new(HashMap::new()),
             expected: Mutex::new(VecDeque::new()),
+            failed: AtomicBool::new(false),
+            overflow: Mutex::new(None),
         }
     }
 
@@ -184,8 +190,45 @@ impl<'a> StateRuns<'a> {
         measured
     }
 
+    /// Whether a state's run was cut short: the study has no figure for it and must stop.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// The state whose run was cut short for its requests in flight (the first in key order
+    /// if several were), in words, its configuration and where the run stopped.
+    pub fn overflowed(&self) -> Option<(String, Config, CutShort)> {
+        let first = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+        first
+            .as_ref()
+            .map(|(s, cut)| (self.describe(s), self.config(s), *cut))
+    }
+
     fn run(&self, s: &Serving) -> Measured {
+        // No figure for a state once one run was cut short: every request counted failed
+        // until the study stops at its check of `failed` (its runs are not kept, see
+        // cli/montecarlo.rs), and no other state is run meanwhile.
+        let none = Measured {
+            penalty: Penalty {
+                fail: 1.0,
+                late: 0.0,
+            },
+            finished: 0,
+            p50_s: f64::NAN,
+            p99_s: f64::NAN,
+        };
+        if self.failed() {
+            return none;
+        }
         let r = Stack::run_with(&self.config(s), 0, &mut NoRows);
+        if let Some(cut) = r.cut_short {
+            let mut first = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+            if first.as_ref().is_none_or(|(k, _)| s < k) {
+                *first = Some((s.clone(), cut));
+            }
+            self.failed.store(true, Ordering::Relaxed);
+            return none;
+        }
         let finished = r.requests.completed + r.requests.failed;
         let (fail, late) = if finished == 0 {
             (0.0, 0.0)

@@ -8,11 +8,11 @@
 use super::metrics::flatten;
 use super::shard::Shard;
 use crate::model::timeline::NoRows;
-use crate::model::{Config, RunResults, Stack};
+use crate::model::{Config, CutShort, RunResults, Stack};
 use crate::stats::MeanCi;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// One combination of parameter values.
 #[derive(Clone, Debug)]
@@ -58,6 +58,15 @@ pub fn jobs(points: usize, replications: u32, shard: Option<Shard>) -> Vec<(usiz
         .collect()
 }
 
+/// A run of a study cut short for its requests in flight (`RunResults::cut_short`): the
+/// study has no figure for its point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflowed {
+    pub point: usize,
+    pub rep: u64,
+    pub cut: CutShort,
+}
+
 /// Runs the jobs in parallel on the current rayon pool; results come back in job order.
 /// A job not yet started when `stop()` turns true is skipped (interruption); `done` sees
 /// every finished run as it finishes (progress, journal), and `seen` its whole results
@@ -69,13 +78,16 @@ pub fn jobs(points: usize, replications: u32, shard: Option<Shard>) -> Vec<(usiz
 /// runs: in job order, a rate sweep ended on its highest rates, one thread running the last
 /// of them while the other had nothing left (issue 13). The order runs are taken in changes
 /// nothing in them: each depends on its point and replication alone.
+///
+/// A run cut short for its requests in flight is no row: the jobs not yet started are
+/// skipped and the error is the overflowed job first in job order among those that ran.
 pub fn run(
     points: &[Point],
     jobs: &[(usize, u64)],
     stop: &(dyn Fn() -> bool + Sync),
     done: &(dyn Fn(&RunRow) + Sync),
     seen: &(dyn Fn(usize, u64, &RunResults) + Sync),
-) -> Vec<RunRow> {
+) -> Result<Vec<RunRow>, Overflowed> {
     let requests = |&(p, _): &(usize, u64)| {
         let c = &points[p].config;
         c.workload.rate * (c.warmup + c.duration).as_secs_f64()
@@ -88,14 +100,26 @@ pub fn run(
     });
     let next = AtomicUsize::new(0);
     let finished = Mutex::new(Vec::with_capacity(jobs.len()));
+    let overflowed: Mutex<Option<(usize, Overflowed)>> = Mutex::new(None);
+    let failed = AtomicBool::new(false);
     let work = || {
         let mut mine = vec![];
         while let Some(&j) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            if stop() {
+            if stop() || failed.load(Ordering::Relaxed) {
                 continue;
             }
             let (p, rep) = jobs[j];
-            let r = Stack::run_with(&points[p].config, rep, &mut NoRows);
+            let r = match Stack::run_with(&points[p].config, rep, &mut NoRows).complete() {
+                Ok(r) => r,
+                Err(cut) => {
+                    failed.store(true, Ordering::Relaxed);
+                    let mut first = overflowed.lock().unwrap_or_else(|e| e.into_inner());
+                    if first.is_none_or(|(k, _)| j < k) {
+                        *first = Some((j, Overflowed { point: p, rep, cut }));
+                    }
+                    continue;
+                }
+            };
             seen(p, rep, &r);
             let row = RunRow {
                 point: p,
@@ -116,9 +140,12 @@ pub fn run(
         }
         work();
     });
+    if let Some((_, o)) = overflowed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(o);
+    }
     let mut rows = finished.into_inner().unwrap_or_else(|e| e.into_inner());
     rows.sort_unstable_by_key(|&(j, _)| j);
-    rows.into_iter().map(|(_, row)| row).collect()
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
 
 /// Mean and 95% interval of every metric at one point.

@@ -29,5 +29,5 @@ pub mod tls;
 pub mod workload;
 
 pub use config::*;
-pub use results::RunResults;
+pub use results::{CutShort, RunResults};
 pub use stack::Stack;

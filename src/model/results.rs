@@ -74,6 +74,43 @@ pub struct RunResults {
     pub event_log: Vec<super::stack::LogEntry>,
     #[serde(skip)]
     pub timeline_columns: TimelineColumns,
+    /// The run stopped before its end: the requests in flight reached the model's bound
+    /// ([`MAX_IN_FLIGHT`](super::stack::MAX_IN_FLIGHT)). Its figures describe a run that
+    /// never finished and must not be reported as one ([`RunResults::complete`]).
+    #[serde(skip)]
+    pub cut_short: Option<CutShort>,
+}
+
+/// Why and when a run stopped early: its requests in flight reached the bound, because
+/// arrivals outran what the stack serves and nothing bounded the queues in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CutShort {
+    /// Simulated time at which the bound was reached.
+    pub at: crate::engine::SimTime,
+    /// Requests in flight then (the bound).
+    pub in_flight: u64,
+}
+
+impl std::fmt::Display for CutShort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the run was cut short at t = {:.3} s with {} requests in flight, the most a run \
+             may hold",
+            self.at.as_secs_f64(),
+            self.in_flight
+        )
+    }
+}
+
+impl RunResults {
+    /// The results of a run that reached its end, or why it did not.
+    pub fn complete(self) -> Result<RunResults, CutShort> {
+        match self.cut_short {
+            Some(c) => Err(c),
+            None => Ok(self),
+        }
+    }
 }
 
 /// One request class's outcome (measured requests).

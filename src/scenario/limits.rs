@@ -355,6 +355,96 @@ pub fn check_run(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Option<Pr
     ))
 }
 
+/// A limit at or above this many requests bounds nothing a run can hold (an eighth of
+/// [`MAX_IN_FLIGHT`](crate::model::stack::MAX_IN_FLIGHT)): it is named as unbounded.
+const UNBOUNDED_AT: f64 = (crate::model::stack::MAX_IN_FLIGHT / 8) as f64;
+
+/// The keys of `cfg` that leave a queue without a bound a run can reach, each with its value:
+/// what to change when a run of it was cut short for its requests in flight. HAProxy's
+/// frontend `maxconn` bounds everything behind it; without it, a server's queue at HAProxy is
+/// bounded by `maxqueue` or by `timeout queue` (to about rate x timeout), Nginx by its
+/// connections, the application by its backlog.
+pub fn unbounded_keys(cfg: &Config) -> Vec<String> {
+    let rate = crate::model::capacity::analyse(cfg).peak_rate;
+    let mut keys = vec![];
+    if cfg.lb.maxconn == 0 {
+        keys.push("lb.maxconn = 0 (unlimited)".to_string());
+    }
+    let queued_for = rate * cfg.lb.timeout_queue.as_secs_f64();
+    let mut list = |what: &str, servers: Vec<usize>, value: &dyn Fn(usize) -> String| {
+        if servers.is_empty() {
+            return;
+        }
+        let mut names: Vec<String> = servers
+            .iter()
+            .take(3)
+            .map(|&i| format!("servers[{i}].{what} = {}", value(i)))
+            .collect();
+        if servers.len() > 3 {
+            names.push(format!("{} more servers alike", servers.len() - 3));
+        }
+        keys.push(names.join(", "));
+    };
+    let n = cfg.servers.len();
+    let queue: Vec<usize> = (0..n)
+        .filter(|&i| {
+            let s = &cfg.servers[i];
+            s.maxconn > 0 && s.maxqueue == 0 && queued_for >= UNBOUNDED_AT
+        })
+        .collect();
+    let timeout = format_duration(cfg.lb.timeout_queue);
+    list("maxqueue", queue, &|_| {
+        format!("0 (unlimited) with lb.timeout_queue = \"{timeout}\"")
+    });
+    // Requests HAProxy passes straight on (no per-server maxconn) wait in Nginx and the app.
+    let open: Vec<usize> = (0..n).filter(|&i| cfg.servers[i].maxconn == 0).collect();
+    let total = |f: &dyn Fn(usize) -> f64| open.iter().map(|&i| f(i)).sum::<f64>();
+    if total(&|i| f64::from(cfg.servers[i].nginx_max_conns) / 2.0) >= UNBOUNDED_AT {
+        list("nginx_max_conns", open.clone(), &|i| {
+            cfg.servers[i].nginx_max_conns.to_string()
+        });
+    }
+    if total(&|i| f64::from(cfg.servers[i].app_queue)) >= UNBOUNDED_AT {
+        list("app_queue", open.clone(), &|i| {
+            cfg.servers[i].app_queue.to_string()
+        });
+    }
+    if cfg.workload.client_timeout.is_none() {
+        keys.push("workload.client_timeout (unset: clients wait as long as it takes)".into());
+    }
+    keys
+}
+
+/// The error of a run of `cfg` (the scenario file `path`, at `point` of a study if any) cut
+/// short because its requests in flight reached the bound: what happened, the arrival rate
+/// against the capacity, and the keys that would bound the queues.
+pub fn in_flight_error(
+    path: &std::path::Path,
+    point: Option<&str>,
+    cfg: &Config,
+    cut: &crate::model::CutShort,
+) -> String {
+    let cap = crate::model::capacity::analyse(cfg);
+    let keys = unbounded_keys(cfg);
+    let unbounded = if keys.is_empty() {
+        "no single key leaves a queue unbounded here".to_string()
+    } else {
+        format!("unbounded in this scenario: {}", keys.join("; "))
+    };
+    let at = point.map_or(String::new(), |p| format!(" ({p})"));
+    format!(
+        "error: {}{at}: the system is overloaded and nothing bounds its queues: {cut}.\n  \
+         Arrivals reach {:.0} requests/s and the stack serves at most {:.0} (bottleneck: {}), \
+         so requests pile up without end.\n  {unbounded}.\n  Bound the queues (lb.maxconn; \
+         servers' maxconn with maxqueue; lb.timeout_queue; servers' app_queue; \
+         workload.client_timeout with lb.abortonclose) or lower workload.rate.",
+        path.display(),
+        cap.peak_rate,
+        cap.max_rate,
+        cap.bottleneck,
+    )
+}
+
 /// Refuses a Monte Carlo study expected to handle more than [`MAX_EVENTS`] events: each of its
 /// `runs` simulates `horizon` once, and once more per component with that component perfect.
 pub fn check_montecarlo(

@@ -37,7 +37,7 @@ impl Stack {
         if let Some(r) = self.retries.as_mut() {
             r.sent(attempt, client_measured);
         }
-        let id = self.reqs.alloc(Request {
+        let Some(id) = self.reqs.alloc(Request {
             arrived: now,
             since: now,
             work,
@@ -74,7 +74,10 @@ impl Stack {
             attempt,
             client_measured,
             direct: false,
-        });
+        }) else {
+            self.stop_at_bound(cal);
+            return;
+        };
         if measured {
             self.counts.arrived += 1;
             self.counts.classes[work.class as usize][0] += 1;
@@ -97,6 +100,23 @@ impl Stack {
             }
             None => self.fail(now, id, Cause::LbDown),
         }
+    }
+
+    /// Every slot of the slab is in use: the requests in flight reached [`MAX_IN_FLIGHT`], so
+    /// the run stops now. What was pending is dropped (the handler that asked for the slot has
+    /// scheduled nothing after it, and client events waiting for the end of the event are
+    /// dropped too), so the engine finds nothing more to run; `run_with` reports the cut.
+    #[cold]
+    #[inline(never)]
+    fn stop_at_bound(&mut self, cal: &mut Calendar<Ev>) {
+        if self.cut_short.is_none() {
+            self.cut_short = Some(CutShort {
+                at: cal.now(),
+                in_flight: (self.reqs.items.len() - self.reqs.free.len()) as u64,
+            });
+        }
+        cal.clear_pending();
+        self.deferred.clear();
     }
 
     /// One SYN of the client to its LB address: a live HAProxy accepts, a live host whose

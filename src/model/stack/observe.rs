@@ -229,8 +229,22 @@ impl Stack {
     /// The engine runs from one row's time to the next, and the row made at the end of each
     /// stretch goes to the sink between them: the events handled, and so the results, are
     /// those of one uninterrupted run.
+    ///
+    /// A run whose requests in flight reach [`MAX_IN_FLIGHT`] stops there: its results say so
+    /// (`cut_short`, see [`RunResults::complete`]) and no row is made after the cut.
     pub fn run_with(cfg: &Config, replication: u64, sink: &mut dyn TimelineSink) -> RunResults {
+        Self::run_bounded(cfg, replication, sink, MAX_IN_FLIGHT)
+    }
+
+    /// [`Stack::run_with`] with at most `limit` requests in flight (tests use a small one).
+    pub(crate) fn run_bounded(
+        cfg: &Config,
+        replication: u64,
+        sink: &mut dyn TimelineSink,
+        limit: usize,
+    ) -> RunResults {
         let mut model = Stack::new(cfg, replication);
+        model.reqs.limit = limit;
         let mut cal = Calendar::with_capacity(4096);
         model.start(&mut cal);
         sink.columns(&model.timeline_columns());
@@ -240,6 +254,9 @@ impl Stack {
             let mut next = interval;
             while next <= cfg.duration {
                 events += engine::run(&mut model, &mut cal, next);
+                if model.cut_short.is_some() {
+                    break;
+                }
                 if model.obs.fresh {
                     sink.row(&model.obs.row);
                     model.obs.fresh = false;
@@ -250,9 +267,12 @@ impl Stack {
                 next = SimTime::from_nanos(after);
             }
         }
-        events += engine::run(&mut model, &mut cal, cfg.duration);
+        if model.cut_short.is_none() {
+            events += engine::run(&mut model, &mut cal, cfg.duration);
+        }
         model.events = events;
-        model.results(cal.now())
+        let end = model.cut_short.map_or(cal.now(), |c| c.at);
+        model.results(end)
     }
 
     /// Names behind the timeline's per-component columns.
@@ -465,6 +485,7 @@ impl Stack {
             timeline_chart: self.obs.chart.clone(),
             event_log: self.obs.log.clone(),
             timeline_columns: self.timeline_columns(),
+            cut_short: self.cut_short,
         };
         r.story = super::super::story::tell(&r);
         r

@@ -1,0 +1,172 @@
+//! Overloaded stacks whose queues nothing bounds: the run stops when its requests in flight
+//! reach the model's bound (`model::stack::MAX_IN_FLIGHT`) and the command exits 2 with a
+//! message naming the scenario, the rate against the capacity and the keys left unbounded,
+//! instead of growing until an allocation fails (an audit: 2.2 GB and an abort, exit 134).
+//!
+//! One test runs the commands one after another: the peak resident set is read from
+//! `getrusage(RUSAGE_CHILDREN)`, the highest of every child waited for so far (as in
+//! `tests/memory.rs`), so the children must not overlap.
+
+#[path = "common/rss.rs"]
+mod rss;
+use rss::children_peak_kb;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_simulate");
+
+/// A run at the bound holds about 1.1 GB (8.4 million requests of 128 bytes, and their
+/// queue entries); without the bound these commands grew past 4 GB and aborted.
+const MAX_PEAK_KB: i64 = 2_000_000;
+/// Each command reaches the bound in a few seconds in release (more on a slow or busy machine).
+const MAX_SECS: u64 = 90;
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+}
+
+/// Runs `simulate` and returns its stderr after checking that it exited 2 in bounded time
+/// and memory.
+fn overloaded(args: &[&str]) -> String {
+    let t0 = Instant::now();
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run simulate");
+    let took = t0.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        took < Duration::from_secs(MAX_SECS),
+        "{args:?} took {took:?}"
+    );
+    let peak = children_peak_kb();
+    assert!(peak < MAX_PEAK_KB, "{args:?}: peak {peak} KB");
+    assert!(
+        !err.contains("panicked") && !err.contains("memory allocation"),
+        "{err}"
+    );
+    assert!(
+        err.contains("overloaded") && err.contains("requests in flight"),
+        "{err}"
+    );
+    eprintln!("{args:?}: {took:.1?}, peak so far {} MB", peak / 1024);
+    err
+}
+
+#[test]
+fn unbounded_queues_stop_at_the_bound_with_exit_2() {
+    let mm1 = scenario("mm1.toml");
+    let mm1 = mm1.to_str().unwrap();
+    // HAProxy serves one request at a time and queues the rest without a limit or a timeout.
+    let err = overloaded(&[
+        mm1,
+        "--set",
+        "servers[0].maxconn=1",
+        "--set",
+        "workload.rate=1000000",
+        "--set",
+        "duration=10min",
+        "--output",
+        "none",
+        "--quiet",
+    ]);
+    for key in [
+        "mm1.toml",
+        "lb.maxconn = 0",
+        "servers[0].maxqueue = 0",
+        "lb.timeout_queue",
+        "workload.client_timeout",
+        "workload.rate",
+    ] {
+        assert!(err.contains(key), "{key} missing: {err}");
+    }
+    // The scenario bounds its queues (a frontend maxconn of 4096): with it set to 0,
+    // HAProxy's queues grow without end.
+    let distributed = scenario("distributed.toml");
+    let err = overloaded(&[
+        distributed.to_str().unwrap(),
+        "--set",
+        "workload.rate=1000000",
+        "--set",
+        "lb.maxconn=0",
+        "--output",
+        "none",
+        "--quiet",
+    ]);
+    assert!(
+        err.contains("distributed.toml") && err.contains("lb.maxconn = 0"),
+        "{err}"
+    );
+
+    // A results folder is not swapped in for a run cut short, and earlier results stay.
+    let out = std::env::temp_dir().join(format!("infrasim-overload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let err = overloaded(&[
+        mm1,
+        "--set",
+        "servers[0].maxconn=1",
+        "--set",
+        "workload.rate=1000000",
+        "--set",
+        "duration=10min",
+        "--output",
+        "all",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(err.contains("servers[0].maxqueue"), "{err}");
+    assert!(!out.exists(), "{} was written", out.display());
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(&format!("infrasim-overload-{}", std::process::id())))
+        .collect();
+    assert!(left.is_empty(), "staging left behind: {left:?}");
+
+    // A sweep: the point that overflows is named, the other ran.
+    let err = overloaded(&[
+        mm1,
+        "--set",
+        "servers[0].maxconn=1",
+        "--set",
+        "duration=10min",
+        "--sweep",
+        "workload.rate=50,1000000",
+        "--replications",
+        "1",
+        // One run at a time: each thread's run reaches the bound before it sees another's.
+        "--threads",
+        "1",
+        "--output",
+        "none",
+        "--quiet",
+    ]);
+    assert!(err.contains("(point workload.rate=1000000)"), "{err}");
+
+    // The Monte Carlo study's request-level runs of degraded states.
+    let spof = scenario("spof_study.toml");
+    let err = overloaded(&[
+        spof.to_str().unwrap(),
+        "--set",
+        "workload.rate=1000000",
+        "--runs",
+        "200",
+        // One state run at a time: two threads each hold one at the bound (2.2 GB).
+        "--threads",
+        "1",
+        "--output",
+        "none",
+        "--quiet",
+    ]);
+    assert!(
+        err.contains("spof_study.toml") && err.contains("Monte Carlo state run"),
+        "{err}"
+    );
+}
