@@ -556,6 +556,28 @@ fn corpus() -> Vec<Case> {
         &[],
         &["duration", "requests"],
     ));
+    // The mean of the law that follows a page is not a bound (an audit's bombs, which ran for
+    // minutes): users who come back a nanosecond after a failed page, through an LB outage...
+    let outage = "duration = \"2min\"\nwarmup = \"0s\"\n[workload]\n[workload.users]\n\
+                  count = 100\nthink = THINK\npages = 5\nabandon = 1\naway = AWAY\n\
+                  [[faults]]\ntarget = \"lb\"\nkind = \"crash\"\nat = \"30s\"\n";
+    cases.push(case(
+        "cost workload.users.away = 1ns after failed pages",
+        &outage
+            .replace("THINK", "\"exp(10s)\"")
+            .replace("AWAY", "\"det(1ns)\""),
+        &[],
+        &["duration", "workload.users.away"],
+    ));
+    // ... and a think time of mean 1 h that draws under a nanosecond more often than not.
+    cases.push(case(
+        "cost workload.users.think = weibull(shape=0.02, mean=1h)",
+        &outage
+            .replace("THINK", "\"weibull(shape=0.02, mean=1h)\"")
+            .replace("AWAY", "\"1min\""),
+        &[],
+        &["duration", "workload.users.think"],
+    ));
     cases.push(case(
         "--set workload.users.count=2000000",
         &users(ok.0, ok.1, ok.2, ok.3),
@@ -1448,6 +1470,21 @@ fn corpus() -> Vec<Case> {
                 "100000",
             ],
             "events",
+        ),
+        (
+            // Each degraded state is a request-level run of an hour and a quarter at 50,000
+            // requests/s: 10^10 events before the first run of the study.
+            "a Monte Carlo study whose state runs are hours of requests",
+            vec![
+                "--montecarlo",
+                "--runs",
+                "10",
+                "--set",
+                "workload.rate=50000",
+                "--set",
+                "montecarlo.state_run=1h",
+            ],
+            "montecarlo.state_run",
         ),
         (
             "a Monte Carlo study without random faults",
