@@ -1342,6 +1342,26 @@ fn corpus() -> Vec<Case> {
             "sweep.parameters.\"workload.rate\" (line 5)",
         ),
         (
+            "sweep parameter with a trailing space",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, 2], \"workload.rate \" = [3] }\n",
+            "sweep.parameters.\"workload.rate \" (line 5)",
+        ),
+        (
+            "sweep parameter inside another",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, 2], \"workload\" = [{rate=3}] }\n",
+            "sweep.parameters.\"workload\" (line 5): holds `workload.rate`",
+        ),
+        (
+            "sweep parameter sweep.replications",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"sweep.replications\" = [1, 2] }\n",
+            "sweep.parameters.\"sweep.replications\" (line 5)",
+        ),
+        (
+            "sweep parameter montecarlo.runs",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"montecarlo.runs\" = [1, 2] }\n",
+            "sweep.parameters.\"montecarlo.runs\" (line 5)",
+        ),
+        (
             "montecarlo runs 0",
             "duration = \"5s\"\n[workload]\nrate = 3\n[montecarlo]\nruns = 0\n",
             "montecarlo.runs",
@@ -1548,6 +1568,25 @@ fn corpus() -> Vec<Case> {
         (vec!["--shard", "1/2"], "--shard"),
         (vec!["--sweep", "novalues"], "--sweep"),
         (vec!["--sweep", "=1,2"], "--sweep"),
+        // One value swept twice: the points ran the last one and sweep.csv said otherwise.
+        (
+            vec!["--sweep", "workload.rate=1,2", "--sweep", "workload.rate=3"],
+            "--sweep workload.rate=3",
+        ),
+        (
+            vec![
+                "--sweep",
+                "workload.rate=1,2",
+                "--sweep",
+                "workload={rate = 3}",
+            ],
+            "--sweep workload=",
+        ),
+        (
+            vec!["--sweep", "sweep.replications=1,2"],
+            "sweep.replications",
+        ),
+        (vec!["--sweep", "montecarlo.runs=1,2"], "montecarlo.runs"),
         (vec!["--sweep", "workload.rate=1,,2"], "--sweep"),
         (vec!["--set", "noequals"], "--set noequals"),
         (vec!["--set", "a..b=1"], "a..b"),
@@ -1588,6 +1627,15 @@ fn corpus() -> Vec<Case> {
             ..case(format!("args {}", extra.join(" ")), &base, &extra, &[])
         });
     }
+    cases.push(case(
+        "--sweep of a key the file's [sweep] sweeps",
+        &format!("{base}\n[sweep]\nparameters = {{ \"workload.rate\" = [1, 2] }}\n"),
+        &["--sweep", "workload.rate=3"],
+        &[
+            "sweep.parameters.\"workload.rate\" (line",
+            "--sweep workload.rate=3",
+        ],
+    ));
     {
         let mut c = case(
             "--out onto a folder of the user's",
