@@ -556,6 +556,28 @@ fn corpus() -> Vec<Case> {
         &[],
         &["duration", "requests"],
     ));
+    // The mean of the law that follows a page is not a bound (an audit's bombs, which ran for
+    // minutes): users who come back a nanosecond after a failed page, through an LB outage...
+    let outage = "duration = \"2min\"\nwarmup = \"0s\"\n[workload]\n[workload.users]\n\
+                  count = 100\nthink = THINK\npages = 5\nabandon = 1\naway = AWAY\n\
+                  [[faults]]\ntarget = \"lb\"\nkind = \"crash\"\nat = \"30s\"\n";
+    cases.push(case(
+        "cost workload.users.away = 1ns after failed pages",
+        &outage
+            .replace("THINK", "\"exp(10s)\"")
+            .replace("AWAY", "\"det(1ns)\""),
+        &[],
+        &["duration", "workload.users.away"],
+    ));
+    // ... and a think time of mean 1 h that draws under a nanosecond more often than not.
+    cases.push(case(
+        "cost workload.users.think = weibull(shape=0.02, mean=1h)",
+        &outage
+            .replace("THINK", "\"weibull(shape=0.02, mean=1h)\"")
+            .replace("AWAY", "\"1min\""),
+        &[],
+        &["duration", "workload.users.think"],
+    ));
     cases.push(case(
         "--set workload.users.count=2000000",
         &users(ok.0, ok.1, ok.2, ok.3),
@@ -1320,6 +1342,26 @@ fn corpus() -> Vec<Case> {
             "sweep.parameters.\"workload.rate\" (line 5)",
         ),
         (
+            "sweep parameter with a trailing space",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, 2], \"workload.rate \" = [3] }\n",
+            "sweep.parameters.\"workload.rate \" (line 5)",
+        ),
+        (
+            "sweep parameter inside another",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"workload.rate\" = [1, 2], \"workload\" = [{rate=3}] }\n",
+            "sweep.parameters.\"workload\" (line 5): holds `workload.rate`",
+        ),
+        (
+            "sweep parameter sweep.replications",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"sweep.replications\" = [1, 2] }\n",
+            "sweep.parameters.\"sweep.replications\" (line 5)",
+        ),
+        (
+            "sweep parameter montecarlo.runs",
+            "duration = \"5s\"\n[workload]\nrate = 3\n[sweep]\nparameters = { \"montecarlo.runs\" = [1, 2] }\n",
+            "sweep.parameters.\"montecarlo.runs\" (line 5)",
+        ),
+        (
             "montecarlo runs 0",
             "duration = \"5s\"\n[workload]\nrate = 3\n[montecarlo]\nruns = 0\n",
             "montecarlo.runs",
@@ -1450,6 +1492,21 @@ fn corpus() -> Vec<Case> {
             "events",
         ),
         (
+            // Each degraded state is a request-level run of an hour and a quarter at 50,000
+            // requests/s: 10^10 events before the first run of the study.
+            "a Monte Carlo study whose state runs are hours of requests",
+            vec![
+                "--montecarlo",
+                "--runs",
+                "10",
+                "--set",
+                "workload.rate=50000",
+                "--set",
+                "montecarlo.state_run=1h",
+            ],
+            "montecarlo.state_run",
+        ),
+        (
             "a Monte Carlo study without random faults",
             vec!["--montecarlo", "--set", "random_faults.count=0"],
             "random_faults",
@@ -1511,6 +1568,25 @@ fn corpus() -> Vec<Case> {
         (vec!["--shard", "1/2"], "--shard"),
         (vec!["--sweep", "novalues"], "--sweep"),
         (vec!["--sweep", "=1,2"], "--sweep"),
+        // One value swept twice: the points ran the last one and sweep.csv said otherwise.
+        (
+            vec!["--sweep", "workload.rate=1,2", "--sweep", "workload.rate=3"],
+            "--sweep workload.rate=3",
+        ),
+        (
+            vec![
+                "--sweep",
+                "workload.rate=1,2",
+                "--sweep",
+                "workload={rate = 3}",
+            ],
+            "--sweep workload=",
+        ),
+        (
+            vec!["--sweep", "sweep.replications=1,2"],
+            "sweep.replications",
+        ),
+        (vec!["--sweep", "montecarlo.runs=1,2"], "montecarlo.runs"),
         (vec!["--sweep", "workload.rate=1,,2"], "--sweep"),
         (vec!["--set", "noequals"], "--set noequals"),
         (vec!["--set", "a..b=1"], "a..b"),
@@ -1551,6 +1627,15 @@ fn corpus() -> Vec<Case> {
             ..case(format!("args {}", extra.join(" ")), &base, &extra, &[])
         });
     }
+    cases.push(case(
+        "--sweep of a key the file's [sweep] sweeps",
+        &format!("{base}\n[sweep]\nparameters = {{ \"workload.rate\" = [1, 2] }}\n"),
+        &["--sweep", "workload.rate=3"],
+        &[
+            "sweep.parameters.\"workload.rate\" (line",
+            "--sweep workload.rate=3",
+        ],
+    ));
     {
         let mut c = case(
             "--out onto a folder of the user's",

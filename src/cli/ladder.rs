@@ -50,7 +50,8 @@ pub fn ladder(
                 path.display()
             ));
         }
-        limits::check_montecarlo(&sc.config, horizon, n, &|i| sc.fault_key(i))
+        let spec = degraded_spec(&sc)?;
+        limits::check_montecarlo(&sc.config, horizon, n, &spec, &|i| sc.fault_key(i))
             .map_err(|p| sc.error(vec![p]).to_string())?;
         let outages: f64 = limits::expected_failures(&sc.config, horizon).iter().sum();
         check_values(
@@ -58,7 +59,6 @@ pub fn ladder(
             n as u64,
             2 * comps.len() as u64 + 8 + outages.ceil() as u64,
         )?;
-        let spec = degraded_spec(&sc)?;
         plans.push((sc, n, horizon, spec));
     }
     let output = Output::claim(out_args, default_dir("ladder", None))?;

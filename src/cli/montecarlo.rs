@@ -84,14 +84,15 @@ pub fn monte_carlo(
     }
     // The time bound; memory does not grow with the runs (their rows go to disk as they
     // finish, and the summary reads them back), so it bounds nothing else.
-    limits::check_montecarlo(&sc.config, horizon, runs, &|i| sc.fault_key(i))
+    let overload = degraded_spec(sc)?;
+    limits::check_montecarlo(&sc.config, horizon, runs, &overload, &|i| sc.fault_key(i))
         .map_err(|p| sc.error(vec![p]).to_string())?;
     gate.check_metrics(
         |m| (!McSummary::knows(m)).then(String::new),
         &known_metrics(),
     )?;
     let names: Vec<String> = comps.iter().map(|c| c.name.clone()).collect();
-    let degraded = Degraded::new(&sc.config, &degraded_spec(sc)?, slo_latency(&sc.config));
+    let degraded = Degraded::new(&sc.config, &overload, slo_latency(&sc.config));
     let mut record = StudyRecord {
         tool: prov.tool.clone(),
         name: sc.config.name.clone(),

@@ -51,8 +51,10 @@ pub fn run(args: RunArgs) -> Outcome {
                 .collect()
         })
         .unwrap_or_default();
+    let in_file = params.len();
     for s in &args.sweep {
         let p = parse_sweep_arg(s).map_err(|e| format!("error: {e}"))?;
+        check_swept_key(&sc, &params, in_file, s, &p.key)?;
         params.push((p.key, p.values));
     }
     let wants_sweep = !params.is_empty() || args.replications.is_some() || sc.study.sweep.is_some();
@@ -79,6 +81,43 @@ pub fn run(args: RunArgs) -> Outcome {
         }
         Mode::Single => single(&sc, &args, &prov, &gate),
     }
+}
+
+/// Refuses `--sweep arg` (key `key`) when it sweeps no scenario value, or a value that a
+/// parameter before it already sweeps: `params[..in_file]` come from the file's `[sweep]`,
+/// the rest from earlier `--sweep`s. Two overrides of one value leave only the last in
+/// effect, and sweep.csv would label the points with values they did not run.
+fn check_swept_key(
+    sc: &Scenario,
+    params: &[(String, Vec<String>)],
+    in_file: usize,
+    arg: &str,
+    key: &str,
+) -> Result<(), String> {
+    use infrasim::scenario::study::{overlap, unsweepable};
+    if let Some(why) = unsweepable(key) {
+        return Err(format!("error: --sweep {arg}: {why}"));
+    }
+    for (i, (earlier, _)) in params.iter().enumerate() {
+        let Some(how) = overlap(key, earlier) else {
+            continue;
+        };
+        if i < in_file {
+            let problem = scenario::Problem::new(
+                format!("sweep.parameters.\"{earlier}\""),
+                format!(
+                    "is also swept by --sweep {arg} (`{key}` {how} it): sweep each value once, \
+                     in the file or on the command line"
+                ),
+            );
+            return Err(sc.error(vec![problem]).to_string());
+        }
+        return Err(format!(
+            "error: --sweep {arg}: `{key}` {how} `{earlier}`, swept by an earlier --sweep: \
+             sweep each value once"
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses the options that do not apply to `mode`, saying where they do.

@@ -218,33 +218,8 @@ impl<'a> Degraded<'a> {
         let Some(runs) = &self.runs else {
             return vec![];
         };
-        let healthy = runs.groups.healthy(cfg);
-        let mut states = vec![healthy.clone()];
-        // A loss that leaves the pool below k is down, whatever a run of it would say.
-        let serving: u32 = healthy.servers.iter().map(|&c| c as u32).sum();
-        let pool_survives = serving > self.min_servers.max(1);
-        for g in 0..healthy.servers.len() {
-            if healthy.servers[g] > 0 && pool_survives {
-                let mut s = healthy.clone();
-                s.servers[g] -= 1;
-                states.push(s);
-            }
-        }
-        for g in 0..healthy.replicas.len() {
-            if healthy.replicas[g] > 0 {
-                let mut s = healthy.clone();
-                s.replicas[g] -= 1;
-                states.push(s);
-                if cfg.failures.db_failover.automatic {
-                    // The primary lost and a replica of this group promoted in its place.
-                    let mut p = healthy.clone();
-                    p.replicas[g] -= 1;
-                    p.primary = g as u16;
-                    states.push(p);
-                }
-            }
-        }
-        states.dedup();
+        let states =
+            crate::model::degraded::single_loss_states(cfg, &runs.groups, self.min_servers);
         // Measure in parallel: each state is an independent request-level run, and a run of
         // the study waiting for one of them measures another meanwhile.
         runs.expect(&states);

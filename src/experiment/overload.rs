@@ -23,11 +23,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Shortest warm-up of a state run. An overloaded state's queues fill up to their timeouts
-/// (HAProxy's `timeout queue`, the app's backlog) in about timeout / (rho - 1): 70 s for 5 s
-/// at rho = 1.07, so the warm-up is also at least a quarter of the measured window.
-const MIN_WARMUP: SimTime = SimTime::from_secs(30);
-
 /// One state's run.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Measured {
@@ -85,10 +80,7 @@ impl<'a> StateRuns<'a> {
         StateRuns {
             cfg,
             groups: Groups::of(cfg),
-            warmup: cfg
-                .warmup
-                .max(MIN_WARMUP)
-                .max(SimTime(measured.as_nanos() / 4)),
+            warmup: degraded::state_warmup(cfg, measured),
             measured,
             slo,
             cache: Mutex::new(HashMap::new()),

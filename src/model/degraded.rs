@@ -261,6 +261,51 @@ pub struct DegradedSpec {
     pub state_run: Option<crate::engine::SimTime>,
 }
 
+/// Shortest warm-up of a state run. An overloaded state's queues fill up to their timeouts
+/// (HAProxy's `timeout queue`, the app's backlog) in about timeout / (rho - 1): 70 s for 5 s
+/// at rho = 1.07, so the warm-up is also at least a quarter of the measured window.
+pub const MIN_STATE_WARMUP: crate::engine::SimTime = crate::engine::SimTime::from_secs(30);
+
+/// The warm-up of a state run measuring `measured` (`experiment::overload`).
+pub fn state_warmup(cfg: &Config, measured: crate::engine::SimTime) -> crate::engine::SimTime {
+    cfg.warmup
+        .max(MIN_STATE_WARMUP)
+        .max(crate::engine::SimTime(measured.as_nanos() / 4))
+}
+
+/// The states a study measures before its runs: the healthy stack and each single loss (one
+/// server of a group, one replica, a promoted replica as primary). A loss that leaves the
+/// pool below `min_servers` is down whatever a run of it would say, so it is not run.
+pub fn single_loss_states(cfg: &Config, groups: &Groups, min_servers: u32) -> Vec<Serving> {
+    let healthy = groups.healthy(cfg);
+    let mut states = vec![healthy.clone()];
+    let serving: u32 = healthy.servers.iter().map(|&c| c as u32).sum();
+    let pool_survives = serving > min_servers.max(1);
+    for g in 0..healthy.servers.len() {
+        if healthy.servers[g] > 0 && pool_survives {
+            let mut s = healthy.clone();
+            s.servers[g] -= 1;
+            states.push(s);
+        }
+    }
+    for g in 0..healthy.replicas.len() {
+        if healthy.replicas[g] > 0 {
+            let mut s = healthy.clone();
+            s.replicas[g] -= 1;
+            states.push(s);
+            if cfg.failures.db_failover.automatic {
+                // The primary lost and a replica of this group promoted in its place.
+                let mut p = healthy.clone();
+                p.replicas[g] -= 1;
+                p.primary = g as u16;
+                states.push(p);
+            }
+        }
+    }
+    states.dedup();
+    states
+}
+
 /// Requests an automatic state run measures: the failed fraction of an overloaded state
 /// (~5-20%) to about 1% of itself.
 pub const STATE_RUN_REQUESTS: f64 = 200_000.0;

@@ -11,6 +11,7 @@
 
 use crate::dist::{Dist, Sample};
 use crate::engine::SimTime;
+use crate::model::degraded::{self, DegradedSpec, OverloadMode};
 use crate::model::{Config, RatePhase, TargetKind};
 
 use super::duration::format_duration;
@@ -80,16 +81,71 @@ pub fn expected_open_requests(
     }
 }
 
-/// Requests closed-loop users can send over `[0, duration)` at most: a user sends at most one
-/// page per think time (its response times only lower that), so N x requests per page x
-/// duration / mean think.
-pub fn expected_user_requests(u: &crate::model::UsersConfig, duration: SimTime) -> f64 {
-    let z = u.think.mean();
-    if z > 0.0 {
-        u.count as f64 * u.requests as f64 * duration.as_secs_f64() / z
-    } else {
-        0.0 // a think time of mean 0 is refused at its own key
+/// Draws of each law that follows a page when bounding the users' pages
+/// ([`user_pages_bound`]): enough to place the bound within tens of percent, few enough that
+/// a sweep of 100,000 points loads in seconds.
+const USER_LAW_DRAWS: usize = 1024;
+
+/// At most how many pages one closed-loop user can load over `[0, duration)`, and which key
+/// sets the law that binds (`workload.users.think`, or `workload.users.away` when users who
+/// give up can come back sooner than they think).
+///
+/// The mean think time is not enough: a user waits for its page and then for a draw of the
+/// law, and nothing else slows it (an outage answers at once), so a law with mass near zero
+/// lets a user loop at the same instant however long its mean (`weibull(shape=0.02,
+/// mean=1h)` draws under a nanosecond more often than not), and so does a short `away`
+/// after failed pages. The bound is renewal counting: for any `tau`, at most
+/// `duration / tau + 1` of the draws that follow pages can be `tau` or longer, and each draw
+/// is that long with probability at least `1 - q(tau)`, `q` the larger of the two laws'
+/// probabilities of a draw shorter than `tau` (with `abandon`, either can follow a page), so
+/// the expected pages are at most `(duration / tau + 1) / (1 - q(tau))` (Wald's identity).
+/// The smallest over `tau` is taken, with `q` estimated from [`USER_LAW_DRAWS`] draws of
+/// each law (a fixed stream, so the estimate is the same at every load), rounded to the
+/// nanosecond as the run rounds them. For `det(1s)` this is `duration / 1s + 1`, for
+/// `exp(10s)` about 3 times `duration / 10s`.
+pub fn user_pages_bound(u: &crate::model::UsersConfig, duration: SimTime) -> (f64, &'static str) {
+    let draws = |d: &Dist, name: &str| {
+        let mut rng = crate::engine::Rng::new(crate::engine::StreamId::new(0, name, 0));
+        let mut v: Vec<u64> = (0..USER_LAW_DRAWS)
+            .map(|_| d.sample_time(&mut rng).as_nanos())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let think = draws(&u.think, "limits.users.think");
+    let away = match (&u.away, u.abandon > 0.0) {
+        (Some(d), true) => Some(draws(d, "limits.users.away")),
+        _ => None,
+    };
+    let t = duration.as_nanos() as f64;
+    let n = USER_LAW_DRAWS as f64;
+    // The fraction of a law's draws shorter than `tau`.
+    let below = |v: &[u64], tau: u64| v.partition_point(|&x| x < tau) as f64 / n;
+    let bound = |away: Option<&[u64]>| {
+        let mut best = f64::INFINITY;
+        for &tau in think.iter().chain(away.into_iter().flatten()) {
+            let q = below(&think, tau).max(away.map_or(0.0, |a| below(a, tau)));
+            if tau > 0 && q < 1.0 {
+                best = best.min((t / tau as f64 + 1.0) / (1.0 - q));
+            }
+        }
+        best
+    };
+    let alone = bound(None);
+    match away {
+        // The time away binds when it lets users loop faster than their think times do.
+        Some(a) if bound(Some(a.as_slice())) > alone => {
+            (bound(Some(a.as_slice())), "workload.users.away")
+        }
+        _ => (alone, "workload.users.think"),
     }
+}
+
+/// Requests closed-loop users can send over `[0, duration)` at most: N x requests per page x
+/// the pages one user can load ([`user_pages_bound`], which looks at the whole think and away
+/// laws, not only their means).
+pub fn expected_user_requests(u: &crate::model::UsersConfig, duration: SimTime) -> f64 {
+    u.count as f64 * u.requests as f64 * user_pages_bound(u, duration).0
 }
 
 /// Requests a flood (`[workload.flood]`) sends over `[0, duration)`: its rate over the part
@@ -186,12 +242,21 @@ pub fn run_costs(cfg: &Config, fault_key: &dyn Fn(usize) -> String) -> Vec<Cost>
     let requests = expected_open_requests(w.rate, &w.phases, w.shape.as_ref(), d) * retry;
     let per = events_per_request(cfg);
     if let Some(u) = &cfg.workload.users {
-        let n = expected_user_requests(u, d);
+        let (pages, key) = user_pages_bound(u, d);
+        let n = u.count as f64 * u.requests as f64 * pages;
+        let away = match (&u.away, u.abandon > 0.0) {
+            (Some(a), true) => format!(
+                " (or away {} on average after a failed page)",
+                every(SimTime::from_secs_f64(a.mean()))
+            ),
+            _ => String::new(),
+        };
         costs.push(Cost {
-            key: "workload.users.count".into(),
+            key: key.into(),
             what: format!(
-                "at most {n:.3e} requests from {} users thinking {} on average over {} at ~{per:.0} \
-                 events each, and one per page",
+                "at most {n:.3e} requests from {} users thinking {} on average{away} over {}, \
+                 counting the shortest think times the law draws ({pages:.3e} pages per user), \
+                 at ~{per:.0} events each, and one per page",
                 u.count,
                 every(SimTime::from_secs_f64(u.think.mean())),
                 every(d)
@@ -445,12 +510,44 @@ pub fn in_flight_error(
     )
 }
 
+/// Events of the request-level runs of degraded states a Monte Carlo study makes
+/// (`experiment::overload`, `[montecarlo] overload = "runs"`, the default), and how many
+/// states: every state is run once, with the scenario's workload at its base rate and no
+/// faults, for its warm-up and `state_run`, and each such run costs what [`run_costs`] says
+/// of its configuration. The states counted are those the study measures before its runs
+/// (the healthy stack and each single loss, `model::degraded::single_loss_states`); states
+/// with two parts down are run too when a run meets them, rarer when repairs are much
+/// shorter than the times to failure, and not counted. None when states are not run.
+pub fn state_run_events(cfg: &Config, spec: &DegradedSpec) -> Option<(f64, usize)> {
+    if spec.mode != OverloadMode::Runs {
+        return None;
+    }
+    let groups = degraded::Groups::of(cfg);
+    let states = degraded::single_loss_states(cfg, &groups, spec.min_servers(cfg));
+    let measured = spec.state_run(cfg);
+    let warmup = degraded::state_warmup(cfg, measured);
+    let events = states
+        .iter()
+        .map(|s| {
+            let c = degraded::state_config(cfg, &groups, s, warmup, measured);
+            run_costs(&c, &|i| format!("random_faults[{i}]"))
+                .iter()
+                .map(|c| c.events)
+                .sum::<f64>()
+        })
+        .sum();
+    Some((events, states.len()))
+}
+
 /// Refuses a Monte Carlo study expected to handle more than [`MAX_EVENTS`] events: each of its
-/// `runs` simulates `horizon` once, and once more per component with that component perfect.
+/// `runs` simulates `horizon` once, and once more per component with that component perfect;
+/// and the request-level runs of its degraded states ([`state_run_events`]) count against
+/// the same budget.
 pub fn check_montecarlo(
     cfg: &Config,
     horizon: SimTime,
     runs: u32,
+    spec: &DegradedSpec,
     fault_key: &dyn Fn(usize) -> String,
 ) -> Result<(), Problem> {
     let comps: usize = cfg
@@ -474,19 +571,53 @@ pub fn check_montecarlo(
     let Some((_, key, cycle)) = worst else {
         return Ok(());
     };
-    if total <= MAX_EVENTS {
+    let states = state_run_events(cfg, spec);
+    let state_events = states.map_or(0.0, |s| s.0);
+    if total + state_events <= MAX_EVENTS {
         return Ok(());
+    }
+    if let Some((events, n)) = states
+        && events >= total
+    {
+        let measured = spec.state_run(cfg);
+        let warmup = degraded::state_warmup(cfg, measured);
+        // The key the user set, else the rate that made the automatic state run this long.
+        let key = if spec.state_run.is_some() {
+            "montecarlo.state_run"
+        } else {
+            "workload.rate"
+        };
+        return Err(Problem::new(
+            key,
+            format!(
+                "the study runs {n} degraded states (the healthy stack and each single loss) \
+                 request by request, each for a warm-up of {} and a state_run of {} at the \
+                 base rate of {} requests/s: about {events:.1e} events, and {total:.1e} for \
+                 the runs themselves, more than the limit of {MAX_EVENTS:.0e} (about 10 \
+                 minutes of simulation): shorten montecarlo.state_run, lower workload.rate, \
+                 or set montecarlo.overload = \"capacity\" (or \"none\") to judge degraded \
+                 states without running them",
+                every(warmup),
+                every(measured),
+                cfg.workload.rate
+            ),
+        ));
     }
     Err(Problem::new(
         key,
         format!(
             "a failure every {} on average over a horizon of {}, in {runs} runs of {} passes each \
              (one, and one per component with that component perfect), is about {total:.1e} \
-             events, more than the limit of {MAX_EVENTS:.0e}: lengthen the time to failure, \
+             events{}, more than the limit of {MAX_EVENTS:.0e}: lengthen the time to failure, \
              shorten the horizon or run fewer runs",
             every(SimTime::from_secs_f64(cycle)),
             every(horizon),
-            1 + comps
+            1 + comps,
+            if state_events > 0.0 {
+                format!(" (and {state_events:.1e} more for the runs of degraded states)")
+            } else {
+                String::new()
+            }
         ),
     ))
 }
@@ -599,6 +730,41 @@ mod tests {
         assert_eq!(every(SimTime::from_secs(12_600)), "3.5h");
         assert_eq!(every(SimTime::from_nanos(1)), "1ns");
         assert_eq!(every(SimTime::from_secs(2)), "2s");
+    }
+
+    fn users(think: &str, abandon: f64, away: Option<&str>) -> crate::model::UsersConfig {
+        let law = |t: &str| crate::scenario::parse_dist_str(t, std::path::Path::new(".")).unwrap();
+        crate::model::UsersConfig {
+            count: 100,
+            think: law(think),
+            pages: 5,
+            requests: 1,
+            abandon,
+            away: away.map(law),
+        }
+    }
+
+    #[test]
+    fn user_pages_are_bounded_by_the_shortest_draws() {
+        let two_min = SimTime::from_secs(120);
+        // A fixed think time: one page per think time, and the first.
+        let (pages, key) = user_pages_bound(&users("det(1s)", 0.0, None), two_min);
+        assert_eq!((pages, key), (121.0, "workload.users.think"));
+        // Exponential: a few times duration / mean, never below it.
+        let (pages, _) = user_pages_bound(&users("exp(10s)", 0.0, None), two_min);
+        assert!((12.0..60.0).contains(&pages), "{pages}");
+        // A mean of an hour that draws under a nanosecond: the mean says 0.03 pages.
+        let (pages, key) =
+            user_pages_bound(&users("weibull(shape=0.02, mean=1h)", 0.0, None), two_min);
+        assert!(pages > 1e9, "{pages}");
+        assert_eq!(key, "workload.users.think");
+        // Users who give up come back after a nanosecond: the time away binds.
+        let (pages, key) = user_pages_bound(&users("exp(10s)", 1.0, Some("det(1ns)")), two_min);
+        assert!(pages > 1e11, "{pages}");
+        assert_eq!(key, "workload.users.away");
+        // ... unless they never give up.
+        let (pages, _) = user_pages_bound(&users("exp(10s)", 0.0, Some("det(1ns)")), two_min);
+        assert!(pages < 60.0, "{pages}");
     }
 
     #[test]

@@ -69,6 +69,27 @@ pub fn build(sweep: Option<Sweep>, mc: Option<MonteCarlo>) -> Result<StudySpec, 
                 )),
             }
         }
+        let keys: Vec<&str> = parameters.iter().map(|p| p.key.as_str()).collect();
+        for (i, key) in keys.iter().enumerate() {
+            let at = format!("sweep.parameters.\"{key}\"");
+            if key.trim() != *key {
+                // A quoted TOML key is exact text: "workload.rate " is not the key a reader
+                // sees, and sweep.csv's column would carry the space. The command line trims
+                // instead (as --set does), where the spaces come from shell quoting.
+                problems.push(Problem::new(
+                    &at,
+                    "has spaces around the key path: write it without them",
+                ));
+            } else if let Some(why) = unsweepable(key) {
+                problems.push(Problem::new(&at, why));
+            } else if let Some(earlier) = keys[..i].iter().find(|k| overlap(key, k).is_some()) {
+                let why = overlap(key, earlier).unwrap_or_default();
+                problems.push(Problem::new(
+                    &at,
+                    format!("{why} `{earlier}`, also swept here: sweep each value once"),
+                ));
+            }
+        }
         super::sweep_labels::attach(&mut problems, &mut parameters, s.labels);
         spec.sweep = Some(SweepSpec {
             replications,
@@ -123,6 +144,43 @@ pub fn build(sweep: Option<Sweep>, mc: Option<MonteCarlo>) -> Result<StudySpec, 
         Ok(spec)
     } else {
         Err(problems)
+    }
+}
+
+/// Why `key` cannot be swept, if it cannot: `[sweep]` and `[montecarlo]` say how a study
+/// runs, not what a point is, so a point that changes them runs exactly as the others (and
+/// its row in sweep.csv says otherwise).
+pub fn unsweepable(key: &str) -> Option<String> {
+    let path = super::keypath::KeyPath::parse(key).ok()?;
+    match path.0.first() {
+        Some(super::keypath::Seg::Key(k)) if k == "sweep" => Some(format!(
+            "`{key}` is a setting of the sweep, not a scenario value: each point would run \
+             the same (set sweep.replications or --replications once)"
+        )),
+        Some(super::keypath::Seg::Key(k)) if k == "montecarlo" => Some(format!(
+            "`{key}` has no effect on a sweep (its points are request-level runs, not Monte \
+             Carlo studies): each point would run the same"
+        )),
+        _ => None,
+    }
+}
+
+/// How swept key `a` overlaps `b` ("`a` holds `b`"), if it does: the same value (in any spelling the key
+/// paths parse to), or one inside the other (`workload` and `workload.rate`), so that the
+/// later override decides what a point runs and the other's column in sweep.csv is false.
+pub fn overlap(a: &str, b: &str) -> Option<&'static str> {
+    use super::keypath::KeyPath;
+    let (Ok(pa), Ok(pb)) = (KeyPath::parse(a), KeyPath::parse(b)) else {
+        return (a.trim() == b.trim()).then_some("is the same key as");
+    };
+    if pa == pb {
+        Some("is the same key as")
+    } else if pa.is_prefix_of(&pb) {
+        Some("holds")
+    } else if pb.is_prefix_of(&pa) {
+        Some("is inside")
+    } else {
+        None
     }
 }
 
@@ -238,6 +296,50 @@ mod tests {
         assert_eq!(p.values, vec!["roundrobin", "random(2)", "leastconn"]);
         assert!(parse_sweep_arg("novalue").is_err());
         assert!(parse_sweep_arg("a=1,,2").is_err());
+    }
+
+    fn sweep_problems(keys: &[&str]) -> Vec<String> {
+        let mut params = toml::Table::new();
+        for k in keys {
+            params.insert(k.to_string(), toml::Value::Array(vec![1.into(), 2.into()]));
+        }
+        let sweep = Sweep {
+            replications: None,
+            parameters: Some(params),
+            labels: None,
+        };
+        match build(Some(sweep), None) {
+            Ok(_) => vec![],
+            Err(e) => e
+                .iter()
+                .map(|p| format!("{}: {}", p.key, p.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn overlapping_or_idle_sweep_keys_are_refused() {
+        assert!(sweep_problems(&["workload.rate", "lb.algorithm"]).is_empty());
+        let p = sweep_problems(&["workload.rate", "workload.rate "]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("sweep.parameters.\"workload.rate \": has spaces"));
+        let p = sweep_problems(&["workload.rate", "workload"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("workload"), "{p:?}");
+        let p = sweep_problems(&["servers[1].speed", "servers[ 1 ].speed"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("same key"), "{p:?}");
+        for k in ["sweep.replications", "montecarlo.runs"] {
+            let p = sweep_problems(&[k]);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert!(
+                p[0].starts_with(&format!("sweep.parameters.\"{k}\"")),
+                "{p:?}"
+            );
+        }
+        assert_eq!(overlap("workload.rate", "workload"), Some("is inside"));
+        assert_eq!(overlap("workload", "workload.rate"), Some("holds"));
+        assert_eq!(overlap("workload.rate", "workload.rates"), None);
     }
 
     #[test]

@@ -90,12 +90,35 @@ impl Builder<'_> {
                     .map_or(0.0, |u| limits::expected_user_requests(u, d)))
                 * limits::retry_factor(retry.as_ref());
             if expected > MAX_REQUESTS {
+                // Which law lets the users send so much, when they do.
+                let users_law = users
+                    .as_ref()
+                    .map(|u| (u, limits::user_pages_bound(u, d)))
+                    .map_or(String::new(), |(u, (pages, law))| {
+                        if pages.is_finite() {
+                            format!(
+                                " ({} users can load up to {pages:.3e} pages each, as often \
+                                 as {law} allows)",
+                                u.count
+                            )
+                        } else {
+                            format!(
+                                " ({law} draws round to 0 ns: a user whose pages are answered \
+                                 at once, as in an outage, would load pages without end)"
+                            )
+                        }
+                    });
+                let expected = if expected.is_finite() {
+                    format!("about {expected:.3e}")
+                } else {
+                    "unbounded".into()
+                };
                 self.problem(
                     &root("duration"),
                     format!(
-                        "duration × rate gives about {expected:.3e} requests, more than the limit \
-                         of {MAX_REQUESTS:.0e}: shorten the duration or lower the rate (or the \
-                         users or their retries, or lengthen their think time)"
+                        "duration × rate gives {expected} requests, more than the limit \
+                         of {MAX_REQUESTS:.0e}{users_law}: shorten the duration or lower the rate \
+                         (or the users or their retries, or lengthen their think or away time)"
                     ),
                 );
             }
