@@ -285,13 +285,24 @@ fn a_new_run_replaces_the_output_folder_as_a_whole() {
     let out = tmp.join("run");
     let o = quick_run(&out);
     assert!(o.status.success(), "{}", text(&o));
-    // A folder simulate wrote (it holds the marker) with files of an older run in it.
-    fs::write(out.join("stale.csv"), "from an older run\n").unwrap();
+    // A folder simulate wrote (it holds the marker), its files from an older run: one the next
+    // run does not write (`timeline.csv`: the next writes the data only), one edited since
+    // (editing or deleting the tool's own files keeps it the tool's; adding files does not,
+    // tests/output_folders.rs).
+    assert!(out.join("timeline.csv").exists(), "{:?}", names(&out));
     fs::write(out.join("summary.json"), "{ \"old\": true }").unwrap();
-    let o = quick_run(&out);
+    let mut args = vec![
+        "scenarios/mm1.toml",
+        "--set",
+        "duration=5s",
+        "--set",
+        "warmup=1s",
+    ];
+    args.extend(["--output", "summary", "--out", s(&out)]);
+    let o = run(&args);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
-        !out.join("stale.csv").exists(),
+        !out.join("timeline.csv").exists(),
         "a file of the previous results survived: {:?}",
         names(&out)
     );
