@@ -193,18 +193,18 @@ fn foreign_entries(dir: &Path) -> Vec<String> {
     }
 }
 
+/// The first three of `names` for a message, and how many there are when more.
+fn first_names(names: &[String]) -> String {
+    let mut out = names[..names.len().min(3)].join(", ");
+    if names.len() > 3 {
+        out.push_str(&format!(", ... ({} entries)", names.len()));
+    }
+    out
+}
+
 /// The refusal for a marked folder holding `foreign` (not empty).
 fn foreign_message(shown: &str, foreign: &[String]) -> String {
-    let n = foreign.len();
-    let mut names = foreign
-        .iter()
-        .take(3)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if n > 3 {
-        names.push_str(&format!(", ... ({n} entries)"));
-    }
+    let names = first_names(foreign);
     format!(
         "{shown} holds results simulate wrote, and also {names}, which it did not write: \
          replacing the folder would delete them, so it is left alone. Move them out of \
@@ -528,18 +528,10 @@ fn inspect(path: &Path, shown: &str) -> Result<Previous, OutError> {
         })
         .unwrap_or_default();
     names.sort();
-    let n = names.len();
-    names.truncate(3);
-    let more = if n > 3 {
-        format!(", ... ({n} entries)")
-    } else {
-        String::new()
-    };
     Err(refuse(format!(
-        "{shown} is a folder simulate did not write (it holds {}{more} and no {MARKER} \
-         marker), so it is left alone: give the path of a new folder with --out, or move this \
-         one away",
-        names.join(", ")
+        "{shown} is a folder simulate did not write (it holds {} and no {MARKER} marker), so \
+         it is left alone: give the path of a new folder with --out, or move this one away",
+        first_names(&names)
     )))
 }
 

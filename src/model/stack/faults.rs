@@ -539,6 +539,10 @@ impl Stack {
     /// repair. In an active-passive pair only the holder of the floating IP takes traffic: the
     /// passive one's checks (each HAProxy checks on its own) say nothing of what users see.
     pub(super) fn update_server_mitigation(&mut self, now: SimTime) {
+        let vip = match self.cfg.failures.lb_ha {
+            LbHa::ActivePassive { .. } => self.vip,
+            _ => None,
+        };
         for f in 0..self.faults.len() {
             let rec = &self.faults[f];
             let i = match rec.target {
@@ -549,10 +553,6 @@ impl Stack {
                 continue;
             }
             let repaired = rec.end.is_some();
-            let vip = match self.cfg.failures.lb_ha {
-                LbHa::ActivePassive { .. } => self.vip,
-                _ => None,
-            };
             let mut live = (self.lbs.iter().enumerate())
                 .filter(|&(k, lb)| lb.up() && vip.is_none_or(|v| v == k))
                 .map(|(_, lb)| lb)
