@@ -227,6 +227,76 @@ fn a_shard_with_a_wrong_header_or_horizon_is_refused() {
     }
 }
 
+/// A sweep shard's `runs.csv` holding a figure no run writes (NaN, infinite, out of f64's
+/// range: a run writes an undefined figure as an empty field) or a metric's column twice is
+/// refused naming the file, the line and the column, and nothing is written.
+#[test]
+fn a_sweep_shard_with_a_non_finite_figure_or_a_repeated_column_is_refused() {
+    let tmp = Tmp::new("sweep");
+    let sweep = |out: &Path, shard: &str| {
+        run(&[
+            "scenarios/mm1.toml",
+            "--set",
+            "duration=20s",
+            "--set",
+            "warmup=0s",
+            "--sweep",
+            "lb.algorithm=roundrobin,leastconn",
+            "--replications",
+            "2",
+            "--shard",
+            shard,
+            "-q",
+            "--out",
+            s(out),
+        ])
+    };
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
+    for (dir, k) in [(&a, "1/2"), (&b, "2/2")] {
+        let o = sweep(dir, k);
+        assert!(o.status.success(), "shard {k}: {}", text(&o));
+    }
+    let clean = fs::read_to_string(b.join("runs.csv")).unwrap();
+    let header = clean.lines().next().unwrap().to_string();
+    let mut cases: Vec<(String, String)> = ["NaN", "inf", "-inf", "1e999"]
+        .iter()
+        .map(|v| {
+            (
+                with_field(&clean, 2, "latency.mean", v),
+                format!("runs.csv line 2: latency.mean: '{v}' is not a finite number"),
+            )
+        })
+        .collect();
+    // latency.p99's column named latency.p90 (a whole field, not a part of one).
+    let twice = header
+        .split(',')
+        .map(|c| if c == "latency.p99" { "latency.p90" } else { c })
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_ne!(twice, header, "the header names latency.p99");
+    cases.push((
+        clean.replacen(&header, &twice, 1),
+        "runs.csv line 1: column".to_string(),
+    ));
+    // The unchanged shard merges: the refusals are the figures', not the folder's.
+    let good = tmp.join("good");
+    let o = run(&["merge", s(&a), s(&b), "--out", s(&good), "-q"]);
+    assert!(o.status.success(), "unchanged shards: {}", text(&o));
+    for (i, (csv, expected)) in cases.into_iter().enumerate() {
+        let bad = tmp.join(&format!("bad{i}"));
+        fs::create_dir_all(&bad).unwrap();
+        fs::copy(b.join("study.json"), bad.join("study.json")).unwrap();
+        fs::write(bad.join("runs.csv"), csv).unwrap();
+        let out = tmp.join(&format!("merged{i}"));
+        let o = run(&["merge", s(&a), s(&bad), "--out", s(&out), "-q"]);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        let at = format!("{}/{expected}", bad.display());
+        assert!(err.contains(&at), "case {i}: expected {at:?} in: {err}");
+        assert!(!out.exists(), "case {i}: a refused merge writes nothing");
+    }
+}
+
 /// Valid shards merge, in either order, into exactly the files of the unsharded study: the
 /// checks change no output.
 #[test]

@@ -104,7 +104,7 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
         };
         rows.extend(
             files::decode_runs(bytes, keys.len())
-                .map_err(|e| format!("error: {}: {e}", d.display()))?,
+                .map_err(|e| format!("error: {}/{e}", d.display()))?,
         );
     }
     if let Some(r) = rows

@@ -131,6 +131,16 @@ pub fn decode_runs(bytes: &[u8], params: usize) -> io::Result<Vec<RunRow>> {
     if header.len() < first_metric || header[0] != "point" || header[1] != "rep" {
         return Err(bad("runs.csv: unexpected header".into()));
     }
+    // A study writes each metric once: a second column of one name would be averaged twice.
+    if let Some(j) =
+        (first_metric..header.len()).find(|&j| header[first_metric..j].contains(&header[j]))
+    {
+        return Err(bad(format!(
+            "runs.csv line 1: column {}: '{}' is a second column of that name",
+            j + 1,
+            header[j]
+        )));
+    }
     let mut rows = vec![];
     for (i, rec) in rd.records().enumerate() {
         let rec = rec.map_err(|e| bad(format!("runs.csv line {}: {e}", i + 2)))?;
@@ -150,12 +160,18 @@ pub fn decode_runs(bytes: &[u8], params: usize) -> io::Result<Vec<RunRow>> {
             if f.is_empty() {
                 continue;
             }
-            let v: f64 = f.parse().map_err(|_| {
-                bad(format!(
-                    "runs.csv line {}: bad value '{f}' for {key}",
-                    i + 2
-                ))
-            })?;
+            // A run's figures are finite: a study writes an undefined one (a quantile of no
+            // requests) as an empty field, so NaN or inf here is a file simulate did not write.
+            let v: f64 = f
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "runs.csv line {}: {key}: '{f}' is not a finite number",
+                        i + 2
+                    ))
+                })?;
             metrics.push((key.clone(), v));
         }
         rows.push(RunRow {
