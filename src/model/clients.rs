@@ -67,6 +67,8 @@ pub struct Users {
     leave_rng: Rng,
     users: Vec<User>,
     warmup: SimTime,
+    /// The run's end: a think time is counted up to it (see [`Users::answered`]).
+    end: SimTime,
     // ---- measured (pages started at or after the warm-up) ----
     sessions: u64,
     abandoned: u64,
@@ -99,16 +101,23 @@ pub struct UsersReport {
     pub page_availability: f64,
     /// Page response time (start to the last answer), finished pages, failed ones included: R.
     pub page_time: super::results::LatencySummary,
-    /// Mean think time that followed those pages: Z.
+    /// Mean think time that followed those pages, each up to the run's end: Z.
     pub mean_think_s: f64,
     pub max_think_s: f64,
     /// The interactive response time law's prediction N / X - Z, to compare with
-    /// `page_time.mean`.
+    /// `page_time.mean`: never below it, above it by the window's time outside the counted
+    /// cycles (cut by the warm-up, a page in flight at the end) over the pages.
     pub law_response_s: f64,
 }
 
 impl Users {
-    pub fn new(cfg: &UsersConfig, clients: u32, warmup: SimTime, seed: u64, rep: u64) -> Self {
+    pub fn new(
+        cfg: &UsersConfig,
+        clients: u32,
+        (warmup, end): (SimTime, SimTime),
+        seed: u64,
+        rep: u64,
+    ) -> Self {
         Users {
             think: cfg.think.clone(),
             pages: cfg.pages.max(1),
@@ -120,6 +129,7 @@ impl Users {
             leave_rng: Rng::new(StreamId::new(seed, "users.abandon", rep)),
             users: vec![User::default(); cfg.count as usize],
             warmup,
+            end,
             sessions: 0,
             abandoned: 0,
             pages_ok: 0,
@@ -198,6 +208,12 @@ impl Users {
                 self.pages_ok += 1;
             }
             self.page_time.record(now - start);
+            // Only the part of the think before the run's end is in the window: a time away
+            // of hours drawn near the end would otherwise weigh in Z whole, and N/X - Z come
+            // out below R, even negative. Cut so, every counted cycle (page + think) lies in
+            // the window, and N/X - Z = R + (the window's time outside counted cycles) / F:
+            // never below R.
+            let think = think.min(self.end.saturating_sub(now));
             self.think_ns += u128::from(think.as_nanos());
             self.think_max = self.think_max.max(think);
         }
@@ -253,7 +269,7 @@ mod tests {
             abandon: 0.0,
             away: None,
         };
-        Users::new(&cfg, 3, SimTime::ZERO, 1, 0)
+        Users::new(&cfg, 3, (SimTime::ZERO, SimTime::MAX), 1, 0)
     }
 
     #[test]

@@ -1207,7 +1207,7 @@ impl Stack {
                 Box::new(Users::new(
                     u,
                     cfg.workload.clients,
-                    cfg.warmup,
+                    (cfg.warmup, cfg.duration),
                     seed,
                     replication,
                 ))
