@@ -881,6 +881,69 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// Sessions that lasted hours (WebSockets, long downloads) are logged when they end, among
+/// lines of hours later, with their accept date hours before: 3% of a log here, more than the
+/// 1% of stray dates a fit sets aside. They are not strays (their end is among the rest): the
+/// fit keeps them for the times, leaves them out of the rate, and names them; a zeroed clock
+/// beside them is still set aside.
+#[test]
+fn sessions_accepted_hours_before_the_log_are_kept_out_of_the_rate_not_refused() {
+    let d = sandbox("early");
+    let (rate, secs) = (200.0, 30.0);
+    let base = synthetic_log(rate, secs, 10.0, 23);
+    let n = base.lines().count();
+    let mut log = String::new();
+    let mut early = 0;
+    for (k, line) in base.lines().enumerate() {
+        log.push_str(line);
+        log.push('\n');
+        if k % 33 == 0 {
+            // Accepted at 18:00:ss, three hours and a few seconds before it is logged (the
+            // base runs from 21:00:00 for 30 s): a WebSocket, or a 200 download.
+            let sec = early % 60;
+            let ta = 3 * 3_600_000 + (k as i64 * 1_000 * secs as i64) / n as i64 - sec * 1_000;
+            let (status, path) = if early % 2 == 0 {
+                (101, "/ws")
+            } else {
+                (200, "/big.iso")
+            };
+            log.push_str(&format!(
+                "10.0.9.{}:5{early:04} [29/Nov/2025:18:00:{sec:02}.000] fe be/web-01 0/0/0/40/{ta} {status} 0 - - ---- 1/1/1/1/0 0/0 \"GET {path} HTTP/1.1\"\n",
+                early % 200
+            ));
+            early += 1;
+        }
+    }
+    log.push_str("10.0.0.1:5 [01/Jan/1970:00:00:00.000] fe be/web-01 0/0/0/7/7 200 51 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"\n");
+    assert!(
+        early as usize * 100 > n,
+        "more than the 1% of strays: {early} of {n}"
+    );
+    fs::write(d.join("long.log"), &log).unwrap();
+    let o = sim(&d, &["fit", "long.log", "-o", "long.toml"]);
+    let err = ok(&o);
+    assert!(
+        err.contains("long.log line 2: accepted 29/Nov/2025:18:00:00.000, long before the rest")
+            && err.contains(&format!("and {} more", early - 1))
+            && err.contains("accept date 01/Jan/1970:00:00:00.000 is far from the rest"),
+        "{err}"
+    );
+    let report = fs::read_to_string(d.join("long.fit/report.txt")).unwrap();
+    assert!(
+        report.contains(&format!("long sessions     {early} "))
+            && report.contains("dated apart       1 "),
+        "{report}"
+    );
+    // The rate is the base's: the long sessions would have stretched its span to three hours.
+    let t = table(&d.join("long.toml"));
+    let r = t["workload"]["rate"].as_float().unwrap();
+    let tol = 4.0 * (n as f64).sqrt() / secs;
+    assert!((r - rate).abs() < tol, "rate {r} against {rate} ± {tol}");
+    assert!(t["workload"].get("phases").is_none());
+    runs(&d, "long.toml");
+    let _ = fs::remove_dir_all(&d);
+}
+
 #[test]
 fn a_stray_date_is_set_aside_and_a_refused_fit_leaves_the_previous_pair() {
     let d = sandbox("dates");

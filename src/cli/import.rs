@@ -220,6 +220,20 @@ pub fn import(
                         f.dated_apart.len() - 10
                     ));
                 }
+                if let Some((line, date)) = f.early.first() {
+                    print::errln(&format!(
+                        "note: {} line {line}: accepted {date}, long before the rest of the log: a long session, in the times but not in the rate{}",
+                        f.file,
+                        if f.early.len() > 1 {
+                            format!(
+                                " (and {} more, in {fit_dir_name}/report.txt)",
+                                f.early.len() - 1
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ));
+                }
                 print::outln(&fit_summary(f));
             }
             print::outln(&format!(

@@ -59,6 +59,8 @@ pub struct Record {
     /// service time. The termination state cannot tell more tunnels apart: `cD`/`sD` (a
     /// timeout in the data phase) end plain transfers too.
     pub tunnel: bool,
+    /// Accepted long before the rest of the log but logged within it (see [`Log::early`]).
+    pub early: bool,
     /// Its line in the file (1-based), to name it in messages.
     pub line: usize,
     /// Its client address and backend, as indexes into the reader's tables: counted only once
@@ -94,6 +96,12 @@ pub struct Log {
     /// Lines read but set aside because their accept date is far from the rest of the log
     /// (see [`outlying`]), with their number and date, in file order.
     pub dated_apart: Vec<(usize, String)>,
+    /// Lines accepted far before the rest of the log but logged within it, with their number
+    /// and accept date, in file order: sessions that lasted hours (a download, a long poll, a
+    /// WebSocket). HAProxy writes a line when the session ends, so such a line sits among
+    /// lines of hours later. They are real requests, kept for their times, but left out of the
+    /// arrival rate: the log holds only those of that earlier hour that lasted until it began.
+    pub early: Vec<(usize, String)>,
 }
 
 /// How far a line's accept date may lie from the log's middle half before it is set aside: ten
@@ -338,6 +346,7 @@ fn httplog(line: &str, r: &mut Reader) -> Result<(Record, String, String), Strin
             status,
             srv_conn: sc,
             tunnel: is_tunnel(method, status),
+            early: false,
             line: 0,
             client: 0,
             backend: 0,
@@ -421,6 +430,7 @@ fn json(line: &str, r: &mut Reader) -> Result<(Record, String, String), String> 
         status,
         srv_conn: whole(&v, "sc", 0, 1_000_000_000)?.map(|x| x as u32),
         tunnel: is_tunnel(method, status),
+        early: false,
         line: 0,
         client: 0,
         backend: 0,
@@ -542,7 +552,33 @@ pub fn parse(file: &str, text: &str, format: Format) -> Result<Log, IngestError>
 /// or when what is left spans more than [`MAX_SPAN_MS`].
 fn set_aside_dated_apart(file: &str, log: &mut Log) -> Result<(), IngestError> {
     let times: Vec<i64> = log.records.iter().map(|x| x.accept_ms).collect();
-    let apart = outlying(&times);
+    // When HAProxy wrote each line: at the end of the session, `Ta` after its accept
+    // (`%Ta`, "total active time for the HTTP request", configuration.txt 8.4). A line whose
+    // accept date is far before the rest but whose end is among them is a long session, not a
+    // wrong date (a zeroed clock or a corrupt year moves both).
+    let ends: Vec<i64> = log
+        .records
+        .iter()
+        .map(|x| x.accept_ms + i64::from(x.t_active.max(0)))
+        .collect();
+    let mut ended_apart = vec![false; ends.len()];
+    for i in outlying(&ends) {
+        ended_apart[i] = true;
+    }
+    // Outlying dates above the bulk cannot be a session that began early.
+    let median = {
+        let mut sorted = times.clone();
+        sorted.sort_unstable();
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0)
+    };
+    let (apart, early): (Vec<usize>, Vec<usize>) = outlying(&times)
+        .into_iter()
+        .partition(|&i| ended_apart[i] || times[i] > median);
+    for &i in &early {
+        let r = &mut log.records[i];
+        r.early = true;
+        log.early.push((r.line, format_date(r.accept_ms)));
+    }
     let said = |x: &Record| format!("line {} ({})", x.line, format_date(x.accept_ms));
     if apart.len() > (log.records.len() / DATED_APART_SHARE).max(1) {
         let first: Vec<String> = apart
@@ -573,11 +609,9 @@ fn set_aside_dated_apart(file: &str, log: &mut Log) -> Result<(), IngestError> {
         let mut k = keep.iter();
         log.records.retain(|_| *k.next().unwrap_or(&true));
     }
-    let first = log.records.iter().min_by_key(|x| (x.accept_ms, x.line));
-    let last = log
-        .records
-        .iter()
-        .max_by_key(|x| (x.accept_ms, std::cmp::Reverse(x.line)));
+    let arrivals = || log.records.iter().filter(|x| !x.early);
+    let first = arrivals().min_by_key(|x| (x.accept_ms, x.line));
+    let last = arrivals().max_by_key(|x| (x.accept_ms, std::cmp::Reverse(x.line)));
     if let (Some(a), Some(b)) = (first, last)
         && b.accept_ms - a.accept_ms > MAX_SPAN_MS
     {

@@ -102,11 +102,14 @@ pub struct Fit {
     pub examples: Vec<(usize, String)>,
     /// Lines set aside for their accept date (line, date), see [`Log::dated_apart`].
     pub dated_apart: Vec<(usize, String)>,
+    /// Long sessions accepted before the log began (line, date), see [`Log::early`]: in the
+    /// times, not in the arrival rate.
+    pub early: Vec<(usize, String)>,
     pub requests: usize,
     /// Tunnels (`101` upgrades, `CONNECT`s), left out of the service and response times.
     pub tunnels: usize,
     pub backend: String,
-    /// First to last accept, seconds.
+    /// First to last accept of the arrivals (the long sessions of `early` left out), seconds.
     pub span_s: f64,
     pub rate: f64,
     pub interval_s: f64,
@@ -158,18 +161,18 @@ fn interval(span_s: f64) -> f64 {
 /// Fits a read log.
 pub fn fit(file: &str, log: &Log) -> Fit {
     let recs = &log.records;
-    let first = recs.iter().map(|r| r.accept_ms).min().unwrap_or(0);
-    let last = recs.iter().map(|r| r.accept_ms).max().unwrap_or(0);
+    // The arrivals: every request but the long sessions accepted before the log began
+    // ([`Log::early`]), which would stretch its span by hours.
+    let arrivals = || recs.iter().filter(|r| !r.early);
+    let first = arrivals().map(|r| r.accept_ms).min().unwrap_or(0);
+    let last = arrivals().map(|r| r.accept_ms).max().unwrap_or(0);
     let span_s = ((last - first) as f64 / 1000.0).max(0.001);
-    let rate = if recs.len() > 1 {
-        (recs.len() - 1) as f64 / span_s
-    } else {
-        1.0
-    };
+    let n = arrivals().count();
+    let rate = if n > 1 { (n - 1) as f64 / span_s } else { 1.0 };
     let w = interval(span_s);
     let bins = ((span_s / w).floor() as usize).max(1);
     let mut counts = vec![0u64; bins];
-    for r in recs {
+    for r in arrivals() {
         let b = (((r.accept_ms - first) as f64 / 1000.0) / w) as usize;
         if b < bins {
             counts[b] += 1;
@@ -273,6 +276,7 @@ pub fn fit(file: &str, log: &Log) -> Fit {
         malformed: log.malformed,
         examples: log.examples.clone(),
         dated_apart: log.dated_apart.clone(),
+        early: log.early.clone(),
         requests: recs.len(),
         tunnels: recs.iter().filter(|r| r.tunnel).count(),
         backend: log.backend.clone(),
@@ -509,6 +513,13 @@ pub fn apply(f: &Fit, dir: &str, d: &mut Draft) {
         "Fitted from {}: {} requests over {:.0} s ({:.2}/s), {} malformed line(s) and {} dated apart skipped, {} tunnel(s) left out of the service time; service {:.2} ms mean (cv {:.2}), response p50 {:.0} ms p99 {:.0} ms as measured.",
         f.file, f.requests, f.span_s, f.rate, f.malformed, f.dated_apart.len(), f.tunnels, f.service.mean, f.service.cv, f.response.p50, f.response.p99
     ));
+    if !f.early.is_empty() {
+        d.notes.push(format!(
+            "{} long session(s) accepted before the rest of the log (first: line {}) are in the times but not in the rate.",
+            f.early.len(),
+            f.early[0].0
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,16 @@ pub fn text(f: &Fit) -> String {
         o.push_str(&format!("  ... and {} more\n", f.dated_apart.len() - 20));
     }
     o.push_str(&format!(
+        "long sessions     {} (accepted long before the rest of the log, logged within it: in the times, not in the rate)\n",
+        f.early.len()
+    ));
+    for (l, date) in f.early.iter().take(20) {
+        o.push_str(&format!("  line {l}: accepted {date}\n"));
+    }
+    if f.early.len() > 20 {
+        o.push_str(&format!("  ... and {} more\n", f.early.len() - 20));
+    }
+    o.push_str(&format!(
         "tunnels           {} (101 upgrades, CONNECT: their Ta is the tunnel's life, left out of the service and response times)\n",
         f.tunnels
     ));
