@@ -5,6 +5,17 @@
 
 use super::{Fit, quantile};
 
+/// A count of lines, `what` they are, and the first 20 of them (line, date).
+fn dated_lines(o: &mut String, title: &str, what: &str, verb: &str, lines: &[(usize, String)]) {
+    o.push_str(&format!("{title}{} ({what})\n", lines.len()));
+    for (l, date) in lines.iter().take(20) {
+        o.push_str(&format!("  line {l}: {verb}{date}\n"));
+    }
+    if lines.len() > 20 {
+        o.push_str(&format!("  ... and {} more\n", lines.len() - 20));
+    }
+}
+
 /// The text report.
 pub fn text(f: &Fit) -> String {
     let mut o = String::new();
@@ -16,26 +27,20 @@ pub fn text(f: &Fit) -> String {
     for (l, why) in &f.examples {
         o.push_str(&format!("  line {l}: {why}\n"));
     }
-    o.push_str(&format!(
-        "dated apart       {} (set aside: accept date far from the rest of the log)\n",
-        f.dated_apart.len()
-    ));
-    for (l, date) in f.dated_apart.iter().take(20) {
-        o.push_str(&format!("  line {l}: {date}\n"));
-    }
-    if f.dated_apart.len() > 20 {
-        o.push_str(&format!("  ... and {} more\n", f.dated_apart.len() - 20));
-    }
-    o.push_str(&format!(
-        "long sessions     {} (accepted long before the rest of the log, logged within it: in the times, not in the rate)\n",
-        f.early.len()
-    ));
-    for (l, date) in f.early.iter().take(20) {
-        o.push_str(&format!("  line {l}: accepted {date}\n"));
-    }
-    if f.early.len() > 20 {
-        o.push_str(&format!("  ... and {} more\n", f.early.len() - 20));
-    }
+    dated_lines(
+        &mut o,
+        "dated apart       ",
+        "set aside: accept date far from the rest of the log",
+        "",
+        &f.dated_apart,
+    );
+    dated_lines(
+        &mut o,
+        "long sessions     ",
+        "accepted long before the rest of the log, logged within it: in the times, not in the rate",
+        "accepted ",
+        &f.early,
+    );
     o.push_str(&format!(
         "tunnels           {} (101 upgrades, CONNECT: their Ta is the tunnel's life, left out of the service and response times)\n",
         f.tunnels
