@@ -702,6 +702,34 @@ fn a_byte_order_mark_is_refused_naming_line_1() {
     let _ = fs::remove_dir_all(&d);
 }
 
+/// HAProxy server names (letters, digits, `.`, `_`, `-`, `:`: `invalid_char()` in HAProxy's
+/// src/tools.c) that would begin with `-` once mapped: a scenario refuses a name a spreadsheet
+/// reads as a formula in the first cell of `servers.csv`, so the import writes a leading `_`
+/// instead (`:` still becomes `-`) and the scenario loads.
+#[test]
+fn server_names_that_read_as_formulas_are_imported_as_names() {
+    let d = sandbox("formula");
+    let (code, err) = import_text(
+        &d,
+        "formula.cfg",
+        "defaults\n    timeout connect 2s\n    timeout server 10s\n\
+         backend app\n    server -web 127.0.0.1:8001\n    server :x 127.0.0.1:8002\n    \
+         server --y 127.0.0.1:8003\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    runs(&d, "formula.cfg.toml");
+    let t = table(&d.join("formula.cfg.toml"));
+    let names: Vec<&str> = t["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["_web", "_x", "_-y"]);
+    let _ = fs::remove_dir_all(&d);
+}
+
 /// my.cnf as MySQL reads it (MySQL 8.0 manual, "Using Option Files"; mysys/my_default.cc): a
 /// bare boolean is ON, numbers take K/M/G suffixes, `#` after a tab starts a comment, dashes and
 /// underscores are alike, `loose-` is ignored and `skip-` turns a boolean off.
