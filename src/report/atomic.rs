@@ -627,6 +627,20 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// The lock files this process holds (see [`release_locks`]).
+static HELD: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the lock files this process holds, as dropping them would: for an exit that runs
+/// no destructors (`std::process::exit(130)` after Ctrl-C), which would otherwise leave a
+/// stale `.NAME.lock` beside the user's folder until the next run there.
+pub fn release_locks() {
+    if let Ok(mut held) = HELD.lock() {
+        for p in held.drain(..) {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
 /// `.NAME.lock` beside the output folder, locked with `flock` while a run writes the folder.
 /// The holder writes its process id in it and removes it when done (while still holding the
 /// lock, so that a waiting process can tell its lock is stale: see [`Lock::take`]).
@@ -678,6 +692,9 @@ impl Lock {
             }
             let _ = file.set_len(0);
             let _ = file.write_all(std::process::id().to_string().as_bytes());
+            if let Ok(mut held) = HELD.lock() {
+                held.push(path.clone());
+            }
             return Ok(Lock { path, file });
         }
         Err(refuse(format!(
@@ -689,6 +706,9 @@ impl Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
+        if let Ok(mut held) = HELD.lock() {
+            held.retain(|p| *p != self.path);
+        }
         let _ = fs::remove_file(&self.path);
         let _ = self.file.unlock();
     }
