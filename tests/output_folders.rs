@@ -160,6 +160,42 @@ fn a_folder_simulate_did_not_write_is_left_alone() {
 
 // ---- item 2: a file ---------------------------------------------------------------------------------
 
+/// A file written beside the results (`--junit`, the scenario of `import -o` or `fit -o`) in a
+/// folder that does not exist used to be found out only when written: after the whole run or
+/// study (exit 2, the work lost), or by `fit` creating the folder. Each is now refused before
+/// any work, and nothing is created.
+#[test]
+fn a_file_in_a_missing_folder_is_refused_before_any_work() {
+    let tmp = Tmp::new("nofolder");
+    with_mm1(&tmp);
+    let before = snapshot(&tmp.0);
+    let o = run(
+        &tmp.0,
+        &args(
+            QUICK,
+            &["--output", "none", "--junit", "missing/report.xml"],
+        ),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("simulated after"),
+        "refused before running: {}",
+        text(&o)
+    );
+    let import = Path::new(ROOT).join("scenarios/import");
+    let (cfg, log) = (import.join("haproxy.cfg"), import.join("haproxy.log"));
+    for (cmd, input) in [("import", &cfg), ("fit", &log)] {
+        let o = run(
+            &tmp.0,
+            &[cmd, input.to_str().unwrap(), "-o", "missing/x.toml"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", text(&o));
+        assert!(stderr(&o).contains("does not exist"), "{cmd}: {}", text(&o));
+    }
+    assert_eq!(snapshot(&tmp.0), before, "nothing is created");
+}
+
 #[test]
 fn a_file_is_never_turned_into_a_folder() {
     let tmp = Tmp::new("file");

@@ -732,7 +732,9 @@ fn same_file(file: &fs::File, path: &Path) -> bool {
 
 /// Checks that `path` may receive a report file (`--junit`): it does not exist, or it is a
 /// regular file whose first bytes are `start` (a report this tool wrote). A symbolic link is
-/// followed. Returns the path to write.
+/// followed. Returns the path to write. A new file's folder must exist: the claim is made
+/// before any work, and a missing folder found only when the file is written would throw the
+/// work away (a whole study, then exit 2).
 pub fn claim_file(path: &Path, start: &[u8], what: &str) -> Result<PathBuf, OutError> {
     let shown = path.display().to_string();
     let path = normalise(path).ok_or_else(|| {
@@ -749,7 +751,14 @@ pub fn claim_file(path: &Path, start: &[u8], what: &str) -> Result<PathBuf, OutE
         _ => path,
     };
     match fs::symlink_metadata(&path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(refuse(format!(
+                "the folder of {shown}, {}, does not exist (or is not a folder): create it \
+                 first, or give another path for the {what} file",
+                dir.display()
+            ))),
+            _ => Ok(path),
+        },
         Err(e) => Err(refuse(format!("cannot use {shown}: {e}"))),
         Ok(m) if !m.is_file() => Err(refuse(format!(
             "{shown} exists and is not a file: give the path of the {what} file"
