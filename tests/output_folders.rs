@@ -252,6 +252,45 @@ fn dots_are_refused_before_running() {
     assert_eq!(snapshot(&tmp.0), before);
 }
 
+/// `--out=~/runs` (no tilde expansion after `=`) or a quoted `"~/runs"` reaches simulate as is:
+/// it used to make a folder named `~` in the current folder and report "results written to
+/// ~/runs/", as if in the home folder. A path beginning with `~` is now refused before running,
+/// for `--out`, `--junit` and `import -o`; `./~runs` still names such a folder on purpose.
+#[test]
+fn a_tilde_the_shell_did_not_expand_is_refused() {
+    let tmp = Tmp::new("tilde");
+    with_mm1(&tmp);
+    let before = snapshot(&tmp.0);
+    for more in [
+        vec!["--out=~/runs"],
+        vec!["--out", "~"],
+        vec!["--out", "~user/runs"],
+        vec!["--output", "none", "--junit=~/report.xml"],
+    ] {
+        let o = run(&tmp.0, &args(QUICK, &more));
+        assert_eq!(o.status.code(), Some(2), "{more:?}: {}", text(&o));
+        assert!(
+            stderr(&o).contains("only the shell expands"),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("simulated after"),
+            "{more:?} ran first"
+        );
+    }
+    let cfg = Path::new(ROOT).join("scenarios/import/haproxy.cfg");
+    let o = run(&tmp.0, &["import", cfg.to_str().unwrap(), "-o", "~/x.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(snapshot(&tmp.0), before, "no folder named ~ is made");
+    let o = run(
+        &tmp.0,
+        &args(QUICK, &["--output", "summary", "--out", "./~runs"]),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tmp.join("~runs/summary.json").is_file());
+}
+
 // ---- item 4: symbolic links ---------------------------------------------------------------------------
 
 #[test]

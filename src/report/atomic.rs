@@ -283,6 +283,7 @@ impl OutDir {
     /// run is writing; removes what killed runs left beside it.
     pub fn claim(path: &Path) -> Result<OutDir, OutError> {
         let shown = path.display().to_string();
+        unexpanded_tilde(path, &shown)?;
         let path = normalise(path).ok_or_else(|| {
             refuse(format!(
                 "{shown:?} cannot be replaced by a folder of results: give the path of a new \
@@ -465,6 +466,24 @@ fn normalise(path: &Path) -> Option<PathBuf> {
     match out.components().next_back() {
         Some(Component::Normal(_)) => Some(out),
         _ => None,
+    }
+}
+
+/// Refuses a path whose first part begins with `~`: only the shell expands it, and not after
+/// `=` (`--out=~/runs`) nor in quotes, so it reaches simulate as is and would make a folder
+/// named `~` in the current folder, reported as "written to ~/runs/" as if it were the home
+/// folder. `./~runs` still names such a folder on purpose.
+fn unexpanded_tilde(path: &Path, shown: &str) -> Result<(), OutError> {
+    match path.components().next() {
+        Some(Component::Normal(first)) if first.as_encoded_bytes().starts_with(b"~") => {
+            Err(refuse(format!(
+                "{shown} begins with `~`, which only the shell expands (not after `=`, as in \
+                 --out=~/runs, nor in quotes): simulate would make a folder named `~` here. \
+                 Write $HOME/... (or `--out ~/runs`, with a space), or ./{shown} if a folder \
+                 of that name is meant"
+            )))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -737,6 +756,7 @@ fn same_file(file: &fs::File, path: &Path) -> bool {
 /// work away (a whole study, then exit 2).
 pub fn claim_file(path: &Path, start: &[u8], what: &str) -> Result<PathBuf, OutError> {
     let shown = path.display().to_string();
+    unexpanded_tilde(path, &shown)?;
     let path = normalise(path).ok_or_else(|| {
         refuse(format!(
             "{shown:?} is not a file name: give the path of the {what} file"
