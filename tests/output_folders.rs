@@ -252,6 +252,57 @@ fn dots_are_refused_before_running() {
     assert_eq!(snapshot(&tmp.0), before);
 }
 
+/// A scenario without `name` is named after its file, and that name was not checked: `..toml`
+/// named the results `results/.` (the `results` folder itself), a file name holding a newline
+/// or a right-to-left override made such a folder, `=x.toml` a formula in the CSV files. The
+/// file's name must now pass the rules `name` does, or the run is refused before it starts.
+#[test]
+fn a_file_name_that_is_no_scenario_name_is_refused() {
+    let tmp = Tmp::new("stem");
+    let mm1 = fs::read_to_string(Path::new(ROOT).join("scenarios/mm1.toml")).unwrap();
+    let nameless = mm1.replacen("name = \"mm1\"\n", "", 1);
+    assert_ne!(nameless, mm1, "mm1.toml names itself");
+    let files = ["..toml", "nl\nx.toml", "=x.toml", "x\u{202e}y.toml"];
+    for f in files {
+        fs::write(tmp.join(f), &nameless).unwrap();
+    }
+    let before = snapshot(&tmp.0);
+    for f in files {
+        let o = run(
+            &tmp.0,
+            &[
+                f,
+                "--set",
+                "duration=5s",
+                "--set",
+                "warmup=1s",
+                "--output",
+                "summary",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{f:?}: {}", text(&o));
+        assert!(stderr(&o).contains("name"), "{f:?}: {}", text(&o));
+        assert!(stderr(&o).contains("set `name`"), "{f:?}: {}", text(&o));
+    }
+    assert_eq!(snapshot(&tmp.0), before, "no results folder is made");
+    // A usable file name still names the run.
+    fs::write(tmp.join("plain.toml"), &nameless).unwrap();
+    let o = run(
+        &tmp.0,
+        &[
+            "plain.toml",
+            "--set",
+            "duration=5s",
+            "--set",
+            "warmup=1s",
+            "--output",
+            "summary",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tmp.join("results/plain/summary.json").is_file());
+}
+
 /// `--out=~/runs` (no tilde expansion after `=`) or a quoted `"~/runs"` reaches simulate as is:
 /// it used to make a folder named `~` in the current folder and report "results written to
 /// ~/runs/", as if in the home folder. A path beginning with `~` is now refused before running,

@@ -385,6 +385,17 @@ impl Builder<'_> {
 
     fn name(&mut self, key: &KeyPath, v: Option<String>, default: &str) -> String {
         let Some(n) = v else {
+            // The scenario's default name is its file's: a file named `a<newline>b.toml`, `..toml`
+            // or `=x.toml` must not name a folder or a CSV cell any more than `name` may.
+            if let Some(why) = name_problem(default) {
+                self.problem(
+                    key,
+                    format!(
+                        "is not set, so it would be the file's name, which {why}: set `name` in \
+                         the file (or rename it)"
+                    ),
+                );
+            }
             return default.to_string();
         };
         if let Some(why) = name_problem(&n) {
