@@ -169,6 +169,11 @@ fn an_interrupted_study_resumes_to_exactly_the_uninterrupted_result() {
         "the study was really interrupted ({kept} of 300 runs)"
     );
     assert!(!a.exists(), "no output is written for an interrupted study");
+    // Exit 130 runs no destructors: the folder's lock used to stay beside it.
+    assert!(
+        !tmp.join(".a.lock").exists(),
+        "an interrupted study leaves no lock file beside its folder"
+    );
 
     // Resume it, then run it again uninterrupted elsewhere: the outputs must be identical.
     let mut resume = args(&a);

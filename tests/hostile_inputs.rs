@@ -271,7 +271,22 @@ fn bad_values(kind: &str) -> Vec<&'static str> {
         ],
         "enum" => vec!["\"nope\"", "\"\"", "5", "true"],
         "bool" => vec!["\"yes\"", "1"],
-        "name" => vec!["\".\"", "\"..\"", "\"a/b\"", "\"\"", "\"x\\u0001y\"", "5"],
+        // A name that a spreadsheet runs as a formula (CSV injection), or that hides a
+        // right-to-left override or a zero-width space, is refused too.
+        "name" => vec![
+            "\".\"",
+            "\"..\"",
+            "\"a/b\"",
+            "\"\"",
+            "\"x\\u0001y\"",
+            "5",
+            "\"=cmd|' /C calc'!A0\"",
+            "\"+SUM(1,2)\"",
+            "\"-2+3\"",
+            "\"@SUM(A1)\"",
+            "\"web\\u202E10-bew\"",
+            "\"web\\u200B01\"",
+        ],
         _ => unreachable!("kind {kind}"),
     }
 }

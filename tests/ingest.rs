@@ -641,6 +641,95 @@ fn a_line_ending_in_a_backslash_is_refused() {
     let _ = fs::remove_dir_all(&d);
 }
 
+/// A configuration saved with a UTF-8 byte-order mark (Windows editors write one): HAProxy does
+/// not skip it (HAProxy 2.6 on this file: `parsing [bom.cfg:1]: unknown keyword '\u{feff}global'
+/// out of section`), and neither do nginx, keepalived or MySQL. It used to be read as an
+/// unknown directive `\u{feff}global`, listed as "outside any section" with the `global`
+/// section's lines (`maxconn 100` not imported); in nginx.conf and keepalived.conf the first
+/// directive was listed under a name that looks like the real one. Each file is now refused,
+/// naming it and line 1, and nothing is written.
+#[test]
+fn a_byte_order_mark_is_refused_naming_line_1() {
+    let d = sandbox("bom");
+    let cfg = fixture("foobar.cfg");
+    let cfg = cfg.to_str().unwrap();
+    let bom = "\u{feff}";
+    let (code, err) = import_text(
+        &d,
+        "bom.cfg",
+        &format!(
+            "{bom}global\n    maxconn 100\ndefaults\n    timeout connect 2s\n    \
+             timeout server 10s\nbackend app\n    server web1 127.0.0.1:8001\n"
+        ),
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("error: bom.cfg line 1:"), "{err}");
+    assert!(err.contains("byte-order mark"), "{err}");
+    assert!(!d.join("bom.cfg.toml").exists());
+    for (flag, file) in [
+        ("--nginx", "nginx.conf"),
+        ("--keepalived", "keepalived.conf"),
+        ("--mysql", "my.cnf"),
+    ] {
+        let text = fs::read_to_string(fixture(file)).unwrap();
+        let name = format!("bom-{file}");
+        fs::write(d.join(&name), format!("{bom}{text}")).unwrap();
+        let o = sim(&d, &["import", cfg, flag, &name, "-o", "b.toml"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.starts_with(&format!("error: {name} line 1:")), "{err}");
+        assert!(err.contains("byte-order mark"), "{err}");
+        assert!(!d.join("b.toml").exists(), "{flag}");
+    }
+    // `fit --config` reads the configuration the same way.
+    let log = fixture("haproxy.log");
+    let o = sim(
+        &d,
+        &[
+            "fit",
+            log.to_str().unwrap(),
+            "--config",
+            "bom.cfg",
+            "-o",
+            "f.toml",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("bom.cfg line 1:"), "{err}");
+    assert!(!d.join("f.toml").exists() && !d.join("f.fit").exists());
+    let _ = fs::remove_dir_all(&d);
+}
+
+/// HAProxy server names (letters, digits, `.`, `_`, `-`, `:`: `invalid_char()` in HAProxy's
+/// src/tools.c) that would begin with `-` once mapped: a scenario refuses a name a spreadsheet
+/// reads as a formula in the first cell of `servers.csv`, so the import writes a leading `_`
+/// instead (`:` still becomes `-`) and the scenario loads.
+#[test]
+fn server_names_that_read_as_formulas_are_imported_as_names() {
+    let d = sandbox("formula");
+    let (code, err) = import_text(
+        &d,
+        "formula.cfg",
+        "defaults\n    timeout connect 2s\n    timeout server 10s\n\
+         backend app\n    server -web 127.0.0.1:8001\n    server :x 127.0.0.1:8002\n    \
+         server --y 127.0.0.1:8003\n",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    runs(&d, "formula.cfg.toml");
+    let t = table(&d.join("formula.cfg.toml"));
+    let names: Vec<&str> = t["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["_web", "_x", "_-y"]);
+    let _ = fs::remove_dir_all(&d);
+}
+
 /// my.cnf as MySQL reads it (MySQL 8.0 manual, "Using Option Files"; mysys/my_default.cc): a
 /// bare boolean is ON, numbers take K/M/G suffixes, `#` after a tab starts a comment, dashes and
 /// underscores are alike, `loose-` is ignored and `skip-` turns a boolean off.

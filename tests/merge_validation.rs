@@ -297,6 +297,48 @@ fn a_sweep_shard_with_a_non_finite_figure_or_a_repeated_column_is_refused() {
     }
 }
 
+/// A shard given twice (its folder copied aside, `shards/*` catching the copy) used to merge
+/// silently, the first copy's rows kept; shards written by two versions of simulate were
+/// refused as "scenario, overrides, seed or plan differ", none of which did. Now the first is
+/// refused naming both folders and the shard, the second naming the field that differs.
+#[test]
+fn a_shard_given_twice_or_from_another_version_is_refused_saying_so() {
+    let tmp = Tmp::new("twice");
+    let (a, b) = shards(&tmp);
+    let copy = |to: &str, edit: &dyn Fn(String) -> String| {
+        let dir = tmp.join(to);
+        fs::create_dir_all(&dir).unwrap();
+        let json = fs::read_to_string(b.join("study.json")).unwrap();
+        fs::write(dir.join("study.json"), edit(json)).unwrap();
+        fs::copy(b.join("runs.csv"), dir.join("runs.csv")).unwrap();
+        dir
+    };
+    let again = copy("b-copy", &|j| j);
+    let out = tmp.join("merged");
+    let o = run(&["merge", s(&a), s(&b), s(&again), "--out", s(&out), "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("both shard 2/2"), "{err}");
+    assert!(err.contains(s(&b)) && err.contains(s(&again)), "{err}");
+    assert!(!out.exists(), "a refused merge writes nothing");
+
+    let older = copy("b-older", &|j| {
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        let tool = v["tool"].to_string();
+        j.replacen(&tool, "\"infrasim 0.0.1\"", 1)
+    });
+    let o = run(&["merge", s(&a), s(&older), "--out", s(&out), "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tool = \"infrasim 0.0.1\""), "{err}");
+    assert!(err.contains("two versions of simulate"), "{err}");
+    assert!(!out.exists(), "a refused merge writes nothing");
+
+    // The two shards, once each, still merge.
+    let o = run(&["merge", s(&a), s(&b), "--out", s(&out), "-q"]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// Valid shards merge, in either order, into exactly the files of the unsharded study: the
 /// checks change no output.
 #[test]

@@ -160,6 +160,42 @@ fn a_folder_simulate_did_not_write_is_left_alone() {
 
 // ---- item 2: a file ---------------------------------------------------------------------------------
 
+/// A file written beside the results (`--junit`, the scenario of `import -o` or `fit -o`) in a
+/// folder that does not exist used to be found out only when written: after the whole run or
+/// study (exit 2, the work lost), or by `fit` creating the folder. Each is now refused before
+/// any work, and nothing is created.
+#[test]
+fn a_file_in_a_missing_folder_is_refused_before_any_work() {
+    let tmp = Tmp::new("nofolder");
+    with_mm1(&tmp);
+    let before = snapshot(&tmp.0);
+    let o = run(
+        &tmp.0,
+        &args(
+            QUICK,
+            &["--output", "none", "--junit", "missing/report.xml"],
+        ),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("simulated after"),
+        "refused before running: {}",
+        text(&o)
+    );
+    let import = Path::new(ROOT).join("scenarios/import");
+    let (cfg, log) = (import.join("haproxy.cfg"), import.join("haproxy.log"));
+    for (cmd, input) in [("import", &cfg), ("fit", &log)] {
+        let o = run(
+            &tmp.0,
+            &[cmd, input.to_str().unwrap(), "-o", "missing/x.toml"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", text(&o));
+        assert!(stderr(&o).contains("does not exist"), "{cmd}: {}", text(&o));
+    }
+    assert_eq!(snapshot(&tmp.0), before, "nothing is created");
+}
+
 #[test]
 fn a_file_is_never_turned_into_a_folder() {
     let tmp = Tmp::new("file");
@@ -214,6 +250,96 @@ fn dots_are_refused_before_running() {
         assert!(stderr(&o).contains("mm1.toml: name"), "{}", text(&o));
     }
     assert_eq!(snapshot(&tmp.0), before);
+}
+
+/// A scenario without `name` is named after its file, and that name was not checked: `..toml`
+/// named the results `results/.` (the `results` folder itself), a file name holding a newline
+/// or a right-to-left override made such a folder, `=x.toml` a formula in the CSV files. The
+/// file's name must now pass the rules `name` does, or the run is refused before it starts.
+#[test]
+fn a_file_name_that_is_no_scenario_name_is_refused() {
+    let tmp = Tmp::new("stem");
+    let mm1 = fs::read_to_string(Path::new(ROOT).join("scenarios/mm1.toml")).unwrap();
+    let nameless = mm1.replacen("name = \"mm1\"\n", "", 1);
+    assert_ne!(nameless, mm1, "mm1.toml names itself");
+    let files = ["..toml", "nl\nx.toml", "=x.toml", "x\u{202e}y.toml"];
+    for f in files {
+        fs::write(tmp.join(f), &nameless).unwrap();
+    }
+    let before = snapshot(&tmp.0);
+    for f in files {
+        let o = run(
+            &tmp.0,
+            &[
+                f,
+                "--set",
+                "duration=5s",
+                "--set",
+                "warmup=1s",
+                "--output",
+                "summary",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{f:?}: {}", text(&o));
+        assert!(stderr(&o).contains("name"), "{f:?}: {}", text(&o));
+        assert!(stderr(&o).contains("set `name`"), "{f:?}: {}", text(&o));
+    }
+    assert_eq!(snapshot(&tmp.0), before, "no results folder is made");
+    // A usable file name still names the run.
+    fs::write(tmp.join("plain.toml"), &nameless).unwrap();
+    let o = run(
+        &tmp.0,
+        &[
+            "plain.toml",
+            "--set",
+            "duration=5s",
+            "--set",
+            "warmup=1s",
+            "--output",
+            "summary",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tmp.join("results/plain/summary.json").is_file());
+}
+
+/// `--out=~/runs` (no tilde expansion after `=`) or a quoted `"~/runs"` reaches simulate as is:
+/// it used to make a folder named `~` in the current folder and report "results written to
+/// ~/runs/", as if in the home folder. A path beginning with `~` is now refused before running,
+/// for `--out`, `--junit` and `import -o`; `./~runs` still names such a folder on purpose.
+#[test]
+fn a_tilde_the_shell_did_not_expand_is_refused() {
+    let tmp = Tmp::new("tilde");
+    with_mm1(&tmp);
+    let before = snapshot(&tmp.0);
+    for more in [
+        vec!["--out=~/runs"],
+        vec!["--out", "~"],
+        vec!["--out", "~user/runs"],
+        vec!["--output", "none", "--junit=~/report.xml"],
+    ] {
+        let o = run(&tmp.0, &args(QUICK, &more));
+        assert_eq!(o.status.code(), Some(2), "{more:?}: {}", text(&o));
+        assert!(
+            stderr(&o).contains("only the shell expands"),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("simulated after"),
+            "{more:?} ran first"
+        );
+    }
+    let cfg = Path::new(ROOT).join("scenarios/import/haproxy.cfg");
+    let o = run(&tmp.0, &["import", cfg.to_str().unwrap(), "-o", "~/x.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(snapshot(&tmp.0), before, "no folder named ~ is made");
+    let o = run(
+        &tmp.0,
+        &args(QUICK, &["--output", "summary", "--out", "./~runs"]),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(tmp.join("~runs/summary.json").is_file());
 }
 
 // ---- item 4: symbolic links ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ pub fn watch_interrupts() {
         let _ = ctrlc::set_handler(|| {
             if INTERRUPTED.swap(true, Ordering::SeqCst) {
                 // A second Ctrl-C: the user insists.
+                atomic::release_locks();
                 std::process::exit(130);
             }
             print::errln("\ninterrupted: finishing the runs in progress (Ctrl-C again to abort)");
@@ -401,6 +402,7 @@ where
                 jobs.len()
             )),
         }
+        atomic::release_locks();
         std::process::exit(130);
     }
     Ok((journal, done, elapsed))
@@ -526,6 +528,7 @@ where
                 jobs.len()
             )),
         }
+        atomic::release_locks();
         std::process::exit(130);
     }
     Ok((journal, elapsed))

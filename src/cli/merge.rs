@@ -33,6 +33,8 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
     let gate = Gate::new(gate_args)?;
     let mut record: Option<StudyRecord> = None;
     let mut parts: Vec<(PathBuf, Rows)> = vec![];
+    // Each shard's `K/N` and the folder that holds it: one given twice is refused.
+    let mut labels: Vec<(String, &Path)> = vec![];
     for d in dirs {
         let read = |name: &str, limit: u64| {
             input::read_file(&d.join(name), limit)
@@ -40,23 +42,25 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
         };
         let r: StudyRecord = serde_json::from_slice(&read("study.json", MAX_STUDY_JSON)?)
             .map_err(|e| format!("error: {}: {e}", d.join("study.json").display()))?;
-        let same = |a: &StudyRecord, b: &StudyRecord| {
-            StudyRecord {
-                shard: None,
-                ..a.clone()
-            } == StudyRecord {
-                shard: None,
-                ..b.clone()
-            }
-        };
         if let Some(first) = &record
-            && !same(first, &r)
+            && let Some(why) = other_study(first, &r)
         {
             return Err(format!(
-                "error: {} is not a shard of the same study as {} (scenario, overrides, seed or plan differ)",
+                "error: {} is not a shard of the same study as {}: {why}",
                 d.display(),
                 dirs[0].display()
             ));
+        }
+        if let Some(k) = &r.shard {
+            if let Some((_, twice)) = labels.iter().find(|(l, _)| l == k) {
+                return Err(format!(
+                    "error: {} and {} are both shard {k} of the study: give each shard once \
+                     (a copy of a shard's folder, or the same folder twice?)",
+                    twice.display(),
+                    d.display()
+                ));
+            }
+            labels.push((k.clone(), d));
         }
         // A Monte Carlo study's rows are read as a stream, never whole (issue 13).
         let rows = if r.kind == "montecarlo" {
@@ -155,6 +159,50 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
     let ok = finish_sweep(&output, &record, &runs_csv, points, &gate, &name)?;
     print::outln(&output.written());
     Ok(ok)
+}
+
+/// Why `b` is not a shard of the study `a` is a shard of, if it is not: the first field of
+/// their `study.json` that differs (the shard's own `K/N` aside), named with both values, so
+/// that shards of two versions of simulate, or of two seeds, say so.
+fn other_study(a: &StudyRecord, b: &StudyRecord) -> Option<String> {
+    let unsharded = |r: &StudyRecord| StudyRecord {
+        shard: None,
+        ..r.clone()
+    };
+    if unsharded(a) == unsharded(b) {
+        return None;
+    }
+    let value = |r: &StudyRecord| serde_json::to_value(unsharded(r)).unwrap_or_default();
+    let (va, vb) = (value(a), value(b));
+    let (Some(ma), Some(mb)) = (va.as_object(), vb.as_object()) else {
+        return Some("their study.json differ".into());
+    };
+    let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+    let null = serde_json::Value::Null;
+    let key = keys
+        .into_iter()
+        .find(|k| ma.get(*k) != mb.get(*k))
+        .map(String::as_str)
+        .unwrap_or("");
+    let (x, y) = (ma.get(key).unwrap_or(&null), mb.get(key).unwrap_or(&null));
+    let brief = |v: &serde_json::Value| {
+        let t = v.to_string();
+        if t.chars().count() > 80 {
+            t.chars().take(77).collect::<String>() + "..."
+        } else {
+            t
+        }
+    };
+    let hint = if key == "tool" {
+        ": shards written by two versions of simulate do not merge; run every shard with one"
+    } else {
+        ""
+    };
+    Some(format!(
+        "its study.json has {key} = {}, the other's {}{hint}",
+        brief(y),
+        brief(x)
+    ))
 }
 
 /// Checks what a shard's `study.json` asks for before acting on it (the file is an input like

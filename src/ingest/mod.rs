@@ -152,9 +152,10 @@ pub fn build(name: &str, inputs: &Inputs) -> Result<Draft, IngestError> {
 }
 
 /// A server name the scenario accepts (letters, digits, `-`, `_`, `.`; at most 100 characters):
-/// anything else in a HAProxy server name becomes `-`.
+/// anything else in a HAProxy server name becomes `-`, and a leading `-` becomes `_` (a name
+/// may not begin with one: a spreadsheet reads it as a formula, `scenario::build::name_problem`).
 pub fn server_name(n: &str) -> String {
-    let s: String = n
+    let mut s: String = n
         .chars()
         .take(100)
         .map(|c| {
@@ -165,6 +166,9 @@ pub fn server_name(n: &str) -> String {
             }
         })
         .collect();
+    if s.starts_with('-') {
+        s.replace_range(..1, "_");
+    }
     if s.is_empty() || s == "." || s == ".." {
         "server".into()
     } else {

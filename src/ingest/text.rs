@@ -5,7 +5,26 @@ use super::{IngestError, MAX_LINE_BYTES};
 
 /// The lines of `text`, numbered from 1; a line longer than [`MAX_LINE_BYTES`] is an error
 /// naming it (a configuration line that long is not a configuration).
+///
+/// A file that starts with a UTF-8 byte-order mark (U+FEFF, which Windows editors write) is
+/// refused, naming line 1: none of the programs whose files are read here skips it. HAProxy
+/// reads it as part of the first keyword and stops (HAProxy 2.6: `unknown keyword
+/// '\u{feff}global' out of section`; `readcfgfile()` in src/cfgparse.c has no case for it),
+/// nginx and keepalived take it into the first directive's name, and MySQL into the first
+/// option (`Found option without preceding group`). Reading it as they do
+/// would turn line 1 (`global`, a comment) into an unknown directive and silently drop what
+/// follows from its section.
 pub fn lines<'a>(file: &str, text: &'a str) -> Result<Vec<(usize, &'a str)>, IngestError> {
+    if text.starts_with('\u{feff}') {
+        return Err(IngestError::new(
+            file,
+            Some(1),
+            "the file starts with a UTF-8 byte-order mark (bytes EF BB BF), which HAProxy, \
+             nginx, keepalived and MySQL read as part of the first word (HAProxy refuses the \
+             file: `unknown keyword ... out of section`; MySQL: `Found option without \
+             preceding group`): save the file without it",
+        ));
+    }
     let mut out = Vec::new();
     for (i, l) in text.lines().enumerate() {
         if l.len() > MAX_LINE_BYTES {

@@ -283,6 +283,7 @@ impl OutDir {
     /// run is writing; removes what killed runs left beside it.
     pub fn claim(path: &Path) -> Result<OutDir, OutError> {
         let shown = path.display().to_string();
+        unexpanded_tilde(path, &shown)?;
         let path = normalise(path).ok_or_else(|| {
             refuse(format!(
                 "{shown:?} cannot be replaced by a folder of results: give the path of a new \
@@ -468,6 +469,24 @@ fn normalise(path: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Refuses a path whose first part begins with `~`: only the shell expands it, and not after
+/// `=` (`--out=~/runs`) nor in quotes, so it reaches simulate as is and would make a folder
+/// named `~` in the current folder, reported as "written to ~/runs/" as if it were the home
+/// folder. `./~runs` still names such a folder on purpose.
+fn unexpanded_tilde(path: &Path, shown: &str) -> Result<(), OutError> {
+    match path.components().next() {
+        Some(Component::Normal(first)) if first.as_encoded_bytes().starts_with(b"~") => {
+            Err(refuse(format!(
+                "{shown} begins with `~`, which only the shell expands (not after `=`, as in \
+                 --out=~/runs, nor in quotes): simulate would make a folder named `~` here. \
+                 Write $HOME/... (or `--out ~/runs`, with a space), or ./{shown} if a folder \
+                 of that name is meant"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A symbolic link is followed to the folder it names (which must exist).
 fn follow_link(path: &Path, shown: &str) -> Result<PathBuf, OutError> {
     match fs::symlink_metadata(path) {
@@ -627,6 +646,20 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// The lock files this process holds (see [`release_locks`]).
+static HELD: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the lock files this process holds, as dropping them would: for an exit that runs
+/// no destructors (`std::process::exit(130)` after Ctrl-C), which would otherwise leave a
+/// stale `.NAME.lock` beside the user's folder until the next run there.
+pub fn release_locks() {
+    if let Ok(mut held) = HELD.lock() {
+        for p in held.drain(..) {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
 /// `.NAME.lock` beside the output folder, locked with `flock` while a run writes the folder.
 /// The holder writes its process id in it and removes it when done (while still holding the
 /// lock, so that a waiting process can tell its lock is stale: see [`Lock::take`]).
@@ -678,6 +711,9 @@ impl Lock {
             }
             let _ = file.set_len(0);
             let _ = file.write_all(std::process::id().to_string().as_bytes());
+            if let Ok(mut held) = HELD.lock() {
+                held.push(path.clone());
+            }
             return Ok(Lock { path, file });
         }
         Err(refuse(format!(
@@ -689,6 +725,9 @@ impl Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
+        if let Ok(mut held) = HELD.lock() {
+            held.retain(|p| *p != self.path);
+        }
         let _ = fs::remove_file(&self.path);
         let _ = self.file.unlock();
     }
@@ -712,9 +751,12 @@ fn same_file(file: &fs::File, path: &Path) -> bool {
 
 /// Checks that `path` may receive a report file (`--junit`): it does not exist, or it is a
 /// regular file whose first bytes are `start` (a report this tool wrote). A symbolic link is
-/// followed. Returns the path to write.
+/// followed. Returns the path to write. A new file's folder must exist: the claim is made
+/// before any work, and a missing folder found only when the file is written would throw the
+/// work away (a whole study, then exit 2).
 pub fn claim_file(path: &Path, start: &[u8], what: &str) -> Result<PathBuf, OutError> {
     let shown = path.display().to_string();
+    unexpanded_tilde(path, &shown)?;
     let path = normalise(path).ok_or_else(|| {
         refuse(format!(
             "{shown:?} is not a file name: give the path of the {what} file"
@@ -729,7 +771,14 @@ pub fn claim_file(path: &Path, start: &[u8], what: &str) -> Result<PathBuf, OutE
         _ => path,
     };
     match fs::symlink_metadata(&path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(refuse(format!(
+                "the folder of {shown}, {}, does not exist (or is not a folder): create it \
+                 first, or give another path for the {what} file",
+                dir.display()
+            ))),
+            _ => Ok(path),
+        },
         Err(e) => Err(refuse(format!("cannot use {shown}: {e}"))),
         Ok(m) if !m.is_file() => Err(refuse(format!(
             "{shown} exists and is not a file: give the path of the {what} file"

@@ -147,6 +147,13 @@ const TIMELINE_STEPS_SECS: &[u64] = &[
 /// What is wrong with `n` as a name (of a scenario, a component, a request class), if anything:
 /// names become folder and column names, so they hold no path separator and are not `.` or
 /// `..`. Also used on names read back from a result's files (`replay`, `merge`).
+///
+/// Names are also the first cell of CSV rows (`servers.csv`, `classes.csv`, `events.csv`):
+/// one beginning with `=`, `+`, `-` or `@` is a formula to a spreadsheet that opens the file
+/// (CSV injection, OWASP), so it is refused rather than rewritten in the data files. So are
+/// invisible formatting characters (zero-width spaces and joiners, bidirectional overrides
+/// such as U+202E, the byte-order mark): in a folder name or a report they make a name look
+/// like another one.
 pub fn name_problem(n: &str) -> Option<String> {
     let bad = n.trim().is_empty()
         || n.chars()
@@ -154,6 +161,17 @@ pub fn name_problem(n: &str) -> Option<String> {
     if bad {
         Some(format!(
             "must be a non-empty name without `/`, `\\`, `:` or control characters, got {n:?}"
+        ))
+    } else if let Some(c) = n.chars().find(|&c| invisible(c)) {
+        Some(format!(
+            "holds the invisible character U+{:04X}, which makes a name look like another one \
+             in folder names and reports, got {n:?}",
+            c as u32
+        ))
+    } else if n.starts_with(['=', '+', '-', '@']) {
+        Some(format!(
+            "must not begin with `=`, `+`, `-` or `@`: a spreadsheet opening the CSV files \
+             would run it as a formula, got {n:?}"
         ))
     } else if n == "." || n == ".." {
         Some(format!(
@@ -169,6 +187,25 @@ pub fn name_problem(n: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Unicode's invisible formatting characters (general category Cf, and the like): soft
+/// hyphen, Arabic letter mark, Mongolian vowel separator, zero-width space to right-to-left
+/// mark, the bidirectional embeddings and overrides, word joiner to the invisible operators,
+/// the bidirectional isolates and deprecated format controls, the byte-order mark and the
+/// interlinear annotation controls.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{61c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+    )
 }
 
 /// Default name of server `i` (0-based) of `n`: `web-01`, `web-02`, ... (wider past 99).
@@ -348,6 +385,17 @@ impl Builder<'_> {
 
     fn name(&mut self, key: &KeyPath, v: Option<String>, default: &str) -> String {
         let Some(n) = v else {
+            // The scenario's default name is its file's: a file named `a<newline>b.toml`, `..toml`
+            // or `=x.toml` must not name a folder or a CSV cell any more than `name` may.
+            if let Some(why) = name_problem(default) {
+                self.problem(
+                    key,
+                    format!(
+                        "is not set, so it would be the file's name, which {why}: set `name` in \
+                         the file (or rename it)"
+                    ),
+                );
+            }
             return default.to_string();
         };
         if let Some(why) = name_problem(&n) {
