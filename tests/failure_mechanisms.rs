@@ -1159,6 +1159,69 @@ fn server_fault_is_recovered_when_users_are_served_again() {
     }
 }
 
+/// A second fault that starts while the part is already failed, detected and routed around
+/// (web-01's host goes silent while its crashed processes are still down; a replica crashes
+/// again, as `down`, while the first crash keeps it out of the read pool) gives the watchers
+/// nothing new to see: HAProxy holds the server DOWN, the monitor the replica out of the pool.
+/// It is detected as it starts, and recovered then when the earlier fault was (with web-02 to
+/// take over; the replica's readers went to the primary), or with the earlier fault when
+/// nothing took over (one server: when it is marked UP again after both repairs). Would catch:
+/// the later fault reported as never detected and recovered only at its own repair (issue:
+/// `time_to_recover_s` = its whole 10 s though no user felt it).
+#[test]
+fn a_fault_overlapping_a_handled_one_is_detected_and_recovered_at_its_start() {
+    let _r = Report::start("a second fault on a part already failed and handled:");
+    let t0 = SimTime::from_millis(20_012);
+    let first = SimTime::from_secs(63);
+    // Both crash detections are over by then: servers U(0, 2] + 4 s, the replica after
+    // poll_count = 2 polls 5 s apart (at most 10 s).
+    let later = t0 + SimTime::from_secs(30);
+    let second = SimTime::from_secs(10);
+    for (servers, target) in [
+        (2, Target::Server(0)),
+        (1, Target::Server(0)),
+        (2, Target::DbNode(1)),
+    ] {
+        let mut cfg = common::stack(10.0, servers, 1, 1, 0, 120);
+        cfg.failures.scheduled = vec![
+            fault(target, FaultKind::Crash, t0, Some(first)),
+            fault(target, FaultKind::Down, later, Some(second)),
+        ];
+        for r in replicate(&cfg, 4) {
+            let (a, b) = (&r.faults[0], &r.faults[1]);
+            assert!(a.detected_s.unwrap() < secs(later), "run {}: {a:?}", r.run);
+            assert!(
+                (b.detected_s.expect("detected") - secs(later)).abs() < EPS,
+                "run {}: {b:?}",
+                r.run
+            );
+            let recovered = b.recovered_s.expect("recovered");
+            if servers == 1 {
+                // Nobody takes over: both are over when web-01 is marked UP after the repairs.
+                let up = log_time(&r, "server marked UP", "web-01");
+                assert!((recovered - up).abs() < EPS, "run {}: {b:?}", r.run);
+                assert!((a.recovered_s.unwrap() - up).abs() < EPS);
+            } else {
+                assert!(
+                    (recovered - secs(later)).abs() < EPS,
+                    "run {}: {b:?}",
+                    r.run
+                );
+            }
+            if r.run == 0 {
+                log(format!(
+                    "  {} ({servers} server(s)): first detected +{:.3} s; second detected \
+                     +{:.3} s, recovered +{:.3} s",
+                    a.component,
+                    a.time_to_detect_s.unwrap(),
+                    b.time_to_detect_s.unwrap(),
+                    b.time_to_recover_s.unwrap()
+                ));
+            }
+        }
+    }
+}
+
 /// Both servers crash for good at the same instant: nobody is ever served again, so neither
 /// fault is recovered, though both are detected. The first one marked DOWN must not count as
 /// "routed around" because the other is still marked UP: that one is dead too (issue 10:
