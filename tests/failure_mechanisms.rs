@@ -464,6 +464,84 @@ fn server_down_scenario_ranks_load_aware_algorithms_first() {
     }
 }
 
+/// `balance source` with one client address: every request hashes to the same server, which
+/// takes one at a time (`maxconn 1`, zero service times) and crashes for good at T0. No
+/// redispatch; `timeout queue` of an hour. The first request after T0 holds the slot through
+/// its retries (3 x min(timeout connect, 1 s) = 3 s) then fails; the next ones wait in the
+/// dead server's own queue (a hashed request queues on its server). HAProxy hands that queue
+/// to the server as its slots free even once it is marked DOWN (src/queue.c
+/// `process_srv_queue`: only the backend queue needs the server usable, "The <srv> queue is
+/// still considered in this case"), so each queued request takes its turn at retrying and
+/// fails 3 s after the previous one: all of them fail as connect failures, one after the
+/// other, and none waits out `timeout queue`. Arrivals after the mark-down go to the other
+/// server (the only one up: no hashing) and are served at once. Expected: connect failures =
+/// the arrivals from T0 to the mark-down; the total time in system is a serial replay of
+/// them, each starting when the previous fails (or at its arrival). Would catch: a DOWN
+/// server's own queue left to expire (`queue_timeout_503` an hour after each arrival: the
+/// run ends first, and they count as in flight).
+#[test]
+fn a_down_servers_own_queue_is_still_served_as_its_slots_free() {
+    let _r = Report::start("balance source, the hashed server crashes with requests queued on it:");
+    let mut cfg = common::stack(10.0, 2, 0, 0, 0, 240);
+    cfg.lb.algorithm = Algorithm::Source { consistent: false };
+    cfg.lb.timeout_queue = SimTime::from_secs(3600);
+    cfg.workload.clients = 1;
+    for s in &mut cfg.servers {
+        s.maxconn = 1;
+    }
+    let h = &cfg.failures.health;
+    let hold = secs(h.timeout_connect.min(SimTime::from_secs(1))) * f64::from(h.retries);
+    for r in replicate(&cfg.clone(), 1) {
+        // Which server the only address hashes to: the one that took every request.
+        let target = (0..2).find(|&i| r.servers[i].dispatched > 0).unwrap();
+        let mut cfg = cfg.clone();
+        cfg.failures.scheduled = vec![fault(
+            Target::Server(target),
+            FaultKind::Crash,
+            RST_T0,
+            None,
+        )];
+        for r in replicate(&cfg, 4) {
+            let arr = arrivals(&cfg, r.run);
+            check_rebuilt(&r, &arr);
+            let name = &r.servers[target].name;
+            let down = log_time(&r, "server marked DOWN", name);
+            let stuck: Vec<f64> = arr
+                .iter()
+                .map(|(t, _)| secs(*t))
+                .filter(|&t| t >= secs(RST_T0) && t < down)
+                .collect();
+            // Serial replay: each holds the slot `hold` from when it gets it.
+            let mut free = 0.0_f64;
+            let mut expected = 0.0;
+            for &a in &stuck {
+                let end = free.max(a) + hold;
+                expected += end - a;
+                free = end;
+            }
+            assert!(free < secs(cfg.duration), "the replay outlasts the run");
+            assert_eq!(
+                errors(&r, "connect_failed_503"),
+                stuck.len() as u64,
+                "{:?}",
+                nonzero(&r)
+            );
+            assert_eq!(r.requests.failed, stuck.len() as u64, "{:?}", nonzero(&r));
+            assert_eq!(r.requests.in_flight_end, 0);
+            check_sojourn("down server's queue", &r, expected);
+            if r.run == 0 {
+                log(format!(
+                    "  {name} marked DOWN +{:.3} s: {} requests stuck on it fail one by one \
+                     until +{:.1} s, total time in system {expected:.1} s",
+                    down - secs(RST_T0),
+                    stuck.len(),
+                    free - secs(RST_T0)
+                ));
+            }
+        }
+    }
+}
+
 // ---- 2. A silent host: detection by checks that time out (domain.md §1.4) -------------------
 
 const SILENT_T0: SimTime = SimTime(20_050_000_000);
