@@ -542,6 +542,87 @@ fn a_down_servers_own_queue_is_still_served_as_its_slots_free() {
     }
 }
 
+/// `stick on src` with `option persist` and `option redispatch`, one client address, maxconn 1,
+/// zero service times, `timeout queue` 20 s: web-01 holds the session and its host goes silent
+/// for good at T0. The first request after T0 keeps the slot through its connect timeouts
+/// (5 s each, retried at once) until its redispatch: on the last retry, or at the first
+/// timeout after web-01 is marked DOWN; it is then served by web-02, which takes the session.
+/// Meanwhile every arrival goes straight to web-01 (`persist`) and waits in its queue. When
+/// web-01 is marked DOWN HAProxy does not re-balance that queue (`pendconn_redistribute` does
+/// nothing with `option persist`): each request keeps its place and its `timeout queue` from
+/// its arrival; as the slot frees, the oldest takes it, waits one connect timeout, and is
+/// redispatched to web-02 (the server is not running). Expected: a replay of that queue. Would
+/// catch: the queue re-balanced at the mark-down (each request sent straight back to the dead
+/// server's queue by its session, its `timeout queue` restarted: fewer 503s, later).
+#[test]
+fn option_persist_keeps_a_down_servers_queue_in_place() {
+    use infrasim::model::lb::stickiness::{PersistKind, PersistenceConfig};
+    let _r = Report::start(
+        "stick on src, option persist + redispatch, the session's server goes silent:",
+    );
+    let mut cfg = common::stack(10.0, 2, 0, 0, 0, 150);
+    cfg.lb.persistence = Some(PersistenceConfig {
+        kind: PersistKind::Source,
+        persist: true,
+    });
+    cfg.lb.timeout_queue = SimTime::from_secs(20);
+    cfg.workload.clients = 1;
+    cfg.failures.health.redispatch = true;
+    for s in &mut cfg.servers {
+        s.maxconn = 1;
+    }
+    cfg.failures.scheduled = vec![fault(Target::Server(0), FaultKind::Down, RST_T0, None)];
+    let h = &cfg.failures.health;
+    let (tc, tq) = (secs(h.timeout_connect), secs(cfg.lb.timeout_queue));
+    let retries = f64::from(h.retries);
+    for r in replicate(&cfg, 4) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let down = log_time(&r, "server marked DOWN", "web-01");
+        let mut after: Vec<f64> = arr
+            .iter()
+            .map(|(t, _)| secs(*t))
+            .filter(|&t| t >= secs(RST_T0))
+            .collect();
+        let first = after.remove(0);
+        // Its k-th connect timeout (k = 1, 2, ...) ends at first + k x tc; it is redispatched
+        // at the first one after the mark-down, or at the last retry.
+        let moved = (1..)
+            .map(|k| first + k as f64 * tc)
+            .find(|&t| t > down || t >= first + retries * tc - EPS)
+            .unwrap();
+        let queued: Vec<f64> = after.into_iter().filter(|&t| t < moved).collect();
+        let (mut free, mut sojourn, mut expired) = (moved, moved - first, 0u64);
+        for &a in &queued {
+            if a + tq <= free {
+                expired += 1;
+                sojourn += tq;
+            } else {
+                sojourn += free + tc - a;
+                free += tc;
+            }
+        }
+        assert!(free < secs(cfg.duration), "the replay outlasts the run");
+        assert_eq!(
+            errors(&r, "queue_timeout_503"),
+            expired,
+            "{:?}",
+            nonzero(&r)
+        );
+        assert_eq!(r.requests.failed, expired, "{:?}", nonzero(&r));
+        check_sojourn("persist queue", &r, sojourn);
+        if r.run == 0 {
+            log(format!(
+                "  web-01 marked DOWN +{:.3} s, session moved +{:.3} s: {} queued, {expired} \
+                 expire after {tq} s, total time in system {sojourn:.1} s",
+                down - secs(RST_T0),
+                moved - secs(RST_T0),
+                queued.len()
+            ));
+        }
+    }
+}
+
 // ---- 2. A silent host: detection by checks that time out (domain.md §1.4) -------------------
 
 const SILENT_T0: SimTime = SimTime(20_050_000_000);

@@ -505,7 +505,8 @@ impl Stack {
         if t == Transition::MarkedDown {
             self.obs.log(now, &lb, "server marked DOWN", &srv);
             self.mark_detected(now, |t| t == Target::Server(i) || t == Target::App(i));
-            if self.cfg.failures.health.redispatch {
+            let persist = self.cfg.lb.persistence.as_ref().is_some_and(|p| p.persist);
+            if self.cfg.failures.health.redispatch && !persist {
                 self.redispatch_queue(cal, k, i);
             }
             if self.lbs[k].usable == 0 {
@@ -519,7 +520,10 @@ impl Stack {
     }
 
     /// `option redispatch`: requests waiting in a server's queue when it goes DOWN are
-    /// balanced again (HAProxy src/queue.c `pendconn_redistribute`).
+    /// balanced again (HAProxy src/queue.c `pendconn_redistribute`), but not with `option
+    /// persist` as well: `pendconn_redistribute` returns at once when `(options & (PR_O_REDISP
+    /// | PR_O_PERSIST)) != PR_O_REDISP`. They stay in the DOWN server's queue, which it still
+    /// serves as its slots free (`dequeue_one`), each keeping its `timeout queue`.
     fn redispatch_queue(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         let waiting: Vec<(ReqId, u32)> = self.lbs[k].server_q[i].drain(..).collect();
         for (id, epoch) in waiting {
