@@ -464,6 +464,165 @@ fn server_down_scenario_ranks_load_aware_algorithms_first() {
     }
 }
 
+/// `balance source` with one client address: every request hashes to the same server, which
+/// takes one at a time (`maxconn 1`, zero service times) and crashes for good at T0. No
+/// redispatch; `timeout queue` of an hour. The first request after T0 holds the slot through
+/// its retries (3 x min(timeout connect, 1 s) = 3 s) then fails; the next ones wait in the
+/// dead server's own queue (a hashed request queues on its server). HAProxy hands that queue
+/// to the server as its slots free even once it is marked DOWN (src/queue.c
+/// `process_srv_queue`: only the backend queue needs the server usable, "The <srv> queue is
+/// still considered in this case"), so each queued request takes its turn at retrying and
+/// fails 3 s after the previous one: all of them fail as connect failures, one after the
+/// other, and none waits out `timeout queue`. Arrivals after the mark-down go to the other
+/// server (the only one up: no hashing) and are served at once. Expected: connect failures =
+/// the arrivals from T0 to the mark-down; the total time in system is a serial replay of
+/// them, each starting when the previous fails (or at its arrival). Would catch: a DOWN
+/// server's own queue left to expire (`queue_timeout_503` an hour after each arrival: the
+/// run ends first, and they count as in flight).
+#[test]
+fn a_down_servers_own_queue_is_still_served_as_its_slots_free() {
+    let _r = Report::start("balance source, the hashed server crashes with requests queued on it:");
+    let mut cfg = common::stack(10.0, 2, 0, 0, 0, 240);
+    cfg.lb.algorithm = Algorithm::Source { consistent: false };
+    cfg.lb.timeout_queue = SimTime::from_secs(3600);
+    cfg.workload.clients = 1;
+    for s in &mut cfg.servers {
+        s.maxconn = 1;
+    }
+    let h = &cfg.failures.health;
+    let hold = secs(h.timeout_connect.min(SimTime::from_secs(1))) * f64::from(h.retries);
+    for r in replicate(&cfg.clone(), 1) {
+        // Which server the only address hashes to: the one that took every request.
+        let target = (0..2).find(|&i| r.servers[i].dispatched > 0).unwrap();
+        let mut cfg = cfg.clone();
+        cfg.failures.scheduled = vec![fault(
+            Target::Server(target),
+            FaultKind::Crash,
+            RST_T0,
+            None,
+        )];
+        for r in replicate(&cfg, 4) {
+            let arr = arrivals(&cfg, r.run);
+            check_rebuilt(&r, &arr);
+            let name = &r.servers[target].name;
+            let down = log_time(&r, "server marked DOWN", name);
+            let stuck: Vec<f64> = arr
+                .iter()
+                .map(|(t, _)| secs(*t))
+                .filter(|&t| t >= secs(RST_T0) && t < down)
+                .collect();
+            // Serial replay: each holds the slot `hold` from when it gets it.
+            let mut free = 0.0_f64;
+            let mut expected = 0.0;
+            for &a in &stuck {
+                let end = free.max(a) + hold;
+                expected += end - a;
+                free = end;
+            }
+            assert!(free < secs(cfg.duration), "the replay outlasts the run");
+            assert_eq!(
+                errors(&r, "connect_failed_503"),
+                stuck.len() as u64,
+                "{:?}",
+                nonzero(&r)
+            );
+            assert_eq!(r.requests.failed, stuck.len() as u64, "{:?}", nonzero(&r));
+            assert_eq!(r.requests.in_flight_end, 0);
+            check_sojourn("down server's queue", &r, expected);
+            if r.run == 0 {
+                log(format!(
+                    "  {name} marked DOWN +{:.3} s: {} requests stuck on it fail one by one \
+                     until +{:.1} s, total time in system {expected:.1} s",
+                    down - secs(RST_T0),
+                    stuck.len(),
+                    free - secs(RST_T0)
+                ));
+            }
+        }
+    }
+}
+
+/// `stick on src` with `option persist` and `option redispatch`, one client address, maxconn 1,
+/// zero service times, `timeout queue` 20 s: web-01 holds the session and its host goes silent
+/// for good at T0. The first request after T0 keeps the slot through its connect timeouts
+/// (5 s each, retried at once) until its redispatch: on the last retry, or at the first
+/// timeout after web-01 is marked DOWN; it is then served by web-02, which takes the session.
+/// Meanwhile every arrival goes straight to web-01 (`persist`) and waits in its queue. When
+/// web-01 is marked DOWN HAProxy does not re-balance that queue (`pendconn_redistribute` does
+/// nothing with `option persist`): each request keeps its place and its `timeout queue` from
+/// its arrival; as the slot frees, the oldest takes it, waits one connect timeout, and is
+/// redispatched to web-02 (the server is not running). Expected: a replay of that queue. Would
+/// catch: the queue re-balanced at the mark-down (each request sent straight back to the dead
+/// server's queue by its session, its `timeout queue` restarted: fewer 503s, later).
+#[test]
+fn option_persist_keeps_a_down_servers_queue_in_place() {
+    use infrasim::model::lb::stickiness::{PersistKind, PersistenceConfig};
+    let _r = Report::start(
+        "stick on src, option persist + redispatch, the session's server goes silent:",
+    );
+    let mut cfg = common::stack(10.0, 2, 0, 0, 0, 150);
+    cfg.lb.persistence = Some(PersistenceConfig {
+        kind: PersistKind::Source,
+        persist: true,
+    });
+    cfg.lb.timeout_queue = SimTime::from_secs(20);
+    cfg.workload.clients = 1;
+    cfg.failures.health.redispatch = true;
+    for s in &mut cfg.servers {
+        s.maxconn = 1;
+    }
+    cfg.failures.scheduled = vec![fault(Target::Server(0), FaultKind::Down, RST_T0, None)];
+    let h = &cfg.failures.health;
+    let (tc, tq) = (secs(h.timeout_connect), secs(cfg.lb.timeout_queue));
+    let retries = f64::from(h.retries);
+    for r in replicate(&cfg, 4) {
+        let arr = arrivals(&cfg, r.run);
+        check_rebuilt(&r, &arr);
+        let down = log_time(&r, "server marked DOWN", "web-01");
+        let mut after: Vec<f64> = arr
+            .iter()
+            .map(|(t, _)| secs(*t))
+            .filter(|&t| t >= secs(RST_T0))
+            .collect();
+        let first = after.remove(0);
+        // Its k-th connect timeout (k = 1, 2, ...) ends at first + k x tc; it is redispatched
+        // at the first one after the mark-down, or at the last retry.
+        let moved = (1..)
+            .map(|k| first + k as f64 * tc)
+            .find(|&t| t > down || t >= first + retries * tc - EPS)
+            .unwrap();
+        let queued: Vec<f64> = after.into_iter().filter(|&t| t < moved).collect();
+        let (mut free, mut sojourn, mut expired) = (moved, moved - first, 0u64);
+        for &a in &queued {
+            if a + tq <= free {
+                expired += 1;
+                sojourn += tq;
+            } else {
+                sojourn += free + tc - a;
+                free += tc;
+            }
+        }
+        assert!(free < secs(cfg.duration), "the replay outlasts the run");
+        assert_eq!(
+            errors(&r, "queue_timeout_503"),
+            expired,
+            "{:?}",
+            nonzero(&r)
+        );
+        assert_eq!(r.requests.failed, expired, "{:?}", nonzero(&r));
+        check_sojourn("persist queue", &r, sojourn);
+        if r.run == 0 {
+            log(format!(
+                "  web-01 marked DOWN +{:.3} s, session moved +{:.3} s: {} queued, {expired} \
+                 expire after {tq} s, total time in system {sojourn:.1} s",
+                down - secs(RST_T0),
+                moved - secs(RST_T0),
+                queued.len()
+            ));
+        }
+    }
+}
+
 // ---- 2. A silent host: detection by checks that time out (domain.md §1.4) -------------------
 
 const SILENT_T0: SimTime = SimTime(20_050_000_000);
@@ -1153,6 +1312,69 @@ fn server_fault_is_recovered_when_users_are_served_again() {
                 log(format!(
                     "  {servers} server(s), {}: detected +{ttd:.3} s, recovered +{ttr:.3} s",
                     kind.name()
+                ));
+            }
+        }
+    }
+}
+
+/// A second fault that starts while the part is already failed, detected and routed around
+/// (web-01's host goes silent while its crashed processes are still down; a replica crashes
+/// again, as `down`, while the first crash keeps it out of the read pool) gives the watchers
+/// nothing new to see: HAProxy holds the server DOWN, the monitor the replica out of the pool.
+/// It is detected as it starts, and recovered then when the earlier fault was (with web-02 to
+/// take over; the replica's readers went to the primary), or with the earlier fault when
+/// nothing took over (one server: when it is marked UP again after both repairs). Would catch:
+/// the later fault reported as never detected and recovered only at its own repair (issue:
+/// `time_to_recover_s` = its whole 10 s though no user felt it).
+#[test]
+fn a_fault_overlapping_a_handled_one_is_detected_and_recovered_at_its_start() {
+    let _r = Report::start("a second fault on a part already failed and handled:");
+    let t0 = SimTime::from_millis(20_012);
+    let first = SimTime::from_secs(63);
+    // Both crash detections are over by then: servers U(0, 2] + 4 s, the replica after
+    // poll_count = 2 polls 5 s apart (at most 10 s).
+    let later = t0 + SimTime::from_secs(30);
+    let second = SimTime::from_secs(10);
+    for (servers, target) in [
+        (2, Target::Server(0)),
+        (1, Target::Server(0)),
+        (2, Target::DbNode(1)),
+    ] {
+        let mut cfg = common::stack(10.0, servers, 1, 1, 0, 120);
+        cfg.failures.scheduled = vec![
+            fault(target, FaultKind::Crash, t0, Some(first)),
+            fault(target, FaultKind::Down, later, Some(second)),
+        ];
+        for r in replicate(&cfg, 4) {
+            let (a, b) = (&r.faults[0], &r.faults[1]);
+            assert!(a.detected_s.unwrap() < secs(later), "run {}: {a:?}", r.run);
+            assert!(
+                (b.detected_s.expect("detected") - secs(later)).abs() < EPS,
+                "run {}: {b:?}",
+                r.run
+            );
+            let recovered = b.recovered_s.expect("recovered");
+            if servers == 1 {
+                // Nobody takes over: both are over when web-01 is marked UP after the repairs.
+                let up = log_time(&r, "server marked UP", "web-01");
+                assert!((recovered - up).abs() < EPS, "run {}: {b:?}", r.run);
+                assert!((a.recovered_s.unwrap() - up).abs() < EPS);
+            } else {
+                assert!(
+                    (recovered - secs(later)).abs() < EPS,
+                    "run {}: {b:?}",
+                    r.run
+                );
+            }
+            if r.run == 0 {
+                log(format!(
+                    "  {} ({servers} server(s)): first detected +{:.3} s; second detected \
+                     +{:.3} s, recovered +{:.3} s",
+                    a.component,
+                    a.time_to_detect_s.unwrap(),
+                    b.time_to_detect_s.unwrap(),
+                    b.time_to_recover_s.unwrap()
                 ));
             }
         }

@@ -210,6 +210,56 @@ impl Stack {
         let what = Self::fault_words(rec.target, rec.kind);
         self.obs.log(now, &name, &format!("fault: {what}"), &until);
         self.apply_fault(cal, rec.target, rec.kind, 1);
+        self.already_handled(now, f);
+    }
+
+    /// A fault that starts on a part its watchers already hold as failed (a second fault
+    /// overlapping the first, or a host's fault on a server already marked DOWN) gives them
+    /// nothing new to notice: HAProxy keeps the server DOWN (its checks go on failing with no
+    /// new transition, HAP-SRC src/check.c `set_server_check_status`), the DB monitor keeps the
+    /// node out of the read pool or the primary declared dead. So it is detected as it starts,
+    /// and its users are routed around it already if they were for the earlier fault. Without
+    /// this the later fault counted as never detected and as recovered only at its repair,
+    /// though nobody felt it.
+    fn already_handled(&mut self, now: SimTime, f: usize) {
+        let target = self.faults[f].target;
+        // An earlier fault of `t`, still running, that `pick` says has happened by now.
+        let earlier = |t: Target, pick: fn(&FaultRec) -> Option<SimTime>| {
+            self.faults.iter().enumerate().any(|(g, e)| {
+                g != f
+                    && e.started
+                    && e.end.is_none()
+                    && e.target == t
+                    && pick(e).is_some_and(|at| at <= now)
+            })
+        };
+        // A server is held DOWN by a live LB whatever the fault that made it so.
+        let seen_down = |m: Target| match m {
+            Target::Server(i) | Target::App(i) => {
+                self.lbs.iter().any(|lb| lb.up() && !lb.health[i].is_up())
+            }
+            m => earlier(m, |e| e.detected),
+        };
+        let seen = match target {
+            Target::Host(_) | Target::Rack(_) => {
+                let members = self.cfg.failures.layout.members(target);
+                members.into_iter().any(seen_down)
+            }
+            t => seen_down(t),
+        };
+        let mitigated = match target {
+            Target::Server(_) | Target::App(_) | Target::Host(_) | Target::Rack(_) => false,
+            t => earlier(t, |e| e.mitigated),
+        };
+        if seen {
+            self.faults[f].detected.get_or_insert(now);
+        }
+        if mitigated {
+            self.faults[f].mitigated.get_or_insert(now);
+        }
+        if matches!(target, Target::Server(_) | Target::App(_)) {
+            self.update_server_mitigation(now);
+        }
     }
 
     pub(super) fn on_fault_end(&mut self, cal: &mut Calendar<Ev>, f: usize) {
@@ -455,7 +505,8 @@ impl Stack {
         if t == Transition::MarkedDown {
             self.obs.log(now, &lb, "server marked DOWN", &srv);
             self.mark_detected(now, |t| t == Target::Server(i) || t == Target::App(i));
-            if self.cfg.failures.health.redispatch {
+            let persist = self.cfg.lb.persistence.as_ref().is_some_and(|p| p.persist);
+            if self.cfg.failures.health.redispatch && !persist {
                 self.redispatch_queue(cal, k, i);
             }
             if self.lbs[k].usable == 0 {
@@ -469,7 +520,10 @@ impl Stack {
     }
 
     /// `option redispatch`: requests waiting in a server's queue when it goes DOWN are
-    /// balanced again (HAProxy src/queue.c `pendconn_redistribute`).
+    /// balanced again (HAProxy src/queue.c `pendconn_redistribute`), but not with `option
+    /// persist` as well: `pendconn_redistribute` returns at once when `(options & (PR_O_REDISP
+    /// | PR_O_PERSIST)) != PR_O_REDISP`. They stay in the DOWN server's queue, which it still
+    /// serves as its slots free (`dequeue_one`), each keeping its `timeout queue`.
     fn redispatch_queue(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         let waiting: Vec<(ReqId, u32)> = self.lbs[k].server_q[i].drain(..).collect();
         for (id, epoch) in waiting {

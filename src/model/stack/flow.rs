@@ -559,13 +559,22 @@ impl Stack {
         self.dequeuing = false;
     }
 
+    /// A server that is not usable (marked DOWN, or a backup not in use) still takes the
+    /// requests waiting in its own queue as its slots free, but none from the backend queue:
+    /// HAProxy's `process_srv_queue` passes `px_ok = srv_currently_usable()` to
+    /// `pendconn_process_next_strm`, and its comment says why: "The <srv> queue is still
+    /// considered in this case, because if some connections remain there, it means that some
+    /// requests have been forced there after it was seen down (eg: due to option persist)"
+    /// (HAP-SRC src/queue.c). Such a request then meets the server as it is: a dead one
+    /// refuses it and it retries (and is redispatched, with `option redispatch`, as the
+    /// server is not running), rather than waiting out `timeout queue`.
     fn dequeue_one(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize) {
         loop {
             let v = self.lbs[k].views[i];
-            if !v.usable || (v.maxconn > 0 && v.served >= v.maxconn) {
+            if v.maxconn > 0 && v.served >= v.maxconn {
                 return;
             }
-            let Some(id) = self.pop_oldest_for(k, i) else {
+            let Some(id) = self.pop_oldest_for(k, i, v.usable) else {
                 return;
             };
             self.lbs[k].queue_len.add(cal.now(), -1);
@@ -579,8 +588,9 @@ impl Stack {
         }
     }
 
-    /// The oldest live request among the heads of server `i`'s queue and the backend queue.
-    fn pop_oldest_for(&mut self, k: usize, i: usize) -> Option<ReqId> {
+    /// The oldest live request among the heads of server `i`'s queue and, when `backend`
+    /// (the server is usable), the backend queue.
+    fn pop_oldest_for(&mut self, k: usize, i: usize, backend: bool) -> Option<ReqId> {
         let reqs = &self.reqs.items;
         let lb = &mut self.lbs[k];
         let live = |e: &(ReqId, u32)| {
@@ -590,11 +600,13 @@ impl Stack {
         while lb.server_q[i].front().is_some_and(|e| !live(e)) {
             lb.server_q[i].pop_front();
         }
-        while lb.backend_q.front().is_some_and(|e| !live(e)) {
+        while backend && lb.backend_q.front().is_some_and(|e| !live(e)) {
             lb.backend_q.pop_front();
         }
         let sq = lb.server_q[i].front().map(|e| reqs[e.0 as usize].since);
-        let bq = lb.backend_q.front().map(|e| reqs[e.0 as usize].since);
+        let bq = (lb.backend_q.front())
+            .filter(|_| backend)
+            .map(|e| reqs[e.0 as usize].since);
         let from_server = match (sq, bq) {
             (None, None) => return None,
             (Some(_), None) => true,
