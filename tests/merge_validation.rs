@@ -422,3 +422,50 @@ fn a_journal_line_with_an_impossible_figure_stops_resume() {
         assert!(!out.exists(), "{key}: nothing is written");
     }
 }
+
+/// `merge A B --out A` (or through a link to A) is refused: it would replace shard A, a folder
+/// simulate wrote, with the study merged from it. The shard is left as it was.
+#[test]
+fn a_merge_into_one_of_its_shards_is_refused() {
+    let tmp = Tmp::new("into-shard");
+    let (a, b) = shards(&tmp);
+    let before: Vec<(String, Vec<u8>)> = names(&a)
+        .into_iter()
+        .map(|f| {
+            let bytes = fs::read(a.join(&f)).unwrap();
+            (f, bytes)
+        })
+        .collect();
+    let link = tmp.join("link-to-a");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    for out in [&a, &link] {
+        let o = run(&["merge", s(&a), s(&b), "--out", s(out), "-q"]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "--out {}: {}",
+            out.display(),
+            text(&o)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("is the shard {} being merged", a.display())),
+            "{err}"
+        );
+        let after: Vec<(String, Vec<u8>)> = names(&a)
+            .into_iter()
+            .map(|f| {
+                let bytes = fs::read(a.join(&f)).unwrap();
+                (f, bytes)
+            })
+            .collect();
+        assert!(
+            after == before,
+            "--out {}: the shard changed",
+            out.display()
+        );
+    }
+    // Another folder still takes the merge.
+    let o = run(&["merge", s(&a), s(&b), "--out", s(&tmp.join("m")), "-q"]);
+    assert!(o.status.success(), "{}", text(&o));
+}

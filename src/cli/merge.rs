@@ -94,7 +94,7 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
             }
         }
         let runs_csv = merge_mc_rows(&mut files, &record)?;
-        let output = Output::claim(out_args, default_dir(&name, None))?;
+        let output = claim_apart(dirs, out_args, default_dir(&name, None))?;
         let ok = finish_mc(&output, &record, runs_csv, None, None, &gate, &name)?;
         print::outln(&output.written());
         return Ok(ok);
@@ -147,7 +147,7 @@ pub fn merge(dirs: &[PathBuf], out_args: &OutArgs, gate_args: &GateArgs) -> Outc
         ),
     )?;
     let runs_csv = files::encode_runs(&keys, &labels, &rows).map_err(|e| e.to_string())?;
-    let output = Output::claim(out_args, default_dir(&name, None))?;
+    let output = claim_apart(dirs, out_args, default_dir(&name, None))?;
     let points = points_of(&record, &dirs[0]);
     if points.is_none() && !out_args.quiet {
         print::errln(&format!(
@@ -203,6 +203,27 @@ fn other_study(a: &StudyRecord, b: &StudyRecord) -> Option<String> {
         brief(y),
         brief(x)
     ))
+}
+
+/// Claims the merged study's folder, refusing one of the shards being merged: the merge would
+/// replace the shard with the study made from it (a folder simulate wrote, so the rule that
+/// protects a user's folders would let it), and the shard could not be merged again.
+fn claim_apart(dirs: &[PathBuf], out_args: &OutArgs, default: PathBuf) -> Result<Output, String> {
+    let target = out_args.out.clone().unwrap_or_else(|| default.clone());
+    if out_args.output != super::args::Output::None
+        && let Ok(t) = std::fs::canonicalize(&target)
+        && let Some(d) = dirs
+            .iter()
+            .find(|d| std::fs::canonicalize(d).is_ok_and(|c| c == t))
+    {
+        return Err(format!(
+            "error: --out {} is the shard {} being merged: the merge would replace it; give \
+             another --out",
+            target.display(),
+            d.display()
+        ));
+    }
+    Output::claim(out_args, default)
 }
 
 /// Checks what a shard's `study.json` asks for before acting on it (the file is an input like
