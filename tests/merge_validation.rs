@@ -429,13 +429,16 @@ fn a_journal_line_with_an_impossible_figure_stops_resume() {
 fn a_merge_into_one_of_its_shards_is_refused() {
     let tmp = Tmp::new("into-shard");
     let (a, b) = shards(&tmp);
-    let before: Vec<(String, Vec<u8>)> = names(&a)
-        .into_iter()
-        .map(|f| {
-            let bytes = fs::read(a.join(&f)).unwrap();
-            (f, bytes)
-        })
-        .collect();
+    let files_of = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        names(d)
+            .into_iter()
+            .map(|f| {
+                let bytes = fs::read(d.join(&f)).unwrap();
+                (f, bytes)
+            })
+            .collect()
+    };
+    let before = files_of(&a);
     let link = tmp.join("link-to-a");
     std::os::unix::fs::symlink(&a, &link).unwrap();
     for out in [&a, &link] {
@@ -452,15 +455,8 @@ fn a_merge_into_one_of_its_shards_is_refused() {
             err.contains(&format!("is the shard {} being merged", a.display())),
             "{err}"
         );
-        let after: Vec<(String, Vec<u8>)> = names(&a)
-            .into_iter()
-            .map(|f| {
-                let bytes = fs::read(a.join(&f)).unwrap();
-                (f, bytes)
-            })
-            .collect();
         assert!(
-            after == before,
+            files_of(&a) == before,
             "--out {}: the shard changed",
             out.display()
         );
