@@ -1068,3 +1068,65 @@ fn promotion_survives_the_crash_of_the_replica_being_promoted() {
     assert_eq!(last.primary, "db-replica-2");
     assert_eq!(last.failed, 0);
 }
+
+/// `failover.*` counts the measurement window, as the request counts do. `primary_down.toml`
+/// loses its primary at 120 s and promotes a replica at about 136 s: with the warm-up ending
+/// at 150 s none of it is measured; ending at 130 s, the write outage measured is the part of
+/// [crash, promotion) after 130 s. Before, the warm-up's were counted too: 16.4 s of write
+/// outage, one promotion and its lost transactions with nothing measured of them. Without a
+/// promotion, the replica reads reported are the replicas' reads (`database.*.reads`, which
+/// always counted the window only).
+#[test]
+fn failover_figures_count_the_measurement_window() {
+    let _r = Report::start("failover figures over the measurement window");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/primary_down.toml");
+    let run = |warmup: &str| {
+        let cfg = infrasim::scenario::load(&path, &[format!("warmup={warmup}")])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .config;
+        Stack::run(&cfg, 0)
+    };
+    let whole = run("0s");
+    let prom = whole.faults[0]
+        .recovered_s
+        .expect("the promotion ends the outage");
+    assert!(prom > 130.0 && prom < 150.0, "promotion at {prom} s");
+    assert_eq!(whole.failover.promotions, 1);
+    assert!((whole.failover.write_unavailable_s - (prom - 120.0)).abs() < 1e-6);
+
+    let none = run("150s");
+    assert_eq!(none.failover.promotions, 0, "{:?}", none.failover);
+    assert_eq!(none.failover.lost_transactions, 0, "{:?}", none.failover);
+    assert_eq!(
+        none.failover.write_unavailable_s, 0.0,
+        "{:?}",
+        none.failover
+    );
+
+    let part = run("130s");
+    assert_eq!(part.failover.promotions, 1);
+    assert_eq!(
+        part.failover.lost_transactions,
+        whole.failover.lost_transactions
+    );
+    assert!(
+        (part.failover.write_unavailable_s - (prom - 130.0)).abs() < 1e-6,
+        "{} s measured of an outage from 120 s to {prom} s, window from 130 s",
+        part.failover.write_unavailable_s
+    );
+
+    // No failover: every replica read is a read of a replica node.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/replica_lag.toml");
+    let cfg = infrasim::scenario::load(&path, &[]).unwrap().config;
+    assert!(cfg.warmup > SimTime::ZERO, "replica_lag.toml has a warm-up");
+    let r = Stack::run(&cfg, 0);
+    assert_eq!(r.failover.promotions, 0);
+    let replicas: u64 = r
+        .database
+        .iter()
+        .filter(|d| d.role != "primary")
+        .map(|d| d.reads)
+        .sum();
+    assert!(replicas > 0);
+    assert_eq!(r.failover.replica_reads, replicas);
+}

@@ -277,10 +277,11 @@ impl Stack {
             }
             waits = self.commit(cal, id, r.db_raw, client);
         } else {
+            // Counted in the measurement window, as the node's reads are.
             if measured {
                 self.db[node].reads += 1;
+                self.check_stale_read(node, client);
             }
-            self.check_stale_read(node, client);
         }
         if r.zombie {
             // The client is gone (its server or the DB link failed), the query ran anyway.
@@ -513,7 +514,7 @@ impl Stack {
         }
         let now = cal.now();
         self.dbs.semi_fallback = true;
-        if now <= self.cfg.duration {
+        if now >= self.cfg.warmup && now <= self.cfg.duration {
             self.dbs.semi_fallbacks += 1;
         }
         let primary = self.dbs.primary;
@@ -880,7 +881,10 @@ impl Stack {
             return;
         };
         let lost = self.dbs.lost_if_promoted[c];
-        self.dbs.lost += lost;
+        // A failover in the warm-up is not measured (its lost commits are the warm-up's).
+        if now >= self.cfg.warmup {
+            self.dbs.lost += lost;
+        }
         let backlog = self.links[c].backlog();
         let wait = self.cfg.failures.db_failover.wait_for_apply && backlog > 0;
         let name = self.db[c].name.clone();
@@ -907,7 +911,7 @@ impl Stack {
         // Semi-sync starts afresh on the new primary: nothing before it is waited for.
         self.dbs.semi_position = self.gtid;
         self.db[old].replaced = true;
-        self.dbs.promotions += 1;
+        self.dbs.promotions += u32::from(now >= self.cfg.warmup);
         self.dbs.semi_fallback = false;
         // Commits still waiting on the old primary wait for a host that does not answer.
         for (id, token, _) in std::mem::take(&mut self.dbs.semi_waiters) {
@@ -934,7 +938,8 @@ impl Stack {
     pub(super) fn open_writes(&mut self, now: SimTime) {
         self.dbs.writes_open = true;
         if let Some(s) = self.dbs.write_outage_start.take() {
-            self.dbs.write_outage += now - s;
+            // Only the part in the measurement window.
+            self.dbs.write_outage += now.saturating_sub(s.max(self.cfg.warmup));
         }
     }
 

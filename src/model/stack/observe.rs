@@ -314,7 +314,7 @@ impl Stack {
         let lb0 = &self.lbs[0];
         let mut write_outage = self.dbs.write_outage;
         if let Some(s) = self.dbs.write_outage_start {
-            write_outage += now - s;
+            write_outage += now.saturating_sub(s.max(cfg.warmup));
         }
         let faults: Vec<FaultReport> = self
             .faults
