@@ -122,8 +122,23 @@ const MAX_SPAN_MS: i64 = 366 * 86_400_000;
 /// One line dated 1970 (a zeroed clock) or 9999 (a corrupt field) in a day's log would
 /// otherwise make it span decades: a rate of zero, and phases the scenario cannot hold.
 pub fn outlying(times: &[i64]) -> Vec<usize> {
+    fences(times).map_or(vec![], |bulk| beyond(times, bulk).collect())
+}
+
+/// Indexes of the dates outside `bulk` ([`fences`]).
+fn beyond(times: &[i64], (low, high): (i64, i64)) -> impl Iterator<Item = usize> + '_ {
+    times
+        .iter()
+        .enumerate()
+        .filter(move |&(_, &t)| t < low || t > high)
+        .map(|(i, _)| i)
+}
+
+/// The bounds of the bulk of `times` ([`outlying`]: a date below the first or above the
+/// second is outlying), or None when there are too few dates to tell (fewer than 4).
+fn fences(times: &[i64]) -> Option<(i64, i64)> {
     if times.len() < 4 {
-        return vec![];
+        return None;
     }
     let mut sorted = times.to_vec();
     sorted.sort_unstable();
@@ -132,12 +147,7 @@ pub fn outlying(times: &[i64]) -> Vec<usize> {
     let (q1, q3) = (at(0.25), at(0.75));
     // Dates are within years 0 to 9999 (|ms| < 3.2e14): no product here comes near i64::MAX.
     let fence = ((q3 - q1) * FENCE_IQRS).max(FENCE_MIN_MS);
-    times
-        .iter()
-        .enumerate()
-        .filter(|&(_, &t)| t < q1 - fence || t > q3 + fence)
-        .map(|(i, _)| i)
-        .collect()
+    Some((q1 - fence, q3 + fence))
 }
 
 /// Civil date of a day count since 1970-01-01 (H. Hinnant, civil_from_days): (y, m, d).
@@ -565,15 +575,13 @@ fn set_aside_dated_apart(file: &str, log: &mut Log) -> Result<(), IngestError> {
     for i in outlying(&ends) {
         ended_apart[i] = true;
     }
-    // Outlying dates above the bulk cannot be a session that began early.
-    let median = {
-        let mut sorted = times.clone();
-        sorted.sort_unstable();
-        sorted.get(sorted.len() / 2).copied().unwrap_or(0)
+    // Only a date below the bulk can be a session that began early.
+    let (apart, early): (Vec<usize>, Vec<usize>) = match fences(&times) {
+        Some(bulk @ (low, _)) => {
+            beyond(&times, bulk).partition(|&i| ended_apart[i] || times[i] >= low)
+        }
+        None => Default::default(),
     };
-    let (apart, early): (Vec<usize>, Vec<usize>) = outlying(&times)
-        .into_iter()
-        .partition(|&i| ended_apart[i] || times[i] > median);
     for &i in &early {
         let r = &mut log.records[i];
         r.early = true;
