@@ -141,25 +141,19 @@ fn words(file: &str, no: usize, line: &str) -> Result<Vec<String>, IngestError> 
                                 .to_string(),
                         ));
                     }
-                    Some(n @ (b' ' | b'\\' | b'#' | b'\'' | b'"')) => {
-                        cur.push(n);
+                    // One-character escapes: the character itself, or a control character.
+                    Some(n @ (b' ' | b'\\' | b'#' | b'\'' | b'"' | b't' | b'n' | b'r')) => {
+                        cur.push(match n {
+                            b't' => b'\t',
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            n => n,
+                        });
                         i += 1;
                     }
                     // `\$` escapes the environment variable's sign inside double quotes only.
                     Some(b'$') if quote == Some(b'"') => {
                         cur.push(b'$');
-                        i += 1;
-                    }
-                    Some(b't') => {
-                        cur.push(b'\t');
-                        i += 1;
-                    }
-                    Some(b'n') => {
-                        cur.push(b'\n');
-                        i += 1;
-                    }
-                    Some(b'r') => {
-                        cur.push(b'\r');
                         i += 1;
                     }
                     Some(b'x') => {
