@@ -58,19 +58,26 @@ fn overloaded(args: &[&str]) -> String {
     err
 }
 
-#[test]
-fn unbounded_queues_stop_at_the_bound_with_exit_2() {
+/// [`overloaded`] on `mm1.toml` with HAProxy serving one request at a time and queueing the
+/// rest without a limit or a timeout, for 10 minutes, and `more` arguments.
+fn unbounded_mm1(more: &[&str]) -> String {
     let mm1 = scenario("mm1.toml");
-    let mm1 = mm1.to_str().unwrap();
-    // HAProxy serves one request at a time and queues the rest without a limit or a timeout.
-    let err = overloaded(&[
-        mm1,
+    let mut args = vec![
+        mm1.to_str().unwrap(),
         "--set",
         "servers[0].maxconn=1",
         "--set",
-        "workload.rate=1000000",
-        "--set",
         "duration=10min",
+    ];
+    args.extend(more);
+    overloaded(&args)
+}
+
+#[test]
+fn unbounded_queues_stop_at_the_bound_with_exit_2() {
+    let err = unbounded_mm1(&[
+        "--set",
+        "workload.rate=1000000",
         "--output",
         "none",
         "--quiet",
@@ -106,14 +113,9 @@ fn unbounded_queues_stop_at_the_bound_with_exit_2() {
     // A results folder is not swapped in for a run cut short, and earlier results stay.
     let out = std::env::temp_dir().join(format!("infrasim-overload-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let err = overloaded(&[
-        mm1,
-        "--set",
-        "servers[0].maxconn=1",
+    let err = unbounded_mm1(&[
         "--set",
         "workload.rate=1000000",
-        "--set",
-        "duration=10min",
         "--output",
         "all",
         "--out",
@@ -131,12 +133,7 @@ fn unbounded_queues_stop_at_the_bound_with_exit_2() {
     assert!(left.is_empty(), "staging left behind: {left:?}");
 
     // A sweep: the point that overflows is named, the other ran.
-    let err = overloaded(&[
-        mm1,
-        "--set",
-        "servers[0].maxconn=1",
-        "--set",
-        "duration=10min",
+    let err = unbounded_mm1(&[
         "--sweep",
         "workload.rate=50,1000000",
         "--replications",

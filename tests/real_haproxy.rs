@@ -431,14 +431,28 @@ fn figures(mut v: Vec<f64>) -> (f64, f64, f64) {
     )
 }
 
+/// Runs `simulate` with `args`, which must succeed; its output.
+fn simulate_ok(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let o = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "simulate {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 /// Runs the fitted scenario with `seed`: (mean, p50, p99) in ms.
 fn simulated(scenario: &Path, seed: u64) -> (f64, f64, f64) {
-    let o = Command::new(BIN)
-        .arg(scenario)
-        .args(["--seed", &seed.to_string(), "--json", "--output", "none"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seed = seed.to_string();
+    let o = simulate_ok(&[
+        scenario.as_os_str(),
+        "--seed".as_ref(),
+        seed.as_ref(),
+        "--json".as_ref(),
+        "--output".as_ref(),
+        "none".as_ref(),
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let l = &v["latency"];
     let ms = |k: &str| l[k].as_f64().unwrap() * 1000.0;
@@ -492,21 +506,15 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<Row> {
     }
     let log = std::fs::read_to_string(&log_path).unwrap();
     let scenario = dir.join(format!("{}.toml", s.label));
-    let o = Command::new(BIN)
-        .arg("fit")
-        .arg(&log_path)
-        .arg("--config")
-        .arg(&cfg_path)
-        .arg("-o")
-        .arg(&scenario)
-        .arg("-q")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "fit: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = simulate_ok(&[
+        "fit".as_ref(),
+        log_path.as_os_str(),
+        "--config".as_ref(),
+        cfg_path.as_os_str(),
+        "-o".as_ref(),
+        scenario.as_os_str(),
+        "-q".as_ref(),
+    ]);
     eprintln!(
         "{}: {sent} requests sent ({late} found every client thread busy); {}",
         s.label,
@@ -736,19 +744,13 @@ fn default_server_is_imported_as_haproxy_applies_it() {
         assert_eq!(rows.len(), 2, "{stat}");
 
         let scenario = dir.join(format!("ds{k}.toml"));
-        let o = Command::new(BIN)
-            .arg("import")
-            .arg(&path)
-            .arg("-o")
-            .arg(&scenario)
-            .arg("-q")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "import: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        simulate_ok(&[
+            "import".as_ref(),
+            path.as_os_str(),
+            "-o".as_ref(),
+            scenario.as_os_str(),
+            "-q".as_ref(),
+        ]);
         let t: toml::Table = toml::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
         let defaults = t
             .get("defaults")
