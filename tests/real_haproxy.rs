@@ -12,7 +12,7 @@
 //!   that replay and the measurement, so it is held to the 10 % on the mean, p50 and
 //!   p99, when the log's service times are steady (a chi-square test on their per-second
 //!   means finds no drift at 5 %): on a busy machine the stand-in servers' sleeps overshoot in
-//!   bursts and HAProxy wakes late, which moves the replay too (-10 to -15 % under load).
+//!   bursts and HAProxy wakes late, which moves the replay too (by 10-20 % under load).
 //! - **The fit and the model.** An iid replay feeds the same rules Poisson arrivals at the
 //!   log's rate and independent draws of the log's own slot times: what a fitted scenario can
 //!   know of the run. The fitted scenario, simulated with R seeds, must agree with the iid
