@@ -14,7 +14,7 @@
 //!   means finds no drift at 5 %): on a busy machine the stand-in servers' sleeps overshoot in
 //!   bursts and HAProxy wakes late, which moves the replay too (by 10-20 % under load).
 //! - **The fit and the model.** An iid replay feeds the same rules Poisson arrivals at the
-//!   log's rate and independent draws of the log's own slot times: what a fitted scenario can
+//!   fitted rates and independent draws of the log's own slot times: what a fitted scenario can
 //!   know of the run. The fitted scenario, simulated with R seeds, must agree with the iid
 //!   replay's mean over its own seeds within 3 standard deviations of the difference of the two
 //!   means (from the seeds' spreads). Both see the same log, so this holds on any machine.
@@ -313,28 +313,69 @@ fn slot_times(log: &str) -> (Vec<(i64, i64)>, usize) {
     (reqs, servers)
 }
 
-/// The same replay with what the simulation can know of the run: Poisson arrivals at the log's
-/// rate and slot times drawn independently from the log's own (seeded). Its gap to the ideal
-/// replay is what the run's correlations add (bursts of arrivals from the load generator,
-/// service times that drift together on a busy machine), which no fit of a rate and a
-/// distribution can carry; its gap to the simulation is the fit's and the model's.
-fn iid_replay(log: &str, balance: &str, maxconn: usize, seed: u64) -> Vec<f64> {
+/// The same replay with what the simulation can know of the run: Poisson arrivals at the
+/// fitted scenario's rates over the log's span and slot times drawn independently from the
+/// log's own (seeded). Its gap to the ideal replay is what the run's correlations add (bursts
+/// of arrivals from the load generator, service times that drift together on a busy machine),
+/// which no fit of a rate and a distribution can carry; its gap to the simulation is the fit's
+/// and the model's.
+fn iid_replay(
+    log: &str,
+    rates: &[(i64, f64)],
+    balance: &str,
+    maxconn: usize,
+    seed: u64,
+) -> Vec<f64> {
     let (reqs, servers) = slot_times(log);
     let (Some(first), Some(last)) = (reqs.first(), reqs.last()) else {
         return vec![];
     };
-    let rate = reqs.len() as f64 / ((last.0 - first.0).max(1) as f64);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut t = first.0 as f64;
-    let iid = (0..reqs.len())
-        .map(|_| {
-            let u: f64 = rng.random::<f64>().max(1e-300);
-            t += -u.ln() / rate;
-            let k = rng.random_range(0..reqs.len());
-            (t as i64, reqs[k].1)
-        })
-        .collect();
+    let mut iid = vec![];
+    // A piecewise-constant Poisson stream: a gap that crosses the next rate's start is
+    // redrawn from there (the exponential forgets what has elapsed).
+    let mut t = 0.0f64;
+    let span = (last.0 - first.0) as f64;
+    let mut piece = 0;
+    loop {
+        let u: f64 = rng.random::<f64>().max(1e-300);
+        let next = t - u.ln() / rates[piece].1;
+        if let Some(&(at, _)) = rates.get(piece + 1)
+            && next >= at as f64
+        {
+            t = at as f64;
+            piece += 1;
+            continue;
+        }
+        t = next;
+        if t > span {
+            break;
+        }
+        let k = rng.random_range(0..reqs.len());
+        iid.push((first.0 + t as i64, reqs[k].1));
+    }
     replay_of(iid, servers, balance, maxconn)
+}
+
+/// The arrival rates the fitted scenario holds: (from, per µs) with µs from the log's first
+/// accept. The fit writes one rate, or a rate per interval when the log's counts per interval
+/// are over-dispersed (a load generator that fell behind on a busy machine): the iid replay
+/// must know what the simulation knows.
+fn fitted_rates(scenario: &Path) -> Vec<(i64, f64)> {
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(scenario).unwrap()).unwrap();
+    let num = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64)).unwrap();
+    let w = &t["workload"];
+    let mut rates = vec![(0, num(&w["rate"]) / 1e6)];
+    for p in w
+        .get("phases")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let at = infrasim::scenario::parse_duration(p["at"].as_str().unwrap()).unwrap();
+        rates.push(((at.0 / 1000) as i64, num(&p["rate"]) / 1e6));
+    }
+    rates
 }
 
 fn replay_of(reqs: Vec<(i64, i64)>, servers: usize, balance: &str, maxconn: usize) -> Vec<f64> {
@@ -552,8 +593,9 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<Row> {
     );
     let sims: Vec<(f64, f64, f64)> = (1..=SEEDS).map(|k| simulated(&scenario, k)).collect();
     let ideal = figures(replay(&log, s.balance, s.maxconn));
+    let rates = fitted_rates(&scenario);
     let iids: Vec<(f64, f64, f64)> = (1..=IID_SEEDS)
-        .map(|k| figures(iid_replay(&log, s.balance, s.maxconn, k)))
+        .map(|k| figures(iid_replay(&log, &rates, s.balance, s.maxconn, k)))
         .collect();
     let (disp, p_stat) = stationarity(&log);
     let steady = p_stat >= STEADY_P;
