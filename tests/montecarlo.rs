@@ -515,3 +515,40 @@ fn a_silent_lb_fails_the_clients_whose_last_syn_goes_unanswered() {
         }
     }
 }
+
+// ---- 6d. closed-loop users count in the failed requests -------------------------------------
+
+/// A stack whose only traffic is closed-loop users (`workload.rate = 0`): the fast path's
+/// failed requests are the users' rate (N x requests per page / think, `capacity::
+/// users_ceiling`) times the downtime. They used to be the open-loop rate's alone: 0 failed
+/// requests a year beside an unavailability of 9%.
+#[test]
+fn failed_requests_count_closed_loop_users() {
+    let _r = Report::start("closed-loop users only: failed requests = their rate x downtime");
+    let mut cfg = fast_path_config(
+        2,
+        vec![crashes(TargetKind::Lb, MTTF, MTTR)],
+        SimTime::from_secs(1),
+    );
+    cfg.workload.rate = 0.0;
+    cfg.workload.users = Some(UsersConfig {
+        count: 100,
+        think: Dist::exp(2.0).unwrap(),
+        pages: 1,
+        requests: 3,
+        abandon: 0.0,
+        away: None,
+    });
+    let comps = availability::components(&cfg);
+    let p = availability::simulate(&cfg, &comps, SimTime::from_secs(THEORY_HORIZON), 0, None);
+    let rate = 100.0 * 3.0 / 2.0;
+    log(format!(
+        "  downtime {:.0} s, failed requests {:.0} (users' rate {rate}/s x downtime = {:.0})",
+        p.downtime_s,
+        p.failed_requests,
+        rate * p.downtime_s
+    ));
+    assert!(p.downtime_s > 0.05 * THEORY_HORIZON as f64);
+    assert!((p.failed_requests - rate * p.downtime_s).abs() <= 1e-9 * p.failed_requests);
+    assert!((p.arrived_requests - rate * THEORY_HORIZON as f64).abs() <= 1e-6);
+}

@@ -733,8 +733,13 @@ pub fn simulate_in<'s>(
     out.availability = 1.0 - failed / h;
     out.slo_availability = 1.0 - bad / h;
     out.time_availability = clean_time / h;
-    out.arrived_requests = cfg.workload.rate * h;
-    out.failed_requests = cfg.workload.rate * failed;
+    // Closed-loop users send too: at most N x requests per page / think (`capacity::
+    // users_ceiling`, the figure the capacity line uses), which is what they send while the
+    // stack answers at once, as it does to a failing request that is refused. Without them a
+    // study of users alone reported 0 failed requests a year beside 90% availability.
+    let rate = cfg.workload.rate + super::capacity::users_ceiling(cfg);
+    out.arrived_requests = rate * h;
+    out.failed_requests = rate * failed;
     out
 }
 
