@@ -421,3 +421,44 @@ fn blame_shares_agree_with_improvement_potentials() {
         );
     }
 }
+
+/// A state run measures the stack's steady state, so it carries none of a run's scheduled
+/// events: no fault, and no flood. A flood in the scenario (here 10,000 req/s from 2 sources
+/// for the whole run, all but the first 100 per source per 10 s denied by a per-source limit)
+/// used to be run in every state: the healthy stack, which serves its 50 req/s with no error,
+/// was measured failing 99.5% of its requests (the flood's 403s), and a year-long study
+/// charged that to every minute of the year.
+#[test]
+fn state_runs_leave_out_the_flood() {
+    let mut cfg = common::mmc(50.0, 100.0, 4, 2, Algorithm::RoundRobin, 600);
+    cfg.name = "flooded".into();
+    cfg.failures.random = vec![crashes(TargetKind::Server, 86_400.0, 3_600.0)];
+    cfg.workload.flood = Some(infrasim::model::flood::FloodConfig {
+        rate: 10_000.0,
+        sources: 2,
+        start: SimTime::ZERO,
+        stop: None,
+        like: 0,
+    });
+    cfg.lb.rate_limit = Some(infrasim::model::ratelimit::RateLimitConfig {
+        period_ms: 10_000,
+        limit: 100,
+        action: infrasim::model::ratelimit::LimitAction::Deny,
+        conn_limit: None,
+    });
+    let spec = DegradedSpec::default();
+    let runs = StateRuns::new(&cfg, spec.state_run(&cfg), cfg.slo_latency());
+    let groups = Groups::of(&cfg);
+    let healthy = groups.healthy(&cfg);
+    let measured = runs.measure(&healthy);
+    let _r = Report::start(format!(
+        "state run of a flooded scenario: healthy stack fails {:.4} of {} requests",
+        measured.penalty.fail, measured.finished
+    ));
+    assert!(runs.config(&healthy).workload.flood.is_none());
+    // M/M/4 at rho 0.125 per server, no timeout reached: nothing fails.
+    assert_eq!(measured.penalty.fail, 0.0);
+    // The rate: 50 req/s over the measured window, not the flood's 10,000.
+    let window = spec.state_run(&cfg).as_secs_f64();
+    assert!((measured.finished as f64 - 50.0 * window).abs() < 5.0 * (50.0 * window).sqrt());
+}

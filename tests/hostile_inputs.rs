@@ -535,6 +535,14 @@ fn corpus() -> Vec<Case> {
             &["workload.users.abandon"],
         ));
     }
+    // Accepted and ignored before: with one page per session no session has pages left to
+    // leave.
+    cases.push(case(
+        "workload.users.abandon with pages = 1",
+        &format!("{}abandon = 0.5\n", users(ok.0, ok.1, "1", ok.3)),
+        &[],
+        &["workload.users.abandon", "pages"],
+    ));
     for v in bad_values("dist").into_iter().chain(["\"0s\""]) {
         cases.push(case(
             format!("workload.users.away = {v}"),

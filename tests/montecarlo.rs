@@ -18,6 +18,7 @@
 mod common;
 use common::*;
 
+use infrasim::dist::Dist;
 use infrasim::engine::SimTime;
 use infrasim::model::availability::{self, PassResult};
 use infrasim::model::*;
@@ -445,4 +446,109 @@ fn transient_formula_is_right() {
     // Long horizons approach the stationary value.
     let (a, _, _) = p_up(600.0, 60.0);
     assert!((mean_of_product(&[p_up(600.0, 60.0)], 1e12) - a).abs() < 1e-9);
+}
+
+// ---- 6c. a silent LB: clients wait for it only up to their last SYN -------------------------
+
+/// The single LB's host goes silent for exactly 100 s. A client retransmits its SYN at 1, 3, 7,
+/// 15, 31 and 63 s and gives up at 127 s (Linux, `tcp_syn_retries` = 6): one that arrives in
+/// the outage's first 37 s sends its last SYN before the LB is back, hears nothing after it,
+/// and fails at 127 s. So each such outage costs exactly 37 s of requests, in both models.
+/// The fast path used to wait for the whole connect timeout instead (served if the LB answers
+/// within 127 s): an outage shorter than 127 s cost nothing (0 s instead of 37 s).
+#[test]
+fn a_silent_lb_fails_the_clients_whose_last_syn_goes_unanswered() {
+    let _r = Report::start("silent LB, 100 s outages: clients of the first 37 s fail");
+    const OUTAGE: u64 = 100;
+    let cfg_of = |seconds: u64| {
+        let mut cfg = common::stack(20.0, 2, 0, 0, 0, seconds);
+        cfg.failures.health = health(SimTime::from_secs(1), 1, 1);
+        assert_eq!(cfg.workload.connect_timeout, SimTime::from_secs(127));
+        cfg
+    };
+    let expected = (OUTAGE - 63) as f64;
+    // The request-level model: one outage at 200 s, deterministic arrivals at 20/s.
+    let mut cfg = cfg_of(600);
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::Lb(0),
+        kind: FaultKind::Down,
+        at: SimTime::from_secs(200),
+        duration: Some(SimTime::from_secs(OUTAGE)),
+    }];
+    let r = Stack::run(&cfg, 0);
+    let timeouts = r.errors["lb_connect_timeout"] as f64;
+    log(format!(
+        "  request level: {timeouts} lb_connect_timeout at 20 req/s = {:.2} s (expected {expected} s)",
+        timeouts / 20.0
+    ));
+    assert!((timeouts - 20.0 * expected).abs() <= 1.0);
+    assert_eq!(r.requests.failed as f64, timeouts);
+    // The fast path: the LB fails about once an hour, each time for exactly 100 s.
+    let mut cfg = cfg_of(60);
+    cfg.failures.random = vec![RandomFaults {
+        kind: TargetKind::Lb,
+        fault: FaultKind::Down,
+        ttf: Dist::exp(3600.0).unwrap(),
+        ttr: Dist::det(OUTAGE as f64).unwrap(),
+        repair: Default::default(),
+    }];
+    let comps = availability::components(&cfg);
+    for rep in 0..20 {
+        let p = availability::simulate(&cfg, &comps, SimTime::from_secs(30 * 86_400), rep, None);
+        // Every repaired outage cost 37 s, the one cut by the horizon at most that.
+        let (lo, hi) = (expected * p.repairs as f64, expected * p.failures as f64);
+        assert!(p.repairs > 600, "{} repairs", p.repairs);
+        assert!(
+            p.downtime_s >= lo - 1e-6 && p.downtime_s <= hi + 1e-6,
+            "run {rep}: downtime {} s for {} outages of {OUTAGE} s ({} repaired): expected {expected} s each",
+            p.downtime_s,
+            p.failures,
+            p.repairs
+        );
+        if rep == 0 {
+            log(format!(
+                "  fast path: {:.1} s of downtime over {} outages = {:.2} s each (expected {expected} s)",
+                p.downtime_s,
+                p.repairs,
+                p.downtime_s / p.repairs as f64
+            ));
+        }
+    }
+}
+
+// ---- 6d. closed-loop users count in the failed requests -------------------------------------
+
+/// A stack whose only traffic is closed-loop users (`workload.rate = 0`): the fast path's
+/// failed requests are the users' rate (N x requests per page / think, `capacity::
+/// users_ceiling`) times the downtime. They used to be the open-loop rate's alone: 0 failed
+/// requests a year beside an unavailability of 9%.
+#[test]
+fn failed_requests_count_closed_loop_users() {
+    let _r = Report::start("closed-loop users only: failed requests = their rate x downtime");
+    let mut cfg = fast_path_config(
+        2,
+        vec![crashes(TargetKind::Lb, MTTF, MTTR)],
+        SimTime::from_secs(1),
+    );
+    cfg.workload.rate = 0.0;
+    cfg.workload.users = Some(UsersConfig {
+        count: 100,
+        think: Dist::exp(2.0).unwrap(),
+        pages: 1,
+        requests: 3,
+        abandon: 0.0,
+        away: None,
+    });
+    let comps = availability::components(&cfg);
+    let p = availability::simulate(&cfg, &comps, SimTime::from_secs(THEORY_HORIZON), 0, None);
+    let rate = 100.0 * 3.0 / 2.0;
+    log(format!(
+        "  downtime {:.0} s, failed requests {:.0} (users' rate {rate}/s x downtime = {:.0})",
+        p.downtime_s,
+        p.failed_requests,
+        rate * p.downtime_s
+    ));
+    assert!(p.downtime_s > 0.05 * THEORY_HORIZON as f64);
+    assert!((p.failed_requests - rate * p.downtime_s).abs() <= 1e-9 * p.failed_requests);
+    assert!((p.arrived_requests - rate * THEORY_HORIZON as f64).abs() <= 1e-6);
 }

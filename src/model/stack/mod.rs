@@ -66,6 +66,7 @@ use std::collections::VecDeque;
 pub use lbha::master_down_interval;
 pub use observe::{LogEntry, TimelineRow};
 use timeouts::Deadlines;
+pub use timeouts::last_syn;
 
 /// Why a request failed. The string is the key in `summary.json`'s `errors`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

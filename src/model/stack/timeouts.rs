@@ -96,6 +96,19 @@ pub(super) fn next_syn(started: SimTime, sent: u8, timeout: SimTime) -> SimTime 
     retransmit.min(started + timeout)
 }
 
+/// The last SYN a connect that gives up at `timeout` sends, counted from its first: the latest
+/// of 0, 1, 3, 7, ... s ([`next_syn`]'s schedule) that comes before the timeout (at the timeout
+/// itself no SYN leaves: the connect fails). A peer still silent when it leaves is never heard
+/// from: with Linux's 127 s (`tcp_syn_retries` = 6) the last SYN leaves at 63 s, so a peer that
+/// answers again 63-127 s after the first SYN comes too late, and the connect fails at 127 s.
+pub fn last_syn(timeout: SimTime) -> SimTime {
+    (1..=40u32)
+        .map(|n| SimTime::from_secs((1u64 << n) - 1))
+        .take_while(|&t| t < timeout)
+        .last()
+        .unwrap_or(SimTime::ZERO)
+}
+
 /// A request's identity for its client's deadline: its arrival instant (the low 32 bits of
 /// its nanoseconds). A slot reused by a request arriving at another instant does not match;
 /// one arriving at the same instant has the same deadline anyway.
@@ -357,6 +370,13 @@ mod tests {
         let five = SimTime::from_secs(5);
         assert_eq!(next_syn(t0, 2, five) - t0, SimTime::from_secs(3));
         assert_eq!(next_syn(t0, 3, five) - t0, five);
+        // The last SYN before the timeout: 63 s of Linux's 127, 3 s of 5, none but the first
+        // with a timeout of 1 s or less.
+        assert_eq!(last_syn(big), SimTime::from_secs(511));
+        assert_eq!(last_syn(SimTime::from_secs(127)), SimTime::from_secs(63));
+        assert_eq!(last_syn(five), SimTime::from_secs(3));
+        assert_eq!(last_syn(SimTime::from_secs(3)), SimTime::from_secs(1));
+        assert_eq!(last_syn(SimTime::from_secs(1)), SimTime::ZERO);
     }
 
     #[test]

@@ -225,6 +225,15 @@ impl Builder<'_> {
             "probability",
             " (that a user leaves its session after a failed page)",
         );
+        // A user leaves only a session with pages left (`model/clients.rs`): with one page per
+        // session there is never one, and `abandon` would be accepted and change nothing.
+        if abandon > 0.0 && pages == 1 {
+            self.problem(
+                &key.key("abandon"),
+                "has no effect with pages = 1 (the default): a user leaves a session after a \
+                 failed page only when it has pages left; set workload.users.pages > 1",
+            );
+        }
         let away = u.away.as_ref().map(|v| {
             let known = self.problems.len();
             let d = self.dist(&key.key("away"), Some(v), "1s");
