@@ -529,10 +529,23 @@ fn a_second_writer_is_refused_while_the_first_writes() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The first run is held where it is (SIGSTOP) while the second tries: on a busy machine the
+    // second can take longer to start than the first takes to finish and drop its lock, which
+    // made this test pass or fail by the clock. A stopped process is still alive and still
+    // holds its lock. The guard resumes it whatever happens.
+    struct Stopped(nix::unistd::Pid);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGCONT);
+        }
+    }
+    let stopped = Stopped(nix::unistd::Pid::from_raw(pid as i32));
+    nix::sys::signal::kill(stopped.0, nix::sys::signal::Signal::SIGSTOP).unwrap();
     let second = run(
         &tmp.0,
         &[scenario.to_str().unwrap(), "-q", "--out", "shared"],
     );
+    drop(stopped);
     let first = first.wait_with_output().unwrap();
     assert!(first.status.success(), "{}", text(&first));
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
