@@ -171,3 +171,28 @@ fn monte_carlo_and_ladder_reports() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&ladder);
 }
+
+/// Moved here from `tests/memory.rs`, whose peak-RSS measure must have its binary to itself.
+#[test]
+fn the_streamed_timeline_is_the_kept_one() {
+    // The CLI streams rows into timeline.csv; `Stack::run` keeps them: same bytes, same charts.
+    use infrasim::model::Stack;
+    use infrasim::model::timeline::NoRows;
+    use infrasim::report::csv_tables;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/primary_down.toml");
+    let dir = tmp("stream");
+    simulate(&[path.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
+    let streamed = std::fs::read(dir.join("timeline.csv")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = infrasim::scenario::load(&path, &[]).unwrap().config;
+    let kept = Stack::run(&cfg, 0);
+    assert!(kept.timeline.len() > 100);
+    assert_eq!(streamed, csv_tables::timeline(&kept).unwrap());
+    let dropped = Stack::run_with(&cfg, 0, &mut NoRows);
+    assert!(dropped.timeline.is_empty());
+    assert_eq!(
+        format!("{:?}", dropped.timeline_chart),
+        format!("{:?}", kept.timeline_chart)
+    );
+    assert_eq!(dropped.events, kept.events);
+}
