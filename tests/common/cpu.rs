@@ -32,6 +32,8 @@ pub fn run(cmd: &mut Command, runaway: Duration) -> Timed {
 }
 
 /// [`run`], returning `None` instead of panicking when the command had to be killed.
+// The child is reaped by `wait4` (for its rusage), which clippy does not see as a `wait`.
+#[allow(clippy::zombie_processes)]
 pub fn try_run(cmd: &mut Command, runaway: Duration) -> Option<Timed> {
     let t0 = Instant::now();
     let mut child = cmd
