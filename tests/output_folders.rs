@@ -518,7 +518,7 @@ fn output_none_writes_nothing_and_summary_only_the_data() {
 fn a_second_writer_is_refused_while_the_first_writes() {
     let tmp = Tmp::new("lock");
     let scenario = Path::new(ROOT).join("scenarios/compare_algorithms.toml");
-    let first = Command::new(BIN)
+    let mut first = Command::new(BIN)
         .arg(&scenario)
         .args(["--threads", "1", "-q", "--out", "shared"])
         .current_dir(&tmp.0)
@@ -529,9 +529,16 @@ fn a_second_writer_is_refused_while_the_first_writes() {
     let pid = first.id();
     let lock = tmp.join(".shared.lock");
     let t0 = Instant::now();
-    while !lock.exists() {
+    // The lock is taken once the file holds the holder's id: the file is created, locked, then
+    // written, and a second run that reads it before the id is there is refused without naming
+    // the process (as it should: it cannot know it yet).
+    while fs::read_to_string(&lock).ok().as_deref() != Some(pid.to_string().as_str()) {
         assert!(
-            t0.elapsed() < Duration::from_secs(30),
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before its lock was seen"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
             "the first run never locked"
         );
         std::thread::sleep(Duration::from_millis(5));
