@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
+use std::time::Duration;
+
+#[path = "common/cpu.rs"]
+mod cpu;
 
 // ---- running the binary ------------------------------------------------------------------------
 
@@ -63,7 +66,10 @@ struct Run {
     code: i32,
     stdout: String,
     stderr: String,
+    /// Wall time (printed only: on a busy machine it measures the other processes too).
     secs: f64,
+    /// CPU time, user + system, of all its threads: the work it did (`common/cpu.rs`).
+    cpu: f64,
     what: String,
 }
 
@@ -89,18 +95,18 @@ fn simulate<S: AsRef<OsStr>>(args: &[S]) -> Run {
         .map(|a| a.as_ref().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let t0 = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_simulate"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the simulate binary runs");
-    let secs = t0.elapsed().as_secs_f64();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simulate"));
+    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    // A guard against a hang only: the longest study here takes seconds.
+    let t = cpu::run(&mut cmd, Duration::from_secs(900));
+    let out = t.output;
+    let (secs, cpu) = (t.wall.as_secs_f64(), t.cpu.as_secs_f64());
     Run {
         code: out.status.code().expect("exited normally, not by a signal"),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         secs,
+        cpu,
         what,
     }
 }
@@ -619,7 +625,7 @@ fn unknown_metric_is_refused_before_running() {
             "{what}: {}",
             r.output()
         );
-        assert!(r.secs < 5.0, "{what}: refused after {:.1} s", r.secs);
+        assert!(r.cpu < 5.0, "{what}: refused after {:.1} s of CPU", r.cpu);
         assert!(
             !std::path::Path::new(&out).exists(),
             "{what}: nothing is written"
@@ -712,13 +718,22 @@ fn year_long_thousand_run_spof_study_takes_under_10_s() {
     ));
     r.expect(0);
     eprintln!(
-        "spof_study.toml, 1000 runs of 365 days (Monte Carlo fast path): {:.2} s wall",
-        r.secs
+        "spof_study.toml, 1000 runs of 365 days (Monte Carlo fast path): {:.2} s wall, \
+         {:.2} s of CPU",
+        r.secs, r.cpu
     );
     assert_eq!(csv_rows(&out.join("runs.csv")), 1000);
     let study = std::fs::read_to_string(out.join("study.json")).unwrap();
     assert!(study.contains("\"horizon_s\": 31536000"), "{study}");
-    assert!(r.secs < 10.0, "the 1000-year study took {:.2} s", r.secs);
+    // Under 10 s of CPU, so under 10 s on one core: 1.8 s of CPU measured. The wall time was
+    // asserted before; on the shared CI machine it measures the other builds too (4.2 s wall
+    // measured with two other builds running, for the same 1.8 s of CPU).
+    assert!(
+        r.cpu < 10.0,
+        "the 1000-year study took {:.2} s of CPU ({:.2} s wall)",
+        r.cpu,
+        r.secs
+    );
 }
 
 #[test]

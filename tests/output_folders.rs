@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "common/files.rs"]
 mod files;
 use files::names;
@@ -236,12 +238,17 @@ fn dots_are_refused_before_running() {
     fs::create_dir_all(tmp.join("inner")).unwrap();
     let before = snapshot(&tmp.0);
     for out in [".", "..", "/", "inner/..", "./."] {
-        let t0 = Instant::now();
-        let o = run(&tmp.0, &args(QUICK, &["--out", out]));
+        // The CPU time the command used, not the wall time, which on a busy machine measures
+        // the other processes too (common/cpu.rs); the runaway guard is generous.
+        let mut cmd = Command::new(BIN);
+        cmd.args(args(QUICK, &["--out", out])).current_dir(&tmp.0);
+        let t = cpu::run(&mut cmd, Duration::from_secs(300));
+        let o = t.output;
         assert_eq!(o.status.code(), Some(2), "--out {out}: {}", text(&o));
         assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "--out {out} ran first"
+            t.cpu < Duration::from_secs(5),
+            "--out {out} ran first ({:?} of CPU)",
+            t.cpu
         );
     }
     for name in [".", ".."] {
@@ -511,7 +518,7 @@ fn output_none_writes_nothing_and_summary_only_the_data() {
 fn a_second_writer_is_refused_while_the_first_writes() {
     let tmp = Tmp::new("lock");
     let scenario = Path::new(ROOT).join("scenarios/compare_algorithms.toml");
-    let first = Command::new(BIN)
+    let mut first = Command::new(BIN)
         .arg(&scenario)
         .args(["--threads", "1", "-q", "--out", "shared"])
         .current_dir(&tmp.0)
@@ -522,17 +529,37 @@ fn a_second_writer_is_refused_while_the_first_writes() {
     let pid = first.id();
     let lock = tmp.join(".shared.lock");
     let t0 = Instant::now();
-    while !lock.exists() {
+    // The lock is taken once the file holds the holder's id: the file is created, locked, then
+    // written, and a second run that reads it before the id is there is refused without naming
+    // the process (as it should: it cannot know it yet).
+    while fs::read_to_string(&lock).ok().as_deref() != Some(pid.to_string().as_str()) {
         assert!(
-            t0.elapsed() < Duration::from_secs(30),
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before its lock was seen"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
             "the first run never locked"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The first run is held where it is (SIGSTOP) while the second tries: on a busy machine the
+    // second can take longer to start than the first takes to finish and drop its lock, which
+    // made this test pass or fail by the clock. A stopped process is still alive and still
+    // holds its lock. The guard resumes it whatever happens.
+    struct Stopped(nix::unistd::Pid);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGCONT);
+        }
+    }
+    let stopped = Stopped(nix::unistd::Pid::from_raw(pid as i32));
+    nix::sys::signal::kill(stopped.0, nix::sys::signal::Signal::SIGSTOP).unwrap();
     let second = run(
         &tmp.0,
         &[scenario.to_str().unwrap(), "-q", "--out", "shared"],
     );
+    drop(stopped);
     let first = first.wait_with_output().unwrap();
     assert!(first.status.success(), "{}", text(&first));
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));

@@ -12,7 +12,9 @@
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,8 @@ pub struct Browser {
     pub errors: Vec<String>,
     /// Whether the page's `load` event has fired since the last navigation.
     loaded: bool,
+    /// The browser's profile folder, this browser's own; removed when it closes.
+    profile: PathBuf,
 }
 
 /// The browser executable: `$INFRASIM_CHROMIUM`, else Debian's `chromium`.
@@ -39,8 +43,17 @@ impl Browser {
     /// Starts the browser with a `width` x `height` viewport; everything it does must finish
     /// within `budget`.
     pub fn start(width: u32, height: u32, budget: Duration) -> Result<Browser, String> {
-        let profile =
-            std::env::temp_dir().join(format!("infrasim-chromium-{}", std::process::id()));
+        // A profile of its own per browser: Chromium refuses a profile another live Chromium
+        // holds (its SingletonLock: "Failed to create a ProcessSingleton for your profile
+        // directory ... Aborting now", exit 21), and the tests of this binary start their
+        // browsers side by side.
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let profile = std::env::temp_dir().join(format!(
+            "infrasim-chromium-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&profile);
         let exe = executable();
         // fd 3 <- our pipe into its stdin, fd 4 -> our pipe from its stdout; its own stdin and
         // stdout then go nowhere so nothing else is mixed into the protocol stream.
@@ -93,6 +106,7 @@ impl Browser {
             deadline: Instant::now() + budget,
             errors: vec![],
             loaded: false,
+            profile,
         };
         let target = b.call("Target.createTarget", json!({"url": "about:blank"}))?;
         let target_id = target["targetId"]
@@ -230,13 +244,17 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.call("Browser.close", json!({}));
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+        let mut closed = false;
+        while !closed && Instant::now() < deadline {
+            closed = matches!(self.child.try_wait(), Ok(Some(_)));
+            if !closed {
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        self.kill();
+        if !closed {
+            self.kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
