@@ -1130,3 +1130,47 @@ fn failover_figures_count_the_measurement_window() {
     assert!(replicas > 0);
     assert_eq!(r.failover.replica_reads, replicas);
 }
+
+/// The story's line for a server failure says how long users felt it. When the others cannot
+/// carry the load (retry_storm.toml: web-02 offered 140 % of its capacity with web-01 down),
+/// HAProxy routing around the dead server ends only its own errors: the overload goes on until
+/// the repair (75,000 requests failed over the next minute). The line said "users felt it for
+/// 5.1 s"; it now says the server was routed around, then the overload. Where the others cope
+/// (server_down.toml), or nothing is left to route to, the time to recover is what users felt,
+/// and the line says so.
+#[test]
+fn the_story_does_not_end_an_overload_when_the_dead_server_is_routed_around() {
+    let _r = Report::start("story of a server failure the others cannot absorb");
+    let line = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        let cfg = infrasim::scenario::load(&path, &[])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .config;
+        let r = Stack::run(&cfg, 0);
+        let story = infrasim::model::story::tell(&r);
+        let at = story
+            .iter()
+            .find(|l| l.starts_with("web-01 "))
+            .unwrap_or_else(|| panic!("no line for web-01 in {story:#?}"))
+            .clone();
+        (r, at)
+    };
+    let (storm, l) = line("scenarios/retry_storm.toml");
+    let routed = storm.faults[0].time_to_recover_s.expect("routed around");
+    // The errors go on well after the routing: more than the failing server's own.
+    let after: u64 = storm.errors.get("queue_timeout_503").copied().unwrap_or(0);
+    assert!(
+        routed < 10.0 && after > 10_000,
+        "{routed} s, {after} queue timeouts"
+    );
+    assert!(
+        l.contains("routed around after") && l.contains("overload") && !l.contains("felt it for"),
+        "{l}"
+    );
+    let (_, l) = line("scenarios/server_down.toml");
+    assert!(l.contains("users felt it for 5.1 s"), "{l}");
+    // Both servers down at once (abandoning_users.toml): nothing to route to; the outage
+    // ends with the repair, and users felt the whole of it.
+    let (_, l) = line("scenarios/abandoning_users.toml");
+    assert!(l.contains("users felt it for 62.1 s"), "{l}");
+}
