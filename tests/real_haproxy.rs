@@ -23,7 +23,7 @@
 //! sum of the two judged gaps and of the run's correlation (ideal against iid replay): the load
 //! generator's arrivals come in small bursts and the service times drift together with the
 //! machine's load, which a rate and a distribution cannot carry. That part belongs to the test
-//! rig, not to the simulator: 4-6 % of the mean at `maxconn 2` on a steady run, 10-15 %
+//! rig, not to the simulator: 1-6 % of the mean at `maxconn 2` on a steady run, 10-15 %
 //! at `maxconn 1`, where the wait is most of the response time.
 
 //! Timers are whole milliseconds in the log: both the measured response times and the fitted
