@@ -16,8 +16,10 @@
 //! - **The fit and the model.** An iid replay feeds the same rules Poisson arrivals at the
 //!   fitted rates and independent draws of the log's own slot times: what a fitted scenario can
 //!   know of the run. The fitted scenario, simulated with R seeds, must agree with the iid
-//!   replay's mean over its own seeds within 3 standard deviations of the difference of the two
-//!   means (from the seeds' spreads). Both see the same log, so this holds on any machine.
+//!   replay's mean over its own seeds within z standard deviations of the difference of the two
+//!   means (from the seeds' spreads), z = 3.615 so that the nine comparisons together fail by
+//!   chance no more often than one at 3 sd (Bonferroni). Both see the same log, so this holds
+//!   on any machine.
 //!
 //! The gap between the simulated and the measured figures is printed beside them. It is the
 //! sum of the two judged gaps and of the run's correlation (ideal against iid replay): the load
@@ -617,17 +619,46 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<Row> {
             let (iid, sd_iid) = mean_sd(&iids.iter().map(|t| pick(t, k)).collect::<Vec<_>>());
             // Two means over independent seeds: the sd of their difference.
             let sd = (sd_sim.powi(2) / SEEDS as f64 + sd_iid.powi(2) / IID_SEEDS as f64).sqrt();
+            let z = family_z(COMPARISONS);
             Row {
                 figure,
                 measured,
                 ideal: pick(&ideal, k),
                 simulated,
                 iid,
-                tolerance: 3.0 * sd,
+                tolerance: z * sd,
                 steady,
             }
         })
         .collect()
+}
+
+/// Simulated-against-iid comparisons in the test: three setups × mean, p50 and p99.
+const COMPARISONS: usize = 9;
+
+/// Standard deviations each of `n` comparisons allows so that all of them, when all hold, fail
+/// together by chance as rarely as one comparison at 3 sd does (0.27 %): Bonferroni, each at
+/// 0.27 % / n, two-sided. Nine at 3 sd each would fail one run in 40; z = 3.615 for nine.
+fn family_z(n: usize) -> f64 {
+    let tail = |z: f64| fit::families::erfc(z / std::f64::consts::SQRT_2);
+    let alpha = tail(3.0) / n as f64;
+    let (mut lo, mut hi) = (0.0, 10.0);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if tail(mid) > alpha {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+#[test]
+fn the_family_tolerance_is_bonferronis() {
+    assert!((family_z(1) - 3.0).abs() < 1e-9, "{}", family_z(1));
+    // Φ⁻¹(1 − 0.0026998 / 18) = 3.6153 (Python's statistics.NormalDist().inv_cdf).
+    assert!((family_z(9) - 3.6153).abs() < 1e-3, "{}", family_z(9));
 }
 
 /// Tests that start HAProxy take turns: the check of `default-server` must not load the
@@ -670,6 +701,11 @@ fn the_fitted_simulation_matches_a_real_haproxy() {
     let mut table = String::from(
         "\n                              HAProxy's rules              the fitted scenario\n\
          setup        figure  measured  ideal replay    gap    simulated    gap  iid replay  simulated - iid\n",
+    );
+    assert_eq!(
+        setups.len() * 3,
+        COMPARISONS,
+        "the tolerance counts the comparisons"
     );
     let mut failures = vec![];
     for (k, s) in setups.iter().enumerate() {
