@@ -267,8 +267,7 @@ fn config(port: u16, s: &Setup, apps: &[u16]) -> String {
 }
 
 /// Mean, p50 and p99 (ms) of the log's response times (`Ta`), and how many.
-fn measured(log: &str) -> (f64, f64, f64, usize) {
-    let parsed = haproxy_log::parse("log", log, Format::Httplog).unwrap();
+fn measured(parsed: &haproxy_log::Log) -> (f64, f64, f64, usize) {
     let v: Vec<f64> = parsed
         .records
         .iter()
@@ -280,20 +279,12 @@ fn measured(log: &str) -> (f64, f64, f64, usize) {
     (mean, p50, p99, n)
 }
 
-/// The ideal replay of the log: the same arrivals (accept times) and the same service times
-/// (`Ta − TR − Tw`), through HAProxy's rules with nothing else: two servers of `maxconn` slots,
-/// roundrobin skipping full servers or leastconn (fewest served), a FIFO backend queue served by
-/// the server whose slot frees (manual §5.2 "maxconn", domain.md §1.2). What the real HAProxy
-/// adds on top of it is its own cost: the handoff, parsing, the loopback. Returns the response
-/// times (ms, whole milliseconds as the log's).
-fn replay(log: &str, balance: &str, maxconn: usize) -> Vec<f64> {
-    let (reqs, servers) = slot_times(log);
-    replay_of(reqs, servers, balance, maxconn)
-}
-
 /// The log's requests as (accept, slot time) in µs, sorted by accept, and the server count.
-fn slot_times(log: &str) -> (Vec<(i64, i64)>, usize) {
-    let parsed = haproxy_log::parse("log", log, Format::Httplog).unwrap();
+/// Replayed as they are ([`replay_of`]), they are the ideal replay: the same arrivals (accept
+/// times) and the same service times (`Ta − TR − Tw`) through HAProxy's rules with nothing
+/// else; what the real HAProxy adds on top of it is its own cost: the handoff, parsing, the
+/// loopback.
+fn slot_times(parsed: &haproxy_log::Log) -> (Vec<(i64, i64)>, usize) {
     let mut reqs: Vec<(i64, i64)> = parsed
         .records
         .iter()
@@ -322,13 +313,12 @@ fn slot_times(log: &str) -> (Vec<(i64, i64)>, usize) {
 /// which no fit of a rate and a distribution can carry; its gap to the simulation is the fit's
 /// and the model's.
 fn iid_replay(
-    log: &str,
+    (reqs, servers): (&[(i64, i64)], usize),
     rates: &[(i64, f64)],
     balance: &str,
     maxconn: usize,
     seed: u64,
 ) -> Vec<f64> {
-    let (reqs, servers) = slot_times(log);
     let (Some(first), Some(last)) = (reqs.first(), reqs.last()) else {
         return vec![];
     };
@@ -356,7 +346,7 @@ fn iid_replay(
         let k = rng.random_range(0..reqs.len());
         iid.push((first.0 + t as i64, reqs[k].1));
     }
-    replay_of(iid, servers, balance, maxconn)
+    replay_of(&iid, servers, balance, maxconn)
 }
 
 /// The arrival rates the fitted scenario holds: (from, per µs) with µs from the log's first
@@ -380,7 +370,11 @@ fn fitted_rates(scenario: &Path) -> Vec<(i64, f64)> {
     rates
 }
 
-fn replay_of(reqs: Vec<(i64, i64)>, servers: usize, balance: &str, maxconn: usize) -> Vec<f64> {
+/// HAProxy's rules on `reqs` (accept, slot time) with nothing else: `servers` servers of
+/// `maxconn` slots, roundrobin skipping full servers or leastconn (fewest served), a FIFO
+/// backend queue served by the server whose slot frees (manual §5.2 "maxconn", domain.md
+/// §1.2). Returns the response times (ms, whole milliseconds as the log's).
+fn replay_of(reqs: &[(i64, i64)], servers: usize, balance: &str, maxconn: usize) -> Vec<f64> {
     use std::cmp::Reverse;
     use std::collections::{BinaryHeap, VecDeque};
     let mut served = vec![0usize; servers];
@@ -432,8 +426,7 @@ fn replay_of(reqs: Vec<(i64, i64)>, servers: usize, balance: &str, maxconn: usiz
 /// independent, identically distributed service. Returns (dispersion index, p-value). A busy
 /// machine (other builds on these cores) makes the stand-in servers' sleeps overshoot in
 /// bursts: the p-value says so.
-fn stationarity(log: &str) -> (f64, f64) {
-    let parsed = haproxy_log::parse("log", log, Format::Httplog).unwrap();
+fn stationarity(parsed: &haproxy_log::Log) -> (f64, f64) {
     let ok: Vec<_> = parsed
         .records
         .iter()
@@ -588,18 +581,28 @@ fn run_setup(s: &Setup, dir: &Path, secs: f64, seed: u64) -> Vec<Row> {
             .next()
             .unwrap_or("")
     );
-    let (m_mean, m_p50, m_p99, n) = measured(&log);
+    let parsed = haproxy_log::parse("log", &log, Format::Httplog).unwrap();
+    let (m_mean, m_p50, m_p99, n) = measured(&parsed);
     assert!(
         n as f64 > 0.9 * sent as f64,
         "{n} of {sent} requests in the log"
     );
     let sims: Vec<(f64, f64, f64)> = (1..=SEEDS).map(|k| simulated(&scenario, k)).collect();
-    let ideal = figures(replay(&log, s.balance, s.maxconn));
+    let (reqs, servers) = slot_times(&parsed);
+    let ideal = figures(replay_of(&reqs, servers, s.balance, s.maxconn));
     let rates = fitted_rates(&scenario);
     let iids: Vec<(f64, f64, f64)> = (1..=IID_SEEDS)
-        .map(|k| figures(iid_replay(&log, &rates, s.balance, s.maxconn, k)))
+        .map(|k| {
+            figures(iid_replay(
+                (&reqs, servers),
+                &rates,
+                s.balance,
+                s.maxconn,
+                k,
+            ))
+        })
         .collect();
-    let (disp, p_stat) = stationarity(&log);
+    let (disp, p_stat) = stationarity(&parsed);
     let steady = p_stat >= STEADY_P;
     eprintln!(
         "{}: service times per second: dispersion {disp:.2} (1 = independent), p = {p_stat:.2e}{}",
