@@ -122,6 +122,27 @@ fn failure_run_report_has_timeline_marks_and_a_lag_series_per_replica() {
     }
     let lag = svg(&dir, "replication_lag.svg");
     assert!(lag.contains("db-replica-1"));
+    // The answer's count is of the finished requests, as its share and the story's line are
+    // (the run ends with 7 requests in flight: counted against arrivals it read 950 of 80825).
+    let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html written");
+    let summary = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
+    let count = |key: &str| -> u64 {
+        let at = summary.find(&format!("\"{key}\":")).expect(key) + key.len() + 3;
+        let digits: String = summary[at..]
+            .chars()
+            .skip_while(|c| c.is_whitespace())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().expect(key)
+    };
+    let (completed, failed, in_flight) =
+        (count("completed"), count("failed"), count("in_flight_end"));
+    assert!(in_flight > 0, "the run should end with requests in flight");
+    let expected = format!(
+        "({failed} of {} finished requests failed; {in_flight} still in flight at the end)",
+        completed + failed
+    );
+    assert!(html.contains(&expected), "the answer lacks {expected}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -406,12 +406,20 @@ pub fn run_answer(r: &crate::model::RunResults) -> String {
     } else {
         "-".into()
     };
+    // The share is of the requests that finished (`RunResults::availability`), so the count
+    // beside it is too: the story's line says the same; those still in flight are named apart.
+    let q = &r.requests;
+    let in_flight = if q.in_flight_end > 0 {
+        format!("; {} still in flight at the end", q.in_flight_end)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         h,
-        "<p><b>{served} of requests served</b> ({} of {} failed); throughput {} req/s; \
-         latency of successful requests p50 {}, p99 {}, max {}.</p>",
-        r.requests.failed,
-        r.requests.arrived,
+        "<p><b>{served} of requests served</b> ({} of {} finished requests failed{in_flight}); \
+         throughput {} req/s; latency of successful requests p50 {}, p99 {}, max {}.</p>",
+        q.failed,
+        q.completed + q.failed,
         style::num(r.throughput_rps),
         style::duration(r.latency.p50),
         style::duration(r.latency.p99),
