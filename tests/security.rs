@@ -378,3 +378,29 @@ fn a_client_does_not_retry_a_403_from_http_request_deny() {
     // (A request or two may still be in flight at the end.)
     assert!(rt.requests - (rt.succeeded + rt.gave_up) <= 5, "{rt:?}");
 }
+
+#[test]
+fn a_client_that_gives_up_ends_its_tarpit_and_frees_its_connection() {
+    let _r = Report::start("tarpit: a client that gives up ends it (http_process_tarpit)");
+    // HAProxy's tarpit waits only while "the client is still there" (`http_process_tarpit()`,
+    // src/http_ana.c, stops on the client's close): flood clients that give up after 1 s hold
+    // their frontend connection 1 s, not `timeout tarpit`'s 30 s. 2,000 req/s x 1 s fits in
+    // `maxconn 5000`; held 30 s they would need 60,000 and turn the users away (lb_maxconn).
+    let mut cfg = flooded(Some(LimitAction::Tarpit(SimTime::from_secs(30))), 40);
+    cfg.lb.maxconn = 5000;
+    cfg.workload.client_timeout = Some(SimTime::from_secs(1));
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let tarpitted = r.lb.rate_limit.as_ref().unwrap().tarpitted;
+    log(format!(
+        "  {tarpitted} tarpitted, {} ended by their client's timeout, {} answered 500, {} refused \
+         at maxconn",
+        errors(&r, "client_timeout"),
+        errors(&r, "tarpit_500"),
+        errors(&r, "lb_maxconn")
+    ));
+    assert!(tarpitted > 10_000, "{tarpitted}");
+    assert_eq!(errors(&r, "lb_maxconn"), 0);
+    assert_eq!(errors(&r, "tarpit_500"), 0);
+    assert_eq!(class(&r, "default").failed, 0);
+}
