@@ -13,7 +13,7 @@
 //!   a named `acl` of one test. `ge N` is `gt N-1`. A condition of several tests, or on another
 //!   counter or fetch, is not what the model's limit is and stays listed.
 
-use super::haproxy_cfg::{Config, Line, UNITS, Used, find, find_any, int_arg, time_arg};
+use super::haproxy_cfg::{Config, Kind, Line, UNITS, Used, find, find_any, int_arg, time_arg};
 use super::text::duration;
 use super::{Draft, IngestError};
 
@@ -149,14 +149,72 @@ pub fn map(cfg: &Config, front: usize, d: &mut Draft, used: &mut Used) -> Result
         d.set(h, "conn_limit", gt, &at(l));
     }
     if limit.is_some_and(|(_, a, _)| a == "tarpit") {
-        // `timeout tarpit`: the nearest section that sets it (HAProxy's default is `timeout
-        // connect`, which the model's default for `tarpit` already is).
-        if let Some(l) = find(cfg, front, &["timeout", "tarpit"], used) {
-            let t = time_arg(cfg, l, 2)?;
-            if t > 0 {
-                d.set(h, "tarpit", duration(t).as_str(), &format!("{f}:{}", l.no));
-            }
+        tarpit_time(cfg, front, d, used)?;
+    }
+    Ok(())
+}
+
+/// How long HAProxy holds a tarpitted request: `timeout tarpit` of the proxy whose rules
+/// tarpit (the frontend: `http_ana.c` arms `tick_add_ifset(now_ms, s->be->timeout.tarpit)`
+/// while `s->be` is still the frontend), else that proxy's `timeout connect`. A `listen`
+/// section takes `timeout connect` from its defaults, which is the model's default for
+/// `tarpit` (`health.timeout_connect`); a `frontend` does not ("'timeout connect' will be
+/// ignored because frontend has no backend capability": only one written in the frontend
+/// itself counts), and with neither the tarpit expires at once (`if (!req->analyse_exp)
+/// req->analyse_exp = tick_add(now_ms, 0)`). Measured on HAProxy 2.6, `timeout connect 1s`
+/// in defaults and 3s in the backend: a 500 after 1.06 ms; with `timeout connect 1500ms`
+/// written in the frontend, after 1.51 s; with `timeout tarpit 2s` in defaults, after 2.00 s.
+fn tarpit_time(
+    cfg: &Config,
+    front: usize,
+    d: &mut Draft,
+    used: &mut Used,
+) -> Result<(), IngestError> {
+    let f = cfg.file.as_str();
+    let h = "lb.rate_limit";
+    if let Some(l) = find(cfg, front, &["timeout", "tarpit"], used) {
+        let t = time_arg(cfg, l, 2)?;
+        if t > 0 {
+            d.set(h, "tarpit", duration(t).as_str(), &format!("{f}:{}", l.no));
+            return Ok(());
         }
+    }
+    if cfg.sections[front].kind != Kind::Frontend {
+        return Ok(()); // a `listen`: its `timeout connect`, the model's default
+    }
+    let own = cfg.sections[front]
+        .lines
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, l)| {
+            (l.words[0] == "timeout" && l.words.get(1).map(String::as_str) == Some("connect"))
+                || l.words[0] == "contimeout"
+        });
+    let t = match own {
+        Some((_, l)) => time_arg(cfg, l, if l.words[0] == "timeout" { 2 } else { 1 })?,
+        None => 0,
+    };
+    match own {
+        Some((j, l)) if t > 0 => {
+            used.insert((front, j));
+            d.set(
+                h,
+                "tarpit",
+                duration(t).as_str(),
+                &format!(
+                    "{f}:{}: no `timeout tarpit`: the frontend's own `timeout connect`",
+                    l.no
+                ),
+            )
+        }
+        _ => d.set(
+            h,
+            "tarpit",
+            "1ms",
+            "no `timeout tarpit` (and a frontend takes no `timeout connect` from its defaults): \
+             HAProxy answers the tarpit's 500 at once (2.6: after 1.06 ms)",
+        ),
     }
     Ok(())
 }
@@ -386,6 +444,27 @@ mod tests {
             d.get("lb.rate_limit", "conn_limit").unwrap().as_integer(),
             Some(1)
         );
+    }
+
+    #[test]
+    fn a_frontend_s_tarpit_lasts_what_haproxy_makes_it_last() {
+        // HAProxy 2.6 (see `tarpit_time`): `timeout tarpit` if set; else the frontend's own
+        // `timeout connect`; else at once, whatever `timeout connect` its defaults give the
+        // backends (5 s here, which the model would have used).
+        let rules = "  stick-table type ip size 1m expire 10s store http_req_rate(10s)\n\
+                     \x20 http-request track-sc0 src\n\
+                     \x20 http-request tarpit if { sc_http_req_rate(0) gt 9 }\n";
+        let tarpit = |extra: &str| {
+            let d = import(&format!("{rules}{extra}")).unwrap();
+            d.get("lb.rate_limit", "tarpit")
+                .and_then(|v| v.as_str().map(String::from))
+        };
+        assert_eq!(tarpit("").as_deref(), Some("1ms"));
+        assert_eq!(
+            tarpit("  timeout connect 1500ms\n").as_deref(),
+            Some("1500ms")
+        );
+        assert_eq!(tarpit("  timeout tarpit 2s\n").as_deref(), Some("2s"));
     }
 
     #[test]
