@@ -15,7 +15,7 @@
 
 use super::haproxy_cfg::{Config, Kind, Line, UNITS, Used, find, find_any, int_arg, time_arg};
 use super::text::duration;
-use super::{Draft, IngestError};
+use super::{Draft, IngestError, Unmapped};
 
 /// Maps TLS termination and the per-source limits of the frontend `front` (or the `listen`
 /// section) into `d`, marking the lines used.
@@ -78,12 +78,37 @@ pub fn map(cfg: &Config, front: usize, d: &mut Draft, used: &mut Used) -> Result
         let Some((fetch, gt)) = threshold(cfg, &test)? else {
             continue;
         };
-        match (fetch_counter(&fetch), action) {
-            (Some(("http_req_rate", c)), "deny" | "tarpit") if c == n && period.is_some() => {
-                limit = Some((gt, action, l));
-            }
-            (Some(("conn_cur", c)), "reject") if c == n && conn_cur => conn_limit = Some((gt, l)),
-            _ => continue,
+        let counts = match (fetch_counter(&fetch), action) {
+            (Some(("http_req_rate", c)), "deny" | "tarpit") => c == n && period.is_some(),
+            (Some(("conn_cur", c)), "reject") => c == n && conn_cur,
+            _ => false,
+        };
+        if !counts {
+            continue;
+        }
+        // HAProxy runs the rule sets in order (tcp-request connection, then content, then
+        // http-request) and each set's rules in file order: a rule that comes before the
+        // `track-scN` reads a counter not tracked yet, whose fetch finds nothing, so the rule
+        // never applies (HAProxy 2.6, `deny if { sc_http_req_rate(0) gt 2 }` above
+        // `track-sc0 src`: six requests, six 200s). Importing it would limit what HAProxy lets
+        // through.
+        if phase(l) < phase(&lines[tj]) || (phase(l) == phase(&lines[tj]) && j < tj) {
+            used.insert((front, j));
+            d.unmapped.push(Unmapped::new(
+                f,
+                l.no,
+                &l.words,
+                format!(
+                    "evaluated before the `track-sc{n}` of line {}: the counter is not tracked \
+                     yet, so HAProxy never applies this rule (nothing imported)",
+                    lines[tj].no
+                ),
+            ));
+            continue;
+        }
+        match action {
+            "reject" => conn_limit = Some((gt, l)),
+            _ => limit = Some((gt, action, l)),
         }
         used.insert((front, j));
         for (aj, al) in lines.iter().enumerate() {
@@ -252,6 +277,19 @@ fn keep_alive(cfg: &Config, front: usize, d: &mut Draft, used: &mut Used) {
         "share of new connections resuming a TLS session (HAProxy caches 20,000 sessions for \
          300 s by default): clients returning within minutes resume (not in the file)",
     );
+}
+
+/// When a rule runs within a request: `tcp-request connection` at accept, `tcp-request
+/// content` once data arrives, `http-request` once the request is parsed (manual §4, "tcp-request
+/// connection": "evaluated ... before the tcp-request content rules"; §4 "http-request": after
+/// them).
+fn phase(l: &Line) -> u8 {
+    match (l.words[0].as_str(), l.words.get(1).map(String::as_str)) {
+        ("tcp-request", Some("connection")) => 0,
+        ("tcp-request", Some("session")) => 1,
+        ("tcp-request", _) => 2,
+        _ => 3,
+    }
 }
 
 /// `http-request track-scN src [table T]` or `tcp-request connection|content track-scN src
@@ -443,6 +481,38 @@ mod tests {
         assert_eq!(
             d.get("lb.rate_limit", "conn_limit").unwrap().as_integer(),
             Some(1)
+        );
+    }
+
+    #[test]
+    fn a_rule_above_its_track_sc_is_never_applied_and_not_imported() {
+        // HAProxy 2.6: `deny if { sc_http_req_rate(0) gt 2 }` above `track-sc0 src` lets
+        // every request through; the same rules the other way round deny from the third.
+        let table = "  stick-table type ip size 1m expire 10s store http_req_rate(10s)\n";
+        let deny = "  http-request deny if { sc_http_req_rate(0) gt 2 }\n";
+        let track = "  http-request track-sc0 src\n";
+        let d = import(&format!("{table}{deny}{track}")).unwrap();
+        assert!(d.get("lb.rate_limit", "limit").is_none());
+        assert!(
+            d.unmapped
+                .iter()
+                .any(|u| u.line == 5 && u.reason.contains("never applies")),
+            "{:?}",
+            d.unmapped
+        );
+        let d = import(&format!("{table}{track}{deny}")).unwrap();
+        assert_eq!(
+            d.get("lb.rate_limit", "limit").unwrap().as_integer(),
+            Some(2)
+        );
+        // A connection-level tracker runs before every http-request rule.
+        let d = import(&format!(
+            "{table}{deny}  tcp-request connection track-sc0 src\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            d.get("lb.rate_limit", "limit").unwrap().as_integer(),
+            Some(2)
         );
     }
 
