@@ -339,3 +339,68 @@ fn a_firewall_rule_on_the_flood_sources_spares_the_users() {
         "{blocked} of {n}"
     );
 }
+
+#[test]
+fn a_client_does_not_retry_a_403_from_http_request_deny() {
+    let _r = Report::start("retries: a 403 from `http-request deny` is final, not retried");
+    // Legitimate clients behind one address (a NAT) at 50 req/s against a limit of 5 per 10 s:
+    // most of their requests are denied with a 403. A client whose retry policy retries
+    // errors does not retry a 403 (RFC 9110 §15.5.4: "SHOULD NOT automatically repeat the
+    // request"; retry policies retry connection errors, timeouts and 5xx): each denied request
+    // is one attempt, given up at once, and the load is not multiplied by 1 + retries.
+    let mut cfg = mmc(50.0, 1000.0, 4, 1, Algorithm::RoundRobin, 30);
+    cfg.workload.clients = 1;
+    cfg.workload.retry = Some(infrasim::model::config::RetryConfig {
+        retries: 3,
+        backoff: SimTime::ZERO,
+        multiplier: 2.0,
+        max_backoff: SimTime::from_secs(120),
+        jitter: false,
+    });
+    cfg.lb.rate_limit = Some(RateLimitConfig {
+        period_ms: 10_000,
+        limit: LIMIT,
+        action: LimitAction::Deny,
+        conn_limit: None,
+    });
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let rt = r.retries.as_ref().unwrap();
+    let denied = errors(&r, "rate_limited_403");
+    log(format!(
+        "  {} requests wanted, {} attempts, {} retried, {denied} denied (403), {} given up",
+        rt.requests, rt.attempts, rt.retried, rt.gave_up
+    ));
+    assert!(denied > 1000, "{denied}");
+    assert_eq!(rt.retried, 0);
+    assert_eq!(rt.attempts, rt.requests);
+    assert_eq!(rt.gave_up, denied);
+    // (A request or two may still be in flight at the end.)
+    assert!(rt.requests - (rt.succeeded + rt.gave_up) <= 5, "{rt:?}");
+}
+
+#[test]
+fn a_client_that_gives_up_ends_its_tarpit_and_frees_its_connection() {
+    let _r = Report::start("tarpit: a client that gives up ends it (http_process_tarpit)");
+    // HAProxy's tarpit waits only while "the client is still there" (`http_process_tarpit()`,
+    // src/http_ana.c, stops on the client's close): flood clients that give up after 1 s hold
+    // their frontend connection 1 s, not `timeout tarpit`'s 30 s. 2,000 req/s x 1 s fits in
+    // `maxconn 5000`; held 30 s they would need 60,000 and turn the users away (lb_maxconn).
+    let mut cfg = flooded(Some(LimitAction::Tarpit(SimTime::from_secs(30))), 40);
+    cfg.lb.maxconn = 5000;
+    cfg.workload.client_timeout = Some(SimTime::from_secs(1));
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let tarpitted = r.lb.rate_limit.as_ref().unwrap().tarpitted;
+    log(format!(
+        "  {tarpitted} tarpitted, {} ended by their client's timeout, {} answered 500, {} refused \
+         at maxconn",
+        errors(&r, "client_timeout"),
+        errors(&r, "tarpit_500"),
+        errors(&r, "lb_maxconn")
+    ));
+    assert!(tarpitted > 10_000, "{tarpitted}");
+    assert_eq!(errors(&r, "lb_maxconn"), 0);
+    assert_eq!(errors(&r, "tarpit_500"), 0);
+    assert_eq!(class(&r, "default").failed, 0);
+}

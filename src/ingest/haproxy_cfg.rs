@@ -340,10 +340,21 @@ fn keyword(l: &Line, at: usize) -> String {
         .unwrap_or_else(|| l.words[0].clone())
 }
 
+/// HAProxy's timers are whole milliseconds below 2^31 (`TICK` arithmetic on a signed 32-bit
+/// count): `parse_time_err()` (HAP-SRC src/tools.c) returns `PARSE_TIME_OVER` from
+/// 2147483648 ms on, and every caller refuses the line ("timer overflow in argument '30d' to
+/// 'timeout server' (maximum value is 2147483647 ms or ~24.8 days)", HAProxy 2.6 `haproxy -c`).
+const MAX_TIMER_MS: u64 = i32::MAX as u64;
+
 /// A time argument (manual §2.5), as nanoseconds; an error names the line.
+///
+/// Read as HAProxy reads it (`parse_time_err(.., TIME_UNIT_MS)` in HAP-SRC src/tools.c):
+/// converted to milliseconds rounding *up* (`(value * mult + div - 1) / div`, so `500us` is
+/// 1 ms and `1500us` 2 ms), and refused from 2^31 ms on (24.8 days), as HAProxy refuses the
+/// file.
 pub(super) fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
     let w = l.words.get(at).map(String::as_str).unwrap_or("");
-    parse_time(w, 1_000_000, &UNITS).ok_or_else(|| {
+    let ns = parse_time(w, 1_000_000, &UNITS).ok_or_else(|| {
         IngestError::new(
             &cfg.file,
             Some(l.no),
@@ -352,7 +363,41 @@ pub(super) fn time_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestE
                 keyword(l, at)
             ),
         )
-    })
+    })?;
+    let ms = ns.div_ceil(1_000_000);
+    if ms > MAX_TIMER_MS {
+        return Err(IngestError::new(
+            &cfg.file,
+            Some(l.no),
+            format!(
+                "`{}`: {w:?} is more than HAProxy's largest timer, 2147483647 ms (about 24.8 \
+                 days): HAProxy refuses the file (\"timer overflow\")",
+                keyword(l, at)
+            ),
+        ));
+    }
+    Ok(ms * 1_000_000)
+}
+
+/// A server's check interval (`inter`, `fastinter`, `downinter`): a time above zero. HAProxy
+/// refuses 0 ("invalid value 0 for argument 'inter' of server s1", `srv_parse_check_inter()`
+/// and its siblings in HAP-SRC src/check.c: `if (delay <= 0)`), and a check every 0 s would
+/// be no schedule at all.
+fn interval_arg(cfg: &Config, l: &Line, at: usize) -> Result<u64, IngestError> {
+    let t = time_arg(cfg, l, at)?;
+    if t == 0 {
+        return Err(IngestError::new(
+            &cfg.file,
+            Some(l.no),
+            format!(
+                "`{}`: an interval of 0 is refused by HAProxy (\"invalid value 0 for argument \
+                 '{}'\"): write the time between two checks, e.g. 2s",
+                keyword(l, at),
+                keyword(l, at)
+            ),
+        ));
+    }
+    Ok(t)
 }
 
 pub(super) fn int_arg(
@@ -484,9 +529,9 @@ fn server_params(cfg: &Config, l: &Line, from: usize) -> Result<ServerParams, In
             "weight" => p.weight = Some(int_arg(cfg, l, k + 1, 0, 256)?),
             "maxconn" => p.maxconn = Some(int_arg(cfg, l, k + 1, 0, i32::MAX as i64)?),
             "maxqueue" => p.maxqueue = Some(int_arg(cfg, l, k + 1, 0, i32::MAX as i64)?),
-            "inter" => p.inter = Some(time_arg(cfg, l, k + 1)?),
-            "fastinter" => p.fastinter = Some(time_arg(cfg, l, k + 1)?),
-            "downinter" => p.downinter = Some(time_arg(cfg, l, k + 1)?),
+            "inter" => p.inter = Some(interval_arg(cfg, l, k + 1)?),
+            "fastinter" => p.fastinter = Some(interval_arg(cfg, l, k + 1)?),
+            "downinter" => p.downinter = Some(interval_arg(cfg, l, k + 1)?),
             "rise" => p.rise = Some(int_arg(cfg, l, k + 1, 1, 1000)?),
             "fall" => p.fall = Some(int_arg(cfg, l, k + 1, 1, 1000)?),
             "cookie" => p.cookie = l.words.get(k + 1).cloned(),
@@ -887,13 +932,13 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
         let p = &eff[first];
         let c = format!("{f}:{}", servers[first].1.no);
         if let Some(t) = p.inter {
-            d.set("health", "inter", duration(t.max(1)).as_str(), &c);
+            d.set("health", "inter", duration(t).as_str(), &c);
         }
         if let Some(t) = p.fastinter {
-            d.set("health", "fastinter", duration(t.max(1)).as_str(), &c);
+            d.set("health", "fastinter", duration(t).as_str(), &c);
         }
         if let Some(t) = p.downinter {
-            d.set("health", "downinter", duration(t.max(1)).as_str(), &c);
+            d.set("health", "downinter", duration(t).as_str(), &c);
         }
         if let Some(r) = p.rise {
             d.set("health", "rise", r, &c);
@@ -959,15 +1004,24 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
         )),
         None => None,
     };
-    if let Some((t, no)) = connect_ns
-        && t > 0
-    {
-        d.set(
+    // `timeout connect 0` is no timeout, as an unset one (HAProxy stores 0 ms as "eternity"):
+    // the connect then waits as long as the kernel retransmits the SYN. The model needs a
+    // time, so the default stays, marked for the user to set.
+    let connect_ns = connect_ns.filter(|&(t, _)| t > 0);
+    match connect_ns {
+        Some((t, no)) => d.set(
             "health",
             "timeout_connect",
             duration(t).as_str(),
             &format!("{f}:{no}"),
-        );
+        ),
+        None => d.placeholder(
+            "health",
+            "timeout_connect",
+            "5s",
+            "no `timeout connect` (or 0): HAProxy sets no limit (and warns at startup), so a \
+             connect lasts as long as the kernel retries the SYN; the model needs one",
+        ),
     }
     if let Some(l) = find(cfg, be, &["timeout", "check"], &mut used) {
         let t = time_arg(cfg, l, 2)?;
@@ -998,41 +1052,67 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
             "no `timeout server`: HAProxy waits forever (and warns at startup)",
         ),
     }
-    match find(cfg, be, &["timeout", "queue"], &mut used) {
-        Some(l) => {
-            let t = time_arg(cfg, l, 2)?;
-            if t > 0 {
-                d.set(
-                    "lb",
-                    "timeout_queue",
-                    duration(t).as_str(),
-                    &format!("{f}:{}", l.no),
-                );
-            }
-        }
-        None => {
-            if let Some((t, no)) = connect_ns
-                && t > 0
-            {
-                d.set(
-                    "lb",
-                    "timeout_queue",
-                    duration(t).as_str(),
-                    &format!("no `timeout queue`: HAProxy uses `timeout connect` ({f}:{no})"),
-                );
-            }
-        }
+    // `timeout queue` unset or 0 is `timeout connect` (manual "timeout queue": "If unset, the
+    // value of 'timeout connect' is used"; HAProxy stores 0 as unset and falls back alike:
+    // HAProxy 2.6 with `timeout queue 0` and `timeout connect 1s` answers a queued request 503
+    // after 1.0 s). With neither, a queued request waits until a slot frees, however long
+    // (HAProxy 2.6: served after 7.8 s behind a 4 s request with `maxconn 1`).
+    let queue = match find(cfg, be, &["timeout", "queue"], &mut used) {
+        Some(l) => Some((time_arg(cfg, l, 2)?, l.no)),
+        None => None,
+    };
+    match (queue.filter(|&(t, _)| t > 0), connect_ns) {
+        (Some((t, no)), _) => d.set(
+            "lb",
+            "timeout_queue",
+            duration(t).as_str(),
+            &format!("{f}:{no}"),
+        ),
+        (None, Some((t, no))) => d.set(
+            "lb",
+            "timeout_queue",
+            duration(t).as_str(),
+            &format!(
+                "{} `timeout queue`: HAProxy uses `timeout connect` ({f}:{no})",
+                if queue.is_some() {
+                    "`timeout queue 0` is no"
+                } else {
+                    "no"
+                }
+            ),
+        ),
+        (None, None) => d.placeholder(
+            "lb",
+            "timeout_queue",
+            "5s",
+            "neither `timeout queue` nor `timeout connect`: HAProxy keeps a queued request \
+             until a server takes it, however long; the model needs a limit",
+        ),
     }
 
     // ---- frontend: maxconn, global: maxconn, nbthread --------------------------------------------
     let fe_max = find(cfg, front, &["maxconn"], &mut used);
     let mut g_max = None;
+    let mut threads = None;
     if let Some(g) = global {
         g_max = find(cfg, g, &["maxconn"], &mut used);
-        if let Some(l) = find(cfg, g, &["nbthread"], &mut used) {
+        threads = find(cfg, g, &["nbthread"], &mut used);
+    }
+    match threads {
+        Some(l) => {
             let n = int_arg(cfg, l, 1, 1, 1024)?;
             d.set("lb", "threads", n, &format!("{f}:{}: nbthread", l.no));
         }
+        // HAProxy's manual, `nbthread`: "the default "nbthread" value is automatically set to
+        // the number of CPUs the process is bound to upon startup" (2.x); the model's default
+        // is 1, a quarter of a 4-core LB's capacity (and of its TLS handshakes).
+        None => d.placeholder(
+            "lb",
+            "threads",
+            1i64,
+            "no `nbthread`: HAProxy runs one thread per CPU it may use (not in the file): \
+             set the LB's cores",
+        ),
     }
     // The frontend's maxconn, bounded by the process's (manual: frontend maxconn defaults to
     // the global one, and the global one caps every frontend together).
@@ -1147,6 +1227,71 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    fn import(text: &str) -> Result<Draft, IngestError> {
+        let cfg = parse("h.cfg", text)?;
+        let mut d = Draft::new("t");
+        map(&cfg, None, &mut d)?;
+        Ok(d)
+    }
+
+    #[test]
+    fn timers_are_read_as_haproxy_reads_them() {
+        // HAProxy refuses a check interval of 0 (src/check.c: "invalid value 0 for argument
+        // 'inter'") and a timer from 2^31 ms on ("timer overflow", src/tools.c
+        // `parse_time_err`); both are errors naming the line, not a scenario that does not
+        // load (`inter 0` was written as "1ns": 9e11 check events).
+        for (line, what) in [
+            ("  server s1 1.2.3.4:80 check inter 0", "`inter`"),
+            ("  server s1 1.2.3.4:80 check fastinter 0ms", "`fastinter`"),
+            ("  server s1 1.2.3.4:80 check downinter 0s", "`downinter`"),
+        ] {
+            let e = import(&format!("backend b\n{line}\n")).unwrap_err();
+            assert_eq!(e.line, Some(2), "{e}");
+            assert!(e.message.contains(what) && e.message.contains("0"), "{e}");
+        }
+        let e = import("backend b\n  timeout server 30d\n  server s1 1.2.3.4:80\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("2147483647 ms"), "{e}");
+        // 24 days is below the limit; sub-millisecond times round up to whole milliseconds.
+        let d = import(
+            "backend b\n  timeout server 24d\n  timeout connect 1500us\n  \
+             server s1 1.2.3.4:80 check inter 500us\n",
+        )
+        .unwrap();
+        assert_eq!(d.get("lb", "timeout_server").unwrap().as_str(), Some("24d"));
+        assert_eq!(d.get("health", "inter").unwrap().as_str(), Some("1ms"));
+        assert_eq!(
+            d.get("health", "timeout_connect").unwrap().as_str(),
+            Some("2ms")
+        );
+    }
+
+    #[test]
+    fn what_haproxy_leaves_unlimited_is_marked_not_silently_defaulted() {
+        // No `timeout connect` and no `timeout queue`: HAProxy keeps a queued request until a
+        // server takes it and lets a connect last as long as the kernel retries; the model's
+        // 5 s defaults are marked to set. No `nbthread`: one thread per CPU, not 1.
+        let d = import("backend b\n  server s1 1.2.3.4:80 maxconn 2\n").unwrap();
+        for (t, k) in [
+            ("lb", "timeout_queue"),
+            ("health", "timeout_connect"),
+            ("lb", "threads"),
+        ] {
+            assert!(d.get(t, k).is_some() && d.is_placeholder(t, k), "{t}.{k}");
+        }
+        // `timeout queue 0` is unset: `timeout connect` applies (HAProxy 2.6 answers 503
+        // after the connect timeout).
+        let d = import(
+            "global\n  nbthread 4\ndefaults\n  timeout connect 7s\n  timeout queue 0\n\
+             backend b\n  server s1 1.2.3.4:80 maxconn 2\n",
+        )
+        .unwrap();
+        assert_eq!(d.get("lb", "timeout_queue").unwrap().as_str(), Some("7s"));
+        assert!(!d.is_placeholder("lb", "timeout_queue"));
+        assert!(!d.is_placeholder("health", "timeout_connect"));
+        assert!(!d.is_placeholder("lb", "threads"));
     }
 
     #[test]

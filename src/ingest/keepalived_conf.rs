@@ -18,6 +18,35 @@ fn seconds(s: &str) -> Option<u64> {
     (v.is_finite() && v > 0.0 && v < 1e6).then(|| (v * 1e9).round() as u64)
 }
 
+/// The VRRP version of an instance: its own `version`, else `global_defs { vrrp_version }`,
+/// else 2 (keepalived's default: KA-SRC keepalived/core/global_data.c, domain.md §0).
+fn vrrp_version(conf: &Conf, instance: &[super::text::Stmt]) -> u8 {
+    let word = |stmts: &[super::text::Stmt], name: &str| {
+        stmts
+            .iter()
+            .find(|s| s.name() == name)
+            .and_then(|s| s.words.get(1))
+            .and_then(|v| v.parse::<u8>().ok())
+    };
+    let global = conf
+        .stmts
+        .iter()
+        .find(|s| s.name() == "global_defs")
+        .and_then(|g| word(g.block.as_deref().unwrap_or(&[]), "vrrp_version"));
+    word(instance, "version").or(global).unwrap_or(2)
+}
+
+/// A VRRPv2 advertisement carries its interval in whole seconds, so keepalived rounds a
+/// fractional `advert_int` to the nearest second, halves up, and takes 1 s for what rounds to
+/// 0 ("VRRPv2 advertisement interval %fs must be an integer - rounding", `vrrp_complete_instance()`
+/// in KA-SRC keepalived/vrrp/vrrp.c: `adver_int += TIMER_HZ / 2; adver_int -= adver_int %
+/// TIMER_HZ`), at most 255 s ("out of range. Must be less than 256s").
+fn v2_advert_int(ns: u64) -> u64 {
+    const S: u64 = 1_000_000_000;
+    let whole = (ns + S / 2) / S * S;
+    whole.clamp(S, 255 * S)
+}
+
 pub fn map(conf: &Conf, d: &mut Draft) {
     d.sources.push(conf.file.clone());
     let f = conf.file.as_str();
@@ -36,6 +65,7 @@ pub fn map(conf: &Conf, d: &mut Draft) {
             &format!("{f}:{}: vrrp_instance", inst.line),
         );
         let body = inst.block.as_deref().unwrap_or(&[]);
+        let v2 = vrrp_version(conf, body) == 2;
         let master = body
             .iter()
             .any(|s| s.name() == "state" && s.words.get(1).map(String::as_str) == Some("MASTER"));
@@ -45,11 +75,33 @@ pub fn map(conf: &Conf, d: &mut Draft) {
             match s.name() {
                 "state" => d.set("lb.vrrp", "master_state", arg == "MASTER", &c),
                 "advert_int" => match seconds(arg) {
+                    Some(t) if v2 && t % 1_000_000_000 != 0 => {
+                        let whole = v2_advert_int(t);
+                        d.set(
+                            "lb.vrrp",
+                            "advert_int",
+                            duration(whole).as_str(),
+                            &format!(
+                                "{c}: advert_int {arg} with VRRPv2 (keepalived's default \
+                                 version): keepalived rounds it to whole seconds"
+                            ),
+                        );
+                    }
                     Some(t) => d.set("lb.vrrp", "advert_int", duration(t).as_str(), &c),
                     None => {
                         listed.push(Unmapped::new(f, s.line, &s.words, "not a time in seconds"))
                     }
                 },
+                // The protocol version decides how advert_int is read (above); the model's
+                // master-down timer is VRRPv2's.
+                "version" if arg == "2" => {}
+                "version" => listed.push(Unmapped::new(
+                    f,
+                    s.line,
+                    &s.words,
+                    "VRRPv3's skew is (256 - priority) x advert_int / 256; the model's is \
+                     VRRPv2's (256 - priority) / 256 s (advert_int is taken as written)",
+                )),
                 "priority" => match parse_int(arg, 1, 255) {
                     // The model configures the backup at `backup_priority` and the master one
                     // above it: from the master's file, its peer is taken to be one below.
@@ -178,5 +230,29 @@ mod tests {
             Some(3)
         );
         assert_eq!(d.unmapped.len(), 2, "{:?}", d.unmapped);
+    }
+
+    #[test]
+    fn a_vrrp_v2_advert_int_is_whole_seconds_as_keepalived_rounds_it() {
+        // keepalived's default VRRPv2 carries whole seconds: `advert_int 0.5` runs at 1 s and
+        // 2.5 at 3 s (the master-down timer is 3 x advert_int + skew); VRRPv3 keeps 0.5 s.
+        let advert = |global: &str, version: &str, adv: &str| {
+            let text = format!(
+                "{global}vrrp_instance VI_1 {{\n  state BACKUP\n  priority 100\n{version}  advert_int {adv}\n}}\n"
+            );
+            let mut d = Draft::new("t");
+            map(&parse("k.conf", &text).unwrap(), &mut d);
+            d.get("lb.vrrp", "advert_int")
+                .and_then(|v| v.as_str().map(String::from))
+        };
+        assert_eq!(advert("", "", "0.5").as_deref(), Some("1s"));
+        assert_eq!(advert("", "", "0.2").as_deref(), Some("1s"));
+        assert_eq!(advert("", "", "2.5").as_deref(), Some("3s"));
+        assert_eq!(advert("", "", "2").as_deref(), Some("2s"));
+        assert_eq!(advert("", "  version 3\n", "0.5").as_deref(), Some("500ms"));
+        assert_eq!(
+            advert("global_defs {\n  vrrp_version 3\n}\n", "", "0.5").as_deref(),
+            Some("500ms")
+        );
     }
 }

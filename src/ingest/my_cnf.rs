@@ -190,8 +190,12 @@ fn prefixed(name: &str, value: Option<&str>) -> Option<(&'static str, bool)> {
     None
 }
 
+/// The groups whose options mysqld itself takes. Not `[mysqld_safe]`: the startup script reads
+/// it, but "Options unknown to mysqld_safe are passed to mysqld if they are specified on the
+/// command line, but ignored if they are specified in the [mysqld_safe] group of an option
+/// file" (MySQL manual, mysqld_safe(1)): a `max_connections` there never reaches the server.
 fn is_server_group(g: &str) -> bool {
-    matches!(g, "mysqld" | "server" | "mariadb" | "mysqld_safe")
+    matches!(g, "mysqld" | "server" | "mariadb")
         || g.starts_with("mysqld-")
         || g.starts_with("mariadb-")
 }
@@ -218,6 +222,13 @@ pub fn map(conf: &Conf, d: &mut Draft) {
         let bad = |why: &str| Unmapped::new(f, *no, words, why.to_string());
         if name.starts_with('!') {
             d.unmapped.push(bad("included option files are not read"));
+            continue;
+        }
+        if group == "mysqld_safe" || group == "safe_mysqld" {
+            d.unmapped.push(bad(
+                "[mysqld_safe] configures the startup script: mysqld ignores server options \
+                 written there (put them in [mysqld])",
+            ));
             continue;
         }
         if !is_server_group(group) {
@@ -319,6 +330,28 @@ pub fn map(conf: &Conf, d: &mut Draft) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysqld_safe_options_do_not_reach_the_server() {
+        // mysqld_safe(1): options it does not know are ignored when written in its group.
+        let text = "[mysqld_safe]\nmax_connections = 900\n[mysqld]\nreplica_parallel_workers = 2\n";
+        let mut d = Draft::new("t");
+        map(&parse("my.cnf", text).unwrap(), &mut d);
+        assert!(d.get("database.primary", "max_connections").is_none());
+        assert!(
+            d.unmapped
+                .iter()
+                .any(|u| u.line == 2 && u.reason.contains("mysqld_safe")),
+            "{:?}",
+            d.unmapped
+        );
+        assert_eq!(
+            d.get("database.replication", "appliers")
+                .unwrap()
+                .as_integer(),
+            Some(2)
+        );
+    }
 
     #[test]
     fn server_options_map_and_others_are_listed() {

@@ -55,6 +55,8 @@ pub fn map(conf: &Conf, d: &mut Draft) {
     d.sources.push(conf.file.clone());
     let f = conf.file.as_str();
     let mut workers: Option<i64> = None;
+    // `worker_processes auto`: one per core, which the file does not say.
+    let mut auto = false;
     let mut conns: Option<(i64, usize)> = None;
     let mut unix: Option<(bool, usize)> = None;
     let mut seen_connect = false;
@@ -84,12 +86,23 @@ pub fn map(conf: &Conf, d: &mut Draft) {
                     workers = Some(n);
                     d.set("defaults.server", "nginx_workers", n, &c);
                 }
-                None => listed.push(Unmapped::new(
-                    f,
-                    s.line,
-                    &s.words,
-                    "`auto` is one worker per core: set nginx_workers to the server's cores",
-                )),
+                None => {
+                    auto = arg == "auto";
+                    if auto {
+                        d.placeholder(
+                            "defaults.server",
+                            "nginx_workers",
+                            1i64,
+                            &format!("{c}: worker_processes auto: one per core (not in the file)"),
+                        );
+                    }
+                    listed.push(Unmapped::new(
+                        f,
+                        s.line,
+                        &s.words,
+                        "`auto` is one worker per core: set nginx_workers to the server's cores",
+                    ))
+                }
             },
             ("worker_connections", "events") => match parse_int(arg, 1, 10_000_000) {
                 Some(n) => conns = Some((n, s.line)),
@@ -168,12 +181,27 @@ pub fn map(conf: &Conf, d: &mut Draft) {
     }
     if let Some((n, line)) = conns {
         let w = workers.unwrap_or(1);
-        d.set(
-            "defaults.server",
-            "nginx_max_conns",
-            w.saturating_mul(n),
-            &format!("worker_processes {w} x worker_connections {n} ({f}:{line})"),
-        );
+        if auto {
+            // nginx's limit is worker_processes x worker_connections ("the maximum number of
+            // simultaneous connections that can be opened by a worker process", core module
+            // docs): with `auto` that is cores x n, not the 1 x n of one worker.
+            d.placeholder(
+                "defaults.server",
+                "nginx_max_conns",
+                n,
+                &format!(
+                    "worker_processes auto x worker_connections {n} ({f}:{line}): the server's \
+                     cores x {n}; written for one worker, as nginx_workers"
+                ),
+            );
+        } else {
+            d.set(
+                "defaults.server",
+                "nginx_max_conns",
+                w.saturating_mul(n),
+                &format!("worker_processes {w} x worker_connections {n} ({f}:{line})"),
+            );
+        }
     }
     listed.sort_by_key(|u| u.line);
     d.unmapped.extend(listed);
@@ -211,6 +239,20 @@ mod tests {
             "{texts:?}"
         );
         assert!(parse("x", "http { a 1;").is_err());
+
+        // `auto` workers: the connection limit is cores x worker_connections, which the file
+        // does not say; both are marked to set, not written as one worker's as if known.
+        let text = "worker_processes auto;\nevents { worker_connections 4096; }\n";
+        let mut d = Draft::new("t");
+        map(&parse("nginx.conf", text).unwrap(), &mut d);
+        assert!(d.is_placeholder("defaults.server", "nginx_max_conns"));
+        assert!(d.is_placeholder("defaults.server", "nginx_workers"));
+        assert_eq!(
+            d.get("defaults.server", "nginx_max_conns")
+                .unwrap()
+                .as_integer(),
+            Some(4096)
+        );
         assert!(parse("x", "a 1").is_err());
     }
 }

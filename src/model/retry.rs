@@ -20,8 +20,10 @@
 //! attempt through the whole stack. Each attempt counts as a request in `requests` and the
 //! error counts (that is what HAProxy and the servers see); the `retries` block of
 //! `summary.json` counts what the clients saw: requests they wanted, attempts, and requests
-//! that failed after their last attempt. Which errors are retried: all of them (a client cannot
-//! tell a 503 from a reset). Retries wait in a slab here, so memory is bounded by the requests
+//! that failed after their last attempt. Which errors are retried: every connection error,
+//! timeout and 5xx (a client cannot tell a 503 from a reset), but not HAProxy's
+//! `http-request deny` 403 (RFC 9110 §15.5.4: the client "SHOULD NOT automatically repeat the
+//! request"; no retry policy retries a 403): that request has failed for good. Retries wait in a slab here, so memory is bounded by the requests
 //! waiting to be retried.
 
 use super::config::RetryConfig;
@@ -107,6 +109,12 @@ impl Retries {
     #[inline]
     pub fn succeeded(&mut self, measured: bool) {
         self.succeeded += u64::from(measured);
+    }
+
+    /// A request failed with an answer the client does not retry (a 403): it gives up now.
+    #[inline]
+    pub fn refused(&mut self, measured: bool) {
+        self.gave_up += u64::from(measured);
     }
 
     /// Attempt `p.attempt - 1` failed: returns when to send attempt `p.attempt` and its slot,

@@ -139,7 +139,8 @@ impl Stack {
     /// the queue for a server slot, or whose connection to the server is not yet established,
     /// is aborted ("option abortonclose", configuration manual §4.2); otherwise, and anywhere
     /// later, it is served all the same and the answer is thrown away ("aborted requests will
-    /// be served"). A client still sending SYNs to an LB address just stops.
+    /// be served"). A client still sending SYNs to an LB address just stops; one held in a
+    /// tarpit is let go.
     #[cold]
     pub(super) fn client_gave_up(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         let now = cal.now();
@@ -150,6 +151,12 @@ impl Stack {
                 self.end(cal, id, Cause::ClientTimeout);
             }
             Stage::LbSyn if self.cfg.lb.abortonclose => self.end(cal, id, Cause::ClientTimeout),
+            // A tarpit watches its client whatever `abortonclose` says: `http_process_tarpit()`
+            // (HAP-SRC src/http_ana.c) waits only while "the client is still there and the
+            // timeout has not expired" (no `CF_SHUTR`), so a client that closes ends the tarpit
+            // at once and gives back its frontend connection (and `conn_cur`). The pending
+            // `TarpitDone` then only frees the slot.
+            Stage::Tarpit => self.end(cal, id, Cause::ClientTimeout),
             _ => self.fail_client(now, id, Cause::ClientTimeout),
         }
     }

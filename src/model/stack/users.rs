@@ -44,15 +44,21 @@ impl Stack {
 
     /// Request `r` got its answer (`ok`: a success). A failure the client retries is sent
     /// again after its backoff; otherwise the answer is final and goes to its user, whose next
-    /// page is scheduled once the current event is handled.
+    /// page is scheduled once the current event is handled. `retryable`: a failure a client
+    /// sends again. HAProxy's `http-request deny` (403 Forbidden) is not: RFC 9110 §15.5.4
+    /// says the client "SHOULD NOT automatically repeat the request", and retry policies
+    /// retry connection errors, timeouts and 5xx (Envoy `retry_on: 5xx`, gRPC's UNAVAILABLE,
+    /// urllib3's `status_forcelist`), never a 403; so a denied request is final.
     #[cold]
-    pub(super) fn client_answered(&mut self, now: SimTime, r: &Request, ok: bool) {
+    pub(super) fn client_answered(&mut self, now: SimTime, r: &Request, ok: bool, retryable: bool) {
         if self.flood.is_some() && self.is_flood(r) {
             return; // the flood keeps its own rate: its sources neither retry nor wait
         }
         if let Some(retries) = self.retries.as_mut() {
             if ok {
                 retries.succeeded(r.client_measured);
+            } else if !retryable {
+                retries.refused(r.client_measured);
             } else {
                 // The same request again: its queries, which the attempt counted down, are
                 // its class's (`db.rs`).
