@@ -22,9 +22,10 @@
 //! `summary.json` counts what the clients saw: requests they wanted, attempts, and requests
 //! that failed after their last attempt. Which errors are retried: every connection error,
 //! timeout and 5xx (a client cannot tell a 503 from a reset), but not HAProxy's
-//! `http-request deny` 403 (RFC 9110 §15.5.4: the client "SHOULD NOT automatically repeat the
-//! request"; no retry policy retries a 403): that request has failed for good. Retries wait in a slab here, so memory is bounded by the requests
-//! waiting to be retried.
+//! `http-request deny` 403 (RFC 9110 §15.5.4: the server "understood the request but refuses
+//! to fulfill it", and the client "SHOULD NOT automatically repeat the request with the same
+//! credentials"; no common retry policy retries a 403): that request has failed for good.
+//! Retries wait in a slab here, so memory is bounded by the requests waiting to be retried.
 
 use super::config::RetryConfig;
 use super::workload::Work;

@@ -46,7 +46,8 @@ impl Stack {
     /// again after its backoff; otherwise the answer is final and goes to its user, whose next
     /// page is scheduled once the current event is handled. `retryable`: a failure a client
     /// sends again. HAProxy's `http-request deny` (403 Forbidden) is not: RFC 9110 §15.5.4
-    /// says the client "SHOULD NOT automatically repeat the request", and retry policies
+    /// says the server "understood the request but refuses to fulfill it" and the client
+    /// "SHOULD NOT automatically repeat the request with the same credentials"; retry policies
     /// retry connection errors, timeouts and 5xx (Envoy `retry_on: 5xx`, gRPC's UNAVAILABLE,
     /// urllib3's `status_forcelist`), never a 403; so a denied request is final.
     #[cold]
