@@ -704,6 +704,69 @@ fn mysql_failover_semi_sync_loses_nothing() {
     }
 }
 
+/// Semi-sync's only replica is promoted: the new primary has no replica left to acknowledge,
+/// so its first commit waits `semi_sync_timeout` (10 s) before it switches to asynchronous
+/// replication, and every commit meanwhile waits with it (`rpl_semi_sync_source_wait_no_replica`
+/// ON, MySQL's default). Users feel the primary's failure until that switch: the fault is
+/// recovered at the first write arriving at or after the promotion (zero service and network
+/// times: its commit is at its arrival) plus 10 s, not at the promotion, and the story says so.
+/// With a second replica alive the new primary has one to acknowledge: recovered at the
+/// promotion, no fallback.
+#[test]
+fn semi_sync_failover_to_the_only_replica_is_recovered_after_its_stall() {
+    let _r = Report::start("semi-sync failover, recovery after the new primary's stall:");
+    let t0 = SimTime::from_millis(20_005);
+    for replicas in [1, 2] {
+        let mut cfg = failover_config(true);
+        if replicas == 2 {
+            cfg.database.replicas.push(cfg.database.replicas[0].clone());
+            cfg.database.replicas[1].name = "db-replica-2".into();
+        }
+        let timeout = secs(cfg.failures.db_failover.semi_sync_timeout);
+        for r in replicate(&cfg, 5) {
+            let arr = arrivals(&cfg, r.run);
+            check_rebuilt(&r, &arr);
+            let prom = log_entries(&r, "promoted to primary");
+            assert_eq!(prom.len(), 1, "{:?}", r.event_log);
+            let prom = prom[0].t;
+            let f = &r.faults[0];
+            let ttr = f.time_to_recover_s.expect("recovered");
+            let expected = if replicas == 1 {
+                let first = arr
+                    .iter()
+                    .map(|(t, _)| secs(*t))
+                    .find(|&t| t >= prom)
+                    .expect("a write after the promotion");
+                assert_eq!(r.failover.semi_sync_fallbacks, 1, "run {}", r.run);
+                first + timeout - secs(t0)
+            } else {
+                assert_eq!(r.failover.semi_sync_fallbacks, 0, "run {}", r.run);
+                prom - secs(t0)
+            };
+            assert!(
+                (ttr - expected).abs() < 1e-6,
+                "{replicas} replica(s), run {}: recovered after {ttr} s, expected {expected} s \
+                 (promotion at +{:.3} s)",
+                r.run,
+                prom - secs(t0)
+            );
+            let told = format!("users felt it for {:.1} s", expected);
+            assert!(
+                r.story.iter().any(|l| l.contains(&told)),
+                "{:?} lacks {told:?}",
+                r.story
+            );
+            if r.run == 0 {
+                log(format!(
+                    "  {replicas} replica(s): promoted +{:.3} s, recovered +{ttr:.3} s \
+                     (expected +{expected:.3} s)",
+                    prom - secs(t0)
+                ));
+            }
+        }
+    }
+}
+
 /// A write-heavy Poisson mix (3/4 "write" requests: 1 read + 1 write; 1/4 "read" requests:
 /// 2 reads; reads on the replica), 1 ms writes, replication delay 2 s and a replica applier
 /// 60x slower than the primary, so the replica's relay log is far behind and the promotion must

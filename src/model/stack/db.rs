@@ -927,11 +927,24 @@ impl Stack {
         let name = self.db[c].name.clone();
         self.obs
             .log(now, &name, "promoted to primary", "writes resume");
-        self.mark_mitigated(now, |t| t == Target::DbNode(old));
         if self.db[old].up() {
             // Repaired while the replica drained its relay log: rebuilt now, like a repair
             // after the promotion (else it would rejoin the read pool without replicating).
             self.rejoin_as_replica(now, old);
+        }
+        // Semi-sync is on afresh on the new primary. With fewer live replicas than it waits
+        // for (the usual pair: its only replica was the one promoted), every commit on it
+        // waits `rpl_semi_sync_source_timeout` before the switch to asynchronous: with
+        // `rpl_semi_sync_source_wait_no_replica` ON (the default) the source waits out the
+        // timeout even with no semi-sync replica connected (MySQL manual, "Replication Source
+        // Options and Variables"; MariaDB's `rpl_semi_sync_master_wait_no_slave`: wait until
+        // timeout when no semi-synchronous replica is available, enabled by default). The
+        // application's workers are held meanwhile: users feel the failure until then, and
+        // `on_semi_timeout` marks it recovered (the old primary is down and out of the read
+        // pool). Without writes nothing stalls.
+        let writes = self.cfg.workload.mix.iter().any(|c| c.writes > 0);
+        if !(writes && self.semi_sync_waits_for_missing_replicas()) {
+            self.mark_mitigated(now, |t| t == Target::DbNode(old));
         }
     }
 
