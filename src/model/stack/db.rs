@@ -746,7 +746,11 @@ impl Stack {
     }
 
     /// The network between the application tier and the database: a `crash` is a partition
-    /// that rejects (queries fail at once), `down`/`blackhole` one that drops packets (queries
+    /// that resets connections (`REJECT --reject-with tcp-reset`: queries fail at once; an ICMP
+    /// unreachable would not do it to the pooled, established connections, which Linux keeps
+    /// retransmitting on, `tcp_v4_err`: "If we've already connected we will keep trying until
+    /// we time out", a soft error; that is the `blackhole` case), `down`/`blackhole` one that
+    /// drops packets (queries
     /// and replies vanish, their clients wait for a timeout, and application workers stay
     /// busy meanwhile: requests that never touch the database queue behind them).
     pub(super) fn link_fault(&mut self, cal: &mut Calendar<Ev>, silent: bool, delta: i32) {
