@@ -59,7 +59,9 @@ impl Builder<'_> {
                 None => SimTime::ZERO,
                 Some(v) => {
                     let k = key.key("timeout_queue");
-                    let t = self.duration(&k, Some(v), SimTime::ZERO);
+                    // (The fallback is returned only with its problem reported: not zero,
+                    // so that a malformed value is not reported twice.)
+                    let t = self.duration(&k, Some(v), SimTime::from_secs(5));
                     if t == SimTime::ZERO {
                         self.problem(
                             &k,
