@@ -395,6 +395,68 @@ fn vrrp_tracked_haproxy_crash_moves_the_ip_after_the_script() {
     }
 }
 
+/// The same tracked crash of lb-1's HAProxy (10.005 s to 30.005 s), and lb-1's host goes down
+/// on [15 s, 20 s) meanwhile. When the host comes back, keepalived starts as BACKUP and,
+/// configured `state MASTER`, would preempt after one advert_int + 1/256 s; but its
+/// `vrrp_script` runs again within a second and still finds HAProxy dead: FAULT, so lb-1 never
+/// takes the address back before the crash is repaired and lb-2 keeps serving. Only the
+/// arrivals between the crash and the first FAULT are reset (lb_down); only the 5 in flight
+/// through lb-1 at the crash and the 5 through lb-2 at the preemption after the repair lose
+/// their connection.
+#[test]
+fn a_host_back_with_haproxy_still_dead_stays_in_fault() {
+    let _r = Report::start("keepalived with vrrp_script, host back while HAProxy is dead:");
+    let script = VrrpScript {
+        interval: SimTime::from_secs(1),
+        fall: 1,
+        rise: 1,
+    };
+    let mut cfg = vrrp_config(true, FaultKind::Crash, Some(script));
+    cfg.failures.scheduled.push(ScheduledFault {
+        target: Target::Lb(0),
+        kind: FaultKind::Down,
+        at: SimTime::from_secs(15),
+        duration: Some(SimTime::from_secs(5)),
+    });
+    let t0 = SimTime::from_millis(10_005);
+    let repaired = t0 + SimTime::from_secs(20);
+    for r in replicate(&cfg, 4) {
+        let arr = arrivals(&cfg, r.run);
+        let fault = log_entries(&r, "VRRP fault");
+        assert_eq!(fault.len(), 2, "{:?}", r.event_log);
+        // Back at 20 s, FAULT again at the script's next run, within a second.
+        assert!(
+            fault[1].t > 20.0 && fault[1].t <= 21.0 + EPS,
+            "second FAULT at {} s",
+            fault[1].t
+        );
+        let pre = log_entries(&r, "VRRP preempt");
+        assert_eq!(pre.len(), 1, "{:?}", r.event_log);
+        assert!(pre[0].t > secs(repaired), "preempted at {} s", pre[0].t);
+        let fault_at = SimTime::from_secs_f64(fault[0].t);
+        assert_eq!(
+            errors(&r, "lb_down"),
+            count_in(&arr, t0, fault_at + SimTime(1)),
+            "{:?}",
+            nonzero(&r)
+        );
+        assert_eq!(
+            r.requests.failed,
+            errors(&r, "lb_down") + 10,
+            "{:?}",
+            nonzero(&r)
+        );
+        log(format!(
+            "  run {}: FAULT again {:.3} s after the host came back, preempt {:.3} s after the \
+             repair, lb_down {}",
+            r.run,
+            fault[1].t - 20.0,
+            pre[0].t - secs(repaired),
+            errors(&r, "lb_down")
+        ));
+    }
+}
+
 /// One HAProxy, Poisson arrivals at 50/s: its process dies on [10 s, 30 s). Exactly the arrivals
 /// in that window fail (lb_down: the host resets them), nothing else; over R runs their total
 /// is Poisson(R x 50 x 20).
