@@ -395,6 +395,68 @@ fn vrrp_tracked_haproxy_crash_moves_the_ip_after_the_script() {
     }
 }
 
+/// The same tracked crash of lb-1's HAProxy (10.005 s to 30.005 s), and lb-1's host goes down
+/// on [15 s, 20 s) meanwhile. When the host comes back, keepalived starts as BACKUP and,
+/// configured `state MASTER`, would preempt after one advert_int + 1/256 s; but its
+/// `vrrp_script` runs again within a second and still finds HAProxy dead: FAULT, so lb-1 never
+/// takes the address back before the crash is repaired and lb-2 keeps serving. Only the
+/// arrivals between the crash and the first FAULT are reset (lb_down); only the 5 in flight
+/// through lb-1 at the crash and the 5 through lb-2 at the preemption after the repair lose
+/// their connection.
+#[test]
+fn a_host_back_with_haproxy_still_dead_stays_in_fault() {
+    let _r = Report::start("keepalived with vrrp_script, host back while HAProxy is dead:");
+    let script = VrrpScript {
+        interval: SimTime::from_secs(1),
+        fall: 1,
+        rise: 1,
+    };
+    let mut cfg = vrrp_config(true, FaultKind::Crash, Some(script));
+    cfg.failures.scheduled.push(ScheduledFault {
+        target: Target::Lb(0),
+        kind: FaultKind::Down,
+        at: SimTime::from_secs(15),
+        duration: Some(SimTime::from_secs(5)),
+    });
+    let t0 = SimTime::from_millis(10_005);
+    let repaired = t0 + SimTime::from_secs(20);
+    for r in replicate(&cfg, 4) {
+        let arr = arrivals(&cfg, r.run);
+        let fault = log_entries(&r, "VRRP fault");
+        assert_eq!(fault.len(), 2, "{:?}", r.event_log);
+        // Back at 20 s, FAULT again at the script's next run, within a second.
+        assert!(
+            fault[1].t > 20.0 && fault[1].t <= 21.0 + EPS,
+            "second FAULT at {} s",
+            fault[1].t
+        );
+        let pre = log_entries(&r, "VRRP preempt");
+        assert_eq!(pre.len(), 1, "{:?}", r.event_log);
+        assert!(pre[0].t > secs(repaired), "preempted at {} s", pre[0].t);
+        let fault_at = SimTime::from_secs_f64(fault[0].t);
+        assert_eq!(
+            errors(&r, "lb_down"),
+            count_in(&arr, t0, fault_at + SimTime(1)),
+            "{:?}",
+            nonzero(&r)
+        );
+        assert_eq!(
+            r.requests.failed,
+            errors(&r, "lb_down") + 10,
+            "{:?}",
+            nonzero(&r)
+        );
+        log(format!(
+            "  run {}: FAULT again {:.3} s after the host came back, preempt {:.3} s after the \
+             repair, lb_down {}",
+            r.run,
+            fault[1].t - 20.0,
+            pre[0].t - secs(repaired),
+            errors(&r, "lb_down")
+        ));
+    }
+}
+
 /// One HAProxy, Poisson arrivals at 50/s: its process dies on [10 s, 30 s). Exactly the arrivals
 /// in that window fail (lb_down: the host resets them), nothing else; over R runs their total
 /// is Poisson(R x 50 x 20).
@@ -701,6 +763,69 @@ fn mysql_failover_semi_sync_loses_nothing() {
             errors(&r, "no_primary_500"),
             r.failover.semi_sync_fallbacks,
         ));
+    }
+}
+
+/// Semi-sync's only replica is promoted: the new primary has no replica left to acknowledge,
+/// so its first commit waits `semi_sync_timeout` (10 s) before it switches to asynchronous
+/// replication, and every commit meanwhile waits with it (`rpl_semi_sync_source_wait_no_replica`
+/// ON, MySQL's default). Users feel the primary's failure until that switch: the fault is
+/// recovered at the first write arriving at or after the promotion (zero service and network
+/// times: its commit is at its arrival) plus 10 s, not at the promotion, and the story says so.
+/// With a second replica alive the new primary has one to acknowledge: recovered at the
+/// promotion, no fallback.
+#[test]
+fn semi_sync_failover_to_the_only_replica_is_recovered_after_its_stall() {
+    let _r = Report::start("semi-sync failover, recovery after the new primary's stall:");
+    let t0 = SimTime::from_millis(20_005);
+    for replicas in [1, 2] {
+        let mut cfg = failover_config(true);
+        if replicas == 2 {
+            cfg.database.replicas.push(cfg.database.replicas[0].clone());
+            cfg.database.replicas[1].name = "db-replica-2".into();
+        }
+        let timeout = secs(cfg.failures.db_failover.semi_sync_timeout);
+        for r in replicate(&cfg, 5) {
+            let arr = arrivals(&cfg, r.run);
+            check_rebuilt(&r, &arr);
+            let prom = log_entries(&r, "promoted to primary");
+            assert_eq!(prom.len(), 1, "{:?}", r.event_log);
+            let prom = prom[0].t;
+            let f = &r.faults[0];
+            let ttr = f.time_to_recover_s.expect("recovered");
+            let expected = if replicas == 1 {
+                let first = arr
+                    .iter()
+                    .map(|(t, _)| secs(*t))
+                    .find(|&t| t >= prom)
+                    .expect("a write after the promotion");
+                assert_eq!(r.failover.semi_sync_fallbacks, 1, "run {}", r.run);
+                first + timeout - secs(t0)
+            } else {
+                assert_eq!(r.failover.semi_sync_fallbacks, 0, "run {}", r.run);
+                prom - secs(t0)
+            };
+            assert!(
+                (ttr - expected).abs() < 1e-6,
+                "{replicas} replica(s), run {}: recovered after {ttr} s, expected {expected} s \
+                 (promotion at +{:.3} s)",
+                r.run,
+                prom - secs(t0)
+            );
+            let told = format!("users felt it for {:.1} s", expected);
+            assert!(
+                r.story.iter().any(|l| l.contains(&told)),
+                "{:?} lacks {told:?}",
+                r.story
+            );
+            if r.run == 0 {
+                log(format!(
+                    "  {replicas} replica(s): promoted +{:.3} s, recovered +{ttr:.3} s \
+                     (expected +{expected:.3} s)",
+                    prom - secs(t0)
+                ));
+            }
+        }
     }
 }
 

@@ -97,9 +97,6 @@ const DEFAULT_SEED: u64 = 1;
 /// Warm-up when unset: this fraction of the duration.
 const DEFAULT_WARMUP_FRACTION: f64 = 0.1;
 const DEFAULT_CLIENTS: u32 = 10_000;
-/// HAProxy `timeout queue` defaults to `timeout connect`, which has no default (infinite, with a
-/// warning); HAProxy's documentation examples use 5 s.
-const DEFAULT_TIMEOUT_QUEUE: SimTime = SimTime::from_secs(5);
 /// HAProxy `timeout server` has no default (infinite, with a warning); HAProxy's own example
 /// configurations use 30 s to 1 min (examples/keylog-test.cfg, basic-config-edge.cfg).
 const DEFAULT_TIMEOUT_SERVER: SimTime = SimTime::from_secs(30);
@@ -315,6 +312,12 @@ impl Builder<'_> {
         let layout = self.hosts(f.hosts.unwrap_or_default());
         let health = self.health(f.health.unwrap_or_default());
         let mut lb = lb;
+        // HAProxy's `timeout queue` falls back to `timeout connect` when unset (HAP-CFG
+        // `timeout queue`: "If unspecified, the same value as the backend's connection
+        // timeout ("timeout connect") is used"), whatever that is: not a fixed 5 s.
+        if lb.timeout_queue == SimTime::ZERO {
+            lb.timeout_queue = health.timeout_connect;
+        }
         // HAProxy's `timeout tarpit` defaults to `timeout connect` (HAP-CFG `timeout tarpit`).
         if let Some(rl) = &mut lb.rate_limit
             && rl.action == crate::model::ratelimit::LimitAction::Tarpit(SimTime::ZERO)

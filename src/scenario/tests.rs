@@ -81,6 +81,31 @@ fn minimal_scenario_gets_documented_defaults() {
     );
 }
 
+/// HAProxy's `timeout queue`, unset, is the backend's `timeout connect` (HAP-CFG "timeout
+/// queue": "If unspecified, the same value as the backend's connection timeout ("timeout
+/// connect") is used"): a scenario that sets only `health.timeout_connect` queues that long,
+/// from the file or from `--set`; one that sets `lb.timeout_queue` keeps it.
+#[test]
+fn timeout_queue_falls_back_to_timeout_connect() {
+    let with_connect = format!("{MINIMAL}[health]\ntimeout_connect = \"12s\"\n");
+    assert_eq!(
+        ok(&with_connect, &[]).config.lb.timeout_queue,
+        SimTime::from_secs(12)
+    );
+    assert_eq!(
+        ok(MINIMAL, &["health.timeout_connect=2s"])
+            .config
+            .lb
+            .timeout_queue,
+        SimTime::from_secs(2)
+    );
+    let both = format!("{with_connect}[lb]\ntimeout_queue = \"3s\"\n");
+    assert_eq!(
+        ok(&both, &[]).config.lb.timeout_queue,
+        SimTime::from_secs(3)
+    );
+}
+
 #[test]
 fn servers_shorthand_and_defaults() {
     let text = format!(

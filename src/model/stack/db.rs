@@ -746,7 +746,11 @@ impl Stack {
     }
 
     /// The network between the application tier and the database: a `crash` is a partition
-    /// that rejects (queries fail at once), `down`/`blackhole` one that drops packets (queries
+    /// that resets connections (`REJECT --reject-with tcp-reset`: queries fail at once; an ICMP
+    /// unreachable would not do it to the pooled, established connections, which Linux keeps
+    /// retransmitting on, `tcp_v4_err`: "If we've already connected we will keep trying until
+    /// we time out", a soft error; that is the `blackhole` case), `down`/`blackhole` one that
+    /// drops packets (queries
     /// and replies vanish, their clients wait for a timeout, and application workers stay
     /// busy meanwhile: requests that never touch the database queue behind them).
     pub(super) fn link_fault(&mut self, cal: &mut Calendar<Ev>, silent: bool, delta: i32) {
@@ -927,11 +931,24 @@ impl Stack {
         let name = self.db[c].name.clone();
         self.obs
             .log(now, &name, "promoted to primary", "writes resume");
-        self.mark_mitigated(now, |t| t == Target::DbNode(old));
         if self.db[old].up() {
             // Repaired while the replica drained its relay log: rebuilt now, like a repair
             // after the promotion (else it would rejoin the read pool without replicating).
             self.rejoin_as_replica(now, old);
+        }
+        // Semi-sync is on afresh on the new primary. With fewer live replicas than it waits
+        // for (the usual pair: its only replica was the one promoted), every commit on it
+        // waits `rpl_semi_sync_source_timeout` before the switch to asynchronous: with
+        // `rpl_semi_sync_source_wait_no_replica` ON (the default) the source waits out the
+        // timeout even with no semi-sync replica connected (MySQL manual, "Replication Source
+        // Options and Variables"; MariaDB's `rpl_semi_sync_master_wait_no_slave`: wait until
+        // timeout when no semi-synchronous replica is available, enabled by default). The
+        // application's workers are held meanwhile: users feel the failure until then, and
+        // `on_semi_timeout` marks it recovered (the old primary is down and out of the read
+        // pool). Without writes nothing stalls.
+        let writes = self.cfg.workload.mix.iter().any(|c| c.writes > 0);
+        if !(writes && self.semi_sync_waits_for_missing_replicas()) {
+            self.mark_mitigated(now, |t| t == Target::DbNode(old));
         }
     }
 

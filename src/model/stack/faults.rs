@@ -2,8 +2,10 @@
 //! keepalived and DNS are in `lbha.rs`; DB detection and promotion in `db.rs`.
 //!
 //! A fault's kind decides what the peers see (domain.md §1.3-1.4, §6.2): `crash` is a dead
-//! process on a live host, which answers at once with a reset (or, for the DB link, an ICMP
-//! reject), so connections fail fast and what was in flight fails at once; `down` and
+//! process on a live host, which answers at once with a reset (for the DB link, a firewall
+//! rejecting with TCP resets: an ICMP unreachable fails only new connections at once, Linux
+//! keeps established ones retransmitting), so connections fail fast and what was in flight
+//! fails at once; `down` and
 //! `blackhole` are silence (host off, partition, DROP), so connections and requests wait for
 //! their timeouts, and what was in flight is stuck until then.
 

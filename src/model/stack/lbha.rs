@@ -92,6 +92,15 @@ impl Stack {
         }
         if !host && host_now {
             self.keepalived_starts(cal, k);
+            if !serving_now {
+                // keepalived is back while HAProxy is still down (a crash that outlasts the
+                // host's outage): its `vrrp_script` runs again from keepalived's start, fails,
+                // and puts the instance in FAULT before it can take the address
+                // (keepalived.conf(5) `vrrp_script`: a failing script with weight 0 sets the
+                // instance to FAULT). Without this the returning master preempted the address
+                // with a dead HAProxy and kept it until the crash was repaired.
+                self.script_watch(cal, k);
+            }
         }
         if !serving && serving_now {
             self.lb_restarts(cal, k);

@@ -114,7 +114,7 @@ pub enum Cause {
     DbTimeout,
     /// A write while there is no primary (crash, detection, promotion): 500.
     NoPrimary,
-    /// The app tier cannot reach the database (a partition that rejects): 500.
+    /// The app tier cannot reach the database (a partition that resets connections): 500.
     DbUnreachable,
     /// The client gave up waiting for its answer (`workload.client_timeout`). Optional: see
     /// [`Cause::OPTIONAL`].

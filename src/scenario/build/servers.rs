@@ -54,16 +54,22 @@ impl Builder<'_> {
             abortonclose: lb.abortonclose.unwrap_or(false),
             threads: self.count(&key.key("threads"), lb.threads, 1, 1, MAX_THREADS),
             maxconn: self.count(&key.key("maxconn"), lb.maxconn, 0, 0, u32::MAX),
-            timeout_queue: {
-                let k = key.key("timeout_queue");
-                let t = self.duration(&k, lb.timeout_queue.as_ref(), DEFAULT_TIMEOUT_QUEUE);
-                if t == SimTime::ZERO {
-                    self.problem(
-                        &k,
-                        "must be > 0 (a request may wait in the queue this long)",
-                    );
+            // Unset, it is left at zero: [`Builder::config`] sets it to `timeout connect`.
+            timeout_queue: match lb.timeout_queue.as_ref() {
+                None => SimTime::ZERO,
+                Some(v) => {
+                    let k = key.key("timeout_queue");
+                    // (The fallback is returned only with its problem reported: not zero,
+                    // so that a malformed value is not reported twice.)
+                    let t = self.duration(&k, Some(v), SimTime::from_secs(5));
+                    if t == SimTime::ZERO {
+                        self.problem(
+                            &k,
+                            "must be > 0 (a request may wait in the queue this long)",
+                        );
+                    }
+                    t
                 }
-                t
             },
             timeout_server: self.optional_duration(
                 &key.key("timeout_server"),
