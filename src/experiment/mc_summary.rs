@@ -18,7 +18,7 @@ use super::montecarlo::{ComponentSummary, McRun, McSummary, StateRow};
 use super::nearest_rank::{self, FirstPass, Ranks};
 use crate::engine::SimTime;
 use crate::model::availability::Spof;
-use crate::stats::{MeanCi, student_t_975};
+use crate::stats::{MeanCi, mean_of, student_t_975};
 use std::io;
 
 /// Runs that can be read in order, as many times as needed.
@@ -69,9 +69,10 @@ fn check_width(r: &McRun, components: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// What `MeanCi::from_samples` gives for `n` samples of sum `sum` whose squared deviations
-/// from `sum / n` sum to `squares` (both summed in sample order, as it sums them).
-fn mean_ci(n: usize, sum: f64, squares: f64) -> MeanCi {
+/// What `MeanCi::from_samples` gives for `n` samples of sum `sum`, all equal to `common` if
+/// they are one value, whose squared deviations from their mean (`stats::mean_of`) sum to
+/// `squares` (both summed in sample order, as it sums them).
+fn mean_ci(n: usize, sum: f64, common: Option<f64>, squares: f64) -> MeanCi {
     if n == 0 {
         return MeanCi {
             mean: f64::NAN,
@@ -79,7 +80,7 @@ fn mean_ci(n: usize, sum: f64, squares: f64) -> MeanCi {
             n,
         };
     }
-    let mean = sum / n as f64;
+    let mean = mean_of(sum, n, common);
     if n < 2 {
         return MeanCi {
             mean,
@@ -103,6 +104,9 @@ pub struct Sums {
     horizon: SimTime,
     components: usize,
     sums: Vec<f64>,
+    /// Per column, the value of every run so far while they all have the same bits
+    /// (`stats::common_value`).
+    common: Vec<Option<f64>>,
     blame: Vec<f64>,
     total_blame: f64,
     n: usize,
@@ -121,6 +125,7 @@ impl Sums {
             components,
             // `Iterator::sum` of f64 starts from -0.0 (so that a sum of -0.0 stays -0.0).
             sums: vec![-0.0f64; width],
+            common: vec![None; width],
             blame: vec![-0.0f64; components],
             total_blame: -0.0f64,
             n: 0,
@@ -139,6 +144,13 @@ impl Sums {
         columns(r, self.per_year, &mut self.row);
         for (s, x) in self.sums.iter_mut().zip(&self.row) {
             *s += x;
+        }
+        for (c, x) in self.common.iter_mut().zip(&self.row) {
+            *c = match *c {
+                _ if self.n == 0 => Some(*x),
+                Some(v) if v.to_bits() == x.to_bits() => Some(v),
+                _ => None,
+            };
         }
         for (b, x) in self.blame.iter_mut().zip(&r.blame_s) {
             *b += x;
@@ -189,6 +201,7 @@ pub fn summarise_from(
         per_year,
         horizon,
         sums,
+        common,
         blame,
         total_blame,
         n,
@@ -202,7 +215,11 @@ pub fn summarise_from(
         blame.len(),
         "a first pass of another study"
     );
-    let means: Vec<f64> = sums.iter().map(|s| s / n as f64).collect();
+    let means: Vec<f64> = sums
+        .iter()
+        .zip(&common)
+        .map(|(&s, &c)| mean_of(s, n, c))
+        .collect();
     let mut squares = vec![-0.0f64; width];
     let q = [0.5, 0.9, 0.99];
     let mut ranks = (!durations.is_empty()).then(|| {
@@ -238,7 +255,7 @@ pub fn summarise_from(
         k.end_pass();
     }
     let quantiles = ranks.map_or(vec![0.0; q.len()], |k| k.values());
-    let ci = |i: usize| mean_ci(n, sums[i], squares[i]);
+    let ci = |i: usize| mean_ci(n, sums[i], common[i], squares[i]);
     let mut ranked: Vec<ComponentSummary> = components
         .iter()
         .enumerate()
@@ -410,6 +427,28 @@ mod tests {
         for n in [0, 1, 2, 3, 17, 1000, 5000] {
             let rs = runs(n);
             let a = serde_json::to_string(&streamed(&names, horizon, &rs)).unwrap();
+            let b = serde_json::to_string(&held(&names, horizon, &rs)).unwrap();
+            assert_eq!(a, b, "{n} runs");
+        }
+    }
+
+    /// A column every run gives alike has that value as its mean and no interval, streamed as
+    /// held (0.7 three times summed to 2.0999999999999996, a mean of 0.6999999999999998).
+    #[test]
+    fn a_column_all_alike_is_its_value() {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let horizon = SimTime::from_secs(86_400 * 90);
+        for n in [2u64, 3, 7] {
+            let mut rs = runs(n);
+            for r in &mut rs {
+                r.availability = 0.7;
+                r.slo_availability = 0.7;
+                r.perfect[0] = 0.8;
+            }
+            let s = streamed(&names, horizon, &rs);
+            assert_eq!(s.availability.mean, 0.7, "{n} runs");
+            assert_eq!(s.availability.half_width, 0.0, "{n} runs");
+            let a = serde_json::to_string(&s).unwrap();
             let b = serde_json::to_string(&held(&names, horizon, &rs)).unwrap();
             assert_eq!(a, b, "{n} runs");
         }

@@ -21,7 +21,7 @@ impl MeanCi {
                 n,
             };
         }
-        let mean = xs.iter().sum::<f64>() / n as f64;
+        let mean = mean_of(xs.iter().sum::<f64>(), n, common_value(xs));
         if n < 2 {
             return MeanCi {
                 mean,
@@ -48,6 +48,25 @@ impl MeanCi {
     pub fn contains(&self, x: f64) -> bool {
         self.low() <= x && x <= self.high()
     }
+}
+
+/// The value every sample has, bit for bit, if they all have one (a figure every run gives
+/// alike: a target, a deterministic run).
+pub fn common_value(xs: &[f64]) -> Option<f64> {
+    let first = *xs.first()?;
+    xs.iter()
+        .all(|x| x.to_bits() == first.to_bits())
+        .then_some(first)
+}
+
+/// The mean of `n` samples summing to `sum`; when they all are one value (`common`), that
+/// value itself. `sum / n` of n equal values is not always the value (0.7 + 0.7 + 0.7 is
+/// 2.0999999999999996, / 3 is 0.6999999999999998), and the squared deviations from that
+/// rounded mean then give a half-width above 0: every run gave 0.7, yet the interval
+/// [0.6999999999999998 - h, ...] failed `--assert 'x >= 0.7'` and `x == 0.7`, which the rule
+/// (docs/experiments.md) passes when every run gives the value.
+pub fn mean_of(sum: f64, n: usize, common: Option<f64>) -> f64 {
+    common.unwrap_or(sum / n as f64)
 }
 
 /// The 97.5% quantile of Student's t with `df` degrees of freedom (two-sided 95%).
@@ -81,6 +100,28 @@ mod tests {
         assert!((student_t_975(1) - 12.706).abs() < 1e-3);
         assert!((student_t_975(40) - 2.021).abs() < 1e-3);
         assert!((student_t_975(120) - 1.980).abs() < 1e-3);
+    }
+
+    /// Samples that are all one value have that mean and no interval, whatever rounding
+    /// their sum takes (0.7 * 3 / 3 was 0.6999999999999998, with a half-width of 1e-16).
+    #[test]
+    fn samples_all_alike_have_their_value_as_mean() {
+        for (v, n) in [
+            (0.7, 3),
+            (0.1, 3),
+            (0.1, 6),
+            (0.999, 7),
+            (1.1, 10),
+            (-0.0, 2),
+        ] {
+            let c = MeanCi::from_samples(&vec![v; n]);
+            assert_eq!(c.mean.to_bits(), f64::to_bits(v), "{v} x {n}");
+            assert_eq!(c.half_width, 0.0, "{v} x {n}");
+            assert!(c.contains(v));
+        }
+        assert_eq!(common_value(&[0.7, 0.7]), Some(0.7));
+        assert_eq!(common_value(&[0.0, -0.0]), None);
+        assert_eq!(common_value(&[]), None);
     }
 
     #[test]

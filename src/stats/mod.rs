@@ -9,7 +9,7 @@ pub mod latency;
 pub mod time_avg;
 pub mod wait;
 
-pub use ci::{MeanCi, student_t_975};
+pub use ci::{MeanCi, common_value, mean_of, student_t_975};
 pub use latency::LatencyHistogram;
 pub use time_avg::TimeAverage;
 pub use wait::{WaitSummary, WaitTime};
