@@ -228,6 +228,24 @@ mod tests {
         assert_eq!(empty.percentiles[0].met, None);
     }
 
+    /// Every request within the latency: a percentile target of that latency is met (the top
+    /// of the histogram bucket holding 10 ms, 10.0024 ms, said "missed").
+    #[test]
+    fn a_percentile_target_every_request_meets_is_met() {
+        let mut h = LatencyHistogram::new();
+        for _ in 0..290 {
+            h.record(SimTime::from_millis(10));
+        }
+        let slo = Slo {
+            latency: SimTime::from_millis(10),
+            target: None,
+            percentiles: vec![(0.99, SimTime::from_millis(10))],
+        };
+        let r = SloReport::new(&slo, 290, 290, 0, &h);
+        assert_eq!(r.percentiles[0].observed_s, 0.01);
+        assert_eq!(r.percentiles[0].met, Some(true));
+    }
+
     #[test]
     fn percentile_names() {
         for (n, q) in PERCENTILES {

@@ -100,12 +100,17 @@ impl LatencyHistogram {
         self.counts.max_secs()
     }
 
-    /// Quantile q in [0, 1], in seconds, to the histogram's 3 significant digits.
+    /// Quantile q in [0, 1], in seconds, to the histogram's 3 significant digits: the top of
+    /// the bucket holding the nearest rank (HdrHistogram's `value_at_quantile`), never above
+    /// the exact maximum. No quantile exceeds the largest value; the top of its bucket can
+    /// (every request taking exactly 10 ms gave a p99 of 10.0024 ms beside a max of 10 ms, and
+    /// an `[slo]` p99 target of 10 ms "missed" with every request within it), so it is capped
+    /// there, as [`Buckets::at_rank_secs`] caps a wait's.
     pub fn quantile_secs(&self, q: f64) -> f64 {
         if self.count() == 0 {
             return 0.0;
         }
-        self.hdr().value_at_quantile(q) as f64 / 1e9
+        self.hdr().value_at_quantile(q).min(self.counts.max_ns()) as f64 / 1e9
     }
 
     /// Fraction of recorded values above `t`.
@@ -150,6 +155,27 @@ impl LatencyHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A quantile is never above the largest value recorded, even when the top of its bucket
+    /// is (10 ms is in the bucket 9.9983-10.0024 ms).
+    #[test]
+    fn quantiles_never_exceed_the_maximum() {
+        let mut h = LatencyHistogram::new();
+        for _ in 0..290 {
+            h.record(SimTime::from_millis(10));
+        }
+        for q in [1e-9, 0.5, 0.99, 0.999, 1.0] {
+            assert_eq!(h.quantile_secs(q), 0.01, "q {q}");
+        }
+        assert_eq!(h.max_secs(), 0.01);
+        let mut z = LatencyHistogram::new();
+        z.record(SimTime::ZERO);
+        assert_eq!(
+            z.quantile_secs(0.5),
+            0.0,
+            "a zero is 0, not the 1 ns it is counted as"
+        );
+    }
 
     #[test]
     fn mean_and_quantiles() {
@@ -213,9 +239,10 @@ mod tests {
         for q in [
             0.0, 1e-6, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.999_99, 1.0,
         ] {
+            let max = *values.iter().max().unwrap();
             assert_eq!(
                 h.quantile_secs(q),
-                d.value_at_quantile(q) as f64 / 1e9,
+                d.value_at_quantile(q).min(max) as f64 / 1e9,
                 "q {q}"
             );
         }
