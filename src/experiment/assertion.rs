@@ -85,7 +85,7 @@ impl Assertion {
             Op::Eq => lo == v && hi == v,
             Op::Ne => hi < v || lo > v,
         };
-        let found = if est.n >= 2 {
+        let found = if est.n >= 2 && est.half_width.is_finite() {
             format!(
                 "estimate {} with 95% interval [{}, {}] over {} runs",
                 g(est.mean),
@@ -93,6 +93,9 @@ impl Assertion {
                 g(hi),
                 est.n
             )
+        } else if est.n >= 2 {
+            // A figure of the whole study without an interval (a pooled quantile).
+            format!("value {} over {} runs (no interval)", g(est.mean), est.n)
         } else {
             format!("value {} (single run, no interval)", g(est.mean))
         };
@@ -155,6 +158,28 @@ mod tests {
                 assert!(a.check(&est).0, "{text} over {n} runs: {}", a.check(&est).1);
             }
         }
+    }
+
+    /// A figure of many runs without an interval (a pooled quantile) is judged on its value,
+    /// and not called a single run's.
+    #[test]
+    fn a_figure_without_an_interval_is_judged_on_its_value() {
+        let a = Assertion::parse("outage_p99 <= 1h").unwrap();
+        let est = MeanCi {
+            mean: 10_969.0,
+            half_width: f64::NAN,
+            n: 40,
+        };
+        let (passed, found) = a.check(&est);
+        assert!(!passed);
+        assert_eq!(found, "value 10969 over 40 runs (no interval)");
+        assert!(
+            a.check(&MeanCi {
+                mean: 3000.0,
+                ..est
+            })
+            .0
+        );
     }
 
     #[test]

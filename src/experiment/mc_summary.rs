@@ -454,6 +454,30 @@ mod tests {
         }
     }
 
+    /// The outage quantiles, the longest outage and the SPOFs are figures of the whole study:
+    /// an assertion on them is judged on their value, said to be over the study's runs.
+    #[test]
+    fn pooled_figures_are_the_studys_without_an_interval() {
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let s = streamed(&names, SimTime::from_secs(86_400 * 90), &runs(17));
+        for (name, value) in [
+            ("outage_p99", s.outage_p99_s),
+            ("outage_max", s.outage_max_s),
+            ("spofs", 0.0),
+        ] {
+            let est = s.metric(name).unwrap();
+            assert_eq!((est.mean, est.n), (value, 17), "{name}");
+            assert!(est.half_width.is_nan(), "{name}");
+            let a = crate::experiment::Assertion::parse(&format!("{name} >= 0")).unwrap();
+            let (passed, found) = a.check(&est);
+            assert!(passed, "{name}: {found}");
+            assert!(
+                found.ends_with("over 17 runs (no interval)"),
+                "{name}: {found}"
+            );
+        }
+    }
+
     #[test]
     fn sums_start_as_iterator_sum_does() {
         let zeros = [-0.0f64, -0.0];

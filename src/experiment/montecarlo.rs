@@ -606,12 +606,16 @@ impl McSummary {
         canonical(name).is_some()
     }
 
-    /// The figures assertions can name ([`METRICS`]).
+    /// The figures assertions can name ([`METRICS`]). The outage quantiles, the longest
+    /// outage and the structural SPOFs are one figure of the whole study (pooled over its runs,
+    /// or read off the topology), without an interval (an unknown half-width): judged on their
+    /// value, said to be over the study's runs, not "a single run" as they were when given as
+    /// one sample.
     pub fn metric(&self, name: &str) -> Option<MeanCi> {
         let point = |x: f64| MeanCi {
             mean: x,
-            half_width: 0.0,
-            n: 1,
+            half_width: f64::NAN,
+            n: self.runs,
         };
         Some(match canonical(name)? {
             "availability" => self.availability,
