@@ -21,7 +21,7 @@ use infrasim::report::scratch as report_scratch;
 use infrasim::report::study::{
     self as files, McRunsReader, McRunsWriter, OutagesWriter, StudyRecord, WrittenRun,
 };
-use infrasim::report::table::{availability as fmt_avail, secs};
+use infrasim::report::table::{availability as fmt_avail, availability_decimals, secs};
 use infrasim::report::{Level, atomic};
 use infrasim::report::{Provenance, charts, html};
 use infrasim::scenario::error::Problem;
@@ -462,10 +462,13 @@ pub fn pm(c: &MeanCi, text: impl Fn(f64) -> String) -> String {
     }
 }
 
-/// Availability and its interval: `99.929% ± 0.0036%`.
+/// Availability and its interval: `99.929% ± 0.0036%`; the interval at least as precise as
+/// the mean (`99.999960% ± 0.000012%` at 6.4 nines, where a fixed 4 decimals printed
+/// `100.0000% ± 0.0000%`).
 pub fn availability_pm(a: &MeanCi) -> String {
     if a.n >= 2 && a.half_width.is_finite() {
-        format!("{} ± {:.4}%", fmt_avail(a.mean), a.half_width * 100.0)
+        let d = availability_decimals(a.mean).max(4);
+        format!("{} ± {:.d$}%", fmt_avail(a.mean), a.half_width * 100.0)
     } else {
         fmt_avail(a.mean)
     }
