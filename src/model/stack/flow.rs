@@ -1035,7 +1035,7 @@ impl Stack {
         if self.client_side {
             // (A finished slot keeps its contents until it is reused.)
             let client = self.reqs[id];
-            self.client_answered(now, &client, true, false);
+            self.client_answered(now, &client, None);
         }
     }
 
@@ -1070,7 +1070,7 @@ impl Stack {
         self.in_system.add(now, -1);
         if self.client_side {
             let client = self.reqs[id];
-            self.client_answered(now, &client, false, cause != Cause::RateLimited);
+            self.client_answered(now, &client, Some(cause));
         }
     }
 

@@ -201,6 +201,16 @@ impl Cause {
             .collect()
     }
 
+    /// Whether a client with a retry policy sends the request again after this answer. Every
+    /// connection error, timeout and 5xx, but not HAProxy's `http-request deny` (403
+    /// Forbidden): RFC 9110 §15.5.4 says the server "understood the request but refuses to
+    /// fulfill it" and the client "SHOULD NOT automatically repeat the request with the same
+    /// credentials"; retry policies retry connection errors, timeouts and 5xx (Envoy
+    /// `retry_on: 5xx`, gRPC's UNAVAILABLE, urllib3's `status_forcelist`), never a 403.
+    pub fn retried_by_clients(self) -> bool {
+        self != Cause::RateLimited
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Cause::LbMaxconn => "lb_maxconn",

@@ -42,23 +42,20 @@ impl Stack {
         }
     }
 
-    /// Request `r` got its answer (`ok`: a success). A failure the client retries is sent
-    /// again after its backoff; otherwise the answer is final and goes to its user, whose next
-    /// page is scheduled once the current event is handled. `retryable`: a failure a client
-    /// sends again. HAProxy's `http-request deny` (403 Forbidden) is not: RFC 9110 §15.5.4
-    /// says the server "understood the request but refuses to fulfill it" and the client
-    /// "SHOULD NOT automatically repeat the request with the same credentials"; retry policies
-    /// retry connection errors, timeouts and 5xx (Envoy `retry_on: 5xx`, gRPC's UNAVAILABLE,
-    /// urllib3's `status_forcelist`), never a 403; so a denied request is final.
+    /// Request `r` got its answer: a success (`failure` None) or an error. A failure the client
+    /// retries ([`Cause::retried_by_clients`]) is sent again after its backoff; otherwise the
+    /// answer is final and goes to its user, whose next page is scheduled once the current
+    /// event is handled.
     #[cold]
-    pub(super) fn client_answered(&mut self, now: SimTime, r: &Request, ok: bool, retryable: bool) {
+    pub(super) fn client_answered(&mut self, now: SimTime, r: &Request, failure: Option<Cause>) {
         if self.flood.is_some() && self.is_flood(r) {
             return; // the flood keeps its own rate: its sources neither retry nor wait
         }
+        let ok = failure.is_none();
         if let Some(retries) = self.retries.as_mut() {
             if ok {
                 retries.succeeded(r.client_measured);
-            } else if !retryable {
+            } else if failure.is_some_and(|c| !c.retried_by_clients()) {
                 retries.refused(r.client_measured);
             } else {
                 // The same request again: its queries, which the attempt counted down, are
