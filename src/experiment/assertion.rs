@@ -71,7 +71,8 @@ impl Assertion {
 
     /// Judges an estimate (with its interval when there were replications).
     pub fn check(&self, est: &MeanCi) -> (bool, String) {
-        let (lo, hi) = if est.n >= 2 && est.half_width.is_finite() {
+        let interval = est.n >= 2 && est.half_width.is_finite();
+        let (lo, hi) = if interval {
             (est.low(), est.high())
         } else {
             (est.mean, est.mean)
@@ -85,7 +86,7 @@ impl Assertion {
             Op::Eq => lo == v && hi == v,
             Op::Ne => hi < v || lo > v,
         };
-        let found = if est.n >= 2 && est.half_width.is_finite() {
+        let found = if interval {
             format!(
                 "estimate {} with 95% interval [{}, {}] over {} runs",
                 g(est.mean),

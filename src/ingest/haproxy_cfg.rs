@@ -1192,7 +1192,7 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::ingest) mod tests {
     use super::*;
 
     #[test]
@@ -1229,7 +1229,8 @@ mod tests {
         }
     }
 
-    fn import(text: &str) -> Result<Draft, IngestError> {
+    /// `text` parsed and mapped (the other HAProxy mappings' tests use it too).
+    pub(in crate::ingest) fn import(text: &str) -> Result<Draft, IngestError> {
         let cfg = parse("h.cfg", text)?;
         let mut d = Draft::new("t");
         map(&cfg, None, &mut d)?;
@@ -1297,9 +1298,7 @@ mod tests {
     #[test]
     fn defaults_are_inherited_and_overridden() {
         let text = "defaults\n  timeout server 10s\n  retries 2\nbackend b\n  timeout server 3s\n  server s1 1.2.3.4:80 check inter 500\n";
-        let cfg = parse("h.cfg", text).unwrap();
-        let mut d = Draft::new("t");
-        map(&cfg, None, &mut d).unwrap();
+        let d = import(text).unwrap();
         assert_eq!(d.get("lb", "timeout_server").unwrap().as_str(), Some("3s"));
         assert_eq!(d.get("health", "retries").unwrap().as_integer(), Some(2));
         assert_eq!(d.get("health", "inter").unwrap().as_str(), Some("500ms"));

@@ -431,14 +431,10 @@ mod tests {
     use super::*;
 
     fn import(front: &str) -> Result<Draft, IngestError> {
-        let text = format!(
+        haproxy_cfg::tests::import(&format!(
             "defaults\n  timeout connect 5s\nfrontend fe\n{front}  default_backend be\n\
              backend be\n  server s1 1.2.3.4:80\n"
-        );
-        let cfg = haproxy_cfg::parse("h.cfg", &text)?;
-        let mut d = Draft::new("t");
-        haproxy_cfg::map(&cfg, None, &mut d)?;
-        Ok(d)
+        ))
     }
 
     #[test]

@@ -451,18 +451,19 @@ impl State<'_> {
     /// back between it and the connect timeout hears no SYN: the connect fails at the timeout).
     /// Not the timeout itself: that counted a 100 s outage as none, where the request-level
     /// model fails its first 37 s of clients (`tests/montecarlo.rs`).
-    fn lb_fails(&self, now: SimTime, k: usize) -> bool {
+    /// `wait`: the clients' last SYN, `last_syn(connect_timeout)`, which the caller has.
+    fn lb_fails(&self, now: SimTime, k: usize, wait: SimTime) -> bool {
         if !self.lb_down[k] {
             return false;
         }
-        !self.lb_silent[k] || self.lb_back_at[k] > now + last_syn(self.cfg.workload.connect_timeout)
+        !self.lb_silent[k] || self.lb_back_at[k] > now + wait
     }
 
     fn f_lb(&self, now: SimTime) -> f64 {
         let wait = last_syn(self.cfg.workload.connect_timeout);
         match &self.cfg.failures.lb_ha {
             LbHa::Single => {
-                if self.lb_fails(now, 0) {
+                if self.lb_fails(now, 0, wait) {
                     1.0
                 } else {
                     0.0
@@ -482,7 +483,7 @@ impl State<'_> {
                 let mut f = 0.0;
                 for k in 0..2 {
                     let other_up = !self.lb_down[1 - k];
-                    if self.lb_fails(now, k) && (!other_up || !self.dns_moved[k]) {
+                    if self.lb_fails(now, k, wait) && (!other_up || !self.dns_moved[k]) {
                         f += 0.5;
                     }
                 }

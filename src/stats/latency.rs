@@ -236,10 +236,10 @@ mod tests {
         h.merge(&other);
         let d = direct(&values);
         assert_eq!(early, direct(a).value_at_quantile(0.5) as f64 / 1e9);
+        let max = *values.iter().max().unwrap();
         for q in [
             0.0, 1e-6, 0.001, 0.1, 0.25, 0.5, 0.9, 0.99, 0.999, 0.999_99, 1.0,
         ] {
-            let max = *values.iter().max().unwrap();
             assert_eq!(
                 h.quantile_secs(q),
                 d.value_at_quantile(q).min(max) as f64 / 1e9,

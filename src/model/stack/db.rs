@@ -750,9 +750,9 @@ impl Stack {
     /// unreachable would not do it to the pooled, established connections, which Linux keeps
     /// retransmitting on, `tcp_v4_err`: "If we've already connected we will keep trying until
     /// we time out", a soft error; that is the `blackhole` case), `down`/`blackhole` one that
-    /// drops packets (queries
-    /// and replies vanish, their clients wait for a timeout, and application workers stay
-    /// busy meanwhile: requests that never touch the database queue behind them).
+    /// drops packets (queries and replies vanish, their clients wait for a timeout, and
+    /// application workers stay busy meanwhile: requests that never touch the database queue
+    /// behind them).
     pub(super) fn link_fault(&mut self, cal: &mut Calendar<Ev>, silent: bool, delta: i32) {
         let before = self.dbs.link.answer();
         self.dbs.link.add(silent, delta);

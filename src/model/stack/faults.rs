@@ -5,9 +5,9 @@
 //! process on a live host, which answers at once with a reset (for the DB link, a firewall
 //! rejecting with TCP resets: an ICMP unreachable fails only new connections at once, Linux
 //! keeps established ones retransmitting), so connections fail fast and what was in flight
-//! fails at once; `down` and
-//! `blackhole` are silence (host off, partition, DROP), so connections and requests wait for
-//! their timeouts, and what was in flight is stuck until then.
+//! fails at once; `down` and `blackhole` are silence (host off, partition, DROP), so
+//! connections and requests wait for their timeouts, and what was in flight is stuck until
+//! then.
 
 use super::*;
 use crate::model::config::{FaultKind, TargetKind, Upstream};
