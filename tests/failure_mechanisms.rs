@@ -2900,3 +2900,177 @@ fn active_passive_recovery_follows_the_floating_ip_holder() {
     }
     assert!(later > 0 && earlier > 0, "both orders: {later} / {earlier}");
 }
+
+// ---- HTTP checks wait in the application's backlog (HAProxy `option httpchk`) --------------
+
+/// Two servers of one application worker each, 10 ms of app work, deterministic arrivals at
+/// 150/s (75/s each: never a queue); web-01's host crashes at T0 and stays dead. No `maxconn`,
+/// an unbounded backlog and no timeouts on requests, so once web-01 is marked DOWN the whole
+/// overload (150/s against 100/s) queues at web-02's application, its wait growing by 0.5 s
+/// every second. An HTTP check waits in that backlog like a request (HAProxy checks are not
+/// streams: no queue, no `maxconn`, src/check.c); a TCP check is answered by the kernel.
+fn cascade_config(layer7: bool, timeout_check: Option<SimTime>) -> Config {
+    let mut cfg = common::stack(150.0, 2, 0, 0, 0, 60);
+    cfg.workload.mix[0].app = Dist::det(0.010).unwrap();
+    for s in &mut cfg.servers {
+        s.app_workers = 1;
+    }
+    let h = &mut cfg.failures.health;
+    h.layer7 = layer7;
+    h.timeout_check = timeout_check;
+    let t0 = SimTime::from_millis(20_012);
+    cfg.failures.scheduled = vec![fault(Target::Server(0), FaultKind::Crash, t0, None)];
+    cfg
+}
+
+/// web-02's DOWN periods from the event log, as [from, to) (the last one open until the end).
+fn down_windows(r: &RunResults, server: &str, end: SimTime) -> Vec<(SimTime, SimTime)> {
+    let mut out = vec![];
+    let mut from = None;
+    for e in r.event_log.iter().filter(|e| e.detail == server) {
+        match (e.event.as_str(), from) {
+            ("server marked DOWN", None) => from = Some(at(e.t)),
+            ("server marked UP", Some(f)) => {
+                out.push((f, at(e.t)));
+                from = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(f) = from {
+        out.push((f, end));
+    }
+    out
+}
+
+/// The cascade: with `check = "http"` and `timeout check 500ms`, web-02's checks wait in its
+/// backlog longer than their timeout a second after it takes all the traffic; after `fall`
+/// of them it is marked DOWN, and every request that arrives while it is (no server left)
+/// gets HAProxy's 503 at once: exactly the arrivals in its DOWN windows. Its backlog then
+/// drains, its checks pass again, it is marked UP and overloads again. With `check = "tcp"`
+/// (the kernel accepts the connection) it stays UP and serves everything late. Before HTTP
+/// checks waited for a worker, they passed at once and web-02 was never marked DOWN.
+#[test]
+fn http_checks_take_down_the_overloaded_survivor() {
+    let _r = Report::start("HTTP checks behind an overloaded application (the cascade):");
+    for layer7 in [true, false] {
+        let cfg = cascade_config(layer7, Some(SimTime::from_millis(500)));
+        for r in replicate(&cfg, 4) {
+            let arr = arrivals(&cfg, r.run);
+            check_rebuilt(&r, &arr);
+            let web01 = down_windows(&r, "web-01", cfg.duration);
+            assert_eq!(web01.len(), 1, "run {}: {:?}", r.run, r.event_log);
+            let windows = down_windows(&r, "web-02", cfg.duration);
+            let no_server = errors(&r, "no_server_503");
+            if !layer7 {
+                assert!(windows.is_empty(), "tcp: {:?}", r.event_log);
+                assert_eq!(no_server, 0);
+                assert!(r.servers[1].app_max_queue > 1000, "{:?}", r.servers[1]);
+                continue;
+            }
+            assert!(
+                !windows.is_empty(),
+                "run {}: web-02 never marked DOWN",
+                r.run
+            );
+            // Marked DOWN only after web-01 was and its backlog grew past the timeout:
+            // 1 s of overload, then `fall` checks of 2 s (+ 0.5 s timeout) apart.
+            let first = secs(windows[0].0) - secs(web01[0].0);
+            assert!((5.5..=9.5).contains(&first), "run {}: {first}", r.run);
+            let expected: u64 = windows.iter().map(|&(a, b)| count_in(&arr, a, b)).sum();
+            assert_eq!(no_server, expected, "run {}: {:?}", r.run, nonzero(&r));
+            if r.run == 0 {
+                log(format!(
+                    "  http: web-02 DOWN {} times, first {first:.3} s after web-01, {no_server} \
+                     503s (the arrivals while it was DOWN)",
+                    windows.len()
+                ));
+            }
+        }
+    }
+}
+
+/// The same overload with checks that may wait longer than the backlog ever grows in the
+/// run (`timeout check 30s`; its wait reaches ~17 s): they wait and pass, and web-02 stays
+/// UP. With Nginx's `proxy_read_timeout` at 1 s, Nginx answers the waiting check 504 first
+/// (HAP-CFG "option httpchk": only 2xx and 3xx pass), so web-02 is marked DOWN again.
+#[test]
+fn http_checks_wait_and_pass_within_their_timeout() {
+    let _r = Report::start("HTTP checks waiting in a backlog shorter than their timeout:");
+    for read_timeout in [None, Some(SimTime::from_secs(1))] {
+        let mut cfg = cascade_config(true, Some(SimTime::from_secs(30)));
+        if let Some(t) = read_timeout {
+            for s in &mut cfg.servers {
+                s.proxy_read_timeout = t;
+            }
+        }
+        for r in replicate(&cfg, 3) {
+            let windows = down_windows(&r, "web-02", cfg.duration);
+            // The backlog the checks waited in: 150/s against 100/s for ~35 s (with Nginx's
+            // 1 s timeout its requests leave with a 504 and the backlog, which still serves
+            // them, grows less: web-02 is DOWN part of the time).
+            let wait = r.servers[1].app_max_queue as f64 * 0.010;
+            let longest = if read_timeout.is_none() { 10.0 } else { 2.0 };
+            assert!(wait > longest, "run {}: {:?}", r.run, r.servers[1]);
+            match read_timeout {
+                None => {
+                    assert!(windows.is_empty(), "run {}: {:?}", r.run, r.event_log);
+                    assert_eq!(errors(&r, "no_server_503"), 0);
+                }
+                Some(_) => assert!(!windows.is_empty(), "run {}", r.run),
+            }
+            if r.run == 0 {
+                log(format!(
+                    "  proxy_read_timeout {read_timeout:?}: longest wait {wait:.1} s, web-02 \
+                     DOWN {} times",
+                    windows.len()
+                ));
+            }
+        }
+    }
+}
+
+/// An HTTP check's wait is the application's virtual waiting time. One server, M/M/1 at
+/// rho = 0.8 (lambda 80/s, mu 100/s), `rise 1 fall 1`, checks every 5 s: a check fails when
+/// the work ahead of it exceeds `timeout check` T, with probability p = rho e^{-(mu - lambda)
+/// T} (the M/M/1 waiting-time law; a check's start does not depend on the arrivals to come,
+/// so it sees the stationary queue, and 5 s is ~5 relaxation times of this queue). Each
+/// failure marks the server DOWN for one interval (its backlog drains; the next check passes
+/// at once), so per check made while UP the cycle lasts 5 + E[min(V, T)] + 5p s with
+/// E[min(V, T)] = rho (1 - e^{-(mu - lambda) T}) / (mu - lambda), and the DOWN marks over D s
+/// are D p / (5 + E[min(V, T)] + 5p). Judged at 4.5 binomial standard deviations of the count
+/// over the ~D / cycle checks made while UP (the renewal count varies less).
+#[test]
+fn http_check_failures_follow_the_mm1_waiting_time() {
+    let _r = Report::start("HTTP check failures against the M/M/1 waiting time:");
+    let (lambda, mu, seconds) = (80.0, 100.0, 40_000u64);
+    let rho = lambda / mu;
+    for t_ms in [20u64, 50] {
+        let mut cfg = common::mmc(lambda, mu, 1, 1, Algorithm::RoundRobin, seconds);
+        cfg.warmup = SimTime::ZERO;
+        let h = &mut cfg.failures.health;
+        h.layer7 = true;
+        (h.rise, h.fall) = (1, 1);
+        let five = SimTime::from_secs(5);
+        (h.inter, h.fastinter, h.downinter) = (five, five, five);
+        h.timeout_check = Some(SimTime::from_millis(t_ms));
+        let r = Stack::run(&cfg, 0);
+        check_run(&r);
+        let t = t_ms as f64 / 1000.0;
+        let p = rho * (-(mu - lambda) * t).exp();
+        let mean_wait = rho * (1.0 - (-(mu - lambda) * t).exp()) / (mu - lambda);
+        let cycle = 5.0 + mean_wait + 5.0 * p;
+        let expected = seconds as f64 * p / cycle;
+        let sd = (seconds as f64 / cycle * p * (1.0 - p)).sqrt();
+        let marks = log_entries(&r, "server marked DOWN").len() as f64;
+        log(format!(
+            "  timeout check {t_ms} ms: {marks} DOWN marks, expected {expected:.1} ± {:.1} \
+             (p = {p:.4})",
+            4.5 * sd
+        ));
+        assert!(
+            (marks - expected).abs() <= 4.5 * sd,
+            "{marks} DOWN marks, expected {expected:.1} (sd {sd:.1})"
+        );
+    }
+}

@@ -84,6 +84,19 @@ impl Station {
         }
     }
 
+    /// Queues `id` behind the waiting requests without counting it as an arrival: false when
+    /// the line is full. For something that is not a request (an HTTP health check waiting for
+    /// an application worker, `model/stack/faults.rs`): [`Station::wait_probability`] stays a
+    /// figure about requests. The caller has seen every server busy.
+    pub fn wait_in_line(&mut self, now: SimTime, id: ReqId) -> bool {
+        if self.queue.len() >= self.queue_cap {
+            return false;
+        }
+        self.queue.push_back(id);
+        self.waiting.set(now, self.queue.len() as u64);
+        true
+    }
+
     /// A server is freed but takes nothing from the queue (the process hangs).
     pub fn release_only(&mut self, now: SimTime) {
         self.busy.add(now, -1);
@@ -203,5 +216,18 @@ mod tests {
         assert_eq!(s.busy(), 0);
         assert!((s.utilisation(SimTime(40)) - 0.5).abs() < 1e-12);
         assert!((s.mean_queue(SimTime(40)) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_place_in_line_is_not_an_arrival() {
+        let mut s = Station::new(1, 2);
+        let t = SimTime(0);
+        assert_eq!(s.arrive(t, 1), Admit::Start);
+        assert!(s.wait_in_line(t, 99));
+        assert_eq!(s.arrive(t, 2), Admit::Queued);
+        assert!(!s.wait_in_line(t, 98), "the line is full");
+        assert_eq!((s.arrivals(), s.wait_probability()), (2, 0.5));
+        assert_eq!(s.finish(SimTime(10)), Some(99));
+        assert_eq!(s.finish(SimTime(10)), Some(2));
     }
 }

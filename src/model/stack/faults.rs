@@ -357,6 +357,7 @@ impl Stack {
         if self.track_workers {
             s.free_workers = (0..self.cfg.servers[i].app_workers).rev().collect();
         }
+        self.checks_lost(cal, i, resets);
         for id in victims {
             self.drop_db_wait(now, id);
             self.release_db_conns(id);
@@ -409,6 +410,7 @@ impl Stack {
         if self.track_workers {
             s.free_workers = (0..self.cfg.servers[i].app_workers).rev().collect();
         }
+        self.checks_lost(cal, i, true);
         for id in victims {
             self.drop_db_wait(now, id);
             let r = &mut self.reqs[id];
@@ -437,7 +439,8 @@ impl Stack {
     /// waits min(`timeout connect`, `inter`) when `timeout check` is set, else the whole check
     /// is bounded by `inter`; an L7 check of a hung application waits the read part,
     /// `timeout check` (or `inter`), unless Nginx answers 504 first (HAP-CFG "timeout
-    /// check"). The outcome is decided by the state when the check starts.
+    /// check"). The outcome is decided by the state when the check starts, except for an L7
+    /// check of a live application, which waits for a worker ([`Stack::check_at_app`]).
     pub(super) fn on_check(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize, epoch: u32) {
         if epoch != self.lbs[k].check_epoch || !self.lbs[k].up() {
             return; // this LB died (and maybe restarted with a new check cycle)
@@ -454,7 +457,7 @@ impl Stack {
             Answer::Silent => (false, connect_part),
             Answer::Up if !h.layer7 => (true, SimTime::ZERO),
             Answer::Up => match s.app_faults.answer() {
-                Answer::Up => (true, SimTime::ZERO),
+                Answer::Up => return self.check_at_app(cal, k, i, epoch),
                 Answer::Refuses => (false, SimTime::ZERO),
                 // A hung application: Nginx passes the check on and waits, unless the
                 // backlog is full: then a unix socket refuses at once (502) and TCP drops the
@@ -474,6 +477,134 @@ impl Stack {
             self.check_result(cal, k, i, epoch, passed);
         } else {
             cal.schedule_in(after, Ev::CheckDone(k as u8, i as u16, epoch, passed));
+        }
+    }
+
+    /// An HTTP check (`option httpchk`) reaches a live application through Nginx, which
+    /// passes it on like any request: it waits in the application's backlog behind the
+    /// requests already there, and is answered when a worker takes it. A check is not a
+    /// stream in HAProxy (src/check.c `process_chk_conn()` drives its own connection): it
+    /// never waits in HAProxy's queues nor counts against the server's `maxconn`, so without
+    /// a `maxconn` the whole overload queues at the application, checks included. It passes
+    /// if a worker takes it before its timeout, the read part `timeout check` (or `inter`,
+    /// which bounds the whole check without it: HAP-CFG "timeout check"), or Nginx's
+    /// `proxy_read_timeout` if shorter (Nginx answers 504: "responses 2xx and 3xx are
+    /// considered valid, while all other ones indicate a server failure", HAP-CFG "option
+    /// httpchk"); otherwise it fails at that timeout. So an overloaded server whose backlog
+    /// holds more than a timeout's worth of work is marked DOWN after `fall` checks, and its
+    /// load moves to the others.
+    ///
+    /// The check's own service is not modelled: a health endpoint answers a constant (HAP-CFG
+    /// "timeout check": "check request is much simpler and faster to handle than normal
+    /// requests"), well under a millisecond of a worker against an `inter` of seconds, so the
+    /// worker that takes it goes on at once to the next in line. What the check measures is
+    /// its wait. A full backlog refuses it as it refuses requests (`upstream_full`): at once
+    /// on a unix socket (502); over TCP the SYN is dropped and the check fails at
+    /// min(read part, `proxy_connect_timeout`) (Nginx's SYN retransmissions, which might get
+    /// it in later, are not modelled).
+    fn check_at_app(&mut self, cal: &mut Calendar<Ev>, k: usize, i: usize, epoch: u32) {
+        let now = cal.now();
+        let h = &self.cfg.failures.health;
+        let c = &self.cfg.servers[i];
+        let read_part = h.timeout_check.unwrap_or(h.inter);
+        let app = &mut self.servers[i].app;
+        if app.busy() < app.servers() {
+            // A worker is free (so nobody waits): the check is answered now.
+            return self.check_result(cal, k, i, epoch, true);
+        }
+        if !app.wait_in_line(now, PROBE_ID + k as ReqId) {
+            return match c.upstream {
+                Upstream::Unix => self.check_result(cal, k, i, epoch, false),
+                Upstream::Tcp => {
+                    let after = read_part.min(c.proxy_connect_timeout);
+                    cal.schedule_in(after, Ev::CheckDone(k as u8, i as u16, epoch, false));
+                }
+            };
+        }
+        let timeout = read_part.min(c.proxy_read_timeout);
+        let p = &mut self.lbs[k].probes[i];
+        debug_assert!(!p.open, "one check of a server per LB at a time");
+        p.seq = p.seq.wrapping_add(1);
+        p.open = true;
+        p.queued = true;
+        cal.schedule_in(timeout, Ev::CheckTimeout(k as u8, i as u16, p.seq));
+    }
+
+    /// A worker of server `i` took LB `k`'s HTTP check from the backlog: it answers 200 at
+    /// once and takes the next in line. The result is an event of its own at this instant,
+    /// so that a server marked UP by it is not handed requests in the middle of the worker's
+    /// release. Before the check's timeout by construction: a check that times out leaves
+    /// the backlog.
+    #[cold]
+    pub(super) fn check_answered(&mut self, cal: &mut Calendar<Ev>, i: usize, k: usize) {
+        self.app_release(cal, i);
+        let p = &mut self.lbs[k].probes[i];
+        debug_assert!(p.open && p.queued);
+        p.open = false;
+        p.queued = false;
+        let epoch = self.lbs[k].check_epoch;
+        cal.schedule_in(SimTime::ZERO, Ev::CheckDone(k as u8, i as u16, epoch, true));
+    }
+
+    /// The timeout of LB `k`'s HTTP check of server `i` expired before a worker took it:
+    /// HAProxy (or Nginx, with its 504) gives up, the check fails and leaves the backlog
+    /// (the application would still take it later and answer a closed connection: with no
+    /// service time that costs nothing).
+    pub(super) fn on_check_timeout(
+        &mut self,
+        cal: &mut Calendar<Ev>,
+        k: usize,
+        i: usize,
+        seq: u32,
+    ) {
+        let p = self.lbs[k].probes[i];
+        if p.seq != seq || !p.open {
+            return; // answered, lost with its LB, or reset
+        }
+        if p.queued {
+            (self.servers[i].app).remove_waiting(cal.now(), PROBE_ID + k as ReqId);
+        }
+        self.lbs[k].probes[i] = Probe {
+            seq,
+            ..Probe::default()
+        };
+        let epoch = self.lbs[k].check_epoch;
+        self.check_result(cal, k, i, epoch, false);
+    }
+
+    /// Server `i`'s application backlog was wiped (its host or its application died, or the
+    /// application was restarted): the HTTP checks waiting there lose their connection. A
+    /// reset (`resets`) fails them now (Nginx answers 502, or HAProxy's own connection is
+    /// reset); a host gone silent leaves HAProxy waiting for their timeout.
+    fn checks_lost(&mut self, cal: &mut Calendar<Ev>, i: usize, resets: bool) {
+        for k in 0..self.lbs.len() {
+            let p = &mut self.lbs[k].probes[i];
+            if !p.open {
+                continue;
+            }
+            p.queued = false;
+            if resets {
+                p.open = false;
+                let epoch = self.lbs[k].check_epoch;
+                cal.schedule_in(
+                    SimTime::ZERO,
+                    Ev::CheckDone(k as u8, i as u16, epoch, false),
+                );
+            }
+        }
+    }
+
+    /// LB `k` stopped: its checks waiting in backlogs are abandoned and leave them.
+    pub(super) fn checks_abandoned(&mut self, now: SimTime, k: usize) {
+        for i in 0..self.servers.len() {
+            let p = self.lbs[k].probes[i];
+            if p.queued {
+                (self.servers[i].app).remove_waiting(now, PROBE_ID + k as ReqId);
+            }
+            self.lbs[k].probes[i] = Probe {
+                seq: p.seq,
+                ..Probe::default()
+            };
         }
     }
 

@@ -968,7 +968,7 @@ impl Stack {
     }
 
     /// A worker of server `i` is free: it takes the next request from the backlog, unless
-    /// the application hangs.
+    /// the application hangs. The next in line may be an HTTP health check ([`PROBE_ID`]).
     #[inline(always)]
     pub(super) fn app_release(&mut self, cal: &mut Calendar<Ev>, i: usize) {
         let now = cal.now();
@@ -978,7 +978,11 @@ impl Stack {
             return;
         }
         if let Some(next) = s.app.finish(now) {
-            self.app_start(cal, next, i);
+            if next >= PROBE_ID {
+                self.check_answered(cal, i, (next - PROBE_ID) as usize);
+            } else {
+                self.app_start(cal, next, i);
+            }
         }
     }
 

@@ -119,6 +119,7 @@ impl Stack {
         let now = cal.now();
         self.lbs[k].down_since = now;
         self.lb_sever(cal, k);
+        self.checks_abandoned(now, k);
         if let Some(st) = &mut self.lbs[k].station {
             st.drain_queue(now);
             st.clear_busy(now);

@@ -284,6 +284,9 @@ pub enum Ev {
     Check(u8, u16, u32),
     /// (LB instance, server, LB check epoch, passed): a check that took time ends.
     CheckDone(u8, u16, u32, bool),
+    /// (LB instance, server, probe sequence): the timeout of an HTTP check waiting for an
+    /// application worker ([`Probe`]).
+    CheckTimeout(u8, u16, u32),
     DbPoll,
     /// Promotion of the chosen replica finishes its reconfiguration.
     Promote,
@@ -307,6 +310,32 @@ pub enum Ev {
 }
 
 const NO_SERVER: u16 = u16::MAX;
+
+/// The place of LB `k`'s HTTP check in an application's backlog: the id `PROBE_ID + k`.
+///
+/// The backlog is a [`Station`] FIFO of request ids from the slab; a check is not a request
+/// (no client, no counts, no slot in the slab that every scan of requests would have to skip),
+/// so it takes an id the slab never hands out: the slab stops at [`MAX_IN_FLIGHT`] = 2^23,
+/// these ids are the last 256 of `u32` (one per LB instance; an LB checks a server once at a
+/// time, so each backlog holds at most one of them per LB). A worker that frees tells a check
+/// from a request by comparing the id it took with `PROBE_ID`, a register compare on the
+/// path of every request, which reads nothing more from memory; the request path itself
+/// carries no check state.
+const PROBE_ID: ReqId = u32::MAX - 255;
+const _: () = assert!(MAX_IN_FLIGHT < PROBE_ID as usize);
+
+/// LB `k`'s current HTTP check of one server, while it waits in that server's application
+/// backlog (`faults.rs`, `on_check`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Probe {
+    /// Bumped for each check that waits: its timeout event carries it.
+    seq: u32,
+    /// HAProxy waits for this check's answer.
+    open: bool,
+    /// The check holds its place `PROBE_ID + k` in the backlog (a host that went silent
+    /// wiped the backlog but leaves HAProxy waiting for its timeout).
+    queued: bool,
+}
 
 /// Bits of [`Request::holds`]: what a request holds and must give back.
 mod holds {
@@ -736,6 +765,8 @@ struct Balancer {
     serving: u32,
     /// Health-check state per server (UP as far as this LB knows).
     health: Vec<Health>,
+    /// Per server, its HTTP check waiting in the application's backlog, if one is.
+    probes: Vec<Probe>,
     backend_q: VecDeque<(ReqId, u32)>,
     server_q: Vec<VecDeque<(ReqId, u32)>>,
     /// LB threads; None when processing takes no time.
@@ -1027,6 +1058,7 @@ impl Stack {
                     policy: LbPolicy::new(cfg.lb.algorithm, &views),
                     fifo_fair: false,
                     health: vec![Health::new(f.health.rise, f.health.fall); views.len()],
+                    probes: vec![Probe::default(); views.len()],
                     server_q: vec![VecDeque::new(); views.len()],
                     usable: 0,
                     active: 0,
@@ -1360,6 +1392,7 @@ impl Model for Stack {
             Ev::CheckDone(k, i, epoch, passed) => {
                 self.on_check_done(cal, k as usize, i as usize, epoch, passed)
             }
+            Ev::CheckTimeout(k, i, seq) => self.on_check_timeout(cal, k as usize, i as usize, seq),
             Ev::DbPoll => self.on_db_poll(cal),
             Ev::Promote => self.on_promote(cal),
             Ev::VrrpTakeover(k, epoch) => self.on_vrrp_takeover(cal, k as usize, epoch),
