@@ -7,9 +7,9 @@
 //! fully UP, `downinter` when fully DOWN and `fastinter` in between. Servers start UP with
 //! health = rise, so one failed check marks a server DOWN at start-up, as in HAProxy.
 //!
-//! Simplification: a check's own duration is not modelled: a crashed host refuses the
-//! connection at once (RST), so results are immediate. Black-holed hosts (check timeouts)
-//! are not modelled.
+//! This file is only the state machine: how long a check takes (a refusal at once, silence
+//! until the check's timeout, an HTTP check waiting for an application worker) is decided
+//! where the check meets the stack, `model/stack/faults.rs` (`on_check`).
 
 use super::config::HealthCheck;
 use crate::engine::SimTime;
