@@ -3074,3 +3074,52 @@ fn http_check_failures_follow_the_mm1_waiting_time() {
         );
     }
 }
+
+/// A waiting HTTP check loses its connection with the application: the cascade's overload
+/// with checks that would wait and pass (`timeout check 30s`), and web-02's application
+/// crashing at 50 s, when its backlog holds ~15 s of work and a check is waiting most of the
+/// time. Nginx's upstream connection is reset, so a waiting check fails at once (502), and the
+/// next two, refused, fail at once too: web-02 is marked DOWN exactly 2 x fastinter = 4 s
+/// after the crash when a check was waiting, within (4, 6] s otherwise, never after the 30 s
+/// timeout. And HAProxy crashing for 0.5 s at 50 s abandons its waiting checks: once restarted
+/// (every server UP) it checks afresh, its checks wait and pass, and web-02 stays UP.
+#[test]
+fn a_waiting_http_check_fails_when_the_application_dies() {
+    let _r = Report::start("a waiting HTTP check and the application's crash, or its LB's:");
+    let crash = SimTime::from_secs(50);
+    let mut cfg = cascade_config(true, Some(SimTime::from_secs(30)));
+    cfg.failures
+        .scheduled
+        .push(fault(Target::App(1), FaultKind::Crash, crash, None));
+    let mut waiting = 0;
+    for r in replicate(&cfg, 6) {
+        let f = r
+            .faults
+            .iter()
+            .find(|f| f.component == "web-02.app")
+            .unwrap();
+        let ttd = f.time_to_detect_s.expect("detected");
+        assert!(
+            (4.0 - EPS..=6.0 + EPS).contains(&ttd),
+            "run {}: {ttd}",
+            r.run
+        );
+        waiting += usize::from((ttd - 4.0).abs() < EPS);
+    }
+    log(format!(
+        "  app crash: detected 4 s after it in {waiting} of 6 runs"
+    ));
+    assert!(waiting > 0, "a check was waiting at the crash in some run");
+    let mut cfg = cascade_config(true, Some(SimTime::from_secs(30)));
+    let lb = fault(
+        Target::Lb(0),
+        FaultKind::Crash,
+        crash,
+        Some(SimTime::from_millis(500)),
+    );
+    cfg.failures.scheduled.push(lb);
+    for r in replicate(&cfg, 3) {
+        let windows = down_windows(&r, "web-02", cfg.duration);
+        assert!(windows.is_empty(), "run {}: {:?}", r.run, r.event_log);
+    }
+}

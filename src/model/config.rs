@@ -544,7 +544,8 @@ pub struct HealthCheck {
     pub downinter: SimTime,
     pub rise: u32,
     pub fall: u32,
-    /// `option httpchk`: an L7 check, which sees an app that is down behind a live Nginx.
+    /// `option httpchk`: an L7 check, which sees an app that is down behind a live Nginx, and
+    /// waits for a worker in the application's backlog like a request (`model/stack/faults.rs`).
     pub layer7: bool,
     /// `retries`: connection attempts after the first.
     pub retries: u32,
