@@ -24,6 +24,11 @@
 //!   request-level model retransmits); but what silence does to capacity (workers held by queries
 //!   that hang until a timeout, so the pool drains) is not modelled here.
 //!
+//! Semi-synchronous replication's stall (the replicas it waits for lost while it is on: every
+//! commit waits `semi_sync_timeout` before the fallback to asynchronous) is tracked here
+//! ([`State::semi_sync`]) and charged what a request-level run of the situation measured
+//! ([`Options::stalls`]).
+//!
 //! A named host or rack (`[[hosts]]`) is one component whose failure takes down several single
 //! parts (servers and DB nodes) at once; a part is down while any component covering it is
 //! (its own failure, its host's, its rack's), as the request-level model counts faults.
