@@ -26,7 +26,7 @@
 //!
 //! Semi-synchronous replication's stall (the replicas it waits for lost while it is on: every
 //! commit waits `semi_sync_timeout` before the fallback to asynchronous) is tracked here
-//! ([`State::semi_sync`]) and charged what a request-level run of the situation measured
+//! (`State::semi_sync`) and charged what a request-level run of the situation measured
 //! ([`Options::stalls`]).
 //!
 //! A named host or rack (`[[hosts]]`) is one component whose failure takes down several single
