@@ -597,6 +597,24 @@ fn lost_replica_every_10_min(seconds: u64) -> Config {
 /// (replication 0), whose own noise (SE over 10 more replications) is a bias common to every
 /// stall of every run: Z x SE x stalls per run / run length. The rest (the catch-up after a
 /// repair taken as instant: one replication delay, ~1 ms) is far below it.
+/// Counts the stalls the fast path starts (each asks its cost once).
+struct Counting<'a> {
+    runs: &'a infrasim::experiment::overload::StateRuns<'a>,
+    stalls: std::sync::atomic::AtomicU64,
+}
+
+impl infrasim::model::degraded::StallCosts for Counting<'_> {
+    fn stall(
+        &self,
+        after: &infrasim::model::degraded::Serving,
+        missing: u16,
+    ) -> infrasim::model::degraded::StallCost {
+        self.stalls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.runs.stall_cost(after, missing)
+    }
+}
+
 #[test]
 fn fast_path_charges_semi_sync_stalls_as_the_request_level_model_does() {
     use infrasim::experiment::overload::StateRuns;
@@ -633,10 +651,14 @@ fn fast_path_charges_semi_sync_stalls_as_the_request_level_model_does() {
         cost.fail_s > 2.0,
         "a stall should cost seconds of requests: {cost:?}"
     );
+    let counted = Counting {
+        runs: &runs,
+        stalls: std::sync::atomic::AtomicU64::new(0),
+    };
     let with_stalls = Options {
         min_servers: 1,
         overload: None,
-        stalls: Some(&runs),
+        stalls: Some(&counted),
         groups,
     };
     let without = Options::coping(&cfg);
@@ -665,6 +687,14 @@ fn fast_path_charges_semi_sync_stalls_as_the_request_level_model_does() {
     let old = Est::of(&rows.iter().map(|r| r.2 - r.0).collect::<Vec<_>>());
     let unavail = 1.0 - slow.mean;
     let stalls = rows.iter().map(|r| r.3 as f64).sum::<f64>() / REPS as f64;
+    // Semi-sync's tracking: every loss of the replica stalls once (the repair before it
+    // switched semi-sync back on), and nothing else does.
+    let started = counted.stalls.load(std::sync::atomic::Ordering::Relaxed);
+    let failures: u64 = rows.iter().map(|r| r.3).sum();
+    log(format!(
+        "  stalls started on the fast path: {started} for {failures} replica failures"
+    ));
+    assert_eq!(started, failures, "one stall per loss of the only replica");
     let bias = student_t_999(noise.n - 1) * noise.se * stalls / SECONDS as f64;
     log(format!(
         "  request level: unavailability {unavail:.5} ± {:.5} (99.9%); {stalls:.1} replica failures per run",
