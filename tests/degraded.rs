@@ -129,6 +129,7 @@ fn a_pool_needing_k_of_n_servers_is_down_with_the_binomial_tail() {
         let opts = Options {
             min_servers: k,
             overload: None,
+            stalls: None,
             groups: Groups::of(&cfg),
         };
         let u: Vec<f64> = (0..200u64)
@@ -260,6 +261,7 @@ fn fast_path_agrees_with_the_request_level_model_when_n_minus_1_overloads() {
     let with_states = Options {
         min_servers: 1,
         overload: Some(&runs),
+        stalls: None,
         groups: groups.clone(),
     };
     let coping = Options::coping(&cfg);

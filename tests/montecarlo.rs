@@ -552,3 +552,185 @@ fn failed_requests_count_closed_loop_users() {
     assert!((p.failed_requests - rate * p.downtime_s).abs() <= 1e-9 * p.failed_requests);
     assert!((p.arrived_requests - rate * THEORY_HORIZON as f64).abs() <= 1e-6);
 }
+
+// ---- 6e. semi-synchronous replication's stall ---------------------------------------------
+
+/// `scenarios/semi_sync_lost_replica.toml` (semi-sync, one replica, 20% of requests write, 2 x 8
+/// application workers) with its replica on a host of its own that crashes every 10 min on
+/// average and is back 2 min later (exponential), instead of the scenario's one scheduled crash.
+fn lost_replica_every_10_min(seconds: u64) -> Config {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join("semi_sync_lost_replica.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace(
+            "[database.replication]",
+            "[[database.replicas]]\nname = \"db-replica-1\"\nhost = \"replica-host\"\n\n\
+             [database.replication]",
+        )
+        .replace("replicas = 1\n", "")
+        .replace(
+            "[[servers]]\nname = \"web-01\"",
+            "[[hosts]]\nname = \"replica-host\"\n\n[[servers]]\nname = \"web-01\"",
+        );
+    let sc = infrasim::scenario::load_str(&text, &path, &[]).unwrap();
+    let mut cfg = sc.config;
+    cfg.warmup = SimTime::ZERO;
+    cfg.duration = SimTime::from_secs(seconds);
+    cfg.failures.timeline_interval = SimTime::ZERO;
+    cfg.failures.scheduled.clear();
+    cfg.failures.random = vec![crashes(TargetKind::Host, MTTF, 2.0 * MTTR)];
+    cfg
+}
+
+/// Losing the only replica with semi-sync on stalls every commit for `semi_sync_timeout`
+/// (10 s) before the primary falls back to asynchronous replication, and the application's
+/// workers are held meanwhile (`model/stack/db.rs`). The fast path charges each stall what a
+/// request-level run of it measured (`experiment::overload::StateRuns::stall_cost`): it must
+/// agree with the request-level model run for run (paired) on the same failure streams. It
+/// used to charge nothing for a stall: replica failures were free (here its availability was
+/// 100% beside the request level's ~99.4%).
+///
+/// Tolerance: the paired difference's 99.9% interval, plus the one bias the fast path carries
+/// by construction: each stall is charged the cost of one request-level run of it
+/// (replication 0), whose own noise (SE over 10 more replications) is a bias common to every
+/// stall of every run: Z x SE x stalls per run / run length. The rest (the catch-up after a
+/// repair taken as instant: one replication delay, ~1 ms) is far below it.
+/// Counts the stalls the fast path starts (each asks its cost once).
+struct Counting<'a> {
+    runs: &'a infrasim::experiment::overload::StateRuns<'a>,
+    stalls: std::sync::atomic::AtomicU64,
+}
+
+impl infrasim::model::degraded::StallCosts for Counting<'_> {
+    fn stall(
+        &self,
+        after: &infrasim::model::degraded::Serving,
+        missing: u16,
+    ) -> infrasim::model::degraded::StallCost {
+        self.stalls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.runs.stall_cost(after, missing)
+    }
+}
+
+#[test]
+fn fast_path_charges_semi_sync_stalls_as_the_request_level_model_does() {
+    use infrasim::experiment::overload::StateRuns;
+    use infrasim::model::availability::Options;
+    use infrasim::model::degraded::{DegradedSpec, Groups};
+    let _r = Report::start("semi-sync, one replica lost every ~10 min: fast path vs request level");
+    const SECONDS: u64 = 3600;
+    const REPS: u64 = 40;
+    let cfg = lost_replica_every_10_min(SECONDS);
+    let comps = availability::components(&cfg);
+    let names: Vec<&str> = comps.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["host:replica-host"]);
+    let runs = StateRuns::new(
+        &cfg,
+        DegradedSpec::default().state_run(&cfg),
+        cfg.slo_latency(),
+    );
+    let groups = Groups::of(&cfg);
+    let mut after = groups.healthy(&cfg);
+    after.replicas.iter_mut().for_each(|r| *r = 0);
+    let cost = runs.stall_cost(&after, 1);
+    // The stall's own noise: 10 further replications of its runs.
+    let more: Vec<f64> = (1..=10u64)
+        .into_par_iter()
+        .map(|rep| runs.measure_stall(&after, 1, rep).fail_s)
+        .collect();
+    let noise = Est::of(&more);
+    log(format!(
+        "  one stall costs {:.3} s of requests failed, {:.3} s late (replication 0); over 10 more {:.3} ± {:.3} SE",
+        cost.fail_s, cost.late_s, noise.mean, noise.se
+    ));
+    // 1,421 requests failed at 300/s in the scenario's own stall: several seconds' worth.
+    assert!(
+        cost.fail_s > 2.0,
+        "a stall should cost seconds of requests: {cost:?}"
+    );
+    let counted = Counting {
+        runs: &runs,
+        stalls: std::sync::atomic::AtomicU64::new(0),
+    };
+    let with_stalls = Options {
+        min_servers: 1,
+        overload: None,
+        stalls: Some(&counted),
+        groups,
+    };
+    let without = Options::coping(&cfg);
+    let horizon = cfg.duration;
+    let rows: Vec<(f64, f64, f64, u64)> = (0..REPS)
+        .into_par_iter()
+        .map(|rep| {
+            let req = Stack::run(&cfg, rep);
+            let fast = availability::simulate_with(&cfg, &comps, horizon, rep, None, &with_stalls);
+            let old = availability::simulate_with(&cfg, &comps, horizon, rep, None, &without);
+            let random_faults = req.faults.iter().filter(|f| f.random).count() as u64;
+            assert_eq!(
+                random_faults, fast.failures,
+                "replication {rep}: same failures"
+            );
+            (
+                req.availability,
+                fast.availability,
+                old.availability,
+                fast.failures,
+            )
+        })
+        .collect();
+    let slow = Est::of(&rows.iter().map(|r| r.0).collect::<Vec<_>>());
+    let d = Est::of(&rows.iter().map(|r| r.1 - r.0).collect::<Vec<_>>());
+    let old = Est::of(&rows.iter().map(|r| r.2 - r.0).collect::<Vec<_>>());
+    let unavail = 1.0 - slow.mean;
+    let stalls = rows.iter().map(|r| r.3 as f64).sum::<f64>() / REPS as f64;
+    // Semi-sync's tracking: every loss of the replica stalls once (the repair before it
+    // switched semi-sync back on), and nothing else does.
+    let started = counted.stalls.load(std::sync::atomic::Ordering::Relaxed);
+    let failures: u64 = rows.iter().map(|r| r.3).sum();
+    log(format!(
+        "  stalls started on the fast path: {started} for {failures} replica failures"
+    ));
+    assert_eq!(started, failures, "one stall per loss of the only replica");
+    let bias = student_t_999(noise.n - 1) * noise.se * stalls / SECONDS as f64;
+    log(format!(
+        "  request level: unavailability {unavail:.5} ± {:.5} (99.9%); {stalls:.1} replica failures per run",
+        slow.hw999()
+    ));
+    log(format!(
+        "  fast path with stall runs - request level: {:+.2e} ± {:.2e} (99.9%), allowed ± {bias:.2e} = {:.1}% of the unavailability",
+        d.mean,
+        d.hw999(),
+        100.0 * bias / unavail
+    ));
+    log(format!(
+        "  fast path without stalls (the old one) - request level: {:+.2e} ± {:.2e} (99.9%)",
+        old.mean,
+        old.hw999()
+    ));
+    assert!(
+        unavail > 0.002,
+        "the scenario should fail enough to compare: {unavail}"
+    );
+    assert!(
+        d.hw999() + bias <= 0.25 * unavail,
+        "the comparison is too loose to mean anything: ± {} + {bias} vs unavailability {unavail}",
+        d.hw999()
+    );
+    assert!(
+        d.mean.abs() <= d.hw999() + bias,
+        "fast path with stall runs disagrees: {} ± {} beyond the bias bound {bias}",
+        d.mean,
+        d.hw999()
+    );
+    // The old fast path (no stall charged) is caught by the same check.
+    assert!(
+        old.mean.abs() > old.hw999() + bias,
+        "the fast path without stalls should disagree: {} ± {}",
+        old.mean,
+        old.hw999()
+    );
+}

@@ -198,16 +198,23 @@ impl McRun {
 /// behind them.
 pub struct Degraded<'a> {
     pub min_servers: u32,
+    /// The request-level runs: of degraded states (with `overload = "runs"`) and of
+    /// semi-sync stalls (whenever semi-sync can stall commits: it is on and requests write).
     pub runs: Option<StateRuns<'a>>,
+    /// Degraded states are run (`overload = "runs"`).
+    states: bool,
 }
 
 impl<'a> Degraded<'a> {
     /// From the study's settings; `slo` is the SLO latency late requests are counted against.
     pub fn new(cfg: &'a Config, spec: &DegradedSpec, slo: Option<SimTime>) -> Degraded<'a> {
+        let states = spec.mode == OverloadMode::Runs;
+        let stalls =
+            cfg.failures.db_failover.semi_sync && cfg.workload.mix.iter().any(|c| c.writes > 0);
         Degraded {
             min_servers: spec.min_servers(cfg),
-            runs: (spec.mode == OverloadMode::Runs)
-                .then(|| StateRuns::new(cfg, spec.state_run(cfg), slo)),
+            runs: (states || stalls).then(|| StateRuns::new(cfg, spec.state_run(cfg), slo)),
+            states,
         }
     }
 
@@ -215,7 +222,7 @@ impl<'a> Degraded<'a> {
     /// promoted replica as primary) do to requests, measured now (they are cached for the
     /// runs). Empty when states are not run.
     pub fn single_failures(&self, cfg: &Config) -> Vec<StateRow> {
-        let Some(runs) = &self.runs else {
+        let Some(runs) = self.runs.as_ref().filter(|_| self.states) else {
             return vec![];
         };
         let states =
@@ -258,7 +265,12 @@ impl<'a> Degraded<'a> {
             overload: self
                 .runs
                 .as_ref()
+                .filter(|_| self.states)
                 .map(|r| r as &dyn crate::model::degraded::StatePenalty),
+            stalls: self
+                .runs
+                .as_ref()
+                .map(|r| r as &dyn crate::model::degraded::StallCosts),
             groups: crate::model::degraded::Groups::of(cfg),
         }
     }

@@ -14,7 +14,7 @@
 //! is that of a state lasting `state_run`.
 
 use crate::engine::SimTime;
-use crate::model::degraded::{self, Groups, Penalty, Serving, StatePenalty};
+use crate::model::degraded::{self, Groups, Penalty, Serving, StallCost, StallCosts, StatePenalty};
 use crate::model::stack::Stack;
 use crate::model::timeline::NoRows;
 use crate::model::{Config, CutShort};
@@ -48,7 +48,19 @@ pub struct StateRuns<'a> {
     failed: AtomicBool,
     /// The first such state in key order, and where its run stopped.
     overflow: Mutex<Option<(Serving, CutShort)>>,
+    /// Semi-sync stalls measured, per situation (the state after the loss, the replicas
+    /// missing): see [`StateRuns::stall_cost`].
+    stalls: Mutex<HashMap<(Serving, u16), StallSlot>>,
 }
+
+/// One stall's entry in the cache: measured by the first run that needs it.
+type StallSlot = Arc<OnceLock<StallCost>>;
+
+/// Measured window of a stall's run past `rpl_semi_sync_source_timeout`: the commits it held
+/// are released at the fallback, and what queued behind them drains within seconds at the
+/// loads studied (`scenarios/semi_sync_lost_replica.toml`: back to normal 2 s after it); past
+/// that the two runs compared agree, so a longer window adds only noise.
+const STALL_TAIL: SimTime = SimTime::from_secs(60);
 
 /// One state's entry in the cache: claimed by the first run that needs it, which measures it.
 #[derive(Default)]
@@ -87,7 +99,99 @@ impl<'a> StateRuns<'a> {
             expected: Mutex::new(VecDeque::new()),
             failed: AtomicBool::new(false),
             overflow: Mutex::new(None),
+            stalls: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What a semi-sync stall costs in state `after` with `missing` replicas gone: two
+    /// request-level runs of [`degraded::stall_config`], the missing replicas crashing at the
+    /// end of the warm-up, one with semi-sync and one without, measured from the crash for the
+    /// timeout and [`STALL_TAIL`]. The stall's cost is their difference (the same failure
+    /// streams: common random numbers), so what the loss costs without semi-sync (reads sent
+    /// to the dead replica until the monitor removes it, which the fast path counts already)
+    /// and the state's own steady-state failures are not counted twice. Cached per situation
+    /// and depending on it alone (replication 0), as the state runs: byte-identical whatever
+    /// the thread count. A run cut short for its requests in flight stops the study as a
+    /// state run does.
+    pub fn stall_cost(&self, after: &Serving, missing: u16) -> StallCost {
+        let slot = {
+            let mut stalls = self.stalls.lock().unwrap_or_else(|e| e.into_inner());
+            match stalls.get(&(after.clone(), missing)) {
+                Some(slot) => slot.clone(),
+                None => stalls.entry((after.clone(), missing)).or_default().clone(),
+            }
+        };
+        *slot.get_or_init(|| self.measure_stall(after, missing, 0))
+    }
+
+    /// The configuration a stall's cost is measured with ([`degraded::stall_config`]), with
+    /// semi-sync (`semi_sync`) or without.
+    pub fn stall_config(&self, after: &Serving, missing: u16, semi_sync: bool) -> Config {
+        let window = self.cfg.failures.db_failover.semi_sync_timeout + STALL_TAIL;
+        let warmup = degraded::state_warmup(self.cfg, window);
+        degraded::stall_config(
+            self.cfg,
+            &self.groups,
+            after,
+            missing,
+            warmup,
+            window,
+            semi_sync,
+        )
+    }
+
+    /// What a stall costs in replication `rep` of its runs (uncached: the study uses
+    /// replication 0, [`StateRuns::stall_cost`]; other replications measure its noise).
+    pub fn measure_stall(&self, after: &Serving, missing: u16, rep: u64) -> StallCost {
+        if self.failed() {
+            return StallCost::default();
+        }
+        let window = self.cfg.failures.db_failover.semi_sync_timeout + STALL_TAIL;
+        let mut bad = [(0.0, 0.0); 2];
+        let mut rate = 0.0;
+        for (k, semi) in [true, false].into_iter().enumerate() {
+            let c = self.stall_config(after, missing, semi);
+            let r = Stack::run_with(&c, rep, &mut NoRows);
+            if let Some(cut) = r.cut_short {
+                let mut first = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+                if first.as_ref().is_none_or(|(s, _)| after < s) {
+                    *first = Some((after.clone(), cut));
+                }
+                self.failed.store(true, Ordering::Relaxed);
+                return StallCost::default();
+            }
+            let late = match (self.slo, r.slo_availability) {
+                (Some(l), Some(good)) if self.cfg.slo_latency() == Some(l) => {
+                    let finished = (r.requests.completed + r.requests.failed) as f64;
+                    (r.requests.completed as f64 - good * finished).max(0.0)
+                }
+                (Some(l), _) => r.requests.completed as f64 * r.latency_hist.fraction_above(l),
+                (None, _) => 0.0,
+            };
+            bad[k] = (r.requests.failed as f64, late);
+            if !semi {
+                // Requests per second of the window, from the run without the stall.
+                rate = (r.requests.completed + r.requests.failed) as f64 / window.as_secs_f64();
+            }
+        }
+        if rate <= 0.0 {
+            return StallCost::default();
+        }
+        StallCost {
+            fail_s: (bad[0].0 - bad[1].0).max(0.0) / rate,
+            late_s: (bad[0].1 - bad[1].1).max(0.0) / rate,
+        }
+    }
+
+    /// The stalls measured so far, in key order: (state after the loss, replicas missing, cost).
+    pub fn stalls_measured(&self) -> Vec<(Serving, u16, StallCost)> {
+        let stalls = self.stalls.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<(Serving, u16, StallCost)> = stalls
+            .iter()
+            .filter_map(|((k, m), v)| v.get().map(|c| (k.clone(), *m, *c)))
+            .collect();
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        out
     }
 
     /// The configuration state `s` runs as.
@@ -296,5 +400,11 @@ impl<'a> StateRuns<'a> {
 impl StatePenalty for StateRuns<'_> {
     fn penalty(&self, s: &Serving) -> Penalty {
         self.measure(s).penalty
+    }
+}
+
+impl StallCosts for StateRuns<'_> {
+    fn stall(&self, after: &Serving, missing: u16) -> StallCost {
+        self.stall_cost(after, missing)
     }
 }

@@ -24,6 +24,11 @@
 //!   request-level model retransmits); but what silence does to capacity (workers held by queries
 //!   that hang until a timeout, so the pool drains) is not modelled here.
 //!
+//! Semi-synchronous replication's stall (the replicas it waits for lost while it is on: every
+//! commit waits `semi_sync_timeout` before the fallback to asynchronous) is tracked here
+//! (`State::semi_sync`) and charged what a request-level run of the situation measured
+//! ([`Options::stalls`]).
+//!
 //! A named host or rack (`[[hosts]]`) is one component whose failure takes down several single
 //! parts (servers and DB nodes) at once; a part is down while any component covering it is
 //! (its own failure, its host's, its rack's), as the request-level model counts faults.
@@ -32,7 +37,7 @@
 //! failures.
 
 use super::config::{Config, FaultKind, LbHa, ReadPolicy, Target, TargetKind};
-use super::degraded::{Groups, Penalty, Serving, StatePenalty};
+use super::degraded::{Groups, Penalty, Serving, StallCost, StallCosts, StatePenalty};
 use super::repair::{Plan, Repairs};
 use super::stack::last_syn;
 use crate::dist::Dist;
@@ -156,6 +161,9 @@ pub struct Options<'a> {
     /// What a degraded state does to requests (a request-level run of it, measured and cached
     /// by the experiment layer); None: every state copes and meets the SLO.
     pub overload: Option<&'a dyn StatePenalty>,
+    /// What a semi-synchronous replication stall costs (a request-level run of each situation,
+    /// measured and cached by the experiment layer); None: stalls are tracked but cost nothing.
+    pub stalls: Option<&'a dyn StallCosts>,
     pub groups: Groups,
 }
 
@@ -165,6 +173,7 @@ impl Options<'_> {
         Options {
             min_servers: 1,
             overload: None,
+            stalls: None,
             groups: Groups::of(cfg),
         }
     }
@@ -304,6 +313,13 @@ struct State<'a> {
     writes_open: bool,
     db_epoch: u32,
     link_down: bool,
+    /// Semi-synchronous replication is on (`semi_sync` and not fallen back to asynchronous):
+    /// losing the replicas it waits for stalls every commit ([`State::semi_sync`]).
+    semi_on: bool,
+    /// A stall's cost is charged until then (while the replicas are still missing), at
+    /// `stall`'s fractions of the requests.
+    stall_until: SimTime,
+    stall: Penalty,
     mix: Mix,
     rng: Rng,
     opts: &'a Options<'a>,
@@ -357,6 +373,9 @@ impl State<'_> {
             writes_open,
             db_epoch,
             link_down,
+            semi_on,
+            stall_until,
+            stall,
             mix,
             rng,
             opts,
@@ -391,6 +410,9 @@ impl State<'_> {
         *writes_open = src.writes_open;
         *db_epoch = src.db_epoch;
         *link_down = src.link_down;
+        *semi_on = src.semi_on;
+        *stall_until = src.stall_until;
+        *stall = src.stall;
         *mix = src.mix;
         rng.clone_from(&src.rng);
         *opts = src.opts;
@@ -424,11 +446,97 @@ impl State<'_> {
             _ => (Penalty::default(), false),
         };
         let rest = 1.0 - down;
-        Fractions {
+        let f = Fractions {
             down,
             fail: down + rest * p.fail,
             bad: (down + rest * (p.fail + p.late)).min(1.0),
             overloaded,
+        };
+        if now < self.stall_until && self.semi_short() {
+            // A semi-sync stall: what its request-level run failed (and served late) beyond
+            // the same stack without semi-sync, so added to what the state costs anyway. A
+            // part that is down (not overload): the replicas semi-sync waits for.
+            let s = self.stall;
+            return Fractions {
+                down: (f.down + s.fail).min(1.0),
+                fail: (f.fail + s.fail).min(1.0),
+                bad: (f.bad + s.fail + s.late).min(1.0),
+                overloaded,
+            };
+        }
+        f
+    }
+
+    /// Semi-sync is configured and fewer live replicas than it waits for remain (MySQL counts
+    /// the replicas connected and acknowledging: `rpl_semi_sync_source_clients`).
+    fn semi_short(&self) -> bool {
+        let fo = &self.cfg.failures.db_failover;
+        fo.semi_sync && self.live_replicas() < fo.semi_sync_replicas.max(1) as usize
+    }
+
+    fn live_replicas(&self) -> usize {
+        (0..self.db_down.len())
+            .filter(|&n| n != self.primary && !self.db_down[n])
+            .count()
+    }
+
+    /// Semi-synchronous replication after the events of instant `now` settled, as
+    /// `model/stack/db.rs` runs it:
+    /// - on, with writes possible on a live primary and fewer live replicas than it waits for
+    ///   (the only replica died, or was promoted): every commit waits
+    ///   `rpl_semi_sync_source_timeout` for an acknowledgement that never comes
+    ///   (`rpl_semi_sync_source_wait_no_replica` ON, the default, waits even with no replica
+    ///   connected: MySQL 8.4 manual, "Semisynchronous Replication Administrative Interface"),
+    ///   then the primary falls back to asynchronous replication (`semisync_source.cc`,
+    ///   `switch_off`). The stall starts now; its cost, measured at request level for the
+    ///   situation ([`Options::stalls`]), is charged over at least the timeout;
+    /// - off (fallen back), with enough live replicas again on a live primary: back on. MySQL
+    ///   switches it on when a replica's acknowledgement reaches the primary's current
+    ///   position (`try_switch_on`); a repaired replica's relay log is taken as refilled on
+    ///   restart (as the request-level model does), so catching up is one replication delay,
+    ///   taken as instant here.
+    ///
+    /// A promotion turns it on afresh on the new primary (`E::Promoted`). Only with writes:
+    /// without commits nothing waits.
+    fn semi_sync(&mut self, cal: &mut Calendar<E>, now: SimTime) {
+        let fo = &self.cfg.failures.db_failover;
+        if !fo.semi_sync || self.mix.writes == 0.0 {
+            return;
+        }
+        let primary_up = !self.db_down[self.primary];
+        let (on, stall) = semi_step(
+            self.semi_on,
+            self.semi_short(),
+            primary_up,
+            self.writes_open,
+        );
+        self.semi_on = on;
+        if stall {
+            let need = fo.semi_sync_replicas.max(1) as usize;
+            let missing = (need - self.live_replicas()) as u16;
+            let cost = match self.opts.stalls {
+                Some(of) => {
+                    let mut memo = self.seen.borrow_mut();
+                    self.serving_key(&mut memo.key);
+                    of.stall(&memo.key, missing)
+                }
+                None => StallCost::default(),
+            };
+            let timeout = fo.semi_sync_timeout.as_secs_f64();
+            // Charged over the timeout (the stall itself), or longer at full outage when the
+            // stall costs more than that many seconds of requests (the backlog it leaves).
+            let total = cost.fail_s + cost.late_s;
+            let d = timeout.max(total);
+            if total > 0.0 {
+                self.stall = Penalty {
+                    fail: cost.fail_s / d,
+                    late: cost.late_s / d,
+                };
+                self.stall_until = now + SimTime::from_secs_f64(d);
+                cal.schedule_at(self.stall_until, E::Reeval);
+            } else {
+                self.stall_until = now;
+            }
         }
     }
 
@@ -585,6 +693,19 @@ impl State<'_> {
     }
 }
 
+/// Semi-sync's next state, and whether a stall starts, given whether it is `on`, whether fewer
+/// live replicas remain than it waits for (`short`), whether the primary is up and takes
+/// writes ([`State::semi_sync`] says why).
+fn semi_step(on: bool, short: bool, primary_up: bool, writes_open: bool) -> (bool, bool) {
+    if on && short && primary_up && writes_open {
+        (false, true)
+    } else if !on && !short && primary_up {
+        (true, false)
+    } else {
+        (on, false)
+    }
+}
+
 fn mix_of(cfg: &Config) -> Mix {
     let total: f64 = cfg.workload.mix.iter().map(|c| c.weight).sum();
     let share = |f: &dyn Fn(&super::config::RequestClass) -> bool| -> f64 {
@@ -710,6 +831,7 @@ pub fn simulate_in<'s>(
         while let Some(ev) = cal.pop_until(now) {
             handle(&mut st, cal, rngs, out, ev);
         }
+        st.semi_sync(cal, now);
         let f = st.fractions(now);
         if f.outage() && outage_start.is_none() {
             outage_start = Some(now);
@@ -1093,6 +1215,9 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             if let Some(m) = best {
                 st.primary = m;
                 st.writes_open = true;
+                // Semi-sync starts afresh on the new primary (as `stack/db.rs`
+                // `finish_promotion`): with no replica left, its commits stall.
+                st.semi_on = cfg.failures.db_failover.semi_sync;
                 st.in_read_pool[m] = false;
                 st.in_read_pool[old] = false;
                 st.db_epoch += 1;
@@ -1333,4 +1458,30 @@ fn machine_spofs(cfg: &Config, single: &[Spof]) -> Vec<Spof> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::semi_step;
+
+    /// Semi-sync's on/off tracking (`State::semi_sync`), transition by transition.
+    #[test]
+    fn semi_sync_stalls_once_falls_back_and_comes_back_with_its_replicas() {
+        // On, and the replicas it waits for are lost while the primary takes writes: a stall
+        // starts and the primary falls back to asynchronous replication.
+        assert_eq!(semi_step(true, true, true, true), (false, true));
+        // Fallen back: a further loss (or the same one, asked again) stalls nothing.
+        assert_eq!(semi_step(false, true, true, true), (false, false));
+        // Enough live replicas again (a repair) on a live primary: back on, no stall.
+        assert_eq!(semi_step(false, false, true, true), (true, false));
+        // On with enough replicas: nothing happens.
+        assert_eq!(semi_step(true, false, true, true), (true, false));
+        // No commit can wait while the primary is down or writes are closed (before a
+        // promotion): on stays on, and the stall comes when writes resume short of replicas.
+        assert_eq!(semi_step(true, true, false, false), (true, false));
+        assert_eq!(semi_step(true, true, true, false), (true, false));
+        assert_eq!(semi_step(true, true, true, true), (false, true));
+        // Off with a dead primary: nothing acknowledges to a dead primary; it stays off.
+        assert_eq!(semi_step(false, false, false, false), (false, false));
+    }
 }

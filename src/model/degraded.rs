@@ -58,6 +58,23 @@ pub trait StatePenalty: Sync {
     fn penalty(&self, s: &Serving) -> Penalty;
 }
 
+/// What a semi-synchronous replication stall costs (docs/experiments.md, "fast path"): the
+/// requests it fails, and the ones it serves slower than the SLO, beyond what the same stack
+/// without semi-sync suffers in the same window, each as seconds of full outage (requests /
+/// the rate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StallCost {
+    pub fail_s: f64,
+    pub late_s: f64,
+}
+
+/// Something that knows what a stall costs: the experiment layer's cache of request-level
+/// runs of each situation. `after` is the state the serving parts are in once the replicas
+/// are missing, `missing` how many acknowledgements semi-sync waits for in vain.
+pub trait StallCosts: Sync {
+    fn stall(&self, after: &Serving, missing: u16) -> StallCost;
+}
+
 /// Identically configured servers and DB nodes, grouped: `server[i]` and `node[n]` give each
 /// one's group, groups numbered in order of first appearance.
 #[derive(Clone, Debug, PartialEq)]
@@ -151,7 +168,8 @@ impl Groups {
 /// base arrival rate (phases dropped), run for `warmup + measured`. Servers and nodes are
 /// taken from each group in configuration order (members of a group are interchangeable).
 /// With no replica left, semi-synchronous replication is off: MySQL falls back to
-/// asynchronous after its first timeout, and a state that lasts is past it.
+/// asynchronous after its first timeout, and a state that lasts is past it (the stall on the
+/// way there is measured apart, [`stall_config`]).
 pub fn state_config(
     cfg: &Config,
     groups: &Groups,
@@ -211,6 +229,57 @@ pub fn state_config(
     c.workload.shape = None;
     c.warmup = warmup;
     c.duration = warmup + measured;
+    c
+}
+
+/// The configuration a semi-sync stall is measured with: state `after`'s serving parts (as
+/// [`state_config`]) plus `missing` more replicas (the first DB nodes, in configuration order,
+/// the state does not use), with semi-sync on, the missing replicas crashing for good at
+/// `warmup` (a scheduled fault, as a user would write it), measured for `measured` from then.
+/// `semi_sync` false gives the same run without semi-sync, which the stall's cost is measured
+/// against (`experiment::overload`).
+pub fn stall_config(
+    cfg: &Config,
+    groups: &Groups,
+    after: &Serving,
+    missing: u16,
+    warmup: crate::engine::SimTime,
+    measured: crate::engine::SimTime,
+    semi_sync: bool,
+) -> Config {
+    use super::config::{FaultKind, ScheduledFault, Target};
+    let mut c = state_config(cfg, groups, after, warmup, measured);
+    let nodes: Vec<&DbNodeConfig> = std::iter::once(&cfg.database.primary)
+        .chain(&cfg.database.replicas)
+        .collect();
+    let used = |n: &DbNodeConfig, c: &Config| {
+        c.database.primary.name == n.name || c.database.replicas.iter().any(|r| r.name == n.name)
+    };
+    let extra: Vec<DbNodeConfig> = nodes
+        .iter()
+        .filter(|n| !used(n, &c))
+        .take(missing as usize)
+        .map(|n| (*n).clone())
+        .collect();
+    let first = 1 + c.database.replicas.len();
+    let added = extra.len();
+    c.database.replicas.extend(extra);
+    let fo = &mut c.failures.db_failover;
+    fo.semi_sync = semi_sync;
+    fo.semi_sync_replicas = cfg
+        .failures
+        .db_failover
+        .semi_sync_replicas
+        .min(c.database.replicas.len() as u32)
+        .max(1);
+    c.failures.scheduled = (first..first + added)
+        .map(|n| ScheduledFault {
+            target: Target::DbNode(n),
+            kind: FaultKind::Crash,
+            at: warmup,
+            duration: None,
+        })
+        .collect();
     c
 }
 

@@ -268,6 +268,13 @@ impl<'a> State<'a> {
             writes_open: true,
             db_epoch: 0,
             link_down: false,
+            // On when configured, unless too few replicas are configured for it (then the
+            // first commit's timeout switched it off before the study's first instant).
+            semi_on: cfg.failures.db_failover.semi_sync
+                && cfg.database.replicas.len()
+                    >= cfg.failures.db_failover.semi_sync_replicas.max(1) as usize,
+            stall_until: SimTime::ZERO,
+            stall: Penalty::default(),
             mix: super::mix_of(cfg),
             rng: seeds.mechanics.clone(),
             opts,
@@ -308,6 +315,9 @@ impl<'a> State<'a> {
             writes_open: self.writes_open,
             db_epoch: self.db_epoch,
             link_down: self.link_down,
+            semi_on: self.semi_on,
+            stall_until: self.stall_until,
+            stall: self.stall,
             mix: self.mix,
             rng: self.rng.clone(),
             opts: self.opts,
@@ -349,6 +359,9 @@ impl<'a> State<'a> {
             writes_open: _,
             db_epoch: _,
             link_down: _,
+            semi_on: _,
+            stall_until: _,
+            stall: _,
             mix: _,
             rng: _,
             opts: _,
