@@ -584,19 +584,6 @@ fn lost_replica_every_10_min(seconds: u64) -> Config {
     cfg
 }
 
-/// Losing the only replica with semi-sync on stalls every commit for `semi_sync_timeout`
-/// (10 s) before the primary falls back to asynchronous replication, and the application's
-/// workers are held meanwhile (`model/stack/db.rs`). The fast path charges each stall what a
-/// request-level run of it measured (`experiment::overload::StateRuns::stall_cost`): it must
-/// agree with the request-level model run for run (paired) on the same failure streams. It
-/// used to charge nothing for a stall: replica failures were free (here its availability was
-/// 100% beside the request level's ~99.4%).
-///
-/// Tolerance: the paired difference's 99.9% interval, plus the one bias the fast path carries
-/// by construction: each stall is charged the cost of one request-level run of it
-/// (replication 0), whose own noise (SE over 10 more replications) is a bias common to every
-/// stall of every run: Z x SE x stalls per run / run length. The rest (the catch-up after a
-/// repair taken as instant: one replication delay, ~1 ms) is far below it.
 /// Counts the stalls the fast path starts (each asks its cost once).
 struct Counting<'a> {
     runs: &'a infrasim::experiment::overload::StateRuns<'a>,
@@ -615,6 +602,19 @@ impl infrasim::model::degraded::StallCosts for Counting<'_> {
     }
 }
 
+/// Losing the only replica with semi-sync on stalls every commit for `semi_sync_timeout`
+/// (10 s) before the primary falls back to asynchronous replication, and the application's
+/// workers are held meanwhile (`model/stack/db.rs`). The fast path charges each stall what a
+/// request-level run of it measured (`experiment::overload::StateRuns::stall_cost`): it must
+/// agree with the request-level model run for run (paired) on the same failure streams. It
+/// used to charge nothing for a stall: replica failures were free (here its availability was
+/// 100% beside the request level's ~99.4%).
+///
+/// Tolerance: the paired difference's 99.9% interval, plus the one bias the fast path carries
+/// by construction: each stall is charged the cost of one request-level run of it
+/// (replication 0), whose own noise (SE over 10 more replications) is a bias common to every
+/// stall of every run: Z x SE x stalls per run / run length. The rest (the catch-up after a
+/// repair taken as instant: one replication delay, ~1 ms) is far below it.
 #[test]
 fn fast_path_charges_semi_sync_stalls_as_the_request_level_model_does() {
     use infrasim::experiment::overload::StateRuns;
