@@ -1299,3 +1299,95 @@ fn the_story_does_not_end_an_overload_when_the_dead_server_is_routed_around() {
     let (_, l) = line("scenarios/abandoning_users.toml");
     assert!(l.contains("users felt it for 62.1 s"), "{l}");
 }
+
+/// What fails after a silent load balancer's repair is the fault's too, and the results and
+/// the story say so. One HAProxy's host is silent for 200 s: a client whose last SYN (63 s
+/// after its first) came before the repair gives up at its 127 s connect timeout, so clients
+/// that arrived in the fault's first 64 s fail *after* the repair, up to 64 s after it. The
+/// fault's `after_recovery` counts exactly those (rebuilt from the arrivals), all of them
+/// arrived before the repair, and the story's line tells them; "users felt it for 200 s" alone
+/// hid them.
+#[test]
+fn failures_after_a_silent_lb_is_repaired_are_counted_and_told() {
+    let _r = Report::start("failures after the repair of a silent load balancer");
+    let mut cfg = common::stack(100.0, 2, 0, 0, 0, 400);
+    let (t0, d) = (SimTime::from_millis(10_005), SimTime::from_secs(200));
+    cfg.failures.scheduled = vec![ScheduledFault {
+        target: Target::Lb(0),
+        kind: FaultKind::Down,
+        at: t0,
+        duration: Some(d),
+    }];
+    let r = Stack::run(&cfg, 0);
+    let arr = arrivals(&cfg, 0);
+    let back = t0 + d;
+    let timeout = SimTime::from_secs(127);
+    let gave_up: Vec<SimTime> = arr
+        .iter()
+        .filter(|(t, _)| *t >= t0 && first_syn_after(*t, back) - *t >= timeout)
+        .map(|(t, _)| *t + timeout)
+        .collect();
+    let after: Vec<&SimTime> = gave_up.iter().filter(|&&t| t >= back).collect();
+    assert!(
+        after.len() > 1000 && after.len() < gave_up.len(),
+        "{}",
+        after.len()
+    );
+    let f = &r.faults[0];
+    assert_eq!(f.recovered_s, Some(secs(back)));
+    let a = f
+        .after_recovery
+        .as_ref()
+        .expect("recovered, so an aftermath");
+    assert_eq!(a.failed, after.len() as u64, "{a:?}");
+    assert_eq!(
+        a.arrived_before, a.failed,
+        "every one lived through the fault"
+    );
+    assert_eq!(a.errors.get("lb_connect_timeout"), Some(&a.failed));
+    assert_eq!(a.errors.len(), 1, "{:?}", a.errors);
+    let last = secs(**after.last().unwrap());
+    assert!((a.last_failure_s.unwrap() - last).abs() < EPS, "{a:?}");
+    let first = secs(**after.first().unwrap());
+    assert!((a.first_failure_s.unwrap() - first).abs() < EPS, "{a:?}");
+    let line = r.story.iter().find(|l| l.starts_with("lb-1 ")).unwrap();
+    let told = format!("After the repair, {} more requests failed, from ", a.failed);
+    let until = format!(
+        " to {:.1} s after it: {} lb_connect_timeout",
+        last - secs(back),
+        a.failed
+    );
+    assert!(line.contains(&told) && line.contains(&until), "{line}");
+    assert!(first - secs(back) < 1.0, "{first}");
+    log(format!("  {line}"));
+
+    // The shipped scenario: the retransmitted SYNs that arrive after the repair come together
+    // and HAProxy's queue times some out (503), after the repair too.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lb_down.toml");
+    let cfg = infrasim::scenario::load(&path, &["faults[0].kind=down".to_string()])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .config;
+    let r = Stack::run(&cfg, 0);
+    let a = r.faults[0].after_recovery.as_ref().unwrap();
+    let queued = errors(&r, "queue_timeout_503");
+    assert!(queued > 1000, "{queued}");
+    assert_eq!(a.errors.get("queue_timeout_503"), Some(&queued));
+    assert_eq!(
+        a.errors.get("lb_connect_timeout"),
+        Some(&errors(&r, "lb_connect_timeout"))
+    );
+    let line = r.story.iter().find(|l| l.starts_with("lb-1 ")).unwrap();
+    assert!(
+        line.contains("After the repair,") && line.contains(" queue_timeout_503"),
+        "{line}"
+    );
+    log(format!("  {line}"));
+
+    // A crash is over at the repair: the reset clients failed at once, nothing after.
+    let mut cfg = cfg;
+    cfg.failures.scheduled[0].kind = FaultKind::Crash;
+    let r = Stack::run(&cfg, 0);
+    let a = r.faults[0].after_recovery.as_ref().unwrap();
+    assert!(a.failed * 100 < r.requests.failed, "{a:?}");
+    assert!(!r.story.iter().any(|l| l.contains("After the repair")));
+}

@@ -1106,3 +1106,55 @@ fn a_stray_date_is_set_aside_and_a_refused_fit_leaves_the_previous_pair() {
     assert!(!d.join("joined.toml").exists() && !d.join("joined.fit").exists());
     let _ = fs::remove_dir_all(&d);
 }
+
+/// Three imports that said more than HAProxy does, each checked on HAProxy 2.6.12 on this
+/// machine (`haproxy -c`, then run with a stats socket):
+/// - `stick match src` with nothing storing into the table: after requests from one client
+///   `show table` says `used:0`, HAProxy never creates an entry from a match, so there is no
+///   persistence (it was imported as `lb.persistence = "source"`);
+/// - a table's `expire`: the entry of `stick on src` with `expire 2s` was gone 2.5 s after the
+///   client's last request; the model keeps entries for the run, and no configuration says how
+///   long clients wait between requests, so the import says the figure (it said nothing);
+/// - no `maxconn` in `global`: `show info` gave Maxconn 9985 with `ulimit -n` 1024 soft, 20000
+///   hard (2033 with 4096 both), derived from the file descriptors; it was written as unlimited
+///   with nothing to set, now it is a PLACEHOLDER.
+#[test]
+fn stick_match_alone_a_table_s_expire_and_an_unset_global_maxconn() {
+    let d = sandbox("stick-match");
+    let head = "defaults\n  mode http\n  timeout connect 5s\n  timeout server 5s\n\
+                frontend fe\n  bind :80\n  default_backend be\n";
+    let servers = "  server s1 10.0.0.1:80\n  server s2 10.0.0.2:80\n";
+    let text = format!(
+        "{head}backend be\n  stick-table type ip size 1k expire 2s\n  stick match src\n{servers}"
+    );
+    let (code, err) = import_text(&d, "match.cfg", &text, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&d.join("match.cfg.toml"));
+    assert!(t["lb"].get("persistence").is_none(), "{:?}", t["lb"]);
+    assert!(
+        err.contains("stick match src") && err.contains("never creates one from it"),
+        "{err}"
+    );
+    // Stored by `stick store-request src`: persistence, and the table's 2 s expiry said.
+    let text = format!(
+        "{head}backend be\n  stick-table type ip size 1k expire 2s\n  stick match src\n  \
+         stick store-request src\n{servers}"
+    );
+    let (code, err) = import_text(&d, "stored.cfg", &text, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = table(&d.join("stored.cfg.toml"));
+    assert_eq!(t["lb"]["persistence"].as_str(), Some("source"));
+    assert!(err.contains("stick-table expire 2s"), "{err}");
+    let toml = fs::read_to_string(d.join("stored.cfg.toml")).unwrap();
+    assert!(
+        toml.contains("expire 2s after a client's last request"),
+        "{toml}"
+    );
+    // No `maxconn` anywhere: marked, with HAProxy's rule.
+    assert!(
+        toml.contains("maxconn = 0  # PLACEHOLDER") && toml.contains("ulimit -n"),
+        "{toml}"
+    );
+    runs(&d, "stored.cfg.toml");
+    let _ = fs::remove_dir_all(&d);
+}

@@ -1135,6 +1135,25 @@ pub fn map(cfg: &Config, wanted: Option<&str>, d: &mut Draft) -> Result<(), Inge
             .map(|l| format!("{f}:{}", l.no))
             .collect();
         d.set("lb", "maxconn", m, &format!("maxconn ({})", src.join(", ")));
+    } else {
+        // No `maxconn` in `global` (or 0) is not unlimited: HAProxy derives it at startup (manual
+        // 2.6, §3.2 `maxconn`: "calculated based on the current file descriptors limit
+        // reported by the "ulimit -n" command"; src/haproxy.c `compute_ideal_maxconn()`: the
+        // FDs left after the listeners, checks, one poller FD and a two-FD wake-up pipe per
+        // thread, divided by 2 (one FD each side), at least DEFAULT_MAXCONN, 100 by default).
+        // HAProxy 2.6.12 takes the hard limit: `show info` Maxconn 9985 with `ulimit -n` 1024
+        // soft, 20000 hard; 2033 with 4096 both. With a hard limit of 524288 (systemd's
+        // default since v240, recalled, not checked here; Debian's haproxy.service sets none)
+        // it is about 262,000, which the model's 0 (unlimited) stands for; a frontend's
+        // `maxconn` defaults to it.
+        d.placeholder(
+            "lb",
+            "maxconn",
+            0i64,
+            "no `maxconn` in `global` or the frontend: HAProxy derives it from the file \
+             descriptors it may open, (hard `ulimit -n` - its own FDs) / 2 (not in the file): \
+             set it",
+        );
     }
 
     super::haproxy_security::map(cfg, front, d, &mut used)?;
@@ -1279,6 +1298,7 @@ pub(in crate::ingest) mod tests {
             ("lb", "timeout_queue"),
             ("health", "timeout_connect"),
             ("lb", "threads"),
+            ("lb", "maxconn"),
         ] {
             assert!(d.get(t, k).is_some() && d.is_placeholder(t, k), "{t}.{k}");
         }
@@ -1293,6 +1313,11 @@ pub(in crate::ingest) mod tests {
         assert!(!d.is_placeholder("lb", "timeout_queue"));
         assert!(!d.is_placeholder("health", "timeout_connect"));
         assert!(!d.is_placeholder("lb", "threads"));
+        // A `global` without `maxconn` still leaves it to the machine; with one, it is known.
+        assert!(d.is_placeholder("lb", "maxconn"));
+        let d = import("global\n  maxconn 300\nbackend b\n  server s1 1.2.3.4:80\n").unwrap();
+        assert_eq!(d.get("lb", "maxconn").unwrap().as_integer(), Some(300));
+        assert!(!d.is_placeholder("lb", "maxconn"));
     }
 
     #[test]

@@ -34,7 +34,19 @@ pub fn map(cfg: &Config, be: usize, servers: &[ServerCookie], d: &mut Draft, use
     let cookie = find(cfg, be, &["cookie"], &mut probe);
     let valued: Vec<&ServerCookie> = servers.iter().filter(|s| s.2.is_some()).collect();
     let by_cookie = cookie.is_some() && !valued.is_empty();
-    let sticks = stick_on_src(cfg, be);
+    let (sticks, lonely) = stick_on_src(cfg, be);
+    for &(sec, j) in &lonely {
+        let l = &cfg.sections[sec].lines[j];
+        d.unmapped.push(Unmapped::new(
+            f,
+            l.no,
+            &l.words,
+            "nothing in this backend stores into its table (`stick on`, `stick store-request`), \
+             and `stick match` only looks entries up (HAProxy never creates one from it): no \
+             persistence",
+        ));
+        used.insert((sec, j));
+    }
 
     let mut kind = None;
     if let (true, Some(l)) = (by_cookie, cookie) {
@@ -76,7 +88,32 @@ pub fn map(cfg: &Config, be: usize, servers: &[ServerCookie], d: &mut Draft, use
         } else {
             let (sec, j) = sticks[0];
             let l = &cfg.sections[sec].lines[j];
-            kind = Some(("source", format!("{f}:{}: {}", l.no, l.words.join(" "))));
+            let mut comment = format!("{f}:{}: {}", l.no, l.words.join(" "));
+            if let Some((no, expire)) = expire(cfg, be, l) {
+                // The model keeps an entry for the run (model/lb/stickiness.rs); HAProxy drops
+                // it `expire` after it was last used (checked on 2.6: `show table` empty 2.5 s
+                // after the last request with `expire 2s`). Nothing in a configuration says
+                // how long a client waits between requests, so the importer cannot tell whether
+                // it matters: it says the figure.
+                comment.push_str(&format!(
+                    " (the table's entries expire {} after a client's last request, {f}:{no}: \
+                     a client that waits longer gets a server chosen afresh; the model keeps \
+                     them for the run)",
+                    super::text::duration(expire)
+                ));
+                d.unmapped.push(Unmapped::new(
+                    f,
+                    no,
+                    &[
+                        "stick-table".to_string(),
+                        "expire".to_string(),
+                        super::text::duration(expire),
+                    ],
+                    "persistence ends when a client waits longer than this between requests; \
+                     the model keeps it for the run: compare with your users' think time",
+                ));
+            }
+            kind = Some(("source", comment));
             used.extend(sticks.iter().copied());
             mark_table(
                 cfg,
@@ -101,10 +138,18 @@ pub fn map(cfg: &Config, be: usize, servers: &[ServerCookie], d: &mut Draft, use
     }
 }
 
+/// A line of the configuration: (section, line index).
+type Rule = (usize, usize);
+
 /// The backend's `stick on src` and `stick match src` / `stick store-request src` lines
 /// (section, line index), unconditional ones only: a rule with `if`/`unless` sticks some
-/// requests, which the model cannot say (it is listed).
-fn stick_on_src(cfg: &Config, be: usize) -> Vec<(usize, usize)> {
+/// requests, which the model cannot say (it is listed). A `stick match` only looks entries up:
+/// HAProxy creates them from `stick on` or `stick store-request` alone (manual §4.2, `stick
+/// match`: "the table ... will be looked up"; checked on HAProxy 2.6: a table with only
+/// `stick match src` stays empty, `show table` used:0, after requests from one client), so a
+/// match into a table nothing here stores into persists nothing. Those matches are returned
+/// apart, to be listed as such.
+fn stick_on_src(cfg: &Config, be: usize) -> (Vec<Rule>, Vec<Rule>) {
     let s = &cfg.sections[be];
     let matches = |w: &[String]| {
         w.len() >= 3
@@ -120,24 +165,55 @@ fn stick_on_src(cfg: &Config, be: usize) -> Vec<(usize, usize)> {
         .filter(|(_, l)| matches(&l.words))
         .map(|(j, _)| (be, j))
         .collect();
-    // `store-request` alone stores but never matches: no persistence without `on` or `match`.
-    let matching = found
+    let table = |j: usize| table_of(cfg, be, &s.lines[j]);
+    let stores = |t: &str| {
+        found.iter().any(|&(_, j)| {
+            matches!(s.lines[j].words[1].as_str(), "on" | "store-request") && table(j) == t
+        })
+    };
+    // `store-request` alone stores but never matches; `match` alone matches nothing stored.
+    let (lonely, rules): (Vec<Rule>, Vec<Rule>) = found
+        .iter()
+        .partition(|&&(_, j)| s.lines[j].words[1] == "match" && !stores(table(j)));
+    let matching = rules
         .iter()
         .any(|&(_, j)| matches!(s.lines[j].words[1].as_str(), "on" | "match"));
-    if matching { found } else { vec![] }
+    if matching {
+        (rules, lonely)
+    } else {
+        (vec![], lonely)
+    }
+}
+
+/// The `expire` of the stick table `rule` uses, in ns, with its line number; None without one
+/// (HAProxy then keeps entries until the table is full) or if it is not a time.
+fn expire(cfg: &Config, be: usize, rule: &Line) -> Option<(usize, u64)> {
+    let name = table_of(cfg, be, rule);
+    let proxy = |k: &Kind| matches!(k, Kind::Backend | Kind::Listen | Kind::Frontend);
+    let s = cfg
+        .sections
+        .iter()
+        .find(|s| proxy(&s.kind) && s.name == name)?;
+    let l = s.lines.iter().find(|l| l.words[0] == "stick-table")?;
+    let at = l.words.iter().position(|w| w == "expire")? + 1;
+    super::haproxy_cfg::time_arg(cfg, l, at)
+        .ok()
+        .map(|ns| (l.no, ns))
+}
+
+/// The table a stick rule uses: the one `table <name>` names, or its own backend's.
+fn table_of<'a>(cfg: &'a Config, be: usize, l: &'a Line) -> &'a str {
+    let named = l
+        .words
+        .iter()
+        .position(|w| w == "table")
+        .and_then(|p| l.words.get(p + 1));
+    named.map_or(cfg.sections[be].name.as_str(), String::as_str)
 }
 
 /// Marks the stick table the rules use: the backend's own, or the one `table <name>` names.
 fn mark_table<'a>(cfg: &Config, be: usize, rules: impl Iterator<Item = &'a Line>, used: &mut Used) {
-    let mut tables: Vec<&str> = vec![];
-    for l in rules {
-        let named = l
-            .words
-            .iter()
-            .position(|w| w == "table")
-            .and_then(|p| l.words.get(p + 1));
-        tables.push(named.map_or(cfg.sections[be].name.as_str(), String::as_str));
-    }
+    let tables: Vec<&str> = rules.map(|l| table_of(cfg, be, l)).collect();
     for (si, s) in cfg.sections.iter().enumerate() {
         let proxy = matches!(s.kind, Kind::Backend | Kind::Listen | Kind::Frontend);
         if !proxy || !tables.contains(&s.name.as_str()) {

@@ -162,6 +162,24 @@ pub struct FaultReport {
     /// or the part was repaired, whichever came first.
     pub recovered_s: Option<f64>,
     pub time_to_recover_s: Option<f64>,
+    /// What failed after the recovery, which `time_to_recover_s` does not cover; None when it
+    /// never recovered.
+    pub after_recovery: Option<AfterRecovery>,
+}
+
+/// Measured requests that failed after a fault's recovery (`model/stack/aftermath.rs`): from
+/// `recovered_s` on, while no other fault was in effect and until another one started.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AfterRecovery {
+    pub failed: u64,
+    /// Of them, requests that arrived before the recovery: they lived through the fault.
+    pub arrived_before: u64,
+    /// The first and the last of them, seconds from the start of the run (None when none
+    /// failed).
+    pub first_failure_s: Option<f64>,
+    pub last_failure_s: Option<f64>,
+    /// By cause: the causes with at least one failure.
+    pub errors: BTreeMap<String, u64>,
 }
 
 /// Database failover and consistency figures.

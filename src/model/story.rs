@@ -1,7 +1,7 @@
 //! The run told in plain words: what failed, how long users felt it, what it cost.
 //! Built from the results alone, so it can never disagree with the numbers.
 
-use super::results::RunResults;
+use super::results::{FaultReport, RunResults};
 
 fn dur(s: f64) -> String {
     if s >= 3600.0 {
@@ -83,6 +83,7 @@ pub fn tell(r: &RunResults) -> Vec<String> {
             Some(e) => s += &format!("; repaired at {}.", dur(e)),
             None => s += "; never repaired.",
         }
+        after_recovery(r, f, &mut s);
         out.push(s);
     }
     let fo = &r.failover;
@@ -166,6 +167,52 @@ pub fn tell(r: &RunResults) -> Vec<String> {
         }
     }
     out
+}
+
+/// What failed after a fault's recovery, when it is not negligible (1% of the run's failures
+/// or more): the failures its "users felt it for" leaves out, such as the clients of a silent
+/// load balancer who give up at their connect timeout after its repair, or come back together
+/// and fill HAProxy's queue (`lb_down.toml --set 'faults[0].kind=down'`).
+fn after_recovery(r: &RunResults, f: &FaultReport, s: &mut String) {
+    let Some(a) = f.after_recovery.as_ref().filter(|a| a.failed > 0) else {
+        return;
+    };
+    let (Some(at), Some(first), Some(last)) = (f.recovered_s, a.first_failure_s, a.last_failure_s)
+    else {
+        return;
+    };
+    if a.failed * 100 < r.requests.failed {
+        return;
+    }
+    let mut causes: Vec<(&String, &u64)> = a.errors.iter().collect();
+    causes.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+    let list: Vec<String> = causes.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let after = if f.end_s == Some(at) {
+        "After the repair".to_string()
+    } else {
+        format!("After its recovery at {}", dur(at))
+    };
+    let end = if r.duration_s - last < 1.0 {
+        ", when the run ended"
+    } else {
+        ""
+    };
+    let lived = match a.arrived_before {
+        0 => "none".to_string(),
+        n if n == a.failed => "all".to_string(),
+        n => n.to_string(),
+    };
+    let when = if last > first {
+        format!("from {} to {} after it", dur(first - at), dur(last - at))
+    } else {
+        format!("{} after it", dur(last - at))
+    };
+    *s += &format!(
+        " {after}, {} more requests failed, {when}{end}: {}; {lived} of them had arrived before \
+         it.",
+        a.failed,
+        list.join(", ")
+    );
 }
 
 /// The run against its `[slo]`: served within the latency, the error budget, the percentiles.

@@ -200,6 +200,7 @@ impl Stack {
         }
         let rec = self.faults[f].clone();
         self.faults[f].started = true;
+        self.aftermath.changed();
         if let Some(d) = rec.duration {
             cal.schedule_in(d, Ev::FaultEnd(f as u32));
         }
@@ -258,6 +259,7 @@ impl Stack {
         }
         if mitigated {
             self.faults[f].mitigated.get_or_insert(now);
+            self.aftermath.changed();
         }
         if matches!(target, Target::Server(_) | Target::App(_)) {
             self.update_server_mitigation(now);
@@ -268,6 +270,7 @@ impl Stack {
         let now = cal.now();
         let rec = self.faults[f].clone();
         self.faults[f].end = Some(now);
+        self.aftermath.changed();
         let name = self.target_name(rec.target);
         self.obs.log(now, &name, "repaired", "");
         self.apply_fault(cal, rec.target, rec.kind, -1);
@@ -712,6 +715,7 @@ impl Stack {
     }
 
     pub(super) fn mark_mitigated(&mut self, now: SimTime, pred: impl Fn(Target) -> bool) {
+        self.aftermath.changed();
         for f in &mut self.faults {
             if f.started && f.end.is_none() && pred(f.target) {
                 f.mitigated.get_or_insert(now);
@@ -761,6 +765,7 @@ impl Stack {
             });
             if served_again {
                 self.faults[f].mitigated = Some(now);
+                self.aftermath.changed();
             }
         }
     }

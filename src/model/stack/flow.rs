@@ -1069,6 +1069,7 @@ impl Stack {
             self.counts.errors[cause as usize] += 1;
             self.classes.failed(r.work.class as usize, cause);
             self.counts.sojourn_ns += (now - r.arrived).as_nanos() as u128;
+            self.aftermath.failed(now, r.arrived, cause, &self.faults);
         }
         self.obs.failed(cause);
         self.in_system.add(now, -1);

@@ -434,6 +434,7 @@ impl Stack {
             );
             self.mark_detected(now, |t| t == Target::Lb(k));
             let at = now + dns_ttl;
+            self.aftermath.changed();
             for f in &mut self.faults {
                 if f.started && f.end.is_none() && f.target == Target::Lb(k) {
                     f.mitigated.get_or_insert(at);

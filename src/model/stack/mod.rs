@@ -36,6 +36,7 @@
 //! died with an LB is *doomed*: it keeps using servers (they do not know) and is counted as
 //! failed when it finishes.
 
+mod aftermath;
 mod classes;
 mod db;
 mod faults;
@@ -925,6 +926,8 @@ struct FaultRec {
     started: bool,
     end: Option<SimTime>,
     detected: Option<SimTime>,
+    /// When users stopped feeling it (possibly planned for later). Whoever sets it calls
+    /// [`aftermath::Aftermath::changed`].
     mitigated: Option<SimTime>,
     /// Random-failure generator that produced it.
     generator: Option<u32>,
@@ -977,6 +980,8 @@ pub struct Stack {
     monitor_rng: Rng,
     promote_rng: Rng,
     faults: Vec<FaultRec>,
+    /// Failures after each fault's recovery (`aftermath.rs`).
+    aftermath: aftermath::Aftermath,
     generators: Vec<Generator>,
     /// Who repairs random failures, and when.
     repairs: super::repair::Repairs,
@@ -1204,6 +1209,7 @@ impl Stack {
             monitor_rng: Rng::new(StreamId::new(seed, "db.monitor", replication)),
             promote_rng: Rng::new(StreamId::new(seed, "db.promotion", replication)),
             faults: vec![],
+            aftermath: aftermath::Aftermath::default(),
             generators: vec![],
             repairs: super::repair::Repairs::new(
                 cfg.failures.random.iter().map(|r| r.repair.clone()),

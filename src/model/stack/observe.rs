@@ -316,13 +316,26 @@ impl Stack {
         if let Some(s) = self.dbs.write_outage_start {
             write_outage += now.saturating_sub(s.max(cfg.warmup));
         }
-        let faults: Vec<FaultReport> = self
-            .faults
-            .iter()
-            .filter(|f| f.started)
-            .map(|f| {
+        let faults: Vec<FaultReport> = (self.faults.iter().enumerate())
+            .filter(|(_, f)| f.started)
+            .map(|(i, f)| {
                 let secs = |t: Option<SimTime>| t.map(|t| t.as_secs_f64());
                 let since = |t: Option<SimTime>| t.map(|t| (t - f.start).as_secs_f64());
+                // A recovery planned after the run's end did not happen in it.
+                let recovered = f.mitigated.filter(|&m| m <= now);
+                let after_recovery = recovered.map(|_| match self.aftermath.of(i) {
+                    None => AfterRecovery::default(),
+                    Some(t) => AfterRecovery {
+                        failed: t.failed,
+                        arrived_before: t.arrived_before,
+                        first_failure_s: Some(t.first.as_secs_f64()),
+                        last_failure_s: Some(t.last.as_secs_f64()),
+                        errors: (Cause::reported(cfg).iter())
+                            .filter(|&&c| t.errors[c as usize] > 0)
+                            .map(|&c| (c.key().to_string(), t.errors[c as usize]))
+                            .collect(),
+                    },
+                });
                 FaultReport {
                     component: self.target_name(f.target),
                     kind: f.kind.name(),
@@ -333,6 +346,7 @@ impl Stack {
                     time_to_detect_s: since(f.detected),
                     recovered_s: secs(f.mitigated),
                     time_to_recover_s: since(f.mitigated),
+                    after_recovery,
                 }
             })
             .collect();
