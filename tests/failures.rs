@@ -1292,6 +1292,12 @@ fn the_story_does_not_end_an_overload_when_the_dead_server_is_routed_around() {
         l.contains("routed around after") && l.contains("overload") && !l.contains("felt it for"),
         "{l}"
     );
+    // What failed after that is told as failing after the routing, not after a "recovery"
+    // the line just said users did not feel.
+    assert!(
+        l.contains("After it was routed around at 2.1 min, ") && !l.contains("recovery"),
+        "{l}"
+    );
     let (_, l) = line("scenarios/server_down.toml");
     assert!(l.contains("users felt it for 5.1 s"), "{l}");
     // Both servers down at once (abandoning_users.toml): nothing to route to; the outage

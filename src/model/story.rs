@@ -61,16 +61,17 @@ pub fn tell(r: &RunResults) -> Vec<String> {
             (Some(_), Some(d)) => s += &format!("; detected after {}", dur(d)),
             _ => s += "; nothing detected it",
         }
+        let routed_around = f.time_to_recover_s.is_some_and(|d| {
+            n_minus_1.is_some()
+                && is_server(&f.component)
+                && f.end_s.is_none_or(|e| f.start_s + d < e)
+        });
         match f.time_to_recover_s {
             // Routing around a server the others cannot replace, before its repair, ends its
             // errors, not what users feel: the overload goes on until it is back
             // (retry_storm.toml: routed around after 5.1 s, 75,000 requests failed over the
             // next minute).
-            Some(d)
-                if n_minus_1.is_some()
-                    && is_server(&f.component)
-                    && f.end_s.is_none_or(|e| f.start_s + d < e) =>
-            {
+            Some(d) if routed_around => {
                 s += &format!(
                     "; routed around after {}, then users felt the others' overload",
                     dur(d)
@@ -83,7 +84,7 @@ pub fn tell(r: &RunResults) -> Vec<String> {
             Some(e) => s += &format!("; repaired at {}.", dur(e)),
             None => s += "; never repaired.",
         }
-        after_recovery(r, f, &mut s);
+        after_recovery(r, f, routed_around, &mut s);
         out.push(s);
     }
     let fo = &r.failover;
@@ -172,8 +173,9 @@ pub fn tell(r: &RunResults) -> Vec<String> {
 /// What failed after a fault's recovery, when it is not negligible (1% of the run's failures
 /// or more): the failures its "users felt it for" leaves out, such as the clients of a silent
 /// load balancer who give up at their connect timeout after its repair, or come back together
-/// and fill HAProxy's queue (`lb_down.toml --set 'faults[0].kind=down'`).
-fn after_recovery(r: &RunResults, f: &FaultReport, s: &mut String) {
+/// and fill HAProxy's queue (`lb_down.toml --set 'faults[0].kind=down'`). `routed_around`:
+/// the recovery was routing around a server the others cannot replace, as the line says.
+fn after_recovery(r: &RunResults, f: &FaultReport, routed_around: bool, s: &mut String) {
     let Some(a) = f.after_recovery.as_ref().filter(|a| a.failed > 0) else {
         return;
     };
@@ -189,6 +191,8 @@ fn after_recovery(r: &RunResults, f: &FaultReport, s: &mut String) {
     let list: Vec<String> = causes.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let after = if f.end_s == Some(at) {
         "After the repair".to_string()
+    } else if routed_around {
+        format!("After it was routed around at {}", dur(at))
     } else {
         format!("After its recovery at {}", dur(at))
     };
@@ -202,10 +206,12 @@ fn after_recovery(r: &RunResults, f: &FaultReport, s: &mut String) {
         n if n == a.failed => "all".to_string(),
         n => n.to_string(),
     };
-    let when = if last > first {
-        format!("from {} to {} after it", dur(first - at), dur(last - at))
+    // Said once when both ends read alike (5 connections lost together 117.4 s after it).
+    let (from, to) = (dur(first - at), dur(last - at));
+    let when = if from == to {
+        format!("{to} after it")
     } else {
-        format!("{} after it", dur(last - at))
+        format!("from {from} to {to} after it")
     };
     *s += &format!(
         " {after}, {} more requests failed, {when}{end}: {}; {lived} of them had arrived before \
