@@ -482,8 +482,9 @@ impl State<'_> {
 
     /// Semi-synchronous replication after the events of instant `now` settled, as
     /// `model/stack/db.rs` runs it:
-    /// - on, with writes possible on a live primary and fewer live replicas than it waits for
-    ///   (the only replica died, or was promoted): every commit waits
+    /// - on, with commits reaching a live primary (it takes writes, and `db.link` is not
+    ///   partitioned) and fewer live replicas than it waits for (the only replica died, or was
+    ///   promoted): every commit waits
     ///   `rpl_semi_sync_source_timeout` for an acknowledgement that never comes
     ///   (`rpl_semi_sync_source_wait_no_replica` ON, the default, waits even with no replica
     ///   connected: MySQL 8.4 manual, "Semisynchronous Replication Administrative Interface"),
@@ -504,11 +505,14 @@ impl State<'_> {
             return;
         }
         let primary_up = !self.db_down[self.primary];
+        // Commits reach the primary only over the application servers' link to it: during a
+        // partition none waits, so none times out and semi-sync stays on (the first commit
+        // after the heal stalls, if the replicas are still missing).
         let (on, stall) = semi_step(
             self.semi_on,
             self.semi_short(),
             primary_up,
-            self.writes_open,
+            self.writes_open && !self.link_down,
         );
         self.semi_on = on;
         if stall {
@@ -694,10 +698,11 @@ impl State<'_> {
 }
 
 /// Semi-sync's next state, and whether a stall starts, given whether it is `on`, whether fewer
-/// live replicas remain than it waits for (`short`), whether the primary is up and takes
-/// writes ([`State::semi_sync`] says why).
-fn semi_step(on: bool, short: bool, primary_up: bool, writes_open: bool) -> (bool, bool) {
-    if on && short && primary_up && writes_open {
+/// live replicas remain than it waits for (`short`), whether the primary is up, and whether
+/// commits reach it (`commits`: it takes writes and the DB link carries them) ([`State::semi_sync`]
+/// says why).
+fn semi_step(on: bool, short: bool, primary_up: bool, commits: bool) -> (bool, bool) {
+    if on && short && primary_up && commits {
         (false, true)
     } else if !on && !short && primary_up {
         (true, false)
@@ -1476,8 +1481,9 @@ mod tests {
         assert_eq!(semi_step(false, false, true, true), (true, false));
         // On with enough replicas: nothing happens.
         assert_eq!(semi_step(true, false, true, true), (true, false));
-        // No commit can wait while the primary is down or writes are closed (before a
-        // promotion): on stays on, and the stall comes when writes resume short of replicas.
+        // No commit can wait while the primary is down, writes are closed (before a
+        // promotion) or the DB link is partitioned: on stays on, and the stall comes when
+        // commits resume short of replicas.
         assert_eq!(semi_step(true, true, false, false), (true, false));
         assert_eq!(semi_step(true, true, true, false), (true, false));
         assert_eq!(semi_step(true, true, true, true), (false, true));
