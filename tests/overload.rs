@@ -174,4 +174,28 @@ fn unbounded_queues_stop_at_the_bound_with_exit_2() {
         err.contains("spof_study.toml") && err.contains("Monte Carlo state run"),
         "{err}"
     );
+
+    // A semi-sync stall's request-level run (`overload = "none"`: no state is run) is named as
+    // what it is, not as a state run described without its semi-sync and its lost replica.
+    let step5 = scenario("ladder/5_db_failover.toml");
+    let err = overloaded(&[
+        step5.to_str().unwrap(),
+        "--set",
+        "montecarlo.overload=none",
+        "--set",
+        "workload.rate=1000000",
+        "--runs",
+        "200",
+        "--threads",
+        "1",
+        "--output",
+        "none",
+        "--quiet",
+    ]);
+    assert!(
+        err.contains("5_db_failover.toml")
+            && err.contains("Monte Carlo semi-sync stall run (1 replica(s) lost, with semi-sync)")
+            && !err.contains("state run"),
+        "{err}"
+    );
 }

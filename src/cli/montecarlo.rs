@@ -162,12 +162,12 @@ pub fn monte_carlo(
         },
         &mut push,
     );
-    if let Some((state, config, cut)) = degraded.overflowed() {
+    if let Some((run, config, cut)) = degraded.overflowed() {
         // The runs journaled so far used that state's made-up figure: none is kept.
         if let Some(dir) = &journal_dir {
             atomic::remove_marked(dir);
         }
-        let at = format!("Monte Carlo state run of the degraded state: {state}");
+        let at = format!("Monte Carlo {run}");
         return Err(limits::in_flight_error(&sc.path, Some(&at), &config, &cut));
     }
     let (journal, elapsed) = streamed?;

@@ -247,8 +247,9 @@ impl<'a> Degraded<'a> {
             .collect()
     }
 
-    /// A state's request-level run was cut short for its requests in flight: the state in
-    /// words, its configuration and where its run stopped ([`StateRuns::overflowed`]).
+    /// A request-level run (a degraded state's or a semi-sync stall's) was cut short for its
+    /// requests in flight: which run, in words, its configuration and where it stopped
+    /// ([`StateRuns::overflowed`]).
     pub fn overflowed(&self) -> Option<(String, Config, crate::model::CutShort)> {
         self.runs.as_ref().and_then(StateRuns::overflowed)
     }

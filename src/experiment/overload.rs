@@ -46,8 +46,8 @@ pub struct StateRuns<'a> {
     expected: Mutex<VecDeque<(Serving, Arc<Slot>)>>,
     /// A state's run was cut short for its requests in flight ([`StateRuns::overflowed`]).
     failed: AtomicBool,
-    /// The first such state in key order, and where its run stopped.
-    overflow: Mutex<Option<(Serving, CutShort)>>,
+    /// The first such run in key order, and where it stopped.
+    overflow: Mutex<Option<(Serving, Option<StallRun>, CutShort)>>,
     /// Semi-sync stalls measured, per situation (the state after the loss, the replicas
     /// missing): see [`StateRuns::stall_cost`].
     stalls: Mutex<HashMap<(Serving, u16), StallSlot>>,
@@ -61,6 +61,10 @@ type StallSlot = Arc<OnceLock<StallCost>>;
 /// loads studied (`scenarios/semi_sync_lost_replica.toml`: back to normal 2 s after it); past
 /// that the two runs compared agree, so a longer window adds only noise.
 const STALL_TAIL: SimTime = SimTime::from_secs(60);
+
+/// Which of a stall's two runs ([`StateRuns::measure_stall`]): the replicas missing, and
+/// whether it ran with semi-sync (else it is the comparison without).
+type StallRun = (u16, bool);
 
 /// One state's entry in the cache: claimed by the first run that needs it, which measures it.
 #[derive(Default)]
@@ -153,9 +157,13 @@ impl<'a> StateRuns<'a> {
             let c = self.stall_config(after, missing, semi);
             let r = Stack::run_with(&c, rep, &mut NoRows);
             if let Some(cut) = r.cut_short {
+                let stall = Some((missing, semi));
                 let mut first = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-                if first.as_ref().is_none_or(|(s, _)| after < s) {
-                    *first = Some((after.clone(), cut));
+                if first
+                    .as_ref()
+                    .is_none_or(|(s, k, _)| (after, &stall) < (s, k))
+                {
+                    *first = Some((after.clone(), stall, cut));
                 }
                 self.failed.store(true, Ordering::Relaxed);
                 return StallCost::default();
@@ -291,13 +299,31 @@ impl<'a> StateRuns<'a> {
         self.failed.load(Ordering::Relaxed)
     }
 
-    /// The state whose run was cut short for its requests in flight (the first in key order
-    /// if several were), in words, its configuration and where the run stopped.
+    /// The run cut short for its requests in flight (the first in key order if several
+    /// were): which run it was, in words (a degraded state's, or a semi-sync stall's), the
+    /// configuration it ran and where it stopped.
     pub fn overflowed(&self) -> Option<(String, Config, CutShort)> {
         let first = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-        first
-            .as_ref()
-            .map(|(s, cut)| (self.describe(s), self.config(s), *cut))
+        first.as_ref().map(|(s, stall, cut)| match *stall {
+            None => (
+                format!("state run of the degraded state: {}", self.describe(s)),
+                self.config(s),
+                *cut,
+            ),
+            Some((missing, semi)) => (
+                format!(
+                    "semi-sync stall run ({missing} replica(s) lost, {}), in the state: {}",
+                    if semi {
+                        "with semi-sync"
+                    } else {
+                        "its comparison without semi-sync"
+                    },
+                    self.describe(s)
+                ),
+                self.stall_config(s, missing, semi),
+                *cut,
+            ),
+        })
     }
 
     fn run(&self, s: &Serving) -> Measured {
@@ -319,8 +345,11 @@ impl<'a> StateRuns<'a> {
         let r = Stack::run_with(&self.config(s), 0, &mut NoRows);
         if let Some(cut) = r.cut_short {
             let mut first = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-            if first.as_ref().is_none_or(|(k, _)| s < k) {
-                *first = Some((s.clone(), cut));
+            if first
+                .as_ref()
+                .is_none_or(|(k, stall, _)| (s, &None) < (k, stall))
+            {
+                *first = Some((s.clone(), None, cut));
             }
             self.failed.store(true, Ordering::Relaxed);
             return none;
