@@ -494,19 +494,26 @@ fn single_lb_outage_window() {
     assert!((total as f64 - mean).abs() <= bound);
 }
 
-/// One HAProxy whose host goes silent for 20 s: a client retransmits its SYN at 1, 3, 7, 15,
-/// 31, 63 s and gives up at 127 s. Nobody fails; a client arriving at a is served at its first
-/// SYN after the repair, so the longest wait is for a client whose retransmission just missed.
-#[test]
-fn single_lb_host_down_clients_wait() {
-    let mut cfg = common::stack(100.0, 2, 0, 0, 0, 60);
-    let (t0, d) = (SimTime::from_millis(10_005), SimTime::from_secs(20));
+/// A 100 req/s stack of two servers run for `seconds`, whose one HAProxy's host goes silent
+/// at 10.005 s for `silent` seconds: the configuration, and the silence's start and length.
+fn silent_lb(seconds: u64, silent: u64) -> (Config, SimTime, SimTime) {
+    let mut cfg = common::stack(100.0, 2, 0, 0, 0, seconds);
+    let (t0, d) = (SimTime::from_millis(10_005), SimTime::from_secs(silent));
     cfg.failures.scheduled = vec![ScheduledFault {
         target: Target::Lb(0),
         kind: FaultKind::Down,
         at: t0,
         duration: Some(d),
     }];
+    (cfg, t0, d)
+}
+
+/// One HAProxy whose host goes silent for 20 s: a client retransmits its SYN at 1, 3, 7, 15,
+/// 31, 63 s and gives up at 127 s. Nobody fails; a client arriving at a is served at its first
+/// SYN after the repair, so the longest wait is for a client whose retransmission just missed.
+#[test]
+fn single_lb_host_down_clients_wait() {
+    let (mut cfg, t0, d) = silent_lb(60, 20);
     let r = Stack::run(&cfg, 0);
     let arr = arrivals(&cfg, 0);
     assert_eq!(r.requests.failed, 0, "{:?}", nonzero(&r));
@@ -1316,14 +1323,7 @@ fn the_story_does_not_end_an_overload_when_the_dead_server_is_routed_around() {
 #[test]
 fn failures_after_a_silent_lb_is_repaired_are_counted_and_told() {
     let _r = Report::start("failures after the repair of a silent load balancer");
-    let mut cfg = common::stack(100.0, 2, 0, 0, 0, 400);
-    let (t0, d) = (SimTime::from_millis(10_005), SimTime::from_secs(200));
-    cfg.failures.scheduled = vec![ScheduledFault {
-        target: Target::Lb(0),
-        kind: FaultKind::Down,
-        at: t0,
-        duration: Some(d),
-    }];
+    let (cfg, t0, d) = silent_lb(400, 200);
     let r = Stack::run(&cfg, 0);
     let arr = arrivals(&cfg, 0);
     let back = t0 + d;

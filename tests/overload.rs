@@ -68,6 +68,27 @@ fn overloaded(args: &[&str]) -> String {
 
 /// [`overloaded`] on `mm1.toml` with HAProxy serving one request at a time and queueing the
 /// rest without a limit or a timeout, for 10 minutes, and `more` arguments.
+/// A 200-run Monte Carlo study of shipped scenario `name` at a million requests per second,
+/// with `more` arguments: its request-level runs reach the bound on requests in flight.
+fn study_at_a_million(name: &str, more: &[&str]) -> String {
+    let path = scenario(name);
+    let mut args = vec![
+        path.to_str().unwrap(),
+        "--set",
+        "workload.rate=1000000",
+        "--runs",
+        "200",
+        // One request-level run at a time: two threads each hold one at the bound (2.2 GB).
+        "--threads",
+        "1",
+        "--output",
+        "none",
+        "--quiet",
+    ];
+    args.extend(more);
+    overloaded(&args)
+}
+
 fn unbounded_mm1(more: &[&str]) -> String {
     let mm1 = scenario("mm1.toml");
     let mut args = vec![
@@ -156,20 +177,7 @@ fn unbounded_queues_stop_at_the_bound_with_exit_2() {
     assert!(err.contains("(point workload.rate=1000000)"), "{err}");
 
     // The Monte Carlo study's request-level runs of degraded states.
-    let spof = scenario("spof_study.toml");
-    let err = overloaded(&[
-        spof.to_str().unwrap(),
-        "--set",
-        "workload.rate=1000000",
-        "--runs",
-        "200",
-        // One state run at a time: two threads each hold one at the bound (2.2 GB).
-        "--threads",
-        "1",
-        "--output",
-        "none",
-        "--quiet",
-    ]);
+    let err = study_at_a_million("spof_study.toml", &[]);
     assert!(
         err.contains("spof_study.toml") && err.contains("Monte Carlo state run"),
         "{err}"
@@ -177,21 +185,10 @@ fn unbounded_queues_stop_at_the_bound_with_exit_2() {
 
     // A semi-sync stall's request-level run (`overload = "none"`: no state is run) is named as
     // what it is, not as a state run described without its semi-sync and its lost replica.
-    let step5 = scenario("ladder/5_db_failover.toml");
-    let err = overloaded(&[
-        step5.to_str().unwrap(),
-        "--set",
-        "montecarlo.overload=none",
-        "--set",
-        "workload.rate=1000000",
-        "--runs",
-        "200",
-        "--threads",
-        "1",
-        "--output",
-        "none",
-        "--quiet",
-    ]);
+    let err = study_at_a_million(
+        "ladder/5_db_failover.toml",
+        &["--set", "montecarlo.overload=none"],
+    );
     assert!(
         err.contains("5_db_failover.toml")
             && err.contains("Monte Carlo semi-sync stall run (1 replica(s) lost, with semi-sync)")

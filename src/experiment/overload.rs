@@ -128,10 +128,15 @@ impl<'a> StateRuns<'a> {
         *slot.get_or_init(|| self.measure_stall(after, missing, 0))
     }
 
+    /// A stall run's measured window: the timeout the commits wait, then [`STALL_TAIL`].
+    fn stall_window(&self) -> SimTime {
+        self.cfg.failures.db_failover.semi_sync_timeout + STALL_TAIL
+    }
+
     /// The configuration a stall's cost is measured with ([`degraded::stall_config`]), with
     /// semi-sync (`semi_sync`) or without.
     pub fn stall_config(&self, after: &Serving, missing: u16, semi_sync: bool) -> Config {
-        let window = self.cfg.failures.db_failover.semi_sync_timeout + STALL_TAIL;
+        let window = self.stall_window();
         let warmup = degraded::state_warmup(self.cfg, window);
         degraded::stall_config(
             self.cfg,
@@ -150,7 +155,7 @@ impl<'a> StateRuns<'a> {
         if self.failed() {
             return StallCost::default();
         }
-        let window = self.cfg.failures.db_failover.semi_sync_timeout + STALL_TAIL;
+        let window = self.stall_window();
         let mut bad = [(0.0, 0.0); 2];
         let mut rate = 0.0;
         for (k, semi) in [true, false].into_iter().enumerate() {
