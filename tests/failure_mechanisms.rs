@@ -1097,6 +1097,208 @@ fn blackholed_link_queries_never_reach_mysql() {
     }
 }
 
+// ---- 5b. What a partition or a silent node dropped: Linux's retransmission clock ----------
+
+/// When Linux retransmits a segment sent at 0 that nobody acknowledges, on a connection whose
+/// round trip is negligible: RTO = srtt + max(rttvar, TCP_RTO_MIN) = 200 ms, doubled at each
+/// expiry up to TCP_RTO_MAX = 120 s, so 0.2, 0.6, 1.4, 3.0, 6.2, 12.6, ... s. Returns the first
+/// expiry at or after `wait` (s), and whether the sender gives up there instead: at the first
+/// expiry 924.6 s or more after the send (`tcp_retries2` = 15, Documentation/networking/
+/// ip-sysctl.rst).
+fn rto_expiry(wait: f64) -> (f64, bool) {
+    let (mut t, mut rto) = (0.0, 0.2f64);
+    loop {
+        t += rto;
+        if t >= 924.6 - 1e-9 {
+            return (t, true);
+        }
+        if t >= wait - 1e-9 {
+            return (t, false);
+        }
+        rto = (2.0 * rto).min(120.0);
+    }
+}
+
+/// The read time of [`rto_config`] (s).
+const READ: f64 = 0.09;
+
+/// One server, a MySQL primary, one read of exactly 90 ms per request, deterministic arrivals
+/// at `rate`, no timeout anywhere (no MySQL read timeout, no worker timeout, Nginx's and
+/// HAProxy's an hour), for `seconds`.
+fn rto_config(rate: f64, seconds: u64) -> Config {
+    let mut cfg = common::stack(rate, 1, 0, 1, 0, seconds);
+    cfg.database.read_time = Dist::det(READ).unwrap();
+    cfg.database.read_from = ReadPolicy::Primary;
+    cfg.servers[0].proxy_read_timeout = SimTime::from_secs(3600);
+    cfg.servers[0].app_timeout = None;
+    cfg.lb.timeout_server = Some(SimTime::from_secs(3600));
+    cfg
+}
+
+/// The DB link drops packets for 7 s from T0 = 10.025 s. A query sent in the partition is
+/// lost at its send and retransmitted by the application's kernel at 0.2, 0.6, 1.4, 3.0, 6.2,
+/// 12.6 s after it; the first retransmission at or after the heal gets through, so a query sent
+/// at 10.8 s is answered 12.6 s later, 6.375 s after the heal. A reply sent in the partition
+/// (a query that ran across T0) is retransmitted the same way by the node's kernel. Every
+/// request is served; each one's time in system is its 90 ms read plus that wait, exactly.
+/// Would catch: delivery at the heal itself (the old model: 584.0 s of time in system in all
+/// instead of 819.4 s), a retransmission clock started at the heal, or a lost reply resent as
+/// its query (which would run a second time).
+#[test]
+fn a_query_lost_in_a_partition_gets_through_at_its_next_retransmission() {
+    let _r = Report::start("db.link blackhole of 7 s, queries and replies retransmitted:");
+    let t0 = at(10.025);
+    let heal = at(17.025);
+    let mut cfg = rto_config(20.0, 40);
+    cfg.failures.scheduled = vec![fault(
+        Target::DbLink,
+        FaultKind::Blackhole,
+        t0,
+        Some(heal - t0),
+    )];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    check_rebuilt(&r, &arr);
+    // The last arrivals' reads are still running at the end (40 s; one arrives at the end).
+    let ended: Vec<f64> = arr
+        .iter()
+        .map(|&(a, _)| secs(a))
+        .filter(|&a| a + READ < 40.0)
+        .collect();
+    assert_eq!(r.requests.failed, 0, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.completed, ended.len() as u64);
+    assert_eq!(r.requests.in_flight_end, (arr.len() - ended.len()) as u64);
+    let (mut expected, mut at_heal, mut queries, mut replies) = (0.0, 0.0, 0, 0);
+    let mut latest = 0.0f64;
+    for &a in &ended {
+        let (lost_at, what) = if a >= secs(t0) && a < secs(heal) {
+            (a, &mut queries)
+        } else if a < secs(t0) && a + READ >= secs(t0) {
+            (a + READ, &mut replies)
+        } else {
+            expected += READ;
+            at_heal += READ;
+            continue;
+        };
+        *what += 1;
+        let (e, gives_up) = rto_expiry(secs(heal) - lost_at);
+        assert!(!gives_up);
+        // The query ran (before its loss, or after its delivery) for 90 ms.
+        expected += READ + e;
+        at_heal += READ + (secs(heal) - lost_at);
+        latest = latest.max(lost_at + e - secs(heal));
+    }
+    log(format!(
+        "  queries lost {queries}, replies lost {replies}: time in system {:.3} s in all \
+         (delivery at the heal would give {at_heal:.3} s); the last got through {latest:.3} s \
+         after the heal",
+        total_sojourn(&r)
+    ));
+    assert_eq!(queries, 140);
+    assert_eq!(replies, 2);
+    check_sojourn("retransmitted through a heal", &r, expected);
+    // The longest wait after the heal: the query sent at 10.8 s, 6.225 s before the heal,
+    // just after its 6.2 s retransmission would have got through: 12.6 s after its send,
+    // 6.375 s after the heal (the partition lasted 7 s).
+    assert!((latest - 6.375).abs() < 1e-9, "{latest}");
+}
+
+/// A partition that never heals, and no timeout anywhere: the application's kernel gives up on
+/// each lost query at its 16th RTO expiry, 924.6 s after the send (`tcp_retries2` = 15), and
+/// the application answers 500 ("Lost connection to MySQL server"). One request a second; the
+/// partition starts at 10.5 s; the run lasts 1,000 s, so the requests sent before 75.4 s fail
+/// (924.6 s after their send) and the later ones are still waiting at the end.
+/// Would catch: a query that waits for ever, or a give-up counted from another instant.
+#[test]
+fn a_query_lost_for_good_fails_when_tcp_gives_up() {
+    let _r = Report::start("db.link blackhole for good, no timeout anywhere:");
+    let t0 = at(10.5);
+    let mut cfg = rto_config(1.0, 1000);
+    cfg.failures.scheduled = vec![fault(Target::DbLink, FaultKind::Blackhole, t0, None)];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    let (e, gives_up) = rto_expiry(f64::INFINITY);
+    assert!(gives_up && (e - 924.6).abs() < 1e-9);
+    let fail = arr
+        .iter()
+        .filter(|(a, _)| *a >= t0 && secs(*a) + e <= 1000.0)
+        .count() as u64;
+    let waiting = arr.iter().filter(|(a, _)| *a >= t0).count() as u64 - fail;
+    let before = arr.iter().filter(|(a, _)| *a < t0).count() as u64;
+    log(format!(
+        "  db_timeout_500 {} (expected {fail}: sent at least 924.6 s before the end), still \
+         waiting at the end {} (expected {waiting})",
+        errors(&r, "db_timeout_500"),
+        r.requests.in_flight_end
+    ));
+    assert_eq!(errors(&r, "db_timeout_500"), fail);
+    assert_eq!(r.requests.failed, fail, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.completed, before);
+    assert_eq!(r.requests.in_flight_end, waiting);
+    check_sojourn("given up", &r, READ * before as f64 + e * fail as f64);
+}
+
+/// The primary's host stops answering at T0 = 10.025 s and is back 5 s later; Gunicorn's
+/// worker timeout is 20 s. A query it had received (one sent in the 100 ms before T0) is not
+/// retransmitted: its client has nothing unacknowledged and is told nothing by the restarted
+/// host, so it waits for the worker timeout (502 at 20 s). A query sent to the silent host is
+/// retransmitted (0.2, 0.6, 1.4, 3.0, 6.2 s after its send); the first retransmission after
+/// the restart meets a kernel that knows no such connection and gets a reset (500 then).
+/// Would catch: the old model's reset of both at the restart, or delivering the retransmitted
+/// query to the restarted mysqld.
+#[test]
+fn a_restarted_db_host_resets_retransmitted_queries_only() {
+    let _r = Report::start("silent primary for 5 s, worker timeout 20 s:");
+    let t0 = at(10.025);
+    let back = at(15.025);
+    let mut cfg = rto_config(20.0, 60);
+    cfg.servers[0].app_timeout = Some(SimTime::from_secs(20));
+    cfg.failures.scheduled = vec![fault(
+        Target::DbNode(0),
+        FaultKind::Down,
+        t0,
+        Some(back - t0),
+    )];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    check_rebuilt(&r, &arr);
+    let (mut held, mut reset, mut expected) = (0u64, 0u64, 0.0);
+    // The last arrivals' reads are still running at the end (60 s; one arrives at the end).
+    let ended: Vec<f64> = arr
+        .iter()
+        .map(|&(a, _)| secs(a))
+        .filter(|&a| a + READ < 60.0)
+        .collect();
+    for &a in &ended {
+        if a < secs(t0) && a + READ > secs(t0) {
+            held += 1;
+            expected += 20.0;
+        } else if a >= secs(t0) && a < secs(back) {
+            reset += 1;
+            let (e, gives_up) = rto_expiry(secs(back) - a);
+            assert!(!gives_up);
+            expected += e;
+        } else {
+            expected += READ;
+        }
+    }
+    log(format!(
+        "  received before T0: {} app_worker_timeout_502 (expected {held}); sent to the silent \
+         host: {} db_node_down_500 (expected {reset}), each at its first retransmission after \
+         the restart",
+        errors(&r, "app_worker_timeout_502"),
+        errors(&r, "db_node_down_500")
+    ));
+    assert_eq!(errors(&r, "app_worker_timeout_502"), held);
+    assert_eq!(errors(&r, "db_node_down_500"), reset);
+    assert_eq!(r.requests.failed, held + reset, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.in_flight_end, (arr.len() - ended.len()) as u64);
+    check_sojourn("silent host restarted", &r, expected);
+}
+
 // ---- 6. Semi-sync losing its last replica (domain.md §4.3) ----------------------------------
 
 const SEMI_T0: SimTime = SimTime(20_005_000_000);

@@ -24,6 +24,7 @@ pub mod spread;
 pub mod stack;
 pub mod station;
 pub mod story;
+pub mod tcp;
 pub mod timeline;
 pub mod tls;
 pub mod workload;

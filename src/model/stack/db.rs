@@ -5,6 +5,7 @@ use super::*;
 use crate::model::config::{DbPool, ReadPolicy};
 use crate::model::replication::{ApplyStart, Txn};
 use crate::model::station::Admit;
+use crate::model::tcp::Expiry;
 use crate::model::workload::FIRST_CLIENT_IP;
 
 /// The token a replay occupies in a replica's executor queue (never a request's slot).
@@ -49,7 +50,7 @@ impl Stack {
         r.db_node = node as u16;
         r.query = r.query.wrapping_add(1);
         r.in_query = true;
-        r.reply_lost = false;
+        r.lost = Lost::No;
         self.db_connect(cal, id, false);
     }
 
@@ -129,7 +130,7 @@ impl Stack {
     #[inline(always)]
     fn send_query(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
         if self.cfg.database.network.is_zero() {
-            if !self.query_lost(id) {
+            if !self.query_lost(cal, id) {
                 self.db_arrive(cal, id);
             }
         } else {
@@ -167,26 +168,131 @@ impl Stack {
         self.dbs.writes_open.then_some(primary)
     }
 
-    /// The query (or its reply) was dropped on the way: the request waits, holding its
-    /// worker, for the MySQL read timeout or its worker's timeout. True when that happened.
+    /// The query was dropped on the way (a blackholed link): the request waits, holding its
+    /// worker, while the application's kernel retransmits the query, until one gets through
+    /// after the heal, the MySQL read timeout or its worker's timeout. True when that happened.
     #[inline]
-    fn query_lost(&mut self, id: ReqId) -> bool {
+    fn query_lost(&mut self, cal: &mut Calendar<Ev>, id: ReqId) -> bool {
         if self.dbs.link.answer() != Answer::Silent {
             return false;
         }
-        self.reqs[id].stage = Stage::Hung;
+        self.lose(cal, id, Lost::Query);
         true
     }
 
-    /// The reply of an executed query was dropped: as `query_lost`, but on the way back (when
-    /// the link heals, TCP delivers the reply, not the query again).
+    /// The reply of an executed query was dropped: as `query_lost`, but on the way back (the
+    /// node's kernel retransmits the reply, not the query).
     #[inline]
-    fn reply_lost(&mut self, id: ReqId) -> bool {
-        if !self.query_lost(id) {
+    fn reply_lost(&mut self, cal: &mut Calendar<Ev>, id: ReqId) -> bool {
+        if self.dbs.link.answer() != Answer::Silent {
             return false;
         }
-        self.reqs[id].reply_lost = true;
+        self.lose(cal, id, Lost::Reply);
         true
+    }
+
+    /// A segment of the request's query exchange is dropped now: its retransmission clock
+    /// starts ([`crate::model::tcp`]), and its sender gives up at the end of its budget unless
+    /// something ends the wait first (the heal or the node's return schedule the
+    /// retransmission that gets through: `link_heals`, `db_repair`). The node's epoch is
+    /// kept: a retransmission that finds the node restarted since meets a kernel that knows
+    /// no such connection.
+    #[cold]
+    fn lose(&mut self, cal: &mut Calendar<Ev>, id: ReqId, what: Lost) {
+        let now = cal.now();
+        let r = &mut self.reqs[id];
+        let node = &self.db[r.db_node as usize];
+        r.stage = Stage::Hung;
+        r.since = now;
+        r.lost = match what {
+            // Dropped on the link to a node that is itself silent: the host it reaches after
+            // the heal will have restarted.
+            Lost::Query if node.faults.answer() == Answer::Silent => Lost::QueryToSilentNode,
+            _ => what,
+        };
+        if what != Lost::Reply {
+            // A reply's `st_epoch` is already that of the node which ran the query.
+            r.st_epoch = node.station.epoch();
+        }
+        let query = r.query;
+        cal.schedule_at(self.db_rto.gives_up(now), Ev::DbRto(id, query));
+    }
+
+    /// The request's lost segment is retransmitted at its first RTO expiry from now on (the
+    /// path may answer again: a heal, a node's return).
+    fn schedule_rto(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        let r = &self.reqs[id];
+        // At the sender's last expiry the event is already there (`lose`).
+        if let Expiry::Resend(t) = self.db_rto.expiry_from(r.since, cal.now()) {
+            cal.schedule_at(t, Ev::DbRto(id, r.query));
+        }
+    }
+
+    /// An RTO expiry of `query`'s lost segment, if it is still lost and this is one of its
+    /// expiries (a heal and a node's return may both have scheduled the same one): the
+    /// retransmission leaves and meets what is there now, or the sender gives up.
+    pub(super) fn on_db_rto(&mut self, cal: &mut Calendar<Ev>, id: ReqId, query: u32) {
+        let now = cal.now();
+        let r = self.reqs[id];
+        if !r.live
+            || r.zombie
+            || r.query != query
+            || !r.in_query
+            || r.stage != Stage::Hung
+            || r.lost == Lost::No
+        {
+            return;
+        }
+        let node = r.db_node as usize;
+        match self.db_rto.expiry_from(r.since, now) {
+            Expiry::Resend(t) if t == now => {}
+            Expiry::GivesUp(t) if t == now => {
+                self.reqs[id].lost = Lost::No;
+                if r.lost != Lost::Reply {
+                    // ETIMEDOUT on the application's socket: MySQL's "Lost connection".
+                    self.end(cal, id, Cause::DbTimeout);
+                }
+                // The node's kernel gave up on the reply; the client, with nothing of its own
+                // to resend, waits on for a timeout.
+                return;
+            }
+            _ => return,
+        }
+        match self.dbs.link.answer() {
+            // Dropped again: the next heal schedules the next expiry.
+            Answer::Silent => return,
+            Answer::Refuses => {
+                self.reqs[id].lost = Lost::No;
+                self.end(cal, id, Cause::DbUnreachable);
+                return;
+            }
+            Answer::Up => {}
+        }
+        if !r.has(holds::APP) || self.servers[r.server as usize].app_frozen() {
+            // A hung application reads nothing: its restart or a timeout ends the request.
+            return;
+        }
+        let same_node =
+            self.db[node].station.epoch() == r.st_epoch && r.lost != Lost::QueryToSilentNode;
+        match (self.db[node].faults.answer(), same_node) {
+            // Still silent: its return schedules the next expiry.
+            (Answer::Silent, _) => {}
+            // The retransmission reaches the same mysqld's connection: it gets through.
+            (Answer::Up, true) => {
+                self.reqs[id].lost = Lost::No;
+                if r.lost == Lost::Reply {
+                    self.db_reply(cal, id);
+                } else {
+                    self.send_query(cal, id);
+                }
+            }
+            // The node's kernel has no such connection (mysqld died, or the host restarted
+            // since): it answers with a reset.
+            (Answer::Up | Answer::Refuses, _) => {
+                self.reqs[id].lost = Lost::No;
+                self.end(cal, id, Cause::DbNodeDown);
+            }
+        }
     }
 
     pub(super) fn on_db_arrive(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
@@ -196,7 +302,7 @@ impl Stack {
             return;
         }
         r.stage = Stage::Active;
-        if self.query_lost(id) {
+        if self.query_lost(cal, id) {
             return;
         }
         self.db_arrive(cal, id);
@@ -212,7 +318,9 @@ impl Stack {
                 return;
             }
             Answer::Silent => {
-                self.reqs[id].stage = Stage::Hung;
+                // Sent to a host that does not answer: retransmitted until it returns (and
+                // resets the connection it no longer knows) or a timeout.
+                self.lose(cal, id, Lost::QueryToSilentNode);
                 return;
             }
             Answer::Up => {}
@@ -289,7 +397,7 @@ impl Stack {
             return;
         }
         self.reqs[id].stage = Stage::Active;
-        if self.server_lost(now, id) || self.reply_lost(id) {
+        if self.server_lost(now, id) || self.reply_lost(cal, id) {
             return;
         }
         if waits {
@@ -339,7 +447,7 @@ impl Stack {
             return;
         }
         r.stage = Stage::Active;
-        if self.server_lost(cal.now(), id) || self.reply_lost(id) {
+        if self.server_lost(cal.now(), id) || self.reply_lost(cal, id) {
             return;
         }
         self.query_answered(cal, id);
@@ -690,13 +798,17 @@ impl Stack {
     fn db_repair(&mut self, cal: &mut Calendar<Ev>, n: usize) {
         let now = cal.now();
         let name = self.db[n].name.clone();
-        // Queries that hung on the silent node meet a restarted mysqld: their connections
-        // are reset.
-        let hung = self.requests_where(|r| {
-            r.in_query && r.db_node as usize == n && r.stage == Stage::Hung && !r.reply_lost
+        // Queries sent to the silent node meet a restarted host at their next retransmission,
+        // which it answers with a reset. One it had received before it went silent waits on:
+        // its client has nothing to retransmit, so nothing tells it (until a timeout).
+        let lost = self.requests_where(|r| {
+            r.in_query
+                && r.db_node as usize == n
+                && r.stage == Stage::Hung
+                && matches!(r.lost, Lost::Query | Lost::QueryToSilentNode)
         });
-        for id in hung {
-            self.end(cal, id, Cause::DbNodeDown);
+        for id in lost {
+            self.schedule_rto(cal, id);
         }
         if n != self.dbs.primary && self.cfg.failures.db_failover.semi_sync {
             // A semi-sync replica reconnects and acknowledges what it holds.
@@ -775,26 +887,15 @@ impl Stack {
         }
     }
 
-    /// A blackholed link forwards packets again: TCP retransmits what was dropped, so each
-    /// query that hung on the way arrives, and each reply that was dropped comes back
-    /// (delivered at the heal plus the network delay: the retransmission backoff is not
-    /// modelled). Queries hung on a silent node stay hung.
+    /// A blackholed link forwards packets again, but what it dropped is not resent at once:
+    /// each lost query or reply gets through at its sender's next retransmission
+    /// ([`crate::model::tcp`]: up to about as long after the heal as it had been lost), and
+    /// its worker stays busy until then.
     fn link_heals(&mut self, cal: &mut Calendar<Ev>) {
-        let servers = &self.servers;
-        let hung = self.requests_where(|r| {
-            r.in_query
-                && r.stage == Stage::Hung
-                && r.has(holds::APP)
-                && !servers[r.server as usize].app_frozen()
-        });
-        for id in hung {
-            let r = &self.reqs[id];
-            if r.reply_lost {
-                self.reqs[id].reply_lost = false;
-                self.db_reply(cal, id);
-            } else if self.db[r.db_node as usize].faults.answer() != Answer::Silent {
-                self.send_query(cal, id);
-            }
+        let lost =
+            self.requests_where(|r| r.in_query && r.stage == Stage::Hung && r.lost != Lost::No);
+        for id in lost {
+            self.schedule_rto(cal, id);
         }
     }
 

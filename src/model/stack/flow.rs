@@ -69,7 +69,7 @@ impl Stack {
             doomed: None,
             db_raw: SimTime::ZERO,
             app_at: SimTime::ZERO,
-            reply_lost: false,
+            lost: Lost::No,
             user,
             attempt,
             client_measured,

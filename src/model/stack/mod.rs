@@ -111,7 +111,8 @@ pub enum Cause {
     AppWorkerTimeout,
     /// The DB node crashed while serving the query, or refused it.
     DbNodeDown,
-    /// The MySQL client's connect or read timeout expired: 500.
+    /// The MySQL client's connect or read timeout expired, or its connection did (a query
+    /// retransmitted for `tcp_retries2`'s 924.6 s without an answer): 500.
     DbTimeout,
     /// A write while there is no primary (crash, detection, promotion): 500.
     NoPrimary,
@@ -308,6 +309,9 @@ pub enum Ev {
     FloodArrival,
     /// A tarpitted request's `timeout tarpit` is over: HAProxy answers 500.
     TarpitDone(ReqId),
+    /// (request, query): an RTO of the query's lost segment expires (`db.rs`,
+    /// `on_db_rto`).
+    DbRto(ReqId, u32),
 }
 
 const NO_SERVER: u16 = u16::MAX;
@@ -416,6 +420,24 @@ impl Stage {
     }
 }
 
+/// A segment of a request's exchange with MySQL that nobody acknowledged: dropped by a
+/// blackholed link, or sent to a silent node. Its sender retransmits it on Linux's clock
+/// ([`crate::model::tcp`]), counted from the request's `since` (when it was dropped), until it
+/// gets through or the sender gives up. A query the node received before it went silent is not
+/// lost: the client has nothing to retransmit and just waits (for a timeout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lost {
+    No,
+    /// The query never reached its node (a blackholed link): the application's kernel
+    /// retransmits it.
+    Query,
+    /// The query was sent to a silent node: retransmitted too, but whatever answers it next
+    /// is a restarted host, which resets the connection.
+    QueryToSilentNode,
+    /// The query ran but its reply was dropped: the node's kernel retransmits the reply.
+    Reply,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Request {
     arrived: SimTime,
@@ -470,8 +492,8 @@ struct Request {
     db_raw: SimTime,
     /// When it took its application worker (the worker timeout counts from there).
     app_at: SimTime,
-    /// Its query was executed but the reply was dropped by a blackholed link.
-    reply_lost: bool,
+    /// A segment of its query exchange that nobody acknowledged, retransmitted from `since`.
+    lost: Lost,
     /// The closed-loop user who sent it, or [`NO_USER`] (an open-loop arrival).
     user: u32,
     /// Which attempt of its client's request it is (1: the first; more with client retries).
@@ -975,6 +997,9 @@ pub struct Stack {
     gtid: u64,
     ship_buf: Vec<(usize, SimTime, SimTime)>,
     net_rng: Rng,
+    /// The retransmission clock of the application's MySQL connections (round trip: twice the
+    /// mean of `database.network`).
+    db_rto: crate::model::tcp::Rto,
     repl_rng: Rng,
     health_rng: Rng,
     monitor_rng: Rng,
@@ -1204,6 +1229,9 @@ impl Stack {
             gtid: 0,
             ship_buf: Vec::new(),
             net_rng: Rng::new(StreamId::new(seed, "db.network", replication)),
+            db_rto: crate::model::tcp::Rto::for_rtt(SimTime::from_secs_f64(
+                2.0 * cfg.database.network.mean(),
+            )),
             repl_rng: Rng::new(StreamId::new(seed, "replication.delay", replication)),
             health_rng: Rng::new(StreamId::new(seed, "health", replication)),
             monitor_rng: Rng::new(StreamId::new(seed, "db.monitor", replication)),
@@ -1409,6 +1437,7 @@ impl Model for Stack {
             Ev::ClientRetry(slot) => self.on_client_retry(cal, slot),
             Ev::FloodArrival => self.on_flood_arrival(cal),
             Ev::TarpitDone(id) => self.on_tarpit_done(cal, id),
+            Ev::DbRto(id, query) => self.on_db_rto(cal, id, query),
         }
         if !self.deferred.is_empty() {
             self.schedule_deferred(cal);
