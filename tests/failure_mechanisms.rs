@@ -1578,6 +1578,63 @@ fn a_commits_ok_is_lost_when_it_leaves_after_its_acknowledgement() {
     check_sojourn("semi-sync OK after its ack", &r, expected);
 }
 
+/// The primary's host stops answering at T0 = 10.025 s (for 20 s), and from 13.025 s the DB
+/// link rejects (`crash`: REJECT with tcp-reset) for good; Gunicorn's worker timeout is 30 s.
+/// A query sent to the silent host is retransmitted by the application's kernel: its first
+/// retransmission after the REJECT starts gets a reset from the firewall (500
+/// `db_unreachable`), long before the host returns. A query the host had received before it
+/// went silent sends nothing the firewall could answer: it waits for the worker timeout. Later
+/// queries are rejected at once.
+/// Would catch: lost queries that only a heal or the node's return retransmits, so a REJECT
+/// that starts meanwhile leaves them waiting.
+#[test]
+fn a_rejecting_link_resets_queries_retransmitted_to_a_silent_host() {
+    let _r = Report::start("silent primary, then the db.link rejects, worker timeout 30 s:");
+    let (t0, reject) = (at(10.025), at(13.025));
+    let mut cfg = rto_config(20.0, 60);
+    cfg.servers[0].app_timeout = Some(SimTime::from_secs(30));
+    cfg.failures.scheduled = vec![
+        fault(
+            Target::DbNode(0),
+            FaultKind::Down,
+            t0,
+            Some(SimTime::from_secs(20)),
+        ),
+        fault(Target::DbLink, FaultKind::Crash, reject, None),
+    ];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    check_rebuilt(&r, &arr);
+    let (mut held, mut reset, mut expected) = (0u64, 0u64, 0.0);
+    for &(a, _) in &arr {
+        let a = secs(a);
+        if a < secs(t0) && a + READ > secs(t0) {
+            held += 1;
+            expected += 30.0;
+        } else if a >= secs(t0) && a < secs(reject) {
+            reset += 1;
+            let (e, gives_up) = rto_expiry(secs(reject) - a);
+            assert!(!gives_up);
+            expected += e;
+        } else if a < secs(t0) {
+            expected += READ;
+        }
+    }
+    let rejected = arr.iter().filter(|(a, _)| *a >= reject).count() as u64 + reset;
+    log(format!(
+        "  received before T0: {} app_worker_timeout_502 (expected {held}); db_unreachable_500 \
+         {} (expected {rejected}, {reset} of them at a retransmission)",
+        errors(&r, "app_worker_timeout_502"),
+        errors(&r, "db_unreachable_500")
+    ));
+    assert_eq!(errors(&r, "app_worker_timeout_502"), held);
+    assert_eq!(errors(&r, "db_unreachable_500"), rejected);
+    assert_eq!(r.requests.failed, held + rejected, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.in_flight_end, 0);
+    check_sojourn("silent host behind a rejecting link", &r, expected);
+}
+
 // ---- 6. Semi-sync losing its last replica (domain.md §4.3) ----------------------------------
 
 const SEMI_T0: SimTime = SimTime(20_005_000_000);

@@ -260,6 +260,10 @@ impl Stack {
             }
             _ => return,
         }
+        if !r.has(holds::APP) || self.servers[r.server as usize].app_frozen() {
+            // A hung application reads nothing: its restart or a timeout ends the request.
+            return;
+        }
         match self.dbs.link.answer() {
             // Dropped again: the next heal schedules the next expiry.
             Answer::Silent => return,
@@ -269,10 +273,6 @@ impl Stack {
                 return;
             }
             Answer::Up => {}
-        }
-        if !r.has(holds::APP) || self.servers[r.server as usize].app_frozen() {
-            // A hung application reads nothing: its restart or a timeout ends the request.
-            return;
         }
         let same_node =
             self.db[node].station.epoch() == r.st_epoch && r.lost != Lost::QueryToSilentNode;
@@ -897,7 +897,11 @@ impl Stack {
         let before = self.dbs.link.answer();
         self.dbs.link.add(silent, delta);
         let after = self.dbs.link.answer();
-        if before == Answer::Silent && after != Answer::Silent {
+        if (before == Answer::Silent && after != Answer::Silent)
+            || (before == Answer::Up && after == Answer::Refuses)
+        {
+            // A heal, or a REJECT that answers the next retransmission of a query lost to a
+            // silent node with a reset.
             self.link_heals(cal);
         }
         if before == after || after != Answer::Refuses {
@@ -918,7 +922,8 @@ impl Stack {
     /// A blackholed link forwards packets again, but what it dropped is not resent at once:
     /// each lost query or reply gets through at its sender's next retransmission
     /// ([`crate::model::tcp`]: up to about as long after the heal as it had been lost), and
-    /// its worker stays busy until then.
+    /// its worker stays busy until then. Also called when a link starts rejecting: the next
+    /// retransmission of a query lost to a silent node meets its reset.
     fn link_heals(&mut self, cal: &mut Calendar<Ev>) {
         let lost =
             self.requests_where(|r| r.in_query && r.stage == Stage::Hung && r.lost != Lost::No);
