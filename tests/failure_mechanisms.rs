@@ -1299,6 +1299,342 @@ fn a_restarted_db_host_resets_retransmitted_queries_only() {
     check_sojourn("silent host restarted", &r, expected);
 }
 
+/// The first RTO expiry of a segment lost at `lost_at` (s) that finds the link forwarding, the
+/// link being dark in each of `dark`'s intervals [from, to): the expiries that fall in one are
+/// dropped again (no give-up within these tests' waits).
+fn through(lost_at: f64, dark: &[(f64, f64)]) -> f64 {
+    let mut wait = 0.0;
+    loop {
+        let (e, gives_up) = rto_expiry(wait);
+        assert!(!gives_up);
+        let t = lost_at + e;
+        if !dark.iter().any(|&(a, b)| t >= a && t < b) {
+            return t;
+        }
+        wait = e + 1e-6;
+    }
+}
+
+/// The DB link drops packets for 7 s from T0 = 10.025 s, forwards them for a second, and drops
+/// them again for 0.5 s. A retransmission due in the second partition is dropped too and the
+/// next one gets through; one due after it was scheduled by both heals and must get through
+/// once. Each request's end follows the query, then the reply, through `through`.
+/// Would catch: a retransmission delivered twice (a query run twice: reads on the primary), one
+/// that goes through the second partition, or one lost for good after it.
+#[test]
+fn a_retransmission_due_in_a_second_partition_is_dropped_and_the_next_gets_through_once() {
+    let _r = Report::start("db.link blackholed twice (7 s, then 0.5 s after a second):");
+    let dark = [(10.025, 17.025), (18.025, 18.525)];
+    let mut cfg = rto_config(20.0, 60);
+    cfg.failures.scheduled = dark
+        .iter()
+        .map(|&(a, b)| fault(Target::DbLink, FaultKind::Blackhole, at(a), Some(at(b - a))))
+        .collect();
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    check_rebuilt(&r, &arr);
+    let in_dark = |t: f64| dark.iter().any(|&(a, b)| t >= a && t < b);
+    let (mut expected, mut ended, mut dropped_twice) = (0.0, 0u64, 0u64);
+    for &(a, _) in &arr {
+        let mut t = secs(a);
+        if in_dark(t) {
+            let q = through(t, &dark);
+            dropped_twice += u64::from(q > dark[1].0 && through(t, &dark[..1]) < q);
+            t = q;
+        }
+        t += READ;
+        if in_dark(t) {
+            t = through(t, &dark);
+        }
+        if t < 60.0 {
+            ended += 1;
+            expected += t - secs(a);
+        }
+    }
+    log(format!(
+        "  retransmissions dropped by the second partition {dropped_twice}; time in system \
+         {:.3} s (expected {expected:.3} s)",
+        total_sojourn(&r)
+    ));
+    assert!(dropped_twice > 0);
+    assert_eq!(r.requests.failed, 0, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.completed, ended);
+    // Each query ran once: a duplicate delivery would run it a second time.
+    assert_eq!(
+        r.database[0].reads,
+        arr.len() as u64 - r.requests.in_flight_end
+    );
+    check_sojourn("two partitions", &r, expected);
+}
+
+/// The DB link drops packets for 7 s from T0 = 10.025 s; the primary's host stops answering
+/// at 11.025 s and is back at 13.025 s; Gunicorn's worker timeout is 20 s. A reply dropped at
+/// T0 (a query that ran across it) was the node's to retransmit: the restarted host has no
+/// such connection and sends nothing, and the client, with nothing of its own unacknowledged,
+/// is told nothing: it waits for the worker timeout (502, 20 s after its arrival). Queries
+/// lost on the link before the restart are reset at their first retransmission after the heal
+/// (500); those lost after it get through.
+/// Would catch: a lost reply reset (or delivered) as if the restarted host still knew it.
+#[test]
+fn a_reply_lost_in_a_partition_dies_with_its_hosts_restart() {
+    let _r = Report::start("db.link blackhole of 7 s, primary silent for 2 s inside it:");
+    let (t0, heal) = (at(10.025), at(17.025));
+    let (down, back) = (at(11.025), at(13.025));
+    let mut cfg = rto_config(20.0, 60);
+    cfg.servers[0].app_timeout = Some(SimTime::from_secs(20));
+    cfg.failures.scheduled = vec![
+        fault(Target::DbLink, FaultKind::Blackhole, t0, Some(heal - t0)),
+        fault(Target::DbNode(0), FaultKind::Down, down, Some(back - down)),
+    ];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    check_rebuilt(&r, &arr);
+    let (mut held, mut reset, mut expected, mut ended) = (0u64, 0u64, 0.0, 0u64);
+    for &(a, _) in &arr {
+        let a = secs(a);
+        let end = if a < secs(t0) && a + READ >= secs(t0) {
+            held += 1;
+            a + 20.0
+        } else if a >= secs(t0) && a < secs(heal) {
+            let (e, gives_up) = rto_expiry(secs(heal) - a);
+            assert!(!gives_up);
+            if a < secs(back) {
+                reset += 1;
+                a + e
+            } else {
+                a + e + READ
+            }
+        } else {
+            a + READ
+        };
+        if end < 60.0 {
+            ended += 1;
+            expected += end - a;
+        }
+    }
+    log(format!(
+        "  replies lost at T0: {} app_worker_timeout_502 (expected {held}); queries lost before \
+         the restart: {} db_node_down_500 (expected {reset})",
+        errors(&r, "app_worker_timeout_502"),
+        errors(&r, "db_node_down_500")
+    ));
+    assert_eq!(held, 2);
+    assert_eq!(errors(&r, "app_worker_timeout_502"), held);
+    assert_eq!(errors(&r, "db_node_down_500"), reset);
+    assert_eq!(r.requests.failed, held + reset, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.completed + r.requests.failed, ended);
+    check_sojourn("reply lost, host restarted", &r, expected);
+}
+
+/// The DB link drops packets from 10.5 s for good and server 0's application hangs (`down`)
+/// from 12.5 s for good; no timeout anywhere. The queries lost before the hang (sent at 11 and
+/// 12 s) are given up by the kernel 924.6 s later, but the application that would read the
+/// error and answer 500 is hung: nothing reaches the client, and they are still in flight at
+/// the end (1,000 s), like everything that arrived after the hang.
+/// Would catch: a hung application answering 500 ("Lost connection") when TCP gives up.
+#[test]
+fn a_hung_application_answers_nothing_when_tcp_gives_up() {
+    let _r = Report::start("db.link blackhole for good, the application hung 2 s later:");
+    let mut cfg = rto_config(1.0, 1000);
+    // The hung application's backlog holds every later arrival.
+    cfg.servers[0].app_queue = 100_000;
+    cfg.failures.scheduled = vec![
+        fault(Target::DbLink, FaultKind::Blackhole, at(10.5), None),
+        fault(Target::App(0), FaultKind::Down, at(12.5), None),
+    ];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    let before = arr.iter().filter(|(a, _)| secs(*a) < 10.5).count() as u64;
+    log(format!(
+        "  db_timeout_500 {} (expected 0), failed {}, still in flight {}",
+        errors(&r, "db_timeout_500"),
+        r.requests.failed,
+        r.requests.in_flight_end
+    ));
+    assert_eq!(errors(&r, "db_timeout_500"), 0, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.completed, before);
+    assert_eq!(r.requests.failed, 0, "{:?}", nonzero(&r));
+    check_sojourn("hung application", &r, READ * before as f64);
+}
+
+/// Semi-sync as in [`semi_config`] (the only replica crashes at 20.005 s; commits from c1 wait
+/// for the 10 s timeout), and the DB link drops packets from c1 + 9.5 s for 3 s, across the
+/// switch to asynchronous replication. A stalled commit's OK leaves at the switch (c1 + 10 s),
+/// into the partition: it is lost and retransmitted by the primary's kernel, and gets through
+/// at its first retransmission after the heal. A commit sent in the partition is a lost query
+/// (it returns at once once delivered: replication is asynchronous by then).
+/// Would catch: a commit's OK delivered through a blackholed link because it left after the
+/// semi-sync wait (no network delay: it never crosses `on_db_reply`).
+#[test]
+fn a_stalled_commits_ok_sent_into_a_partition_is_retransmitted() {
+    let _r = Report::start("semi-sync stall, db.link blackholed across the switch to async:");
+    let rtt = SimTime::from_millis(2);
+    let mut cfg = semi_config(100_000);
+    cfg.servers[0].proxy_read_timeout = SimTime::from_secs(3600);
+    cfg.servers[0].app_timeout = None;
+    cfg.lb.timeout_server = Some(SimTime::from_secs(3600));
+    let arr = arrivals(&cfg, 0);
+    let c1 = arr
+        .iter()
+        .map(|(t, _)| *t)
+        .find(|&t| t + SimTime::from_millis(1) > SEMI_T0)
+        .unwrap();
+    let release = c1 + SimTime::from_secs(10);
+    let dark = c1 + SimTime::from_millis(9_500) + SimTime::from_micros(8_333);
+    let heal = dark + SimTime::from_secs(3);
+    let back = SEMI_T0 + SimTime::from_secs(20);
+    assert!(heal < back);
+    assert!(arr.iter().all(|(t, _)| ![release, dark, heal].contains(t)));
+    cfg.failures.scheduled.push(fault(
+        Target::DbLink,
+        FaultKind::Blackhole,
+        dark,
+        Some(heal - dark),
+    ));
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    check_rebuilt(&r, &arr);
+    let (e_ok, _) = rto_expiry(secs(heal - release));
+    let expected: f64 = arr
+        .iter()
+        .map(|&(t, _)| {
+            if t < c1 || t > back + SimTime::from_millis(1) {
+                secs(rtt)
+            } else if t < dark {
+                secs(release - t) + e_ok
+            } else if t < heal {
+                rto_expiry(secs(heal - t)).0
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    log(format!(
+        "  OKs of the stalled commits leave at the switch into the partition and get through \
+         {e_ok:.1} s later; time in system {:.3} s (expected {expected:.3} s)",
+        total_sojourn(&r)
+    ));
+    assert_eq!(r.requests.failed, 0, "{:?}", nonzero(&r));
+    assert_eq!(r.failover.semi_sync_fallbacks, 1);
+    check_sojourn("semi-sync OK into a partition", &r, expected);
+}
+
+/// Semi-sync with its replica up (each commit acknowledged 2 ms after it), writes of exactly
+/// 90 ms, and the DB link dropping packets for 7 s from T = 20.0083 s. A commit that ends in
+/// the partition waits for its acknowledgement first: its OK leaves 2 ms later, into the
+/// partition, and the primary's kernel retransmits it from then on. A commit sent in the
+/// partition is a lost query: delivered at its first retransmission after the heal, then 90 ms
+/// of work and the 2 ms wait.
+/// Would catch: an OK dropped at the commit, before the acknowledgement it waits for, whose
+/// retransmission then skips that wait.
+#[test]
+fn a_commits_ok_is_lost_when_it_leaves_after_its_acknowledgement() {
+    let _r = Report::start("semi-sync commits of 90 ms, db.link blackholed for 7 s:");
+    let ack = 0.002;
+    let mut cfg = semi_config(100_000);
+    cfg.database.write_time = Dist::det(READ).unwrap();
+    cfg.servers[0].proxy_read_timeout = SimTime::from_secs(3600);
+    cfg.servers[0].app_timeout = None;
+    cfg.lb.timeout_server = Some(SimTime::from_secs(3600));
+    let (dark, heal) = (20.008_3, 27.008_3);
+    cfg.failures.scheduled = vec![fault(
+        Target::DbLink,
+        FaultKind::Blackhole,
+        at(dark),
+        Some(at(heal - dark)),
+    )];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    check_rebuilt(&r, &arr);
+    let (mut expected, mut ended, mut oks) = (0.0, 0u64, 0u64);
+    for &(a, _) in &arr {
+        let a = secs(a);
+        let end = if a >= dark && a < heal {
+            a + rto_expiry(heal - a).0 + READ + ack
+        } else if a + READ + ack >= dark && a + READ + ack < heal {
+            oks += 1;
+            let sent = a + READ + ack;
+            sent + rto_expiry(heal - sent).0
+        } else {
+            a + READ + ack
+        };
+        if end < 60.0 {
+            ended += 1;
+            expected += end - a;
+        }
+    }
+    log(format!(
+        "  OKs lost after their acknowledgement {oks}; time in system {:.3} s (expected \
+         {expected:.3} s)",
+        total_sojourn(&r)
+    ));
+    assert!(oks >= 5);
+    assert_eq!(r.requests.failed, 0, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.completed, ended);
+    check_sojourn("semi-sync OK after its ack", &r, expected);
+}
+
+/// The primary's host stops answering at T0 = 10.025 s (for 20 s), and from 13.025 s the DB
+/// link rejects (`crash`: REJECT with tcp-reset) for good; Gunicorn's worker timeout is 30 s.
+/// A query sent to the silent host is retransmitted by the application's kernel: its first
+/// retransmission after the REJECT starts gets a reset from the firewall (500
+/// `db_unreachable`), long before the host returns. A query the host had received before it
+/// went silent sends nothing the firewall could answer: it waits for the worker timeout. Later
+/// queries are rejected at once.
+/// Would catch: lost queries that only a heal or the node's return retransmits, so a REJECT
+/// that starts meanwhile leaves them waiting.
+#[test]
+fn a_rejecting_link_resets_queries_retransmitted_to_a_silent_host() {
+    let _r = Report::start("silent primary, then the db.link rejects, worker timeout 30 s:");
+    let (t0, reject) = (at(10.025), at(13.025));
+    let mut cfg = rto_config(20.0, 60);
+    cfg.servers[0].app_timeout = Some(SimTime::from_secs(30));
+    cfg.failures.scheduled = vec![
+        fault(
+            Target::DbNode(0),
+            FaultKind::Down,
+            t0,
+            Some(SimTime::from_secs(20)),
+        ),
+        fault(Target::DbLink, FaultKind::Crash, reject, None),
+    ];
+    let r = Stack::run(&cfg, 0);
+    check_run(&r);
+    let arr = arrivals(&cfg, 0);
+    check_rebuilt(&r, &arr);
+    let (mut held, mut reset, mut expected) = (0u64, 0u64, 0.0);
+    for &(a, _) in &arr {
+        let a = secs(a);
+        if a < secs(t0) && a + READ > secs(t0) {
+            held += 1;
+            expected += 30.0;
+        } else if a >= secs(t0) && a < secs(reject) {
+            reset += 1;
+            let (e, gives_up) = rto_expiry(secs(reject) - a);
+            assert!(!gives_up);
+            expected += e;
+        } else if a < secs(t0) {
+            expected += READ;
+        }
+    }
+    let rejected = arr.iter().filter(|(a, _)| *a >= reject).count() as u64 + reset;
+    log(format!(
+        "  received before T0: {} app_worker_timeout_502 (expected {held}); db_unreachable_500 \
+         {} (expected {rejected}, {reset} of them at a retransmission)",
+        errors(&r, "app_worker_timeout_502"),
+        errors(&r, "db_unreachable_500")
+    ));
+    assert_eq!(errors(&r, "app_worker_timeout_502"), held);
+    assert_eq!(errors(&r, "db_unreachable_500"), rejected);
+    assert_eq!(r.requests.failed, held + rejected, "{:?}", nonzero(&r));
+    assert_eq!(r.requests.in_flight_end, 0);
+    check_sojourn("silent host behind a rejecting link", &r, expected);
+}
+
 // ---- 6. Semi-sync losing its last replica (domain.md §4.3) ----------------------------------
 
 const SEMI_T0: SimTime = SimTime(20_005_000_000);

@@ -248,15 +248,21 @@ impl Stack {
             Expiry::Resend(t) if t == now => {}
             Expiry::GivesUp(t) if t == now => {
                 self.reqs[id].lost = Lost::No;
-                if r.lost != Lost::Reply {
+                let reads = r.has(holds::APP) && !self.servers[r.server as usize].app_frozen();
+                if r.lost != Lost::Reply && reads {
                     // ETIMEDOUT on the application's socket: MySQL's "Lost connection".
                     self.end(cal, id, Cause::DbTimeout);
                 }
                 // The node's kernel gave up on the reply; the client, with nothing of its own
-                // to resend, waits on for a timeout.
+                // to resend, waits on for a timeout. A hung application reads no error
+                // either: its restart or a timeout ends the request.
                 return;
             }
             _ => return,
+        }
+        if !r.has(holds::APP) || self.servers[r.server as usize].app_frozen() {
+            // A hung application reads nothing: its restart or a timeout ends the request.
+            return;
         }
         match self.dbs.link.answer() {
             // Dropped again: the next heal schedules the next expiry.
@@ -267,10 +273,6 @@ impl Stack {
                 return;
             }
             Answer::Up => {}
-        }
-        if !r.has(holds::APP) || self.servers[r.server as usize].app_frozen() {
-            // A hung application reads nothing: its restart or a timeout ends the request.
-            return;
         }
         let same_node =
             self.db[node].station.epoch() == r.st_epoch && r.lost != Lost::QueryToSilentNode;
@@ -397,12 +399,21 @@ impl Stack {
             return;
         }
         self.reqs[id].stage = Stage::Active;
-        if self.server_lost(now, id) || self.reply_lost(cal, id) {
+        if self.server_lost(now, id) {
             return;
         }
         if waits {
+            // The OK leaves after the acknowledgement (`send_ok`), not now.
             self.reqs[id].stage = Stage::Ack;
-        } else {
+        } else if !self.reply_lost(cal, id) {
+            self.db_reply(cal, id);
+        }
+    }
+
+    /// A commit's semi-sync wait is over: its OK leaves now, and may be dropped on the way.
+    #[cold]
+    fn send_ok(&mut self, cal: &mut Calendar<Ev>, id: ReqId) {
+        if !self.reply_lost(cal, id) {
             self.db_reply(cal, id);
         }
     }
@@ -572,7 +583,7 @@ impl Stack {
             }
             self.dbs.semi_waiters.pop_front();
             if self.semi_waiting(id, token) {
-                self.db_reply(cal, id);
+                self.send_ok(cal, id);
             }
         }
         if self.dbs.semi_fallback && position >= self.gtid {
@@ -652,7 +663,7 @@ impl Stack {
                 if self.reqs[id].measured {
                     self.dbs.semi_stalled_commits += 1;
                 }
-                self.db_reply(cal, id);
+                self.send_ok(cal, id);
             }
         }
     }
@@ -721,6 +732,23 @@ impl Stack {
             self.db_dies(cal, n, after == Answer::Refuses);
         } else if before != Answer::Up && after == Answer::Up {
             self.db_repair(cal, n);
+        }
+        if before != Answer::Silent && after == Answer::Silent {
+            self.forget_replies(n);
+        }
+    }
+
+    /// Node `n`'s host stops (`down`): the replies its kernel was retransmitting across a
+    /// blackholed link go with it, and the host that comes back knows nothing of them. Their
+    /// clients, which have nothing unacknowledged to resend, are told nothing: they wait for a
+    /// timeout. (A `crash` kills mysqld only: its kernel keeps the connection, which the
+    /// retransmission after the heal finds gone, `on_db_rto`.)
+    fn forget_replies(&mut self, n: usize) {
+        let lost = self.requests_where(|r| {
+            r.in_query && r.db_node as usize == n && r.stage == Stage::Hung && r.lost == Lost::Reply
+        });
+        for id in lost {
+            self.reqs[id].lost = Lost::No;
         }
     }
 
@@ -869,7 +897,11 @@ impl Stack {
         let before = self.dbs.link.answer();
         self.dbs.link.add(silent, delta);
         let after = self.dbs.link.answer();
-        if before == Answer::Silent && after != Answer::Silent {
+        if (before == Answer::Silent && after != Answer::Silent)
+            || (before == Answer::Up && after == Answer::Refuses)
+        {
+            // A heal, or a REJECT that answers the next retransmission of a query lost to a
+            // silent node with a reset.
             self.link_heals(cal);
         }
         if before == after || after != Answer::Refuses {
@@ -890,7 +922,8 @@ impl Stack {
     /// A blackholed link forwards packets again, but what it dropped is not resent at once:
     /// each lost query or reply gets through at its sender's next retransmission
     /// ([`crate::model::tcp`]: up to about as long after the heal as it had been lost), and
-    /// its worker stays busy until then.
+    /// its worker stays busy until then. Also called when a link starts rejecting: the next
+    /// retransmission of a query lost to a silent node meets its reset.
     fn link_heals(&mut self, cal: &mut Calendar<Ev>) {
         let lost =
             self.requests_where(|r| r.in_query && r.stage == Stage::Hung && r.lost != Lost::No);
