@@ -663,13 +663,13 @@ fn active_active_dns_withdrawal_and_ttl() {
 /// The backup's master-down timer runs from the last advertisement it heard (RFC 3768 §6.4.2,
 /// keepalived vrrp.c), which the master sends every advert_int from when it became master
 /// (the initial one at a phase derived from the seed, `vrrp.phase`): so the delay from a
-/// silent failure to the takeover is uniform in (MDI - advert_int, MDI], MDI = 3 x advert_int
-/// + the taker's skew (lb-1 priority 101, lb-2 100), and MDI - delay, the time since the last
-/// advertisement, has mean advert_int / 2. Many random `down` faults of both LBs (MTTF 60 s,
-/// MTTR 5 s, 1 h, 8 replications, with and without preemption); each takeover that follows a
-/// master's failure with the taker up all along counts. The mean is held to 4.5 standard
-/// errors of a uniform (sd = advert_int / sqrt(12)). Timing the takeover from the failure, as
-/// the model did, gives MDI every time.
+/// silent failure to the takeover is uniform in (MDI - advert_int, MDI], MDI being 3 x
+/// advert_int plus the taker's skew (lb-1 priority 101, lb-2 100), and MDI - delay, the time
+/// since the last advertisement, has mean advert_int / 2. Many random `down` faults of both
+/// LBs (MTTF 60 s, MTTR 5 s, 1 h, 8 replications, with and without preemption); each takeover
+/// that follows a master's failure with the taker up all along counts. The mean is held to 4.5
+/// standard errors of a uniform (sd = advert_int / sqrt(12)). Timing the takeover from the
+/// failure, as the model did, gives MDI every time.
 #[test]
 fn vrrp_master_down_timer_runs_from_the_last_advertisement() {
     let _r = Report::start("keepalived: master-down timer from the last advertisement:");

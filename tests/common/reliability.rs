@@ -128,13 +128,9 @@ pub fn takeover_delays(r: &RunResults) -> Vec<(usize, f64, f64)> {
         else {
             continue;
         };
-        let became = r
-            .event_log
-            .iter()
-            .filter(|x| {
-                (x.event == "VRRP takeover" || x.event == "VRRP preempt") && x.t < fail - EPS
-            })
-            .last();
+        let became = r.event_log.iter().rev().find(|x| {
+            (x.event == "VRRP takeover" || x.event == "VRRP preempt") && x.t < fail - EPS
+        });
         let master_since = match became {
             Some(x) if x.component == other => x.t,
             None if other == "lb-1" => 0.0,
