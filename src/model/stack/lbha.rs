@@ -559,8 +559,8 @@ mod tests {
         let m = SimTime(1_250_000_000);
         assert_eq!(master_down_after(m - A, m, A, 100), mdi);
         assert_eq!(
-            master_down_after(SimTime::ZERO, m, A, 100),
-            mdi - SimTime(250_000_000)
+            master_down_after(m - A - SimTime(1), m, A, 100),
+            mdi - A + SimTime(1)
         );
     }
 
