@@ -5,7 +5,8 @@
 //! component alternates up and down (time-to-failure and time-to-repair draws from the *same
 //! named streams* as the request-level model, `faults.<component>`, so a replication sees the
 //! same failures in both models), and the failover mechanics react event by event: HAProxy
-//! detection (phase + (fall - 1) x fastinter), keepalived takeover (3 x advert_int + skew),
+//! detection (phase + (fall - 1) x fastinter), keepalived takeover (3 x advert_int + skew from
+//! the master's last advertisement),
 //! DNS TTL expiry, DB monitor detection (poll_interval x poll_count) and promotion.
 //!
 //! At every instant a *failing fraction* f(t) of requests fails; the request-level cost is
@@ -301,6 +302,10 @@ struct State<'a> {
     /// the mean moment of a uniform re-resolution).
     dns_moved: Vec<bool>,
     vip: Option<usize>,
+    /// When the instance holding the floating IP became master: it advertises every
+    /// advert_int from then (`stack::master_down_after`). The initial master's phase comes
+    /// from the stream `vrrp.phase` of the run, as at request level.
+    master_since: SimTime,
     vip_epoch: u32,
     /// When the pending takeover fires, if one is pending.
     takeover_at: Option<SimTime>,
@@ -364,6 +369,7 @@ impl State<'_> {
             vrrp_fault,
             dns_moved,
             vip,
+            master_since,
             vip_epoch,
             takeover_at,
             db_down,
@@ -401,6 +407,7 @@ impl State<'_> {
         vrrp_fault.clone_from(&src.vrrp_fault);
         dns_moved.clone_from(&src.dns_moved);
         *vip = src.vip;
+        *master_since = src.master_since;
         *vip_epoch = src.vip_epoch;
         *takeover_at = src.takeover_at;
         db_down.clone_from(&src.db_down);
@@ -1040,10 +1047,16 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                             ..
                         } if st.vip == Some(k) => {
                             if silent {
-                                // The host's advertisements stop: master-down timer.
+                                // The host's advertisements stop: the master-down timer runs
+                                // from the last one (as `stack/lbha.rs`).
                                 st.vip = None;
                                 let p = priority_of(1 - k, backup_priority);
-                                let d = super::stack::master_down_interval(advert_int, p);
+                                let d = super::stack::master_down_after(
+                                    now,
+                                    st.master_since,
+                                    advert_int,
+                                    p,
+                                );
                                 takeover(st, cal, 1 - k, d);
                             } else if let Some(script) = track {
                                 // The script fails at its next run (+ fall - 1 runs), FAULT.
@@ -1119,6 +1132,7 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                         advert_int,
                         backup_priority,
                         preempt,
+                        master_state,
                         ..
                     } = cfg.failures.lb_ha
                     {
@@ -1128,8 +1142,18 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
                             takeover(st, cal, k, d);
                         } else if k == 0 && preempt {
                             // Preemption moves the address back once its timer expires; the
-                            // backup serves meanwhile, so nothing fails here.
+                            // backup serves meanwhile, so nothing fails here. It advertises
+                            // from then (as `stack/lbha.rs` `keepalived_starts`).
                             st.vip = Some(0);
+                            st.master_since = now
+                                + if master_state {
+                                    advert_int + SimTime::from_secs_f64(1.0 / 256.0)
+                                } else {
+                                    super::stack::master_down_interval(
+                                        advert_int,
+                                        priority_of(0, backup_priority),
+                                    )
+                                };
                             st.vip_epoch += 1;
                             st.takeover_at = None;
                         }
@@ -1182,6 +1206,7 @@ fn handle(st: &mut State, cal: &mut Calendar<E>, rngs: &mut [Rng], out: &mut Pas
             }
             if epoch == st.vip_epoch && st.vip.is_none() && !st.lb_down[k] {
                 st.vip = Some(k);
+                st.master_since = now;
                 st.takeover_at = None;
             }
         }
@@ -1332,7 +1357,10 @@ fn priority_of(k: usize, backup_priority: u32) -> u32 {
     }
 }
 
-/// Instance `k` takes the floating IP after `after`, unless a sooner takeover is pending.
+/// Instance `k` takes the floating IP after `after`, in place of any pending takeover. (At
+/// request level each instance runs its own timer and the first to expire wins: a master that
+/// returns before the backup's timer expires does not put the takeover off there; here it
+/// does, by up to one master-down interval. A rare overlap, left as it was.)
 fn takeover(st: &mut State, cal: &mut Calendar<E>, k: usize, after: SimTime) {
     if (st.lb_down[k] && st.lb_silent[k]) || st.vrrp_fault[k] {
         return; // keepalived there is dead or in FAULT: it cannot take the address

@@ -88,6 +88,9 @@ pub(super) struct Seeds {
     pub(super) people: Vec<Rng>,
     /// `mc.mechanics`.
     pub(super) mechanics: Rng,
+    /// The key of `vrrp.phase`, the initial master's advertisement phase
+    /// (`stack::advert_phase`), as the request-level model derives it.
+    pub(super) vrrp_key: u64,
 }
 
 impl Default for Seeds {
@@ -99,6 +102,7 @@ impl Default for Seeds {
             people: vec![],
             // Replaced before any pass reads it (`key` is None).
             mechanics: Rng::new(StreamId::new(0, "mc.mechanics", 0)),
+            vrrp_key: 0,
         }
     }
 }
@@ -126,6 +130,7 @@ impl Seeds {
         self.people
             .extend(comps.iter().map(|c| stream(c.people_stream)));
         self.mechanics = Rng::new(StreamId::new(seed, "mc.mechanics", rep));
+        self.vrrp_key = StreamId::new(seed, crate::model::stack::VRRP_PHASE_STREAM, rep).key();
     }
 }
 
@@ -259,6 +264,12 @@ impl<'a> State<'a> {
             vrrp_fault,
             dns_moved,
             vip: Some(0),
+            master_since: match cfg.failures.lb_ha {
+                crate::model::config::LbHa::ActivePassive { advert_int, .. } => {
+                    crate::model::stack::advert_phase(seeds.vrrp_key, advert_int)
+                }
+                _ => SimTime::ZERO,
+            },
             vip_epoch: 0,
             takeover_at: None,
             db_down,
@@ -306,6 +317,7 @@ impl<'a> State<'a> {
             vrrp_fault: b.vrrp_fault,
             dns_moved: b.dns_moved,
             vip: self.vip,
+            master_since: self.master_since,
             vip_epoch: self.vip_epoch,
             takeover_at: self.takeover_at,
             db_down: b.db_down,
@@ -350,6 +362,7 @@ impl<'a> State<'a> {
             vrrp_fault,
             dns_moved,
             vip: _,
+            master_since: _,
             vip_epoch: _,
             takeover_at: _,
             db_down,

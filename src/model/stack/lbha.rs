@@ -6,7 +6,9 @@
 //! `vrrp_script` (or `track_process`) watches HAProxy; then the instance enters FAULT, sends a
 //! priority-0 advertisement and the backup takes over after its skew alone
 //! (keepalived/vrrp/vrrp.c). A `down` fault takes the host: the advertisements stop and the
-//! backup takes over after its master-down timer, 3 x advert_int + skew. A returning node starts
+//! backup takes over when its master-down timer, 3 x advert_int + skew, runs out: counted from
+//! the last advertisement it received, which the master sends every advert_int from when it
+//! became master ([`master_down_after`]). A returning node starts
 //! as BACKUP; with a higher priority and preemption it ignores the master's advertisements and
 //! takes the address when its own timer expires: advert_int + 1/256 s when configured `state
 //! MASTER`, the full master-down timer otherwise (keepalived/vrrp/vrrp_scheduler.c
@@ -227,8 +229,19 @@ impl Stack {
             self.vip = None;
             let other = 1 - k;
             if self.can_master(other) {
-                let after = master_down_interval(advert, priority_of(other, prio));
-                self.schedule_takeover(cal, other, after);
+                // Its timer runs from the last advertisement it received, not from now; a
+                // returning node about to preempt (it ignored the lower-priority master's
+                // advertisements) keeps its own timer if that expires sooner.
+                let after = master_down_after(
+                    cal.now(),
+                    self.master_since,
+                    advert,
+                    priority_of(other, prio),
+                );
+                let sooner = self.takeover[other].is_some_and(|(_, at)| at <= cal.now() + after);
+                if !sooner {
+                    self.schedule_takeover(cal, other, after);
+                }
             }
         }
     }
@@ -256,8 +269,9 @@ impl Stack {
 
     fn schedule_takeover(&mut self, cal: &mut Calendar<Ev>, k: usize, after: SimTime) {
         self.vip_epoch = self.vip_epoch.wrapping_add(1);
-        self.takeover[k] = Some(self.vip_epoch);
-        cal.schedule_in(after, Ev::VrrpTakeover(k as u8, self.vip_epoch));
+        let at = cal.now() + after;
+        self.takeover[k] = Some((self.vip_epoch, at));
+        cal.schedule_at(at, Ev::VrrpTakeover(k as u8, self.vip_epoch));
     }
 
     fn cancel_takeover(&mut self, k: usize) {
@@ -265,7 +279,7 @@ impl Stack {
     }
 
     pub(super) fn on_vrrp_takeover(&mut self, cal: &mut Calendar<Ev>, k: usize, epoch: u32) {
-        if self.takeover[k] != Some(epoch) || !self.can_master(k) {
+        if self.takeover[k].is_none_or(|(e, _)| e != epoch) || !self.can_master(k) {
             return;
         }
         self.takeover[k] = None;
@@ -290,6 +304,8 @@ impl Stack {
             ),
         }
         self.vip = Some(k);
+        // Its first advertisement goes out now, the next every advert_int.
+        self.master_since = now;
         if self.lbs[k].up() {
             self.mark_detected(now, |t| t == Target::Lb(other));
             self.mark_mitigated(now, |t| t == Target::Lb(other) || t == Target::Lb(k));
@@ -460,4 +476,97 @@ fn priority_of(k: usize, backup_priority: u32) -> u32 {
 pub fn master_down_interval(advert_int: SimTime, priority: u32) -> SimTime {
     let skew = SimTime::from_secs_f64((256 - priority.min(255)) as f64 / 256.0);
     SimTime(advert_int.as_nanos() * 3) + skew
+}
+
+/// The stream whose key sets the initial master's advertisement phase ([`advert_phase`]).
+pub const VRRP_PHASE_STREAM: &str = "vrrp.phase";
+
+/// When, within its first advert_int, the initial master (instance 0, master from before
+/// time 0) sends its advertisements: `key mod advert_int` nanoseconds, `key` being the key of
+/// the stream `vrrp.phase` of the run (`StreamId::new(seed, "vrrp.phase", replication)
+/// .key()`), so uniform in [0, advert_int) and not 0 in every run. The request-level model
+/// and the Monte Carlo fast path derive it from the same (seed, replication), so a run sees
+/// the same phase in both. Nothing else draws from that stream.
+pub fn advert_phase(key: u64, advert_int: SimTime) -> SimTime {
+    match advert_int.as_nanos() {
+        0 => SimTime::ZERO,
+        a => SimTime(key % a),
+    }
+}
+
+/// How long after the master's host dies silently at `fail` the backup's master-down timer
+/// expires: the master advertises every advert_int from `master_since`, when it became master
+/// (keepalived sends one advertisement at once on becoming MASTER, then re-arms its timer to
+/// advert_int at each send: keepalived/vrrp/vrrp_scheduler.c, vrrp/vrrp.c `vrrp_state_become_master`),
+/// and the backup restarts its timer at each advertisement it receives (RFC 3768 §6.4.2: "Reset
+/// the Master_Down_Timer to Master_Down_Interval"; keepalived/vrrp/vrrp.c
+/// `vrrp_state_backup`). So the timer runs from the last advertisement, at or before `fail`,
+/// and expires between [`master_down_interval`] - advert_int (exclusive) and the full interval
+/// (a failure at the very instant of an advertisement: that one was sent). `master_since` may
+/// be after `fail` for the initial master's phase; its advertisements repeat before it too.
+pub fn master_down_after(
+    fail: SimTime,
+    master_since: SimTime,
+    advert_int: SimTime,
+    priority: u32,
+) -> SimTime {
+    master_down_interval(advert_int, priority) - since_last_advert(fail, master_since, advert_int)
+}
+
+/// Time from the last advertisement at or before `t` to `t`, the advertisements being at
+/// `master_since` + n x `advert_int` for every integer n.
+fn since_last_advert(t: SimTime, master_since: SimTime, advert_int: SimTime) -> SimTime {
+    let a = advert_int.as_nanos();
+    if a == 0 {
+        return SimTime::ZERO;
+    }
+    let (t, m) = (t.as_nanos(), master_since.as_nanos());
+    SimTime(if t >= m {
+        (t - m) % a
+    } else {
+        (a - (m - t) % a) % a
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: SimTime = SimTime(1_000_000_000);
+
+    #[test]
+    fn the_timer_runs_from_the_last_advertisement() {
+        let mdi = master_down_interval(A, 100);
+        let m = SimTime(250_000_000);
+        // A failure at an advertisement: that one was sent, the full interval runs.
+        assert_eq!(master_down_after(m, m, A, 100), mdi);
+        assert_eq!(master_down_after(m + SimTime(7 * A.0), m, A, 100), mdi);
+        // 1 ns before the next one: the last was almost advert_int ago.
+        let f = m + SimTime(3 * A.0 - 1);
+        assert_eq!(master_down_after(f, m, A, 100), mdi - A + SimTime(1));
+        // Halfway between two.
+        let f = m + SimTime(A.0 / 2);
+        assert_eq!(master_down_after(f, m, A, 100), mdi - SimTime(A.0 / 2));
+        // Before the anchor (the initial master's phase): the advertisements repeat backwards.
+        assert_eq!(
+            master_down_after(SimTime(50_000_000), m, A, 100),
+            mdi - SimTime(800_000_000)
+        );
+        assert_eq!(
+            master_down_after(SimTime::ZERO, m, A, 100),
+            mdi - SimTime(750_000_000)
+        );
+        let m = SimTime(1_250_000_000);
+        assert_eq!(master_down_after(m - A, m, A, 100), mdi);
+        assert_eq!(
+            master_down_after(m - A - SimTime(1), m, A, 100),
+            mdi - A + SimTime(1)
+        );
+    }
+
+    #[test]
+    fn the_phase_is_below_advert_int() {
+        assert_eq!(advert_phase(2_500_000_123, A), SimTime(500_000_123));
+        assert_eq!(advert_phase(7, SimTime::ZERO), SimTime::ZERO);
+    }
 }

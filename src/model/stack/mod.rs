@@ -64,7 +64,7 @@ use crate::engine::{self, Calendar, Model, Rng, SimTime, StreamId};
 use crate::stats::{LatencyHistogram, TimeAverage};
 use std::collections::VecDeque;
 
-pub use lbha::master_down_interval;
+pub use lbha::{VRRP_PHASE_STREAM, advert_phase, master_down_after, master_down_interval};
 pub use observe::{LogEntry, TimelineRow};
 use timeouts::Deadlines;
 pub use timeouts::last_syn;
@@ -979,9 +979,13 @@ pub struct Stack {
     lbs: Vec<Balancer>,
     /// Active-passive: the instance holding the floating IP.
     vip: Option<usize>,
+    /// Active-passive: when the instance holding the floating IP became master, the phase of
+    /// its advertisements (every advert_int from then); for the initial master, the phase
+    /// derived from the seed (`lbha::advert_phase`).
+    master_since: SimTime,
     vip_epoch: u32,
-    /// Per instance: the epoch of its pending takeover timer, if one runs.
-    takeover: [Option<u32>; 2],
+    /// Per instance: the epoch and expiry of its pending takeover timer, if one runs.
+    takeover: [Option<(u32, SimTime)>; 2],
     /// Active-active: the DNS record sets published so far, (since, one bit per LB).
     dns: Vec<(SimTime, u8)>,
     dns_epoch: [u32; 2],
@@ -1192,6 +1196,13 @@ impl Stack {
             },
             lbs,
             vip: Some(0),
+            master_since: match f.lb_ha {
+                LbHa::ActivePassive { advert_int, .. } => advert_phase(
+                    StreamId::new(seed, VRRP_PHASE_STREAM, replication).key(),
+                    advert_int,
+                ),
+                _ => SimTime::ZERO,
+            },
             vip_epoch: 0,
             takeover: [None; 2],
             dns: vec![(SimTime::ZERO, 0b11)],
