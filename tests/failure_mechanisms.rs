@@ -1135,6 +1135,24 @@ fn rto_config(rate: f64, seconds: u64) -> Config {
     cfg
 }
 
+/// Runs replication 0 of `cfg`, checked for conservation, with its arrivals rebuilt (and
+/// checked to be the model's).
+fn run_checked(cfg: &Config) -> (RunResults, Vec<(SimTime, Work)>) {
+    let r = Stack::run(cfg, 0);
+    check_run(&r);
+    let arr = arrivals(cfg, 0);
+    check_rebuilt(&r, &arr);
+    (r, arr)
+}
+
+/// The arrival instants (s) of the requests whose [`READ`] ends before `end` (s).
+fn read_before(arr: &[(SimTime, Work)], end: f64) -> Vec<f64> {
+    arr.iter()
+        .map(|&(a, _)| secs(a))
+        .filter(|&a| a + READ < end)
+        .collect()
+}
+
 /// The DB link drops packets for 7 s from T0 = 10.025 s. A query sent in the partition is
 /// lost at its send and retransmitted by the application's kernel at 0.2, 0.6, 1.4, 3.0, 6.2,
 /// 12.6 s after it; the first retransmission at or after the heal gets through, so a query sent
@@ -1156,16 +1174,9 @@ fn a_query_lost_in_a_partition_gets_through_at_its_next_retransmission() {
         t0,
         Some(heal - t0),
     )];
-    let r = Stack::run(&cfg, 0);
-    check_run(&r);
-    let arr = arrivals(&cfg, 0);
-    check_rebuilt(&r, &arr);
+    let (r, arr) = run_checked(&cfg);
     // The last arrivals' reads are still running at the end (40 s; one arrives at the end).
-    let ended: Vec<f64> = arr
-        .iter()
-        .map(|&(a, _)| secs(a))
-        .filter(|&a| a + READ < 40.0)
-        .collect();
+    let ended = read_before(&arr, 40.0);
     assert_eq!(r.requests.failed, 0, "{:?}", nonzero(&r));
     assert_eq!(r.requests.completed, ended.len() as u64);
     assert_eq!(r.requests.in_flight_end, (arr.len() - ended.len()) as u64);
@@ -1261,17 +1272,10 @@ fn a_restarted_db_host_resets_retransmitted_queries_only() {
         t0,
         Some(back - t0),
     )];
-    let r = Stack::run(&cfg, 0);
-    check_run(&r);
-    let arr = arrivals(&cfg, 0);
-    check_rebuilt(&r, &arr);
+    let (r, arr) = run_checked(&cfg);
     let (mut held, mut reset, mut expected) = (0u64, 0u64, 0.0);
     // The last arrivals' reads are still running at the end (60 s; one arrives at the end).
-    let ended: Vec<f64> = arr
-        .iter()
-        .map(|&(a, _)| secs(a))
-        .filter(|&a| a + READ < 60.0)
-        .collect();
+    let ended = read_before(&arr, 60.0);
     for &a in &ended {
         if a < secs(t0) && a + READ > secs(t0) {
             held += 1;
@@ -1330,10 +1334,7 @@ fn a_retransmission_due_in_a_second_partition_is_dropped_and_the_next_gets_throu
         .iter()
         .map(|&(a, b)| fault(Target::DbLink, FaultKind::Blackhole, at(a), Some(at(b - a))))
         .collect();
-    let r = Stack::run(&cfg, 0);
-    check_run(&r);
-    let arr = arrivals(&cfg, 0);
-    check_rebuilt(&r, &arr);
+    let (r, arr) = run_checked(&cfg);
     let in_dark = |t: f64| dark.iter().any(|&(a, b)| t >= a && t < b);
     let (mut expected, mut ended, mut dropped_twice) = (0.0, 0u64, 0u64);
     for &(a, _) in &arr {
@@ -1387,10 +1388,7 @@ fn a_reply_lost_in_a_partition_dies_with_its_hosts_restart() {
         fault(Target::DbLink, FaultKind::Blackhole, t0, Some(heal - t0)),
         fault(Target::DbNode(0), FaultKind::Down, down, Some(back - down)),
     ];
-    let r = Stack::run(&cfg, 0);
-    check_run(&r);
-    let arr = arrivals(&cfg, 0);
-    check_rebuilt(&r, &arr);
+    let (r, arr) = run_checked(&cfg);
     let (mut held, mut reset, mut expected, mut ended) = (0u64, 0u64, 0.0, 0u64);
     for &(a, _) in &arr {
         let a = secs(a);
@@ -1546,10 +1544,7 @@ fn a_commits_ok_is_lost_when_it_leaves_after_its_acknowledgement() {
         at(dark),
         Some(at(heal - dark)),
     )];
-    let r = Stack::run(&cfg, 0);
-    check_run(&r);
-    let arr = arrivals(&cfg, 0);
-    check_rebuilt(&r, &arr);
+    let (r, arr) = run_checked(&cfg);
     let (mut expected, mut ended, mut oks) = (0.0, 0u64, 0u64);
     for &(a, _) in &arr {
         let a = secs(a);
@@ -1602,10 +1597,7 @@ fn a_rejecting_link_resets_queries_retransmitted_to_a_silent_host() {
         ),
         fault(Target::DbLink, FaultKind::Crash, reject, None),
     ];
-    let r = Stack::run(&cfg, 0);
-    check_run(&r);
-    let arr = arrivals(&cfg, 0);
-    check_rebuilt(&r, &arr);
+    let (r, arr) = run_checked(&cfg);
     let (mut held, mut reset, mut expected) = (0u64, 0u64, 0.0);
     for &(a, _) in &arr {
         let a = secs(a);
@@ -2269,10 +2261,7 @@ fn max_connections_per_worker_pool() {
         s.app_workers = 4;
     }
     assert_eq!(cfg.database.client.pool, DbPool::PerWorker);
-    let r = Stack::run(&cfg, 0);
-    check_run(&r);
-    let arr = arrivals(&cfg, 0);
-    check_rebuilt(&r, &arr);
+    let (r, arr) = run_checked(&cfg);
     let work = SimTime::from_millis(950);
     let reached = |t: SimTime| t + work <= cfg.duration;
     let expected = arr
